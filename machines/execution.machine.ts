@@ -1,0 +1,642 @@
+/**
+ * The lifecycle of one frozen snapshot, as an XState v5 statechart. This file decides what
+ * happens next and nothing else: rules are pure functions in `src/rules`, broker calls are the
+ * invoked actors below, and the engine only wires them together.
+ *
+ * Read the `createMachine` config as the specification; guards are named after the rule they
+ * encode. The generated diagram is in docs/execution-machine.md.
+ */
+import { and, assign, emit, fromCallback, fromPromise, not, setup } from 'xstate';
+import { randomUUID } from 'node:crypto';
+import type { BrokerAdapter } from '../src/broker/types.js';
+import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
+import {
+  DEFAULT_POLL_INTERVAL_MS,
+  ErrorCode,
+  HARD_TIMEOUT_MS,
+  KillSwitchState,
+  MAX_CANCEL_ATTEMPTS,
+  MAX_PROTECTION_ATTEMPTS,
+  MAX_SUBMIT_ATTEMPTS,
+  RETRY_BACKOFF_MS,
+} from '../src/domain/constants.js';
+import { systemClock, type Clock } from '../src/domain/clock.js';
+import type { Attempt, ExecutionError, ReconciliationReport } from '../src/domain/result.js';
+import {
+  OrderReportSchema,
+  PositionReportSchema,
+  ProtectionReportSchema,
+  type FrozenSnapshot,
+  type OrderReport,
+  type OrderRequest,
+  type PositionReport,
+  type ProtectionReport,
+  type ProtectionRequest,
+} from '../src/domain/schemas.js';
+import { parseSnapshotInput } from '../src/domain/snapshot.js';
+import { killSwitchAllowsNewOrders, killSwitchCancelsWorkingOrders, mostSevere } from '../src/rules/killSwitch.js';
+import { isTerminalStatus, mergeOrderReport } from '../src/rules/orderReports.js';
+import type { StopReason } from '../src/rules/outcome.js';
+import { approvalProblem, expiryProblem, hashProblem, killSwitchProblem } from '../src/rules/preconditions.js';
+import { protectiveLevels } from '../src/rules/protection.js';
+import { diffReconciliation, type ReconciliationExpectation } from '../src/rules/reconciliation.js';
+import { buildExecutionResult } from './execution.result.js';
+import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionInput, KillSwitchPhase } from './execution.types.js';
+
+export type { ExecutionContext, ExecutionEvent, ExecutionInput } from './execution.types.js';
+
+/** Remembers which advisories have executed, so one advisory reaches the broker at most once. */
+export interface AdvisoryRegistry {
+  has(advisoryId: string): boolean;
+  claim(advisoryId: string, executionId: string): void;
+}
+
+/** Everything the machine needs from outside. */
+export interface ExecutionMachineDeps {
+  readonly broker: BrokerAdapter;
+  readonly clock?: Clock;
+  readonly pollIntervalMs?: number;
+  readonly advisories?: AdvisoryRegistry;
+  /**
+   * Signed net position on a symbol that the host accounts for *besides* this execution
+   * (other executions' fills), read at reconciliation time. Defaults to 0: a flat account.
+   */
+  readonly otherPositionQuantity?: (symbol: string, executionId: string) => number;
+}
+
+/** The one clientOrderId of a snapshot: derived from its hash, so even two engines share it. */
+export const clientOrderIdFor = (snapshot: FrozenSnapshot): string => `wd-${snapshot.hash.slice(0, 24)}`;
+const protectionIdFor = (clientOrderId: string): string => `${clientOrderId}-p`;
+
+/** An in-memory registry: one advisory per machine definition. */
+export function createAdvisoryRegistry(): AdvisoryRegistry {
+  const claimed = new Map<string, string>();
+  return { has: (id) => claimed.has(id), claim: (id, executionId) => void claimed.set(id, executionId) };
+}
+
+function parseBrokerAnswer<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  // An answer we cannot read tells us nothing: the outcome is unknown, never assumed.
+  if (!parsed.success) throw new BrokerError(`unreadable ${what} from broker: ${parsed.error.message.slice(0, 300)}`, { retryable: true, code: 'unreadable_answer' });
+  return parsed.data;
+}
+
+function checkSameOrder(report: OrderReport, clientOrderId: string): OrderReport {
+  if (report.clientOrderId !== clientOrderId) {
+    throw new BrokerError(`broker answered for order ${report.clientOrderId}, not ${clientOrderId}`, { retryable: true, code: 'wrong_order' });
+  }
+  return report;
+}
+
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Builds the execution statechart bound to a broker and a clock.
+ *
+ * @example
+ * const machine = createExecutionMachine({ broker: new PaperBroker({ seed: 1 }) });
+ * const actor = createActor(machine, { input: { snapshot } }).start();
+ */
+export function createExecutionMachine(deps: ExecutionMachineDeps) {
+  const { broker } = deps;
+  const clock = deps.clock ?? systemClock;
+  const pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const advisories = deps.advisories ?? createAdvisoryRegistry();
+  const otherPositionQuantity = deps.otherPositionQuantity ?? (() => 0);
+  const now = () => clock.now();
+
+  /** Why a resend is not allowed right now (rule 5), or null if it is. */
+  const resendBlocker = (c: ExecutionContext): { reason: StopReason; error: ExecutionError | null } | null => {
+    const snapshot = c.snapshot!;
+    if (c.deadlinePassed || c.deadlineAt === null || now() >= c.deadlineAt) return { reason: 'deadline', error: null };
+    const ks = killSwitchProblem(c.killSwitch);
+    if (ks) return { reason: 'kill_switch', error: ks };
+    const other = hashProblem(snapshot) ?? expiryProblem(snapshot, now());
+    if (other) return { reason: 'unrecoverable', error: other };
+    if (c.submitAttempts >= MAX_SUBMIT_ATTEMPTS) {
+      return { reason: 'retries_exhausted', error: { code: ErrorCode.RetriesExhausted, message: `${c.submitAttempts} submission attempts without a definitive answer` } };
+    }
+    return null;
+  };
+
+  const recordAttemptOutcome = (attempts: readonly Attempt[], patch: Partial<Attempt>): Attempt[] =>
+    attempts.map((a, i) => (i === attempts.length - 1 ? { ...a, ...patch } : a));
+
+  const orderRef = (c: ExecutionContext) => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null });
+
+  return setup({
+    types: {
+      context: {} as ExecutionContext,
+      events: {} as ExecutionEvent,
+      input: {} as ExecutionInput,
+      emitted: {} as ExecutionEmitted,
+      tags: {} as 'settled' | 'awaitingResolution',
+    },
+    actors: {
+      submitOrder: fromPromise<OrderReport, OrderRequest>(async ({ input }) =>
+        checkSameOrder(parseBrokerAnswer(OrderReportSchema, await broker.submitOrder(input), 'submit answer'), input.clientOrderId),
+      ),
+      lookupOrder: fromPromise<OrderReport | null, { clientOrderId: string }>(async ({ input }) => {
+        const found = await broker.getOrder({ clientOrderId: input.clientOrderId });
+        return found === null ? null : checkSameOrder(parseBrokerAnswer(OrderReportSchema, found, 'order'), input.clientOrderId);
+      }),
+      cancelOrder: fromPromise<OrderReport, { clientOrderId: string; brokerOrderId: string | null }>(async ({ input }) =>
+        checkSameOrder(parseBrokerAnswer(OrderReportSchema, await broker.cancelOrder(input), 'cancel answer'), input.clientOrderId),
+      ),
+      confirmOrder: fromPromise<OrderReport | null, { clientOrderId: string; brokerOrderId: string | null }>(async ({ input }) => {
+        const found = await broker.getOrder(input);
+        return found === null ? null : checkSameOrder(parseBrokerAnswer(OrderReportSchema, found, 'order'), input.clientOrderId);
+      }),
+      placeProtection: fromPromise<ProtectionReport, ProtectionRequest>(async ({ input }) =>
+        parseBrokerAnswer(ProtectionReportSchema, await broker.placeProtection(input), 'protection answer'),
+      ),
+      reconcile: fromPromise<{ order: OrderReport | null; position: PositionReport }, { clientOrderId: string; brokerOrderId: string | null; symbol: string }>(
+        async ({ input }) => {
+          // Exactly one getOrder and one getPosition (rule 6), asked together.
+          const [order, position] = await Promise.all([
+            broker.getOrder({ clientOrderId: input.clientOrderId, brokerOrderId: input.brokerOrderId }),
+            broker.getPosition(input.symbol),
+          ]);
+          return {
+            order: order === null ? null : parseBrokerAnswer(OrderReportSchema, order, 'order'),
+            position: parseBrokerAnswer(PositionReportSchema, position, 'position'),
+          };
+        },
+      ),
+      /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
+      watchOrder: fromCallback<ExecutionEvent, { clientOrderId: string; brokerOrderId: string | null }>(({ input, sendBack }) => {
+        let stopped = false;
+        let timer: unknown;
+        const poll = async () => {
+          try {
+            const found = await broker.getOrder(input);
+            if (stopped) return;
+            if (found === null) sendBack({ type: 'POLL_FAILED', error: 'broker does not know the order' });
+            else {
+              const parsed = OrderReportSchema.safeParse(found);
+              if (!parsed.success || parsed.data.clientOrderId !== input.clientOrderId) sendBack({ type: 'REPORT_INVALID', problem: 'unreadable poll answer' });
+              else sendBack({ type: 'ORDER_UPDATE', report: parsed.data });
+            }
+          } catch (e) {
+            if (!stopped) sendBack({ type: 'POLL_FAILED', error: describeThrown(e) });
+          }
+          if (!stopped) timer = clock.setTimeout(poll, pollIntervalMs);
+        };
+        timer = clock.setTimeout(poll, pollIntervalMs);
+        return () => {
+          stopped = true;
+          clock.clearTimeout(timer);
+        };
+      }),
+      /** Push updates from the broker, filtered to this execution's order. */
+      orderFeed: fromCallback<ExecutionEvent, { clientOrderId: string }>(({ input, sendBack }) => {
+        if (!broker.subscribe) return undefined;
+        return broker.subscribe((report) => {
+          const parsed = OrderReportSchema.safeParse(report);
+          if (!parsed.success) {
+            if ((report as { clientOrderId?: unknown } | null)?.clientOrderId === input.clientOrderId) sendBack({ type: 'REPORT_INVALID', problem: 'unreadable pushed report' });
+            return;
+          }
+          if (parsed.data.clientOrderId === input.clientOrderId) sendBack({ type: 'ORDER_UPDATE', report: parsed.data });
+        });
+      }),
+    },
+    delays: {
+      /** Rule 4: measured from the absolute deadline set at the first submission. */
+      hardTimeout: ({ context }) => Math.max(0, (context.deadlineAt ?? now()) - now()),
+      retryBackoff: ({ context }) => RETRY_BACKOFF_MS[Math.min(context.submitAttempts, RETRY_BACKOFF_MS.length - 1)] ?? 0,
+      cancelRetryDelay: 500,
+      protectionRetryDelay: 500,
+    },
+    guards: {
+      // --- entry preconditions (rules 1, 3 BEFORE, approval, expiry, once per advisory)
+      inputWellFormed: ({ context }) => context.snapshot !== null,
+      snapshotHashIntact: ({ context }) => hashProblem(context.snapshot!) === null,
+      approvalPresent: ({ context }) => approvalProblem(context.snapshot!, now()) === null,
+      notExpired: ({ context }) => expiryProblem(context.snapshot!, now()) === null,
+      firstExecutionOfAdvisory: ({ context }) => !advisories.has(context.snapshot!.advisoryId),
+      killSwitchAllowsEntry: ({ context }) => killSwitchAllowsNewOrders(context.killSwitch),
+      // --- while trading
+      brokerRejectedOrder: ({ event }) => (event as { output?: OrderReport }).output?.status === 'rejected',
+      brokerRefusedDefinitively: ({ event }) => classifyBrokerFailure((event as { error?: unknown }).error).kind === 'rejected',
+      orderFoundAtBroker: ({ event }) => (event as { output?: OrderReport | null }).output != null,
+      /** Rule 5: deadline, kill switch, expiry, hash and the attempt bound, re-checked before each resend. */
+      mayResend: ({ context }) => resendBlocker(context) === null,
+      withinHardDeadline: ({ context }) => !context.deadlinePassed,
+      orderFullyFilled: ({ context }) => context.order !== null && context.order.filledQuantity >= context.snapshot!.positionSize,
+      orderEndedAtBroker: ({ context }) => context.order !== null && isTerminalStatus(context.order.status),
+      killSwitchCancelsOrders: ({ context }) => killSwitchCancelsWorkingOrders(context.killSwitch),
+      orderStillWorking: ({ context }) => context.order !== null && !isTerminalStatus(context.order.status),
+      cancelAttemptsLeft: ({ context }) => context.cancelAttempts < MAX_CANCEL_ATTEMPTS,
+      // --- after the order
+      anyQuantityFilled: ({ context }) => (context.order?.filledQuantity ?? 0) > 0,
+      protectionConfirmed: ({ event }) => (event as { output?: ProtectionReport }).output?.status === 'placed',
+      protectionRetryable: ({ context, event }) =>
+        context.protectionAttempts < MAX_PROTECTION_ATTEMPTS && classifyBrokerFailure((event as { error?: unknown }).error).kind === 'unknown',
+      reconciliationMatched: ({ context }) => context.reconciliation?.status === 'matched',
+    },
+    actions: {
+      rejectWith: assign((_, params: { error: ExecutionError; phase?: KillSwitchPhase }) => ({
+        rejection: params.error,
+        ...(params.phase ? { killSwitchPhase: params.phase } : {}),
+      })),
+      rejectForInput: assign(({ context }) => ({
+        rejection: {
+          code: ErrorCode.InvalidSnapshot,
+          message: `invalid snapshot: ${(context.inputIssues ?? []).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+        },
+      })),
+      rejectForPrecondition: assign(({ context }, params: { check: 'hash' | 'approval' | 'expiry' | 'killSwitch' }) => {
+        const s = context.snapshot!;
+        const problem =
+          params.check === 'hash' ? hashProblem(s) : params.check === 'approval' ? approvalProblem(s, now()) : params.check === 'expiry' ? expiryProblem(s, now()) : killSwitchProblem(context.killSwitch);
+        return {
+          rejection: problem,
+          ...(params.check === 'killSwitch' ? { killSwitchPhase: 'before' as const, killSwitchSeen: context.killSwitch } : {}),
+        };
+      }),
+      claimAdvisory: ({ context }) => advisories.claim(context.snapshot!.advisoryId, context.executionId),
+      startHardDeadline: assign({ deadlineAt: () => now() + HARD_TIMEOUT_MS }),
+      markDeadlinePassed: assign({ deadlinePassed: true }),
+      recordSubmitAttempt: assign(({ context }) => ({
+        submitAttempts: context.submitAttempts + 1,
+        attempts: [
+          ...context.attempts,
+          { number: context.attempts.length + 1, kind: 'submit' as const, clientOrderId: context.clientOrderId!, quantity: context.snapshot!.positionSize, at: isoAt(now()), stage: 'submitted' as const, outcome: 'in_flight' as const, error: null },
+        ],
+      })),
+      recordLookupAttempt: assign(({ context }) => ({
+        attempts: [
+          ...context.attempts,
+          { number: context.attempts.length + 1, kind: 'lookup' as const, clientOrderId: context.clientOrderId!, quantity: 0, at: isoAt(now()), stage: 'submitted' as const, outcome: 'in_flight' as const, error: null },
+        ],
+      })),
+      settleAttempt: assign(({ context }, params: { outcome: Attempt['outcome']; error?: unknown }) => ({
+        attempts: recordAttemptOutcome(context.attempts, {
+          outcome: params.outcome,
+          stage: params.outcome === 'acknowledged' || params.outcome === 'found' ? 'pending' : 'submitted',
+          error: params.error === undefined ? null : classifyBrokerFailure(params.error).message,
+        }),
+      })),
+      mergeReport: assign(({ context }, params: { report: OrderReport | null | undefined }) => {
+        if (!params.report) return {};
+        const order = mergeOrderReport(context.order, params.report);
+        const full = order.filledQuantity >= context.snapshot!.positionSize;
+        return { order, fullFillKnownAt: full && context.fullFillKnownAt === null ? now() : context.fullFillKnownAt };
+      }),
+      markOutcomeUncertain: assign({ outcomeUncertain: true }),
+      markOutcomeKnown: assign({ outcomeUncertain: false }),
+      stopBecause: assign(({ context }, params: { reason: StopReason; error?: ExecutionError }) =>
+        context.stopReason !== null ? {} : { stopReason: params.reason, stopError: params.error ?? null },
+      ),
+      stopForBrokerRefusal: assign(({ context }, params: { error: unknown }) => {
+        const failure = classifyBrokerFailure(params.error);
+        return context.stopReason !== null ? {} : { stopReason: 'broker_rejected' as const, stopError: { code: ErrorCode.BrokerRejected, message: failure.message } };
+      }),
+      stopForRejectedReport: assign(({ context }) =>
+        context.stopReason !== null ? {} : { stopReason: 'broker_rejected' as const, stopError: { code: ErrorCode.BrokerRejected, message: context.order?.reason ?? 'the broker rejected the order' } },
+      ),
+      stopBecauseResendBlocked: assign(({ context }) => {
+        const blocker = resendBlocker(context) ?? { reason: 'retries_exhausted' as const, error: null };
+        return context.stopReason !== null ? {} : { stopReason: blocker.reason, stopError: blocker.error };
+      }),
+      applyKillSwitch: assign(({ context, event }, params: { phase: KillSwitchPhase | null }) => {
+        if (event.type !== 'KILL_SWITCH') return {};
+        const engaged = event.state !== KillSwitchState.Off && params.phase !== null;
+        return {
+          killSwitch: event.state,
+          killSwitchPhase: engaged && context.killSwitchPhase === null ? params.phase : context.killSwitchPhase,
+          killSwitchSeen: engaged ? mostSevere(context.killSwitchSeen, event.state) : context.killSwitchSeen,
+        };
+      }),
+      countCancelAttempt: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
+      computeProtection: assign(({ context }) => {
+        const s = context.snapshot!;
+        return { protection: protectiveLevels(s.side, context.order!.averageFillPrice!, s.slOffsetPct, s.tpOffsetPct) };
+      }),
+      countProtectionAttempt: assign(({ context }) => ({ protectionAttempts: context.protectionAttempts + 1 })),
+      recordProtectionPlaced: assign({ protectionPlaced: true, protectionError: null }),
+      recordProtectionFailure: assign((_, params: { problem: string }) => ({ protectionError: params.problem })),
+      recordReconciliation: assign(({ context }, params: { observed: { order: OrderReport | null; position: PositionReport } }) => {
+        const s = context.snapshot!;
+        const expected: ReconciliationExpectation = {
+          symbol: s.symbol,
+          side: s.side,
+          order: context.order,
+          priorPositionQuantity: otherPositionQuantity(s.symbol, context.executionId),
+          protection: context.protection,
+          outcomeUncertain: context.outcomeUncertain,
+        };
+        const diff = diffReconciliation(expected, params.observed);
+        const report: ReconciliationReport = { ...diff, checkedAt: isoAt(now()), queries: { getOrder: 1, getPosition: 1 } };
+        return { reconciliation: report };
+      }),
+      recordReconciliationUnavailable: assign((_, params: { error: unknown }) => ({
+        reconciliation: {
+          status: 'unavailable' as const,
+          checkedAt: isoAt(now()),
+          mismatches: [{ field: 'broker', expected: 'answer', actual: null, message: `reconciliation query failed: ${describeThrown(params.error)}` }],
+          queries: { getOrder: 1, getPosition: 1 },
+        },
+      })),
+      settle: assign(({ context }) => ({ result: buildExecutionResult(context, now()) })),
+      recordResolution: assign(({ event }) =>
+        event.type === 'RESOLVE' ? { resolution: { operator: event.operator, note: event.note, at: isoAt(now()) } } : {},
+      ),
+      reportUnhandled: emit(({ event }) => ({ type: 'unhandled' as const, event: { type: event.type } })),
+    },
+  }).createMachine({
+    id: 'execution',
+    context: ({ input }) => {
+      const parsed = parseSnapshotInput(input.snapshot);
+      const snapshot = parsed.kind === 'invalid' ? null : parsed.snapshot;
+      return {
+        executionId: input.executionId ?? randomUUID(),
+        snapshot,
+        inputIssues: parsed.kind === 'invalid' ? parsed.issues : null,
+        clientOrderId: snapshot && parsed.kind === 'valid' ? clientOrderIdFor(snapshot) : null,
+        killSwitch: input.killSwitch ?? KillSwitchState.Off,
+        killSwitchPhase: null,
+        killSwitchSeen: KillSwitchState.Off,
+        startedAt: now(),
+        deadlineAt: null,
+        deadlinePassed: false,
+        submitAttempts: 0,
+        attempts: [],
+        order: null,
+        fullFillKnownAt: null,
+        outcomeUncertain: false,
+        stopReason: null,
+        stopError: null,
+        cancelAttempts: 0,
+        protection: null,
+        protectionPlaced: false,
+        protectionAttempts: 0,
+        protectionError: null,
+        reconciliation: null,
+        rejection: null,
+        result: null,
+        resolution: null,
+      };
+    },
+    // Every event no state handles is reported (and journaled by the engine), never dropped silently.
+    on: {
+      KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: null } } },
+      '*': { actions: 'reportUnhandled' },
+    },
+    initial: 'validating',
+    states: {
+      validating: {
+        always: [
+          { guard: not('inputWellFormed'), target: 'rejected', actions: 'rejectForInput' },
+          { guard: not('snapshotHashIntact'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'hash' } } },
+          { guard: not('approvalPresent'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'approval' } } },
+          { guard: not('notExpired'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'expiry' } } },
+          {
+            guard: not('firstExecutionOfAdvisory'),
+            target: 'rejected',
+            actions: { type: 'rejectWith', params: { error: { code: ErrorCode.DuplicateAdvisory, message: 'this advisory has already been executed' } } },
+          },
+          { guard: not('killSwitchAllowsEntry'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'killSwitch' } } },
+          // Rule 4: the clock starts at the first submission.
+          { target: 'live', actions: ['claimAdvisory', 'startHardDeadline'] },
+        ],
+      },
+
+      live: {
+        invoke: { id: 'orderFeed', src: 'orderFeed', input: ({ context }) => ({ clientOrderId: context.clientOrderId! }) },
+        on: {
+          ORDER_UPDATE: { actions: { type: 'mergeReport', params: ({ event }) => ({ report: event.report }) } },
+          KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'during' } } },
+          POLL_FAILED: {},
+          REPORT_INVALID: { actions: 'reportUnhandled' },
+        },
+        initial: 'trading',
+        states: {
+          trading: {
+            after: { hardTimeout: { actions: 'markDeadlinePassed' } },
+            initial: 'submitting',
+            states: {
+              submitting: {
+                entry: 'recordSubmitAttempt',
+                invoke: {
+                  id: 'submitOrder',
+                  src: 'submitOrder',
+                  input: ({ context }) => ({
+                    clientOrderId: context.clientOrderId!,
+                    symbol: context.snapshot!.symbol,
+                    side: context.snapshot!.side,
+                    quantity: context.snapshot!.positionSize,
+                    type: 'market' as const,
+                  }),
+                  onDone: [
+                    {
+                      guard: 'brokerRejectedOrder',
+                      target: '#execution.live.assessing',
+                      actions: [
+                        { type: 'settleAttempt', params: { outcome: 'rejected' } },
+                        { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) },
+                        'stopForRejectedReport',
+                      ],
+                    },
+                    {
+                      target: 'working',
+                      actions: [{ type: 'settleAttempt', params: { outcome: 'acknowledged' } }, { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) }],
+                    },
+                  ],
+                  onError: [
+                    {
+                      guard: 'brokerRefusedDefinitively',
+                      target: '#execution.live.assessing',
+                      actions: [
+                        { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'rejected' as const, error: event.error }) },
+                        { type: 'stopForBrokerRefusal', params: ({ event }) => ({ error: event.error }) },
+                      ],
+                    },
+                    // Unknown outcome: the order may exist. Look it up before anything else.
+                    { target: 'lookingUp', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
+                  ],
+                },
+                // At the deadline nobody waits for a hung submit: cancel by clientOrderId and ask.
+                always: { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: ['markOutcomeUncertain', { type: 'stopBecause', params: { reason: 'deadline' } }] },
+              },
+              lookingUp: {
+                entry: 'recordLookupAttempt',
+                invoke: {
+                  id: 'lookupOrder',
+                  src: 'lookupOrder',
+                  input: ({ context }) => ({ clientOrderId: context.clientOrderId! }),
+                  onDone: [
+                    {
+                      guard: 'orderFoundAtBroker',
+                      target: 'working',
+                      actions: [{ type: 'settleAttempt', params: { outcome: 'found' } }, { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) }],
+                    },
+                    { guard: 'mayResend', target: 'retryPause', actions: { type: 'settleAttempt', params: { outcome: 'not_found' } } },
+                    {
+                      target: '#execution.live.stopping',
+                      actions: [{ type: 'settleAttempt', params: { outcome: 'not_found' } }, 'stopBecauseResendBlocked'],
+                    },
+                  ],
+                  onError: { target: 'lookupPause', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
+                },
+                always: { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: ['markOutcomeUncertain', { type: 'stopBecause', params: { reason: 'deadline' } }] },
+              },
+              lookupPause: {
+                after: { retryBackoff: 'lookingUp' },
+                always: { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: ['markOutcomeUncertain', { type: 'stopBecause', params: { reason: 'deadline' } }] },
+              },
+              retryPause: {
+                after: {
+                  retryBackoff: [
+                    { guard: 'mayResend', target: 'submitting' },
+                    { target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
+                  ],
+                },
+                // Confirmed absent, so nothing needs cancelling; stopping still asks, in case a send lands late.
+                always: { guard: not('mayResend'), target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
+              },
+              working: {
+                invoke: { id: 'watchOrder', src: 'watchOrder', input: ({ context }) => orderRef(context) },
+                always: [
+                  { guard: 'orderFullyFilled', target: '#execution.live.assessing' },
+                  { guard: 'orderEndedAtBroker', target: '#execution.live.assessing', actions: { type: 'stopBecause', params: { reason: 'broker_ended' } } },
+                  // Rule 3 DURING: `active` cancels; `warning` leaves the working order alone.
+                  { guard: 'killSwitchCancelsOrders', target: '#execution.live.stopping', actions: { type: 'stopBecause', params: { reason: 'kill_switch' } } },
+                  { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: { type: 'stopBecause', params: { reason: 'deadline' } } },
+                ],
+              },
+            },
+          },
+
+          stopping: {
+            initial: 'cancelling',
+            states: {
+              cancelling: {
+                entry: 'countCancelAttempt',
+                always: { guard: 'orderEndedAtBroker', target: 'confirming' },
+                invoke: {
+                  id: 'cancelOrder',
+                  src: 'cancelOrder',
+                  input: ({ context }) => orderRef(context),
+                  onDone: { target: 'confirming', actions: { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) } },
+                  // A failed cancel proves nothing; the final-state query decides.
+                  onError: 'confirming',
+                },
+              },
+              confirming: {
+                invoke: {
+                  id: 'confirmOrder',
+                  src: 'confirmOrder',
+                  input: ({ context }) => orderRef(context),
+                  onDone: [
+                    {
+                      guard: 'orderFoundAtBroker',
+                      target: 'checkingFinal',
+                      actions: [{ type: 'mergeReport', params: ({ event }) => ({ report: event.output }) }, 'markOutcomeKnown'],
+                    },
+                    { target: '#execution.live.assessing' },
+                  ],
+                  onError: [{ guard: 'cancelAttemptsLeft', target: 'cancelPause' }, { target: '#execution.live.assessing', actions: 'markOutcomeUncertain' }],
+                },
+              },
+              checkingFinal: {
+                always: [
+                  { guard: and(['orderStillWorking', 'cancelAttemptsLeft']), target: 'cancelPause' },
+                  { target: '#execution.live.assessing' },
+                ],
+              },
+              cancelPause: { after: { cancelRetryDelay: 'cancelling' } },
+            },
+          },
+
+          // Rule 4: whatever filled, whenever, is a position; decide protection from what is known.
+          assessing: {
+            always: [
+              { guard: 'anyQuantityFilled', target: 'protecting', actions: 'computeProtection' },
+              { target: '#execution.reconciling' },
+            ],
+          },
+
+          // Rule 2 and rule 3 AFTER: protection is placed even under a kill switch (it only reduces risk).
+          protecting: {
+            entry: 'countProtectionAttempt',
+            on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'after' } } } },
+            invoke: {
+              id: 'placeProtection',
+              src: 'placeProtection',
+              input: ({ context }) => ({
+                clientOrderId: protectionIdFor(context.clientOrderId!),
+                symbol: context.snapshot!.symbol,
+                side: context.snapshot!.side,
+                quantity: context.order!.filledQuantity,
+                stopLoss: context.protection!.stopLoss,
+                takeProfit: context.protection!.takeProfit,
+              }),
+              onDone: [
+                { guard: 'protectionConfirmed', target: '#execution.reconciling', actions: 'recordProtectionPlaced' },
+                {
+                  target: '#execution.reconciling',
+                  actions: { type: 'recordProtectionFailure', params: ({ event }) => ({ problem: `protection rejected: ${event.output.reason ?? 'no reason given'}` }) },
+                },
+              ],
+              onError: [
+                { guard: 'protectionRetryable', target: 'protectionPause' },
+                { target: '#execution.reconciling', actions: { type: 'recordProtectionFailure', params: ({ event }) => ({ problem: classifyBrokerFailure(event.error).message }) } },
+              ],
+            },
+          },
+          protectionPause: { after: { protectionRetryDelay: 'protecting' } },
+        },
+      },
+
+      // Rule 6: one reconciliation, every difference listed, nothing fixed automatically.
+      reconciling: {
+        on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'after' } } } },
+        invoke: {
+          id: 'reconcile',
+          src: 'reconcile',
+          input: ({ context }) => ({ ...orderRef(context), symbol: context.snapshot!.symbol }),
+          onDone: [
+            {
+              guard: 'reconciliationMatched',
+              target: 'completed',
+              actions: { type: 'recordReconciliation', params: ({ event }) => ({ observed: event.output }) },
+            },
+            { target: 'flagged', actions: { type: 'recordReconciliation', params: ({ event }) => ({ observed: event.output }) } },
+          ],
+          onError: { target: 'flagged', actions: { type: 'recordReconciliationUnavailable', params: ({ event }) => ({ error: event.error }) } },
+        },
+      },
+
+      /** A mismatch (or an unknowable state) waits here for an operator's resolve(). */
+      flagged: {
+        tags: ['settled', 'awaitingResolution'],
+        entry: 'settle',
+        on: { RESOLVE: { target: 'resolved', actions: 'recordResolution' } },
+      },
+      completed: { type: 'final', tags: ['settled'], entry: 'settle' },
+      rejected: { type: 'final', tags: ['settled'], entry: 'settle' },
+      resolved: { type: 'final', tags: ['settled'], entry: 'settle' },
+    },
+  });
+}
+
+/** The machine type, for hosts that invoke it as a child actor. */
+export type ExecutionMachine = ReturnType<typeof createExecutionMachine>;
+
+const unconfiguredBroker: BrokerAdapter = {
+  name: 'unconfigured',
+  submitOrder: () => Promise.reject(new BrokerError('no broker configured: build the machine with createExecutionMachine({ broker })', { retryable: false })),
+  cancelOrder: () => Promise.reject(new BrokerError('no broker configured', { retryable: false })),
+  getOrder: () => Promise.resolve(null),
+  getPosition: (symbol) => Promise.resolve({ symbol, quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null }),
+  placeProtection: () => Promise.reject(new BrokerError('no broker configured', { retryable: false })),
+};
+
+/**
+ * The execution statechart's definition, for graph traversal, diagrams and hosts that
+ * `.provide()` their own actors. It has no broker: to execute, use
+ * {@link createExecutionMachine} (or `createEngine`).
+ */
+export const executionMachine: ExecutionMachine = createExecutionMachine({ broker: unconfiguredBroker });

@@ -1,0 +1,60 @@
+/** Context, input and events of the execution statechart. */
+import type { KillSwitchState } from '../src/domain/constants.js';
+import type { Attempt, ExecutionError, ExecutionResult, ReconciliationReport } from '../src/domain/result.js';
+import type { FrozenSnapshot, OrderReport } from '../src/domain/schemas.js';
+import type { SnapshotIssue } from '../src/domain/snapshot.js';
+import type { OrderView } from '../src/rules/orderReports.js';
+import type { StopReason } from '../src/rules/outcome.js';
+import type { ProtectiveLevels } from '../src/rules/protection.js';
+
+export interface ExecutionInput {
+  /** A FrozenSnapshot or raw input; validated in the machine's first state. */
+  readonly snapshot: unknown;
+  readonly executionId?: string;
+  /** Effective kill switch state for the snapshot's symbol when the execution starts. */
+  readonly killSwitch?: KillSwitchState;
+}
+
+export type KillSwitchPhase = 'before' | 'during' | 'after';
+
+export interface ExecutionContext {
+  readonly executionId: string;
+  readonly snapshot: FrozenSnapshot | null;
+  readonly inputIssues: readonly SnapshotIssue[] | null;
+  readonly clientOrderId: string | null;
+  /** Effective kill switch for the symbol, kept current by KILL_SWITCH events. */
+  readonly killSwitch: KillSwitchState;
+  /** When a non-off switch first met this execution, and the state it had then. */
+  readonly killSwitchPhase: KillSwitchPhase | null;
+  readonly killSwitchSeen: KillSwitchState;
+  readonly startedAt: number;
+  readonly deadlineAt: number | null;
+  readonly deadlinePassed: boolean;
+  readonly submitAttempts: number;
+  readonly attempts: readonly Attempt[];
+  readonly order: OrderView | null;
+  readonly fullFillKnownAt: number | null;
+  /** Something may exist at the broker that no answer has confirmed or ruled out. */
+  readonly outcomeUncertain: boolean;
+  readonly stopReason: StopReason | null;
+  readonly stopError: ExecutionError | null;
+  readonly cancelAttempts: number;
+  readonly protection: ProtectiveLevels | null;
+  readonly protectionPlaced: boolean;
+  readonly protectionAttempts: number;
+  readonly protectionError: string | null;
+  readonly reconciliation: ReconciliationReport | null;
+  readonly rejection: ExecutionError | null;
+  readonly result: ExecutionResult | null;
+  readonly resolution: { readonly operator: string; readonly note: string; readonly at: string } | null;
+}
+
+export type ExecutionEvent =
+  | { type: 'ORDER_UPDATE'; report: OrderReport }
+  | { type: 'REPORT_INVALID'; problem: string }
+  | { type: 'POLL_FAILED'; error: string }
+  | { type: 'KILL_SWITCH'; state: KillSwitchState }
+  | { type: 'RESOLVE'; operator: string; note: string };
+
+/** Emitted to the host (journal): events no state handles. */
+export type ExecutionEmitted = { type: 'unhandled'; event: { type: string } };

@@ -1,0 +1,2 @@
+export * from './execution.machine.js';
+export { buildExecutionResult } from './execution.result.js';

@@ -1,0 +1,115 @@
+/**
+ * Constants and enumerations shared by every part of Warden.
+ *
+ * Enumerations are `as const` objects (not TS `enum`) so their values are plain strings
+ * in results, journals and JSON, and each has a matching union type.
+ */
+
+/**
+ * The hard execution window: 30 s from the first submission. Nothing can raise it; it is not
+ * an option of `createEngine` on purpose.
+ */
+export const HARD_TIMEOUT_MS = 30_000 as const;
+
+/**
+ * Upper bound on submission attempts for one snapshot (first send plus retries). A broker that
+ * answers "unknown" forever must not make Warden loop until the deadline at full speed.
+ */
+export const MAX_SUBMIT_ATTEMPTS = 5 as const;
+
+/** Pause before retry number n (1-based) after an order was confirmed absent. */
+export const RETRY_BACKOFF_MS = [0, 250, 500, 1_000, 2_000] as const;
+
+/** How many cancel requests are made for an order that keeps working after the first one. */
+export const MAX_CANCEL_ATTEMPTS = 3 as const;
+
+/** How many times placing protection is attempted after a retryable (unknown) failure. */
+export const MAX_PROTECTION_ATTEMPTS = 3 as const;
+
+/** Default interval for polling `getOrder` while an order works. */
+export const DEFAULT_POLL_INTERVAL_MS = 500 as const;
+
+/** Stages an execution passes through; the last is `result.status`. Values from the original system. */
+export const ExecutionStage = {
+  Pending: 'pending',
+  Submitted: 'submitted',
+  Filled: 'filled',
+  PartiallyFilled: 'partially_filled',
+  Cancelled: 'cancelled',
+  Failed: 'failed',
+  ExecutedFullLate: 'executed_full_late',
+  FailedTimeout: 'failed_timeout',
+  Rejected: 'rejected',
+} as const;
+export type ExecutionStage = (typeof ExecutionStage)[keyof typeof ExecutionStage];
+
+/** Final values of `ExecutionResult.status` (`pending` and `submitted` only appear in attempts). */
+export const FINAL_STATUSES = [
+  ExecutionStage.Filled,
+  ExecutionStage.ExecutedFullLate,
+  ExecutionStage.PartiallyFilled,
+  ExecutionStage.Cancelled,
+  ExecutionStage.FailedTimeout,
+  ExecutionStage.Rejected,
+  ExecutionStage.Failed,
+] as const;
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+/** Kill switch states, from least to most severe. */
+export const KillSwitchState = {
+  /** Trade normally. */
+  Off: 'off',
+  /** No new orders; working orders are left alone ("reduce only"). */
+  Warning: 'warning',
+  /** No new orders, and working orders are cancelled. */
+  Active: 'active',
+} as const;
+export type KillSwitchState = (typeof KillSwitchState)[keyof typeof KillSwitchState];
+
+/** Why a kill switch was set. */
+export const KillSwitchType = {
+  Global: 'global',
+  SymbolLevel: 'symbol_level',
+  RiskLimit: 'risk_limit',
+  Manual: 'manual',
+  Reconciliation: 'reconciliation',
+} as const;
+export type KillSwitchType = (typeof KillSwitchType)[keyof typeof KillSwitchType];
+
+/** Outcome of the single post-execution reconciliation. */
+export const ReconciliationStatus = {
+  Matched: 'matched',
+  Mismatch: 'mismatch',
+  PhantomPosition: 'phantom_position',
+  MissingPosition: 'missing_position',
+  MissingSlTp: 'missing_sl_tp',
+  /** The broker could not be queried: nothing is known, so it needs a human as much as a mismatch. */
+  Unavailable: 'unavailable',
+} as const;
+export type ReconciliationStatus = (typeof ReconciliationStatus)[keyof typeof ReconciliationStatus];
+
+/** Machine-readable reasons an execution did not do what was asked. */
+export const ErrorCode = {
+  InvalidSnapshot: 'invalid_snapshot',
+  SnapshotExpired: 'snapshot_expired',
+  NotApproved: 'not_approved',
+  KillSwitchActive: 'kill_switch_active',
+  DuplicateAdvisory: 'duplicate_advisory',
+  SnapshotTampered: 'snapshot_tampered',
+  BrokerRejected: 'broker_rejected',
+  /** The deadline passed with nothing filled. */
+  Timeout: 'timeout',
+  /** Submission attempts were used up while the outcome stayed unknown. */
+  RetriesExhausted: 'retries_exhausted',
+  /** An order may exist that Warden could not confirm either way. */
+  OutcomeUnknown: 'outcome_unknown',
+  /** Protective orders could not be placed for a filled quantity. */
+  ProtectionFailed: 'protection_failed',
+  /** A defect inside Warden; the execution is flagged for a human. */
+  Internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Order sides. */
+export const Side = { Buy: 'buy', Sell: 'sell' } as const;
+export type Side = (typeof Side)[keyof typeof Side];

@@ -1,0 +1,6 @@
+export * from './constants.js';
+export * from './schemas.js';
+export * from './snapshot.js';
+export * from './result.js';
+export { canonicalJson, deepFreeze, type JsonValue } from './json.js';
+export { systemClock, type Clock } from './clock.js';

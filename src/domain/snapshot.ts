@@ -1,0 +1,113 @@
+/**
+ * Rule 1, frozen snapshot: validation, deep freeze and the SHA-256 over every field.
+ */
+import { createHash } from 'node:crypto';
+import { SnapshotFieldsSchema, type FrozenSnapshot, type SnapshotFields } from './schemas.js';
+import { canonicalJson, deepFreeze } from './json.js';
+
+/** One problem found in a snapshot: where, and what is wrong. */
+export interface SnapshotIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Thrown by {@link freezeSnapshot}; lists every problem, not just the first.
+ *
+ * @example
+ * try { freezeSnapshot(raw) } catch (e) {
+ *   if (e instanceof SnapshotValidationError) for (const i of e.issues) console.log(i.path, i.message);
+ * }
+ */
+export class SnapshotValidationError extends Error {
+  override readonly name = 'SnapshotValidationError';
+  constructor(readonly issues: readonly SnapshotIssue[]) {
+    super(`invalid snapshot: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** SHA-256 (hex) of the canonical JSON of every snapshot field except `hash` itself. */
+export function hashSnapshotFields(fields: SnapshotFields | FrozenSnapshot): string {
+  const { hash: _ignored, ...rest } = fields as FrozenSnapshot;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** True when the snapshot's stamped hash still matches its content. */
+export function snapshotHashMatches(snapshot: FrozenSnapshot): boolean {
+  try {
+    return typeof snapshot.hash === 'string' && hashSnapshotFields(snapshot) === snapshot.hash;
+  } catch {
+    return false; // a hostile object (getter that throws, cycle) is not intact
+  }
+}
+
+function validate(input: unknown): { ok: true; fields: SnapshotFields } | { ok: false; issues: SnapshotIssue[] } {
+  let parsed;
+  try {
+    parsed = SnapshotFieldsSchema.safeParse(input);
+  } catch (e) {
+    // Proxies and throwing getters end here instead of escaping as exceptions.
+    return { ok: false, issues: [{ path: '', message: `unreadable input: ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+  if (parsed.success) return { ok: true, fields: parsed.data };
+  return {
+    ok: false,
+    issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+  };
+}
+
+/**
+ * Validates a raw snapshot, deep-freezes a copy of it and stamps its hash.
+ *
+ * @throws {SnapshotValidationError} listing every problem.
+ * @example
+ * const snapshot = freezeSnapshot({ advisoryId: 'adv-1', symbol: 'EURUSD', side: 'buy', ... });
+ * snapshot.hash; // 64 hex characters
+ */
+export function freezeSnapshot(input: unknown): FrozenSnapshot {
+  const result = validate(stripHash(input));
+  if (!result.ok) throw new SnapshotValidationError(result.issues);
+  return stamp(result.fields);
+}
+
+function stamp(fields: SnapshotFields): FrozenSnapshot {
+  return deepFreeze({ ...fields, hash: hashSnapshotFields(fields) });
+}
+
+function stripHash(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !Object.hasOwn(input, 'hash')) return input;
+  const { hash: _ignored, ...rest } = input as Record<string, unknown>;
+  return rest;
+}
+
+/** Outcome of {@link parseSnapshotInput}. */
+export type SnapshotInputResult =
+  | { readonly kind: 'valid'; readonly snapshot: FrozenSnapshot }
+  | { readonly kind: 'invalid'; readonly issues: readonly SnapshotIssue[] }
+  /** Content is valid but differs from what the carried hash was stamped over; `snapshot` keeps that hash. */
+  | { readonly kind: 'tampered'; readonly snapshot: FrozenSnapshot };
+
+/**
+ * Accepts what `execute` may be given: a raw snapshot (validated and frozen here) or a frozen
+ * one, possibly after a JSON round trip. A frozen snapshot is never re-stamped: if its content
+ * no longer matches the hash it carries, it was edited after approval and is `tampered`.
+ */
+export function parseSnapshotInput(input: unknown): SnapshotInputResult {
+  let claimedHash: unknown;
+  try {
+    claimedHash = input !== null && typeof input === 'object' && Object.hasOwn(input, 'hash') ? (input as { hash: unknown }).hash : undefined;
+  } catch {
+    return { kind: 'invalid', issues: [{ path: '', message: 'unreadable input' }] };
+  }
+  let stripped: unknown;
+  try {
+    stripped = stripHash(input);
+  } catch (e) {
+    return { kind: 'invalid', issues: [{ path: '', message: `unreadable input: ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+  const result = validate(stripped);
+  if (!result.ok) return { kind: 'invalid', issues: result.issues };
+  const snapshot = stamp(result.fields);
+  if (claimedHash === undefined || claimedHash === snapshot.hash) return { kind: 'valid', snapshot };
+  return { kind: 'tampered', snapshot: deepFreeze({ ...result.fields, hash: String(claimedHash).slice(0, 128) }) };
+}

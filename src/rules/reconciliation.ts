@@ -1,0 +1,119 @@
+/**
+ * Rule 6: compare what Warden expects with what the broker reports, once, and list every
+ * difference. Never decides how to fix anything.
+ */
+import { ReconciliationStatus, type Side } from '../domain/constants.js';
+import type { ReconciliationMismatch } from '../domain/result.js';
+import type { OrderReport, PositionReport } from '../domain/schemas.js';
+import type { OrderView } from './orderReports.js';
+import { isTerminalStatus } from './orderReports.js';
+
+/** Brokers round prices to their tick size; levels within this relative distance are equal. */
+export const PRICE_TOLERANCE = 1e-6;
+const QUANTITY_TOLERANCE = 1e-9;
+
+export interface ReconciliationExpectation {
+  readonly symbol: string;
+  readonly side: Side;
+  /** Warden's merged view of its order; null if the broker never acknowledged it. */
+  readonly order: OrderView | null;
+  /** Signed net position on the symbol that Warden accounted for before this execution. */
+  readonly priorPositionQuantity: number;
+  /** Levels computed from the fill (rule 2); null when nothing filled. */
+  readonly protection: { readonly stopLoss: number; readonly takeProfit: number } | null;
+  /** An order may exist that was never confirmed either way (e.g. a submit still in flight at the deadline). */
+  readonly outcomeUncertain: boolean;
+}
+
+export interface ReconciliationObservation {
+  readonly order: OrderReport | null;
+  readonly position: PositionReport;
+}
+
+const sameQuantity = (a: number, b: number) => Math.abs(a - b) <= QUANTITY_TOLERANCE * Math.max(1, Math.abs(a), Math.abs(b));
+const samePrice = (a: number, b: number) => Math.abs(a - b) <= PRICE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
+
+/**
+ * Lists every difference between `expected` and `observed` and names the overall status:
+ * `phantom_position` > `missing_position` > `missing_sl_tp` > `mismatch` > `matched`.
+ *
+ * @example
+ * const { status, mismatches } = diffReconciliation(expected, { order, position });
+ */
+export function diffReconciliation(
+  expected: ReconciliationExpectation,
+  observed: ReconciliationObservation,
+): { status: ReconciliationStatus; mismatches: ReconciliationMismatch[] } {
+  const out: ReconciliationMismatch[] = [];
+  const add = (field: string, exp: unknown, act: unknown, message: string) => out.push({ field, expected: exp, actual: act, message });
+  let phantom = false;
+  let missingPosition = false;
+  let missingSlTp = false;
+
+  // --- the order
+  const mine = expected.order;
+  const theirs = observed.order;
+  if (mine && !theirs) add('order', 'known to the broker', null, 'the broker does not know an order Warden saw acknowledged');
+  if (!mine && theirs && theirs.status !== 'rejected') add('order', null, theirs.status, 'the broker holds an order Warden never saw acknowledged');
+  if (mine && theirs) {
+    if (mine.status !== theirs.status) add('order.status', mine.status, theirs.status, 'order status differs');
+    if (!sameQuantity(mine.filledQuantity, theirs.filledQuantity)) {
+      add('order.filledQuantity', mine.filledQuantity, theirs.filledQuantity, 'filled quantity differs');
+    }
+    if (mine.averageFillPrice !== null && theirs.averageFillPrice !== null && !samePrice(mine.averageFillPrice, theirs.averageFillPrice)) {
+      add('order.averageFillPrice', mine.averageFillPrice, theirs.averageFillPrice, 'average fill price differs');
+    }
+  }
+  if (theirs && !isTerminalStatus(theirs.status)) add('order.open', 'final', theirs.status, 'the order is still working at the broker');
+  if (expected.outcomeUncertain) add('order.outcome', 'known', 'unknown', 'a submission may have reached the broker without being confirmed');
+
+  // --- the position, for the snapshot's symbol only
+  const position = observed.position;
+  if (position.symbol !== expected.symbol) {
+    add('position.symbol', expected.symbol, position.symbol, 'the broker answered for another symbol');
+  }
+  const filled = mine?.filledQuantity ?? 0;
+  const signedFill = expected.side === 'buy' ? filled : -filled;
+  const expectedQty = expected.priorPositionQuantity + signedFill;
+  if (!sameQuantity(expectedQty, position.quantity)) {
+    if (expectedQty === 0) {
+      phantom = true;
+      add('position.quantity', 0, position.quantity, 'the broker shows a position Warden did not open');
+    } else if (position.quantity === 0) {
+      missingPosition = true;
+      add('position.quantity', expectedQty, 0, 'the broker shows no position where Warden expects one');
+    } else {
+      add('position.quantity', expectedQty, position.quantity, 'position size differs');
+    }
+  }
+  if (expected.priorPositionQuantity === 0 && filled > 0 && mine?.averageFillPrice != null) {
+    if (position.averagePrice === null || !samePrice(position.averagePrice, mine.averageFillPrice)) {
+      add('position.averagePrice', mine.averageFillPrice, position.averagePrice, 'position entry price differs from the fill');
+    }
+  }
+
+  // --- protection (rule 2: levels from the fill)
+  if (expected.protection && filled > 0) {
+    for (const level of ['stopLoss', 'takeProfit'] as const) {
+      const want = expected.protection[level];
+      const got = position[level];
+      if (got === null) {
+        missingSlTp = true;
+        add(`position.${level}`, want, null, `no ${level === 'stopLoss' ? 'stop-loss' : 'take-profit'} at the broker`);
+      } else if (!samePrice(want, got)) {
+        add(`position.${level}`, want, got, `${level === 'stopLoss' ? 'stop-loss' : 'take-profit'} level differs`);
+      }
+    }
+  }
+
+  const status = phantom
+    ? ReconciliationStatus.PhantomPosition
+    : missingPosition
+      ? ReconciliationStatus.MissingPosition
+      : missingSlTp
+        ? ReconciliationStatus.MissingSlTp
+        : out.length > 0
+          ? ReconciliationStatus.Mismatch
+          : ReconciliationStatus.Matched;
+  return { status, mismatches: out };
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The 30 s deadline is always simulated; a test that needs more than this is broken.
+    testTimeout: 10_000,
+    pool: 'threads',
+  },
+});
