@@ -105,6 +105,8 @@ export const ErrorCode = {
   OutcomeUnknown: 'outcome_unknown',
   /** Protective orders could not be placed for a filled quantity. */
   ProtectionFailed: 'protection_failed',
+  /** The engine was closed before the execution started. */
+  EngineClosed: 'engine_closed',
   /** A defect inside Warden; the execution is flagged for a human. */
   Internal: 'internal_error',
 } as const;

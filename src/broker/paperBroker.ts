@@ -1,0 +1,147 @@
+/**
+ * PaperBroker: the embedded default broker. Deterministic for a given seed and clock:
+ * network latency, fill delay, partial fills, rejections and slippage are drawn from a seeded
+ * generator, and every timer goes through the injected clock, so a simulated clock replays
+ * the same run exactly.
+ */
+import { systemClock, type Clock } from '../domain/clock.js';
+import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
+import { BrokerError } from './errors.js';
+import type { BrokerAdapter } from './types.js';
+import { Venue } from './venue.js';
+
+/** How one symbol trades on the paper venue. */
+export interface PaperMarket {
+  /** Mid price. */
+  readonly price: number;
+  /** Delay from acceptance to the complete fill (ms). Default 150. */
+  readonly fillAfterMs?: number;
+  /** Fill in steps instead: each fills `fraction` of the order `afterMs` after acceptance. */
+  readonly fillSteps?: readonly { readonly afterMs: number; readonly fraction: number }[];
+  /** Never fills (no liquidity). */
+  readonly noLiquidity?: boolean;
+  /** Refuse every order on this symbol with this reason. */
+  readonly rejectWith?: string;
+  /** Maximum adverse slippage in basis points; the actual value is drawn per fill. Default 2. */
+  readonly slippageBps?: number;
+  /** What happens to protective orders: placed (default), refused, or acknowledged but lost. */
+  readonly protection?: 'place' | 'reject' | 'lose';
+}
+
+export interface PaperBrokerOptions {
+  readonly seed?: number;
+  readonly clock?: Clock;
+  /** One-way latency range in ms, drawn per request. Default [5, 25]. */
+  readonly latencyMs?: readonly [number, number];
+  /** Probability that any order is refused. Default 0. */
+  readonly rejectProbability?: number;
+  readonly markets?: Readonly<Record<string, PaperMarket>>;
+  /** Positions that exist before Warden trades (opened by hand, elsewhere). */
+  readonly initialPositions?: Readonly<Record<string, { quantity: number; averagePrice: number }>>;
+}
+
+/** mulberry32: small, fast, good enough to make simulated runs reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * @example
+ * const broker = new PaperBroker({ seed: 7, markets: { EURUSD: { price: 1.1, fillAfterMs: 200 } } });
+ * const engine = createEngine({ broker });
+ */
+export class PaperBroker implements BrokerAdapter {
+  readonly name = 'paper';
+  readonly venue: Venue;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly latency: readonly [number, number];
+  private readonly markets: Readonly<Record<string, PaperMarket>>;
+  private readonly rejectProbability: number;
+
+  constructor(options: PaperBrokerOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.random = seededRandom(options.seed ?? 1);
+    this.latency = options.latencyMs ?? [5, 25];
+    this.markets = options.markets ?? {};
+    this.rejectProbability = options.rejectProbability ?? 0;
+    this.venue = new Venue(() => this.clock.now());
+    for (const [symbol, p] of Object.entries(options.initialPositions ?? {})) this.venue.setPosition(symbol, p.quantity, p.averagePrice);
+  }
+
+  async submitOrder(req: OrderRequest): Promise<OrderReport> {
+    await this.travel();
+    const market = this.market(req.symbol);
+    if (this.venue.get(req.clientOrderId)) return this.venue.submit(req); // idempotent resend
+    if (market.rejectWith) return this.venue.reject(req, market.rejectWith);
+    if (this.random() < this.rejectProbability) return this.venue.reject(req, 'rejected by paper venue');
+    const report = this.venue.submit(req);
+    this.scheduleFills(req, market);
+    await this.travel();
+    return this.venue.get(req.clientOrderId) ?? report;
+  }
+
+  async cancelOrder(ref: OrderRef): Promise<OrderReport> {
+    await this.travel();
+    const report = this.venue.cancel(ref.clientOrderId);
+    await this.travel();
+    return report;
+  }
+
+  async getOrder(ref: OrderRef): Promise<OrderReport | null> {
+    await this.travel();
+    return this.venue.get(ref.clientOrderId);
+  }
+
+  async getPosition(symbol: string): Promise<PositionReport> {
+    await this.travel();
+    return this.venue.position(symbol);
+  }
+
+  async placeProtection(req: ProtectionRequest): Promise<ProtectionReport> {
+    await this.travel();
+    const mode = this.market(req.symbol).protection ?? 'place';
+    if (mode === 'reject') return { clientOrderId: req.clientOrderId, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: 'protective orders refused by paper venue' };
+    if (mode === 'lose') return { clientOrderId: req.clientOrderId, status: 'placed', stopLoss: req.stopLoss, takeProfit: req.takeProfit, quantity: req.quantity };
+    return this.venue.protect(req);
+  }
+
+  subscribe(listener: (report: OrderReport) => void): () => void {
+    return this.venue.subscribe(listener);
+  }
+
+  private market(symbol: string): PaperMarket {
+    const market = this.markets[symbol];
+    if (!market) throw new BrokerError(`paper venue does not list ${symbol}`, { retryable: false, code: 'bad_symbol' });
+    return market;
+  }
+
+  private travel(): Promise<void> {
+    const [min, max] = this.latency;
+    const ms = Math.round(min + this.random() * (max - min));
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
+
+  private fillPrice(side: 'buy' | 'sell', market: PaperMarket): number {
+    const bps = (market.slippageBps ?? 2) * this.random();
+    const factor = side === 'buy' ? 1 + bps / 10_000 : 1 - bps / 10_000;
+    return Number((market.price * factor).toPrecision(10));
+  }
+
+  private scheduleFills(req: OrderRequest, market: PaperMarket): void {
+    if (market.noLiquidity) return;
+    const steps = market.fillSteps ?? [{ afterMs: market.fillAfterMs ?? 150, fraction: 1 }];
+    for (const step of steps) {
+      this.clock.setTimeout(() => {
+        this.venue.fill(req.clientOrderId, req.quantity * step.fraction, this.fillPrice(req.side, market));
+      }, step.afterMs);
+    }
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * createEngine: the plain-Promise façade over the execution statechart. It wires a broker, a
+ * journal, a clock and the kill switch to one actor per execution; it decides nothing itself.
+ */
+import { randomUUID } from 'node:crypto';
+import { createActor, type InspectionEvent, type Observer } from 'xstate';
+import { createAdvisoryRegistry, createExecutionMachine, type AdvisoryRegistry } from '../../machines/execution.machine.js';
+import type { ExecutionContext } from '../../machines/execution.types.js';
+import type { BrokerAdapter } from '../broker/types.js';
+import { describeThrown } from '../broker/errors.js';
+import { systemClock, type Clock } from '../domain/clock.js';
+import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import type { ExecutionResult } from '../domain/result.js';
+import { MemoryJournal } from '../journal/memoryJournal.js';
+import { JournalKind, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from '../journal/types.js';
+import { WardenUsageError } from './errors.js';
+import { journaledBroker } from './journaledBroker.js';
+import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
+import { createDefaultLogger, type Logger } from './logger.js';
+
+export interface EngineOptions {
+  readonly broker: BrokerAdapter;
+  /** Where the forensic record goes. Default: in memory. */
+  readonly journal?: Journal;
+  /** Operational logs (pino). Default: warnings to stderr, credentials redacted. */
+  readonly logger?: Logger;
+  /** Any XState inspection observer, e.g. `createBrowserInspector().inspect` from @statelyai/inspect. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** How often a working order is polled with getOrder. Default 500 ms. */
+  readonly pollIntervalMs?: number;
+  /** Time source for timers and timestamps. Default: Date.now and the global setTimeout. */
+  readonly clock?: Clock;
+}
+
+export interface ResolveOptions {
+  readonly operator: string;
+  readonly note: string;
+}
+
+/** The operator-facing kill switch of an engine. */
+export interface EngineKillSwitch {
+  set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange;
+  state(symbol?: string): KillSwitchState;
+  history(): readonly KillSwitchChange[];
+}
+
+export interface Engine {
+  /** Executes one snapshot (frozen or raw). Never throws; bad input resolves as `rejected`. */
+  execute(input: unknown): Promise<ExecutionResult>;
+  readonly killSwitch: EngineKillSwitch;
+  /** Clears the reconciliation flag of an advisory after a human looked at it. */
+  resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
+  /** Results that wait for `resolve()`. */
+  awaitingResolution(): ExecutionResult[];
+  readonly journal: { records(filter?: JournalFilter): Promise<JournalRecord[]>; verify(): Promise<JournalVerification> };
+  /** Refuses new executions, waits for running ones to settle, then closes the journal. */
+  close(): Promise<void>;
+}
+
+interface Running {
+  readonly symbol: string | null;
+  send(event: { type: 'KILL_SWITCH'; state: KillSwitchState }): void;
+}
+
+interface Awaiting {
+  readonly symbol: string;
+  result: ExecutionResult;
+  resolve(options: ResolveOptions): ExecutionResult;
+}
+
+const stateName = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [key, inner] = Object.entries(value)[0] ?? ['?', null];
+    return inner === null || inner === undefined ? key : `${key}.${stateName(inner)}`;
+  }
+  return String(value);
+};
+
+const peek = (input: unknown, key: string): string | null => {
+  try {
+    const v = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
+    return typeof v === 'string' ? v.slice(0, 128) : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * @example
+ * const engine = createEngine({ broker: new PaperBroker({ markets: { EURUSD: { price: 1.1 } } }) });
+ * const result = await engine.execute(snapshot);
+ * if (result.requiresManualResolution) notifyOperator(result);
+ */
+export function createEngine(options: EngineOptions): Engine {
+  const clock = options.clock ?? systemClock;
+  const journal = options.journal ?? new MemoryJournal(clock);
+  const logger = options.logger ?? createDefaultLogger();
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const board = new KillSwitchBoard(() => clock.now());
+  const advisories: AdvisoryRegistry = createAdvisoryRegistry();
+  const running = new Map<string, Running>();
+  const inFlight = new Set<Promise<ExecutionResult>>();
+  const awaiting = new Map<string, Awaiting>();
+  /** Signed filled quantity per execution, for reconciling one symbol across executions. */
+  const fills = new Map<string, { symbol: string; signed: number }>();
+  let closed = false;
+
+  const otherPositionQuantity = (symbol: string, executionId: string): number => {
+    let sum = 0;
+    for (const [id, f] of fills) if (id !== executionId && f.symbol === symbol) sum += f.signed;
+    return sum;
+  };
+
+  // Activation reaches every running execution at once (rule 3).
+  board.onChange((change) => {
+    journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: `${change.from}->${change.to}`, payload: change });
+    logger.warn({ killSwitch: change }, 'kill switch changed');
+    for (const r of running.values()) {
+      if (change.symbol === null || change.symbol === r.symbol) r.send({ type: 'KILL_SWITCH', state: board.state(r.symbol ?? undefined) });
+    }
+  });
+
+  const raiseReconciliationSwitch = (symbol: string, advisoryId: string, status: string) => {
+    if (board.state(symbol) !== KillSwitchState.Off && board.typeOf(symbol) !== KillSwitchType.Reconciliation) return; // never lower a stricter switch
+    if (board.state(symbol) === KillSwitchState.Active) return;
+    board.set(KillSwitchState.Warning, { symbol, type: KillSwitchType.Reconciliation, reason: `reconciliation ${status} on advisory ${advisoryId}`, operator: 'warden' });
+  };
+
+  const releaseReconciliationSwitch = (symbol: string, operator: string, advisoryId: string) => {
+    const stillFlagged = [...awaiting.values()].some((a) => a.symbol === symbol);
+    if (!stillFlagged && board.typeOf(symbol) === KillSwitchType.Reconciliation && board.state(symbol) !== KillSwitchState.Off) {
+      board.set(KillSwitchState.Off, { symbol, type: KillSwitchType.Reconciliation, reason: `resolved advisory ${advisoryId}`, operator });
+    }
+  };
+
+  function execute(input: unknown): Promise<ExecutionResult> {
+    const executionId = randomUUID();
+    if (closed) return Promise.resolve(refusedResult(executionId, input, clock.now(), 'engine is closed'));
+    const promise = run(executionId, input).catch((e: unknown) => {
+      logger.error({ err: describeThrown(e), executionId }, 'execution failed inside Warden');
+      return internalFailure(executionId, input, null, clock.now(), describeThrown(e));
+    });
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise));
+    return promise;
+  }
+
+  const forward = (ev: InspectionEvent) => {
+    const user = options.inspect;
+    if (typeof user === 'function') user(ev);
+    else user?.next?.(ev);
+  };
+
+  function run(executionId: string, input: unknown): Promise<ExecutionResult> {
+    const symbol = peek(input, 'symbol');
+    const ids = { executionId, advisoryId: peek(input, 'advisoryId'), snapshotHash: null as string | null };
+    const record = (entry: Omit<JournalEntry, 'executionId' | 'advisoryId' | 'snapshotHash'>) => journal.append({ ...ids, ...entry });
+
+    const machine = createExecutionMachine({
+      broker: journaledBroker(options.broker, (kind, method, payload) => record({ kind, event: method, payload })),
+      clock,
+      pollIntervalMs,
+      advisories,
+      otherPositionQuantity,
+    });
+
+    let previousState: string | null = null;
+    let previousDigest = '';
+    let lastContext: ExecutionContext | null = null;
+    const actor = createActor(machine, {
+      input: { snapshot: input, executionId, killSwitch: board.state(symbol ?? undefined) },
+      clock,
+      inspect: (ev) => {
+        if (ev.type === '@xstate.snapshot' && ev.actorRef.sessionId === ev.rootId) {
+          const snap = ev.snapshot as unknown as { value: unknown; context: ExecutionContext };
+          const c = snap.context;
+          if (c.snapshot) {
+            ids.advisoryId = c.snapshot.advisoryId;
+            ids.snapshotHash = c.snapshot.hash;
+          }
+          const to = stateName(snap.value);
+          // A poll that changes nothing is already journaled as its broker call; skip the no-op transition.
+          const digest = JSON.stringify([to, c.order, c.killSwitch, c.stopReason, c.deadlinePassed, c.protectionPlaced, c.reconciliation?.status]);
+          if (digest === previousDigest && ev.event.type === 'ORDER_UPDATE') return forward(ev);
+          previousDigest = digest;
+          record({
+            kind: JournalKind.Transition,
+            from: previousState,
+            to,
+            event: ev.event.type,
+            payload: { event: ev.event, filledQuantity: c.order?.filledQuantity ?? 0, killSwitch: c.killSwitch },
+          });
+          previousState = to;
+        }
+        forward(ev);
+      },
+    });
+
+    return new Promise<ExecutionResult>((resolve) => {
+      let settled = false;
+      const finish = (result: ExecutionResult, state: string) => {
+        if (settled) return;
+        settled = true;
+        running.delete(executionId);
+        record({ kind: JournalKind.Result, to: state, event: result.status, payload: result });
+        if (result.requiresManualResolution && result.advisoryId && lastContext?.snapshot) {
+          const sym = lastContext.snapshot.symbol;
+          const advisoryId = result.advisoryId;
+          awaiting.set(advisoryId, {
+            symbol: sym,
+            result,
+            resolve: (opts) => {
+              actor.send({ type: 'RESOLVE', operator: opts.operator, note: opts.note });
+              const after = actor.getSnapshot().context.result ?? { ...result, requiresManualResolution: false };
+              return after;
+            },
+          });
+          logger.warn({ advisoryId, executionId, status: result.status, reconciliation: result.reconciliation }, 'execution needs manual resolution; symbol halted for new orders');
+          raiseReconciliationSwitch(sym, advisoryId, result.reconciliation?.status ?? 'unavailable');
+        } else {
+          logger.info({ advisoryId: result.advisoryId, executionId, status: result.status }, 'execution settled');
+        }
+        resolve(result);
+      };
+
+      actor.on('unhandled', (ev) => record({ kind: JournalKind.UnhandledEvent, from: previousState, to: previousState, event: ev.event.type, payload: ev.event }));
+      actor.subscribe({
+        next: (snap) => {
+          lastContext = snap.context;
+          const s = snap.context.snapshot;
+          if (s && snap.context.deadlineAt !== null) {
+            const filled = snap.context.order?.filledQuantity ?? 0;
+            fills.set(executionId, { symbol: s.symbol, signed: s.side === 'buy' ? filled : -filled });
+          }
+          if (snap.hasTag('settled') && snap.context.result) finish(snap.context.result, stateName(snap.value));
+        },
+        error: (err) => {
+          const result = internalFailure(executionId, input, lastContext, clock.now(), describeThrown(err));
+          if (lastContext?.snapshot && result.requiresManualResolution) {
+            const advisoryId = lastContext.snapshot.advisoryId;
+            const sym = lastContext.snapshot.symbol;
+            awaiting.set(advisoryId, {
+              symbol: sym,
+              result,
+              resolve: (opts) => {
+                record({ kind: JournalKind.Resolution, event: 'RESOLVE', payload: opts });
+                return { ...result, requiresManualResolution: false };
+              },
+            });
+            raiseReconciliationSwitch(sym, advisoryId, 'unavailable');
+          }
+          if (!settled) {
+            settled = true;
+            running.delete(executionId);
+            record({ kind: JournalKind.Result, event: result.status, payload: result });
+            logger.error({ executionId, err: describeThrown(err) }, 'execution failed inside Warden');
+            resolve(result);
+          }
+        },
+      });
+      running.set(executionId, { symbol, send: (ev) => actor.send(ev) });
+      actor.start();
+    });
+  }
+
+  function resolve(advisoryId: string, opts: ResolveOptions): ExecutionResult {
+    if (typeof opts?.operator !== 'string' || opts.operator.trim() === '') throw new WardenUsageError('operator_required', 'resolve() needs an operator name');
+    if (typeof opts.note !== 'string' || opts.note.trim() === '') throw new WardenUsageError('reason_required', 'resolve() needs a note saying what was done');
+    const entry = awaiting.get(advisoryId);
+    if (!entry) throw new WardenUsageError('not_awaiting_resolution', `no execution of advisory ${String(advisoryId)} is waiting for resolution`);
+    awaiting.delete(advisoryId);
+    const result = entry.resolve({ operator: opts.operator.trim(), note: opts.note.trim() });
+    journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: opts });
+    logger.warn({ advisoryId, operator: opts.operator }, 'reconciliation flag resolved by operator');
+    releaseReconciliationSwitch(entry.symbol, opts.operator.trim(), advisoryId);
+    return result;
+  }
+
+  return {
+    execute,
+    killSwitch: {
+      set: (state, opts) => board.set(state, opts),
+      state: (symbol) => board.state(symbol),
+      history: () => board.history(),
+    },
+    resolve,
+    awaitingResolution: () => [...awaiting.values()].map((a) => a.result),
+    journal: { records: (filter) => journal.records(filter), verify: () => journal.verify() },
+    async close() {
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+      await journal.close();
+    },
+  };
+}
+
+function refusedResult(executionId: string, input: unknown, nowMs: number, message: string): ExecutionResult {
+  const at = new Date(nowMs).toISOString();
+  return {
+    executionId,
+    advisoryId: peek(input, 'advisoryId'),
+    snapshotHash: null,
+    status: ExecutionStage.Rejected,
+    clientOrderId: null,
+    brokerOrderId: null,
+    fillPrice: null,
+    filledQuantity: 0,
+    stopLoss: null,
+    takeProfit: null,
+    slippagePct: null,
+    killSwitch: { state: KillSwitchState.Off, phase: null },
+    attempts: [],
+    protectionPlaced: false,
+    reconciliation: null,
+    requiresManualResolution: false,
+    error: { code: ErrorCode.EngineClosed, message },
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+  };
+}
+
+/** A defect inside Warden: if anything reached the broker, a human must look. */
+function internalFailure(executionId: string, input: unknown, c: ExecutionContext | null, nowMs: number, message: string): ExecutionResult {
+  const reached = c !== null && c.deadlineAt !== null;
+  const base = refusedResult(executionId, input, nowMs, message);
+  return {
+    ...base,
+    advisoryId: c?.snapshot?.advisoryId ?? base.advisoryId,
+    snapshotHash: c?.snapshot?.hash ?? null,
+    status: reached ? ExecutionStage.Failed : ExecutionStage.Rejected,
+    clientOrderId: reached ? c.clientOrderId : null,
+    filledQuantity: c?.order?.filledQuantity ?? 0,
+    attempts: c?.attempts ?? [],
+    requiresManualResolution: reached,
+    error: { code: ErrorCode.Internal, message },
+    startedAt: c ? new Date(c.startedAt).toISOString() : base.startedAt,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The kill switch: three states (off, warning, active), global or per symbol. The effective
+ * state for a symbol is the more severe of the global and the symbol switch. Every change is
+ * recorded with who, when, why, from and to, and announced to listeners at once.
+ */
+import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import { SymbolSchema } from '../domain/schemas.js';
+import { mostSevere } from '../rules/killSwitch.js';
+import { WardenUsageError } from './errors.js';
+
+export interface KillSwitchChange {
+  readonly at: string;
+  /** `null` for the global switch. */
+  readonly symbol: string | null;
+  readonly from: KillSwitchState;
+  readonly to: KillSwitchState;
+  readonly type: KillSwitchType;
+  readonly reason: string;
+  readonly operator: string;
+}
+
+export interface KillSwitchSetOptions {
+  readonly symbol?: string;
+  readonly type?: KillSwitchType;
+  readonly reason: string;
+  /** Who made the change. Required to turn a switch off. */
+  readonly operator?: string;
+}
+
+interface Setting {
+  readonly state: KillSwitchState;
+  readonly type: KillSwitchType;
+}
+
+const STATES = new Set<string>(Object.values(KillSwitchState));
+const TYPES = new Set<string>(Object.values(KillSwitchType));
+
+export class KillSwitchBoard {
+  private global: Setting = { state: KillSwitchState.Off, type: KillSwitchType.Global };
+  private readonly symbols = new Map<string, Setting>();
+  private readonly log: KillSwitchChange[] = [];
+  private readonly listeners = new Set<(change: KillSwitchChange) => void>();
+
+  constructor(private readonly now: () => number) {}
+
+  /**
+   * Changes a switch. Throws {@link WardenUsageError} (and changes nothing) on bad input.
+   *
+   * @example
+   * engine.killSwitch.set('active', { reason: 'venue outage', operator: 'ops' });
+   * engine.killSwitch.set('off', { symbol: 'EURUSD', reason: 'checked', operator: 'ops' });
+   */
+  set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange {
+    if (!STATES.has(state)) throw new WardenUsageError('invalid_state', `kill switch state must be off, warning or active, got ${String(state)}`);
+    if (typeof options?.reason !== 'string' || options.reason.trim() === '') throw new WardenUsageError('reason_required', 'a kill switch change needs a reason');
+    const operator = typeof options.operator === 'string' ? options.operator.trim() : '';
+    if (state === KillSwitchState.Off && operator === '') throw new WardenUsageError('operator_required', 'turning a kill switch off needs an operator name');
+    if (options.symbol !== undefined && !SymbolSchema.safeParse(options.symbol).success) {
+      throw new WardenUsageError('invalid_symbol', `not a valid symbol: ${String(options.symbol)}`);
+    }
+    const type = options.type ?? (options.symbol === undefined ? KillSwitchType.Global : KillSwitchType.SymbolLevel);
+    if (!TYPES.has(type)) throw new WardenUsageError('invalid_type', `unknown kill switch type ${String(type)}`);
+
+    const symbol = options.symbol ?? null;
+    const from = symbol === null ? this.global.state : (this.symbols.get(symbol)?.state ?? KillSwitchState.Off);
+    const setting = { state, type };
+    if (symbol === null) this.global = setting;
+    else this.symbols.set(symbol, setting);
+    const change: KillSwitchChange = { at: new Date(this.now()).toISOString(), symbol, from, to: state, type, reason: options.reason, operator: operator || 'unspecified' };
+    this.log.push(change);
+    for (const l of [...this.listeners]) l(change);
+    return change;
+  }
+
+  /** Effective state: the global switch, or the more severe of global and `symbol`. */
+  state(symbol?: string): KillSwitchState {
+    if (symbol === undefined) return this.global.state;
+    return mostSevere(this.global.state, this.symbols.get(symbol)?.state ?? KillSwitchState.Off);
+  }
+
+  /** Why the switch for `symbol` (or the global one) was last set. */
+  typeOf(symbol?: string): KillSwitchType {
+    return symbol === undefined ? this.global.type : (this.symbols.get(symbol)?.type ?? KillSwitchType.SymbolLevel);
+  }
+
+  history(): readonly KillSwitchChange[] {
+    return [...this.log];
+  }
+
+  /** Symbols with their own switch set (any state). */
+  symbolsSet(): string[] {
+    return [...this.symbols.keys()];
+  }
+
+  onChange(listener: (change: KillSwitchChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+}

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/json.js';
+import type { JournalEntry, JournalRecord, JournalVerification } from './types.js';
+import { toJournalPayload } from './payload.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+const hashOf = (record: Omit<JournalRecord, 'hash'>): string => createHash('sha256').update(canonicalJson(record)).digest('hex');
+
+/** Builds the next record of a chain. */
+export function chainRecord(entry: JournalEntry, sequence: number, at: string, previousHash: string): JournalRecord {
+  const body: Omit<JournalRecord, 'hash'> = {
+    sequence,
+    at,
+    kind: entry.kind,
+    executionId: entry.executionId,
+    advisoryId: entry.advisoryId,
+    snapshotHash: entry.snapshotHash,
+    from: entry.from ?? null,
+    to: entry.to ?? null,
+    event: entry.event ?? null,
+    payload: toJournalPayload(entry.payload ?? null),
+    previousHash,
+  };
+  return { ...body, hash: hashOf(body) };
+}
+
+/** Checks sequence continuity, each record's own hash and its link to the previous one. */
+export function verifyChain(records: readonly JournalRecord[]): JournalVerification {
+  let previous = GENESIS_HASH;
+  let expectedSequence = records[0]?.sequence ?? 1;
+  for (const r of records) {
+    const { hash, ...body } = r;
+    if (r.sequence !== expectedSequence || r.previousHash !== previous || hashOf(body) !== hash) return { ok: false, brokenAt: r.sequence };
+    previous = hash;
+    expectedSequence++;
+  }
+  return { ok: true };
+}

@@ -1,0 +1,35 @@
+/**
+ * Makes anything JSON-safe for the journal and the logs: errors become {name, message, code},
+ * cycles and odd values become strings, and anything that looks like a credential is redacted.
+ */
+const SECRET_KEY = /(api[-_]?key|secret|password|passphrase|token|authorization|signature|private[-_]?key|credential)/i;
+export const REDACTED = '[redacted]';
+
+export function toJournalPayload(value: unknown): unknown {
+  const seen = new WeakSet<object>();
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+    if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'undefined') return null;
+    if (typeof v === 'function' || typeof v === 'symbol') return `[${typeof v}]`;
+    if (depth > 12) return '[too deep]';
+    if (seen.has(v as object)) return '[circular]';
+    seen.add(v as object);
+    if (v instanceof Error) {
+      const e = v as Error & { code?: unknown; retryable?: unknown };
+      return { name: e.name, message: e.message, ...(e.code === undefined ? {} : { code: walk(e.code, depth + 1) }), ...(e.retryable === undefined ? {} : { retryable: Boolean(e.retryable) }) };
+    }
+    if (Array.isArray(v)) return v.slice(0, 1000).map((x) => walk(x, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v as object).slice(0, 1000)) {
+      out[key] = SECRET_KEY.test(key) ? REDACTED : walk((v as Record<string, unknown>)[key], depth + 1);
+    }
+    return out;
+  };
+  try {
+    return walk(value, 0);
+  } catch {
+    return '[unserialisable]';
+  }
+}
