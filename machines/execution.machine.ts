@@ -339,7 +339,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           queries: { getOrder: 1, getPosition: 1 },
         },
       })),
-      settle: assign(({ context }) => ({ result: buildExecutionResult(context, now()) })),
+      settle: assign(({ context }, params: { awaitingResolution: boolean }) => ({ result: buildExecutionResult(context, now(), params.awaitingResolution) })),
       recordResolution: assign(({ event }) =>
         event.type === 'RESOLVE' ? { resolution: { operator: event.operator, note: event.note, at: isoAt(now()) } } : {},
       ),
@@ -597,27 +597,25 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           id: 'reconcile',
           src: 'reconcile',
           input: ({ context }) => ({ ...orderRef(context), symbol: context.snapshot!.symbol }),
-          onDone: [
-            {
-              guard: 'reconciliationMatched',
-              target: 'completed',
-              actions: { type: 'recordReconciliation', params: ({ event }) => ({ observed: event.output }) },
-            },
-            { target: 'flagged', actions: { type: 'recordReconciliation', params: ({ event }) => ({ observed: event.output }) } },
-          ],
+          // Record first, judge next: a guard here would run before the report is assigned.
+          onDone: { target: 'judging', actions: { type: 'recordReconciliation', params: ({ event }) => ({ observed: event.output }) } },
           onError: { target: 'flagged', actions: { type: 'recordReconciliationUnavailable', params: ({ event }) => ({ error: event.error }) } },
         },
+      },
+
+      judging: {
+        always: [{ guard: 'reconciliationMatched', target: 'completed' }, { target: 'flagged' }],
       },
 
       /** A mismatch (or an unknowable state) waits here for an operator's resolve(). */
       flagged: {
         tags: ['settled', 'awaitingResolution'],
-        entry: 'settle',
+        entry: { type: 'settle', params: { awaitingResolution: true } },
         on: { RESOLVE: { target: 'resolved', actions: 'recordResolution' } },
       },
-      completed: { type: 'final', tags: ['settled'], entry: 'settle' },
-      rejected: { type: 'final', tags: ['settled'], entry: 'settle' },
-      resolved: { type: 'final', tags: ['settled'], entry: 'settle' },
+      completed: { type: 'final', tags: ['settled'], entry: { type: 'settle', params: { awaitingResolution: false } } },
+      rejected: { type: 'final', tags: ['settled'], entry: { type: 'settle', params: { awaitingResolution: false } } },
+      resolved: { type: 'final', tags: ['settled'], entry: { type: 'settle', params: { awaitingResolution: false } } },
     },
   });
 }

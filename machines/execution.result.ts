@@ -5,7 +5,8 @@ import { classifyOutcome } from '../src/rules/outcome.js';
 import { slippagePct } from '../src/rules/slippage.js';
 import type { ExecutionContext } from './execution.types.js';
 
-export function buildExecutionResult(c: ExecutionContext, nowMs: number): ExecutionResult {
+/** `awaitingResolution` is the machine's own verdict (state `flagged`), the single source of the flag. */
+export function buildExecutionResult(c: ExecutionContext, nowMs: number, awaitingResolution: boolean): ExecutionResult {
   const s = c.snapshot;
   const filledQuantity = c.order?.filledQuantity ?? 0;
   const fillPrice = filledQuantity > 0 ? (c.order?.averageFillPrice ?? null) : null;
@@ -29,7 +30,6 @@ export function buildExecutionResult(c: ExecutionContext, nowMs: number): Execut
     if (!error && c.protectionError) error = { code: ErrorCode.ProtectionFailed, message: c.protectionError };
   }
 
-  const flagged = c.reconciliation !== null && c.reconciliation.status !== 'matched';
   return {
     executionId: c.executionId,
     advisoryId: s?.advisoryId ?? null,
@@ -49,7 +49,7 @@ export function buildExecutionResult(c: ExecutionContext, nowMs: number): Execut
     attempts: c.attempts,
     protectionPlaced: c.protectionPlaced,
     reconciliation: c.reconciliation,
-    requiresManualResolution: flagged && c.resolution === null,
+    requiresManualResolution: awaitingResolution,
     error,
     startedAt: new Date(c.startedAt).toISOString(),
     finishedAt: new Date(nowMs).toISOString(),

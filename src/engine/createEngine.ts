@@ -165,14 +165,16 @@ export function createEngine(options: EngineOptions): Engine {
       otherPositionQuantity,
     });
 
-    let previousState: string | null = null;
+    let previousState: string = 'validating'; // every execution starts there
     let previousDigest = '';
     let lastContext: ExecutionContext | null = null;
     const actor = createActor(machine, {
       input: { snapshot: input, executionId, killSwitch: board.state(symbol ?? undefined) },
       clock,
       inspect: (ev) => {
-        if (ev.type === '@xstate.snapshot' && ev.actorRef.sessionId === ev.rootId) {
+        // Microsteps are reported while the machine transitions, before the invokes they start
+        // send anything, so the journal reads in causal order (transition, then its broker call).
+        if (ev.type === '@xstate.microstep' && ev.actorRef.sessionId === ev.rootId) {
           const snap = ev.snapshot as unknown as { value: unknown; context: ExecutionContext };
           const c = snap.context;
           if (c.snapshot) {
@@ -196,6 +198,13 @@ export function createEngine(options: EngineOptions): Engine {
         forward(ev);
       },
     });
+
+    // Ids are known from the validated input before anything starts, so even the first broker request carries them.
+    const initial = actor.getSnapshot().context.snapshot;
+    if (initial) {
+      ids.advisoryId = initial.advisoryId;
+      ids.snapshotHash = initial.hash;
+    }
 
     return new Promise<ExecutionResult>((resolve) => {
       let settled = false;
