@@ -230,6 +230,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       cancelAttemptsLeft: ({ context }) => context.cancelAttempts < MAX_CANCEL_ATTEMPTS,
       // --- after the order
       anyQuantityFilled: ({ context }) => (context.order?.filledQuantity ?? 0) > 0,
+      fillPriceKnown: ({ context }) => (context.order?.averageFillPrice ?? 0) > 0,
       protectionConfirmed: ({ event }) => (event as { output?: ProtectionReport }).output?.status === 'placed',
       protectionRetryable: ({ context, event }) =>
         context.protectionAttempts < MAX_PROTECTION_ATTEMPTS && classifyBrokerFailure((event as { error?: unknown }).error).kind === 'unknown',
@@ -553,7 +554,13 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           // Rule 4: whatever filled, whenever, is a position; decide protection from what is known.
           assessing: {
             always: [
-              { guard: 'anyQuantityFilled', target: 'protecting', actions: 'computeProtection' },
+              { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting', actions: 'computeProtection' },
+              // A fill without a price cannot be protected by formula: never guess, let reconciliation flag it.
+              {
+                guard: 'anyQuantityFilled',
+                target: '#execution.reconciling',
+                actions: { type: 'recordProtectionFailure', params: { problem: 'the broker reported a fill without an average price; SL/TP cannot be computed' } },
+              },
               { target: '#execution.reconciling' },
             ],
           },

@@ -137,7 +137,13 @@ export function createEngine(options: EngineOptions): Engine {
   function execute(input: unknown): Promise<ExecutionResult> {
     const executionId = randomUUID();
     if (closed) return Promise.resolve(refusedResult(executionId, input, clock.now(), 'engine is closed'));
-    const promise = run(executionId, input).catch((e: unknown) => {
+    let started: Promise<ExecutionResult>;
+    try {
+      started = run(executionId, input);
+    } catch (e) {
+      started = Promise.reject(e); // a throwing adapter getter must not make execute() throw
+    }
+    const promise = started.catch((e: unknown) => {
       logger.error({ err: describeThrown(e), executionId }, 'execution failed inside Warden');
       return internalFailure(executionId, input, null, clock.now(), describeThrown(e));
     });

@@ -93,6 +93,10 @@ export function diffReconciliation(
   }
 
   // --- protection (rule 2: levels from the fill)
+  if (!expected.protection && filled > 0) {
+    missingSlTp = true;
+    add('position.protection', 'levels from the fill', null, 'a filled quantity has no protective levels (fill price unknown)');
+  }
   if (expected.protection && filled > 0) {
     for (const level of ['stopLoss', 'takeProfit'] as const) {
       const want = expected.protection[level];
