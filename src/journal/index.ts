@@ -2,3 +2,4 @@ export * from './types.js';
 export { MemoryJournal } from './memoryJournal.js';
 export { verifyChain, GENESIS_HASH } from './hashChain.js';
 export { toJournalPayload, REDACTED } from './payload.js';
+export { renderTimeline, executionTrail } from './timeline.js';

@@ -1,0 +1,74 @@
+/**
+ * Renders one execution's journal as a readable state timeline: state changes, the broker
+ * requests each state made, kill switch changes and the result. Polls that found nothing new
+ * are left out; the journal itself keeps them.
+ */
+import type { JournalRecord } from './types.js';
+
+const offset = (ms: number) => `+${ms}ms`.padStart(9);
+
+/**
+ * @example
+ * console.log(renderTimeline(await engine.journal.records({ advisoryId: 'adv-1' })));
+ */
+export function renderTimeline(records: readonly JournalRecord[]): string {
+  if (records.length === 0) return '  (no journal records)';
+  const start = Date.parse(records[0]!.at);
+  const lines: string[] = [];
+  let state = 'validating';
+  for (const r of records) {
+    const t = offset(Date.parse(r.at) - start);
+    switch (r.kind) {
+      case 'transition':
+        if (r.to !== r.from) lines.push(`${t}  ${r.from} → ${r.to}  (${r.event})`);
+        state = r.to ?? state;
+        break;
+      case 'broker.request':
+        if (!(r.event === 'getOrder' && state.endsWith('working'))) lines.push(`${t}      ↳ ${r.event} ${brief(r.payload)}`.trimEnd());
+        break;
+      case 'broker.error':
+        lines.push(`${t}      ✗ ${r.event} failed: ${(r.payload as { message?: string } | null)?.message ?? 'unknown error'}`);
+        break;
+      case 'unhandled_event':
+        lines.push(`${t}      ! ${r.event} not handled in ${state}`);
+        break;
+      case 'kill_switch': {
+        const c = r.payload as { symbol: string | null; reason: string; operator: string };
+        lines.push(`${t}  ⚠ kill switch ${c.symbol ?? 'global'} ${r.event} by ${c.operator}: ${c.reason}`);
+        break;
+      }
+      case 'resolution': {
+        const p = r.payload as { operator?: string; note?: string };
+        lines.push(`${t}  ✓ resolved by ${p.operator}: ${p.note}`);
+        break;
+      }
+      case 'result': {
+        const error = (r.payload as { error?: { code: string; message: string } | null } | null)?.error;
+        lines.push(`${t}  = ${r.event}${error ? `  (${error.code}: ${error.message})` : ''}`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return lines.join('\n');
+}
+
+function brief(payload: unknown): string {
+  if (!payload || typeof payload !== 'object') return payload === null || payload === undefined ? '' : String(payload);
+  const p = payload as Record<string, unknown>;
+  const keys = ['symbol', 'side', 'quantity', 'stopLoss', 'takeProfit'].filter((k) => p[k] !== undefined);
+  return keys.map((k) => `${k}=${String(p[k])}`).join(' ');
+}
+
+/**
+ * One execution's records plus the kill switch changes made while it ran (those belong to no
+ * execution, but explain what it did).
+ */
+export function executionTrail(records: readonly JournalRecord[], executionId: string): JournalRecord[] {
+  const own = records.filter((r) => r.executionId === executionId);
+  if (own.length === 0) return [];
+  const first = own[0]!.sequence;
+  const last = own.at(-1)!.sequence;
+  return records.filter((r) => r.executionId === executionId || (r.kind === 'kill_switch' && r.sequence > first && r.sequence < last));
+}
