@@ -1,0 +1,9 @@
+/** `npm run docs`: regenerates the documents that are derived from code. */
+import { writeFileSync } from 'node:fs';
+import { executionMachine } from '../machines/execution.machine.js';
+import { renderMachineDoc } from './machineDoc.js';
+
+export const MACHINE_DOC_PATH = 'docs/execution-machine.md';
+
+writeFileSync(MACHINE_DOC_PATH, renderMachineDoc(executionMachine, 'machines/execution.machine.ts'));
+console.log(`wrote ${MACHINE_DOC_PATH}`);
