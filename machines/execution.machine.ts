@@ -27,6 +27,7 @@ import {
   PositionReportSchema,
   ProtectionReportSchema,
   type FrozenSnapshot,
+  type OrderRef,
   type OrderReport,
   type OrderRequest,
   type PositionReport,
@@ -62,6 +63,16 @@ export interface ExecutionMachineDeps {
    * (other executions' fills), read at reconciliation time. Defaults to 0: a flat account.
    */
   readonly otherPositionQuantity?: (symbol: string, executionId: string) => number;
+  /** Sees every broker call: the request before it is sent, then the answer or the failure. */
+  readonly onBrokerCall?: (call: BrokerCall) => void;
+}
+
+/** One observed broker call, for journaling. */
+export interface BrokerCall {
+  readonly executionId: string;
+  readonly phase: 'request' | 'response' | 'error';
+  readonly method: 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection';
+  readonly payload: unknown;
 }
 
 /** The one clientOrderId of a snapshot: derived from its hash, so even two engines share it. */
@@ -104,6 +115,20 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const advisories = deps.advisories ?? createAdvisoryRegistry();
   const otherPositionQuantity = deps.otherPositionQuantity ?? (() => 0);
   const now = () => clock.now();
+  const observe = deps.onBrokerCall ?? (() => undefined);
+
+  /** Every broker call goes through here: the request is reported before it is sent. */
+  const call = async <T>(executionId: string, method: BrokerCall['method'], payload: unknown, send: () => Promise<T>): Promise<T> => {
+    observe({ executionId, phase: 'request', method, payload });
+    try {
+      const answer = await send();
+      observe({ executionId, phase: 'response', method, payload: answer });
+      return answer;
+    } catch (e) {
+      observe({ executionId, phase: 'error', method, payload: e });
+      throw e;
+    }
+  };
 
   /** Why a resend is not allowed right now (rule 5), or null if it is. */
   const resendBlocker = (c: ExecutionContext): { reason: StopReason; error: ExecutionError | null } | null => {
@@ -122,7 +147,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const recordAttemptOutcome = (attempts: readonly Attempt[], patch: Partial<Attempt>): Attempt[] =>
     attempts.map((a, i) => (i === attempts.length - 1 ? { ...a, ...patch } : a));
 
-  const orderRef = (c: ExecutionContext) => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null });
+  const orderRef = (c: ExecutionContext): OrderRef => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null });
+  const refInput = ({ context }: { context: ExecutionContext }) => ({ executionId: context.executionId, ref: orderRef(context) });
 
   return setup({
     types: {
@@ -133,48 +159,44 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       tags: {} as 'settled' | 'awaitingResolution',
     },
     actors: {
-      submitOrder: fromPromise<OrderReport, OrderRequest>(async ({ input }) =>
-        checkSameOrder(parseBrokerAnswer(OrderReportSchema, await broker.submitOrder(input), 'submit answer'), input.clientOrderId),
-      ),
-      lookupOrder: fromPromise<OrderReport | null, { clientOrderId: string }>(async ({ input }) => {
-        const found = await broker.getOrder({ clientOrderId: input.clientOrderId });
-        return found === null ? null : checkSameOrder(parseBrokerAnswer(OrderReportSchema, found, 'order'), input.clientOrderId);
+      submitOrder: fromPromise<OrderReport, { executionId: string; request: OrderRequest }>(async ({ input }) => {
+        const answer = await call(input.executionId, 'submitOrder', input.request, () => broker.submitOrder(input.request));
+        return checkSameOrder(parseBrokerAnswer(OrderReportSchema, answer, 'submit answer'), input.request.clientOrderId);
       }),
-      cancelOrder: fromPromise<OrderReport, { clientOrderId: string; brokerOrderId: string | null }>(async ({ input }) =>
-        checkSameOrder(parseBrokerAnswer(OrderReportSchema, await broker.cancelOrder(input), 'cancel answer'), input.clientOrderId),
-      ),
-      confirmOrder: fromPromise<OrderReport | null, { clientOrderId: string; brokerOrderId: string | null }>(async ({ input }) => {
-        const found = await broker.getOrder(input);
-        return found === null ? null : checkSameOrder(parseBrokerAnswer(OrderReportSchema, found, 'order'), input.clientOrderId);
+      lookupOrder: fromPromise<OrderReport | null, { executionId: string; ref: OrderRef }>(async ({ input }) => {
+        const found = await call(input.executionId, 'getOrder', input.ref, () => broker.getOrder(input.ref));
+        return found === null ? null : checkSameOrder(parseBrokerAnswer(OrderReportSchema, found, 'order'), input.ref.clientOrderId);
       }),
-      placeProtection: fromPromise<ProtectionReport, ProtectionRequest>(async ({ input }) =>
-        parseBrokerAnswer(ProtectionReportSchema, await broker.placeProtection(input), 'protection answer'),
+      cancelOrder: fromPromise<OrderReport, { executionId: string; ref: OrderRef }>(async ({ input }) => {
+        const answer = await call(input.executionId, 'cancelOrder', input.ref, () => broker.cancelOrder(input.ref));
+        return checkSameOrder(parseBrokerAnswer(OrderReportSchema, answer, 'cancel answer'), input.ref.clientOrderId);
+      }),
+      placeProtection: fromPromise<ProtectionReport, { executionId: string; request: ProtectionRequest }>(async ({ input }) =>
+        parseBrokerAnswer(ProtectionReportSchema, await call(input.executionId, 'placeProtection', input.request, () => broker.placeProtection(input.request)), 'protection answer'),
       ),
-      reconcile: fromPromise<{ order: OrderReport | null; position: PositionReport }, { clientOrderId: string; brokerOrderId: string | null; symbol: string }>(
-        async ({ input }) => {
-          // Exactly one getOrder and one getPosition (rule 6), asked together.
-          const [order, position] = await Promise.all([
-            broker.getOrder({ clientOrderId: input.clientOrderId, brokerOrderId: input.brokerOrderId }),
-            broker.getPosition(input.symbol),
-          ]);
-          return {
-            order: order === null ? null : parseBrokerAnswer(OrderReportSchema, order, 'order'),
-            position: parseBrokerAnswer(PositionReportSchema, position, 'position'),
-          };
-        },
-      ),
+      reconcile: fromPromise<{ order: OrderReport | null; position: PositionReport }, { executionId: string; ref: OrderRef; symbol: string }>(async ({ input }) => {
+        // Exactly one getOrder and one getPosition (rule 6), asked together.
+        const [order, position] = await Promise.all([
+          call(input.executionId, 'getOrder', input.ref, () => broker.getOrder(input.ref)),
+          call(input.executionId, 'getPosition', { symbol: input.symbol }, () => broker.getPosition(input.symbol)),
+        ]);
+        return {
+          order: order === null ? null : parseBrokerAnswer(OrderReportSchema, order, 'order'),
+          position: parseBrokerAnswer(PositionReportSchema, position, 'position'),
+        };
+      }),
       /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
-      watchOrder: fromCallback<ExecutionEvent, { clientOrderId: string; brokerOrderId: string | null }>(({ input, sendBack }) => {
+      watchOrder: fromCallback<ExecutionEvent, { executionId: string; ref: OrderRef }>(({ input, sendBack }) => {
         let stopped = false;
         let timer: unknown;
         const poll = async () => {
           try {
-            const found = await broker.getOrder(input);
+            const found = await call(input.executionId, 'getOrder', input.ref, () => broker.getOrder(input.ref));
             if (stopped) return;
             if (found === null) sendBack({ type: 'POLL_FAILED', error: 'broker does not know the order' });
             else {
               const parsed = OrderReportSchema.safeParse(found);
-              if (!parsed.success || parsed.data.clientOrderId !== input.clientOrderId) sendBack({ type: 'REPORT_INVALID', problem: 'unreadable poll answer' });
+              if (!parsed.success || parsed.data.clientOrderId !== input.ref.clientOrderId) sendBack({ type: 'REPORT_INVALID', problem: 'unreadable poll answer' });
               else sendBack({ type: 'ORDER_UPDATE', report: parsed.data });
             }
           } catch (e) {
@@ -411,6 +433,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'during' } } },
           POLL_FAILED: {},
           REPORT_INVALID: { actions: 'reportUnhandled' },
+          // A broken push feed is not fatal: polling still sees every fill. The failure is journaled.
+          'xstate.error.actor.orderFeed': {},
         },
         initial: 'trading',
         states: {
@@ -424,11 +448,14 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                   id: 'submitOrder',
                   src: 'submitOrder',
                   input: ({ context }) => ({
-                    clientOrderId: context.clientOrderId!,
-                    symbol: context.snapshot!.symbol,
-                    side: context.snapshot!.side,
-                    quantity: context.snapshot!.positionSize,
-                    type: 'market' as const,
+                    executionId: context.executionId,
+                    request: {
+                      clientOrderId: context.clientOrderId!,
+                      symbol: context.snapshot!.symbol,
+                      side: context.snapshot!.side,
+                      quantity: context.snapshot!.positionSize,
+                      type: 'market' as const,
+                    },
                   }),
                   onDone: [
                     {
@@ -466,7 +493,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                 invoke: {
                   id: 'lookupOrder',
                   src: 'lookupOrder',
-                  input: ({ context }) => ({ clientOrderId: context.clientOrderId! }),
+                  input: ({ context }) => ({ executionId: context.executionId, ref: { clientOrderId: context.clientOrderId! } }),
                   onDone: [
                     {
                       guard: 'orderFoundAtBroker',
@@ -498,7 +525,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                 always: { guard: not('mayResend'), target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
               },
               working: {
-                invoke: { id: 'watchOrder', src: 'watchOrder', input: ({ context }) => orderRef(context) },
+                invoke: { id: 'watchOrder', src: 'watchOrder', input: refInput },
                 always: [
                   { guard: 'orderFullyFilled', target: '#execution.live.assessing' },
                   { guard: 'orderEndedAtBroker', target: '#execution.live.assessing', actions: { type: 'stopBecause', params: { reason: 'broker_ended' } } },
@@ -519,7 +546,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                 invoke: {
                   id: 'cancelOrder',
                   src: 'cancelOrder',
-                  input: ({ context }) => orderRef(context),
+                  input: refInput,
                   onDone: { target: 'confirming', actions: { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) } },
                   // A failed cancel proves nothing; the final-state query decides.
                   onError: 'confirming',
@@ -528,8 +555,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
               confirming: {
                 invoke: {
                   id: 'confirmOrder',
-                  src: 'confirmOrder',
-                  input: ({ context }) => orderRef(context),
+                  src: 'lookupOrder',
+                  input: refInput,
                   onDone: [
                     {
                       guard: 'orderFoundAtBroker',
@@ -573,12 +600,15 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
               id: 'placeProtection',
               src: 'placeProtection',
               input: ({ context }) => ({
-                clientOrderId: protectionIdFor(context.clientOrderId!),
-                symbol: context.snapshot!.symbol,
-                side: context.snapshot!.side,
-                quantity: context.order!.filledQuantity,
-                stopLoss: context.protection!.stopLoss,
-                takeProfit: context.protection!.takeProfit,
+                executionId: context.executionId,
+                request: {
+                  clientOrderId: protectionIdFor(context.clientOrderId!),
+                  symbol: context.snapshot!.symbol,
+                  side: context.snapshot!.side,
+                  quantity: context.order!.filledQuantity,
+                  stopLoss: context.protection!.stopLoss,
+                  takeProfit: context.protection!.takeProfit,
+                },
               }),
               onDone: [
                 { guard: 'protectionConfirmed', target: '#execution.reconciling', actions: 'recordProtectionPlaced' },
@@ -603,7 +633,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         invoke: {
           id: 'reconcile',
           src: 'reconcile',
-          input: ({ context }) => ({ ...orderRef(context), symbol: context.snapshot!.symbol }),
+          input: ({ context }) => ({ executionId: context.executionId, ref: orderRef(context), symbol: context.snapshot!.symbol }),
           // Record first, judge next: a guard here would run before the report is assigned.
           onDone: { target: 'judging', actions: { type: 'recordReconciliation', params: ({ event }) => ({ observed: event.output }) } },
           onError: { target: 'flagged', actions: { type: 'recordReconciliationUnavailable', params: ({ event }) => ({ error: event.error }) } },

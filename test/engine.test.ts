@@ -52,16 +52,32 @@ describe('engine: contract', () => {
     expect(observed.length).toBeGreaterThan(0);
   });
 
-  it('never throws, even when the broker adapter itself is broken', async () => {
+  it('never throws on a broken adapter: a failing push feed degrades to polling, journaled', async () => {
     const h = harness();
+    h.fillOnAccept(1_200, 1.1);
     const broken = Object.create(h.broker, {
       subscribe: { get() { throw new Error('adapter bug'); } },
     }) as BrokerAdapter;
     const engine = createEngine({ broker: broken, clock: h.clock, logger: silentLogger() });
     const result = await h.run(engine.execute(snapshot()));
-    expect(result.status).toBe('rejected');
-    expect(result.error?.code).toBe('internal_error');
-    expect(h.broker.calls).toHaveLength(0);
+    expect(result.status).toBe('filled');
+    const records = await engine.journal.records();
+    expect(records.find((r) => r.event === 'xstate.error.actor.orderFeed')?.payload).toMatchObject({ event: { error: { message: 'adapter bug' } } });
+    expect(h.broker.callsOf('getOrder').length).toBeGreaterThan(2); // found by polling
+  });
+
+  it('never throws when the broker throws synchronously instead of rejecting', async () => {
+    const h = harness();
+    const sync = Object.create(h.broker, {
+      submitOrder: { value: () => { throw new TypeError('not a promise'); } },
+    }) as BrokerAdapter;
+    const engine = createEngine({ broker: sync, clock: h.clock, logger: silentLogger() });
+    const result = await h.run(engine.execute(snapshot()));
+    // A synchronous throw is an unknown outcome like any other: looked up, never assumed.
+    expect(result.status).toBe('failed');
+    expect(result.error?.code).toBe('retries_exhausted');
+    expect(result.attempts[0]).toMatchObject({ kind: 'submit', outcome: 'unknown' });
+    expect(result.attempts[1]).toMatchObject({ kind: 'lookup', outcome: 'not_found' });
   });
 
   it('a fill reported without a price is a position that cannot be protected by formula: flagged, never guessed', async () => {

@@ -14,7 +14,6 @@ import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { JournalKind, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from '../journal/types.js';
 import { WardenUsageError } from './errors.js';
-import { journaledBroker } from './journaledBroker.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 
@@ -105,6 +104,22 @@ export function createEngine(options: EngineOptions): Engine {
   /** Signed filled quantity per execution, for reconciling one symbol across executions. */
   const fills = new Map<string, { symbol: string; signed: number }>();
   let closed = false;
+  /** Journal identity of each execution, so broker calls land under the right ids. */
+  const journalIds = new Map<string, { executionId: string; advisoryId: string | null; snapshotHash: string | null }>();
+  const brokerKinds = { request: JournalKind.BrokerRequest, response: JournalKind.BrokerResponse, error: JournalKind.BrokerError } as const;
+
+  // One machine for the engine: building it per execution would cost more than the rest of the work.
+  const machine = createExecutionMachine({
+    broker: options.broker,
+    clock,
+    pollIntervalMs,
+    advisories,
+    otherPositionQuantity: (symbol, executionId) => otherPositionQuantity(symbol, executionId),
+    onBrokerCall: (c) => {
+      const ids = journalIds.get(c.executionId) ?? { executionId: c.executionId, advisoryId: null, snapshotHash: null };
+      journal.append({ ...ids, kind: brokerKinds[c.phase], event: c.method, payload: c.payload });
+    },
+  });
 
   const otherPositionQuantity = (symbol: string, executionId: string): number => {
     let sum = 0;
@@ -163,14 +178,7 @@ export function createEngine(options: EngineOptions): Engine {
     const ids = { executionId, advisoryId: peek(input, 'advisoryId'), snapshotHash: null as string | null };
     const record = (entry: Omit<JournalEntry, 'executionId' | 'advisoryId' | 'snapshotHash'>) => journal.append({ ...ids, ...entry });
 
-    const machine = createExecutionMachine({
-      broker: journaledBroker(options.broker, (kind, method, payload) => record({ kind, event: method, payload })),
-      clock,
-      pollIntervalMs,
-      advisories,
-      otherPositionQuantity,
-    });
-
+    journalIds.set(executionId, ids);
     let previousState: string = 'validating'; // every execution starts there
     let previousDigest = '';
     let lastContext: ExecutionContext | null = null;
@@ -219,6 +227,7 @@ export function createEngine(options: EngineOptions): Engine {
         settled = true;
         running.delete(executionId);
         record({ kind: JournalKind.Result, to: state, event: result.status, payload: result });
+        if (!result.requiresManualResolution) journalIds.delete(executionId);
         if (result.requiresManualResolution && result.advisoryId && lastContext?.snapshot) {
           const sym = lastContext.snapshot.symbol;
           const advisoryId = result.advisoryId;
@@ -285,6 +294,7 @@ export function createEngine(options: EngineOptions): Engine {
     const entry = awaiting.get(advisoryId);
     if (!entry) throw new WardenUsageError('not_awaiting_resolution', `no execution of advisory ${String(advisoryId)} is waiting for resolution`);
     awaiting.delete(advisoryId);
+    journalIds.delete(entry.result.executionId);
     const result = entry.resolve({ operator: opts.operator.trim(), note: opts.note.trim() });
     journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: opts });
     logger.warn({ advisoryId, operator: opts.operator }, 'reconciliation flag resolved by operator');
