@@ -6,5 +6,6 @@ export default defineConfig({
     // The 30 s deadline is always simulated; a test that needs more than this is broken.
     testTimeout: 10_000,
     pool: 'threads',
+    reporters: ['default', './test/support/summaryReporter.ts'],
   },
 });
