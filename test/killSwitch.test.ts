@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KillSwitchBoard, WardenUsageError } from '../src/index.js';
 import { harness, snapshot } from './support/fixtures.js';
-import { checkInvariants } from './support/invariants.js';
 
-async function finish(h: ReturnType<typeof harness>, s: ReturnType<typeof snapshot>, p: Promise<Awaited<ReturnType<typeof h.engine.execute>>>) {
-  const result = await h.run(p);
-  checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
-  return result;
-}
 
 describe('rule 3: kill switch DURING', () => {
   it('active while the order works: cancels it; nothing filled → cancelled', async () => {
@@ -15,7 +9,7 @@ describe('rule 3: kill switch DURING', () => {
     const s = snapshot();
     const p = h.engine.execute(s);
     h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'panic', operator: 'ops' }), 2_000);
-    const result = await finish(h, s, p);
+    const result = await h.finish(s, p);
     expect(result.status).toBe('cancelled');
     expect(result.killSwitch).toEqual({ state: 'active', phase: 'during' });
     expect(h.broker.callsOf('cancelOrder')).toHaveLength(1);
@@ -28,7 +22,7 @@ describe('rule 3: kill switch DURING', () => {
     const p = h.engine.execute(s);
     const killAt = Date.parse('2026-11-24T10:00:01.000Z');
     h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'panic', operator: 'ops' }), 1_000);
-    await finish(h, s, p);
+    await h.finish(s, p);
     expect(h.broker.callsOf('cancelOrder')[0]!.at).toBe(killAt);
   });
 
@@ -38,7 +32,7 @@ describe('rule 3: kill switch DURING', () => {
     h.broker.onAccepted((o) => h.clock.setTimeout(() => h.broker.fill(o.clientOrderId, 4, 1.1002), 500));
     const p = h.engine.execute(s);
     h.clock.setTimeout(() => h.engine.killSwitch.set('active', { symbol: 'EURUSD', reason: 'news', operator: 'ops' }), 2_000);
-    const result = await finish(h, s, p);
+    const result = await h.finish(s, p);
     expect(result.status).toBe('partially_filled');
     expect(result.filledQuantity).toBe(4);
     expect(result.fillPrice).toBe(1.1002);
@@ -53,7 +47,7 @@ describe('rule 3: kill switch DURING', () => {
     h.broker.script.cancel.push({ kind: 'tooLate', price: 1.1001 });
     const p = h.engine.execute(s);
     h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'panic', operator: 'ops' }), 1_000);
-    const result = await finish(h, s, p);
+    const result = await h.finish(s, p);
     expect(result.status).toBe('filled');
     expect(result.killSwitch.phase).toBe('during');
     expect(result.protectionPlaced).toBe(true);
@@ -66,7 +60,7 @@ describe('rule 3: kill switch DURING', () => {
     h.fillOnAccept(5_000, 1.1);
     const p = h.engine.execute(s);
     h.clock.setTimeout(() => h.engine.killSwitch.set('warning', { reason: 'careful', operator: 'ops' }), 1_000);
-    const result = await finish(h, s, p);
+    const result = await h.finish(s, p);
     expect(result.status).toBe('filled');
     expect(result.killSwitch).toEqual({ state: 'warning', phase: 'during' });
     expect(h.broker.callsOf('cancelOrder')).toHaveLength(0);
@@ -77,7 +71,7 @@ describe('rule 3: kill switch DURING', () => {
     const s = snapshot();
     const p = h.engine.execute(s);
     h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'panic', operator: 'ops' }), 500);
-    const result = await finish(h, s, p);
+    const result = await h.finish(s, p);
     expect(result.status).toBe('cancelled');
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
     expect(h.broker.callsOf('cancelOrder')).toHaveLength(1);
@@ -91,7 +85,7 @@ describe('rule 3: kill switch DURING', () => {
     const p = h.engine.execute(s);
     // The look-up answers at ~+30 ms; the switch arrives during the pause before the resend.
     h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'panic', operator: 'ops' }), 25);
-    const result = await finish(h, s, p);
+    const result = await h.finish(s, p);
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
     expect(result.status).toBe('cancelled');
     expect(result.error?.code).toBe('kill_switch_active');
@@ -104,7 +98,7 @@ describe('rule 3: kill switch AFTER a fill', () => {
     const s = snapshot();
     h.fillOnAccept(100, 1.1);
     h.broker.onAccepted(() => h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'after', operator: 'ops' }), 105));
-    const result = await finish(h, s, h.engine.execute(s));
+    const result = await h.finish(s);
     expect(result.status).toBe('filled');
     expect(result.killSwitch).toEqual({ state: 'active', phase: 'after' });
     expect(result.protectionPlaced).toBe(true);

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerError, HARD_TIMEOUT_MS, MAX_SUBMIT_ATTEMPTS, type OrderRequest } from '../src/index.js';
 import { harness, snapshot, T0 } from './support/fixtures.js';
-import { checkInvariants } from './support/invariants.js';
 
-async function finish(h: ReturnType<typeof harness>, s: ReturnType<typeof snapshot>) {
-  const result = await h.run(h.engine.execute(s));
-  checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
-  return result;
-}
 
 describe('rule 5: retries only inside the window, never a second order', () => {
   it('unknown outcome where the order exists: looked up and adopted, never resent', async () => {
@@ -15,7 +9,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const s = snapshot();
     h.broker.script.submit.push({ kind: 'acceptThenFail' });
     h.fillOnAccept(200, 1.1);
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('filled');
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
     expect(result.attempts.map((a) => [a.kind, a.outcome])).toEqual([
@@ -29,7 +23,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const s = snapshot();
     h.broker.script.submit.push({ kind: 'fail' }, { kind: 'fail' });
     h.fillOnAccept(100, 1.1);
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('filled');
     const sent = h.broker.callsOf('submitOrder').map((c) => c.args as OrderRequest);
     expect(sent).toHaveLength(3);
@@ -45,7 +39,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const h = harness();
     const s = snapshot();
     h.broker.script.submit.push({ kind: 'refuse', reason: 'insufficient margin' });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('failed');
     expect(result.error).toEqual({ code: 'broker_rejected', message: 'insufficient margin' });
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
@@ -57,7 +51,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const h = harness();
     const s = snapshot();
     h.broker.script.submit.push({ kind: 'rejectedReport', reason: 'market closed' });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('failed');
     expect(result.error).toEqual({ code: 'broker_rejected', message: 'market closed' });
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
@@ -69,7 +63,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
       const s = snapshot();
       h.broker.script.submit.push({ kind: 'acceptThenFail', error: thrown });
       h.fillOnAccept(100, 1.1);
-      const result = await finish(h, s);
+      const result = await h.finish(s);
       expect(result.status, String(thrown)).toBe('filled');
       expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
     }
@@ -79,7 +73,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const h = harness();
     const s = snapshot();
     for (let i = 0; i < 50; i++) h.broker.script.submit.push({ kind: 'fail', error: new BrokerError('503', { retryable: true }) });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(h.broker.callsOf('submitOrder')).toHaveLength(MAX_SUBMIT_ATTEMPTS);
     expect(result.status).toBe('failed');
     expect(result.error?.code).toBe('retries_exhausted');
@@ -89,7 +83,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const h = harness({ latencyMs: 4_000 });
     const s = snapshot();
     for (let i = 0; i < 10; i++) h.broker.script.submit.push({ kind: 'fail' });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     const sends = h.broker.callsOf('submitOrder');
     for (const c of sends) expect(c.at - T0).toBeLessThan(HARD_TIMEOUT_MS);
     expect(sends.length).toBeLessThan(MAX_SUBMIT_ATTEMPTS);
@@ -102,7 +96,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     h.broker.script.submit.push({ kind: 'acceptThenFail' });
     h.broker.script.getOrder.push({ kind: 'fail' }, { kind: 'fail' });
     h.fillOnAccept(2_000, 1.1);
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('filled');
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
     expect(result.attempts.filter((a) => a.kind === 'lookup').map((a) => a.outcome)).toEqual(['unknown', 'unknown', 'found']);
@@ -112,7 +106,7 @@ describe('rule 5: retries only inside the window, never a second order', () => {
     const h = harness();
     const s = snapshot({ expiresAt: new Date(T0 + 100).toISOString() });
     h.broker.script.submit.push({ kind: 'fail' });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(h.broker.callsOf('submitOrder')).toHaveLength(1);
     expect(result.status).toBe('failed');
     expect(result.error?.code).toBe('snapshot_expired');

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HARD_TIMEOUT_MS } from '../src/index.js';
 import { harness, snapshot, T0 } from './support/fixtures.js';
-import { checkInvariants } from './support/invariants.js';
 
-async function finish(h: ReturnType<typeof harness>, s: ReturnType<typeof snapshot>) {
-  const result = await h.run(h.engine.execute(s));
-  checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
-  return result;
-}
 
 describe('rule 4: hard 30 s timeout, late fills valid', () => {
   it('HARD_TIMEOUT_MS is 30 000 and an engine option cannot raise it', async () => {
@@ -21,7 +15,7 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
   it('nothing filled in 30 s → cancel, final-state query, failed_timeout, reconciled', async () => {
     const h = harness();
     const s = snapshot();
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('failed_timeout');
     expect(result.error?.code).toBe('timeout');
     const cancel = h.broker.callsOf('cancelOrder');
@@ -37,14 +31,14 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
     const h = harness();
     const s = snapshot();
     h.fillOnAccept(HARD_TIMEOUT_MS - 100, 1.1);
-    expect((await finish(h, s)).status).toBe('filled');
+    expect((await h.finish(s)).status).toBe('filled');
   });
 
   it('a fill that lands after the deadline (cancel too late) is valid: executed_full_late, protected, reconciled', async () => {
     const h = harness();
     const s = snapshot();
     h.broker.script.cancel.push({ kind: 'tooLate', price: 1.1003 });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('executed_full_late');
     expect(result.error).toBeNull();
     expect(result.fillPrice).toBe(1.1003);
@@ -60,7 +54,7 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
     h.broker.script.cancel.push({ kind: 'fail' });
     // The venue fills right as the deadline passes; the cancel's answer is lost.
     h.broker.onAccepted((o) => h.clock.setTimeout(() => h.broker.fillRemaining(o.clientOrderId, 1.1), HARD_TIMEOUT_MS - 10 + 5));
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('executed_full_late');
     expect(result.filledQuantity).toBe(10);
     expect(result.protectionPlaced).toBe(true);
@@ -73,7 +67,7 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
       h.clock.setTimeout(() => h.broker.fill(o.clientOrderId, 2, 1.0998), 1_000);
       h.clock.setTimeout(() => h.broker.fill(o.clientOrderId, 1, 1.0994), 2_000);
     });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('partially_filled');
     expect(result.filledQuantity).toBe(3);
     const avg = (2 * 1.0998 + 1 * 1.0994) / 3;
@@ -89,7 +83,7 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
     const h = harness();
     const s = snapshot();
     h.broker.script.submit.push({ kind: 'hang' });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('failed_timeout');
     expect(h.clock.now() - T0).toBeLessThan(HARD_TIMEOUT_MS + 1_000);
     // Nobody can say whether that request will still land: a human must look.
@@ -101,7 +95,7 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
     const h = harness();
     const s = snapshot();
     h.broker.script.submit.push({ kind: 'hang', accept: true });
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('failed_timeout');
     expect(h.broker.venue.get(result.clientOrderId!)?.status).toBe('cancelled');
     expect(result.requiresManualResolution).toBe(false);
@@ -111,7 +105,7 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
     const h = harness();
     const s = snapshot();
     h.broker.onAccepted((o) => h.clock.setTimeout(() => h.broker.venue.cancel(o.clientOrderId), 1_000));
-    const result = await finish(h, s);
+    const result = await h.finish(s);
     expect(result.status).toBe('failed');
     expect(h.clock.now() - T0).toBeLessThan(5_000);
   });

@@ -48,24 +48,15 @@ export class Venue {
 
   /** Idempotent on clientOrderId: a resend returns the order that already exists. */
   submit(req: OrderRequest): OrderReport {
-    const existing = this.orders.get(req.clientOrderId);
-    if (existing) return this.report(existing);
-    const order: VenueOrder = {
-      clientOrderId: req.clientOrderId,
-      brokerOrderId: `P-${++this.sequence}`,
-      symbol: req.symbol,
-      side: req.side,
-      quantity: req.quantity,
-      filledQuantity: 0,
-      notional: 0,
-      status: 'pending',
-    };
-    this.orders.set(order.clientOrderId, order);
-    return this.emit(order);
+    return this.open(req, 'pending');
   }
 
   /** Records an order the venue refused, so look-ups find it as rejected. */
   reject(req: OrderRequest, reason: string): OrderReport {
+    return this.open(req, 'rejected', reason);
+  }
+
+  private open(req: OrderRequest, status: 'pending' | 'rejected', reason?: string): OrderReport {
     const existing = this.orders.get(req.clientOrderId);
     if (existing) return this.report(existing);
     const order: VenueOrder = {
@@ -76,8 +67,8 @@ export class Venue {
       quantity: req.quantity,
       filledQuantity: 0,
       notional: 0,
-      status: 'rejected',
-      reason,
+      status,
+      ...(reason === undefined ? {} : { reason }),
     };
     this.orders.set(order.clientOrderId, order);
     return this.emit(order);

@@ -1,6 +1,7 @@
 import { createEngine, freezeSnapshot, type EngineOptions, type FrozenSnapshot, type SnapshotFields } from '../../src/index.js';
 import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
 import { pino } from 'pino';
+import { checkInvariants } from './invariants.js';
 
 export const T0 = Date.parse('2026-11-24T10:00:00.000Z');
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -40,5 +41,11 @@ export function harness(options: { push?: boolean; latencyMs?: number; pollInter
   const fillOnAccept = (afterMs: number, price: number, quantity?: number) =>
     broker.onAccepted((o) => clock.setTimeout(() => broker.fill(o.clientOrderId, quantity ?? o.quantity, price), afterMs));
   const run = <T>(p: Promise<T>) => clock.run(p);
-  return { clock, broker, engine, fillOnAccept, run };
+  /** Executes `s` (or awaits an execution already started) and checks the DESIGN §8 invariants on the outcome. */
+  const finish = async (s: FrozenSnapshot, started?: ReturnType<typeof engine.execute>) => {
+    const result = await run(started ?? engine.execute(s));
+    checkInvariants({ result, snapshot: s, broker, journal: await engine.journal.records() });
+    return result;
+  };
+  return { clock, broker, engine, fillOnAccept, run, finish };
 }
