@@ -244,7 +244,6 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       orderFoundAtBroker: ({ event }) => (event as { output?: OrderReport | null }).output != null,
       /** Rule 5: deadline, kill switch, expiry, hash and the attempt bound, re-checked before each resend. */
       mayResend: ({ context }) => resendBlocker(context) === null,
-      withinHardDeadline: ({ context }) => !context.deadlinePassed,
       orderFullyFilled: ({ context }) => context.order !== null && context.order.filledQuantity >= context.snapshot!.positionSize,
       orderEndedAtBroker: ({ context }) => context.order !== null && isTerminalStatus(context.order.status),
       killSwitchCancelsOrders: ({ context }) => killSwitchCancelsWorkingOrders(context.killSwitch),
@@ -283,6 +282,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       markDeadlinePassed: assign({ deadlinePassed: true }),
       recordSubmitAttempt: assign(({ context }) => ({
         submitAttempts: context.submitAttempts + 1,
+        unconfirmedSend: true,
         attempts: [
           ...context.attempts,
           { number: context.attempts.length + 1, kind: 'submit' as const, clientOrderId: context.clientOrderId!, quantity: context.snapshot!.positionSize, at: isoAt(now()), stage: 'submitted' as const, outcome: 'in_flight' as const, error: null },
@@ -295,6 +295,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         ],
       })),
       settleAttempt: assign(({ context }, params: { outcome: Attempt['outcome']; error?: unknown }) => ({
+        // Any answer but "unknown" settles whether the order exists.
+        unconfirmedSend: params.outcome === 'unknown' ? context.unconfirmedSend : false,
         attempts: recordAttemptOutcome(context.attempts, {
           outcome: params.outcome,
           stage: params.outcome === 'acknowledged' || params.outcome === 'found' ? 'pending' : 'submitted',
@@ -308,6 +310,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         return { order, fullFillKnownAt: full && context.fullFillKnownAt === null ? now() : context.fullFillKnownAt };
       }),
       markOutcomeUncertain: assign({ outcomeUncertain: true }),
+      /** A send that no answer has confirmed or ruled out leaves the outcome uncertain. */
+      carryUnconfirmedSend: assign(({ context }) => ({ outcomeUncertain: context.outcomeUncertain || context.unconfirmedSend })),
       markOutcomeKnown: assign({ outcomeUncertain: false }),
       stopBecause: assign(({ context }, params: { reason: StopReason; error?: ExecutionError }) =>
         context.stopReason !== null ? {} : { stopReason: params.reason, stopError: params.error ?? null },
@@ -323,9 +327,9 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         const blocker = resendBlocker(context) ?? { reason: 'retries_exhausted' as const, error: null };
         return context.stopReason !== null ? {} : { stopReason: blocker.reason, stopError: blocker.error };
       }),
-      applyKillSwitch: assign(({ context, event }, params: { phase: KillSwitchPhase | null }) => {
+      applyKillSwitch: assign(({ context, event }, params: { phase: KillSwitchPhase }) => {
         if (event.type !== 'KILL_SWITCH') return {};
-        const engaged = event.state !== KillSwitchState.Off && params.phase !== null;
+        const engaged = event.state !== KillSwitchState.Off;
         return {
           killSwitch: event.state,
           killSwitchPhase: engaged && context.killSwitchPhase === null ? params.phase : context.killSwitchPhase,
@@ -389,6 +393,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         order: null,
         fullFillKnownAt: null,
         outcomeUncertain: false,
+        unconfirmedSend: false,
         stopReason: null,
         stopError: null,
         cancelAttempts: 0,
@@ -404,7 +409,6 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
     },
     // Every event no state handles is reported (and journaled by the engine), never dropped silently.
     on: {
-      KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: null } } },
       '*': { actions: 'reportUnhandled' },
     },
     initial: 'validating',
@@ -439,7 +443,14 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         initial: 'trading',
         states: {
           trading: {
-            after: { hardTimeout: { actions: 'markDeadlinePassed' } },
+            // Rule 4: at the deadline nobody waits any more, whatever is in progress (a hung submit
+            // included): cancel by clientOrderId and ask for the final state.
+            after: {
+              hardTimeout: {
+                target: '#execution.live.stopping',
+                actions: ['markDeadlinePassed', { type: 'stopBecause', params: { reason: 'deadline' } }, 'carryUnconfirmedSend'],
+              },
+            },
             initial: 'submitting',
             states: {
               submitting: {
@@ -485,8 +496,6 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                     { target: 'lookingUp', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
                   ],
                 },
-                // At the deadline nobody waits for a hung submit: cancel by clientOrderId and ask.
-                always: { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: ['markOutcomeUncertain', { type: 'stopBecause', params: { reason: 'deadline' } }] },
               },
               lookingUp: {
                 entry: 'recordLookupAttempt',
@@ -508,11 +517,9 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                   ],
                   onError: { target: 'lookupPause', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
                 },
-                always: { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: ['markOutcomeUncertain', { type: 'stopBecause', params: { reason: 'deadline' } }] },
               },
               lookupPause: {
                 after: { retryBackoff: 'lookingUp' },
-                always: { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: ['markOutcomeUncertain', { type: 'stopBecause', params: { reason: 'deadline' } }] },
               },
               retryPause: {
                 after: {
@@ -531,7 +538,6 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                   { guard: 'orderEndedAtBroker', target: '#execution.live.assessing', actions: { type: 'stopBecause', params: { reason: 'broker_ended' } } },
                   // Rule 3 DURING: `active` cancels; `warning` leaves the working order alone.
                   { guard: 'killSwitchCancelsOrders', target: '#execution.live.stopping', actions: { type: 'stopBecause', params: { reason: 'kill_switch' } } },
-                  { guard: not('withinHardDeadline'), target: '#execution.live.stopping', actions: { type: 'stopBecause', params: { reason: 'deadline' } } },
                 ],
               },
             },

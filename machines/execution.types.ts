@@ -36,6 +36,8 @@ export interface ExecutionContext {
   readonly fullFillKnownAt: number | null;
   /** Something may exist at the broker that no answer has confirmed or ruled out. */
   readonly outcomeUncertain: boolean;
+  /** A request to send the order is out and no answer has confirmed or ruled out the order yet. */
+  readonly unconfirmedSend: boolean;
   readonly stopReason: StopReason | null;
   readonly stopError: ExecutionError | null;
   readonly cancelAttempts: number;

@@ -40,7 +40,7 @@ describe('duplicate, late and out-of-order reports in a live execution', () => {
     h.broker.onAccepted((o) => h.broker.fillRemaining(o.clientOrderId, 1.1));
     const result = await h.run(h.engine.execute(s));
     expect(result.status).toBe('filled');
-    checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
+    checkInvariants({ result, snapshot: s, journal: await h.engine.journal.records(), venue: h.broker.venue });
   });
 
   it('stale and duplicated pushes cannot undo a fill', async () => {

@@ -63,7 +63,7 @@ describe('rule 6: reconciliation in the engine', () => {
     const s = snapshot();
     h.fillOnAccept(50, 1.1);
     const result = await h.run(h.engine.execute(s));
-    checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
+    checkInvariants({ result, snapshot: s, journal: await h.engine.journal.records(), venue: h.broker.venue });
     expect(h.broker.callsOf('getPosition').map((c) => c.args)).toEqual(['EURUSD']);
     const afterProtection = h.broker.calls.slice(h.broker.calls.findIndex((c) => c.method === 'placeProtection') + 1);
     expect(afterProtection.map((c) => c.method)).toEqual(['getOrder', 'getPosition']);
@@ -75,7 +75,7 @@ describe('rule 6: reconciliation in the engine', () => {
     h.fillOnAccept(50, 1.1);
     h.broker.venue.setPosition('EURUSD', 3, 1.05); // someone traded this symbol by hand
     const result = await h.run(h.engine.execute(s));
-    checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
+    checkInvariants({ result, snapshot: s, journal: await h.engine.journal.records(), venue: h.broker.venue });
     expect(result.status).toBe('filled');
     expect(result.requiresManualResolution).toBe(true);
     expect(result.reconciliation?.status).toBe('mismatch');
@@ -132,7 +132,7 @@ describe('rule 6: reconciliation in the engine', () => {
     h.fillOnAccept(50, 1.1);
     h.broker.script.protection.push({ kind: 'refuse', reason: 'reduce-only not allowed' });
     const result = await h.run(h.engine.execute(s));
-    checkInvariants({ result, snapshot: s, broker: h.broker, journal: await h.engine.journal.records() });
+    checkInvariants({ result, snapshot: s, journal: await h.engine.journal.records(), venue: h.broker.venue });
     expect(result.status).toBe('filled');
     expect(result.protectionPlaced).toBe(false);
     expect(result.error?.code).toBe('protection_failed');

@@ -44,7 +44,7 @@ export function harness(options: { push?: boolean; latencyMs?: number; pollInter
   /** Executes `s` (or awaits an execution already started) and checks the DESIGN §8 invariants on the outcome. */
   const finish = async (s: FrozenSnapshot, started?: ReturnType<typeof engine.execute>) => {
     const result = await run(started ?? engine.execute(s));
-    checkInvariants({ result, snapshot: s, broker, journal: await engine.journal.records() });
+    checkInvariants({ result, snapshot: s, journal: await engine.journal.records(), venue: broker.venue });
     return result;
   };
   return { clock, broker, engine, fillOnAccept, run, finish };

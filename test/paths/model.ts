@@ -1,0 +1,270 @@
+/**
+ * The execution machine's graph, explored with xstate/graph, and the paths the suite replays.
+ *
+ * Vertices are machine snapshots abstracted to what the guards can see (state value, kill
+ * switch, deadline, order status and fill bucket, attempt counters, …), so the graph is finite.
+ * Paths form a transition tour: for every edge (v, e, v'), the shortest path to v, then e,
+ * then the shortest way from v' to a final state. Every edge of the graph is on some path.
+ */
+import { getAdjacencyMap } from 'xstate/graph';
+import type { SnapshotFrom } from 'xstate';
+import { createExecutionMachine, type ExecutionEvent } from '../../machines/execution.machine.js';
+import { BrokerError, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
+import { T0 } from '../support/fixtures.js';
+
+export type ModelMachine = ReturnType<typeof createExecutionMachine>;
+export type ModelSnapshot = SnapshotFrom<ModelMachine>;
+/** Events of the model: the machine's own plus the actor and delay events the graph cannot derive. */
+export type ModelEvent = ExecutionEvent | { type: string; output?: unknown; error?: unknown; variant?: 'matched' | 'mismatch' };
+
+export const FILL_PRICE = 1.1002;
+export const PARTIAL_PRICE = 1.1001;
+
+/** A machine for exploration only: a frozen clock, and a registry that knows `claimed` advisories. */
+export function modelMachine(options: { duplicate?: boolean } = {}): ModelMachine {
+  const refuse = () => Promise.reject(new Error('the model machine never calls a broker'));
+  return createExecutionMachine({
+    broker: { name: 'model', submitOrder: refuse, cancelOrder: refuse, getOrder: refuse, getPosition: refuse, placeProtection: refuse },
+    clock: new VirtualClock(T0),
+    advisories: { has: () => options.duplicate === true, claim: () => undefined },
+  });
+}
+
+const done = (id: string, output: unknown): ModelEvent => ({ type: `xstate.done.actor.${id}`, output });
+const fail = (id: string, error: unknown): ModelEvent => ({ type: `xstate.error.actor.${id}`, error });
+const after = (delay: string, stateId: string): ModelEvent => ({ type: `xstate.after.${delay}.${stateId}` });
+export const definitive = () => new BrokerError('refused by venue', { retryable: false, code: 'refused' });
+export const unknownOutcome = () => new BrokerError('connection reset', { retryable: true, code: 'network' });
+
+/** Every event that could matter in `snap`, with payloads consistent with its context. */
+export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
+  const c = snap.context;
+  const s = c.snapshot;
+  if (!s || !c.clientOrderId) return [];
+  const size = s.positionSize;
+  const filled = c.order?.filledQuantity ?? 0;
+  const price = c.order?.averageFillPrice ?? null;
+  const report = (status: OrderReport['status'], filledQuantity: number, averageFillPrice: number | null): OrderReport => ({
+    clientOrderId: c.clientOrderId!, brokerOrderId: 'B-1', status, filledQuantity, averageFillPrice: filledQuantity > 0 ? averageFillPrice : null,
+  });
+  const where = JSON.stringify(snap.value);
+  const at = (...names: string[]) => names.some((n) => where.includes(`"${n}"`));
+  const open = c.order === null || !['filled', 'cancelled', 'rejected'].includes(c.order.status);
+  const events: ModelEvent[] = [];
+  if (at('submitting')) {
+    events.push(done('submitOrder', report('pending', 0, null)), done('submitOrder', report('rejected', 0, null)), fail('submitOrder', definitive()), fail('submitOrder', unknownOutcome()));
+  }
+  if (at('lookingUp')) events.push(done('lookupOrder', report('pending', 0, null)), done('lookupOrder', null), fail('lookupOrder', unknownOutcome()));
+  if (at('retryPause')) events.push(after('retryBackoff', 'execution.live.trading.retryPause'));
+  if (at('lookupPause')) events.push(after('retryBackoff', 'execution.live.trading.lookupPause'));
+  if (at('trading') && !c.deadlinePassed) events.push(after('hardTimeout', 'execution.live.trading'));
+  if (at('cancelPause')) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
+  if (at('protectionPause')) events.push(after('protectionRetryDelay', 'execution.live.protectionPause'));
+  // Fills arrive by push while the order can still fill: before the answer, while working, while stopping.
+  if (open && (at('submitting', 'working', 'cancelling', 'confirming') || (at('lookingUp') && c.order !== null))) {
+    if (filled === 0) events.push({ type: 'ORDER_UPDATE', report: report('partially_filled', size / 2, PARTIAL_PRICE) });
+    events.push({ type: 'ORDER_UPDATE', report: report('filled', size, FILL_PRICE) });
+    if (c.order !== null) events.push({ type: 'ORDER_UPDATE', report: report('cancelled', filled, price) });
+    // A broker that reports a fill without its price: never guessed.
+    if (at('working')) events.push({ type: 'ORDER_UPDATE', report: { ...report('filled', size, null), averageFillPrice: null } });
+    // An unreadable push for this order: journaled, changes nothing.
+    events.push({ type: 'REPORT_INVALID', problem: 'unreadable pushed report' });
+  }
+  // A poll that fails while the order works: journaled, changes nothing.
+  if (at('working')) events.push({ type: 'POLL_FAILED', error: 'connection reset' });
+  // One kill switch change per path is enough to reach every guard: off → warning/active, warning → active.
+  if (snap.status === 'active' && c.killSwitch !== 'active' && !at('flagged')) {
+    if (c.killSwitch === 'off') events.push({ type: 'KILL_SWITCH', state: 'warning' });
+    events.push({ type: 'KILL_SWITCH', state: 'active' });
+  }
+  if (at('cancelling')) events.push(done('cancelOrder', report('cancelled', filled, price)), done('cancelOrder', report('filled', size, FILL_PRICE)), fail('cancelOrder', unknownOutcome()));
+  if (at('confirming')) {
+    events.push(
+      done('confirmOrder', report('cancelled', filled, price)),
+      done('confirmOrder', report(filled > 0 ? 'partially_filled' : 'pending', filled, price)),
+      done('confirmOrder', null),
+      fail('confirmOrder', unknownOutcome()),
+    );
+  }
+  if (at('protecting')) {
+    events.push(
+      done('placeProtection', { clientOrderId: `${c.clientOrderId}-p`, status: 'placed', stopLoss: c.protection?.stopLoss ?? 1, takeProfit: c.protection?.takeProfit ?? 1, quantity: filled }),
+      done('placeProtection', { clientOrderId: `${c.clientOrderId}-p`, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: 'refused' }),
+      fail('placeProtection', unknownOutcome()),
+      fail('placeProtection', definitive()),
+    );
+  }
+  if (at('reconciling')) {
+    events.push({ ...done('reconcile', observation(c, 'matched')), variant: 'matched' }, { ...done('reconcile', observation(c, 'mismatch')), variant: 'mismatch' }, fail('reconcile', unknownOutcome()));
+  }
+  if (at('flagged')) events.push({ type: 'RESOLVE', operator: 'carol', note: 'checked' });
+  return events;
+}
+
+/**
+ * What the broker answers to reconciliation: exactly what Warden expects (`matched`), or a
+ * position off by the order size (`mismatch`). Built from the context it is replayed against,
+ * since the abstraction merges contexts that differ in prices.
+ */
+export function observation(c: ModelSnapshot['context'], variant: 'matched' | 'mismatch') {
+  const s = c.snapshot!;
+  const filled = c.order?.filledQuantity ?? 0;
+  const signed = s.side === 'buy' ? filled : -filled;
+  return {
+    order: c.order ? { ...c.order } : null,
+    position: {
+      symbol: s.symbol,
+      quantity: variant === 'matched' ? signed : signed + s.positionSize,
+      averagePrice: filled > 0 ? (c.order?.averageFillPrice ?? null) : null,
+      stopLoss: c.protectionPlaced ? (c.protection?.stopLoss ?? null) : null,
+      takeProfit: c.protectionPlaced ? (c.protection?.takeProfit ?? null) : null,
+    },
+  };
+}
+
+/** What the guards can see: two snapshots with the same key behave the same. */
+export function serializeSnapshot(snap: ModelSnapshot): string {
+  const c = snap.context;
+  const size = c.snapshot?.positionSize ?? 1;
+  const filled = c.order?.filledQuantity ?? 0;
+  return JSON.stringify([
+    snap.value,
+    c.killSwitch,
+    c.deadlinePassed,
+    c.order?.status ?? 'none',
+    filled === 0 ? 0 : filled >= size ? 2 : 1,
+    c.submitAttempts,
+    c.cancelAttempts,
+    c.protectionAttempts,
+    c.outcomeUncertain,
+    c.protectionPlaced,
+  ]);
+}
+
+export const serializeEvent = (e: ModelEvent): string => {
+  const { type, ...rest } = e as { type: string; variant?: string };
+  if ('variant' in rest) return `${type} ${String(rest.variant)}`;
+  return `${type} ${JSON.stringify(rest, (k, v) => (v instanceof Error ? { error: v.message, retryable: (v as BrokerError).retryable } : k === 'clientOrderId' ? undefined : v))}`;
+};
+
+/** The adjacency map xstate/graph builds, typed for this model. */
+export type Adjacency = Record<string, { state: ModelSnapshot; transitions: Record<string, { event: ModelEvent; state: ModelSnapshot }> }>;
+
+export interface ModelStep {
+  readonly event: ModelEvent;
+  readonly state: ModelSnapshot;
+}
+
+export interface ModelPath {
+  readonly initial: ModelSnapshot;
+  readonly steps: readonly ModelStep[];
+}
+
+export function explore(machine: ModelMachine, input: { snapshot: unknown; killSwitch?: 'off' | 'warning' | 'active' }): Adjacency {
+  return getAdjacencyMap(machine as never, {
+    input: { ...input, executionId: 'model' },
+    events: (s: ModelSnapshot) => eventsFor(s) as never,
+    serializeState: (s: ModelSnapshot) => serializeSnapshot(s),
+    serializeEvent: (e: ModelEvent) => serializeEvent(e),
+    limit: 50_000_000,
+  } as never) as unknown as Adjacency;
+}
+
+/** Events whose whole effect is to be handled (journaled) without a change of state. */
+const SELF_LOOP_EVENTS = new Set(['REPORT_INVALID', 'POLL_FAILED']);
+
+interface Edge {
+  readonly from: string;
+  readonly event: ModelEvent;
+  readonly to: string;
+}
+
+/** The transition tour of an adjacency map: one path per edge, each ending in a final state. */
+export function transitionTour(adj: Adjacency, initialKey: string): ModelPath[] {
+  const keys = Object.keys(adj);
+  const out = new Map<string, Edge[]>();
+  const into = new Map<string, Edge[]>();
+  const edges: Edge[] = [];
+  for (const from of keys) {
+    for (const t of Object.values(adj[from]!.transitions)) {
+      const to = serializeSnapshot(t.state);
+      // No observable change: nothing to replay, except the events the chart handles in place on purpose.
+      if (to === from && !SELF_LOOP_EVENTS.has(t.event.type)) continue;
+      const e = { from, event: t.event, to };
+      edges.push(e);
+      (out.get(from) ?? out.set(from, []).get(from)!).push(e);
+      (into.get(to) ?? into.set(to, []).get(to)!).push(e);
+    }
+  }
+  const parent = new Map<string, Edge | null>([[initialKey, null]]);
+  for (const queue = [initialKey]; queue.length; ) {
+    for (const e of out.get(queue.shift()!) ?? []) if (!parent.has(e.to)) {
+      parent.set(e.to, e);
+      queue.push(e.to);
+    }
+  }
+  const next = new Map<string, Edge | null>();
+  const finals = keys.filter((k) => adj[k]!.state.status === 'done');
+  for (const k of finals) next.set(k, null);
+  for (const queue = [...finals]; queue.length; ) {
+    for (const e of into.get(queue.shift()!) ?? []) if (!next.has(e.from)) {
+      next.set(e.from, e);
+      queue.push(e.from);
+    }
+  }
+  const step = (e: Edge): ModelStep => ({ event: e.event, state: adj[e.to]!.state });
+  const paths: ModelPath[] = [];
+  for (const e of edges) {
+    if (!parent.has(e.from) || !next.has(e.to)) continue;
+    const prefix: ModelStep[] = [];
+    for (let p = parent.get(e.from); p; p = parent.get(p.from)) prefix.unshift(step(p));
+    const suffix: ModelStep[] = [];
+    for (let n = next.get(e.to); n; n = next.get(n.to)) suffix.push(step(n));
+    paths.push({ initial: adj[initialKey]!.state, steps: [...prefix, step(e), ...suffix] });
+  }
+  if (paths.length === 0) paths.push({ initial: adj[initialKey]!.state, steps: [] });
+  return paths;
+}
+
+/** A label for an edge at the level of the chart: state value, event (with its variant) and next state value. */
+export function edgeLabel(from: ModelSnapshot, event: ModelEvent, to: ModelSnapshot): string {
+  return `${JSON.stringify(from.value)} --${serializeEvent(event).replace(/"(stopLoss|takeProfit|quantity|filledQuantity|averageFillPrice|averagePrice)":[0-9.e-]+/g, '"$1":n')}--> ${JSON.stringify(to.value)}`;
+}
+
+/** Greedy cover: the fewest tour paths that together take every distinct chart-level edge. */
+export function coveringPaths(paths: readonly ModelPath[]): ModelPath[] {
+  const labelsOf = (p: ModelPath) => {
+    const labels = new Set<string>();
+    let prev = p.initial;
+    for (const s of p.steps) {
+      labels.add(edgeLabel(prev, s.event, s.state));
+      prev = s.state;
+    }
+    return labels;
+  };
+  const candidates = paths.map((p) => ({ p, labels: labelsOf(p) }));
+  const uncovered = new Set(candidates.flatMap((c) => [...c.labels]));
+  const chosen: ModelPath[] = [];
+  while (uncovered.size > 0) {
+    let best = candidates[0]!;
+    let bestGain = -1;
+    for (const c of candidates) {
+      let gain = 0;
+      for (const l of c.labels) if (uncovered.has(l)) gain++;
+      if (gain > bestGain || (gain === bestGain && c.p.steps.length < best.p.steps.length)) {
+        best = c;
+        bestGain = gain;
+      }
+    }
+    if (bestGain <= 0) break;
+    chosen.push(best.p);
+    for (const l of best.labels) uncovered.delete(l);
+  }
+  return chosen;
+}
+
+/** Inputs that start the machine in each of its entry branches. */
+export function modelInputs(valid: FrozenSnapshot) {
+  return { valid };
+}

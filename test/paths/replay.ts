@@ -1,0 +1,152 @@
+/**
+ * Replays a model path against a live engine: a real actor, XState's SimulatedClock, and a
+ * DeferredBroker answering each call with the path's payload. After every step the live
+ * state must equal the path's state and the safety invariants must hold.
+ */
+import { SimulatedClock, type AnyStateMachine } from 'xstate';
+import { expect } from 'vitest';
+import { pino } from 'pino';
+import { createEngine, type ExecutionResult, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
+import type { ExecutionContext } from '../../machines/execution.machine.js';
+import { checkInvariants, checkSafety } from '../support/invariants.js';
+import { T0 } from '../support/fixtures.js';
+import { DeferredBroker } from './deferredBroker.js';
+import { observation, type ModelEvent, type ModelPath } from './model.js';
+import { guardLabel } from '../../scripts/machineDoc.js';
+
+const INVOKE_METHOD: Record<string, 'submitOrder' | 'getOrder' | 'cancelOrder' | 'placeProtection'> = {
+  submitOrder: 'submitOrder',
+  lookupOrder: 'getOrder',
+  confirmOrder: 'getOrder',
+  cancelOrder: 'cancelOrder',
+  placeProtection: 'placeProtection',
+};
+
+interface TransitionLike {
+  source: { id: string };
+  eventType: string;
+  target?: { id: string }[];
+  guard?: unknown;
+}
+
+/** Stable identity of a transition definition, shared by the live coverage and the machine's list. */
+export const transitionKey = (t: TransitionLike): string =>
+  `${t.source.id} | ${t.eventType || 'always'} | ${guardLabel(t.guard) || '-'} | ${(t.target ?? []).map((x) => x.id).join(',') || '(stays)'}`;
+
+export interface ReplayCoverage {
+  readonly states: Set<string>;
+  readonly transitions: Set<string>;
+}
+
+const POLL_MS = 1_000;
+
+const flush = async () => {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+};
+
+export async function replayPath(args: {
+  path: ModelPath;
+  input: unknown;
+  snapshot: FrozenSnapshot | null;
+  killSwitch?: 'off' | 'warning' | 'active';
+  duplicate?: boolean;
+  coverage: ReplayCoverage;
+  machine: AnyStateMachine;
+}): Promise<ExecutionResult> {
+  const { path, coverage } = args;
+  const clock = new SimulatedClock();
+  clock.set(T0);
+  const broker = new DeferredBroker();
+  let live: { value: unknown; context: ExecutionContext; status: string } | null = null;
+  const engine = createEngine({
+    broker,
+    clock,
+    pollIntervalMs: POLL_MS, // polls only matter where a path fails one; their answers are never given otherwise
+    logger: pino({ level: 'silent' }),
+    inspect: (ev) => {
+      if (ev.actorRef.sessionId !== ev.rootId) return;
+      if (ev.type === '@xstate.snapshot') live = ev.snapshot as never;
+      if (ev.type === '@xstate.microstep') {
+        const snap = ev.snapshot as unknown as { _nodes?: { id: string }[] };
+        for (const node of snap._nodes ?? []) coverage.states.add(node.id);
+        for (const t of (ev as unknown as { _transitions: TransitionLike[] })._transitions) {
+          coverage.transitions.add(transitionKey(t));
+          coverage.states.add(t.source.id); // a state passed through within one macrostep (validating) is still entered
+        }
+      }
+    },
+  });
+  if (args.killSwitch && args.killSwitch !== 'off') engine.killSwitch.set(args.killSwitch, { reason: 'path', operator: 'path' });
+  if (args.duplicate && args.snapshot) void engine.execute(args.snapshot); // the advisory is already executing on this engine
+
+  const describe = (i: number) => `step ${i + 1}/${path.steps.length} (${path.steps[i]?.event.type})`;
+  const resultPromise = engine.execute(args.input);
+  await flush();
+  expect(JSON.stringify(live!.value), 'initial state').toBe(JSON.stringify(path.initial.value));
+
+  for (const [i, step] of path.steps.entries()) {
+    await apply(step.event);
+    await flush();
+    expect(JSON.stringify(live!.value), describe(i)).toBe(JSON.stringify(step.state.value));
+    if (args.snapshot) checkSafety({ snapshot: args.snapshot, journal: await engine.journal.records({ advisoryId: args.snapshot.advisoryId }) });
+  }
+  const result = await resultPromise;
+  if (args.snapshot) {
+    checkInvariants({ result, snapshot: args.snapshot, journal: await engine.journal.records({ advisoryId: args.snapshot.advisoryId }) });
+  }
+  return result;
+
+  async function apply(event: ModelEvent): Promise<void> {
+    const type = event.type;
+    const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
+    if (actor) {
+      const [, kind, id] = actor;
+      const ok = kind === 'done';
+      const payload = ok ? (event as { output: unknown }).output : (event as { error: unknown }).error;
+      if (id === 'reconcile') {
+        const variant = (event as { variant?: 'matched' | 'mismatch' }).variant;
+        const out = (variant ? observation(live!.context as never, variant) : payload) as { order: unknown; position: unknown };
+        if (ok) {
+          broker.settle('getPosition', { ok: true, value: out.position });
+          broker.settle('getOrder', { ok: true, value: out.order });
+        } else {
+          broker.settle('getPosition', { ok: false, error: payload });
+        }
+        return;
+      }
+      broker.settle(INVOKE_METHOD[id!]!, ok ? { ok: true, value: payload } : { ok: false, error: payload });
+      return;
+    }
+    const delayed = /^xstate\.after\.([^.]+)\./.exec(type);
+    if (delayed) {
+      const c = live!.context;
+      const delays = args.machine.implementations.delays as Record<string, number | ((a: { context: ExecutionContext }) => number)>;
+      const d = delays[delayed[1]!]!;
+      clock.increment(typeof d === 'number' ? d : d({ context: c }));
+      return;
+    }
+    switch (type) {
+      case 'ORDER_UPDATE':
+        broker.push((event as { report: OrderReport }).report);
+        return;
+      case 'REPORT_INVALID':
+        broker.push({ clientOrderId: live!.context.clientOrderId!, brokerOrderId: 'B-1', status: 'filled', filledQuantity: -1, averageFillPrice: null } as OrderReport);
+        return;
+      case 'POLL_FAILED':
+        if (broker.waiting('getOrder') === 0) {
+          clock.increment(POLL_MS);
+          await flush();
+        }
+        broker.settle('getOrder', { ok: false, error: new Error('connection reset') });
+        return;
+      case 'KILL_SWITCH':
+        engine.killSwitch.set((event as { state: 'warning' | 'active' }).state, { symbol: args.snapshot!.symbol, reason: 'path', operator: 'path' });
+        return;
+      case 'RESOLVE':
+        engine.resolve(args.snapshot!.advisoryId, { operator: 'carol', note: 'checked' });
+        return;
+      default:
+        throw new Error(`the replay does not know how to produce ${type}`);
+    }
+  }
+}
