@@ -35,7 +35,9 @@ const scenario = fc.record({
   killScope: fc.constantFrom('global' as const, 'symbol' as const),
 });
 
-async function run(sc: fc.infer<typeof scenario>) {
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+async function run(sc: Scenario) {
   const h = harness({ latencyMs: sc.latencyMs });
   const s = snapshot({ side: sc.side });
   h.broker.script.submit.push(...sc.submits);

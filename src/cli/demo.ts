@@ -2,9 +2,17 @@
  * `npm start`: nine scenarios against PaperBroker on a virtual clock (30 s deadlines pass in
  * milliseconds). Each prints its state timeline from the journal; a table closes the run.
  */
+import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { createEngine, executionTrail, freezeSnapshot, PaperBroker, renderTimeline, type ExecutionResult, type PaperMarket } from '../index.js';
+import { createEngine, executionTrail, freezeSnapshot, PaperBroker, renderTimeline, toJsonl, type ExecutionResult, type PaperMarket } from '../index.js';
 import { VirtualClock } from '../testing/index.js';
+
+const journalFlag = process.argv.indexOf('--journal');
+const journalFile = journalFlag >= 0 ? process.argv[journalFlag + 1] : undefined;
+if (journalFlag >= 0 && !journalFile) {
+  console.error('demo: --journal needs a file name, e.g. npm start -- --journal demo.journal.jsonl');
+  process.exit(2);
+}
 
 const START = Date.parse('2026-11-24T10:00:00.000Z');
 const clock = new VirtualClock(START);
@@ -132,4 +140,8 @@ const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)
 console.log(`\n${line(header)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}`);
 const verification = await engine.journal.verify();
 console.log(`\njournal: ${(await engine.journal.records()).length} records, hash chain ${verification.ok ? 'verified' : `BROKEN at ${verification.brokenAt}`}`);
+if (journalFile) {
+  writeFileSync(journalFile, toJsonl(await engine.journal.records()));
+  console.log(`journal written to ${journalFile}; explain any advisory with: npm run trace -- ${journalFile} demo-7`);
+}
 await engine.close();

@@ -3,3 +3,4 @@ export { MemoryJournal } from './memoryJournal.js';
 export { verifyChain, GENESIS_HASH } from './hashChain.js';
 export { toJournalPayload, REDACTED } from './payload.js';
 export { renderTimeline, executionTrail } from './timeline.js';
+export { toJsonl, parseJsonl } from './jsonl.js';

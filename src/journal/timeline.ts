@@ -16,13 +16,21 @@ export function renderTimeline(records: readonly JournalRecord[]): string {
   const start = Date.parse(records[0]!.at);
   const lines: string[] = [];
   let state = 'validating';
+  let filled = 0;
   for (const r of records) {
     const t = offset(Date.parse(r.at) - start);
     switch (r.kind) {
-      case 'transition':
+      case 'transition': {
+        const p = r.payload as { filledQuantity?: number; event?: { report?: { averageFillPrice?: number | null } } } | null;
+        if (typeof p?.filledQuantity === 'number' && p.filledQuantity !== filled) {
+          filled = p.filledQuantity;
+          const price = p.event?.report?.averageFillPrice;
+          lines.push(`${t}      ◦ filled ${filled}${typeof price === 'number' ? ` (average ${price})` : ''}`);
+        }
         if (r.to !== r.from) lines.push(`${t}  ${r.from} → ${r.to}  (${r.event})`);
         state = r.to ?? state;
         break;
+      }
       case 'broker.request':
         if (!(r.event === 'getOrder' && state.endsWith('working'))) lines.push(`${t}      ↳ ${r.event} ${brief(r.payload)}`.trimEnd());
         break;

@@ -1,0 +1,51 @@
+/**
+ * `npm run trace -- JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]`: verifies a journal's hash chain
+ * and prints each execution's state timeline, so anyone can explain after the fact what
+ * happened to an advisory.
+ */
+import { readFileSync } from 'node:fs';
+import { executionTrail, parseJsonl, renderTimeline, verifyChain } from '../journal/index.js';
+
+const USAGE = 'usage: npm run trace -- JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]';
+
+function main(argv: string[]): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`${USAGE}\n\nVerifies the journal's hash chain and prints the state timeline of each execution\n(or only those of one advisory or execution). Write a journal with: npm start -- --journal FILE`);
+    return 0;
+  }
+  const [file, id] = argv;
+  if (!file) {
+    console.error(`trace: no journal file given\n${USAGE}`);
+    return 2;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    console.error(`trace: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return 1;
+  }
+  let records;
+  try {
+    records = parseJsonl(text);
+  } catch (e) {
+    console.error(`trace: ${file} ${(e as Error).message}`);
+    return 1;
+  }
+  const chain = verifyChain(records);
+  console.log(chain.ok ? `journal: ${records.length} records, hash chain verified` : `journal: ${records.length} records, hash chain BROKEN at record ${chain.brokenAt}: do not trust what follows it`);
+  const executions = [...new Set(records.filter((r) => r.executionId && (!id || r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
+  if (executions.length === 0) {
+    console.error(`trace: no execution${id ? ` of ${id}` : ''} in ${file}`);
+    return 1;
+  }
+  for (const executionId of executions) {
+    const trail = executionTrail(records, executionId);
+    const first = trail.find((r) => r.advisoryId);
+    console.log(`\n━━ advisory ${first?.advisoryId ?? '(invalid input)'} · execution ${executionId} · started ${trail[0]?.at}`);
+    console.log(renderTimeline(trail));
+  }
+  return chain.ok ? 0 : 3;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,41 @@
+/** The journal as JSON Lines: one record per line, the forensic hand-off format. */
+import { z } from 'zod';
+import type { JournalRecord } from './types.js';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const RecordSchema = z.object({
+  sequence: z.number().int().positive(),
+  at: z.string(),
+  kind: z.enum(['transition', 'broker.request', 'broker.response', 'broker.error', 'unhandled_event', 'kill_switch', 'resolution', 'result']),
+  executionId: z.string().nullable(),
+  advisoryId: z.string().nullable(),
+  snapshotHash: z.string().nullable(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  event: z.string().nullable(),
+  payload: z.unknown(),
+  previousHash: hex64,
+  hash: hex64,
+});
+
+export function toJsonl(records: readonly JournalRecord[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
+}
+
+/** Parses JSON Lines into records; throws an Error naming the first bad line. */
+export function parseJsonl(text: string): JournalRecord[] {
+  const out: JournalRecord[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`line ${i + 1}: not JSON`);
+    }
+    const parsed = RecordSchema.safeParse(value);
+    if (!parsed.success) throw new Error(`line ${i + 1}: not a journal record (${parsed.error.issues[0]?.path.join('.') || 'root'}: ${parsed.error.issues[0]?.message})`);
+    out.push(parsed.data as JournalRecord);
+  }
+  return out;
+}
