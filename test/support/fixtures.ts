@@ -32,6 +32,13 @@ export const snapshot = (overrides: Partial<Record<keyof SnapshotFields, unknown
 
 export const silentLogger = () => pino({ level: 'silent' });
 
+/** A pino logger whose lines land in `lines` (parsed), for tests that check what was logged. */
+export function capturingLogger() {
+  const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
+  const logger = pino({ level: 'trace' }, { write: (chunk: string) => void lines.push(JSON.parse(chunk)) });
+  return { logger, lines };
+}
+
 /** A virtual clock, a scripted broker on it, and an engine on both. */
 export function harness(options: { push?: boolean; latencyMs?: number; pollIntervalMs?: number; engine?: Partial<EngineOptions> } = {}) {
   const clock = new VirtualClock(T0);
