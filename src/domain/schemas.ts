@@ -8,12 +8,18 @@ import { jsonProblem } from './json.js';
 
 const MAX_AMOUNT = 1e12;
 const isoWithOffset = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset (e.g. 2026-01-01T12:00:00Z)' });
-const positiveAmount = z.number().positive().max(MAX_AMOUNT);
+/** Smallest quantity and price Warden accepts: below these a number is noise, not an order. */
+export const MIN_QUANTITY = 1e-9;
+export const MIN_PRICE = 1e-12;
+/** Smallest offset magnitude: a level closer than this to the fill is no protection. */
+export const MIN_OFFSET = 1e-6;
+const positiveAmount = z.number().min(MIN_QUANTITY, { error: `must be at least ${MIN_QUANTITY}` }).max(MAX_AMOUNT);
+const price = z.number().min(MIN_PRICE, { error: `must be at least ${MIN_PRICE}` }).max(MAX_AMOUNT);
 const offsetPct = z
   .number()
   .gt(-1, { error: 'magnitude must be below 1 (a fraction, e.g. -0.01 for 1 %)' })
   .lt(1, { error: 'magnitude must be below 1 (a fraction, e.g. 0.02 for 2 %)' })
-  .refine((n) => n !== 0, { error: 'must not be zero' });
+  .refine((n) => Math.abs(n) >= MIN_OFFSET, { error: `magnitude must be at least ${MIN_OFFSET}` });
 
 /** Identifier of one advisory (one approved trade idea). Broker- and log-safe characters only. */
 export const AdvisoryIdSchema = z
@@ -45,7 +51,7 @@ export const SnapshotFieldsSchema = z
     symbol: SymbolSchema,
     side: SideSchema,
     positionSize: positiveAmount,
-    referencePrice: positiveAmount,
+    referencePrice: price,
     slOffsetPct: offsetPct,
     tpOffsetPct: offsetPct,
     expiresAt: isoWithOffset,
