@@ -35,6 +35,7 @@ import {
   type ProtectionRequest,
 } from '../src/domain/schemas.js';
 import { parseSnapshotInput } from '../src/domain/snapshot.js';
+import { parseApproverKeys } from '../src/domain/approvals.js';
 import { killSwitchAllowsNewOrders, killSwitchCancelsWorkingOrders, mostSevere } from '../src/rules/killSwitch.js';
 import { isTerminalStatus, mergeOrderReport } from '../src/rules/orderReports.js';
 import type { StopReason } from '../src/rules/outcome.js';
@@ -63,6 +64,8 @@ export interface ExecutionMachineDeps {
    * (other executions' fills), read at reconciliation time. Defaults to 0: a flat account.
    */
   readonly otherPositionQuantity?: (symbol: string, executionId: string) => number;
+  /** Ed25519 public keys (PEM); when given, a snapshot must carry an approval signed by one of them. */
+  readonly approvers?: readonly string[];
   /** Sees every broker call: the request before it is sent, then the answer or the failure. */
   readonly onBrokerCall?: (call: BrokerCall) => void;
 }
@@ -115,6 +118,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const advisories = deps.advisories ?? createAdvisoryRegistry();
   const otherPositionQuantity = deps.otherPositionQuantity ?? (() => 0);
   const now = () => clock.now();
+  if (deps.approvers && deps.approvers.length === 0) throw new TypeError('approvers is empty: list at least one Ed25519 public key, or leave the option out');
+  const approvers = deps.approvers ? parseApproverKeys(deps.approvers) : null;
   const observe = deps.onBrokerCall ?? (() => undefined);
 
   /** Every broker call goes through here: the request is reported before it is sent. */
@@ -234,7 +239,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       // --- entry preconditions (rules 1, 3 BEFORE, approval, expiry, once per advisory)
       inputWellFormed: ({ context }) => context.snapshot !== null,
       snapshotHashIntact: ({ context }) => hashProblem(context.snapshot!) === null,
-      approvalPresent: ({ context }) => approvalProblem(context.snapshot!, now()) === null,
+      approvalPresent: ({ context }) => approvalProblem(context.snapshot!, now(), approvers) === null,
       notExpired: ({ context }) => expiryProblem(context.snapshot!, now()) === null,
       firstExecutionOfAdvisory: ({ context }) => !advisories.has(context.snapshot!.advisoryId),
       killSwitchAllowsEntry: ({ context }) => killSwitchAllowsNewOrders(context.killSwitch),
@@ -271,7 +276,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       rejectForPrecondition: assign(({ context }, params: { check: 'hash' | 'approval' | 'expiry' | 'killSwitch' }) => {
         const s = context.snapshot!;
         const problem =
-          params.check === 'hash' ? hashProblem(s) : params.check === 'approval' ? approvalProblem(s, now()) : params.check === 'expiry' ? expiryProblem(s, now()) : killSwitchProblem(context.killSwitch);
+          params.check === 'hash' ? hashProblem(s) : params.check === 'approval' ? approvalProblem(s, now(), approvers) : params.check === 'expiry' ? expiryProblem(s, now()) : killSwitchProblem(context.killSwitch);
         return {
           rejection: problem,
           ...(params.check === 'killSwitch' ? { killSwitchPhase: 'before' as const, killSwitchSeen: context.killSwitch } : {}),

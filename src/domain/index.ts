@@ -4,3 +4,4 @@ export * from './snapshot.js';
 export * from './result.js';
 export { canonicalJson, deepFreeze, type JsonValue } from './json.js';
 export { systemClock, type Clock } from './clock.js';
+export { generateApproverKeys, signSnapshot, parseApproverKeys, signatureProblem, ApprovalSignatureSchema, type ApprovalSignature } from './approvals.js';

@@ -80,7 +80,11 @@ export const SnapshotFieldsSchema = z
 export type SnapshotFields = z.infer<typeof SnapshotFieldsSchema>;
 
 /** A validated, deep-frozen snapshot with the SHA-256 of its canonical JSON. */
-export type FrozenSnapshot = Readonly<SnapshotFields> & { readonly hash: string };
+export type FrozenSnapshot = Readonly<SnapshotFields> & {
+  readonly hash: string;
+  /** Ed25519 signature over `hash` by an approver (see `signSnapshot`); outside the hashed content. */
+  readonly approvalSignature?: { readonly publicKey: string; readonly signature: string };
+};
 
 // ---------------------------------------------------------------- broker shapes
 

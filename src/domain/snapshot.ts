@@ -4,6 +4,10 @@
 import { createHash } from 'node:crypto';
 import { SnapshotFieldsSchema, type FrozenSnapshot, type SnapshotFields } from './schemas.js';
 import { canonicalJson, deepFreeze } from './json.js';
+import { ApprovalSignatureSchema } from './approvals.js';
+
+/** Fields carried beside the snapshot's content, never part of what is hashed. */
+const ENVELOPE = ['hash', 'approvalSignature'] as const;
 
 /** One problem found in a snapshot: where, and what is wrong. */
 export interface SnapshotIssue {
@@ -26,9 +30,9 @@ export class SnapshotValidationError extends Error {
   }
 }
 
-/** SHA-256 (hex) of the canonical JSON of every snapshot field except `hash` itself. */
+/** SHA-256 (hex) of the canonical JSON of every snapshot field (not `hash` or `approvalSignature`, which are about it). */
 export function hashSnapshotFields(fields: SnapshotFields | FrozenSnapshot): string {
-  const { hash: _ignored, ...rest } = fields as FrozenSnapshot;
+  const { hash: _hash, approvalSignature: _signature, ...rest } = fields as FrozenSnapshot;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
 }
 
@@ -75,8 +79,8 @@ function stamp(fields: SnapshotFields): FrozenSnapshot {
 }
 
 function stripHash(input: unknown): unknown {
-  if (input === null || typeof input !== 'object' || Array.isArray(input) || !Object.hasOwn(input, 'hash')) return input;
-  const { hash: _ignored, ...rest } = input as Record<string, unknown>;
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || !ENVELOPE.some((k) => Object.hasOwn(input, k))) return input;
+  const { hash: _hash, approvalSignature: _signature, ...rest } = input as Record<string, unknown>;
   return rest;
 }
 
@@ -107,7 +111,19 @@ export function parseSnapshotInput(input: unknown): SnapshotInputResult {
   }
   const result = validate(stripped);
   if (!result.ok) return { kind: 'invalid', issues: result.issues };
+  let signature;
+  try {
+    const raw = (input as { approvalSignature?: unknown }).approvalSignature;
+    if (raw !== undefined) {
+      const parsed = ApprovalSignatureSchema.safeParse(raw);
+      if (!parsed.success) return { kind: 'invalid', issues: parsed.error.issues.map((i) => ({ path: ['approvalSignature', ...i.path].join('.'), message: i.message })) };
+      signature = parsed.data;
+    }
+  } catch {
+    return { kind: 'invalid', issues: [{ path: 'approvalSignature', message: 'unreadable' }] };
+  }
+  const extra = signature ? { approvalSignature: signature } : {};
   const snapshot = stamp(result.fields);
-  if (claimedHash === undefined || claimedHash === snapshot.hash) return { kind: 'valid', snapshot };
-  return { kind: 'tampered', snapshot: deepFreeze({ ...result.fields, hash: String(claimedHash).slice(0, 128) }) };
+  if (claimedHash === undefined || claimedHash === snapshot.hash) return { kind: 'valid', snapshot: deepFreeze({ ...snapshot, ...extra }) };
+  return { kind: 'tampered', snapshot: deepFreeze({ ...result.fields, hash: String(claimedHash).slice(0, 128), ...extra }) };
 }

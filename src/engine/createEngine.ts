@@ -29,6 +29,11 @@ export interface EngineOptions {
   readonly pollIntervalMs?: number;
   /** Time source for timers and timestamps. Default: Date.now and the global setTimeout. */
   readonly clock?: Clock;
+  /**
+   * Ed25519 public keys (PEM) of the people who may approve. When set, a snapshot must carry an
+   * `approvalSignature` over its hash by one of them (see `signSnapshot`), or it is `not_approved`.
+   */
+  readonly approvers?: readonly string[];
 }
 
 export interface ResolveOptions {
@@ -115,6 +120,7 @@ export function createEngine(options: EngineOptions): Engine {
     pollIntervalMs,
     advisories,
     otherPositionQuantity: (symbol, executionId) => otherPositionQuantity(symbol, executionId),
+    ...(options.approvers ? { approvers: options.approvers } : {}),
     onBrokerCall: (c) => {
       const ids = journalIds.get(c.executionId) ?? { executionId: c.executionId, advisoryId: null, snapshotHash: null };
       journal.append({ ...ids, kind: brokerKinds[c.phase], event: c.method, payload: c.payload });
