@@ -344,10 +344,12 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       countCancelAttempt: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
       computeProtection: assign(({ context }) => {
         const s = context.snapshot!;
-        return { protection: protectiveLevels(s.side, context.order!.averageFillPrice!, s.slOffsetPct, s.tpOffsetPct) };
+        const averageFillPrice = context.order!.averageFillPrice!;
+        const levels = protectiveLevels(s.side, averageFillPrice, s.slOffsetPct, s.tpOffsetPct);
+        return { protection: { ...levels, quantity: context.order!.filledQuantity, averageFillPrice } };
       }),
       countProtectionAttempt: assign(({ context }) => ({ protectionAttempts: context.protectionAttempts + 1 })),
-      recordProtectionPlaced: assign({ protectionPlaced: true, protectionError: null }),
+      recordProtectionPlaced: assign((_, params: { quantity: number }) => ({ protectionPlaced: true, protectedQuantity: params.quantity, protectionError: null })),
       recordProtectionFailure: assign((_, params: { problem: string }) => ({ protectionError: params.problem })),
       recordReconciliation: assign(({ context }, params: { observed: { order: OrderReport | null; position: PositionReport } }) => {
         const s = context.snapshot!;
@@ -357,6 +359,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           order: context.order,
           priorPositionQuantity: otherPositionQuantity(s.symbol, context.executionId),
           protection: context.protection,
+          protectedQuantity: context.protectionPlaced ? context.protectedQuantity : 0,
           outcomeUncertain: context.outcomeUncertain,
         };
         const diff = diffReconciliation(expected, params.observed);
@@ -404,6 +407,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         cancelAttempts: 0,
         protection: null,
         protectionPlaced: false,
+        protectedQuantity: 0,
         protectionAttempts: 0,
         protectionError: null,
         reconciliation: null,
@@ -592,7 +596,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           // Rule 4: whatever filled, whenever, is a position; decide protection from what is known.
           assessing: {
             always: [
-              { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting', actions: 'computeProtection' },
+              { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting' },
               // A fill without a price cannot be protected by formula: never guess, let reconciliation flag it.
               {
                 guard: 'anyQuantityFilled',
@@ -605,7 +609,9 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
 
           // Rule 2 and rule 3 AFTER: protection is placed even under a kill switch (it only reduces risk).
           protecting: {
-            entry: 'countProtectionAttempt',
+            // The plan is made on every attempt from what has filled by then, so levels, quantity
+            // and the average they come from always belong together.
+            entry: ['countProtectionAttempt', 'computeProtection'],
             on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'after' } } } },
             invoke: {
               id: 'placeProtection',
@@ -616,13 +622,17 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                   clientOrderId: protectionIdFor(context.clientOrderId!),
                   symbol: context.snapshot!.symbol,
                   side: context.snapshot!.side,
-                  quantity: context.order!.filledQuantity,
+                  quantity: context.protection!.quantity,
                   stopLoss: context.protection!.stopLoss,
                   takeProfit: context.protection!.takeProfit,
                 },
               }),
               onDone: [
-                { guard: 'protectionConfirmed', target: '#execution.reconciling', actions: 'recordProtectionPlaced' },
+                {
+                  guard: 'protectionConfirmed',
+                  target: '#execution.reconciling',
+                  actions: { type: 'recordProtectionPlaced', params: ({ event }) => ({ quantity: event.output.quantity }) },
+                },
                 {
                   target: '#execution.reconciling',
                   actions: { type: 'recordProtectionFailure', params: ({ event }) => ({ problem: `protection rejected: ${event.output.reason ?? 'no reason given'}` }) },

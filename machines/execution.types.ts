@@ -41,8 +41,11 @@ export interface ExecutionContext {
   readonly stopReason: StopReason | null;
   readonly stopError: ExecutionError | null;
   readonly cancelAttempts: number;
-  readonly protection: ProtectiveLevels | null;
+  /** The protection plan of the latest attempt: levels from `averageFillPrice`, for `quantity`. */
+  readonly protection: (ProtectiveLevels & { readonly quantity: number; readonly averageFillPrice: number }) | null;
   readonly protectionPlaced: boolean;
+  /** Quantity the broker confirmed as protected. */
+  readonly protectedQuantity: number;
   readonly protectionAttempts: number;
   readonly protectionError: string | null;
   readonly reconciliation: ReconciliationReport | null;

@@ -6,7 +6,7 @@ import { checkInvariants } from './support/invariants.js';
 const { diffReconciliation } = rules;
 const order = { clientOrderId: 'c', brokerOrderId: 'b', status: 'filled' as const, filledQuantity: 10, averageFillPrice: 1.1 };
 const position = { symbol: 'EURUSD', quantity: 10, averagePrice: 1.1, stopLoss: 1.089, takeProfit: 1.122 };
-const expected = { symbol: 'EURUSD', side: 'buy' as const, order, priorPositionQuantity: 0, protection: { stopLoss: 1.089, takeProfit: 1.122 }, outcomeUncertain: false };
+const expected = { symbol: 'EURUSD', side: 'buy' as const, order, priorPositionQuantity: 0, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, outcomeUncertain: false };
 
 describe('rule 6: the reconciliation diff', () => {
   it('matched when everything agrees', () => {
@@ -39,6 +39,12 @@ describe('rule 6: the reconciliation diff', () => {
       'position.quantity', 'position.averagePrice', 'position.stopLoss', 'position.takeProfit',
     ]);
     expect(r.status).toBe('missing_sl_tp');
+  });
+
+  it('a quantity filled after protection was placed is unprotected: missing_sl_tp', () => {
+    const r = diffReconciliation({ ...expected, protectedQuantity: 6 }, { order, position });
+    expect(r.status).toBe('missing_sl_tp');
+    expect(r.mismatches).toEqual([expect.objectContaining({ field: 'protection.quantity', expected: 10, actual: 6 })]);
   });
 
   it('compares the snapshot\'s symbol only, and notices an answer for another symbol', () => {

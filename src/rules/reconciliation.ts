@@ -21,6 +21,8 @@ export interface ReconciliationExpectation {
   readonly priorPositionQuantity: number;
   /** Levels computed from the fill (rule 2); null when nothing filled. */
   readonly protection: { readonly stopLoss: number; readonly takeProfit: number } | null;
+  /** Quantity the broker confirmed as protected (0 when protection was not confirmed). */
+  readonly protectedQuantity: number;
   /** An order may exist that was never confirmed either way (e.g. a submit still in flight at the deadline). */
   readonly outcomeUncertain: boolean;
 }
@@ -96,6 +98,10 @@ export function diffReconciliation(
   if (!expected.protection && filled > 0) {
     missingSlTp = true;
     add('position.protection', 'levels from the fill', null, 'a filled quantity has no protective levels (fill price unknown)');
+  }
+  if (expected.protection && filled > 0 && expected.protectedQuantity > 0 && filled - expected.protectedQuantity > QUANTITY_TOLERANCE * filled) {
+    missingSlTp = true;
+    add('protection.quantity', filled, expected.protectedQuantity, `${filled - expected.protectedQuantity} filled after protection was placed and is not protected`);
   }
   if (expected.protection && filled > 0) {
     for (const level of ['stopLoss', 'takeProfit'] as const) {

@@ -80,6 +80,15 @@ export class VirtualClock implements Clock {
     return tracked;
   }
 
+  /** Fires the next due timer (jumping to its time) and lets promises settle; false when none is scheduled. */
+  async step(): Promise<boolean> {
+    const next = this.nextDue();
+    if (next === null) return false;
+    this.fire(next);
+    await idle();
+    return true;
+  }
+
   private nextDue(): Timer | null {
     let best: Timer | null = null;
     for (const t of this.timers.values()) if (!best || t.due < best.due || (t.due === best.due && t.id < best.id)) best = t;

@@ -60,19 +60,25 @@ export function checkInvariants(args: { result: ExecutionResult; snapshot: Froze
     expect(orders.reduce((q, o) => q + o.quantity, 0)).toBeLessThanOrEqual(snapshot.positionSize);
   }
 
-  // SL/TP, when set, are the formula applied to the average fill.
+  // SL/TP, when set, are the formula applied to one average fill: the execution's own when all is
+  // well; when fills changed after protection (flagged), still one consistent average.
   if (result.stopLoss !== null || result.takeProfit !== null) {
     expect(result.fillPrice).not.toBeNull();
-    const levels = protectiveLevels(snapshot.side, result.fillPrice!, snapshot.slOffsetPct, snapshot.tpOffsetPct);
-    expect(result.stopLoss).toBe(levels.stopLoss);
-    expect(result.takeProfit).toBe(levels.takeProfit);
+    if (!result.requiresManualResolution) {
+      const levels = protectiveLevels(snapshot.side, result.fillPrice!, snapshot.slOffsetPct, snapshot.tpOffsetPct);
+      expect(result.stopLoss).toBe(levels.stopLoss);
+      expect(result.takeProfit).toBe(levels.takeProfit);
+    } else {
+      const basis = result.stopLoss! / (1 + snapshot.slOffsetPct);
+      expect(result.takeProfit! / (1 + snapshot.tpOffsetPct)).toBeCloseTo(basis, 8);
+    }
   }
 
-  // Any filled quantity ends protected or flagged; protection covers the filled quantity.
+  // Any filled quantity ends protected or flagged; unflagged protection covers exactly the filled quantity.
   if (result.filledQuantity > 0) expect(result.protectionPlaced || result.requiresManualResolution, 'fill protected or flagged').toBe(true);
-  if (result.protectionPlaced) {
-    const placed = requests(own, 'placeProtection').map((r) => r.payload as { quantity: number });
-    expect(placed.at(-1)?.quantity).toBe(result.filledQuantity);
+  if (result.protectionPlaced && !result.requiresManualResolution) {
+    const placed = requests(own, 'placeProtection').map((r) => r.payload as { quantity: number; stopLoss: number; takeProfit: number });
+    expect(placed.at(-1)).toMatchObject({ quantity: result.filledQuantity, stopLoss: result.stopLoss, takeProfit: result.takeProfit });
   }
 
   // Exactly one reconciliation when the broker was reached, none otherwise.
