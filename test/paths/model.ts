@@ -9,7 +9,7 @@
 import { getAdjacencyMap } from 'xstate/graph';
 import type { SnapshotFrom } from 'xstate';
 import { createExecutionMachine, type ExecutionEvent } from '../../machines/execution.machine.js';
-import { BrokerError, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
+import { BrokerError, type OrderReport } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { T0 } from '../support/fixtures.js';
 
@@ -262,9 +262,4 @@ export function coveringPaths(paths: readonly ModelPath[]): ModelPath[] {
     for (const l of best.labels) uncovered.delete(l);
   }
   return chosen;
-}
-
-/** Inputs that start the machine in each of its entry branches. */
-export function modelInputs(valid: FrozenSnapshot) {
-  return { valid };
 }
