@@ -50,7 +50,17 @@ export type { ExecutionContext, ExecutionEvent, ExecutionInput } from './executi
 /** Remembers which advisories have executed, so one advisory reaches the broker at most once. */
 export interface AdvisoryRegistry {
   has(advisoryId: string): boolean;
-  claim(advisoryId: string, executionId: string): void;
+  /** Called once, at the first submission, with what a restart needs to resume safely. */
+  claim(claim: AdvisoryClaim): void;
+}
+
+export interface AdvisoryClaim {
+  readonly advisoryId: string;
+  readonly executionId: string;
+  readonly clientOrderId: string;
+  /** Absolute hard deadline, ms since epoch. */
+  readonly deadlineAt: number;
+  readonly snapshot: FrozenSnapshot;
 }
 
 /** Everything the machine needs from outside. */
@@ -85,7 +95,7 @@ const protectionIdFor = (clientOrderId: string): string => `${clientOrderId}-p`;
 /** An in-memory registry: one advisory per machine definition. */
 export function createAdvisoryRegistry(): AdvisoryRegistry {
   const claimed = new Map<string, string>();
-  return { has: (id) => claimed.has(id), claim: (id, executionId) => void claimed.set(id, executionId) };
+  return { has: (id) => claimed.has(id), claim: (c) => void claimed.set(c.advisoryId, c.executionId) };
 }
 
 function parseBrokerAnswer<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, what: string): T {
@@ -164,7 +174,16 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       tags: {} as 'settled' | 'awaitingResolution',
     },
     actors: {
-      submitOrder: fromPromise<OrderReport, { executionId: string; request: OrderRequest }>(async ({ input }) => {
+      submitOrder: fromPromise<OrderReport, { executionId: string; request: OrderRequest; claim: AdvisoryClaim | null }>(async ({ input }) => {
+        // The claim is what a restart resumes from, so it is recorded right here, before the first
+        // send. (An action would not do: in XState's initial macrostep, invokes start before actions run.)
+        if (input.claim) {
+          try {
+            advisories.claim(input.claim);
+          } catch (e) {
+            throw new BrokerError(`advisory ${input.claim.advisoryId} could not be claimed: ${describeThrown(e)}`, { retryable: false, code: 'duplicate_advisory' });
+          }
+        }
         const answer = await call(input.executionId, 'submitOrder', input.request, () => broker.submitOrder(input.request));
         return checkSameOrder(parseBrokerAnswer(OrderReportSchema, answer, 'submit answer'), input.request.clientOrderId);
       }),
@@ -238,6 +257,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
     guards: {
       // --- entry preconditions (rules 1, 3 BEFORE, approval, expiry, once per advisory)
       inputWellFormed: ({ context }) => context.snapshot !== null,
+      resumingExecution: ({ context }) => context.recovery !== null && context.recovery.clientOrderId === context.clientOrderId,
       snapshotHashIntact: ({ context }) => hashProblem(context.snapshot!) === null,
       approvalPresent: ({ context }) => approvalProblem(context.snapshot!, now(), approvers) === null,
       notExpired: ({ context }) => expiryProblem(context.snapshot!, now()) === null,
@@ -282,7 +302,12 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           ...(params.check === 'killSwitch' ? { killSwitchPhase: 'before' as const, killSwitchSeen: context.killSwitch } : {}),
         };
       }),
-      claimAdvisory: ({ context }) => advisories.claim(context.snapshot!.advisoryId, context.executionId),
+      restoreExecution: assign(({ context }) => ({
+        deadlineAt: context.recovery!.deadlineAt,
+        submitAttempts: context.recovery!.submitAttempts,
+        // Nobody knows what became of the last send: the look-up that follows decides.
+        unconfirmedSend: true,
+      })),
       startHardDeadline: assign({ deadlineAt: () => now() + HARD_TIMEOUT_MS }),
       markDeadlinePassed: assign({ deadlinePassed: true }),
       recordSubmitAttempt: assign(({ context }) => ({
@@ -323,7 +348,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       ),
       stopForBrokerRefusal: assign(({ context }, params: { error: unknown }) => {
         const failure = classifyBrokerFailure(params.error);
-        return context.stopReason !== null ? {} : { stopReason: 'broker_rejected' as const, stopError: { code: ErrorCode.BrokerRejected, message: failure.message } };
+        const code = failure.code === 'duplicate_advisory' ? ErrorCode.DuplicateAdvisory : ErrorCode.BrokerRejected;
+        return context.stopReason !== null ? {} : { stopReason: 'broker_rejected' as const, stopError: { code, message: failure.message } };
       }),
       stopForRejectedReport: assign(({ context }) =>
         context.stopReason !== null ? {} : { stopReason: 'broker_rejected' as const, stopError: { code: ErrorCode.BrokerRejected, message: context.order?.reason ?? 'the broker rejected the order' } },
@@ -388,6 +414,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       return {
         executionId: input.executionId ?? randomUUID(),
         snapshot,
+        recovery: input.recovery ?? null,
         inputIssues: parsed.kind === 'invalid' ? parsed.issues : null,
         clientOrderId: snapshot && parsed.kind === 'valid' ? clientOrderIdFor(snapshot) : null,
         killSwitch: input.killSwitch ?? KillSwitchState.Off,
@@ -426,6 +453,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         always: [
           { guard: not('inputWellFormed'), target: 'rejected', actions: 'rejectForInput' },
           { guard: not('snapshotHashIntact'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'hash' } } },
+          // A restart resumes what a previous process started: look the order up first, never resend blindly.
+          { guard: 'resumingExecution', target: '#execution.live.trading.lookingUp', actions: 'restoreExecution' },
           { guard: not('approvalPresent'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'approval' } } },
           { guard: not('notExpired'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'expiry' } } },
           {
@@ -435,7 +464,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           },
           { guard: not('killSwitchAllowsEntry'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'killSwitch' } } },
           // Rule 4: the clock starts at the first submission.
-          { target: 'live', actions: ['claimAdvisory', 'startHardDeadline'] },
+          { target: 'live', actions: 'startHardDeadline' },
         ],
       },
 
@@ -469,6 +498,11 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                   src: 'submitOrder',
                   input: ({ context }) => ({
                     executionId: context.executionId,
+                    // Only the very first send of a fresh execution claims the advisory.
+                    claim:
+                      context.submitAttempts === 1 && context.recovery === null
+                        ? { advisoryId: context.snapshot!.advisoryId, executionId: context.executionId, clientOrderId: context.clientOrderId!, deadlineAt: context.deadlineAt!, snapshot: context.snapshot! }
+                        : null,
                     request: {
                       clientOrderId: context.clientOrderId!,
                       symbol: context.snapshot!.symbol,

@@ -13,6 +13,19 @@ export interface ExecutionInput {
   readonly executionId?: string;
   /** Effective kill switch state for the snapshot's symbol when the execution starts. */
   readonly killSwitch?: KillSwitchState;
+  /**
+   * Resume an execution a previous process started (from its journal): the order is looked up
+   * by clientOrderId before anything else, and the stored absolute deadline still applies.
+   */
+  readonly recovery?: ExecutionRecovery;
+}
+
+export interface ExecutionRecovery {
+  readonly clientOrderId: string;
+  /** Absolute deadline (ms since epoch) set at the first submission. */
+  readonly deadlineAt: number;
+  /** Submissions already journaled. */
+  readonly submitAttempts: number;
 }
 
 export type KillSwitchPhase = 'before' | 'during' | 'after';
@@ -20,6 +33,7 @@ export type KillSwitchPhase = 'before' | 'during' | 'after';
 export interface ExecutionContext {
   readonly executionId: string;
   readonly snapshot: FrozenSnapshot | null;
+  readonly recovery: ExecutionRecovery | null;
   readonly inputIssues: readonly SnapshotIssue[] | null;
   readonly clientOrderId: string | null;
   /** Effective kill switch for the symbol, kept current by KILL_SWITCH events. */

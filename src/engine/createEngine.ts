@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createActor, type InspectionEvent, type Observer } from 'xstate';
-import { createAdvisoryRegistry, createExecutionMachine, type AdvisoryRegistry } from '../../machines/execution.machine.js';
-import type { ExecutionContext } from '../../machines/execution.types.js';
+import { createExecutionMachine, type AdvisoryRegistry } from '../../machines/execution.machine.js';
+import type { ExecutionContext, ExecutionRecovery } from '../../machines/execution.types.js';
 import type { BrokerAdapter } from '../broker/types.js';
 import { describeThrown } from '../broker/errors.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -16,6 +16,7 @@ import { JournalKind, type Journal, type JournalEntry, type JournalFilter, type 
 import { WardenUsageError } from './errors.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import { createDefaultLogger, type Logger } from './logger.js';
+import { restoreFromJournal } from './restore.js';
 
 export interface EngineOptions {
   readonly broker: BrokerAdapter;
@@ -56,6 +57,11 @@ export interface Engine {
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
   /** Results that wait for `resolve()`. */
   awaitingResolution(): ExecutionResult[];
+  /**
+   * Executions a previous process left unfinished in this journal, resumed when the engine was
+   * created (looked up by clientOrderId first, never resent blindly). Resolves when all have settled.
+   */
+  readonly recovery: Promise<readonly ExecutionResult[]>;
   readonly journal: { records(filter?: JournalFilter): Promise<JournalRecord[]>; verify(): Promise<JournalVerification> };
   /** Refuses new executions, waits for running ones to settle, then closes the journal. */
   close(): Promise<void>;
@@ -102,12 +108,29 @@ export function createEngine(options: EngineOptions): Engine {
   const logger = options.logger ?? createDefaultLogger();
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const board = new KillSwitchBoard(() => clock.now());
-  const advisories: AdvisoryRegistry = createAdvisoryRegistry();
+  // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
+  const restored = restoreFromJournal(journal.readAll());
+  board.restore(restored.killSwitchChanges);
+  const claimed = new Set(restored.claimedAdvisories);
+  const advisories: AdvisoryRegistry = {
+    has: (advisoryId) => claimed.has(advisoryId),
+    claim: (c) => {
+      claimed.add(c.advisoryId);
+      // Journaled (durably, with a durable journal) before the first send: what a restart resumes from.
+      journal.append({
+        kind: JournalKind.Claim,
+        executionId: c.executionId,
+        advisoryId: c.advisoryId,
+        snapshotHash: c.snapshot.hash,
+        payload: { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt },
+      });
+    },
+  };
   const running = new Map<string, Running>();
   const inFlight = new Set<Promise<ExecutionResult>>();
   const awaiting = new Map<string, Awaiting>();
   /** Signed filled quantity per execution, for reconciling one symbol across executions. */
-  const fills = new Map<string, { symbol: string; signed: number }>();
+  const fills = new Map<string, { symbol: string; signed: number }>(restored.fills);
   let closed = false;
   /** Journal identity of each execution, so broker calls land under the right ids. */
   const journalIds = new Map<string, { executionId: string; advisoryId: string | null; snapshotHash: string | null }>();
@@ -156,11 +179,14 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   function execute(input: unknown): Promise<ExecutionResult> {
-    const executionId = randomUUID();
-    if (closed) return Promise.resolve(refusedResult(executionId, input, clock.now(), 'engine is closed'));
+    if (closed) return Promise.resolve(refusedResult(randomUUID(), input, clock.now(), 'engine is closed'));
+    return track(randomUUID(), input);
+  }
+
+  function track(executionId: string, input: unknown, recovery?: ExecutionRecovery): Promise<ExecutionResult> {
     let started: Promise<ExecutionResult>;
     try {
-      started = run(executionId, input);
+      started = run(executionId, input, recovery);
     } catch (e) {
       started = Promise.reject(e); // a throwing adapter getter must not make execute() throw
     }
@@ -179,7 +205,7 @@ export function createEngine(options: EngineOptions): Engine {
     else user?.next?.(ev);
   };
 
-  function run(executionId: string, input: unknown): Promise<ExecutionResult> {
+  function run(executionId: string, input: unknown, recovery?: ExecutionRecovery): Promise<ExecutionResult> {
     const symbol = peek(input, 'symbol');
     const ids = { executionId, advisoryId: peek(input, 'advisoryId'), snapshotHash: null as string | null };
     const record = (entry: Omit<JournalEntry, 'executionId' | 'advisoryId' | 'snapshotHash'>) => journal.append({ ...ids, ...entry });
@@ -189,7 +215,7 @@ export function createEngine(options: EngineOptions): Engine {
     let previousDigest = '';
     let lastContext: ExecutionContext | null = null;
     const actor = createActor(machine, {
-      input: { snapshot: input, executionId, killSwitch: board.state(symbol ?? undefined) },
+      input: { snapshot: input, executionId, killSwitch: board.state(symbol ?? undefined), ...(recovery ? { recovery } : {}) },
       clock,
       inspect: (ev) => {
         // Microsteps are reported while the machine transitions, before the invokes they start
@@ -308,8 +334,24 @@ export function createEngine(options: EngineOptions): Engine {
     return result;
   }
 
+  // Flags a previous process raised and nobody resolved: still waiting, still halting their symbols.
+  for (const { result, symbol } of restored.awaiting) {
+    if (!result.advisoryId) continue;
+    journalIds.set(result.executionId, { executionId: result.executionId, advisoryId: result.advisoryId, snapshotHash: result.snapshotHash });
+    awaiting.set(result.advisoryId, { symbol, result, resolve: () => ({ ...result, requiresManualResolution: false }) });
+  }
+  // Resume what a previous process left unfinished.
+  const recovery = Promise.all(
+    restored.unfinished.map((u) => {
+      journal.append({ kind: JournalKind.Recovery, executionId: u.executionId, advisoryId: u.snapshot.advisoryId, snapshotHash: u.snapshot.hash, event: 'RECOVER', payload: { reason: 'unfinished at start; resuming from the journal', recovery: u.recovery } });
+      logger.warn({ advisoryId: u.snapshot.advisoryId, executionId: u.executionId }, 'resuming an execution left unfinished by a previous process');
+      return track(u.executionId, u.snapshot, u.recovery);
+    }),
+  );
+
   return {
     execute,
+    recovery,
     killSwitch: {
       set: (state, opts) => board.set(state, opts),
       state: (symbol) => board.state(symbol),

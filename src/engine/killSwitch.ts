@@ -72,6 +72,16 @@ export class KillSwitchBoard {
     return change;
   }
 
+  /** Replays changes recorded by an earlier process (from its journal), without announcing them again. */
+  restore(changes: readonly KillSwitchChange[]): void {
+    for (const c of changes) {
+      const setting = { state: c.to, type: c.type };
+      if (c.symbol === null) this.global = setting;
+      else this.symbols.set(c.symbol, setting);
+      this.log.push(c);
+    }
+  }
+
   /** Effective state: the global switch, or the more severe of global and `symbol`. */
   state(symbol?: string): KillSwitchState {
     if (symbol === undefined) return this.global.state;

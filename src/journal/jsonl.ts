@@ -6,7 +6,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const RecordSchema = z.object({
   sequence: z.number().int().positive(),
   at: z.string(),
-  kind: z.enum(['transition', 'broker.request', 'broker.response', 'broker.error', 'unhandled_event', 'kill_switch', 'resolution', 'result']),
+  kind: z.enum(['transition', 'broker.request', 'broker.response', 'broker.error', 'unhandled_event', 'kill_switch', 'resolution', 'result', 'claim', 'recovery']),
   executionId: z.string().nullable(),
   advisoryId: z.string().nullable(),
   snapshotHash: z.string().nullable(),

@@ -24,6 +24,10 @@ export class MemoryJournal implements Journal {
     return record;
   }
 
+  readAll(): readonly JournalRecord[] {
+    return this.list;
+  }
+
   async records(filter: JournalFilter = {}): Promise<JournalRecord[]> {
     return this.list.filter(
       (r) => (filter.advisoryId === undefined || r.advisoryId === filter.advisoryId) && (filter.executionId === undefined || r.executionId === filter.executionId),

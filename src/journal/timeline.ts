@@ -50,6 +50,9 @@ export function renderTimeline(records: readonly JournalRecord[]): string {
         lines.push(`${t}  ✓ resolved by ${p.operator}: ${p.note}`);
         break;
       }
+      case 'recovery':
+        lines.push(`${t}  ↻ resumed after a restart: looking the order up before anything else`);
+        break;
       case 'result': {
         const error = (r.payload as { error?: { code: string; message: string } | null } | null)?.error;
         lines.push(`${t}  = ${r.event}${error ? `  (${error.code}: ${error.message})` : ''}`);

@@ -9,6 +9,10 @@ export const JournalKind = {
   KillSwitch: 'kill_switch',
   Resolution: 'resolution',
   Result: 'result',
+  /** An advisory's first submission: the frozen snapshot, its clientOrderId and absolute deadline. */
+  Claim: 'claim',
+  /** A restarted engine resumes an execution a previous process left unfinished. */
+  Recovery: 'recovery',
 } as const;
 export type JournalKind = (typeof JournalKind)[keyof typeof JournalKind];
 
@@ -59,7 +63,21 @@ export interface JournalVerification {
  */
 export interface Journal {
   append(entry: JournalEntry): JournalRecord;
+  /** Every record, in sequence order, read synchronously: an engine rebuilds its state from it at start. */
+  readAll(): readonly JournalRecord[];
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
   verify(): Promise<JournalVerification>;
   close(): Promise<void>;
+}
+
+/** A journal file that cannot be trusted or used: not a journal, another schema, or a broken chain. Nothing is written to it. */
+export class JournalError extends Error {
+  override readonly name = 'JournalError';
+  constructor(
+    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable',
+    message: string,
+    readonly brokenAt?: number,
+  ) {
+    super(message);
+  }
 }

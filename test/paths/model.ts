@@ -161,7 +161,10 @@ export interface ModelPath {
   readonly steps: readonly ModelStep[];
 }
 
-export function explore(machine: ModelMachine, input: { snapshot: unknown; killSwitch?: 'off' | 'warning' | 'active' }): Adjacency {
+export function explore(
+  machine: ModelMachine,
+  input: { snapshot: unknown; killSwitch?: 'off' | 'warning' | 'active'; recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number } },
+): Adjacency {
   return getAdjacencyMap(machine as never, {
     input: { ...input, executionId: 'model' },
     events: (s: ModelSnapshot) => eventsFor(s) as never,

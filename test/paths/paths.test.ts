@@ -32,12 +32,13 @@ interface Model {
   readonly frozen: ReturnType<typeof snapshot> | null;
   readonly killSwitch?: 'warning' | 'active';
   readonly duplicate?: boolean;
+  readonly recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number };
   readonly paths: ModelPath[];
 }
 
-function model(name: string, input: unknown, frozen: Model['frozen'], options: { killSwitch?: 'warning' | 'active'; duplicate?: boolean } = {}): Model {
+function model(name: string, input: unknown, frozen: Model['frozen'], options: { killSwitch?: 'warning' | 'active'; duplicate?: boolean; recovery?: Model['recovery'] } = {}): Model {
   const machine = modelMachine({ duplicate: options.duplicate ?? false });
-  const adj = explore(machine, { snapshot: input, ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}) });
+  const adj = explore(machine, { snapshot: input, ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}), ...(options.recovery ? { recovery: options.recovery } : {}) });
   const initialKey = serializeSnapshot(Object.values(adj)[0]!.state);
   const tour = transitionTour(adj, initialKey);
   tourSize += tour.length;
@@ -61,6 +62,8 @@ const models: Model[] = [
   model('duplicate', buy, buy, { duplicate: true }),
   model('kill switch warning before', buy, buy, { killSwitch: 'warning' }),
   model('kill switch active before', buy, buy, { killSwitch: 'active' }),
+  // A restart: a previous process claimed the advisory and sent once, then died.
+  model('restart', buy, buy, { recovery: { clientOrderId: `wd-${buy.hash.slice(0, 24)}`, deadlineAt: T0 + 30_000, submitAttempts: 1 } }),
 ];
 
 const label = (p: ModelPath) => p.steps.map((s) => s.event.type.replace(/^xstate\.(done|error)\.actor\./, '$1:').replace(/^xstate\.after\.([^.]+)\..*/, 'after:$1')).join(' → ') || '(settles at once)';
@@ -77,6 +80,7 @@ for (const m of models) {
           machine: executionMachine,
           ...(m.killSwitch ? { killSwitch: m.killSwitch } : {}),
           ...(m.duplicate ? { duplicate: true } : {}),
+          ...(m.recovery ? { recovery: m.recovery } : {}),
         });
         replayed++;
       });

@@ -6,7 +6,7 @@
 import { SimulatedClock, type AnyStateMachine } from 'xstate';
 import { expect } from 'vitest';
 import { pino } from 'pino';
-import { createEngine, type ExecutionResult, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
+import { createEngine, MemoryJournal, type ExecutionResult, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
 import type { ExecutionContext } from '../../machines/execution.machine.js';
 import { checkInvariants, checkSafety } from '../support/invariants.js';
 import { T0 } from '../support/fixtures.js';
@@ -50,6 +50,8 @@ export async function replayPath(args: {
   snapshot: FrozenSnapshot | null;
   killSwitch?: 'off' | 'warning' | 'active';
   duplicate?: boolean;
+  /** Replay as a restart: the journal holds this execution's claim and earlier sends, unfinished. */
+  recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number };
   coverage: ReplayCoverage;
   machine: AnyStateMachine;
 }): Promise<ExecutionResult> {
@@ -58,7 +60,15 @@ export async function replayPath(args: {
   clock.set(T0);
   const broker = new DeferredBroker();
   let live: { value: unknown; context: ExecutionContext; status: string } | null = null;
+  const journal = new MemoryJournal(clock);
+  if (args.recovery && args.snapshot) {
+    const ids = { executionId: 'restarted-1', advisoryId: args.snapshot.advisoryId, snapshotHash: args.snapshot.hash };
+    journal.append({ ...ids, kind: 'claim', payload: { snapshot: args.snapshot, clientOrderId: args.recovery.clientOrderId, deadlineAt: args.recovery.deadlineAt } });
+    const request = { clientOrderId: args.recovery.clientOrderId, symbol: args.snapshot.symbol, side: args.snapshot.side, quantity: args.snapshot.positionSize, type: 'market' };
+    for (let i = 0; i < args.recovery.submitAttempts; i++) journal.append({ ...ids, kind: 'broker.request', event: 'submitOrder', payload: request });
+  }
   const engine = createEngine({
+    journal,
     broker,
     clock,
     pollIntervalMs: POLL_MS, // polls only matter where a path fails one; their answers are never given otherwise
@@ -80,7 +90,7 @@ export async function replayPath(args: {
   if (args.duplicate && args.snapshot) void engine.execute(args.snapshot); // the advisory is already executing on this engine
 
   const describe = (i: number) => `step ${i + 1}/${path.steps.length} (${path.steps[i]?.event.type})`;
-  const resultPromise = engine.execute(args.input);
+  const resultPromise = args.recovery ? engine.recovery.then((r) => r[0]!) : engine.execute(args.input);
   await flush();
   expect(JSON.stringify(live!.value), 'initial state').toBe(JSON.stringify(path.initial.value));
 

@@ -1,0 +1,78 @@
+/**
+ * What an engine must know when it starts over an existing journal: pure, from the records.
+ */
+import type { ExecutionRecovery } from '../../machines/execution.types.js';
+import type { ExecutionResult } from '../domain/result.js';
+import type { FrozenSnapshot } from '../domain/schemas.js';
+import { JournalKind, type JournalRecord } from '../journal/types.js';
+import type { KillSwitchChange } from './killSwitch.js';
+
+export interface UnfinishedExecution {
+  readonly executionId: string;
+  readonly snapshot: FrozenSnapshot;
+  readonly recovery: ExecutionRecovery;
+}
+
+export interface RestoredState {
+  readonly claimedAdvisories: ReadonlySet<string>;
+  readonly killSwitchChanges: readonly KillSwitchChange[];
+  /** Signed filled quantity per finished execution, for reconciling several executions on one symbol. */
+  readonly fills: ReadonlyMap<string, { symbol: string; signed: number }>;
+  /** Finished executions still waiting for an operator's resolve(), with the symbol they halt. */
+  readonly awaiting: readonly { readonly result: ExecutionResult; readonly symbol: string }[];
+  /** Executions that reached the broker and never finished: the process died. */
+  readonly unfinished: readonly UnfinishedExecution[];
+}
+
+interface ClaimPayload {
+  readonly snapshot: FrozenSnapshot;
+  readonly clientOrderId: string;
+  readonly deadlineAt: number;
+}
+
+export function restoreFromJournal(records: readonly JournalRecord[]): RestoredState {
+  const claims = new Map<string, { advisoryId: string; payload: ClaimPayload }>();
+  const results = new Map<string, ExecutionResult>();
+  const resolved = new Set<string>();
+  const submits = new Map<string, number>();
+  const killSwitchChanges: KillSwitchChange[] = [];
+  for (const r of records) {
+    switch (r.kind) {
+      case JournalKind.Claim:
+        if (r.executionId && r.advisoryId) claims.set(r.executionId, { advisoryId: r.advisoryId, payload: r.payload as ClaimPayload });
+        break;
+      case JournalKind.Result:
+        if (r.executionId) results.set(r.executionId, r.payload as ExecutionResult);
+        break;
+      case JournalKind.Resolution:
+        if (r.executionId) resolved.add(r.executionId);
+        break;
+      case JournalKind.KillSwitch:
+        killSwitchChanges.push(r.payload as KillSwitchChange);
+        break;
+      case JournalKind.BrokerRequest:
+        if (r.executionId && r.event === 'submitOrder') submits.set(r.executionId, (submits.get(r.executionId) ?? 0) + 1);
+        break;
+      default:
+        break;
+    }
+  }
+  const fills = new Map<string, { symbol: string; signed: number }>();
+  const awaiting: { result: ExecutionResult; symbol: string }[] = [];
+  const unfinished: UnfinishedExecution[] = [];
+  for (const [executionId, claim] of claims) {
+    const result = results.get(executionId);
+    const snapshot = claim.payload.snapshot;
+    if (result) {
+      fills.set(executionId, { symbol: snapshot.symbol, signed: snapshot.side === 'buy' ? result.filledQuantity : -result.filledQuantity });
+      if (result.requiresManualResolution && !resolved.has(executionId)) awaiting.push({ result, symbol: snapshot.symbol });
+    } else {
+      unfinished.push({
+        executionId,
+        snapshot,
+        recovery: { clientOrderId: claim.payload.clientOrderId, deadlineAt: claim.payload.deadlineAt, submitAttempts: submits.get(executionId) ?? 0 },
+      });
+    }
+  }
+  return { claimedAdvisories: new Set([...claims.values()].map((c) => c.advisoryId)), killSwitchChanges, fills, awaiting, unfinished };
+}
