@@ -45,6 +45,28 @@ const toRecord = (r: Row): JournalRecord => ({
   hash: r.hash,
 });
 
+function createSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE records (
+      sequence INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
+      execution_id TEXT, advisory_id TEXT, snapshot_hash TEXT,
+      from_state TEXT, to_state TEXT, event TEXT, payload TEXT NOT NULL,
+      previous_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX records_by_advisory ON records (advisory_id);
+    CREATE INDEX records_by_execution ON records (execution_id);
+    CREATE TABLE advisories (advisory_id TEXT PRIMARY KEY, execution_id TEXT NOT NULL, sequence INTEGER NOT NULL);
+  `);
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA);
+}
+
+function checkSchema(db: Database.Database, path: string): void {
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+  const schema = tables.includes('meta') ? (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined)?.value : undefined;
+  if (schema !== SCHEMA) throw new JournalError('unsupported_schema', `${path} has schema ${schema ?? 'unknown'}, expected ${SCHEMA}; refusing to touch it`);
+}
+
 /**
  * @example
  * const engine = createEngine({ broker, journal: new SqliteJournal('data/warden.journal.sqlite') });
@@ -70,58 +92,47 @@ export class SqliteJournal implements Journal {
       }
       if (head.length > 0 && head !== SQLITE_MAGIC) throw new JournalError('not_a_journal', `${path} is not a Warden journal (not an SQLite database); refusing to touch it`);
     }
+    // An existing file is checked over a read-only connection first: nothing is written to a
+    // file until it is known to be an intact Warden journal.
+    const existing = existsSync(path) && readFileSync(path).length > 0;
+    let records: JournalRecord[] = [];
+    if (existing) {
+      let ro: Database.Database;
+      try {
+        ro = new Database(path, { readonly: true, fileMustExist: true });
+      } catch (e) {
+        throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
+      }
+      try {
+        checkSchema(ro, path);
+        records = (ro.prepare('SELECT * FROM records ORDER BY sequence').all() as Row[]).map(toRecord);
+      } catch (e) {
+        if (e instanceof JournalError) throw e;
+        throw new JournalError('not_a_journal', `${path} is not a readable Warden journal: ${(e as Error).message}`);
+      } finally {
+        ro.close();
+      }
+      const check = verifyChain(records);
+      if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
+    }
     try {
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      if (!existing) createSchema(this.db);
     } catch (e) {
       throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
     }
-    try {
-      this.prepareSchema();
-      const rows = this.db.prepare('SELECT * FROM records ORDER BY sequence').all() as Row[];
-      const records = rows.map(toRecord);
-      const check = verifyChain(records);
-      if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
-      const tail = records.at(-1);
-      if (tail) {
-        this.last = tail.hash;
-        this.nextSequence = tail.sequence + 1;
-      }
-    } catch (e) {
-      this.db.close();
-      if (e instanceof JournalError) throw e;
-      throw new JournalError('not_a_journal', `${path} is not a readable Warden journal: ${(e as Error).message}`);
+    const tail = records.at(-1);
+    if (tail) {
+      this.last = tail.hash;
+      this.nextSequence = tail.sequence + 1;
     }
     this.insert = this.db.prepare(
       `INSERT INTO records (sequence, at, kind, execution_id, advisory_id, snapshot_hash, from_state, to_state, event, payload, previous_hash, hash)
        VALUES (@sequence, @at, @kind, @executionId, @advisoryId, @snapshotHash, @from, @to, @event, @payload, @previousHash, @hash)`,
     );
     this.insertAdvisory = this.db.prepare('INSERT INTO advisories (advisory_id, execution_id, sequence) VALUES (?, ?, ?)');
-  }
-
-  private prepareSchema(): void {
-    const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
-    if (tables.length === 0) {
-      this.db.exec(`
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE records (
-          sequence INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
-          execution_id TEXT, advisory_id TEXT, snapshot_hash TEXT,
-          from_state TEXT, to_state TEXT, event TEXT, payload TEXT NOT NULL,
-          previous_hash TEXT NOT NULL, hash TEXT NOT NULL
-        );
-        CREATE INDEX records_by_advisory ON records (advisory_id);
-        CREATE INDEX records_by_execution ON records (execution_id);
-        CREATE TABLE advisories (advisory_id TEXT PRIMARY KEY, execution_id TEXT NOT NULL, sequence INTEGER NOT NULL);
-      `);
-      this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA);
-      return;
-    }
-    const schema = tables.includes('meta') ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined)?.value : undefined;
-    if (schema !== SCHEMA) {
-      throw new JournalError('unsupported_schema', `${this.path} has schema ${schema ?? 'unknown'}, expected ${SCHEMA}; refusing to touch it`);
-    }
   }
 
   append(entry: JournalEntry): JournalRecord {
