@@ -238,12 +238,17 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       orderFeed: fromCallback<ExecutionEvent, { clientOrderId: string }>(({ input, sendBack }) => {
         if (!broker.subscribe) return undefined;
         return broker.subscribe((report) => {
-          const parsed = OrderReportSchema.safeParse(report);
-          if (!parsed.success) {
-            if ((report as { clientOrderId?: unknown } | null)?.clientOrderId === input.clientOrderId) sendBack({ type: 'REPORT_INVALID', problem: 'unreadable pushed report' });
+          // Every execution hears every push: look at the id first, parse only our own reports,
+          // so a push costs O(1) per listener rather than a schema parse for each order in flight.
+          let id: unknown;
+          try {
+            id = (report as { clientOrderId?: unknown } | null)?.clientOrderId;
+          } catch {
             return;
           }
-          if (parsed.data.clientOrderId === input.clientOrderId) sendBack({ type: 'ORDER_UPDATE', report: parsed.data });
+          if (id !== input.clientOrderId) return;
+          const parsed = OrderReportSchema.safeParse(report);
+          sendBack(parsed.success ? { type: 'ORDER_UPDATE', report: parsed.data } : { type: 'REPORT_INVALID', problem: 'unreadable pushed report' });
         });
       }),
     },

@@ -41,6 +41,8 @@ export class Venue {
   private readonly orders = new Map<string, VenueOrder>();
   private readonly positions = new Map<string, VenuePosition>();
   private readonly protections = new Map<string, ProtectiveOrder>();
+  /** Protective orders per symbol, oldest first: position() needs the latest without scanning them all. */
+  private readonly protectionsBySymbol = new Map<string, ProtectiveOrder[]>();
   private readonly listeners = new Set<(report: OrderReport) => void>();
   private sequence = 0;
 
@@ -122,9 +124,8 @@ export class Venue {
     const protectiveSide = quantity > 0 ? 'buy' : 'sell';
     let latest: ProtectiveOrder | null = null;
     if (Math.abs(quantity) > EPS) {
-      for (const prot of this.protections.values()) {
-        if (prot.symbol === symbol && prot.side === protectiveSide && (!latest || prot.placedAt >= latest.placedAt)) latest = prot;
-      }
+      const list = this.protectionsBySymbol.get(symbol) ?? [];
+      for (let i = list.length - 1; i >= 0 && !latest; i--) if (list[i]!.side === protectiveSide) latest = list[i]!;
     }
     return {
       symbol,
@@ -146,6 +147,9 @@ export class Venue {
     }
     const prot: ProtectiveOrder = { ...req, placedAt: this.now() };
     this.protections.set(req.clientOrderId, prot);
+    const list = this.protectionsBySymbol.get(req.symbol) ?? [];
+    list.push(prot);
+    this.protectionsBySymbol.set(req.symbol, list);
     return placed(prot);
   }
 
@@ -161,7 +165,7 @@ export class Venue {
 
   /** Sends a report to subscribers as it is (tests use this for duplicated or stale reports). */
   push(report: OrderReport): void {
-    for (const l of [...this.listeners]) l(report);
+    for (const l of this.listeners) l(report); // a Set tolerates unsubscribes during iteration
   }
 
   snapshot(): VenueState {
@@ -176,9 +180,14 @@ export class Venue {
     this.orders.clear();
     this.positions.clear();
     this.protections.clear();
+    this.protectionsBySymbol.clear();
     for (const o of state.orders) this.orders.set(o.clientOrderId, { ...o });
     for (const [k, v] of Object.entries(state.positions)) this.positions.set(k, { ...v });
-    for (const p of state.protections) this.protections.set(p.clientOrderId, { ...p });
+    for (const p of state.protections) {
+      const prot = { ...p };
+      this.protections.set(p.clientOrderId, prot);
+      this.protectionsBySymbol.set(p.symbol, [...(this.protectionsBySymbol.get(p.symbol) ?? []), prot]);
+    }
     this.sequence = state.orders.length;
   }
 
@@ -187,7 +196,8 @@ export class Venue {
     const next = p.quantity + delta;
     if (Math.abs(next) <= EPS) {
       this.positions.set(symbol, { quantity: 0, averagePrice: null });
-      for (const [id, prot] of this.protections) if (prot.symbol === symbol) this.protections.delete(id);
+      for (const prot of this.protectionsBySymbol.get(symbol) ?? []) this.protections.delete(prot.clientOrderId);
+      this.protectionsBySymbol.delete(symbol);
     } else if (p.quantity === 0 || Math.sign(p.quantity) === Math.sign(delta)) {
       const avg = ((p.averagePrice ?? price) * Math.abs(p.quantity) + price * Math.abs(delta)) / (Math.abs(p.quantity) + Math.abs(delta));
       this.positions.set(symbol, { quantity: next, averagePrice: avg });

@@ -17,6 +17,7 @@ import { WardenUsageError } from './errors.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import { restoreFromJournal } from './restore.js';
+import { PositionLedger } from './ledger.js';
 
 export interface EngineOptions {
   readonly broker: BrokerAdapter;
@@ -130,7 +131,11 @@ export function createEngine(options: EngineOptions): Engine {
   const inFlight = new Set<Promise<ExecutionResult>>();
   const awaiting = new Map<string, Awaiting>();
   /** Signed filled quantity per execution, for reconciling one symbol across executions. */
-  const fills = new Map<string, { symbol: string; signed: number }>(restored.fills);
+  const ledger = new PositionLedger();
+  for (const [id, f] of restored.fills) {
+    ledger.update(id, f.symbol, f.signed);
+    ledger.settle(id);
+  }
   let closed = false;
   /** Journal identity of each execution, so broker calls land under the right ids. */
   const journalIds = new Map<string, { executionId: string; advisoryId: string | null; snapshotHash: string | null }>();
@@ -150,11 +155,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
   });
 
-  const otherPositionQuantity = (symbol: string, executionId: string): number => {
-    let sum = 0;
-    for (const [id, f] of fills) if (id !== executionId && f.symbol === symbol) sum += f.signed;
-    return sum;
-  };
+  const otherPositionQuantity = (symbol: string, executionId: string): number => ledger.othersOn(symbol, executionId);
 
   // Activation reaches every running execution at once (rule 3).
   board.onChange((change) => {
@@ -258,6 +259,7 @@ export function createEngine(options: EngineOptions): Engine {
         if (settled) return;
         settled = true;
         running.delete(executionId);
+        ledger.settle(executionId);
         record({ kind: JournalKind.Result, to: state, event: result.status, payload: result });
         if (!result.requiresManualResolution) journalIds.delete(executionId);
         if (result.requiresManualResolution && result.advisoryId && lastContext?.snapshot) {
@@ -285,9 +287,9 @@ export function createEngine(options: EngineOptions): Engine {
         next: (snap) => {
           lastContext = snap.context;
           const s = snap.context.snapshot;
-          if (s && snap.context.deadlineAt !== null) {
+          if (!settled && s && snap.context.deadlineAt !== null) {
             const filled = snap.context.order?.filledQuantity ?? 0;
-            fills.set(executionId, { symbol: s.symbol, signed: s.side === 'buy' ? filled : -filled });
+            ledger.update(executionId, s.symbol, s.side === 'buy' ? filled : -filled);
           }
           if (snap.hasTag('settled') && snap.context.result) finish(snap.context.result, stateName(snap.value));
         },

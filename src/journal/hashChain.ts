@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../domain/json.js';
 import type { JournalEntry, JournalRecord, JournalVerification } from './types.js';
 import { toJournalPayload } from './payload.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-const hashOf = (record: Omit<JournalRecord, 'hash'>): string => createHash('sha256').update(canonicalJson(record)).digest('hex');
+/**
+ * SHA-256 over the record's fields as a JSON array in a fixed order. The payload is already
+ * plain JSON (see toJournalPayload) and keeps its key order through SQLite and JSON Lines, so no
+ * key sorting is needed: that sort was a quarter of an execution's CPU time.
+ */
+const hashOf = (r: Omit<JournalRecord, 'hash'>): string =>
+  createHash('sha256')
+    .update(JSON.stringify([r.sequence, r.at, r.kind, r.executionId, r.advisoryId, r.snapshotHash, r.from, r.to, r.event, r.payload, r.previousHash]))
+    .digest('hex');
 
 /** Builds the next record of a chain. */
 export function chainRecord(entry: JournalEntry, sequence: number, at: string, previousHash: string): JournalRecord {

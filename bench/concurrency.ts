@@ -1,0 +1,86 @@
+/**
+ * 3. Concurrency and memory: N executions in flight at once against PaperBroker with realistic
+ * latency (ack 50 ms, fill 200 ms) on real timers. Completed executions per second, heap bytes
+ * per in-flight execution, and event-loop delay (p99).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { createEngine, PaperBroker, type Journal, type JournalEntry, type JournalRecord } from '../src/index.js';
+import { benchSnapshot, quick } from './util.js';
+
+/** Counts records and keeps none: memory measured here is the executions', not the journal's. */
+class CountingJournal implements Journal {
+  count = 0;
+  append(entry: JournalEntry): JournalRecord {
+    this.count++;
+    return entry as unknown as JournalRecord;
+  }
+  readAll(): readonly JournalRecord[] {
+    return [];
+  }
+  async records(): Promise<JournalRecord[]> {
+    return [];
+  }
+  async verify() {
+    return { ok: true };
+  }
+  async close() {}
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = () => {
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+
+async function pass(n: number, burst: number, measure: 'heap' | 'delay') {
+  const symbols = 200;
+  const markets = Object.fromEntries(Array.from({ length: symbols }, (_, i) => [`C${i}`, { price: 1.1, fillAfterMs: 200, slippageBps: 0 }]));
+  const broker = new PaperBroker({ seed: 1, latencyMs: [25, 25], markets }); // 25 ms each way: 50 ms to an acknowledgement
+  const journal = new CountingJournal();
+  const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 1_000 });
+  const snapshots = Array.from({ length: n }, (_, i) => benchSnapshot(`C${i % symbols}`));
+  const before = measure === 'heap' ? heap() : 0;
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  if (measure === 'delay') delay.enable();
+  let inFlight = 0;
+  let peakInFlight = 0;
+  const started = performance.now();
+  const results: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i += burst) {
+    for (const s of snapshots.slice(i, i + burst)) {
+      inFlight++;
+      results.push(engine.execute(s).finally(() => inFlight--));
+    }
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    await new Promise((r) => setImmediate(r));
+  }
+  // Heap at the peak: everything started, few finished yet.
+  const inFlightAtPeak = inFlight;
+  const peak = measure === 'heap' ? heap() : 0;
+  const settled = await Promise.all(results);
+  const seconds = (performance.now() - started) / 1000;
+  delay.disable();
+  const filled = settled.filter((r) => (r as { status: string }).status === 'filled').length;
+  if (filled !== n) throw new Error(`only ${filled} of ${n} filled`);
+  await engine.close();
+  return { seconds, peakInFlight, inFlightAtPeak, bytes: (peak - before) / Math.max(1, inFlightAtPeak), p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+}
+
+export async function benchConcurrency() {
+  const n = quick ? 2_000 : 10_000;
+  // All N started in one go: every one in flight at once (the heap figure), at the cost of one long start.
+  const allAtOnceHeap = await pass(n, n, 'heap');
+  const allAtOnce = await pass(n, n, 'delay');
+  // Arrivals spread over ticks, as a service receives them: the loop-delay figure under load.
+  const spread = await pass(n, 100, 'delay');
+  const out = {
+    n,
+    allAtOnce: { perSecond: n / allAtOnce.seconds, peakInFlight: allAtOnce.peakInFlight, bytesPerExecution: allAtOnceHeap.bytes, inFlightAtHeapPeak: allAtOnceHeap.inFlightAtPeak, p99Ms: allAtOnce.p99Ms, maxMs: allAtOnce.maxMs },
+    spread: { burst: 100, perSecond: n / spread.seconds, peakInFlight: spread.peakInFlight, p99Ms: spread.p99Ms, maxMs: spread.maxMs },
+    gcExposed: gc !== undefined,
+  };
+  console.log(`  ${n} at once: ${out.allAtOnce.perSecond.toFixed(0)}/s, ${(out.allAtOnce.bytesPerExecution / 1024).toFixed(1)} KiB each, loop delay max ${out.allAtOnce.maxMs.toFixed(0)} ms`);
+  console.log(`  ${n} in bursts of 100/tick: ${out.spread.perSecond.toFixed(0)}/s, peak ${out.spread.peakInFlight} in flight, loop delay p99 ${out.spread.p99Ms.toFixed(1)} ms`);
+  return out;
+}
