@@ -82,24 +82,24 @@ running execution in turn, synchronously, inside \`set()\`.
 
 ## 3. Concurrency and memory
 
-${conc.n.toLocaleString('en')} executions against the paper broker with realistic latency (acknowledgement after 50 ms, fill
+${conc.n.toLocaleString('en')} executions (${conc.runs} runs) against the paper broker with realistic latency (acknowledgement after 50 ms, fill
 after 200 ms) on real timers. The journal counts records and keeps none, so memory is the
 executions' own (with the paper broker's book). Heap is measured after a forced collection
 ${conc.gcExposed ? '' : '(not available in this run: figures include garbage) '}at the peak.
 
 | arrival | executions/s | peak in flight | heap per in-flight execution | event-loop delay p99 / max |
 |---|---|---|---|---|
-| all ${conc.n.toLocaleString('en')} started at once | ${fmt(conc.allAtOnce.perSecond, 0)} | ${conc.allAtOnce.peakInFlight.toLocaleString('en')} | ${kib(conc.allAtOnce.bytesPerExecution)} | ${fmt(conc.allAtOnce.p99Ms, 0)} / ${fmt(conc.allAtOnce.maxMs, 0)} ms |
-| bursts of ${conc.spread.burst} per tick | ${fmt(conc.spread.perSecond, 0)} | ${conc.spread.peakInFlight.toLocaleString('en')} | | ${fmt(conc.spread.p99Ms, 1)} / ${fmt(conc.spread.maxMs, 1)} ms |
+| all ${conc.n.toLocaleString('en')} started at once | ${range(conc.allAtOnce.perSecond, 0)} | ${conc.allAtOnce.peakInFlight.toLocaleString('en')} | ${kib(conc.allAtOnce.bytesPerExecution.median)} (${kib(conc.allAtOnce.bytesPerExecution.min)}–${kib(conc.allAtOnce.bytesPerExecution.max)}) | ${fmt(conc.allAtOnce.p99Ms.median, 0)} / ${fmt(conc.allAtOnce.maxMs.median, 0)} ms |
+| bursts of ${conc.spread.burst} per tick | ${range(conc.spread.perSecond, 0)} | ${conc.spread.peakInFlight.toLocaleString('en')} | | ${range(conc.spread.p99Ms, 1)} / ${fmt(conc.spread.maxMs.median, 1)} ms |
 
 Targets: ≤ 20 KB per execution and no event-loop stall above 50 ms.
 
-- **Heap: ${conc.allAtOnce.bytesPerExecution <= 20_000 ? 'met' : 'missed'}.** ${Math.round(conc.allAtOnce.bytesPerExecution).toLocaleString('en')} bytes per execution with all ${conc.n.toLocaleString('en')} in flight, the paper broker's book included.
+- **Heap: ${conc.allAtOnce.bytesPerExecution.median <= 20_000 ? 'met' : 'missed'}.** ${Math.round(conc.allAtOnce.bytesPerExecution.median).toLocaleString('en')} bytes (median) per execution with all ${conc.n.toLocaleString('en')} in flight, the paper broker's book included.
   An XState actor with six child actors and a 30-field context is most of it.
 - **Event-loop stalls: missed.**
   Starting ${conc.n.toLocaleString('en')} executions in one synchronous loop blocks for about
   n × the start cost. Even with arrivals spread out, a single thread that completes about
-  ${fmt(conc.spread.perSecond, 0)} executions/s at roughly ${fmt(1_000_000 / conc.spread.perSecond, 0)} µs of CPU each is close to saturation. The paper
+  ${fmt(conc.spread.perSecond.median, 0)} executions/s at roughly ${fmt(1_000_000 / conc.spread.perSecond.median, 0)} µs of CPU each is close to saturation. The paper
   broker's timers also fire in waves (every order of a burst fills in the same millisecond).
 - **What would close it:** less CPU per execution (section 1); yielding between starts; spreading
   executions over worker threads.

@@ -1,4 +1,6 @@
 export type { BrokerAdapter, OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from './types.js';
 export { BrokerError, classifyBrokerFailure, type BrokerFailure } from './errors.js';
-export { PaperBroker, seededRandom, type PaperBrokerOptions, type PaperMarket } from './paperBroker.js';
+export { PaperBroker, seededRandom, type PaperBrokerOptions, type PaperMarket, type PaperBrokerState } from './paperBroker.js';
+export { HttpBroker, type HttpBrokerOptions } from './httpBroker.js';
+export { startPaperService, type PaperService, type PaperServiceOptions } from './paperService.js';
 export { Venue, type VenueState } from './venue.js';

@@ -8,7 +8,13 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
 import { BrokerError } from './errors.js';
 import type { BrokerAdapter } from './types.js';
-import { Venue } from './venue.js';
+import { Venue, type VenueState } from './venue.js';
+
+/** Everything a paper venue needs to come back after a restart: its book and the fills still due. */
+export interface PaperBrokerState {
+  readonly venue: VenueState;
+  readonly pendingFills: readonly { readonly clientOrderId: string; readonly dueAt: number; readonly quantity: number; readonly side: 'buy' | 'sell'; readonly symbol: string }[];
+}
 
 /** How one symbol trades on the paper venue. */
 export interface PaperMarket {
@@ -65,6 +71,10 @@ export class PaperBroker implements BrokerAdapter {
   private readonly latency: readonly [number, number];
   private readonly markets: Readonly<Record<string, PaperMarket>>;
   private readonly rejectProbability: number;
+  private readonly pendingFills = new Map<number, PaperBrokerState['pendingFills'][number] & { timer: unknown }>();
+  private nextFill = 1;
+  /** Called after every change of state (for persistence). */
+  onChange: (() => void) | null = null;
 
   constructor(options: PaperBrokerOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -80,8 +90,11 @@ export class PaperBroker implements BrokerAdapter {
     await this.travel();
     const market = this.market(req.symbol);
     if (this.venue.get(req.clientOrderId)) return this.venue.submit(req); // idempotent resend
-    if (market.rejectWith) return this.venue.reject(req, market.rejectWith);
-    if (this.random() < this.rejectProbability) return this.venue.reject(req, 'rejected by paper venue');
+    if (market.rejectWith || this.random() < this.rejectProbability) {
+      const rejected = this.venue.reject(req, market.rejectWith ?? 'rejected by paper venue');
+      this.onChange?.();
+      return rejected;
+    }
     const report = this.venue.submit(req);
     this.scheduleFills(req, market);
     await this.travel();
@@ -91,6 +104,7 @@ export class PaperBroker implements BrokerAdapter {
   async cancelOrder(ref: OrderRef): Promise<OrderReport> {
     await this.travel();
     const report = this.venue.cancel(ref.clientOrderId);
+    this.onChange?.();
     await this.travel();
     return report;
   }
@@ -110,7 +124,9 @@ export class PaperBroker implements BrokerAdapter {
     const mode = this.market(req.symbol).protection ?? 'place';
     if (mode === 'reject') return { clientOrderId: req.clientOrderId, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: 'protective orders refused by paper venue' };
     if (mode === 'lose') return { clientOrderId: req.clientOrderId, status: 'placed', stopLoss: req.stopLoss, takeProfit: req.takeProfit, quantity: req.quantity };
-    return this.venue.protect(req);
+    const placed = this.venue.protect(req);
+    this.onChange?.();
+    return placed;
   }
 
   subscribe(listener: (report: OrderReport) => void): () => void {
@@ -139,9 +155,32 @@ export class PaperBroker implements BrokerAdapter {
     if (market.noLiquidity) return;
     const steps = market.fillSteps ?? [{ afterMs: market.fillAfterMs ?? 150, fraction: 1 }];
     for (const step of steps) {
-      this.clock.setTimeout(() => {
-        this.venue.fill(req.clientOrderId, req.quantity * step.fraction, this.fillPrice(req.side, market));
-      }, step.afterMs);
+      this.schedule({ clientOrderId: req.clientOrderId, dueAt: this.clock.now() + step.afterMs, quantity: req.quantity * step.fraction, side: req.side, symbol: req.symbol });
     }
+    this.onChange?.();
+  }
+
+  private schedule(fill: PaperBrokerState['pendingFills'][number]): void {
+    const id = this.nextFill++;
+    const timer = this.clock.setTimeout(() => {
+      this.pendingFills.delete(id);
+      const market = this.markets[fill.symbol];
+      if (market) this.venue.fill(fill.clientOrderId, fill.quantity, this.fillPrice(fill.side, market));
+      this.onChange?.();
+    }, Math.max(0, fill.dueAt - this.clock.now()));
+    this.pendingFills.set(id, { ...fill, timer });
+  }
+
+  /** The book and the fills still due, to persist. */
+  state(): PaperBrokerState {
+    return { venue: this.venue.snapshot(), pendingFills: [...this.pendingFills.values()].map(({ timer: _timer, ...f }) => f) };
+  }
+
+  /** Restores a persisted state; fills that fell due while the venue was down happen at once. */
+  restore(state: PaperBrokerState): void {
+    for (const f of this.pendingFills.values()) this.clock.clearTimeout(f.timer);
+    this.pendingFills.clear();
+    this.venue.restore(state.venue);
+    for (const f of state.pendingFills) this.schedule(f);
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * A BrokerAdapter over HTTP: the template for a real REST broker. Every request has a timeout;
+ * a timeout, a network error, a 429 or a 5xx is an unknown outcome (BrokerError, retryable:
+ * true: the order may exist); any other 4xx is a definitive refusal. A 404 on a look-up means
+ * the broker does not know the order.
+ */
+import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
+import { BrokerError } from './errors.js';
+import type { BrokerAdapter } from './types.js';
+
+export interface HttpBrokerOptions {
+  readonly baseUrl: string;
+  /** Per request. Default 5 s. */
+  readonly timeoutMs?: number;
+  /** Extra headers (e.g. credentials); never journaled or logged by Warden. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * @example
+ * const engine = createEngine({ broker: new HttpBroker({ baseUrl: 'http://127.0.0.1:7070' }) });
+ */
+export class HttpBroker implements BrokerAdapter {
+  readonly name = 'http';
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  readonly #headers: Readonly<Record<string, string>>;
+
+  constructor(options: HttpBrokerOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.#headers = options.headers ?? {};
+  }
+
+  submitOrder(req: OrderRequest): Promise<OrderReport> {
+    return this.request('POST', '/orders', req) as Promise<OrderReport>;
+  }
+  cancelOrder(ref: OrderRef): Promise<OrderReport> {
+    return this.request('POST', `/orders/${encodeURIComponent(ref.clientOrderId)}/cancel`) as Promise<OrderReport>;
+  }
+  async getOrder(ref: OrderRef): Promise<OrderReport | null> {
+    return (await this.request('GET', `/orders/${encodeURIComponent(ref.clientOrderId)}`, undefined, true)) as OrderReport | null;
+  }
+  getPosition(symbol: string): Promise<PositionReport> {
+    return this.request('GET', `/positions/${encodeURIComponent(symbol)}`) as Promise<PositionReport>;
+  }
+  placeProtection(req: ProtectionRequest): Promise<ProtectionReport> {
+    return this.request('POST', '/protections', req) as Promise<ProtectionReport>;
+  }
+
+  private async request(method: string, path: string, payload?: unknown, notFoundIsNull = false): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...this.#headers },
+        ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      const timedOut = (e as Error).name === 'TimeoutError';
+      throw new BrokerError(timedOut ? `${method} ${path} timed out after ${this.timeoutMs} ms` : `${method} ${path} failed: ${(e as Error).message}`, { retryable: true, code: timedOut ? 'timeout' : 'network', cause: e });
+    }
+    let answer: unknown;
+    try {
+      answer = await res.json();
+    } catch {
+      throw new BrokerError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON`, { retryable: true, code: `http_${res.status}` });
+    }
+    if (res.ok) return answer;
+    if (res.status === 404 && notFoundIsNull) return null;
+    const message = (answer as { error?: unknown } | null)?.error;
+    const text = `${method} ${path}: HTTP ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
+    const code = (answer as { code?: unknown } | null)?.code;
+    const definitive = res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408;
+    throw new BrokerError(text, { retryable: !definitive, code: typeof code === 'string' ? code : `http_${res.status}` });
+  }
+}

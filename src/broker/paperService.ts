@@ -1,0 +1,110 @@
+/**
+ * PaperBroker over HTTP on loopback, with its state persisted to a file after every change
+ * (written to a temporary file, then renamed: a crash never leaves half a state). It survives
+ * its own restarts, and a separate process (an engine that can be killed) can trade against it.
+ *
+ *   POST /orders                 OrderRequest       → OrderReport
+ *   GET  /orders/:id                                → OrderReport | 404
+ *   POST /orders/:id/cancel                         → OrderReport | 404
+ *   GET  /positions/:symbol                         → PositionReport
+ *   POST /protections            ProtectionRequest  → ProtectionReport
+ *   GET  /health                                    → { ok: true }
+ *
+ * Refusals are 422 `{ error, code, retryable: false }`; anything else is 500.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { BrokerError } from './errors.js';
+import { PaperBroker, type PaperBrokerOptions, type PaperBrokerState } from './paperBroker.js';
+
+export interface PaperServiceOptions extends PaperBrokerOptions {
+  readonly port?: number;
+  /** Where the venue's state lives between restarts. */
+  readonly stateFile?: string;
+}
+
+export interface PaperService {
+  readonly url: string;
+  readonly broker: PaperBroker;
+  close(): Promise<void>;
+}
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 64 * 1024) throw new BrokerError('request body too large', { retryable: false, code: 'too_large' });
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+  } catch {
+    throw new BrokerError('request body is not JSON', { retryable: false, code: 'bad_request' });
+  }
+}
+
+/**
+ * @example
+ * const service = await startPaperService({ port: 0, stateFile: 'data/paper.json', markets: { EURUSD: { price: 1.1 } } });
+ * const broker = new HttpBroker({ baseUrl: service.url });
+ */
+export async function startPaperService(options: PaperServiceOptions): Promise<PaperService> {
+  const broker = new PaperBroker(options);
+  const { stateFile } = options;
+  if (stateFile && existsSync(stateFile)) {
+    let state: PaperBrokerState;
+    try {
+      state = JSON.parse(readFileSync(stateFile, 'utf8')) as PaperBrokerState;
+      if (!state || !state.venue || !Array.isArray(state.venue.orders) || !Array.isArray(state.pendingFills)) throw new Error('unexpected shape');
+    } catch (e) {
+      throw new Error(`paper broker state ${stateFile} is not readable (${(e as Error).message}); refusing to overwrite it`);
+    }
+    broker.restore(state);
+  }
+  const persist = () => {
+    if (!stateFile) return;
+    const tmp = `${stateFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(broker.state()));
+    renameSync(tmp, stateFile);
+  };
+  broker.onChange = persist;
+  persist();
+
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+        if (req.method === 'GET' && parts[0] === 'health') return send(200, { ok: true });
+        if (req.method === 'POST' && parts.length === 1 && parts[0] === 'orders') return send(200, await broker.submitOrder((await body(req)) as never));
+        if (req.method === 'GET' && parts.length === 2 && parts[0] === 'orders') {
+          const order = await broker.getOrder({ clientOrderId: parts[1]! });
+          return order ? send(200, order) : send(404, { error: `unknown order ${parts[1]}`, code: 'unknown_order', retryable: false });
+        }
+        if (req.method === 'POST' && parts.length === 3 && parts[0] === 'orders' && parts[2] === 'cancel') return send(200, await broker.cancelOrder({ clientOrderId: parts[1]! }));
+        if (req.method === 'GET' && parts.length === 2 && parts[0] === 'positions') return send(200, await broker.getPosition(parts[1]!));
+        if (req.method === 'POST' && parts.length === 1 && parts[0] === 'protections') return send(200, await broker.placeProtection((await body(req)) as never));
+        return send(404, { error: `no route ${req.method} ${url.pathname}`, code: 'no_route', retryable: false });
+      } catch (e) {
+        if (e instanceof BrokerError && !e.retryable) return send(e.code === 'unknown_order' ? 404 : 422, { error: e.message, code: e.code, retryable: false });
+        return send(500, { error: e instanceof Error ? e.message : String(e), retryable: true });
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    broker,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
