@@ -36,6 +36,12 @@ export interface EngineOptions {
    * `approvalSignature` over its hash by one of them (see `signSnapshot`), or it is `not_approved`.
    */
   readonly approvers?: readonly string[];
+  /**
+   * Resume executions a previous process left unfinished in the journal (default true). An
+   * administrative tool that has no broker to talk to turns it off; unfinished work then waits
+   * for an engine that can finish it.
+   */
+  readonly recover?: boolean;
 }
 
 export interface ResolveOptions {
@@ -344,7 +350,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
   // Resume what a previous process left unfinished.
   const recovery = Promise.all(
-    restored.unfinished.map((u) => {
+    (options.recover === false ? [] : restored.unfinished).map((u) => {
       journal.append({ kind: JournalKind.Recovery, executionId: u.executionId, advisoryId: u.snapshot.advisoryId, snapshotHash: u.snapshot.hash, event: 'RECOVER', payload: { reason: 'unfinished at start; resuming from the journal', recovery: u.recovery } });
       logger.warn({ advisoryId: u.snapshot.advisoryId, executionId: u.executionId }, 'resuming an execution left unfinished by a previous process');
       return track(u.executionId, u.snapshot, u.recovery);

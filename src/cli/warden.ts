@@ -1,0 +1,268 @@
+/**
+ * The `warden` command line. Every command works on a durable journal (default
+ * data/warden.journal.sqlite); errors are one clear line and a non-zero exit.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino } from 'pino';
+import {
+  createEngine,
+  executionTrail,
+  HttpBroker,
+  JournalError,
+  PaperBroker,
+  renderTimeline,
+  SqliteJournal,
+  startPaperService,
+  toJsonl,
+  WardenUsageError,
+  type BrokerAdapter,
+  type ExecutionResult,
+  type KillSwitchState,
+  type PaperMarket,
+} from '../index.js';
+
+export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
+
+const HELP: Record<string, string> = {
+  main: `warden: execute approved trade snapshots under Warden's six safety rules
+
+usage: warden <command> [options]      (warden <command> --help for more)
+
+  run SNAPSHOT.json…          execute snapshots, with live progress and a results table
+  recover                     resume executions a stopped process left unfinished
+  kill-switch set|show        change or show the kill switches
+  resolve ADVISORY            clear a reconciliation flag after checking by hand
+  journal verify|show|export  check, explain or hand over the journal
+  paper-broker                run the paper broker as a service on loopback
+
+common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper`,
+  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper] [--journal FILE] [--json]
+
+Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
+change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
+manual resolution or did not fill.`,
+  recover: `usage: warden recover [--broker URL|paper] [--journal FILE] [--json]
+
+Resumes executions left unfinished in the journal: each order is looked up by clientOrderId
+first and never resent blindly; the stored deadline still applies.`,
+  'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE]
+       warden kill-switch show [--journal FILE]`,
+  resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE]`,
+  journal: `usage: warden journal verify [--journal FILE]
+       warden journal show ADVISORY [--journal FILE]
+       warden journal export --jsonl [--out FILE] [--journal FILE]`,
+  'paper-broker': `usage: warden paper-broker [--port P] [--state FILE] [--markets FILE.json] [--seed N]
+
+Serves the paper broker on 127.0.0.1 (prints its URL), persisting its book to --state so it
+survives restarts. --markets is a JSON object of symbol → { price, fillAfterMs, … }.`,
+};
+
+class UsageError extends Error {}
+
+/** The paper venue's default markets (also used by `--broker paper`). */
+export const DEFAULT_MARKETS: Record<string, PaperMarket> = {
+  EURUSD: { price: 1.1, fillAfterMs: 300 },
+  GBPUSD: { price: 1.27, fillAfterMs: 300 },
+  USDJPY: { price: 150.2, fillAfterMs: 300 },
+  XAUUSD: { price: 2650, fillAfterMs: 500 },
+  'BTC/USDT': { price: 97_000, fillAfterMs: 200 },
+};
+
+interface Args {
+  positional: string[];
+  options: Map<string, string[]>;
+  flags: Set<string>;
+}
+
+const VALUED = new Set(['--journal', '--broker', '--symbol', '--reason', '--operator', '--note', '--out', '--port', '--state', '--markets', '--seed']);
+
+function parse(argv: string[]): Args {
+  const args: Args = { positional: [], options: new Map(), flags: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (VALUED.has(a)) {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      args.options.set(a, [...(args.options.get(a) ?? []), value]);
+    } else if (a.startsWith('--')) args.flags.add(a);
+    else args.positional.push(a);
+  }
+  return args;
+}
+const opt = (a: Args, name: string) => a.options.get(name)?.at(-1);
+const required = (a: Args, name: string) => {
+  const v = opt(a, name);
+  if (!v) throw new UsageError(`${name} is required`);
+  return v;
+};
+
+function openJournal(a: Args, { mustExist }: { mustExist: boolean }): SqliteJournal {
+  const path = opt(a, '--journal') ?? DEFAULT_JOURNAL;
+  if (mustExist && !existsSync(path)) throw new UsageError(`no journal at ${path} (give one with --journal FILE)`);
+  mkdirSync(dirname(path), { recursive: true });
+  return new SqliteJournal(path);
+}
+
+function brokerFrom(a: Args): BrokerAdapter {
+  const target = opt(a, '--broker') ?? 'paper';
+  if (target === 'paper') return new PaperBroker({ seed: Date.now() % 2 ** 31, markets: DEFAULT_MARKETS });
+  if (!/^https?:\/\//.test(target)) throw new UsageError(`--broker must be a URL (http://…) or "paper", got ${target}`);
+  return new HttpBroker({ baseUrl: target });
+}
+
+/** An engine for administration: it never talks to a broker and resumes nothing. */
+function adminEngine(a: Args) {
+  const journal = openJournal(a, { mustExist: true });
+  const refuse = () => Promise.reject(new Error('administrative engine: no broker'));
+  const broker: BrokerAdapter = { name: 'none', submitOrder: refuse, cancelOrder: refuse, getOrder: refuse, getPosition: refuse, placeProtection: refuse };
+  return { journal, engine: createEngine({ broker, journal, recover: false, logger: pino({ level: 'silent' }) }) };
+}
+
+function table(results: readonly ExecutionResult[]): string {
+  const rows = results.map((r) => [r.advisoryId ?? '(invalid)', r.status, String(r.filledQuantity), r.fillPrice?.toString() ?? '-', r.stopLoss?.toString() ?? '-', r.takeProfit?.toString() ?? '-', r.requiresManualResolution ? 'YES' : 'no', r.error ? r.error.code : '']);
+  const header = ['advisory', 'status', 'filled', 'fill price', 'SL', 'TP', 'manual', 'error'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const progress = (label: () => string) => (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
+  if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
+  const value = (ev.snapshot as { value: unknown; context: { snapshot: { advisoryId: string } | null } }).value;
+  const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0]!);
+  const advisory = (ev.snapshot as { context: { snapshot: { advisoryId: string } | null } }).context.snapshot?.advisoryId ?? label();
+  process.stderr.write(`  ${advisory.padEnd(24)} ${name(value)}\n`);
+};
+
+async function report(results: readonly ExecutionResult[], a: Args): Promise<number> {
+  console.log(a.flags.has('--json') ? JSON.stringify(results, null, 2) : table(results));
+  return results.some((r) => r.requiresManualResolution || (r.status !== 'filled' && r.status !== 'executed_full_late')) ? 1 : 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP.main);
+    return command ? 0 : 2;
+  }
+  if (!HELP[command]) throw new UsageError(`unknown command "${command}" (warden --help lists them)`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(HELP[command]);
+    return 0;
+  }
+  const a = parse(rest);
+  switch (command) {
+    case 'run': {
+      if (a.positional.length === 0) throw new UsageError('run needs at least one SNAPSHOT.json');
+      const snapshots = a.positional.flatMap((file) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (e) {
+          throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not JSON'}`);
+        }
+        return Array.isArray(json) ? json : [json];
+      });
+      const journal = openJournal(a, { mustExist: false });
+      const engine = createEngine({ broker: brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
+      await engine.recovery;
+      const results = await Promise.all(snapshots.map((s) => engine.execute(s)));
+      await engine.close();
+      return report(results, a);
+    }
+    case 'recover': {
+      const journal = openJournal(a, { mustExist: true });
+      const engine = createEngine({ broker: brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
+      const results = await engine.recovery;
+      await engine.close();
+      if (results.length === 0) {
+        console.log('nothing to recover: every execution in the journal has finished');
+        return 0;
+      }
+      return report(results, a);
+    }
+    case 'kill-switch': {
+      const [action, state] = a.positional;
+      const { engine } = adminEngine(a);
+      if (action === 'show') {
+        const symbols = [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
+        console.log(`global: ${engine.killSwitch.state()}`);
+        for (const s of symbols) console.log(`${s}: ${engine.killSwitch.state(s)}`);
+        for (const c of engine.killSwitch.history().slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
+      } else if (action === 'set') {
+        const symbol = opt(a, '--symbol');
+        const change = engine.killSwitch.set(state as KillSwitchState, { ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
+        console.log(`${change.symbol ?? 'global'}: ${change.from} → ${change.to}`);
+      } else throw new UsageError(`kill-switch needs "set" or "show"\n${HELP['kill-switch']}`);
+      await engine.close();
+      return 0;
+    }
+    case 'resolve': {
+      const [advisoryId] = a.positional;
+      if (!advisoryId) throw new UsageError(`resolve needs an ADVISORY\n${HELP.resolve}`);
+      const { engine } = adminEngine(a);
+      engine.resolve(advisoryId, { operator: required(a, '--operator'), note: required(a, '--note') });
+      console.log(`resolved ${advisoryId}`);
+      await engine.close();
+      return 0;
+    }
+    case 'journal': {
+      const [action, id] = a.positional;
+      const journal = openJournal(a, { mustExist: true });
+      const records = journal.readAll();
+      if (action === 'verify') {
+        const v = await journal.verify();
+        console.log(v.ok ? `journal ${journal.path}: ${records.length} records, hash chain verified` : `journal ${journal.path}: BROKEN at record ${v.brokenAt}`);
+        return v.ok ? 0 : 3;
+      }
+      if (action === 'show') {
+        if (!id) throw new UsageError('journal show needs an ADVISORY (or execution id)');
+        const executions = [...new Set(records.filter((r) => r.executionId && (r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
+        if (executions.length === 0) throw new UsageError(`no execution of ${id} in ${journal.path}`);
+        for (const e of executions) console.log(`━━ ${id} · execution ${e}\n${renderTimeline(executionTrail(records, e))}`);
+        return 0;
+      }
+      if (action === 'export') {
+        if (!a.flags.has('--jsonl')) throw new UsageError('journal export needs --jsonl (the only format)');
+        const out = opt(a, '--out');
+        if (out) writeFileSync(out, toJsonl(records));
+        else process.stdout.write(toJsonl(records));
+        if (out) console.log(`exported ${records.length} records to ${out}`);
+        return 0;
+      }
+      throw new UsageError(`journal needs verify, show or export\n${HELP.journal}`);
+    }
+    case 'paper-broker': {
+      const port = Number(opt(a, '--port') ?? 7070);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opt(a, '--port')}`);
+      const marketsFile = opt(a, '--markets');
+      let markets = DEFAULT_MARKETS;
+      if (marketsFile) {
+        try {
+          markets = JSON.parse(readFileSync(marketsFile, 'utf8')) as Record<string, PaperMarket>;
+        } catch (e) {
+          throw new UsageError(`${marketsFile}: ${(e as Error).message}`);
+        }
+      }
+      const stateFile = opt(a, '--state');
+      const service = await startPaperService({ port, markets, seed: Number(opt(a, '--seed') ?? 1), ...(stateFile ? { stateFile } : {}) });
+      console.log(`paper broker listening on ${service.url}${stateFile ? ` (state in ${stateFile})` : ''}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      await service.close();
+      return 0;
+    }
+  }
+  return 2;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  const known = e instanceof UsageError || e instanceof JournalError || e instanceof WardenUsageError;
+  console.error(`warden: ${(e as Error).message}`);
+  process.exitCode = known ? 2 : 1;
+}
