@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 describe('npm start (the demo)', () => {
   it('runs all nine scenarios and prints the table with the expected outcomes', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts'], { timeout: 30_000 });
+    const journal = join(mkdtempSync(join(tmpdir(), 'warden-demo-')), 'demo.sqlite');
+    const run = () => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts', '--journal', journal], { timeout: 30_000 });
+    const { stdout } = await run();
     expect(stdout.match(/^━━ \d\./gm)).toHaveLength(9);
     const row = (name: string) => stdout.split('\n').find((l) => l.startsWith(name)) ?? '';
     expect(row('clean fill (long)')).toMatch(/ filled /);
@@ -17,5 +22,9 @@ describe('npm start (the demo)', () => {
     expect(row('partial fill')).toMatch(/partially_filled\s+4000/);
     expect(row('reconciliation mismatch')).toMatch(/YES\s*$/);
     expect(stdout).toMatch(/hash chain verified/);
-  }, 30_000);
+    // The journal is durable and shared across runs: a second run appends and still verifies.
+    const second = await run();
+    expect(second.stdout.match(/^━━ \d\./gm)).toHaveLength(9);
+    expect(second.stdout).toMatch(/hash chain verified/);
+  }, 60_000);
 });

@@ -16,11 +16,12 @@ describe('npm run trace', () => {
   const file = join(dir, 'demo.journal.jsonl');
 
   it('explains an advisory from a journal file: chain verified, fills and states in order', async () => {
-    await run(['src/cli/demo.ts', '--journal', file]);
-    const { code, stdout } = await run(['src/cli/trace.ts', file, 'demo-8']);
+    await run(['src/cli/demo.ts', '--journal', join(dir, 'demo.sqlite'), '--jsonl', file]);
+    const advisory = (readFileSync(file, 'utf8').match(/"advisoryId":"(demo-[0-9T]+-8)"/) ?? [])[1]!;
+    const { code, stdout } = await run(['src/cli/trace.ts', file, advisory]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/hash chain verified/);
-    expect(stdout).toMatch(/advisory demo-8/);
+    expect(stdout).toContain(`advisory ${advisory}`);
     const order = ['◦ filled 4000', 'live.trading.working → live.stopping.cancelling', '↳ placeProtection', '= partially_filled'].map((l) => stdout.indexOf(l));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);

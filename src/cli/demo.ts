@@ -2,19 +2,30 @@
  * `npm start`: nine scenarios against PaperBroker on a virtual clock (30 s deadlines pass in
  * milliseconds). Each prints its state timeline from the journal; a table closes the run.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino } from 'pino';
-import { createEngine, executionTrail, freezeSnapshot, PaperBroker, renderTimeline, toJsonl, type ExecutionResult, type PaperMarket } from '../index.js';
+import { createEngine, executionTrail, freezeSnapshot, PaperBroker, renderTimeline, SqliteJournal, toJsonl, type ExecutionResult, type PaperMarket } from '../index.js';
 import { VirtualClock } from '../testing/index.js';
 
-const journalFlag = process.argv.indexOf('--journal');
-const journalFile = journalFlag >= 0 ? process.argv[journalFlag + 1] : undefined;
-if (journalFlag >= 0 && !journalFile) {
-  console.error('demo: --journal needs a file name, e.g. npm start -- --journal demo.journal.jsonl');
-  process.exit(2);
-}
+const option = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const value = process.argv[i + 1];
+  if (!value || value.startsWith('--')) {
+    console.error(`demo: ${name} needs a file name`);
+    process.exit(2);
+  }
+  return value;
+};
+/** The durable journal every run appends to (see README). */
+const journalPath = option('--journal') ?? 'data/demo.journal.sqlite';
+/** Also write the run's records as JSON Lines, the forensic hand-off format. */
+const jsonlFile = option('--jsonl');
 
-const START = Date.parse('2026-11-24T10:00:00.000Z');
+// Simulated time starts now, so journal times read as real ones across runs.
+const START = Date.now();
+const RUN = new Date(START).toISOString().replace(/[-:.Z]/g, ''); // e.g. 20261124T101500123
 const clock = new VirtualClock(START);
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -87,8 +98,11 @@ const broker = new PaperBroker({
 });
 
 let armAfterFill: string | null = null;
+mkdirSync(dirname(journalPath), { recursive: true });
+const journal = new SqliteJournal(journalPath, clock);
 const engine = createEngine({
   broker,
+  journal,
   clock,
   logger: pino({ level: 'silent' }),
   // Sets the kill switch the moment an order has filled: rule 3 AFTER.
@@ -105,7 +119,7 @@ const rows: string[][] = [];
 for (const [i, s] of scenarios.entries()) {
   const now = clock.now();
   const snapshot = freezeSnapshot({
-    advisoryId: `demo-${i + 1}`,
+    advisoryId: `demo-${RUN}-${i + 1}`,
     symbol: s.symbol,
     side: s.side,
     positionSize: s.symbol === 'XAUUSD' ? 1 : 10_000,
@@ -139,9 +153,11 @@ const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.
 const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ');
 console.log(`\n${line(header)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}`);
 const verification = await engine.journal.verify();
-console.log(`\njournal: ${(await engine.journal.records()).length} records, hash chain ${verification.ok ? 'verified' : `BROKEN at ${verification.brokenAt}`}`);
-if (journalFile) {
-  writeFileSync(journalFile, toJsonl(await engine.journal.records()));
-  console.log(`journal written to ${journalFile}; explain any advisory with: npm run trace -- ${journalFile} demo-7`);
+console.log(`\njournal: ${(await engine.journal.records()).length} records in all, hash chain ${verification.ok ? 'verified' : `BROKEN at ${verification.brokenAt}`}`);
+const mine = (await engine.journal.records()).filter((r) => r.at >= new Date(START).toISOString());
+console.log(`journal: ${journalPath} (durable; this run's advisories are demo-${RUN}-1…9)`);
+if (jsonlFile) {
+  writeFileSync(jsonlFile, toJsonl(mine));
+  console.log(`this run's records written to ${jsonlFile}; explain an advisory with: npm run trace -- ${jsonlFile} demo-${RUN}-7`);
 }
 await engine.close();

@@ -32,8 +32,10 @@ function main(argv: string[]): number {
     console.error(`trace: ${file} ${(e as Error).message}`);
     return 1;
   }
-  const chain = verifyChain(records);
-  console.log(chain.ok ? `journal: ${records.length} records, hash chain verified` : `journal: ${records.length} records, hash chain BROKEN at record ${chain.brokenAt}: do not trust what follows it`);
+  const segment = (records[0]?.sequence ?? 1) !== 1;
+  const chain = verifyChain(records, { segment });
+  const scope = segment ? ` (an excerpt from record ${records[0]!.sequence}: its link to earlier records is not checked)` : '';
+  console.log(chain.ok ? `journal: ${records.length} records, hash chain verified${scope}` : `journal: ${records.length} records, hash chain BROKEN at record ${chain.brokenAt}: do not trust what follows it`);
   const executions = [...new Set(records.filter((r) => r.executionId && (!id || r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
   if (executions.length === 0) {
     console.error(`trace: no execution${id ? ` of ${id}` : ''} in ${file}`);

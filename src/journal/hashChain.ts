@@ -32,10 +32,16 @@ export function chainRecord(entry: JournalEntry, sequence: number, at: string, p
   return { ...body, hash: hashOf(body) };
 }
 
-/** Checks sequence continuity, each record's own hash and its link to the previous one. */
-export function verifyChain(records: readonly JournalRecord[]): JournalVerification {
-  let previous = GENESIS_HASH;
-  let expectedSequence = records[0]?.sequence ?? 1;
+/**
+ * Checks sequence continuity, each record's own hash and its link to the previous one. A whole
+ * journal must start at record 1 from the genesis hash; with `segment`, an exported excerpt is
+ * checked from its first record on (its link to earlier records cannot be).
+ */
+export function verifyChain(records: readonly JournalRecord[], options: { segment?: boolean } = {}): JournalVerification {
+  const first = records[0];
+  if (first && !options.segment && first.sequence !== 1) return { ok: false, brokenAt: first.sequence };
+  let previous = options.segment && first ? first.previousHash : GENESIS_HASH;
+  let expectedSequence = first?.sequence ?? 1;
   for (const r of records) {
     const { hash, ...body } = r;
     if (r.sequence !== expectedSequence || r.previousHash !== previous || hashOf(body) !== hash) return { ok: false, brokenAt: r.sequence };
