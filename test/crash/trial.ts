@@ -3,6 +3,7 @@
  * the paper broker service, SIGKILLed at a random moment, then `warden recover`. Returns every
  * problem found (empty when all is well). Shared by the crash test and `npm run soak:crash`.
  */
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +13,39 @@ import { seededRandom } from '../../src/broker/paperBroker.js';
 
 const SYMBOLS = ['EURUSD', 'GBPUSD', 'USDJPY', 'AUDUSD', 'USDCHF', 'NZDUSD'];
 
-function runWarden(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/** How far the child has got, read from its journal while it runs (read-only; WAL allows it). */
+function claimsSoFar(journalPath: string): number {
+  try {
+    const db = new Database(journalPath, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM records WHERE kind = 'claim'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // not created yet
+  }
+}
+
+/** Runs the CLI; with `kill`, SIGKILLs it `afterMs` after `when()` first holds (or at `deadlineMs` regardless). */
+function runWarden(args: string[], kill?: { when: () => boolean; afterMs: number; deadlineMs: number }): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/warden.mjs', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const started = Date.now();
+    let armed = false;
+    const poll = kill
+      ? setInterval(() => {
+          if (armed) return;
+          if (kill.when() || Date.now() - started > kill.deadlineMs) {
+            armed = true;
+            setTimeout(() => child.kill('SIGKILL'), kill.afterMs);
+          }
+        }, 5)
+      : null;
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       resolve({ code, signal, stderr });
     });
   });
@@ -57,9 +83,15 @@ export async function crashTrial(seed: number, size = 5): Promise<TrialOutcome> 
     const batch = join(dir, 'batch.json');
     writeFileSync(batch, JSON.stringify(snapshots));
 
-    // Kill anywhere from process start-up to after the fills: every phase gets hit across seeds.
-    const killAfterMs = 300 + Math.floor(random() * 1_700);
-    const first = await runWarden(['run', batch, '--broker', service.url, '--journal', journalPath], killAfterMs);
+    // Kill once a seeded number of executions have started, after a seeded extra delay: before a
+    // send, after it, while working, before protection, during reconciliation, depending on the seed.
+    const claimsBeforeKill = 1 + Math.floor(random() * size);
+    const killAfterMs = Math.floor(random() * 700);
+    const first = await runWarden(['run', batch, '--broker', service.url, '--journal', journalPath], {
+      when: () => claimsSoFar(journalPath) >= claimsBeforeKill,
+      afterMs: killAfterMs,
+      deadlineMs: 20_000,
+    });
     const killed = first.signal === 'SIGKILL';
 
     const before = new SqliteJournal(journalPath);
