@@ -19,14 +19,19 @@ async function journalWithExecution(path: string) {
   return result;
 }
 
-const expectRefused = (path: string, code: JournalError['code'], message: RegExp) => {
-  const before = readFileSync(path);
-  let error: unknown;
+/** The error opening `path` throws, or undefined. */
+const openingError = (path: string): unknown => {
   try {
     new SqliteJournal(path);
+    return undefined;
   } catch (e) {
-    error = e;
+    return e;
   }
+};
+
+const expectRefused = (path: string, code: JournalError['code'], message: RegExp) => {
+  const before = readFileSync(path);
+  const error = openingError(path);
   expect(error).toBeInstanceOf(JournalError);
   expect((error as JournalError).code).toBe(code);
   expect((error as JournalError).message).toMatch(message);
@@ -106,13 +111,7 @@ describe('SqliteJournal', () => {
     for (let i = 0; i < 200; i++) j.append(entry(i));
     await j.close();
     truncateSync(path, Math.floor(statSync(path).size / 2));
-    let error: unknown;
-    try {
-      new SqliteJournal(path);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(JournalError);
+    expect(openingError(path)).toBeInstanceOf(JournalError);
   });
 
   it('an engine over a refused file does not start', () => {
