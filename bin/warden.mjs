@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `warden` command: the compiled CLI when the package is built, the TypeScript source otherwise.
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
 const built = fileURLToPath(new URL('../dist/src/cli/warden.js', import.meta.url));
 if (existsSync(built)) {
