@@ -162,7 +162,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const recordAttemptOutcome = (attempts: readonly Attempt[], patch: Partial<Attempt>): Attempt[] =>
     attempts.map((a, i) => (i === attempts.length - 1 ? { ...a, ...patch } : a));
 
-  const orderRef = (c: ExecutionContext): OrderRef => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null });
+  const orderRef = (c: ExecutionContext): OrderRef => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null, symbol: c.snapshot!.symbol });
   const refInput = ({ context }: { context: ExecutionContext }) => ({ executionId: context.executionId, ref: orderRef(context) });
 
   return setup({
@@ -380,7 +380,12 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         return { protection: { ...levels, quantity: context.order!.filledQuantity, averageFillPrice } };
       }),
       countProtectionAttempt: assign(({ context }) => ({ protectionAttempts: context.protectionAttempts + 1 })),
-      recordProtectionPlaced: assign((_, params: { quantity: number }) => ({ protectionPlaced: true, protectedQuantity: params.quantity, protectionError: null })),
+      recordProtectionPlaced: assign((_, params: { quantity: number; tickSize: number | undefined }) => ({
+        protectionPlaced: true,
+        protectedQuantity: params.quantity,
+        protectionTick: params.tickSize ?? null,
+        protectionError: null,
+      })),
       recordProtectionFailure: assign((_, params: { problem: string }) => ({ protectionError: params.problem })),
       recordReconciliation: assign(({ context }, params: { observed: { order: OrderReport | null; position: PositionReport } }) => {
         const s = context.snapshot!;
@@ -391,6 +396,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           priorPositionQuantity: otherPositionQuantity(s.symbol, context.executionId),
           protection: context.protection,
           protectedQuantity: context.protectionPlaced ? context.protectedQuantity : 0,
+          priceTick: context.protectionPlaced ? context.protectionTick : null,
           outcomeUncertain: context.outcomeUncertain,
         };
         const diff = diffReconciliation(expected, params.observed);
@@ -440,6 +446,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         protection: null,
         protectionPlaced: false,
         protectedQuantity: 0,
+        protectionTick: null,
         protectionAttempts: 0,
         protectionError: null,
         reconciliation: null,
@@ -550,7 +557,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                 invoke: {
                   id: 'lookupOrder',
                   src: 'lookupOrder',
-                  input: ({ context }) => ({ executionId: context.executionId, ref: { clientOrderId: context.clientOrderId! } }),
+                  input: ({ context }) => ({ executionId: context.executionId, ref: { clientOrderId: context.clientOrderId!, symbol: context.snapshot!.symbol } }),
                   onDone: [
                     {
                       guard: 'orderFoundAtBroker',
@@ -670,7 +677,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                 {
                   guard: 'protectionConfirmed',
                   target: '#execution.reconciling',
-                  actions: { type: 'recordProtectionPlaced', params: ({ event }) => ({ quantity: event.output.quantity }) },
+                  actions: { type: 'recordProtectionPlaced', params: ({ event }) => ({ quantity: event.output.quantity, tickSize: event.output.tickSize }) },
                 },
                 {
                   target: '#execution.reconciling',

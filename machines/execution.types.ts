@@ -60,6 +60,8 @@ export interface ExecutionContext {
   readonly protectionPlaced: boolean;
   /** Quantity the broker confirmed as protected. */
   readonly protectedQuantity: number;
+  /** The price increment the broker said it rounded the levels to, or null. */
+  readonly protectionTick: number | null;
   readonly protectionAttempts: number;
   readonly protectionError: string | null;
   readonly reconciliation: ReconciliationReport | null;

@@ -6,7 +6,7 @@ import { checkInvariants } from './support/invariants.js';
 const { diffReconciliation } = rules;
 const order = { clientOrderId: 'c', brokerOrderId: 'b', status: 'filled' as const, filledQuantity: 10, averageFillPrice: 1.1 };
 const position = { symbol: 'EURUSD', quantity: 10, averagePrice: 1.1, stopLoss: 1.089, takeProfit: 1.122 };
-const expected = { symbol: 'EURUSD', side: 'buy' as const, order, priorPositionQuantity: 0, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, outcomeUncertain: false };
+const expected = { symbol: 'EURUSD', side: 'buy' as const, order, priorPositionQuantity: 0, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, priceTick: null, outcomeUncertain: false };
 
 describe('rule 6: the reconciliation diff', () => {
   it('matched when everything agrees', () => {
@@ -60,6 +60,18 @@ describe('rule 6: the reconciliation diff', () => {
   it('tolerates tick rounding of protective levels but not a real difference', () => {
     expect(diffReconciliation(expected, { order, position: { ...position, stopLoss: 1.0890000001 } }).status).toBe('matched');
     expect(diffReconciliation(expected, { order, position: { ...position, stopLoss: 1.0891 } }).status).toBe('mismatch');
+  });
+
+  it('accepts a level the broker rounded to its declared tick, up or down, and nothing a tick or more away', () => {
+    // ETH-like: fill 3123.45, SL 1 % below = 3092.2155, venue tick 0.01 rounds it to 3092.22 (1.5e-6 relative).
+    const eth = { ...expected, protection: { stopLoss: 3092.2155, takeProfit: 3185.919 } };
+    const at = (stopLoss: number) => ({ order, position: { ...position, stopLoss, takeProfit: 3185.92 } });
+    expect(diffReconciliation(eth, at(3092.22)).status).toBe('mismatch'); // no tick declared: exact
+    expect(diffReconciliation({ ...eth, priceTick: 0.01 }, at(3092.22)).status).toBe('matched');
+    expect(diffReconciliation({ ...eth, priceTick: 0.01 }, at(3092.21)).status).toBe('matched');
+    expect(diffReconciliation({ ...eth, priceTick: 0.01 }, at(3092.2)).mismatches).toEqual([
+      expect.objectContaining({ field: 'position.stopLoss', expected: 3092.2155, actual: 3092.2 }),
+    ]);
   });
 });
 

@@ -105,6 +105,8 @@ export type OrderRequest = z.infer<typeof OrderRequestSchema>;
 export interface OrderRef {
   readonly clientOrderId: string;
   readonly brokerOrderId?: string | null;
+  /** The order's symbol. Warden always sends it; venues that key orders by symbol need it. */
+  readonly symbol?: string;
 }
 
 /**
@@ -147,5 +149,10 @@ export const ProtectionReportSchema = z.object({
   takeProfit: z.number().positive().nullable(),
   quantity: quantity,
   reason: z.string().optional(),
+  /**
+   * The price increment the broker rounded the levels to, if it rounds. Reconciliation then
+   * accepts a level less than one tick from the one computed from the fill, and nothing further.
+   */
+  tickSize: z.number().positive().optional(),
 });
 export type ProtectionReport = z.infer<typeof ProtectionReportSchema>;

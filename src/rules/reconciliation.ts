@@ -23,6 +23,11 @@ export interface ReconciliationExpectation {
   readonly protection: { readonly stopLoss: number; readonly takeProfit: number } | null;
   /** Quantity the broker confirmed as protected (0 when protection was not confirmed). */
   readonly protectedQuantity: number;
+  /**
+   * The price increment the broker rounded the levels to, when it said so: a level less than one
+   * tick from the computed one is the computed level, rounded. Null: levels must match exactly.
+   */
+  readonly priceTick: number | null;
   /** An order may exist that was never confirmed either way (e.g. a submit still in flight at the deadline). */
   readonly outcomeUncertain: boolean;
 }
@@ -34,6 +39,9 @@ export interface ReconciliationObservation {
 
 const sameQuantity = (a: number, b: number) => Math.abs(a - b) <= QUANTITY_TOLERANCE * Math.max(1, Math.abs(a), Math.abs(b));
 const samePrice = (a: number, b: number) => Math.abs(a - b) <= PRICE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b));
+/** `got` is `want` rounded to the broker's tick, up or down (less than one tick away, plus float noise). */
+const roundedLevel = (want: number, got: number, tick: number | null) =>
+  samePrice(want, got) || (tick !== null && Math.abs(want - got) < tick * (1 + 1e-9));
 
 /**
  * Lists every difference between `expected` and `observed` and names the overall status:
@@ -110,7 +118,7 @@ export function diffReconciliation(
       if (got === null) {
         missingSlTp = true;
         add(`position.${level}`, want, null, `no ${level === 'stopLoss' ? 'stop-loss' : 'take-profit'} at the broker`);
-      } else if (!samePrice(want, got)) {
+      } else if (!roundedLevel(want, got, expected.priceTick)) {
         add(`position.${level}`, want, got, `${level === 'stopLoss' ? 'stop-loss' : 'take-profit'} level differs`);
       }
     }
