@@ -4,3 +4,4 @@ export { PaperBroker, seededRandom, type PaperBrokerOptions, type PaperMarket, t
 export { HttpBroker, type HttpBrokerOptions } from './httpBroker.js';
 export { startPaperService, type PaperService, type PaperServiceOptions } from './paperService.js';
 export { Venue, type VenueState } from './venue.js';
+export * from './ccxt/index.js';

@@ -1,0 +1,400 @@
+/**
+ * A real venue through ccxt (Binance USDⓈ-M futures first). ccxt is an optional peer
+ * dependency: nothing here imports it until {@link CcxtBroker.create} is called, and an
+ * exchange instance built by the host works without Warden ever loading ccxt itself.
+ */
+import { inspect } from 'node:util';
+import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../../domain/schemas.js';
+import type { OrderStatus } from '../../domain/schemas.js';
+import { BrokerError } from '../errors.js';
+import type { BrokerAdapter } from '../types.js';
+import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
+
+/** The part of a ccxt order Warden reads. */
+export interface CcxtOrder {
+  readonly id?: string | undefined;
+  readonly clientOrderId?: string | undefined;
+  readonly status?: string | undefined;
+  readonly amount?: number | undefined;
+  readonly filled?: number | undefined;
+  readonly average?: number | undefined;
+  readonly cost?: number | undefined;
+  readonly reduceOnly?: boolean | undefined;
+  readonly side?: string | undefined;
+  readonly triggerPrice?: number | undefined;
+  readonly stopLossPrice?: number | undefined;
+  readonly takeProfitPrice?: number | undefined;
+  readonly timestamp?: number | undefined;
+  readonly info?: unknown;
+}
+
+/** The part of a ccxt position Warden reads. */
+export interface CcxtPosition {
+  readonly symbol?: string | undefined;
+  readonly contracts?: number | undefined;
+  readonly side?: string | undefined;
+  readonly entryPrice?: number | undefined;
+}
+
+/** The part of a ccxt market Warden reads. */
+export interface CcxtMarket {
+  readonly symbol?: string;
+  readonly contractSize?: number | undefined;
+  readonly precision?: { readonly amount?: number | undefined; readonly price?: number | undefined };
+  readonly limits?: { readonly amount?: { readonly min?: number | undefined }; readonly market?: { readonly min?: number | undefined } };
+}
+
+/**
+ * The ccxt `Exchange` methods the adapter uses. Any ccxt exchange instance satisfies it; so can
+ * a test double.
+ */
+export interface CcxtExchange {
+  readonly id: string;
+  apiKey?: string;
+  secret?: string;
+  precisionMode?: number;
+  loadMarkets(): Promise<unknown>;
+  market(symbol: string): CcxtMarket;
+  amountToPrecision(symbol: string, amount: number): string | undefined;
+  priceToPrecision(symbol: string, price: number): string | undefined;
+  createOrder(symbol: string, type: string, side: 'buy' | 'sell', amount: number, price?: number, params?: Record<string, unknown>): Promise<CcxtOrder>;
+  fetchOrder(id: string | undefined, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
+  cancelOrder(id: string | undefined, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
+  fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Record<string, unknown>): Promise<CcxtOrder[]>;
+  fetchPositions(symbols?: string[], params?: Record<string, unknown>): Promise<CcxtPosition[]>;
+}
+
+export interface CcxtBrokerOptions {
+  /** A ccxt exchange instance, configured by the host (credentials, sandbox, proxies). */
+  readonly exchange: CcxtExchange;
+  /** Name used in logs and the journal; defaults to `ccxt:<exchange id>`. */
+  readonly name?: string;
+}
+
+export interface CcxtConnectOptions {
+  /** A ccxt exchange id, e.g. `'binanceusdm'`. */
+  readonly exchange: string;
+  readonly apiKey: string;
+  readonly secret: string;
+  /**
+   * Use the venue's test environment. For Binance futures that is Demo Trading (ccxt's
+   * `enableDemoTrading`), because ccxt refuses the retired futures testnet; elsewhere ccxt's
+   * `setSandboxMode(true)`.
+   */
+  readonly sandbox?: boolean;
+  /**
+   * Extra ccxt constructor options, merged over Warden's defaults: `enableRateLimit: true` and
+   * `options.fetchCurrencies: false`.
+   */
+  readonly ccxtOptions?: Record<string, unknown>;
+}
+
+// ccxt's precisionMode values.
+const DECIMAL_PLACES = 2;
+const TICK_SIZE = 4;
+/** Float noise allowed when checking that a quantity is already on the venue's step. */
+const STEP_TOLERANCE = 1e-9;
+
+/**
+ * Loads ccxt on demand. Throws a clear error when it is not installed: it is an optional peer
+ * dependency, so the core never needs its 60 MB.
+ */
+export async function loadCcxt(): Promise<Record<string, unknown>> {
+  try {
+    const specifier = 'ccxt';
+    const mod = (await import(specifier)) as { default?: Record<string, unknown> } & Record<string, unknown>;
+    return mod.default ?? mod;
+  } catch (e) {
+    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module) 'ccxt'/.test(String(e));
+    if (!missing) throw e;
+    throw new Error("CcxtBroker needs the optional peer dependency 'ccxt', which is not installed. Install it next to Warden: npm install ccxt@4.5.84");
+  }
+}
+
+/**
+ * A {@link BrokerAdapter} over a ccxt exchange.
+ *
+ * - Every order carries Warden's clientOrderId (ccxt would invent one otherwise), and every
+ *   look-up and cancel goes by it, so an order is found again after a lost answer or a restart.
+ * - Quantities must already be on the market's step: an approved size is traded exactly or
+ *   refused before anything is sent, never silently rounded to another size. SL/TP levels are
+ *   rounded to the tick, and the tick is reported so reconciliation can tell rounding from a
+ *   wrong level.
+ * - Failures are classified from ccxt's error classes ({@link classifyCcxtError}); a duplicate
+ *   client id means the order exists and is looked up, never resent.
+ * - Credentials never leave the exchange object: error messages are scrubbed, and the adapter
+ *   prints as `CcxtBroker(<name>)`.
+ *
+ * @example
+ * const broker = await CcxtBroker.create({ exchange: 'binanceusdm', apiKey, secret, sandbox: true });
+ * const engine = createEngine({ broker, journal: new SqliteJournal('warden.sqlite') });
+ */
+export class CcxtBroker implements BrokerAdapter {
+  readonly name: string;
+  readonly #exchange: CcxtExchange;
+  #markets: Promise<unknown> | null = null;
+  /** Client ids this process has sent: a second send of one is looked up first. */
+  readonly #sent = new Set<string>();
+  /** Symbols of orders this process has seen, for references that arrive without one. */
+  readonly #symbols = new Map<string, string>();
+
+  constructor(options: CcxtBrokerOptions) {
+    this.#exchange = options.exchange;
+    this.name = options.name ?? `ccxt:${options.exchange.id}`;
+  }
+
+  /** Builds the exchange from an id and credentials (loading ccxt lazily). */
+  static async create(options: CcxtConnectOptions): Promise<CcxtBroker> {
+    const ccxt = await loadCcxt();
+    const Exchange = ccxt[options.exchange];
+    if (typeof Exchange !== 'function') throw new Error(`ccxt has no exchange called '${options.exchange}'`);
+    const exchange = new (Exchange as new (config: Record<string, unknown>) => CcxtExchange & {
+      setSandboxMode?(on: boolean): void;
+      enableDemoTrading?(on: boolean): void;
+    })({
+      enableRateLimit: true,
+      ...options.ccxtOptions,
+      // Warden needs markets, not the wallet's currency list (a spot endpoint futures keys may not reach).
+      options: { fetchCurrencies: false, ...(options.ccxtOptions?.options as Record<string, unknown> | undefined) },
+      apiKey: options.apiKey,
+      secret: options.secret,
+    });
+    if (options.sandbox) {
+      if (typeof exchange.enableDemoTrading === 'function') exchange.enableDemoTrading(true);
+      else exchange.setSandboxMode?.(true);
+    }
+    return new CcxtBroker({ exchange });
+  }
+
+  toJSON(): { name: string } {
+    return { name: this.name };
+  }
+
+  [inspect.custom](): string {
+    return `CcxtBroker(${this.name})`;
+  }
+
+  async submitOrder(req: OrderRequest): Promise<OrderReport> {
+    const amount = await this.#tradableQuantity(req.symbol, req.quantity);
+    this.#symbols.set(req.clientOrderId, req.symbol);
+    // Binance keeps a client id unique among OPEN orders only: once an order has filled, the
+    // same id would be accepted again as a new order. So a second send is looked up first.
+    if (this.#sent.has(req.clientOrderId)) {
+      const existing = await this.getOrder({ clientOrderId: req.clientOrderId, symbol: req.symbol });
+      if (existing) return existing;
+    }
+    this.#sent.add(req.clientOrderId);
+    try {
+      const order = await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId });
+      return this.#report(order, req.clientOrderId);
+    } catch (e) {
+      const failure = this.#classify(e);
+      if (failure.kind !== 'duplicate') throw toBrokerError(failure);
+      return this.#adoptExisting({ clientOrderId: req.clientOrderId, symbol: req.symbol }, failure);
+    }
+  }
+
+  async cancelOrder(ref: OrderRef): Promise<OrderReport> {
+    const symbol = this.#symbolOf(ref);
+    await this.#loadMarkets();
+    try {
+      return this.#report(await this.#exchange.cancelOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
+    } catch (e) {
+      const failure = this.#classify(e);
+      if (failure.kind === 'unknown') throw toBrokerError(failure);
+      // "Unknown order" on cancel means cancelled, filled, or never there: go and look.
+      const report = await this.getOrder(ref);
+      if (report) return report;
+      throw toBrokerError(failure);
+    }
+  }
+
+  async getOrder(ref: OrderRef): Promise<OrderReport | null> {
+    const symbol = this.#symbolOf(ref);
+    await this.#loadMarkets();
+    try {
+      return this.#report(await this.#exchange.fetchOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
+    } catch (e) {
+      const failure = this.#classify(e);
+      if (failure.kind === 'not_found') return null;
+      throw toBrokerError({ ...failure, kind: 'unknown' });
+    }
+  }
+
+  async getPosition(symbol: string): Promise<PositionReport> {
+    await this.#loadMarkets();
+    this.#market(symbol);
+    try {
+      const [positions, triggers] = await Promise.all([
+        this.#exchange.fetchPositions([symbol]),
+        this.#exchange.fetchOpenOrders(symbol, undefined, undefined, { trigger: true }),
+      ]);
+      const mine = positions.filter((p) => p.symbol === symbol && (p.contracts ?? 0) !== 0);
+      const quantity = mine.reduce((sum, p) => sum + (p.side === 'short' ? -1 : 1) * (p.contracts ?? 0), 0);
+      const averagePrice = mine.length === 1 && (mine[0]!.entryPrice ?? 0) > 0 ? mine[0]!.entryPrice! : null;
+      const levels = protectiveLevelsOf(triggers, quantity, averagePrice);
+      return { symbol, quantity, averagePrice, ...levels };
+    } catch (e) {
+      throw toBrokerError({ ...this.#classify(e), kind: 'unknown' });
+    }
+  }
+
+  async placeProtection(req: ProtectionRequest): Promise<ProtectionReport> {
+    const amount = await this.#tradableQuantity(req.symbol, req.quantity);
+    const closing = req.side === 'buy' ? 'sell' : 'buy';
+    const stopLoss = Number(this.#exchange.priceToPrecision(req.symbol, req.stopLoss) ?? req.stopLoss);
+    const takeProfit = Number(this.#exchange.priceToPrecision(req.symbol, req.takeProfit) ?? req.takeProfit);
+    const tickSize = this.#tick(req.symbol);
+    const leg = async (suffix: string, kind: 'stopLossPrice' | 'takeProfitPrice', price: number) => {
+      const ref = { clientOrderId: `${req.clientOrderId}-${suffix}`, symbol: req.symbol };
+      try {
+        const order = await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId });
+        return { placed: true as const, price: order.triggerPrice ?? price, quantity: order.amount ?? amount };
+      } catch (e) {
+        const failure = this.#classify(e);
+        if (failure.kind === 'rejected') return { placed: false as const, reason: failure.message };
+        if (failure.kind !== 'duplicate') throw toBrokerError({ ...failure, kind: 'unknown' });
+        // Placed by an earlier attempt: report what is actually working, at its own level and size.
+        const existing = await this.#lookupTrigger(ref, failure);
+        return { placed: true as const, price: existing.triggerPrice ?? price, quantity: existing.amount ?? 0 };
+      }
+    };
+    const sl = await leg('sl', 'stopLossPrice', stopLoss);
+    const tp = await leg('tp', 'takeProfitPrice', takeProfit);
+    const base = { clientOrderId: req.clientOrderId, ...(tickSize === undefined ? {} : { tickSize }) };
+    if (sl.placed && tp.placed) {
+      return { ...base, status: 'placed', stopLoss: sl.price, takeProfit: tp.price, quantity: Math.min(sl.quantity, tp.quantity) };
+    }
+    const reason = [sl.placed ? null : `stop-loss refused: ${sl.reason}`, tp.placed ? null : `take-profit refused: ${tp.reason}`].filter(Boolean).join('; ');
+    return { ...base, status: 'rejected', stopLoss: sl.placed ? sl.price : null, takeProfit: tp.placed ? tp.price : null, quantity: 0, reason };
+  }
+
+  // ---- internals
+
+  #classify(e: unknown): CcxtFailure {
+    return classifyCcxtError(e, [this.#exchange.apiKey, this.#exchange.secret]);
+  }
+
+  async #loadMarkets(): Promise<void> {
+    this.#markets ??= this.#exchange.loadMarkets().catch((e: unknown) => {
+      this.#markets = null;
+      throw toBrokerError({ ...this.#classify(e), kind: 'unknown' });
+    });
+    await this.#markets;
+  }
+
+  #market(symbol: string): CcxtMarket {
+    try {
+      return this.#exchange.market(symbol);
+    } catch (e) {
+      throw new BrokerError(`${this.name} has no market '${symbol}': ${this.#classify(e).message}`, { retryable: false, code: 'BadSymbol' });
+    }
+  }
+
+  /** The quantity as the venue will trade it, or a definitive refusal before anything is sent. */
+  async #tradableQuantity(symbol: string, quantity: number): Promise<number> {
+    await this.#loadMarkets();
+    const market = this.#market(symbol);
+    const refuse = (why: string) => {
+      throw new BrokerError(`${symbol}: quantity ${quantity} ${why}; nothing was sent`, { retryable: false, code: 'InvalidQuantity' });
+    };
+    if (market.contractSize !== undefined && market.contractSize !== 1) refuse(`cannot be expressed in contracts of ${market.contractSize} (only contract size 1 is supported)`);
+    let text: string | undefined;
+    try {
+      text = this.#exchange.amountToPrecision(symbol, quantity);
+    } catch {
+      return refuse(`rounds to zero at the market's step (${market.precision?.amount ?? 'unknown'})`);
+    }
+    const amount = Number(text);
+    if (!(amount > 0)) refuse(`rounds to zero at the market's step (${market.precision?.amount ?? 'unknown'})`);
+    if (Math.abs(amount - quantity) > STEP_TOLERANCE * quantity) {
+      refuse(`is not a multiple of the market's step (${market.precision?.amount ?? 'unknown'}); the venue would trade ${text}, not the approved size`);
+    }
+    const min = Math.max(market.limits?.amount?.min ?? 0, market.limits?.market?.min ?? 0);
+    if (amount < min) refuse(`is below the market's minimum (${min})`);
+    return amount;
+  }
+
+  #tick(symbol: string): number | undefined {
+    const precision = this.#market(symbol).precision?.price;
+    if (precision === undefined) return undefined;
+    if (this.#exchange.precisionMode === TICK_SIZE) return precision;
+    if (this.#exchange.precisionMode === DECIMAL_PLACES) return 10 ** -precision;
+    return undefined;
+  }
+
+  #symbolOf(ref: OrderRef): string {
+    const symbol = ref.symbol ?? this.#symbols.get(ref.clientOrderId);
+    // Not a definitive answer: without a symbol the order cannot be looked up, so its state is unknown.
+    if (symbol === undefined) throw new BrokerError(`${this.name} needs the symbol of order ${ref.clientOrderId} to look it up`, { retryable: true, code: 'symbol_required' });
+    return symbol;
+  }
+
+  async #adoptExisting(ref: OrderRef & { symbol: string }, failure: CcxtFailure): Promise<OrderReport> {
+    const existing = await this.getOrder(ref);
+    if (existing) return existing;
+    throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order yet)`, { retryable: true, code: failure.code });
+  }
+
+  async #lookupTrigger(ref: OrderRef & { symbol: string }, failure: CcxtFailure): Promise<CcxtOrder> {
+    try {
+      return await this.#exchange.fetchOrder(undefined, ref.symbol, { clientOrderId: ref.clientOrderId, trigger: true });
+    } catch (e) {
+      throw new BrokerError(`${failure.message}; looking it up failed: ${this.#classify(e).message}`, { retryable: true, code: failure.code });
+    }
+  }
+
+  #report(order: CcxtOrder, clientOrderId: string): OrderReport {
+    const filled = order.filled ?? 0;
+    const average = order.average ?? (filled > 0 && order.cost ? order.cost / filled : undefined);
+    return {
+      clientOrderId: order.clientOrderId ?? clientOrderId,
+      brokerOrderId: order.id ?? null,
+      status: statusOf(order.status, filled),
+      filledQuantity: filled,
+      averageFillPrice: average !== undefined && average > 0 ? average : null,
+    };
+  }
+}
+
+/** ccxt's unified status, in Warden's words. Anything unrecognised is still working. */
+function statusOf(status: string | undefined, filled: number): OrderStatus {
+  switch (status) {
+    case 'closed':
+      return 'filled';
+    case 'canceled':
+    case 'expired':
+      return 'cancelled';
+    case 'rejected':
+      return 'rejected';
+    default:
+      return filled > 0 ? 'partially_filled' : 'pending';
+  }
+}
+
+/**
+ * The working reduce-only trigger orders that close the position, read as its SL and TP. A
+ * venue's raw type (`STOP_MARKET`, `TAKE_PROFIT_MARKET`) decides which is which; without one,
+ * the side of the entry price does. With several of a kind, the latest counts.
+ */
+function protectiveLevelsOf(orders: readonly CcxtOrder[], quantity: number, entry: number | null): { stopLoss: number | null; takeProfit: number | null } {
+  const closing = quantity > 0 ? 'sell' : 'buy';
+  let stopLoss: { price: number; at: number } | null = null;
+  let takeProfit: { price: number; at: number } | null = null;
+  for (const o of orders) {
+    const price = o.triggerPrice ?? o.stopLossPrice ?? o.takeProfitPrice;
+    if (quantity === 0 || o.reduceOnly !== true || o.side !== closing || price === undefined || !(price > 0)) continue;
+    const rawType = String((o.info as { orderType?: unknown; type?: unknown } | undefined)?.orderType ?? (o.info as { type?: unknown } | undefined)?.type ?? '').toUpperCase();
+    const isTakeProfit = rawType.includes('TAKE_PROFIT')
+      ? true
+      : rawType.includes('STOP')
+        ? false
+        : o.takeProfitPrice !== undefined || (entry !== null && (quantity > 0 ? price > entry : price < entry));
+    const at = o.timestamp ?? 0;
+    if (isTakeProfit) {
+      if (!takeProfit || at >= takeProfit.at) takeProfit = { price, at };
+    } else if (!stopLoss || at >= stopLoss.at) stopLoss = { price, at };
+  }
+  return { stopLoss: stopLoss?.price ?? null, takeProfit: takeProfit?.price ?? null };
+}
+
