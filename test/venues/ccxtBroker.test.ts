@@ -1,0 +1,186 @@
+/** CcxtBroker on its own: failure classification, sizes, look-ups, protection, packaging. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect, promisify } from 'node:util';
+import ccxt from 'ccxt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerError, CcxtBroker, classifyCcxtError, type OrderRequest } from '../../src/index.js';
+import { API_KEY, API_SECRET, binanceUsdmAt, connectedVenue } from './connect.js';
+
+const BTC = 'BTC/USDT:USDT';
+const order = (clientOrderId: string, quantity = 0.01, side: 'buy' | 'sell' = 'buy'): OrderRequest => ({ clientOrderId, symbol: BTC, side, quantity, type: 'market' });
+const protection = (clientOrderId: string, quantity = 0.01) => ({ clientOrderId, symbol: BTC, side: 'buy' as const, quantity, stopLoss: 96_030.123, takeProfit: 98_940.77 });
+
+let closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers) await close();
+  closers = [];
+});
+const venue = async () => {
+  const v = await connectedVenue();
+  closers.push(v.close);
+  return v;
+};
+
+/** What a call threw, as Warden's statechart sees it. */
+async function thrown(p: Promise<unknown>): Promise<BrokerError> {
+  const e = await p.then(() => null, (err: unknown) => err);
+  expect(e).toBeInstanceOf(BrokerError);
+  return e as BrokerError;
+}
+
+describe('classifying ccxt errors', () => {
+  const binance = (code: number, msg: string) => `binanceusdm {"code":${code},"msg":"${msg}"}`;
+  it.each([
+    ['NetworkError', new ccxt.NetworkError('socket hang up'), 'unknown'],
+    ['RequestTimeout', new ccxt.RequestTimeout(binance(-1007, 'Timeout waiting for response from backend server.')), 'unknown'],
+    ['ExchangeNotAvailable', new ccxt.ExchangeNotAvailable('503 Service Unavailable'), 'unknown'],
+    ['DDoSProtection', new ccxt.DDoSProtection('418 banned'), 'unknown'],
+    ['RateLimitExceeded', new ccxt.RateLimitExceeded('429 Too Many Requests'), 'unknown'],
+    ['BadResponse', new ccxt.BadResponse('unparseable'), 'unknown'],
+    ['InsufficientFunds', new ccxt.InsufficientFunds(binance(-2019, 'Margin is insufficient.')), 'rejected'],
+    ['InvalidOrder', new ccxt.InvalidOrder(binance(-4164, "Order's notional must be no smaller than 100")), 'rejected'],
+    ['BadSymbol', new ccxt.BadSymbol('binanceusdm does not have market symbol XRP/USDT:USDT'), 'rejected'],
+    ['AuthenticationError', new ccxt.AuthenticationError(binance(-1022, 'Signature for this request is not valid.')), 'rejected'],
+    ['PermissionDenied', new ccxt.PermissionDenied(binance(-2015, 'Invalid API-key, IP, or permissions for action.')), 'rejected'],
+    ['ExchangeError -2019 (ccxt\'s USD-M mapping)', new ccxt.ExchangeError(binance(-2019, 'Margin is insufficient.')), 'rejected'],
+    ['ExchangeError, unknown code', new ccxt.ExchangeError(binance(-1, 'An unknown error occurred while processing the request.')), 'unknown'],
+    ['InvalidOrder "Duplicate order sent." (-2010)', new ccxt.InvalidOrder(binance(-2010, 'Duplicate order sent.')), 'duplicate'],
+    ['ExchangeError -4116 (USD-M)', new ccxt.ExchangeError(binance(-4116, 'ClientOrderId is duplicated.')), 'duplicate'],
+    ['DuplicateOrderId', new ccxt.DuplicateOrderId('duplicate'), 'duplicate'],
+    ['OrderNotFound', new ccxt.OrderNotFound(binance(-2013, 'Order does not exist.')), 'not_found'],
+    ['TypeError (a bug, not a venue answer)', new TypeError('x is undefined'), 'unknown'],
+    ['a thrown string', 'boom', 'unknown'],
+  ])('%s → %s', (_name, error, kind) => {
+    expect(classifyCcxtError(error).kind).toBe(kind);
+  });
+
+  it('a network error never counts as a refusal, whatever its text says', () => {
+    expect(classifyCcxtError(new ccxt.RequestTimeout(binance(-2019, 'Margin is insufficient.'))).kind).toBe('unknown');
+    expect(classifyCcxtError(new ccxt.NetworkError('Duplicate order sent.')).kind).toBe('unknown');
+  });
+
+  it('scrubs credentials and signatures out of messages', () => {
+    const e = new ccxt.RequestTimeout(`binanceusdm POST https://fapi.binance.com/fapi/v1/order?timestamp=1&signature=abcdef0123 key=${API_KEY} secret ${API_SECRET}`);
+    const { message } = classifyCcxtError(e, [API_KEY, API_SECRET]);
+    expect(message).not.toContain(API_KEY);
+    expect(message).not.toContain(API_SECRET);
+    expect(message).not.toContain('abcdef0123');
+    expect(message).toContain('signature=[redacted]');
+  });
+});
+
+describe('CcxtBroker against the fake venue', () => {
+  it('submits with Warden\'s client id, reads the fill, and answers a resend with the existing order', async () => {
+    const { fake, broker } = await venue();
+    const first = await broker.submitOrder(order('wd-a'));
+    expect(first).toMatchObject({ clientOrderId: 'wd-a', status: 'filled', filledQuantity: 0.01, averageFillPrice: 97_000 });
+    // Binance would accept the id again now that the order is no longer open: the adapter looks first.
+    const again = await broker.submitOrder(order('wd-a'));
+    expect(again).toEqual(first);
+    expect(fake.callsTo('POST', '/fapi/v1/order')).toHaveLength(1);
+    expect(fake.ordersFor('wd-a')).toHaveLength(1);
+  });
+
+  it('refuses sizes the venue cannot trade exactly, before sending anything', async () => {
+    const { fake, broker } = await venue();
+    expect((await thrown(broker.submitOrder(order('wd-b', 0.0004)))).message).toMatch(/rounds to zero/);
+    expect((await thrown(broker.submitOrder(order('wd-b', 0.0125)))).message).toMatch(/not a multiple of the market's step \(0\.001\); the venue would trade 0\.012/);
+    const bad = await thrown(broker.submitOrder({ ...order('wd-b'), symbol: 'XRP/USDT:USDT' }));
+    expect(bad).toMatchObject({ retryable: false, code: 'BadSymbol' });
+    expect(fake.callsTo('POST', '/fapi/v1/order')).toHaveLength(0);
+    // Float noise is not a different size: 0.1 + 0.2 is sent as 0.3.
+    await broker.submitOrder(order('wd-c', 0.1 + 0.2));
+    expect(fake.callsTo('POST', '/fapi/v1/order')[0]!.params.quantity).toBe('0.3');
+  });
+
+  it('venue refusals are definitive, 503s are unknown outcomes', async () => {
+    const { fake, broker } = await venue();
+    fake.script({ kind: 'reject', code: -2019, msg: 'Margin is insufficient.' });
+    expect(await thrown(broker.submitOrder(order('wd-d')))).toMatchObject({ retryable: false, code: 'ExchangeError -2019' });
+    fake.script({ kind: 'fill', then503: true });
+    expect(await thrown(broker.submitOrder(order('wd-e')))).toMatchObject({ retryable: true, code: 'RequestTimeout -1007' });
+    expect(fake.ordersFor('wd-e')[0]?.status).toBe('FILLED'); // it did exist: unknown was the right answer
+  });
+
+  it('a request signed with the wrong secret is refused by the venue and is definitive', async () => {
+    const { fake } = await venue();
+    const broker = new CcxtBroker({ exchange: binanceUsdmAt(fake.url, { apiKey: API_KEY, secret: 'not-the-secret' }) });
+    expect(await thrown(broker.submitOrder(order('wd-f')))).toMatchObject({ retryable: false, code: 'AuthenticationError -1022' });
+    expect(fake.ordersFor('wd-f')).toHaveLength(0);
+  });
+
+  it('cancel: a working order is cancelled; "unknown order" after a fill is looked up, not assumed', async () => {
+    const { fake, broker } = await venue();
+    fake.script({ kind: 'rest' });
+    await broker.submitOrder(order('wd-g'));
+    expect(await broker.cancelOrder({ clientOrderId: 'wd-g', symbol: BTC })).toMatchObject({ status: 'cancelled', filledQuantity: 0 });
+    await broker.submitOrder(order('wd-h'));
+    expect(await broker.cancelOrder({ clientOrderId: 'wd-h', symbol: BTC })).toMatchObject({ status: 'filled', filledQuantity: 0.01 });
+    expect(fake.callsTo('DELETE', '/fapi/v1/order')).toHaveLength(2);
+  });
+
+  it('look-ups: an unknown order is null; a failed look-up is an unknown outcome, never "absent"', async () => {
+    const { fake, broker } = await venue();
+    expect(await broker.getOrder({ clientOrderId: 'wd-none', symbol: BTC })).toBeNull();
+    fake.failNext('GET', '/fapi/v1/order', { status: 503, code: -1001, msg: 'Internal error; unable to process your request. Please try again.' });
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-none', symbol: BTC }))).toMatchObject({ retryable: true });
+    // Without a symbol the venue cannot be asked, so the answer is unknown too.
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-unseen' }))).toMatchObject({ retryable: true, code: 'symbol_required' });
+  });
+
+  it('protection: reduce-only stop and take-profit on the tick, idempotent on retry, read back as the position\'s SL/TP', async () => {
+    const { fake, broker } = await venue();
+    await broker.submitOrder(order('wd-i'));
+    const placed = await broker.placeProtection(protection('wd-i-p'));
+    expect(placed).toEqual({ clientOrderId: 'wd-i-p', status: 'placed', stopLoss: 96_030.1, takeProfit: 98_940.8, quantity: 0.01, tickSize: 0.1 });
+    // A retry after a lost answer finds both legs by their ids: no second pair.
+    expect(await broker.placeProtection(protection('wd-i-p'))).toEqual(placed);
+    expect(fake.openAlgoOrders('BTCUSDT')).toHaveLength(2);
+    expect(await broker.getPosition(BTC)).toEqual({ symbol: BTC, quantity: 0.01, averagePrice: 97_000, stopLoss: 96_030.1, takeProfit: 98_940.8 });
+  });
+
+  it('protection refused by the venue is reported as rejected, with the reason', async () => {
+    const { broker } = await venue();
+    // No position: Binance refuses reduce-only orders (-2022).
+    const report = await broker.placeProtection(protection('wd-j-p'));
+    expect(report).toMatchObject({ status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0 });
+    expect(report.reason).toMatch(/stop-loss refused: .*-2022.*take-profit refused/);
+  });
+
+  it('positions: short is negative, flat is zero with no levels', async () => {
+    const { broker } = await venue();
+    expect(await broker.getPosition(BTC)).toEqual({ symbol: BTC, quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null });
+    await broker.submitOrder(order('wd-k', 0.02, 'sell'));
+    expect(await broker.getPosition(BTC)).toMatchObject({ quantity: -0.02, averagePrice: 97_000 });
+  });
+
+  it('never shows its credentials when printed or serialised', async () => {
+    const { broker } = await venue();
+    for (const text of [inspect(broker, { depth: 10 }), JSON.stringify(broker), String(broker)]) {
+      expect(text).not.toContain(API_KEY);
+      expect(text).not.toContain(API_SECRET);
+    }
+  });
+});
+
+describe('packaging: ccxt is an optional peer dependency', () => {
+  const node = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', './test/venues/withoutCcxt.mjs', ...args], { timeout: 60_000 });
+
+  it('CcxtBroker.create builds the named exchange, and refuses an unknown one', async () => {
+    const broker = await CcxtBroker.create({ exchange: 'binanceusdm', apiKey: API_KEY, secret: API_SECRET, sandbox: true });
+    expect(broker.name).toBe('ccxt:binanceusdm');
+    await expect(CcxtBroker.create({ exchange: 'nosuchvenue', apiKey: 'k', secret: 's' })).rejects.toThrow("ccxt has no exchange called 'nosuchvenue'");
+  });
+
+  it('without ccxt installed, the library loads and npm start runs; the adapter says what to install', async () => {
+    const journal = join(mkdtempSync(join(tmpdir(), 'warden-noccxt-')), 'demo.sqlite');
+    const demo = await node(['src/cli/demo.ts', '--journal', journal]);
+    expect(demo.stdout).toMatch(/hash chain verified/);
+    const script = "import('./src/index.ts').then((w) => w.CcxtBroker.create({ exchange: 'binanceusdm', apiKey: 'k', secret: 's' })).then(() => console.log('loaded'), (e) => console.log(e.message))";
+    const { stdout } = await node(['--input-type=module', '-e', script]);
+    expect(stdout).toContain("CcxtBroker needs the optional peer dependency 'ccxt', which is not installed. Install it next to Warden: npm install ccxt@4.5.84");
+  }, 60_000);
+});
