@@ -68,4 +68,19 @@ describe('the warden command', () => {
     expect(readFileSync(notAJournal, 'utf8')).toBe('my notes');
     expect((await warden(['run', '--help'])).stdout).toMatch(/^usage: warden run/);
   }, 60_000);
+
+  it('a ccxt venue takes its credentials from the environment only, and names what is wrong', async () => {
+    const file = join(dir, 'venue.json');
+    writeFileSync(file, JSON.stringify(raw('cli-ccxt')));
+    const env = { ...process.env, WARDEN_API_KEY: '', WARDEN_API_SECRET: '' };
+    const run = (args: string[], extra: Record<string, string> = {}) =>
+      promisify(execFile)(process.execPath, ['bin/warden.mjs', ...args], { timeout: 60_000, env: { ...env, ...extra } }).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const noKeys = await run(['run', file, '--journal', join(dir, 'ccxt.sqlite'), '--broker', 'ccxt:binanceusdm', '--sandbox']);
+    expect(noKeys).toMatchObject({ code: 2, stderr: expect.stringMatching(/needs WARDEN_API_KEY and WARDEN_API_SECRET in the environment/) });
+    const badVenue = await run(['run', file, '--journal', join(dir, 'ccxt.sqlite'), '--broker', 'ccxt:nosuchvenue'], { WARDEN_API_KEY: 'k', WARDEN_API_SECRET: 's' });
+    expect(badVenue).toMatchObject({ code: 2, stderr: expect.stringMatching(/ccxt has no exchange called 'nosuchvenue'/) });
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
 import {
+  CcxtBroker,
   createEngine,
   executionTrail,
   HttpBroker,
@@ -36,13 +37,17 @@ usage: warden <command> [options]      (warden <command> --help for more)
   journal verify|show|export  check, explain or hand over the journal
   paper-broker                run the paper broker as a service on loopback
 
-common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper`,
-  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper] [--journal FILE] [--json]
+common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper|ccxt:EXCHANGE [--sandbox]
+
+--broker ccxt:binanceusdm trades on a real venue through ccxt (install it: npm install ccxt).
+Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET. Add
+--sandbox for the venue's test environment (Binance: Demo Trading).`,
+  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE] [--json]
 
 Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
 change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
 manual resolution or did not fill.`,
-  recover: `usage: warden recover [--broker URL|paper] [--journal FILE] [--json]
+  recover: `usage: warden recover [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE] [--json]
 
 Resumes executions left unfinished in the journal: each order is looked up by clientOrderId
 first and never resent blindly; the stored deadline still applies.`,
@@ -104,10 +109,17 @@ function openJournal(a: Args, { mustExist }: { mustExist: boolean }): SqliteJour
   return new SqliteJournal(path);
 }
 
-function brokerFrom(a: Args): BrokerAdapter {
+async function brokerFrom(a: Args): Promise<BrokerAdapter> {
   const target = opt(a, '--broker') ?? 'paper';
   if (target === 'paper') return new PaperBroker({ seed: Date.now() % 2 ** 31, markets: DEFAULT_MARKETS });
-  if (!/^https?:\/\//.test(target)) throw new UsageError(`--broker must be a URL (http://…) or "paper", got ${target}`);
+  if (target.startsWith('ccxt:')) {
+    // Never from flags: those end up in shell history and process listings.
+    const apiKey = process.env.WARDEN_API_KEY;
+    const secret = process.env.WARDEN_API_SECRET;
+    if (!apiKey || !secret) throw new UsageError(`--broker ${target} needs WARDEN_API_KEY and WARDEN_API_SECRET in the environment`);
+    return CcxtBroker.create({ exchange: target.slice('ccxt:'.length), apiKey, secret, sandbox: a.flags.has('--sandbox') });
+  }
+  if (!/^https?:\/\//.test(target)) throw new UsageError(`--broker must be a URL (http://…), "paper" or "ccxt:EXCHANGE", got ${target}`);
   return new HttpBroker({ baseUrl: target });
 }
 
@@ -165,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
         return Array.isArray(json) ? json : [json];
       });
       const journal = openJournal(a, { mustExist: false });
-      const engine = createEngine({ broker: brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
+      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
       await engine.recovery;
       const results = await Promise.all(snapshots.map((s) => engine.execute(s)));
       await engine.close();
@@ -173,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'recover': {
       const journal = openJournal(a, { mustExist: true });
-      const engine = createEngine({ broker: brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
+      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
       const results = await engine.recovery;
       await engine.close();
       if (results.length === 0) {

@@ -119,7 +119,8 @@ describe('CcxtBroker against the fake venue', () => {
     expect(await broker.cancelOrder({ clientOrderId: 'wd-g', symbol: BTC })).toMatchObject({ status: 'cancelled', filledQuantity: 0 });
     await broker.submitOrder(order('wd-h'));
     expect(await broker.cancelOrder({ clientOrderId: 'wd-h', symbol: BTC })).toMatchObject({ status: 'filled', filledQuantity: 0.01 });
-    expect(fake.callsTo('DELETE', '/fapi/v1/order')).toHaveLength(2);
+    expect(await thrown(broker.cancelOrder({ clientOrderId: 'wd-never', symbol: BTC }))).toMatchObject({ retryable: false, code: 'unknown_order' });
+    expect(fake.callsTo('DELETE', '/fapi/v1/order')).toHaveLength(3);
   });
 
   it('look-ups: an unknown order is null; a failed look-up is an unknown outcome, never "absent"', async () => {

@@ -6,6 +6,7 @@
 import { inspect } from 'node:util';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../../domain/schemas.js';
 import type { OrderStatus } from '../../domain/schemas.js';
+import { WardenUsageError } from '../../engine/errors.js';
 import { BrokerError } from '../errors.js';
 import type { BrokerAdapter } from '../types.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
@@ -107,7 +108,7 @@ export async function loadCcxt(): Promise<Record<string, unknown>> {
   } catch (e) {
     const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module) 'ccxt'/.test(String(e));
     if (!missing) throw e;
-    throw new Error("CcxtBroker needs the optional peer dependency 'ccxt', which is not installed. Install it next to Warden: npm install ccxt@4.5.84");
+    throw new WardenUsageError('missing_dependency', "CcxtBroker needs the optional peer dependency 'ccxt', which is not installed. Install it next to Warden: npm install ccxt@4.5.84");
   }
 }
 
@@ -147,7 +148,7 @@ export class CcxtBroker implements BrokerAdapter {
   static async create(options: CcxtConnectOptions): Promise<CcxtBroker> {
     const ccxt = await loadCcxt();
     const Exchange = ccxt[options.exchange];
-    if (typeof Exchange !== 'function') throw new Error(`ccxt has no exchange called '${options.exchange}'`);
+    if (typeof Exchange !== 'function') throw new WardenUsageError('unknown_exchange', `ccxt has no exchange called '${options.exchange}'`);
     const exchange = new (Exchange as new (config: Record<string, unknown>) => CcxtExchange & {
       setSandboxMode?(on: boolean): void;
       enableDemoTrading?(on: boolean): void;
@@ -205,7 +206,7 @@ export class CcxtBroker implements BrokerAdapter {
       // "Unknown order" on cancel means cancelled, filled, or never there: go and look.
       const report = await this.getOrder(ref);
       if (report) return report;
-      throw toBrokerError(failure);
+      throw new BrokerError(`unknown order ${ref.clientOrderId}: ${failure.message}`, { retryable: false, code: 'unknown_order' });
     }
   }
 
