@@ -5,3 +5,4 @@ export * from './result.js';
 export { canonicalJson, deepFreeze, type JsonValue } from './json.js';
 export { systemClock, type Clock } from './clock.js';
 export { generateApproverKeys, signSnapshot, parseApproverKeys, signatureProblem, ApprovalSignatureSchema, type ApprovalSignature } from './approvals.js';
+export { WardenUsageError } from './errors.js';

@@ -13,7 +13,7 @@ import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState, K
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { JournalKind, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from '../journal/types.js';
-import { WardenUsageError } from './errors.js';
+import { WardenUsageError } from '../domain/errors.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import { restoreFromJournal } from './restore.js';

@@ -1,4 +1,3 @@
 export { createEngine, type Engine, type EngineOptions, type EngineKillSwitch, type ResolveOptions } from './createEngine.js';
 export { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
-export { WardenUsageError } from './errors.js';
 export { createDefaultLogger, REDACT_PATHS } from './logger.js';

@@ -6,7 +6,7 @@
 import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import { SymbolSchema } from '../domain/schemas.js';
 import { mostSevere } from '../rules/killSwitch.js';
-import { WardenUsageError } from './errors.js';
+import { WardenUsageError } from '../domain/errors.js';
 
 export interface KillSwitchChange {
   readonly at: string;

@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../../domain/schemas.js';
 import type { OrderStatus } from '../../domain/schemas.js';
-import { WardenUsageError } from '../../engine/errors.js';
+import { WardenUsageError } from '../../domain/errors.js';
 import { BrokerError } from '../errors.js';
 import type { BrokerAdapter } from '../types.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
