@@ -140,6 +140,11 @@ describe('CcxtBroker against the fake venue', () => {
     // A retry after a lost answer finds both legs by their ids: no second pair.
     expect(await broker.placeProtection(protection('wd-i-p'))).toEqual(placed);
     expect(fake.openAlgoOrders('BTCUSDT')).toHaveLength(2);
+    // After a restart (a new adapter, nothing remembered) the venue's duplicate answer says the same.
+    const restarted = new CcxtBroker({ exchange: binanceUsdmAt(fake.url) });
+    expect(await restarted.placeProtection(protection('wd-i-p'))).toEqual(placed);
+    expect(fake.callsTo('POST', '/fapi/v1/algoOrder')).toHaveLength(4); // two placed, two answered -4116
+    expect(fake.openAlgoOrders('BTCUSDT')).toHaveLength(2);
     expect(await broker.getPosition(BTC)).toEqual({ symbol: BTC, quantity: 0.01, averagePrice: 97_000, stopLoss: 96_030.1, takeProfit: 98_940.8 });
   });
 

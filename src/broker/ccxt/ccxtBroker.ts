@@ -248,6 +248,12 @@ export class CcxtBroker implements BrokerAdapter {
     const tickSize = this.#tick(req.symbol);
     const leg = async (suffix: string, kind: 'stopLossPrice' | 'takeProfitPrice', price: number) => {
       const ref = { clientOrderId: `${req.clientOrderId}-${suffix}`, symbol: req.symbol };
+      // As for orders: a leg this process already sent is looked for before it is sent again.
+      if (this.#sent.has(ref.clientOrderId)) {
+        const existing = await this.#findTrigger(ref);
+        if (existing) return { placed: true as const, price: existing.triggerPrice ?? price, quantity: existing.amount ?? 0 };
+      }
+      this.#sent.add(ref.clientOrderId);
       try {
         const order = await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId });
         return { placed: true as const, price: order.triggerPrice ?? price, quantity: order.amount ?? amount };
@@ -256,7 +262,8 @@ export class CcxtBroker implements BrokerAdapter {
         if (failure.kind === 'rejected') return { placed: false as const, reason: failure.message };
         if (failure.kind !== 'duplicate') throw toBrokerError({ ...failure, kind: 'unknown' });
         // Placed by an earlier attempt: report what is actually working, at its own level and size.
-        const existing = await this.#lookupTrigger(ref, failure);
+        const existing = await this.#findTrigger(ref);
+        if (!existing) throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order)`, { retryable: true, code: failure.code });
         return { placed: true as const, price: existing.triggerPrice ?? price, quantity: existing.amount ?? 0 };
       }
     };
@@ -337,11 +344,15 @@ export class CcxtBroker implements BrokerAdapter {
     throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order yet)`, { retryable: true, code: failure.code });
   }
 
-  async #lookupTrigger(ref: OrderRef & { symbol: string }, failure: CcxtFailure): Promise<CcxtOrder> {
+  /** A working trigger order by client id; null if the venue does not know it or it is no longer working. */
+  async #findTrigger(ref: OrderRef & { symbol: string }): Promise<CcxtOrder | null> {
     try {
-      return await this.#exchange.fetchOrder(undefined, ref.symbol, { clientOrderId: ref.clientOrderId, trigger: true });
+      const order = await this.#exchange.fetchOrder(undefined, ref.symbol, { clientOrderId: ref.clientOrderId, trigger: true });
+      return order.status === 'open' ? order : null;
     } catch (e) {
-      throw new BrokerError(`${failure.message}; looking it up failed: ${this.#classify(e).message}`, { retryable: true, code: failure.code });
+      const failure = this.#classify(e);
+      if (failure.kind === 'not_found') return null;
+      throw toBrokerError({ ...failure, kind: 'unknown' });
     }
   }
 
