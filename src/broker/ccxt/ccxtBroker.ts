@@ -93,6 +93,8 @@ export interface CcxtConnectOptions {
 // ccxt's precisionMode values.
 const DECIMAL_PLACES = 2;
 const TICK_SIZE = 4;
+/** How many sent client ids the adapter remembers (far more than one 30 s window sends). */
+const REMEMBERED_IDS = 50_000;
 /** Float noise allowed when checking that a quantity is already on the venue's step. */
 const STEP_TOLERANCE = 1e-9;
 
@@ -134,10 +136,11 @@ export class CcxtBroker implements BrokerAdapter {
   readonly name: string;
   readonly #exchange: CcxtExchange;
   #markets: Promise<unknown> | null = null;
-  /** Client ids this process has sent: a second send of one is looked up first. */
+  /**
+   * Client ids this process has sent, so that a second send of one is looked up first. Resends
+   * happen within the 30 s window, so the most recent ids are all that matter.
+   */
   readonly #sent = new Set<string>();
-  /** Symbols of orders this process has seen, for references that arrive without one. */
-  readonly #symbols = new Map<string, string>();
 
   constructor(options: CcxtBrokerOptions) {
     this.#exchange = options.exchange;
@@ -177,14 +180,13 @@ export class CcxtBroker implements BrokerAdapter {
 
   async submitOrder(req: OrderRequest): Promise<OrderReport> {
     const amount = await this.#tradableQuantity(req.symbol, req.quantity);
-    this.#symbols.set(req.clientOrderId, req.symbol);
     // Binance keeps a client id unique among OPEN orders only: once an order has filled, the
     // same id would be accepted again as a new order. So a second send is looked up first.
     if (this.#sent.has(req.clientOrderId)) {
       const existing = await this.getOrder({ clientOrderId: req.clientOrderId, symbol: req.symbol });
       if (existing) return existing;
     }
-    this.#sent.add(req.clientOrderId);
+    this.#remember(req.clientOrderId);
     try {
       const order = await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId });
       return this.#report(order, req.clientOrderId);
@@ -253,7 +255,7 @@ export class CcxtBroker implements BrokerAdapter {
         const existing = await this.#findTrigger(ref);
         if (existing) return { placed: true as const, price: existing.triggerPrice ?? price, quantity: existing.amount ?? 0 };
       }
-      this.#sent.add(ref.clientOrderId);
+      this.#remember(ref.clientOrderId);
       try {
         const order = await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId });
         return { placed: true as const, price: order.triggerPrice ?? price, quantity: order.amount ?? amount };
@@ -278,6 +280,12 @@ export class CcxtBroker implements BrokerAdapter {
   }
 
   // ---- internals
+
+  #remember(clientOrderId: string): void {
+    this.#sent.add(clientOrderId);
+    // A Set iterates in insertion order: drop the oldest.
+    if (this.#sent.size > REMEMBERED_IDS) this.#sent.delete(this.#sent.values().next().value!);
+  }
 
   #classify(e: unknown): CcxtFailure {
     return classifyCcxtError(e, [this.#exchange.apiKey, this.#exchange.secret]);
@@ -332,8 +340,8 @@ export class CcxtBroker implements BrokerAdapter {
   }
 
   #symbolOf(ref: OrderRef): string {
-    const symbol = ref.symbol ?? this.#symbols.get(ref.clientOrderId);
-    // Not a definitive answer: without a symbol the order cannot be looked up, so its state is unknown.
+    const symbol = ref.symbol;
+    // Warden always sends it. Without it the order cannot be looked up, so its state is unknown.
     if (symbol === undefined) throw new BrokerError(`${this.name} needs the symbol of order ${ref.clientOrderId} to look it up`, { retryable: true, code: 'symbol_required' });
     return symbol;
   }
