@@ -180,21 +180,12 @@ export class CcxtBroker implements BrokerAdapter {
 
   async submitOrder(req: OrderRequest): Promise<OrderReport> {
     const amount = await this.#tradableQuantity(req.symbol, req.quantity);
-    // Binance keeps a client id unique among OPEN orders only: once an order has filled, the
-    // same id would be accepted again as a new order. So a second send is looked up first.
-    if (this.#sent.has(req.clientOrderId)) {
-      const existing = await this.getOrder({ clientOrderId: req.clientOrderId, symbol: req.symbol });
-      if (existing) return existing;
-    }
-    this.#remember(req.clientOrderId);
-    try {
-      const order = await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId });
-      return this.#report(order, req.clientOrderId);
-    } catch (e) {
-      const failure = this.#classify(e);
-      if (failure.kind !== 'duplicate') throw toBrokerError(failure);
-      return this.#adoptExisting({ clientOrderId: req.clientOrderId, symbol: req.symbol }, failure);
-    }
+    const ref = { clientOrderId: req.clientOrderId, symbol: req.symbol };
+    return this.#sendOnce(
+      req.clientOrderId,
+      () => this.getOrder(ref),
+      async () => this.#report(await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId }), req.clientOrderId),
+    );
   }
 
   async cancelOrder(ref: OrderRef): Promise<OrderReport> {
@@ -250,23 +241,20 @@ export class CcxtBroker implements BrokerAdapter {
     const tickSize = this.#tick(req.symbol);
     const leg = async (suffix: string, kind: 'stopLossPrice' | 'takeProfitPrice', price: number) => {
       const ref = { clientOrderId: `${req.clientOrderId}-${suffix}`, symbol: req.symbol };
-      // As for orders: a leg this process already sent is looked for before it is sent again.
-      if (this.#sent.has(ref.clientOrderId)) {
-        const existing = await this.#findTrigger(ref);
-        if (existing) return { placed: true as const, price: existing.triggerPrice ?? price, quantity: existing.amount ?? 0 };
-      }
-      this.#remember(ref.clientOrderId);
+      // What is working at the venue, at its own level and size.
+      const placed = (o: CcxtOrder, fallbackQuantity: number) => ({ placed: true as const, price: o.triggerPrice ?? price, quantity: o.amount ?? fallbackQuantity });
       try {
-        const order = await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId });
-        return { placed: true as const, price: order.triggerPrice ?? price, quantity: order.amount ?? amount };
+        return await this.#sendOnce(
+          ref.clientOrderId,
+          async () => {
+            const existing = await this.#findTrigger(ref);
+            return existing ? placed(existing, 0) : null;
+          },
+          async () => placed(await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId }), amount),
+        );
       } catch (e) {
-        const failure = this.#classify(e);
-        if (failure.kind === 'rejected') return { placed: false as const, reason: failure.message };
-        if (failure.kind !== 'duplicate') throw toBrokerError({ ...failure, kind: 'unknown' });
-        // Placed by an earlier attempt: report what is actually working, at its own level and size.
-        const existing = await this.#findTrigger(ref);
-        if (!existing) throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order)`, { retryable: true, code: failure.code });
-        return { placed: true as const, price: existing.triggerPrice ?? price, quantity: existing.amount ?? 0 };
+        if (e instanceof BrokerError && !e.retryable) return { placed: false as const, reason: e.message };
+        throw e;
       }
     };
     const sl = await leg('sl', 'stopLossPrice', stopLoss);
@@ -280,6 +268,29 @@ export class CcxtBroker implements BrokerAdapter {
   }
 
   // ---- internals
+
+  /**
+   * One mechanism for everything Warden sends, orders and protective legs alike. An id this
+   * process already sent is looked for first: Binance keeps ids unique among OPEN orders only,
+   * so once an order has filled the same id would be accepted again as a new order. A venue's
+   * duplicate-id answer means the order exists: it is looked up and adopted, never refused.
+   */
+  async #sendOnce<T>(clientOrderId: string, find: () => Promise<T | null>, send: () => Promise<T>): Promise<T> {
+    if (this.#sent.has(clientOrderId)) {
+      const existing = await find();
+      if (existing) return existing;
+    }
+    this.#remember(clientOrderId);
+    try {
+      return await send();
+    } catch (e) {
+      const failure = this.#classify(e);
+      if (failure.kind !== 'duplicate') throw toBrokerError(failure.kind === 'rejected' ? failure : { ...failure, kind: 'unknown' });
+      const existing = await find();
+      if (existing) return existing;
+      throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order)`, { retryable: true, code: failure.code });
+    }
+  }
 
   #remember(clientOrderId: string): void {
     this.#sent.add(clientOrderId);
@@ -344,12 +355,6 @@ export class CcxtBroker implements BrokerAdapter {
     // Warden always sends it. Without it the order cannot be looked up, so its state is unknown.
     if (symbol === undefined) throw new BrokerError(`${this.name} needs the symbol of order ${ref.clientOrderId} to look it up`, { retryable: true, code: 'symbol_required' });
     return symbol;
-  }
-
-  async #adoptExisting(ref: OrderRef & { symbol: string }, failure: CcxtFailure): Promise<OrderReport> {
-    const existing = await this.getOrder(ref);
-    if (existing) return existing;
-    throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order yet)`, { retryable: true, code: failure.code });
   }
 
   /** A working trigger order by client id; null if the venue does not know it or it is no longer working. */
