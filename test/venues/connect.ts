@@ -1,6 +1,11 @@
-/** A real ccxt `binanceusdm` instance whose every API base URL points at a fake venue. */
+/** A real ccxt `binanceusdm` instance whose every API base URL points at a fake venue, and an engine on it. */
 import ccxt from 'ccxt';
-import { CcxtBroker } from '../../src/index.js';
+import { expect } from 'vitest';
+import { CcxtBroker, createEngine, MemoryJournal, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
+import { VirtualClock } from '../../src/testing/index.js';
+import { capturingLogger, T0 } from '../support/fixtures.js';
+import { checkInvariants } from '../support/invariants.js';
+import { drive, trackCalls } from './drive.js';
 import { FakeBinanceUsdm } from './fakeBinanceUsdm.js';
 
 export const API_KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
@@ -21,4 +26,30 @@ export async function connectedVenue(): Promise<{ fake: FakeBinanceUsdm; exchang
   const exchange = binanceUsdmAt(fake.url);
   const broker = new CcxtBroker({ exchange });
   return { fake, exchange, broker, close: () => fake.close() };
+}
+
+/**
+ * An engine on a VirtualClock trading through ccxt with the fake venue. `run` drives virtual
+ * time; `check` applies the journal invariants and the venue's own: at most one order for the
+ * snapshot's client id, never above the approved size. `close` stops the engine, then the venue.
+ */
+export async function venueEngine() {
+  const venue = await connectedVenue();
+  const clock = new VirtualClock(T0);
+  const { broker, quiet } = trackCalls(venue.broker);
+  const journal = new MemoryJournal();
+  const { logger, lines } = capturingLogger();
+  const engine = createEngine({ broker, clock, journal, logger, pollIntervalMs: 500 });
+  const run = <T>(p: Promise<T>) => drive(clock, quiet, p);
+  const check = async (result: ExecutionResult, s: FrozenSnapshot) => {
+    checkInvariants({ result, snapshot: s, journal: await journal.records() });
+    const orders = venue.fake.ordersFor(result.clientOrderId ?? '');
+    expect(orders.length).toBeLessThanOrEqual(1);
+    for (const o of orders) expect(o.origQty).toBeLessThanOrEqual(s.positionSize);
+  };
+  const close = async () => {
+    await engine.close();
+    await venue.close();
+  };
+  return { ...venue, clock, engine, journal, lines, run, check, close };
 }

@@ -3,51 +3,26 @@
  * signed, sent over loopback HTTP to a fake venue, and parsed by ccxt exactly as in production.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEngine, MemoryJournal, type Engine, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
-import { VirtualClock } from '../../src/testing/index.js';
 import { protectiveLevels } from '../../src/rules/protection.js';
-import { capturingLogger, snapshot, T0 } from '../support/fixtures.js';
-import { checkInvariants } from '../support/invariants.js';
-import { API_KEY, API_SECRET, connectedVenue } from './connect.js';
-import { drive, trackCalls } from './drive.js';
+import { snapshot } from '../support/fixtures.js';
+import { API_KEY, API_SECRET, venueEngine } from './connect.js';
 import type { FakeBinanceUsdm } from './fakeBinanceUsdm.js';
 
 const BTC = 'BTC/USDT:USDT';
 const ETH = 'ETH/USDT:USDT';
 
-async function setup() {
-  const venue = await connectedVenue();
-  const clock = new VirtualClock(T0);
-  const { broker, quiet } = trackCalls(venue.broker);
-  const journal = new MemoryJournal();
-  const { logger, lines } = capturingLogger();
-  const engine = createEngine({ broker, clock, journal, logger, pollIntervalMs: 500 });
-  const run = <T>(p: Promise<T>) => drive(clock, quiet, p);
-  const check = async (result: ExecutionResult, s: FrozenSnapshot) => {
-    checkInvariants({ result, snapshot: s, journal: await journal.records() });
-    // At the venue: at most one order for the snapshot's client id, never above the approved size.
-    const orders = venue.fake.ordersFor(result.clientOrderId ?? '');
-    expect(orders.length).toBeLessThanOrEqual(1);
-    for (const o of orders) expect(o.origQty).toBeLessThanOrEqual(s.positionSize);
-  };
-  return { ...venue, clock, engine, journal, lines, run, check };
-}
-
 const btc = (overrides: Record<string, unknown> = {}) =>
   snapshot({ symbol: BTC, positionSize: 0.01, referencePrice: 97_000, ...overrides });
 
-let opened: { engine: Engine; close: () => Promise<void> }[] = [];
+let opened: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const o of opened) {
-    await o.engine.close();
-    await o.close();
-  }
+  for (const close of opened) await close();
   opened = [];
 });
 const start = async () => {
-  const s = await setup();
-  opened.push(s);
-  return s;
+  const v = await venueEngine();
+  opened.push(v.close);
+  return v;
 };
 
 /** The SL and TP working at the venue for `symbol`, as the venue holds them. */
