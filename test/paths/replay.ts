@@ -131,6 +131,12 @@ export async function replayPath(args: {
     if (delayed) {
       const c = live!.context;
       const delays = args.machine.implementations.delays as Record<string, number | ((a: { context: ExecutionContext }) => number)>;
+      // The hard timeout is measured from the live actor's own deadline on the simulated clock,
+      // never from whatever clock the exported definition happens to read.
+      if (delayed[1] === 'hardTimeout') {
+        clock.increment(Math.max(0, (c.deadlineAt ?? clock.now()) - clock.now()));
+        return;
+      }
       const d = delays[delayed[1]!]!;
       clock.increment(typeof d === 'number' ? d : d({ context: c }));
       return;
