@@ -70,6 +70,69 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** Why untrusted input could not be copied: where, and what is wrong. */
+export interface CopyProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Copies untrusted input into plain data, reading every member exactly once. Whatever happens
+ * next (validation, hashing, freezing) works on the copy, so a getter that answers differently on
+ * each read, or a Proxy that changes its mind, cannot make two checks see two different values,
+ * and the caller's own objects are never frozen or otherwise touched.
+ *
+ * @example
+ * const copied = plainCopy(JSON.parse(body), { maxDepth: 32, maxNodes: 5_000 });
+ * if (!copied.ok) console.log(copied.problem.path, copied.problem.message);
+ */
+export function plainCopy(value: unknown, limits: { readonly maxDepth: number; readonly maxNodes: number }): { ok: true; value: unknown } | { ok: false; problem: CopyProblem } {
+  let nodes = 0;
+  const fail = (path: string, message: string): never => {
+    throw new CopyFailure({ path, message });
+  };
+  const copy = (v: unknown, depth: number, path: string): unknown => {
+    if (++nodes > limits.maxNodes) fail(path, `more than ${limits.maxNodes} values`);
+    if (v === null || v === undefined || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return v;
+    if (typeof v !== 'object') return fail(path, `unsupported ${typeof v}`);
+    if (depth >= limits.maxDepth) fail(path, `nested deeper than ${limits.maxDepth}`);
+    if (Array.isArray(v)) {
+      const length = v.length;
+      if (length > limits.maxNodes) fail(path, `more than ${limits.maxNodes} values`);
+      const out: unknown[] = [];
+      for (let i = 0; i < length; i++) out.push(copy(v[i], depth + 1, `${path}.${i}`));
+      return out;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) fail(path, 'not a plain object');
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) {
+      // defineProperty keeps a "__proto__" key as data, so later checks still see (and refuse) it.
+      Object.defineProperty(out, key, { value: copy((v as Record<string, unknown>)[key], depth + 1, path ? `${path}.${key}` : key), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  try {
+    return { ok: true, value: copy(value, 0, '') };
+  } catch (e) {
+    if (e instanceof CopyFailure) return { ok: false, problem: e.problem };
+    // A getter that throws, a revoked Proxy, a stack overflow: the input cannot be read.
+    let message: string;
+    try {
+      message = e instanceof Error ? e.message : String(e);
+    } catch {
+      message = 'unknown error';
+    }
+    return { ok: false, problem: { path: '', message: `unreadable input: ${message.slice(0, 200)}` } };
+  }
+}
+
+class CopyFailure extends Error {
+  constructor(readonly problem: CopyProblem) {
+    super(problem.message);
+  }
+}
+
 /** Freezes a value and everything reachable from it. */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

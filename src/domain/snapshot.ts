@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SnapshotFieldsSchema, type FrozenSnapshot, type SnapshotFields } from './schemas.js';
-import { canonicalJson, deepFreeze } from './json.js';
+import { canonicalJson, deepFreeze, plainCopy } from './json.js';
 import { ApprovalSignatureSchema } from './approvals.js';
 
 /** Fields carried beside the snapshot's content, never part of what is hashed. */
@@ -45,6 +45,15 @@ export function snapshotHashMatches(snapshot: FrozenSnapshot): boolean {
   }
 }
 
+/** Generous bounds for a whole snapshot read once; the schema then applies the field-level limits. */
+const INPUT_LIMITS = { maxDepth: 32, maxNodes: 10_000 } as const;
+
+/** The input read exactly once into plain data, or why it cannot be. */
+function readOnce(input: unknown): { ok: true; value: unknown } | { ok: false; issues: SnapshotIssue[] } {
+  const copied = plainCopy(input, INPUT_LIMITS);
+  return copied.ok ? copied : { ok: false, issues: [copied.problem] };
+}
+
 function validate(input: unknown): { ok: true; fields: SnapshotFields } | { ok: false; issues: SnapshotIssue[] } {
   let parsed;
   try {
@@ -69,7 +78,9 @@ function validate(input: unknown): { ok: true; fields: SnapshotFields } | { ok: 
  * snapshot.hash; // 64 hex characters
  */
 export function freezeSnapshot(input: unknown): FrozenSnapshot {
-  const result = validate(stripHash(input));
+  const copied = readOnce(input);
+  if (!copied.ok) throw new SnapshotValidationError(copied.issues);
+  const result = validate(stripHash(copied.value));
   if (!result.ok) throw new SnapshotValidationError(result.issues);
   return stamp(result.fields);
 }
@@ -97,30 +108,20 @@ export type SnapshotInputResult =
  * no longer matches the hash it carries, it was edited after approval and is `tampered`.
  */
 export function parseSnapshotInput(input: unknown): SnapshotInputResult {
-  let claimedHash: unknown;
-  try {
-    claimedHash = input !== null && typeof input === 'object' && Object.hasOwn(input, 'hash') ? (input as { hash: unknown }).hash : undefined;
-  } catch {
-    return { kind: 'invalid', issues: [{ path: '', message: 'unreadable input' }] };
-  }
-  let stripped: unknown;
-  try {
-    stripped = stripHash(input);
-  } catch (e) {
-    return { kind: 'invalid', issues: [{ path: '', message: `unreadable input: ${e instanceof Error ? e.message : String(e)}` }] };
-  }
+  // Everything below reads the copy: each member of the caller's input is read exactly once.
+  const copied = readOnce(input);
+  if (!copied.ok) return { kind: 'invalid', issues: copied.issues };
+  const data = copied.value;
+  const claimedHash = data !== null && typeof data === 'object' && Object.hasOwn(data, 'hash') ? (data as { hash: unknown }).hash : undefined;
+  const stripped = stripHash(data);
   const result = validate(stripped);
   if (!result.ok) return { kind: 'invalid', issues: result.issues };
   let signature;
-  try {
-    const raw = (input as { approvalSignature?: unknown }).approvalSignature;
-    if (raw !== undefined) {
-      const parsed = ApprovalSignatureSchema.safeParse(raw);
-      if (!parsed.success) return { kind: 'invalid', issues: parsed.error.issues.map((i) => ({ path: ['approvalSignature', ...i.path].join('.'), message: i.message })) };
-      signature = parsed.data;
-    }
-  } catch {
-    return { kind: 'invalid', issues: [{ path: 'approvalSignature', message: 'unreadable' }] };
+  const raw = (data as { approvalSignature?: unknown }).approvalSignature;
+  if (raw !== undefined) {
+    const parsed = ApprovalSignatureSchema.safeParse(raw);
+    if (!parsed.success) return { kind: 'invalid', issues: parsed.error.issues.map((i) => ({ path: ['approvalSignature', ...i.path].join('.'), message: i.message })) };
+    signature = parsed.data;
   }
   const extra = signature ? { approvalSignature: signature } : {};
   const snapshot = stamp(result.fields);
