@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { createEngine, rules, type BrokerAdapter, type FrozenSnapshot } from '../src/index.js';
+import { floorRunner } from './floor.js';
 import { InstantBroker } from './instantBroker.js';
 import { benchSnapshot, quick, stats, type Stat } from './util.js';
 
@@ -22,18 +23,24 @@ async function baseline(broker: BrokerAdapter, s: FrozenSnapshot): Promise<numbe
   return rules.slippagePct(s.side, s.referencePrice, order.averageFillPrice!) + diff.mismatches.length;
 }
 
-export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; ratio: Stat; rounds: number; perRound: number }> {
+export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; ratio: Stat; floor: Stat; floorRatio: Stat; rounds: number; perRound: number }> {
   const rounds = quick ? 5 : 9;
   const perRound = quick ? 500 : 2_000;
   const engine = createEngine({ broker: new InstantBroker(), logger: pino({ level: 'silent' }) });
   const direct = new InstantBroker();
+  const floor = floorRunner(new InstantBroker());
   const w: number[] = [];
   const b: number[] = [];
+  const f: number[] = [];
   for (let r = -1; r < rounds; r++) {
     // Snapshots are made outside the timed loops: the caller freezes them either way.
     const forEngine = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
     const forBaseline = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
+    const forFloor = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
     let t = performance.now();
+    for (const s of forFloor) if (!(await floor(s))) throw new Error('floor execution did not match');
+    const floorUs = ((performance.now() - t) * 1000) / perRound;
+    t = performance.now();
     for (const s of forBaseline) await baseline(direct, s);
     const baselineUs = ((performance.now() - t) * 1000) / perRound;
     t = performance.now();
@@ -45,8 +52,17 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
     if (r < 0) continue; // warm-up round
     b.push(baselineUs);
     w.push(wardenUs);
-    console.log(`  overhead round ${r + 1}/${rounds}: baseline ${baselineUs.toFixed(1)} µs, warden ${wardenUs.toFixed(1)} µs`);
+    f.push(floorUs);
+    console.log(`  overhead round ${r + 1}/${rounds}: baseline ${baselineUs.toFixed(1)} µs, XState floor ${floorUs.toFixed(1)} µs, warden ${wardenUs.toFixed(1)} µs`);
   }
   await engine.close();
-  return { warden: stats(w), baseline: stats(b), ratio: stats(w.map((x, i) => x / b[i]!)), rounds, perRound };
+  return {
+    warden: stats(w),
+    baseline: stats(b),
+    ratio: stats(w.map((x, i) => x / b[i]!)),
+    floor: stats(f),
+    floorRatio: stats(w.map((x, i) => x / f[i]!)),
+    rounds,
+    perRound,
+  };
 }
