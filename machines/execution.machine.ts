@@ -10,7 +10,9 @@ import { and, assign, emit, fromCallback, fromPromise, not, setup } from 'xstate
 import { randomUUID } from 'node:crypto';
 import type { BrokerAdapter } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
+import { checkedBroker, type BrokerCall, type BrokerObserver } from '../src/broker/checkedBroker.js';
 import {
+  CANCEL_RETRY_DELAY_MS,
   DEFAULT_POLL_INTERVAL_MS,
   ErrorCode,
   HARD_TIMEOUT_MS,
@@ -18,14 +20,12 @@ import {
   MAX_CANCEL_ATTEMPTS,
   MAX_PROTECTION_ATTEMPTS,
   MAX_SUBMIT_ATTEMPTS,
+  PROTECTION_RETRY_DELAY_MS,
   RETRY_BACKOFF_MS,
 } from '../src/domain/constants.js';
 import { systemClock, type Clock } from '../src/domain/clock.js';
 import type { Attempt, ExecutionError, ReconciliationReport } from '../src/domain/result.js';
 import {
-  OrderReportSchema,
-  PositionReportSchema,
-  ProtectionReportSchema,
   type FrozenSnapshot,
   type OrderRef,
   type OrderReport,
@@ -76,17 +76,14 @@ export interface ExecutionMachineDeps {
   readonly otherPositionQuantity?: (symbol: string, executionId: string) => number;
   /** Ed25519 public keys (PEM); when given, a snapshot must carry an approval signed by one of them. */
   readonly approvers?: readonly string[];
-  /** Sees every broker call: the request before it is sent, then the answer or the failure. */
-  readonly onBrokerCall?: (call: BrokerCall) => void;
+  /**
+   * Sees every broker call: the request before it is sent (a returned promise is awaited before
+   * the send), then the answer or the failure.
+   */
+  readonly onBrokerCall?: BrokerObserver;
 }
 
-/** One observed broker call, for journaling. */
-export interface BrokerCall {
-  readonly executionId: string;
-  readonly phase: 'request' | 'response' | 'error';
-  readonly method: 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection';
-  readonly payload: unknown;
-}
+export type { BrokerCall };
 
 /** The one clientOrderId of a snapshot: derived from its hash, so even two engines share it. */
 export const clientOrderIdFor = (snapshot: FrozenSnapshot): string => `wd-${snapshot.hash.slice(0, 24)}`;
@@ -96,20 +93,6 @@ const protectionIdFor = (clientOrderId: string): string => `${clientOrderId}-p`;
 export function createAdvisoryRegistry(): AdvisoryRegistry {
   const claimed = new Map<string, string>();
   return { has: (id) => claimed.has(id), claim: (c) => void claimed.set(c.advisoryId, c.executionId) };
-}
-
-function parseBrokerAnswer<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  // An answer we cannot read tells us nothing: the outcome is unknown, never assumed.
-  if (!parsed.success) throw new BrokerError(`unreadable ${what} from broker: ${parsed.error.message.slice(0, 300)}`, { retryable: true, code: 'unreadable_answer' });
-  return parsed.data;
-}
-
-function checkSameOrder(report: OrderReport, clientOrderId: string): OrderReport {
-  if (report.clientOrderId !== clientOrderId) {
-    throw new BrokerError(`broker answered for order ${report.clientOrderId}, not ${clientOrderId}`, { retryable: true, code: 'wrong_order' });
-  }
-  return report;
 }
 
 const isoAt = (ms: number): string => new Date(ms).toISOString();
@@ -130,20 +113,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const now = () => clock.now();
   if (deps.approvers && deps.approvers.length === 0) throw new TypeError('approvers is empty: list at least one Ed25519 public key, or leave the option out');
   const approvers = deps.approvers ? parseApproverKeys(deps.approvers) : null;
-  const observe = deps.onBrokerCall ?? (() => undefined);
-
-  /** Every broker call goes through here: the request is reported before it is sent. */
-  const call = async <T>(executionId: string, method: BrokerCall['method'], payload: unknown, send: () => Promise<T>): Promise<T> => {
-    observe({ executionId, phase: 'request', method, payload });
-    try {
-      const answer = await send();
-      observe({ executionId, phase: 'response', method, payload: answer });
-      return answer;
-    } catch (e) {
-      observe({ executionId, phase: 'error', method, payload: e });
-      throw e;
-    }
-  };
+  // The one boundary every call crosses: bounded, validated, observed (src/broker/checkedBroker.ts).
+  const checked = checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}) });
 
   /** Why a resend is not allowed right now (rule 5), or null if it is. */
   const resendBlocker = (c: ExecutionContext): { reason: StopReason; error: ExecutionError | null } | null => {
@@ -184,30 +155,16 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
             throw new BrokerError(`advisory ${input.claim.advisoryId} could not be claimed: ${describeThrown(e)}`, { retryable: false, code: 'duplicate_advisory' });
           }
         }
-        const answer = await call(input.executionId, 'submitOrder', input.request, () => broker.submitOrder(input.request));
-        return checkSameOrder(parseBrokerAnswer(OrderReportSchema, answer, 'submit answer'), input.request.clientOrderId);
+        return checked.submitOrder(input.executionId, input.request);
       }),
-      lookupOrder: fromPromise<OrderReport | null, { executionId: string; ref: OrderRef }>(async ({ input }) => {
-        const found = await call(input.executionId, 'getOrder', input.ref, () => broker.getOrder(input.ref));
-        return found === null ? null : checkSameOrder(parseBrokerAnswer(OrderReportSchema, found, 'order'), input.ref.clientOrderId);
-      }),
-      cancelOrder: fromPromise<OrderReport, { executionId: string; ref: OrderRef }>(async ({ input }) => {
-        const answer = await call(input.executionId, 'cancelOrder', input.ref, () => broker.cancelOrder(input.ref));
-        return checkSameOrder(parseBrokerAnswer(OrderReportSchema, answer, 'cancel answer'), input.ref.clientOrderId);
-      }),
-      placeProtection: fromPromise<ProtectionReport, { executionId: string; request: ProtectionRequest }>(async ({ input }) =>
-        parseBrokerAnswer(ProtectionReportSchema, await call(input.executionId, 'placeProtection', input.request, () => broker.placeProtection(input.request)), 'protection answer'),
-      ),
+      lookupOrder: fromPromise<OrderReport | null, { executionId: string; ref: OrderRef }>(({ input }) => checked.getOrder(input.executionId, input.ref)),
+      cancelOrder: fromPromise<OrderReport, { executionId: string; ref: OrderRef }>(({ input }) => checked.cancelOrder(input.executionId, input.ref)),
+      placeProtection: fromPromise<ProtectionReport, { executionId: string; request: ProtectionRequest }>(({ input }) => checked.placeProtection(input.executionId, input.request)),
       reconcile: fromPromise<{ order: OrderReport | null; position: PositionReport }, { executionId: string; ref: OrderRef; symbol: string }>(async ({ input }) => {
-        // Exactly one getOrder and one getPosition (rule 6), asked together.
-        const [order, position] = await Promise.all([
-          call(input.executionId, 'getOrder', input.ref, () => broker.getOrder(input.ref)),
-          call(input.executionId, 'getPosition', { symbol: input.symbol }, () => broker.getPosition(input.symbol)),
-        ]);
-        return {
-          order: order === null ? null : parseBrokerAnswer(OrderReportSchema, order, 'order'),
-          position: parseBrokerAnswer(PositionReportSchema, position, 'position'),
-        };
+        // Exactly one getOrder and one getPosition (rule 6), asked together; each bounded and checked
+        // to be about this order and this symbol.
+        const [order, position] = await Promise.all([checked.getOrder(input.executionId, input.ref), checked.getPosition(input.executionId, input.symbol)]);
+        return { order, position };
       }),
       /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
       watchOrder: fromCallback<ExecutionEvent, { executionId: string; ref: OrderRef }>(({ input, sendBack }) => {
@@ -215,16 +172,14 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         let timer: unknown;
         const poll = async () => {
           try {
-            const found = await call(input.executionId, 'getOrder', input.ref, () => broker.getOrder(input.ref));
+            const found = await checked.getOrder(input.executionId, input.ref);
             if (stopped) return;
-            if (found === null) sendBack({ type: 'POLL_FAILED', error: 'broker does not know the order' });
-            else {
-              const parsed = OrderReportSchema.safeParse(found);
-              if (!parsed.success || parsed.data.clientOrderId !== input.ref.clientOrderId) sendBack({ type: 'REPORT_INVALID', problem: 'unreadable poll answer' });
-              else sendBack({ type: 'ORDER_UPDATE', report: parsed.data });
-            }
+            sendBack(found === null ? { type: 'POLL_FAILED', error: 'broker does not know the order' } : { type: 'ORDER_UPDATE', report: found });
           } catch (e) {
-            if (!stopped) sendBack({ type: 'POLL_FAILED', error: describeThrown(e) });
+            if (stopped) return;
+            const code = e instanceof BrokerError ? e.code : undefined;
+            // An answer about another order, or one that cannot be read, is reported as such; silence or a failure is a failed poll.
+            sendBack(code === 'wrong_order' || code === 'unreadable_answer' ? { type: 'REPORT_INVALID', problem: 'unreadable poll answer' } : { type: 'POLL_FAILED', error: describeThrown(e) });
           }
           if (!stopped) timer = clock.setTimeout(poll, pollIntervalMs);
         };
@@ -235,29 +190,20 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         };
       }),
       /** Push updates from the broker, filtered to this execution's order. */
-      orderFeed: fromCallback<ExecutionEvent, { clientOrderId: string }>(({ input, sendBack }) => {
-        if (!broker.subscribe) return undefined;
-        return broker.subscribe((report) => {
-          // Every execution hears every push: look at the id first, parse only our own reports,
-          // so a push costs O(1) per listener rather than a schema parse for each order in flight.
-          let id: unknown;
-          try {
-            id = (report as { clientOrderId?: unknown } | null)?.clientOrderId;
-          } catch {
-            return;
-          }
-          if (id !== input.clientOrderId) return;
-          const parsed = OrderReportSchema.safeParse(report);
-          sendBack(parsed.success ? { type: 'ORDER_UPDATE', report: parsed.data } : { type: 'REPORT_INVALID', problem: 'unreadable pushed report' });
-        });
-      }),
+      orderFeed: fromCallback<ExecutionEvent, { clientOrderId: string }>(({ input, sendBack }) =>
+        checked.subscribe(
+          input.clientOrderId,
+          (report) => sendBack({ type: 'ORDER_UPDATE', report }),
+          (problem) => sendBack({ type: 'REPORT_INVALID', problem }),
+        ),
+      ),
     },
     delays: {
       /** Rule 4: measured from the absolute deadline set at the first submission. */
       hardTimeout: ({ context }) => Math.max(0, (context.deadlineAt ?? now()) - now()),
       retryBackoff: ({ context }) => RETRY_BACKOFF_MS[Math.min(context.submitAttempts, RETRY_BACKOFF_MS.length - 1)] ?? 0,
-      cancelRetryDelay: 500,
-      protectionRetryDelay: 500,
+      cancelRetryDelay: CANCEL_RETRY_DELAY_MS,
+      protectionRetryDelay: PROTECTION_RETRY_DELAY_MS,
     },
     guards: {
       // --- entry preconditions (rules 1, 3 BEFORE, approval, expiry, once per advisory)

@@ -82,7 +82,9 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
   it('a submit still hanging at the deadline is not waited for: cancel by clientOrderId, ask, and flag if unknown', async () => {
     const h = harness();
     const s = snapshot();
-    h.broker.script.submit.push({ kind: 'hang' });
+    // Every send hangs: each is given up after its own time limit (an unknown outcome, looked up),
+    // and the last is still in flight at the deadline.
+    for (let i = 0; i < 5; i++) h.broker.script.submit.push({ kind: 'hang' });
     const result = await h.finish(s);
     expect(result.status).toBe('failed_timeout');
     expect(h.clock.now() - T0).toBeLessThan(HARD_TIMEOUT_MS + 1_000);

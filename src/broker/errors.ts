@@ -1,6 +1,18 @@
 /** Failures at the broker boundary, classified once so the statechart branches on data. */
 
 /**
+ * Codes Warden itself gives a failure at the boundary. Adapters may use their own codes too
+ * (e.g. `insufficient_funds`); these are the ones the engine reasons about.
+ * - `timeout`: no answer within the call's time limit — unknown outcome.
+ * - `not_sent`: the request provably never left this process (e.g. connection refused before a
+ *   byte was written). A submit that failed this way may be resent on any venue.
+ * - `thrown`: the adapter threw something that is not a `BrokerError` — unknown outcome.
+ * - `unreadable_answer`: the answer did not have the contract's shape — unknown outcome.
+ * - `wrong_order`: the answer is about another order or symbol than the one asked for.
+ */
+export type BrokerErrorCode = 'timeout' | 'not_sent' | 'thrown' | 'unreadable_answer' | 'wrong_order' | 'journal_unavailable';
+
+/**
  * Thrown by adapters. `retryable: false` is a definitive answer (the order does not exist:
  * rejected, insufficient funds). `retryable: true` means the outcome is unknown.
  *
@@ -10,8 +22,8 @@
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   readonly retryable: boolean;
-  readonly code: string | undefined;
-  constructor(message: string, options: { retryable: boolean; code?: string; cause?: unknown }) {
+  readonly code: BrokerErrorCode | (string & {}) | undefined;
+  constructor(message: string, options: { retryable: boolean; code?: BrokerErrorCode | (string & {}); cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryable = options.retryable;
     this.code = options.code;
@@ -26,15 +38,43 @@ export type BrokerFailure =
 /**
  * Anything an adapter throws, normalised: only a `BrokerError` with `retryable: false` is
  * definitive; every other value (including non-Error throws) is an unknown outcome.
+ *
+ * Total: it never throws, whatever it is given — a revoked Proxy, an object whose `retryable`
+ * getter throws, a value whose `instanceof` check throws are all unknown outcomes.
+ *
+ * @example
+ * classifyBrokerFailure(new BrokerError('margin', { retryable: false })).kind; // 'rejected'
+ * classifyBrokerFailure(new Error('socket hang up')).kind;                     // 'unknown'
  */
 export function classifyBrokerFailure(thrown: unknown): BrokerFailure {
-  if (thrown instanceof BrokerError) {
-    return { kind: thrown.retryable ? 'unknown' : 'rejected', message: thrown.message, code: thrown.code };
+  try {
+    if (thrown instanceof BrokerError) {
+      // Read each field once; only a literal `false` is definitive.
+      const retryable = thrown.retryable;
+      const code = thrown.code;
+      const message = thrown.message;
+      return {
+        kind: retryable === false ? 'rejected' : 'unknown',
+        message: typeof message === 'string' ? message.slice(0, 500) : describeThrown(thrown),
+        code: typeof code === 'string' ? code.slice(0, 64) : undefined,
+      };
+    }
+  } catch {
+    return { kind: 'unknown', message: 'unreadable failure from the broker adapter', code: 'thrown' };
   }
-  return { kind: 'unknown', message: describeThrown(thrown), code: undefined };
+  return { kind: 'unknown', message: describeThrown(thrown), code: 'thrown' };
 }
 
-/** A short, safe description of any thrown value. */
+/**
+ * Turns anything thrown at the boundary into a `BrokerError` that Warden owns: plain fields, the
+ * original kept as `cause`. Never throws.
+ */
+export function toBrokerError(thrown: unknown): BrokerError {
+  const failure = classifyBrokerFailure(thrown);
+  return new BrokerError(failure.message, { retryable: failure.kind !== 'rejected', ...(failure.code === undefined ? {} : { code: failure.code }), cause: thrown });
+}
+
+/** A short, safe description of any thrown value. Never throws. */
 export function describeThrown(thrown: unknown): string {
   try {
     if (thrown instanceof Error) return `${thrown.name}: ${thrown.message}`.slice(0, 500);

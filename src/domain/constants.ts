@@ -29,6 +29,23 @@ export const MAX_PROTECTION_ATTEMPTS = 3 as const;
 /** Default interval for polling `getOrder` while an order works. */
 export const DEFAULT_POLL_INTERVAL_MS = 500 as const;
 
+/**
+ * Every broker call has a time limit: no answer within it is an unknown outcome (the order may
+ * exist), handled as one — looked up, retried within bounds, or flagged. Never waited on forever.
+ */
+export const BROKER_CALL_LIMIT_MS = {
+  submitOrder: 10_000,
+  getOrder: 5_000,
+  cancelOrder: 5_000,
+  getPosition: 5_000,
+  placeProtection: 10_000,
+} as const;
+
+/** Pause between two cancel attempts while stopping. */
+export const CANCEL_RETRY_DELAY_MS = 500 as const;
+/** Pause before protection is tried again after an unknown outcome. */
+export const PROTECTION_RETRY_DELAY_MS = 500 as const;
+
 /** Stages an execution passes through; the last is `result.status`. Values from the original system. */
 export const ExecutionStage = {
   Pending: 'pending',

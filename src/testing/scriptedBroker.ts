@@ -30,13 +30,17 @@ export type CancelStep =
   | { readonly kind: 'tooLate'; readonly price: number }
   | { readonly kind: 'fail'; readonly error?: unknown }
   /** Cancels at the venue but the answer is lost. */
-  | { readonly kind: 'applyThenFail'; readonly error?: unknown };
+  | { readonly kind: 'applyThenFail'; readonly error?: unknown }
+  /** Never answers (`apply`: the venue cancels it all the same). */
+  | { readonly kind: 'hang'; readonly apply?: boolean };
 
 export type LookupStep =
   | { readonly kind: 'real' }
   | { readonly kind: 'notFound' }
   | { readonly kind: 'fail'; readonly error?: unknown }
-  | { readonly kind: 'report'; readonly report: OrderReport };
+  | { readonly kind: 'report'; readonly report: OrderReport }
+  /** Never answers. */
+  | { readonly kind: 'hang' };
 
 export type ProtectionStep =
   | { readonly kind: 'apply' }
@@ -44,9 +48,18 @@ export type ProtectionStep =
   | { readonly kind: 'refuse'; readonly reason?: string }
   | { readonly kind: 'fail'; readonly error?: unknown }
   /** Answers "placed" but the venue never holds it. */
-  | { readonly kind: 'lose' };
+  | { readonly kind: 'lose' }
+  /** Never answers (`apply`: the venue places it all the same). */
+  | { readonly kind: 'hang'; readonly apply?: boolean };
 
-export type PositionStep = { readonly kind: 'real' } | { readonly kind: 'fail'; readonly error?: unknown } | { readonly kind: 'report'; readonly report: PositionReport };
+export type PositionStep =
+  | { readonly kind: 'real' }
+  | { readonly kind: 'fail'; readonly error?: unknown }
+  | { readonly kind: 'report'; readonly report: PositionReport }
+  /** Never answers. */
+  | { readonly kind: 'hang' };
+
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 export interface ScriptedCall {
   readonly method: 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection';
@@ -146,6 +159,9 @@ export class ScriptedBroker implements BrokerAdapter {
       case 'applyThenFail':
         this.venue.cancel(ref.clientOrderId);
         throw step.error ?? unknownOutcome();
+      case 'hang':
+        if (step.apply) this.venue.cancel(ref.clientOrderId);
+        return never();
     }
   }
 
@@ -162,6 +178,8 @@ export class ScriptedBroker implements BrokerAdapter {
         throw step.error ?? unknownOutcome();
       case 'report':
         return step.report;
+      case 'hang':
+        return never();
     }
   }
 
@@ -176,6 +194,8 @@ export class ScriptedBroker implements BrokerAdapter {
         throw step.error ?? unknownOutcome();
       case 'report':
         return step.report;
+      case 'hang':
+        return never();
     }
   }
 
@@ -194,6 +214,9 @@ export class ScriptedBroker implements BrokerAdapter {
         throw step.error ?? unknownOutcome();
       case 'lose':
         return { clientOrderId: req.clientOrderId, status: 'placed', stopLoss: req.stopLoss, takeProfit: req.takeProfit, quantity: req.quantity };
+      case 'hang':
+        if (step.apply) this.venue.protect(req);
+        return never();
     }
   }
 

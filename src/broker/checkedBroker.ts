@@ -1,0 +1,198 @@
+/**
+ * The broker boundary, normalised once. Whatever an adapter does — answers of any shape, throws
+ * of any value, or silence — the statechart sees a typed answer or a `BrokerError`:
+ * - every call has a time limit (`BROKER_CALL_LIMIT_MS`); no answer in time is an unknown outcome;
+ * - every answer is validated with zod and must be about the order (or symbol) asked for;
+ * - the request is reported before it is sent, and a report that returns a promise (a journal
+ *   making the intent durable) is awaited first: nothing is sent that is not on record.
+ */
+import { BROKER_CALL_LIMIT_MS } from '../domain/constants.js';
+import type { Clock } from '../domain/clock.js';
+import { OrderReportSchema, PositionReportSchema, ProtectionReportSchema } from '../domain/schemas.js';
+import { BrokerError, toBrokerError } from './errors.js';
+import type { BrokerAdapter, OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from './types.js';
+
+export type BrokerMethod = keyof typeof BROKER_CALL_LIMIT_MS;
+
+/** One observed broker call, for journaling. */
+export interface BrokerCall {
+  readonly executionId: string;
+  readonly phase: 'request' | 'response' | 'error';
+  readonly method: BrokerMethod;
+  readonly payload: unknown;
+  /** Milliseconds since the request, on answers and failures. */
+  readonly elapsedMs?: number;
+}
+
+/** Sees every call; may return a promise for a `request` (e.g. a journal flush) that the send waits for. */
+export type BrokerObserver = (call: BrokerCall) => void | Promise<void>;
+
+/** The adapter as the statechart uses it: typed, validated, bounded. */
+export interface CheckedBroker {
+  submitOrder(executionId: string, req: OrderRequest): Promise<OrderReport>;
+  cancelOrder(executionId: string, ref: OrderRef): Promise<OrderReport>;
+  getOrder(executionId: string, ref: OrderRef): Promise<OrderReport | null>;
+  getPosition(executionId: string, symbol: string): Promise<PositionReport>;
+  placeProtection(executionId: string, req: ProtectionRequest): Promise<ProtectionReport>;
+  /** Push updates for one order, parsed; `onInvalid` hears reports about it that cannot be read. */
+  subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
+}
+
+export interface CheckedBrokerOptions {
+  readonly clock: Clock;
+  readonly observe?: BrokerObserver;
+  /** Per-method time limits; defaults to `BROKER_CALL_LIMIT_MS`. */
+  readonly limits?: Partial<Record<BrokerMethod, number>>;
+}
+
+type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } };
+
+function parse<T>(schema: Schema<T>, value: unknown, what: string): T {
+  let parsed;
+  try {
+    parsed = schema.safeParse(value);
+  } catch (e) {
+    throw new BrokerError(`unreadable ${what} from broker`, { retryable: true, code: 'unreadable_answer', cause: e });
+  }
+  // An answer we cannot read tells us nothing: the outcome is unknown, never assumed.
+  if (!parsed.success) throw new BrokerError(`unreadable ${what} from broker: ${parsed.error.message.slice(0, 300)}`, { retryable: true, code: 'unreadable_answer' });
+  return parsed.data;
+}
+
+function sameOrder(report: OrderReport, clientOrderId: string): OrderReport {
+  if (report.clientOrderId !== clientOrderId) {
+    throw new BrokerError(`broker answered for order ${report.clientOrderId.slice(0, 64)}, not ${clientOrderId}`, { retryable: true, code: 'wrong_order' });
+  }
+  return report;
+}
+
+/**
+ * Wraps an adapter so that every call is bounded, validated and observed.
+ *
+ * @example
+ * const broker = checkedBroker(new PaperBroker({ seed: 1 }), { clock: systemClock, observe: (c) => console.log(c.method, c.phase) });
+ * const report = await broker.submitOrder('exec-1', request); // OrderReport, or throws BrokerError
+ */
+export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOptions): CheckedBroker {
+  const { clock } = options;
+  const observe = options.observe ?? (() => undefined);
+  const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
+
+  const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
+    const notRecorded = (e: unknown) =>
+      // The intent could not be recorded: nothing is sent, and the caller knows nothing left.
+      new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+    let recorded: void | Promise<void>;
+    try {
+      recorded = observe({ executionId, phase: 'request', method, payload });
+    } catch (e) {
+      throw notRecorded(e);
+    }
+    // Only a durable record that is still being written is waited for; otherwise the send starts at once.
+    if (recorded && typeof recorded.then === 'function') {
+      try {
+        await recorded;
+      } catch (e) {
+        throw notRecorded(e);
+      }
+    }
+    const started = clock.now();
+    let raw: unknown;
+    try {
+      raw = await bounded(method, send);
+    } catch (e) {
+      const error = toBrokerError(e); // whatever the adapter threw, read once, into plain fields
+      safeObserve({ executionId, phase: 'error', method, payload: error, elapsedMs: clock.now() - started });
+      throw error;
+    }
+    // The answer as the broker gave it is the forensic record (the journal redacts credentials).
+    safeObserve({ executionId, phase: 'response', method, payload: raw, elapsedMs: clock.now() - started });
+    let answer: T;
+    try {
+      answer = read(raw);
+    } catch (e) {
+      safeObserve({ executionId, phase: 'error', method, payload: e, elapsedMs: clock.now() - started });
+      throw e;
+    }
+    return answer;
+  };
+
+  /** Answers and failures are reported too; a failing observer must not turn an answer into a failure. */
+  const safeObserve = (c: BrokerCall) => {
+    try {
+      const r = observe(c);
+      if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch(() => undefined);
+    } catch {
+      // The journal's own failure is reported by the journal; the answer still counts.
+    }
+  };
+
+  const bounded = (method: BrokerMethod, send: () => Promise<unknown>): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const ms = limits[method];
+      let done = false;
+      const timer = clock.setTimeout(() => {
+        if (done) return;
+        done = true;
+        reject(new BrokerError(`${method}: no answer within ${ms} ms; the outcome is unknown`, { retryable: true, code: 'timeout' }));
+      }, ms);
+      let pending: Promise<unknown>;
+      try {
+        pending = Promise.resolve(send());
+      } catch (e) {
+        pending = Promise.reject(e); // an adapter that throws synchronously (or a throwing getter)
+      }
+      pending.then(
+        (v) => {
+          if (done) return; // a late answer after the limit: the look-up that follows finds the truth
+          done = true;
+          clock.clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          if (done) return;
+          done = true;
+          clock.clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+
+  return {
+    submitOrder: (id, req) => call(id, 'submitOrder', req, () => adapter.submitOrder(req), (a) => sameOrder(parse(OrderReportSchema, a, 'submit answer'), req.clientOrderId)),
+    cancelOrder: (id, ref) => call(id, 'cancelOrder', ref, () => adapter.cancelOrder(ref), (a) => sameOrder(parse(OrderReportSchema, a, 'cancel answer'), ref.clientOrderId)),
+    getOrder: (id, ref) => call(id, 'getOrder', ref, () => adapter.getOrder(ref), (a) => (a === null ? null : sameOrder(parse(OrderReportSchema, a, 'order'), ref.clientOrderId))),
+    getPosition: (id, symbol) =>
+      call(id, 'getPosition', { symbol }, () => adapter.getPosition(symbol), (a) => {
+        const position = parse(PositionReportSchema, a, 'position');
+        if (position.symbol !== symbol) throw new BrokerError(`broker answered with the position of ${position.symbol.slice(0, 64)}, not ${symbol}`, { retryable: true, code: 'wrong_order' });
+        return position;
+      }),
+    placeProtection: (id, req) =>
+      call(id, 'placeProtection', req, () => adapter.placeProtection(req), (a) => {
+        const report = parse(ProtectionReportSchema, a, 'protection answer');
+        if (report.clientOrderId !== req.clientOrderId) throw new BrokerError(`broker answered for protection ${report.clientOrderId.slice(0, 64)}, not ${req.clientOrderId}`, { retryable: true, code: 'wrong_order' });
+        return report;
+      }),
+    subscribe(clientOrderId, onReport, onInvalid) {
+      // A subscribe that throws is the adapter's failure to report (journaled by the caller); polling still sees every fill.
+      const subscribe = adapter.subscribe;
+      if (typeof subscribe !== 'function') return () => undefined;
+      const unsubscribe = subscribe.call(adapter, (report: unknown) => {
+        // Every execution hears every push: look at the id first, parse only our own reports,
+        // so a push costs O(1) per listener rather than a schema parse for each order in flight.
+        let id: unknown;
+        try {
+          id = (report as { clientOrderId?: unknown } | null)?.clientOrderId;
+        } catch {
+          return;
+        }
+        if (id !== clientOrderId) return;
+        const parsed = OrderReportSchema.safeParse(report);
+        if (parsed.success && parsed.data.clientOrderId === clientOrderId) onReport(parsed.data);
+        else onInvalid('unreadable pushed report');
+      });
+      return typeof unsubscribe === 'function' ? unsubscribe : () => undefined;
+    },
+  };
+}
