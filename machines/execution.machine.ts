@@ -223,6 +223,11 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       orderFullyFilled: ({ context }) => context.order !== null && context.order.filledQuantity >= context.snapshot!.positionSize,
       orderEndedAtBroker: ({ context }) => context.order !== null && isTerminalStatus(context.order.status),
       killSwitchCancelsOrders: ({ context }) => killSwitchCancelsWorkingOrders(context.killSwitch),
+      /** A submit request is out and its answer (or its call limit) has not come yet. */
+      submitAnswerAwaited: ({ context }) => {
+        const last = context.attempts.at(-1);
+        return last !== undefined && last.kind === 'submit' && last.outcome === 'in_flight';
+      },
       orderStillWorking: ({ context }) => context.order !== null && !isTerminalStatus(context.order.status),
       cancelAttemptsLeft: ({ context }) => context.cancelAttempts < MAX_CANCEL_ATTEMPTS,
       // --- after the order
@@ -290,6 +295,11 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         const full = order.filledQuantity >= context.snapshot!.positionSize;
         return { order, fullFillKnownAt: full && context.fullFillKnownAt === null ? now() : context.fullFillKnownAt };
       }),
+      /** A pushed report proves the order exists: a look-up still in flight is answered by it. */
+      adoptPushedOrder: assign(({ context }) => ({
+        unconfirmedSend: false,
+        attempts: context.attempts.at(-1)?.outcome === 'in_flight' ? recordAttemptOutcome(context.attempts, { outcome: 'found', stage: 'pending' }) : context.attempts,
+      })),
       markOutcomeUncertain: assign({ outcomeUncertain: true }),
       /** A send that no answer has confirmed or ruled out leaves the outcome uncertain. */
       carryUnconfirmedSend: assign(({ context }) => ({ outcomeUncertain: context.outcomeUncertain || context.unconfirmedSend })),
@@ -412,7 +422,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           { guard: not('inputWellFormed'), target: 'rejected', actions: 'rejectForInput' },
           { guard: not('snapshotHashIntact'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'hash' } } },
           // A restart resumes what a previous process started: look the order up first, never resend blindly.
-          { guard: 'resumingExecution', target: '#execution.live.trading.lookingUp', actions: 'restoreExecution' },
+          { guard: 'resumingExecution', target: '#execution.live.trading.unconfirmed', actions: 'restoreExecution' },
           { guard: not('approvalPresent'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'approval' } } },
           { guard: not('notExpired'), target: 'rejected', actions: { type: 'rejectForPrecondition', params: { check: 'expiry' } } },
           {
@@ -446,6 +456,15 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                 target: '#execution.live.stopping',
                 actions: ['markDeadlinePassed', { type: 'stopBecause', params: { reason: 'deadline' } }, 'carryUnconfirmedSend'],
               },
+            },
+            // Rule 3 DURING, for the whole region: `active` cancels by clientOrderId at once — while the
+            // order works, and while its outcome is unknown (looking up, pausing, about to resend). Only a
+            // send whose answer is awaited is let finish first (bounded by its call limit), so the cancel
+            // cannot overtake the order it cancels. `warning` leaves the working order alone.
+            always: {
+              guard: and(['killSwitchCancelsOrders', not('submitAnswerAwaited')]),
+              target: '#execution.live.stopping',
+              actions: [{ type: 'stopBecause', params: { reason: 'kill_switch' } }, 'carryUnconfirmedSend'],
             },
             initial: 'submitting',
             states: {
@@ -494,51 +513,60 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                       ],
                     },
                     // Unknown outcome: the order may exist. Look it up before anything else.
-                    { target: 'lookingUp', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
+                    { target: 'unconfirmed', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
                   ],
                 },
               },
-              lookingUp: {
-                entry: 'recordLookupAttempt',
-                invoke: {
-                  id: 'lookupOrder',
-                  src: 'lookupOrder',
-                  input: ({ context }) => ({ executionId: context.executionId, ref: { clientOrderId: context.clientOrderId!, symbol: context.snapshot!.symbol } }),
-                  onDone: [
-                    {
-                      guard: 'orderFoundAtBroker',
-                      target: 'working',
-                      actions: [{ type: 'settleAttempt', params: { outcome: 'found' } }, { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) }],
+              /**
+               * Whether the order exists is unknown (a send failed ambiguously, or a restart resumes):
+               * it is looked up by clientOrderId, never assumed. Anything the broker pushes about the
+               * order proves it exists, in every sub-state.
+               */
+              unconfirmed: {
+                on: { ORDER_UPDATE: { target: 'working', actions: ['adoptPushedOrder', { type: 'mergeReport', params: ({ event }) => ({ report: event.report }) }] } },
+                initial: 'lookingUp',
+                states: {
+                  lookingUp: {
+                    entry: 'recordLookupAttempt',
+                    invoke: {
+                      id: 'lookupOrder',
+                      src: 'lookupOrder',
+                      input: ({ context }) => ({ executionId: context.executionId, ref: { clientOrderId: context.clientOrderId!, symbol: context.snapshot!.symbol } }),
+                      onDone: [
+                        {
+                          guard: 'orderFoundAtBroker',
+                          target: '#execution.live.trading.working',
+                          actions: [{ type: 'settleAttempt', params: { outcome: 'found' } }, { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) }],
+                        },
+                        { guard: 'mayResend', target: 'retryPause', actions: { type: 'settleAttempt', params: { outcome: 'not_found' } } },
+                        {
+                          target: '#execution.live.stopping',
+                          actions: [{ type: 'settleAttempt', params: { outcome: 'not_found' } }, 'stopBecauseResendBlocked'],
+                        },
+                      ],
+                      onError: { target: 'lookupPause', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
                     },
-                    { guard: 'mayResend', target: 'retryPause', actions: { type: 'settleAttempt', params: { outcome: 'not_found' } } },
-                    {
-                      target: '#execution.live.stopping',
-                      actions: [{ type: 'settleAttempt', params: { outcome: 'not_found' } }, 'stopBecauseResendBlocked'],
+                  },
+                  lookupPause: {
+                    after: { retryBackoff: 'lookingUp' },
+                  },
+                  retryPause: {
+                    after: {
+                      retryBackoff: [
+                        { guard: 'mayResend', target: '#execution.live.trading.submitting' },
+                        { target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
+                      ],
                     },
-                  ],
-                  onError: { target: 'lookupPause', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
+                    // Confirmed absent, so nothing needs cancelling; stopping still asks, in case a send lands late.
+                    always: { guard: not('mayResend'), target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
+                  },
                 },
-              },
-              lookupPause: {
-                after: { retryBackoff: 'lookingUp' },
-              },
-              retryPause: {
-                after: {
-                  retryBackoff: [
-                    { guard: 'mayResend', target: 'submitting' },
-                    { target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
-                  ],
-                },
-                // Confirmed absent, so nothing needs cancelling; stopping still asks, in case a send lands late.
-                always: { guard: not('mayResend'), target: '#execution.live.stopping', actions: 'stopBecauseResendBlocked' },
               },
               working: {
                 invoke: { id: 'watchOrder', src: 'watchOrder', input: refInput },
                 always: [
                   { guard: 'orderFullyFilled', target: '#execution.live.assessing' },
                   { guard: 'orderEndedAtBroker', target: '#execution.live.assessing', actions: { type: 'stopBecause', params: { reason: 'broker_ended' } } },
-                  // Rule 3 DURING: `active` cancels; `warning` leaves the working order alone.
-                  { guard: 'killSwitchCancelsOrders', target: '#execution.live.stopping', actions: { type: 'stopBecause', params: { reason: 'kill_switch' } } },
                 ],
               },
             },

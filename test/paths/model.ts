@@ -56,13 +56,14 @@ export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
     events.push(done('submitOrder', report('pending', 0, null)), done('submitOrder', report('rejected', 0, null)), fail('submitOrder', definitive()), fail('submitOrder', unknownOutcome()));
   }
   if (at('lookingUp')) events.push(done('lookupOrder', report('pending', 0, null)), done('lookupOrder', null), fail('lookupOrder', unknownOutcome()));
-  if (at('retryPause')) events.push(after('retryBackoff', 'execution.live.trading.retryPause'));
-  if (at('lookupPause')) events.push(after('retryBackoff', 'execution.live.trading.lookupPause'));
+  if (at('retryPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.retryPause'));
+  if (at('lookupPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.lookupPause'));
   if (at('trading') && !c.deadlinePassed) events.push(after('hardTimeout', 'execution.live.trading'));
   if (at('cancelPause')) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
   if (at('protectionPause')) events.push(after('protectionRetryDelay', 'execution.live.protectionPause'));
   // Fills arrive by push while the order can still fill: before the answer, while working, while stopping.
-  if (open && (at('submitting', 'working', 'cancelling', 'confirming') || (at('lookingUp') && c.order !== null))) {
+  // …and while its outcome is unknown (looking up, pausing, about to resend), where a push proves it exists.
+  if (open && at('submitting', 'working', 'cancelling', 'confirming', 'lookingUp', 'lookupPause', 'retryPause')) {
     if (filled === 0) events.push({ type: 'ORDER_UPDATE', report: report('partially_filled', size / 2, PARTIAL_PRICE) });
     events.push({ type: 'ORDER_UPDATE', report: report('filled', size, FILL_PRICE) });
     if (c.order !== null) events.push({ type: 'ORDER_UPDATE', report: report('cancelled', filled, price) });
