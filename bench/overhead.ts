@@ -17,7 +17,7 @@ async function baseline(broker: BrokerAdapter, s: FrozenSnapshot): Promise<numbe
   await broker.placeProtection({ clientOrderId: `${clientOrderId}-p`, symbol: s.symbol, side: s.side, quantity: order.filledQuantity, ...levels });
   const [again, position] = await Promise.all([broker.getOrder({ clientOrderId }), broker.getPosition(s.symbol)]);
   const diff = rules.diffReconciliation(
-    { symbol: s.symbol, side: s.side, order, priorPositionQuantity: position.quantity - order.filledQuantity, protection: levels, protectedQuantity: order.filledQuantity, priceTick: null, outcomeUncertain: false },
+    { symbol: s.symbol, side: s.side, positionSize: s.positionSize, protectionFailure: null, order, priorPositionQuantity: position.quantity - order.filledQuantity, protection: levels, protectedQuantity: order.filledQuantity, priceTick: null, outcomeUncertain: false },
     { order: again, position },
   );
   return rules.slippagePct(s.side, s.referencePrice, order.averageFillPrice!) + diff.mismatches.length;

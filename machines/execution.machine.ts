@@ -354,6 +354,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           protectedQuantity: context.protectionPlaced ? context.protectedQuantity : 0,
           priceTick: context.protectionPlaced ? context.protectionTick : null,
           outcomeUncertain: context.outcomeUncertain,
+          positionSize: s.positionSize,
+          protectionFailure: context.protectionPlaced ? null : (context.protectionError ?? (context.protection ? 'protection was not confirmed' : null)),
         };
         const diff = diffReconciliation(expected, params.observed);
         const report: ReconciliationReport = { ...diff, checkedAt: isoAt(now()), queries: { getOrder: 1, getPosition: 1 } };

@@ -6,7 +6,7 @@ import { checkInvariants } from './support/invariants.js';
 const { diffReconciliation } = rules;
 const order = { clientOrderId: 'c', brokerOrderId: 'b', status: 'filled' as const, filledQuantity: 10, averageFillPrice: 1.1 };
 const position = { symbol: 'EURUSD', quantity: 10, averagePrice: 1.1, stopLoss: 1.089, takeProfit: 1.122 };
-const expected = { symbol: 'EURUSD', side: 'buy' as const, order, priorPositionQuantity: 0, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, priceTick: null, outcomeUncertain: false };
+const expected = { symbol: 'EURUSD', side: 'buy' as const, positionSize: 10, protectionFailure: null, order, priorPositionQuantity: 0, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, priceTick: null, outcomeUncertain: false };
 
 describe('rule 6: the reconciliation diff', () => {
   it('matched when everything agrees', () => {

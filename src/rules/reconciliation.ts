@@ -15,6 +15,8 @@ const QUANTITY_TOLERANCE = 1e-9;
 export interface ReconciliationExpectation {
   readonly symbol: string;
   readonly side: Side;
+  /** The approved size: nothing above it may have filled. */
+  readonly positionSize: number;
   /** Warden's merged view of its order; null if the broker never acknowledged it. */
   readonly order: OrderView | null;
   /** Signed net position on the symbol that Warden accounted for before this execution. */
@@ -30,6 +32,8 @@ export interface ReconciliationExpectation {
   readonly priceTick: number | null;
   /** An order may exist that was never confirmed either way (e.g. a submit still in flight at the deadline). */
   readonly outcomeUncertain: boolean;
+  /** Why this execution's own protection was not confirmed (refused, failed, no price), or null. */
+  readonly protectionFailure: string | null;
 }
 
 export interface ReconciliationObservation {
@@ -107,9 +111,21 @@ export function diffReconciliation(
     missingSlTp = true;
     add('position.protection', 'levels from the fill', null, 'a filled quantity has no protective levels (fill price unknown)');
   }
-  if (expected.protection && filled > 0 && expected.protectedQuantity > 0 && filled - expected.protectedQuantity > QUANTITY_TOLERANCE * filled) {
+  // The execution's own record is judged as well as the venue's: levels at the broker may belong to
+  // another execution on the same symbol, so they never stand in for this one's protection.
+  if (filled > 0 && expected.protection && expected.protectionFailure !== null) {
     missingSlTp = true;
-    add('protection.quantity', filled, expected.protectedQuantity, `${filled - expected.protectedQuantity} filled after protection was placed and is not protected`);
+    add('protection', 'placed for the filled quantity', null, `this execution's protection was not placed: ${expected.protectionFailure}`);
+  } else if (expected.protection && filled > 0 && !sameQuantity(filled, expected.protectedQuantity)) {
+    missingSlTp = true;
+    const message =
+      expected.protectedQuantity < filled
+        ? `${filled - expected.protectedQuantity} of the filled quantity is not protected`
+        : `protection covers ${expected.protectedQuantity}, more than the ${filled} filled`;
+    add('protection.quantity', filled, expected.protectedQuantity, message);
+  }
+  if (filled - expected.positionSize > QUANTITY_TOLERANCE * expected.positionSize) {
+    add('order.overfilled', expected.positionSize, filled, `the broker filled ${filled}, more than the approved ${expected.positionSize}`);
   }
   if (expected.protection && filled > 0) {
     for (const level of ['stopLoss', 'takeProfit'] as const) {
