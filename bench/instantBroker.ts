@@ -3,6 +3,8 @@ import type { BrokerAdapter, OrderReport, PositionReport, ProtectionReport } fro
 
 export class InstantBroker implements BrokerAdapter {
   readonly name = 'instant';
+  /** Client order ids are unique for the venue's lifetime: a resend can never make a second order. */
+  readonly clientOrderIdDurability = 'durable' as const;
   private readonly orders = new Map<string, OrderReport>();
   private readonly positions = new Map<string, PositionReport>();
 

@@ -8,7 +8,7 @@
  */
 import { and, assign, emit, fromCallback, fromPromise, not, setup } from 'xstate';
 import { randomUUID } from 'node:crypto';
-import type { BrokerAdapter } from '../src/broker/types.js';
+import type { BrokerAdapter, ClientOrderIdDurability } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
 import { checkedBroker, type BrokerCall, type BrokerObserver } from '../src/broker/checkedBroker.js';
 import {
@@ -97,6 +97,15 @@ export function createAdvisoryRegistry(): AdvisoryRegistry {
 
 const isoAt = (ms: number): string => new Date(ms).toISOString();
 
+function readDurability(broker: BrokerAdapter): ClientOrderIdDurability {
+  try {
+    const declared = broker.clientOrderIdDurability;
+    return declared === 'durable' || declared === 'none' ? declared : 'openOrdersOnly';
+  } catch {
+    return 'openOrdersOnly';
+  }
+}
+
 /**
  * Builds the execution statechart bound to a broker and a clock.
  *
@@ -113,6 +122,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const now = () => clock.now();
   if (deps.approvers && deps.approvers.length === 0) throw new TypeError('approvers is empty: list at least one Ed25519 public key, or leave the option out');
   const approvers = deps.approvers ? parseApproverKeys(deps.approvers) : null;
+  // Read once, defensively: a custom adapter that does not say is assumed not to keep ids durably.
+  const venueKeepsClientIds = readDurability(broker) === 'durable';
   // The one boundary every call crosses: bounded, validated, observed (src/broker/checkedBroker.ts).
   const checked = checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}) });
 
@@ -126,6 +137,11 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
     if (other) return { reason: 'unrecoverable', error: other };
     if (c.submitAttempts >= MAX_SUBMIT_ATTEMPTS) {
       return { reason: 'retries_exhausted', error: { code: ErrorCode.RetriesExhausted, message: `${c.submitAttempts} submission attempts without a definitive answer` } };
+    }
+    // Rule 5 on a venue that forgets client ids once an order is done (Binance): the same id could
+    // be a second order. Only a failure proving nothing left this process allows a resend there.
+    if (!venueKeepsClientIds && !c.lastSendNotMade) {
+      return { reason: 'resend_unsafe', error: { code: ErrorCode.RetriesExhausted, message: 'the venue keeps client order ids only among open orders; an unconfirmed order is never resent there' } };
     }
     return null;
   };
@@ -220,6 +236,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       orderFoundAtBroker: ({ event }) => (event as { output?: OrderReport | null }).output != null,
       /** Rule 5: deadline, kill switch, expiry, hash and the attempt bound, re-checked before each resend. */
       mayResend: ({ context }) => resendBlocker(context) === null,
+      /** Nothing forbids a resend but the venue's client-id rule: keep looking the order up instead. */
+      resendUnsafeOnVenue: ({ context }) => resendBlocker(context)?.reason === 'resend_unsafe',
       orderFullyFilled: ({ context }) => context.order !== null && context.order.filledQuantity >= context.snapshot!.positionSize,
       orderEndedAtBroker: ({ context }) => context.order !== null && isTerminalStatus(context.order.status),
       killSwitchCancelsOrders: ({ context }) => killSwitchCancelsWorkingOrders(context.killSwitch),
@@ -268,6 +286,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       markDeadlinePassed: assign({ deadlinePassed: true }),
       recordSubmitAttempt: assign(({ context }) => ({
         submitAttempts: context.submitAttempts + 1,
+        lastSendNotMade: false,
         unconfirmedSend: true,
         attempts: [
           ...context.attempts,
@@ -281,8 +300,11 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         ],
       })),
       settleAttempt: assign(({ context }, params: { outcome: Attempt['outcome']; error?: unknown }) => ({
-        // Any answer but "unknown" settles whether the order exists.
-        unconfirmedSend: params.outcome === 'unknown' ? context.unconfirmedSend : false,
+        // Any answer but "unknown" settles whether the order exists — except that "not found" proves
+        // nothing on a venue whose look-ups may lag and whose ids are not durable.
+        unconfirmedSend: params.outcome === 'unknown' || (params.outcome === 'not_found' && !venueKeepsClientIds) ? context.unconfirmedSend : false,
+        lastSendNotMade:
+          params.outcome === 'unknown' && context.attempts.at(-1)?.kind === 'submit' ? params.error instanceof BrokerError && params.error.code === 'not_sent' : context.lastSendNotMade,
         attempts: recordAttemptOutcome(context.attempts, {
           outcome: params.outcome,
           stage: params.outcome === 'acknowledged' || params.outcome === 'found' ? 'pending' : 'submitted',
@@ -398,6 +420,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         fullFillKnownAt: null,
         outcomeUncertain: false,
         unconfirmedSend: false,
+        lastSendNotMade: false,
         stopReason: null,
         stopError: null,
         cancelAttempts: 0,
@@ -541,6 +564,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                           actions: [{ type: 'settleAttempt', params: { outcome: 'found' } }, { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) }],
                         },
                         { guard: 'mayResend', target: 'retryPause', actions: { type: 'settleAttempt', params: { outcome: 'not_found' } } },
+                    // A venue that may have filled and forgotten the id: keep looking and listening until the deadline.
+                    { guard: 'resendUnsafeOnVenue', target: 'lookupPause', actions: { type: 'settleAttempt', params: { outcome: 'not_found' } } },
                         {
                           target: '#execution.live.stopping',
                           actions: [{ type: 'settleAttempt', params: { outcome: 'not_found' } }, 'stopBecauseResendBlocked'],

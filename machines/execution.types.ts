@@ -52,6 +52,8 @@ export interface ExecutionContext {
   readonly outcomeUncertain: boolean;
   /** A request to send the order is out and no answer has confirmed or ruled out the order yet. */
   readonly unconfirmedSend: boolean;
+  /** The last submit failed in a way that proves it never left this process (`not_sent`). */
+  readonly lastSendNotMade: boolean;
   readonly stopReason: StopReason | null;
   readonly stopError: ExecutionError | null;
   readonly cancelAttempts: number;

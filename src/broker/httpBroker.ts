@@ -22,6 +22,8 @@ export interface HttpBrokerOptions {
  */
 export class HttpBroker implements BrokerAdapter {
   readonly name = 'http';
+  /** Client order ids are unique for the venue's lifetime: a resend can never make a second order. */
+  readonly clientOrderIdDurability = 'durable' as const;
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   readonly #headers: Readonly<Record<string, string>>;

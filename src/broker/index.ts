@@ -1,4 +1,4 @@
-export type { BrokerAdapter, OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from './types.js';
+export type { BrokerAdapter, ClientOrderIdDurability, OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from './types.js';
 export { BrokerError, classifyBrokerFailure, type BrokerFailure } from './errors.js';
 export { PaperBroker, seededRandom, type PaperBrokerOptions, type PaperMarket, type PaperBrokerState } from './paperBroker.js';
 export { HttpBroker, type HttpBrokerOptions } from './httpBroker.js';

@@ -65,6 +65,8 @@ export function seededRandom(seed: number): () => number {
  */
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
+  /** Client order ids are unique for the venue's lifetime: a resend can never make a second order. */
+  readonly clientOrderIdDurability = 'durable' as const;
   readonly venue: Venue;
   private readonly clock: Clock;
   private readonly random: () => number;

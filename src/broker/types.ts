@@ -4,6 +4,16 @@ import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionRep
 export type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest };
 
 /**
+ * How far a venue honours a client order id:
+ * - `durable`: a second order with an id already used is refused forever, so resending the same
+ *   id after an unknown outcome can never make a second order (PaperBroker, the paper service);
+ * - `openOrdersOnly`: ids are unique only among *open* orders (Binance): once an order filled or
+ *   was cancelled, the same id makes a new order — a resend could double the position;
+ * - `none`: the venue does not deduplicate by client id at all.
+ */
+export type ClientOrderIdDurability = 'durable' | 'openOrdersOnly' | 'none';
+
+/**
  * A broker as Warden sees it. Throw {@link BrokerError} with `retryable: false` for a definitive
  * refusal; anything else thrown means the outcome is unknown and the order may exist.
  *
@@ -12,6 +22,13 @@ export type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionRep
  */
 export interface BrokerAdapter {
   readonly name: string;
+  /**
+   * How far the venue honours a client order id (see {@link ClientOrderIdDurability}). Absent is
+   * read as `openOrdersOnly`, the safe assumption: a submit whose outcome is unknown is then never
+   * resent (unless the failure proves nothing was sent) — Warden keeps looking the order up and
+   * listening until the deadline, and flags it if it is still unknown.
+   */
+  readonly clientOrderIdDurability?: ClientOrderIdDurability;
   /** Must be idempotent on `req.clientOrderId`: a resend returns the existing order. */
   submitOrder(req: OrderRequest): Promise<OrderReport>;
   /** Returns the order's state after the cancel attempt (it may have filled first). */

@@ -3,7 +3,7 @@ import { ErrorCode, ExecutionStage, type FinalStatus } from '../domain/constants
 import type { ExecutionError } from '../domain/result.js';
 
 /** Why Warden stopped trading an order before it filled completely. */
-export type StopReason = 'deadline' | 'kill_switch' | 'broker_rejected' | 'retries_exhausted' | 'broker_ended' | 'unrecoverable';
+export type StopReason = 'deadline' | 'kill_switch' | 'broker_rejected' | 'retries_exhausted' | 'broker_ended' | 'unrecoverable' | 'resend_unsafe';
 
 export interface OutcomeFacts {
   readonly positionSize: number;
@@ -37,6 +37,7 @@ export function classifyOutcome(f: OutcomeFacts): { status: FinalStatus; error: 
     case 'broker_rejected':
       return { status: ExecutionStage.Failed, error: f.stopError ?? { code: ErrorCode.BrokerRejected, message: 'the broker rejected the order' } };
     case 'retries_exhausted':
+    case 'resend_unsafe':
       return { status: ExecutionStage.Failed, error: f.stopError ?? { code: ErrorCode.RetriesExhausted, message: 'submission attempts exhausted' } };
     case 'broker_ended':
       return { status: ExecutionStage.Failed, error: f.stopError ?? { code: ErrorCode.BrokerRejected, message: 'the broker ended the order with nothing filled' } };

@@ -7,7 +7,7 @@
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
 import { BrokerError } from '../broker/errors.js';
-import type { BrokerAdapter } from '../broker/types.js';
+import type { BrokerAdapter, ClientOrderIdDurability } from '../broker/types.js';
 import { Venue } from '../broker/venue.js';
 
 /** How the next `submitOrder` call behaves. */
@@ -77,6 +77,8 @@ const unknownOutcome = () => new BrokerError('connection reset after sending', {
  */
 export class ScriptedBroker implements BrokerAdapter {
   readonly name = 'scripted';
+  /** As declared in the constructor (default `durable`), to test both kinds of venue. */
+  readonly clientOrderIdDurability: ClientOrderIdDurability;
   readonly venue: Venue;
   readonly calls: ScriptedCall[] = [];
   /** Queues of behaviours, consumed one per call; an empty queue means the default (first kind). */
@@ -92,7 +94,8 @@ export class ScriptedBroker implements BrokerAdapter {
   private readonly acceptedListeners: ((order: OrderRequest) => void)[] = [];
   private subscribable: boolean;
 
-  constructor(options: { clock?: Clock; latencyMs?: number; push?: boolean } = {}) {
+  constructor(options: { clock?: Clock; latencyMs?: number; push?: boolean; clientOrderIdDurability?: ClientOrderIdDurability } = {}) {
+    this.clientOrderIdDurability = options.clientOrderIdDurability ?? 'durable';
     this.clock = options.clock ?? systemClock;
     this.latencyMs = options.latencyMs ?? 10;
     this.subscribable = options.push ?? true;

@@ -15,6 +15,7 @@ interface Pending {
 
 export class DeferredBroker implements BrokerAdapter {
   readonly name = 'deferred';
+  constructor(readonly clientOrderIdDurability: 'durable' | 'openOrdersOnly' = 'durable') {}
   private readonly pending: Pending[] = [];
   private readonly listeners = new Set<(r: OrderReport) => void>();
 

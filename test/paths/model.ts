@@ -22,10 +22,10 @@ export const FILL_PRICE = 1.1002;
 export const PARTIAL_PRICE = 1.1001;
 
 /** A machine for exploration only: a frozen clock, and a registry that knows `claimed` advisories. */
-export function modelMachine(options: { duplicate?: boolean } = {}): ModelMachine {
+export function modelMachine(options: { duplicate?: boolean; durability?: 'durable' | 'openOrdersOnly' } = {}): ModelMachine {
   const refuse = () => Promise.reject(new Error('the model machine never calls a broker'));
   return createExecutionMachine({
-    broker: { name: 'model', submitOrder: refuse, cancelOrder: refuse, getOrder: refuse, getPosition: refuse, placeProtection: refuse },
+    broker: { name: 'model', clientOrderIdDurability: options.durability ?? 'durable', submitOrder: refuse, cancelOrder: refuse, getOrder: refuse, getPosition: refuse, placeProtection: refuse },
     clock: new VirtualClock(T0),
     advisories: { has: () => options.duplicate === true, claim: () => undefined },
   });

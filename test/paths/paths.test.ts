@@ -33,11 +33,12 @@ interface Model {
   readonly killSwitch?: 'warning' | 'active';
   readonly duplicate?: boolean;
   readonly recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number };
+  readonly durability?: 'durable' | 'openOrdersOnly';
   readonly paths: ModelPath[];
 }
 
-function model(name: string, input: unknown, frozen: Model['frozen'], options: { killSwitch?: 'warning' | 'active'; duplicate?: boolean; recovery?: Model['recovery'] } = {}): Model {
-  const machine = modelMachine({ duplicate: options.duplicate ?? false });
+function model(name: string, input: unknown, frozen: Model['frozen'], options: { killSwitch?: 'warning' | 'active'; duplicate?: boolean; recovery?: Model['recovery']; durability?: Model['durability'] } = {}): Model {
+  const machine = modelMachine({ duplicate: options.duplicate ?? false, durability: options.durability ?? 'durable' });
   const adj = explore(machine, { snapshot: input, ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}), ...(options.recovery ? { recovery: options.recovery } : {}) });
   const initialKey = serializeSnapshot(Object.values(adj)[0]!.state);
   const tour = transitionTour(adj, initialKey);
@@ -64,6 +65,9 @@ const models: Model[] = [
   model('kill switch active before', buy, buy, { killSwitch: 'active' }),
   // A restart: a previous process claimed the advisory and sent once, then died.
   model('restart', buy, buy, { recovery: { clientOrderId: `wd-${buy.hash.slice(0, 24)}`, deadlineAt: T0 + 30_000, submitAttempts: 1 } }),
+  // A venue that keeps client ids only among open orders (Binance): an unconfirmed order is never resent.
+  model('buy on an open-orders-only venue', buy, buy, { durability: 'openOrdersOnly' }),
+  model('restart on an open-orders-only venue', buy, buy, { durability: 'openOrdersOnly', recovery: { clientOrderId: `wd-${buy.hash.slice(0, 24)}`, deadlineAt: T0 + 30_000, submitAttempts: 1 } }),
 ];
 
 const label = (p: ModelPath) => p.steps.map((s) => s.event.type.replace(/^xstate\.(done|error)\.actor\./, '$1:').replace(/^xstate\.after\.([^.]+)\..*/, 'after:$1')).join(' → ') || '(settles at once)';
@@ -81,6 +85,7 @@ for (const m of models) {
           ...(m.killSwitch ? { killSwitch: m.killSwitch } : {}),
           ...(m.duplicate ? { duplicate: true } : {}),
           ...(m.recovery ? { recovery: m.recovery } : {}),
+          ...(m.durability ? { durability: m.durability } : {}),
         });
         replayed++;
       });

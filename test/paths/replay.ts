@@ -54,11 +54,13 @@ export async function replayPath(args: {
   recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number };
   coverage: ReplayCoverage;
   machine: AnyStateMachine;
+  /** How far the replayed venue honours client order ids (default: durably). */
+  durability?: 'durable' | 'openOrdersOnly';
 }): Promise<ExecutionResult> {
   const { path, coverage } = args;
   const clock = new SimulatedClock();
   clock.set(T0);
-  const broker = new DeferredBroker();
+  const broker = new DeferredBroker(args.durability ?? 'durable');
   let live: { value: unknown; context: ExecutionContext; status: string } | null = null;
   const journal = new MemoryJournal(clock);
   if (args.recovery && args.snapshot) {

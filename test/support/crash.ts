@@ -43,6 +43,7 @@ export function mortal(broker: BrokerAdapter, journal: Journal, crashOn?: (metho
   return {
     broker: {
       name: broker.name,
+      ...(broker.clientOrderIdDurability ? { clientOrderIdDurability: broker.clientOrderIdDurability } : {}),
       submitOrder: wrap('submitOrder', (r) => broker.submitOrder(r)),
       cancelOrder: wrap('cancelOrder', (r) => broker.cancelOrder(r)),
       getOrder: wrap('getOrder', (r) => broker.getOrder(r)),

@@ -134,6 +134,11 @@ export async function loadCcxt(): Promise<Record<string, unknown>> {
  */
 export class CcxtBroker implements BrokerAdapter {
   readonly name: string;
+  /**
+   * Binance (and most venues) keep a client order id unique only among *open* orders: once an
+   * order filled, the same id makes a new one. So Warden never resends an unconfirmed order here.
+   */
+  readonly clientOrderIdDurability = 'openOrdersOnly' as const;
   readonly #exchange: CcxtExchange;
   #markets: Promise<unknown> | null = null;
   /**
@@ -285,7 +290,7 @@ export class CcxtBroker implements BrokerAdapter {
       return await send();
     } catch (e) {
       const failure = this.#classify(e);
-      if (failure.kind !== 'duplicate') throw toBrokerError(failure.kind === 'rejected' ? failure : { ...failure, kind: 'unknown' });
+      if (failure.kind !== 'duplicate') throw toBrokerError(failure.kind === 'rejected' || failure.kind === 'not_sent' ? failure : { ...failure, kind: 'unknown' });
       const existing = await find();
       if (existing) return existing;
       throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order)`, { retryable: true, code: failure.code });

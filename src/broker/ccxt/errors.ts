@@ -13,6 +13,11 @@ export type CcxtFailureKind =
   | 'duplicate'
   /** The venue does not know the order (on cancel: it may have filled). */
   | 'not_found'
+  /**
+   * The request provably never left this process: the connection was refused or the host name
+   * did not resolve, so no byte of it was written. Resending the same id is safe on any venue.
+   */
+  | 'not_sent'
   /** Anything else: the order may or may not exist. */
   | 'unknown';
 
@@ -71,6 +76,24 @@ export function scrub(message: string, secrets: readonly (string | undefined)[])
   return out.slice(0, 500);
 }
 
+/** Socket errors raised before a connection exists: nothing of the request was written. */
+const NEVER_CONNECTED = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)\b/;
+
+/** The system error code of a thrown value's cause, if it carries one (fetch wraps it). */
+function causeCode(thrown: unknown): string {
+  try {
+    let c: unknown = (thrown as { cause?: unknown } | null)?.cause;
+    for (let i = 0; i < 3 && c !== null && typeof c === 'object'; i++) {
+      const code = (c as { code?: unknown }).code;
+      if (typeof code === 'string') return code;
+      c = (c as { cause?: unknown }).cause;
+    }
+  } catch {
+    // unreadable: nothing proven
+  }
+  return '';
+}
+
 /**
  * Classifies anything a ccxt call threw.
  *
@@ -85,7 +108,11 @@ export function classifyCcxtError(thrown: unknown, secrets: readonly (string | u
   const code = venueCode ? `${cls} ${venueCode}` : cls;
   const message = scrub(`${cls}: ${raw}`, secrets);
   const is = (name: string) => names.includes(name);
-  // A network failure never proves anything, whatever its text says.
+  // A connection that was never made proves nothing was sent; any other network failure proves nothing.
+  // -1021 (timestamp outside recvWindow): Binance checks the timestamp before the request reaches the
+  // matching engine, so nothing was accepted. ccxt raises it as InvalidNonce, a NetworkError subclass.
+  if (is('InvalidNonce') || venueCode === '-1021') return { kind: 'rejected', code, message };
+  if (is('NetworkError') && NEVER_CONNECTED.test(`${raw} ${causeCode(thrown)}`)) return { kind: 'not_sent', code: `${code} not_sent`, message };
   if (is('NetworkError') || is('OperationFailed') || is('OrderNotCached') || !is('BaseError')) return { kind: 'unknown', code, message };
   if (is('OrderNotFound')) return { kind: 'not_found', code, message };
   if (is('DuplicateOrderId') || (is('ExchangeError') && DUPLICATE.test(raw))) return { kind: 'duplicate', code, message };
@@ -96,5 +123,6 @@ export function classifyCcxtError(thrown: unknown, secrets: readonly (string | u
 
 /** The `BrokerError` Warden's statechart branches on. */
 export function toBrokerError(failure: CcxtFailure): BrokerError {
+  if (failure.kind === 'not_sent') return new BrokerError(failure.message, { retryable: true, code: 'not_sent' });
   return new BrokerError(failure.message, { retryable: failure.kind === 'unknown' || failure.kind === 'duplicate', code: failure.code });
 }
