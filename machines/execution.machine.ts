@@ -400,7 +400,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   }).createMachine({
     id: 'execution',
     context: ({ input }) => {
-      const parsed = parseSnapshotInput(input.snapshot);
+      const parsed = input.parsed ?? parseSnapshotInput(input.snapshot);
       const snapshot = parsed.kind === 'invalid' ? null : parsed.snapshot;
       return {
         executionId: input.executionId ?? randomUUID(),

@@ -2,7 +2,7 @@
 import type { KillSwitchState } from '../src/domain/constants.js';
 import type { Attempt, ExecutionError, ExecutionResult, ReconciliationReport } from '../src/domain/result.js';
 import type { FrozenSnapshot, OrderReport } from '../src/domain/schemas.js';
-import type { SnapshotIssue } from '../src/domain/snapshot.js';
+import type { SnapshotInputResult, SnapshotIssue } from '../src/domain/snapshot.js';
 import type { OrderView } from '../src/rules/orderReports.js';
 import type { StopReason } from '../src/rules/outcome.js';
 import type { ProtectiveLevels } from '../src/rules/protection.js';
@@ -10,6 +10,8 @@ import type { ProtectiveLevels } from '../src/rules/protection.js';
 export interface ExecutionInput {
   /** A FrozenSnapshot or raw input; validated in the machine's first state. */
   readonly snapshot: unknown;
+  /** The host's own parse of `snapshot`, when it has one: the machine then does not parse again. */
+  readonly parsed?: SnapshotInputResult;
   readonly executionId?: string;
   /** Effective kill switch state for the snapshot's symbol when the execution starts. */
   readonly killSwitch?: KillSwitchState;

@@ -9,7 +9,7 @@ import type { ExecutionContext, ExecutionRecovery } from '../../machines/executi
 import type { BrokerAdapter } from '../broker/types.js';
 import { describeThrown } from '../broker/errors.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { JournalKind, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from '../journal/types.js';
@@ -17,6 +17,7 @@ import { WardenUsageError } from '../domain/errors.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import { restoreFromJournal } from './restore.js';
+import { parseSnapshotInput } from '../domain/snapshot.js';
 import { PositionLedger } from './ledger.js';
 
 export interface EngineOptions {
@@ -172,17 +173,8 @@ export function createEngine(options: EngineOptions): Engine {
     }
   });
 
-  const raiseReconciliationSwitch = (symbol: string, advisoryId: string, status: string) => {
-    if (board.state(symbol) !== KillSwitchState.Off && board.typeOf(symbol) !== KillSwitchType.Reconciliation) return; // never lower a stricter switch
-    if (board.state(symbol) === KillSwitchState.Active) return;
-    board.set(KillSwitchState.Warning, { symbol, type: KillSwitchType.Reconciliation, reason: `reconciliation ${status} on advisory ${advisoryId}`, operator: 'warden' });
-  };
-
   const releaseReconciliationSwitch = (symbol: string, operator: string, advisoryId: string) => {
-    const stillFlagged = [...awaiting.values()].some((a) => a.symbol === symbol);
-    if (!stillFlagged && board.typeOf(symbol) === KillSwitchType.Reconciliation && board.state(symbol) !== KillSwitchState.Off) {
-      board.set(KillSwitchState.Off, { symbol, type: KillSwitchType.Reconciliation, reason: `resolved advisory ${advisoryId}`, operator });
-    }
+    if (![...awaiting.values()].some((a) => a.symbol === symbol)) board.releaseReconciliationHalt(symbol, advisoryId, operator);
   };
 
   function execute(input: unknown): Promise<ExecutionResult> {
@@ -213,8 +205,11 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   function run(executionId: string, input: unknown, recovery?: ExecutionRecovery): Promise<ExecutionResult> {
-    const symbol = peek(input, 'symbol');
-    const ids = { executionId, advisoryId: peek(input, 'advisoryId'), snapshotHash: null as string | null };
+    // Parsed once, here: everything after reads the validated, frozen snapshot, never the raw input
+    // (whose getters could answer differently on each read and dodge a symbol's switch).
+    const parsed = parseSnapshotInput(input);
+    const symbol = parsed.kind === 'invalid' ? null : parsed.snapshot.symbol;
+    const ids = { executionId, advisoryId: parsed.kind === 'invalid' ? peek(input, 'advisoryId') : parsed.snapshot.advisoryId, snapshotHash: null as string | null };
     const record = (entry: Omit<JournalEntry, 'executionId' | 'advisoryId' | 'snapshotHash'>) => journal.append({ ...ids, ...entry });
 
     journalIds.set(executionId, ids);
@@ -222,7 +217,7 @@ export function createEngine(options: EngineOptions): Engine {
     let previousDigest = '';
     let lastContext: ExecutionContext | null = null;
     const actor = createActor(machine, {
-      input: { snapshot: input, executionId, killSwitch: board.state(symbol ?? undefined), ...(recovery ? { recovery } : {}) },
+      input: { snapshot: input, parsed, executionId, killSwitch: board.state(symbol ?? undefined), ...(recovery ? { recovery } : {}) },
       clock,
       inspect: (ev) => {
         // Microsteps are reported while the machine transitions, before the invokes they start
@@ -281,7 +276,7 @@ export function createEngine(options: EngineOptions): Engine {
             },
           });
           logger.warn({ advisoryId, executionId, status: result.status, reconciliation: result.reconciliation }, 'execution needs manual resolution; symbol halted for new orders');
-          raiseReconciliationSwitch(sym, advisoryId, result.reconciliation?.status ?? 'unavailable');
+          board.raiseReconciliationHalt(sym, advisoryId, result.reconciliation?.status ?? 'unavailable');
         } else {
           logger.info({ advisoryId: result.advisoryId, executionId, status: result.status }, 'execution settled');
         }
@@ -312,7 +307,7 @@ export function createEngine(options: EngineOptions): Engine {
                 return { ...result, requiresManualResolution: false };
               },
             });
-            raiseReconciliationSwitch(sym, advisoryId, 'unavailable');
+            board.raiseReconciliationHalt(sym, advisoryId, 'unavailable');
           }
           if (!settled) {
             settled = true;

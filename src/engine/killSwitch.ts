@@ -5,7 +5,7 @@
  */
 import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import { SymbolSchema } from '../domain/schemas.js';
-import { mostSevere } from '../rules/killSwitch.js';
+import { mostSevere, reconciliationHaltNeeded } from '../rules/killSwitch.js';
 import { WardenUsageError } from '../domain/errors.js';
 
 export interface KillSwitchChange {
@@ -97,9 +97,21 @@ export class KillSwitchBoard {
     return [...this.log];
   }
 
-  /** Symbols with their own switch set (any state). */
-  symbolsSet(): string[] {
-    return [...this.symbols.keys()];
+  /** The symbol's own switch, ignoring the global one. */
+  ownState(symbol: string): KillSwitchState {
+    return this.symbols.get(symbol)?.state ?? KillSwitchState.Off;
+  }
+
+  /** Halts a symbol whose reconciliation flagged (rule 6), with its own switch; see `reconciliationHaltNeeded`. */
+  raiseReconciliationHalt(symbol: string, advisoryId: string, status: string): void {
+    if (!reconciliationHaltNeeded(this.ownState(symbol))) return;
+    this.set(KillSwitchState.Warning, { symbol, type: KillSwitchType.Reconciliation, reason: `reconciliation ${status} on advisory ${advisoryId}`, operator: 'warden' });
+  }
+
+  /** Lifts a reconciliation halt once nothing on the symbol awaits resolution; other switches stay. */
+  releaseReconciliationHalt(symbol: string, advisoryId: string, operator: string): void {
+    if (this.typeOf(symbol) !== KillSwitchType.Reconciliation || this.ownState(symbol) === KillSwitchState.Off) return;
+    this.set(KillSwitchState.Off, { symbol, type: KillSwitchType.Reconciliation, reason: `resolved advisory ${advisoryId}`, operator });
   }
 
   onChange(listener: (change: KillSwitchChange) => void): () => void {
