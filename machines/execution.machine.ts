@@ -215,11 +215,12 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       ),
     },
     delays: {
-      /** Rule 4: measured from the absolute deadline set at the first submission. */
-      hardTimeout: ({ context }) => Math.max(0, (context.deadlineAt ?? now()) - now()),
-      retryBackoff: ({ context }) => RETRY_BACKOFF_MS[Math.min(context.submitAttempts, RETRY_BACKOFF_MS.length - 1)] ?? 0,
-      cancelRetryDelay: CANCEL_RETRY_DELAY_MS,
-      protectionRetryDelay: PROTECTION_RETRY_DELAY_MS,
+      // Delays read the context only, never a clock: a test, or a restart, reproduces a run exactly.
+      /** Rule 4: the window left when the deadline was set (30 s, or what a restart had left). */
+      hardTimeout: ({ context }) => context.hardTimeoutMs,
+      retryBackoff: ({ context }) => context.pauseMs,
+      cancelRetryDelay: ({ context }) => context.pauseMs,
+      protectionRetryDelay: ({ context }) => context.pauseMs,
     },
     guards: {
       // --- entry preconditions (rules 1, 3 BEFORE, approval, expiry, once per advisory)
@@ -278,11 +279,18 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       }),
       restoreExecution: assign(({ context }) => ({
         deadlineAt: context.recovery!.deadlineAt,
+        // What is left of the stored window, fixed now: the timer reads it from the context.
+        hardTimeoutMs: Math.max(0, context.recovery!.deadlineAt - now()),
         submitAttempts: context.recovery!.submitAttempts,
         // Nobody knows what became of the last send: the look-up that follows decides.
         unconfirmedSend: true,
       })),
-      startHardDeadline: assign({ deadlineAt: () => now() + HARD_TIMEOUT_MS }),
+      startHardDeadline: assign({ deadlineAt: () => now() + HARD_TIMEOUT_MS, hardTimeoutMs: HARD_TIMEOUT_MS }),
+      /** Each pause's length is decided when it starts and kept in the context, where its timer reads it. */
+      startPause: assign((_, params: { kind: 'retry' | 'cancel' | 'protection'; attempts: number }) => ({
+        pauseMs:
+          params.kind === 'cancel' ? CANCEL_RETRY_DELAY_MS : params.kind === 'protection' ? PROTECTION_RETRY_DELAY_MS : (RETRY_BACKOFF_MS[Math.min(params.attempts, RETRY_BACKOFF_MS.length - 1)] ?? 0),
+      })),
       markDeadlinePassed: assign({ deadlinePassed: true }),
       recordSubmitAttempt: assign(({ context }) => ({
         submitAttempts: context.submitAttempts + 1,
@@ -413,6 +421,8 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         killSwitchSeen: KillSwitchState.Off,
         startedAt: now(),
         deadlineAt: null,
+        hardTimeoutMs: HARD_TIMEOUT_MS,
+        pauseMs: 0,
         deadlinePassed: false,
         submitAttempts: 0,
         attempts: [],
@@ -575,9 +585,11 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                     },
                   },
                   lookupPause: {
+                    entry: { type: 'startPause', params: ({ context }) => ({ kind: 'retry' as const, attempts: context.submitAttempts }) },
                     after: { retryBackoff: 'lookingUp' },
                   },
                   retryPause: {
+                    entry: { type: 'startPause', params: ({ context }) => ({ kind: 'retry' as const, attempts: context.submitAttempts }) },
                     after: {
                       retryBackoff: [
                         { guard: 'mayResend', target: '#execution.live.trading.submitting' },
@@ -636,7 +648,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
                   { target: '#execution.live.assessing' },
                 ],
               },
-              cancelPause: { after: { cancelRetryDelay: 'cancelling' } },
+              cancelPause: { entry: { type: 'startPause', params: { kind: 'cancel', attempts: 0 } }, after: { cancelRetryDelay: 'cancelling' } },
             },
           },
 
@@ -691,7 +703,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
               ],
             },
           },
-          protectionPause: { after: { protectionRetryDelay: 'protecting' } },
+          protectionPause: { entry: { type: 'startPause', params: { kind: 'protection', attempts: 0 } }, after: { protectionRetryDelay: 'protecting' } },
         },
       },
 

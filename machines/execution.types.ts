@@ -45,6 +45,10 @@ export interface ExecutionContext {
   readonly killSwitchSeen: KillSwitchState;
   readonly startedAt: number;
   readonly deadlineAt: number | null;
+  /** The window the hard-deadline timer waits, fixed when the deadline is set (the timer reads it). */
+  readonly hardTimeoutMs: number;
+  /** The length of the pause in progress, fixed when it starts (its timer reads it). */
+  readonly pauseMs: number;
   readonly deadlinePassed: boolean;
   readonly submitAttempts: number;
   readonly attempts: readonly Attempt[];

@@ -131,16 +131,10 @@ export async function replayPath(args: {
     }
     const delayed = /^xstate\.after\.([^.]+)\./.exec(type);
     if (delayed) {
+      // Time advances by what the live actor's own context says: the hard deadline it set, or the
+      // length of the pause it is in. The machine's implementations are never consulted.
       const c = live!.context;
-      const delays = args.machine.implementations.delays as Record<string, number | ((a: { context: ExecutionContext }) => number)>;
-      // The hard timeout is measured from the live actor's own deadline on the simulated clock,
-      // never from whatever clock the exported definition happens to read.
-      if (delayed[1] === 'hardTimeout') {
-        clock.increment(Math.max(0, (c.deadlineAt ?? clock.now()) - clock.now()));
-        return;
-      }
-      const d = delays[delayed[1]!]!;
-      clock.increment(typeof d === 'number' ? d : d({ context: c }));
+      clock.increment(delayed[1] === 'hardTimeout' ? Math.max(0, (c.deadlineAt ?? clock.now()) - clock.now()) : c.pauseMs);
       return;
     }
     switch (type) {
