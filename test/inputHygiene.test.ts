@@ -78,3 +78,17 @@ describe('input hygiene (rule 1)', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('refused input in the journal', () => {
+  it('a refused 10 MB input is journaled as a bounded summary (its problems and outline), not copied whole', async () => {
+    const { harness } = await import('./support/fixtures.js');
+    const h = harness();
+    const huge = 'x'.repeat(10 * 1024 * 1024);
+    const result = await h.run(h.engine.execute({ ...rawSnapshot(), reasoningMode: huge, notes: [huge] }));
+    expect(result).toMatchObject({ status: 'rejected', error: { code: 'invalid_snapshot' } });
+    const text = JSON.stringify(await h.engine.journal.records());
+    expect(text.length).toBeLessThan(64 * 1024);
+    expect(text).toContain('reasoningMode'); // the outline names the fields, and the issues say what is wrong
+    expect(h.broker.calls).toHaveLength(0);
+  });
+});

@@ -95,6 +95,18 @@ const stateName = (value: unknown): string => {
   return String(value);
 };
 
+/** A bounded description of untrusted input: its type, and for an object its first keys. Never throws. */
+function outline(input: unknown): unknown {
+  try {
+    if (input === null || typeof input !== 'object') return { type: input === null ? 'null' : typeof input, ...(typeof input === 'string' ? { length: input.length } : {}) };
+    if (Array.isArray(input)) return { type: 'array', length: input.length };
+    const keys = Object.keys(input);
+    return { type: 'object', keys: keys.slice(0, 40).map((k) => k.slice(0, 64)), ...(keys.length > 40 ? { moreKeys: keys.length - 40 } : {}) };
+  } catch {
+    return { type: 'unreadable' };
+  }
+}
+
 const peek = (input: unknown, key: string): string | null => {
   try {
     const v = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
@@ -213,6 +225,12 @@ export function createEngine(options: EngineOptions): Engine {
     const record = (entry: Omit<JournalEntry, 'executionId' | 'advisoryId' | 'snapshotHash'>) => journal.append({ ...ids, ...entry });
 
     journalIds.set(executionId, ids);
+    // What the journal keeps of the input: the frozen snapshot, or for refused input its problems and
+    // a bounded outline — never the input itself, which may be megabytes of anything.
+    const initSummary = {
+      type: 'xstate.init',
+      input: parsed.kind === 'invalid' ? { refused: true, issues: parsed.issues.slice(0, 20), outline: outline(input) } : { snapshot: parsed.snapshot, executionId, ...(recovery ? { recovery } : {}) },
+    };
     let previousState: string = 'validating'; // every execution starts there
     let previousDigest = '';
     let lastContext: ExecutionContext | null = null;
@@ -239,7 +257,7 @@ export function createEngine(options: EngineOptions): Engine {
             from: previousState,
             to,
             event: ev.event.type,
-            payload: { event: ev.event, filledQuantity: c.order?.filledQuantity ?? 0, killSwitch: c.killSwitch },
+            payload: { event: ev.event.type === 'xstate.init' ? initSummary : ev.event, filledQuantity: c.order?.filledQuantity ?? 0, killSwitch: c.killSwitch },
           });
           previousState = to;
         }
