@@ -168,7 +168,9 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           try {
             advisories.claim(input.claim);
           } catch (e) {
-            throw new BrokerError(`advisory ${input.claim.advisoryId} could not be claimed: ${describeThrown(e)}`, { retryable: false, code: 'duplicate_advisory' });
+            // Nothing is sent without a claim on record: a refusal, never an unknown outcome.
+            const code = e instanceof BrokerError && e.code === 'journal_unavailable' ? 'journal_unavailable' : 'duplicate_advisory';
+            throw new BrokerError(`advisory ${input.claim.advisoryId} could not be claimed: ${describeThrown(e)}`, { retryable: false, code });
           }
         }
         return checked.submitOrder(input.executionId, input.request);
@@ -339,7 +341,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       ),
       stopForBrokerRefusal: assign(({ context }, params: { error: unknown }) => {
         const failure = classifyBrokerFailure(params.error);
-        const code = failure.code === 'duplicate_advisory' ? ErrorCode.DuplicateAdvisory : ErrorCode.BrokerRejected;
+        const code = failure.code === 'duplicate_advisory' ? ErrorCode.DuplicateAdvisory : failure.code === 'journal_unavailable' ? ErrorCode.JournalUnavailable : ErrorCode.BrokerRejected;
         return context.stopReason !== null ? {} : { stopReason: 'broker_rejected' as const, stopError: { code, message: failure.message } };
       }),
       stopForRejectedReport: assign(({ context }) =>

@@ -124,6 +124,8 @@ export const ErrorCode = {
   ProtectionFailed: 'protection_failed',
   /** The engine was closed before the execution started. */
   EngineClosed: 'engine_closed',
+  /** The journal could not be written: new orders are halted engine-wide and the execution is flagged. */
+  JournalUnavailable: 'journal_unavailable',
   /** A defect inside Warden; the execution is flagged for a human. */
   Internal: 'internal_error',
 } as const;

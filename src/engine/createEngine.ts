@@ -7,9 +7,9 @@ import { createActor, type InspectionEvent, type Observer } from 'xstate';
 import { createExecutionMachine, type AdvisoryRegistry } from '../../machines/execution.machine.js';
 import type { ExecutionContext, ExecutionRecovery } from '../../machines/execution.types.js';
 import type { BrokerAdapter } from '../broker/types.js';
-import { describeThrown } from '../broker/errors.js';
+import { BrokerError, describeThrown } from '../broker/errors.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState } from '../domain/constants.js';
+import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { JournalKind, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from '../journal/types.js';
@@ -124,12 +124,31 @@ const peek = (input: unknown, key: string): string | null => {
  */
 export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? systemClock;
-  const journal = options.journal ?? new MemoryJournal(clock);
+  const store = options.journal ?? new MemoryJournal(clock);
   const logger = options.logger ?? createDefaultLogger();
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const board = new KillSwitchBoard(() => clock.now());
   // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
-  const restored = restoreFromJournal(journal.readAll());
+  const restored = restoreFromJournal(store.readAll());
+
+  // A journal that fails (disk full, read-only remount) is fail-safe, never a crash: the first
+  // failure halts new orders engine-wide (a global `warning`), in-flight executions keep
+  // cancelling, protecting and reconciling, and every result from then on is flagged.
+  let journalFailure: string | null = null;
+  const journal = {
+    /** The record, or null when the journal is unwritable. Never throws. */
+    append(entry: JournalEntry): JournalRecord | null {
+      if (journalFailure !== null) return null;
+      try {
+        return store.append(entry);
+      } catch (e) {
+        journalFailure = describeThrown(e);
+        logger.error({ err: journalFailure }, 'journal unwritable: new orders halted engine-wide; executions in flight are still cancelled, protected, reconciled and flagged');
+        board.set(KillSwitchState.Warning, { type: KillSwitchType.RiskLimit, reason: `journal unwritable: ${journalFailure}`, operator: 'warden' });
+        return null;
+      }
+    },
+  };
   board.restore(restored.killSwitchChanges);
   const claimed = new Set(restored.claimedAdvisories);
   const advisories: AdvisoryRegistry = {
@@ -137,13 +156,15 @@ export function createEngine(options: EngineOptions): Engine {
     claim: (c) => {
       claimed.add(c.advisoryId);
       // Journaled (durably, with a durable journal) before the first send: what a restart resumes from.
-      journal.append({
+      // No claim on record, no send.
+      const recorded = journal.append({
         kind: JournalKind.Claim,
         executionId: c.executionId,
         advisoryId: c.advisoryId,
         snapshotHash: c.snapshot.hash,
         payload: { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt },
       });
+      if (recorded === null) throw new BrokerError(`journal unavailable: ${journalFailure}`, { retryable: false, code: 'journal_unavailable' });
     },
   };
   const running = new Map<string, Running>();
@@ -170,7 +191,10 @@ export function createEngine(options: EngineOptions): Engine {
     ...(options.approvers ? { approvers: options.approvers } : {}),
     onBrokerCall: (c) => {
       const ids = journalIds.get(c.executionId) ?? { executionId: c.executionId, advisoryId: null, snapshotHash: null };
-      journal.append({ ...ids, kind: brokerKinds[c.phase], event: c.method, payload: c.payload });
+      const recorded = journal.append({ ...ids, kind: brokerKinds[c.phase], event: c.method, payload: c.payload });
+      // Intent before send: an order whose request cannot be recorded is not sent. Cancels, look-ups
+      // and protection still go out — they only reduce risk or read.
+      if (recorded === null && c.phase === 'request' && c.method === 'submitOrder') throw new Error(`journal unavailable: ${journalFailure}`);
     },
   });
 
@@ -274,12 +298,17 @@ export function createEngine(options: EngineOptions): Engine {
 
     return new Promise<ExecutionResult>((resolve) => {
       let settled = false;
-      const finish = (result: ExecutionResult, state: string) => {
+      const finish = (settledResult: ExecutionResult, state: string) => {
+        let result = settledResult;
         if (settled) return;
         settled = true;
         running.delete(executionId);
         ledger.settle(executionId);
         record({ kind: JournalKind.Result, to: state, event: result.status, payload: result });
+        // Without a complete record, a human must look at whatever reached the broker.
+        if (journalFailure !== null && result.clientOrderId !== null && !result.requiresManualResolution) {
+          result = { ...result, requiresManualResolution: true, error: result.error ?? { code: ErrorCode.JournalUnavailable, message: `the journal could not be written: ${journalFailure}` } };
+        }
         if (!result.requiresManualResolution) journalIds.delete(executionId);
         if (result.requiresManualResolution && result.advisoryId && lastContext?.snapshot) {
           const sym = lastContext.snapshot.symbol;
@@ -380,11 +409,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
     resolve,
     awaitingResolution: () => [...awaiting.values()].map((a) => a.result),
-    journal: { records: (filter) => journal.records(filter), verify: () => journal.verify() },
+    journal: { records: (filter) => store.records(filter), verify: () => store.verify() },
     async close() {
       closed = true;
       await Promise.allSettled([...inFlight]);
-      await journal.close();
+      await store.close();
     },
   };
 }
