@@ -20,6 +20,7 @@ import {
   type BrokerAdapter,
   type ExecutionResult,
   type KillSwitchState,
+  type OperatorCommand,
   type PaperMarket,
 } from '../index.js';
 
@@ -102,11 +103,33 @@ const required = (a: Args, name: string) => {
   return v;
 };
 
-function openJournal(a: Args, { mustExist }: { mustExist: boolean }): SqliteJournal {
+function journalPath(a: Args, { mustExist }: { mustExist: boolean }): string {
   const path = opt(a, '--journal') ?? DEFAULT_JOURNAL;
   if (mustExist && !existsSync(path)) throw new UsageError(`no journal at ${path} (give one with --journal FILE)`);
-  mkdirSync(dirname(path), { recursive: true });
-  return new SqliteJournal(path);
+  return path;
+}
+
+function openJournal(a: Args, { mustExist, readOnly = false }: { mustExist: boolean; readOnly?: boolean }): SqliteJournal {
+  const path = journalPath(a, { mustExist });
+  if (!readOnly) mkdirSync(dirname(path), { recursive: true });
+  return new SqliteJournal(path, undefined, { readOnly });
+}
+
+/**
+ * An operator's change for a journal another process is writing: handed to that process, which
+ * applies and journals it, and answers. Null when nobody writes the journal (open it directly).
+ */
+async function sendToWriter(a: Args, command: OperatorCommand): Promise<number | null> {
+  const path = journalPath(a, { mustExist: true });
+  const writer = SqliteJournal.writerOf(path);
+  if (!writer) return null;
+  const outcome = await SqliteJournal.submitCommand(path, command);
+  if (!outcome.ok) {
+    console.error(`warden: the running engine (pid ${writer.pid}) refused: ${outcome.message}`);
+    return 1;
+  }
+  console.log(`${outcome.message}  (applied by the running engine, pid ${writer.pid})`);
+  return 0;
 }
 
 async function brokerFrom(a: Args): Promise<BrokerAdapter> {
@@ -124,8 +147,8 @@ async function brokerFrom(a: Args): Promise<BrokerAdapter> {
 }
 
 /** An engine for administration: it never talks to a broker and resumes nothing. */
-function adminEngine(a: Args) {
-  const journal = openJournal(a, { mustExist: true });
+function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {}) {
+  const journal = openJournal(a, { mustExist: true, readOnly });
   const refuse = () => Promise.reject(new Error('administrative engine: no broker'));
   const broker: BrokerAdapter = { name: 'none', submitOrder: refuse, cancelOrder: refuse, getOrder: refuse, getPosition: refuse, placeProtection: refuse };
   return { journal, engine: createEngine({ broker, journal, recover: false, logger: pino({ level: 'silent' }) }) };
@@ -196,7 +219,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'kill-switch': {
       const [action, state] = a.positional;
-      const { engine } = adminEngine(a);
+      if (action === 'set') {
+        const symbol = opt(a, '--symbol');
+        const command = { kind: 'kill_switch' as const, state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') };
+        const sent = await sendToWriter(a, command);
+        if (sent !== null) return sent;
+      }
+      const { engine } = adminEngine(a, { readOnly: action === 'show' });
       if (action === 'show') {
         const symbols = [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
         console.log(`global: ${engine.killSwitch.state()}`);
@@ -213,15 +242,19 @@ async function main(argv: string[]): Promise<number> {
     case 'resolve': {
       const [advisoryId] = a.positional;
       if (!advisoryId) throw new UsageError(`resolve needs an ADVISORY\n${HELP.resolve}`);
+      const operator = required(a, '--operator');
+      const note = required(a, '--note');
+      const sent = await sendToWriter(a, { kind: 'resolve', advisoryId, operator, note });
+      if (sent !== null) return sent;
       const { engine } = adminEngine(a);
-      engine.resolve(advisoryId, { operator: required(a, '--operator'), note: required(a, '--note') });
+      engine.resolve(advisoryId, { operator, note });
       console.log(`resolved ${advisoryId}`);
       await engine.close();
       return 0;
     }
     case 'journal': {
       const [action, id] = a.positional;
-      const journal = openJournal(a, { mustExist: true });
+      const journal = openJournal(a, { mustExist: true, readOnly: true });
       const records = journal.readAll();
       if (action === 'verify') {
         const v = await journal.verify();

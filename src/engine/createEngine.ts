@@ -124,7 +124,7 @@ const peek = (input: unknown, key: string): string | null => {
  */
 export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? systemClock;
-  const store = options.journal ?? new MemoryJournal(clock);
+  const store: Journal = options.journal ?? new MemoryJournal(clock);
   const logger = options.logger ?? createDefaultLogger();
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const board = new KillSwitchBoard(() => clock.now());
@@ -399,6 +399,21 @@ export function createEngine(options: EngineOptions): Engine {
     }),
   );
 
+  // Operators' commands written into the store by other processes (`warden kill-switch set`,
+  // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
+  const stopWatching = store.watchCommands?.((command) => {
+    try {
+      if (command.kind === 'kill_switch') {
+        const change = board.set(command.state, { ...(command.symbol ? { symbol: command.symbol } : {}), reason: command.reason, operator: command.operator });
+        return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}` };
+      }
+      resolve(command.advisoryId, { operator: command.operator, note: command.note });
+      return { ok: true, message: `resolved ${command.advisoryId}` };
+    } catch (e) {
+      return { ok: false, message: describeThrown(e) };
+    }
+  });
+
   return {
     execute,
     recovery,
@@ -412,6 +427,7 @@ export function createEngine(options: EngineOptions): Engine {
     journal: { records: (filter) => store.records(filter), verify: () => store.verify() },
     async close() {
       closed = true;
+      stopWatching?.();
       await Promise.allSettled([...inFlight]);
       await store.close();
     },

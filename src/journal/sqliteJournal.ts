@@ -7,10 +7,79 @@
  * another schema, or was edited is refused with a JournalError and never written to.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { chainRecord, GENESIS_HASH, verifyChain } from './hashChain.js';
-import { JournalError, JournalKind, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from './types.js';
+import {
+  JournalError,
+  JournalKind,
+  type CommandOutcome,
+  type Journal,
+  type JournalEntry,
+  type JournalFilter,
+  type JournalRecord,
+  type JournalVerification,
+  type OperatorCommand,
+} from './types.js';
+
+/** Who holds a journal's writer lock (the `<journal>.lock` file beside it). */
+export interface JournalWriter {
+  readonly pid: number;
+  readonly host: string;
+  readonly since: string;
+  readonly token: string;
+}
+
+const WriterSchema = z.object({ pid: z.number().int().positive(), host: z.string().max(256), since: z.string().max(64), token: z.string().max(64) });
+
+const CommandSchema: z.ZodType<OperatorCommand> = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('kill_switch'),
+    state: z.enum(['off', 'warning', 'active']),
+    symbol: z.string().min(1).max(32).optional(),
+    reason: z.string().min(1).max(500),
+    operator: z.string().min(1).max(100),
+  }),
+  z.object({ kind: z.literal('resolve'), advisoryId: z.string().min(1).max(128), operator: z.string().min(1).max(100), note: z.string().min(1).max(2000) }),
+]);
+
+/** How often a writer looks for operators' commands. */
+const COMMAND_POLL_MS = 200;
+
+const lockPathOf = (path: string) => `${path}.lock`;
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+};
+
+/** The live writer of `path`, or null. A lock left by a process that died on this host is stale. */
+function liveWriter(path: string): JournalWriter | null {
+  let text: string;
+  try {
+    text = readFileSync(lockPathOf(path), 'utf8');
+  } catch {
+    return null;
+  }
+  let parsed;
+  try {
+    parsed = WriterSchema.safeParse(JSON.parse(text));
+  } catch {
+    parsed = { success: false as const };
+  }
+  // An unreadable lock (a crash mid-write) proves nobody; one from another host cannot be checked, so it holds.
+  if (!parsed.success) return null;
+  const w = parsed.data;
+  if (w.host === hostname() && !pidAlive(w.pid)) return null;
+  return w;
+}
 
 const SCHEMA = 'warden-journal/1';
 const SQLITE_MAGIC = 'SQLite format 3\0';
@@ -58,7 +127,15 @@ function createSchema(db: Database.Database): void {
     CREATE INDEX records_by_execution ON records (execution_id);
     CREATE TABLE advisories (advisory_id TEXT PRIMARY KEY, execution_id TEXT NOT NULL, sequence INTEGER NOT NULL);
   `);
+  createCommandInbox(db);
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA);
+}
+
+/** Operators' commands for the process that writes the journal (kill switch, resolve). Additive: older files gain it. */
+function createCommandInbox(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, payload TEXT NOT NULL, applied_at TEXT, outcome TEXT
+  )`);
 }
 
 function checkSchema(db: Database.Database, path: string): void {
@@ -68,20 +145,29 @@ function checkSchema(db: Database.Database, path: string): void {
 }
 
 /**
+ * One process writes a journal file at a time: opening it for writing takes a lock (the
+ * `<journal>.lock` file beside it, naming the process), and a second writer — another process,
+ * or a second `SqliteJournal` in the same one — gets a `JournalError` (`locked`) naming the holder.
+ * A lock left by a process that died on the same host is taken over. Readers (`{ readOnly: true }`)
+ * need no lock. Operators reach the writing process through {@link SqliteJournal.submitCommand}.
+ *
  * @example
  * const engine = createEngine({ broker, journal: new SqliteJournal('data/warden.journal.sqlite') });
  */
 export class SqliteJournal implements Journal {
   private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly insertAdvisory: Database.Statement;
+  private readonly insert: Database.Statement | null;
+  private readonly insertAdvisory: Database.Statement | null;
   private last = GENESIS_HASH;
   private nextSequence = 1;
   private closed = false;
+  private readonly lockToken: string | null;
+  private readonly watchers = new Set<() => void>();
 
   constructor(
     readonly path: string,
     private readonly clock: Clock = systemClock,
+    readonly options: { readonly readOnly?: boolean } = {},
   ) {
     if (existsSync(path)) {
       let head: string;
@@ -95,6 +181,7 @@ export class SqliteJournal implements Journal {
     // An existing file is checked over a read-only connection first: nothing is written to a
     // file until it is known to be an intact Warden journal.
     const existing = existsSync(path) && readFileSync(path).length > 0;
+    if (options.readOnly && !existing) throw new JournalError('unreadable', `no journal at ${path}`);
     let records: JournalRecord[] = [];
     if (existing) {
       let ro: Database.Database;
@@ -115,12 +202,24 @@ export class SqliteJournal implements Journal {
       const check = verifyChain(records);
       if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
     }
+    if (options.readOnly) {
+      this.db = new Database(path, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 2000');
+      this.insert = null;
+      this.insertAdvisory = null;
+      this.lockToken = null;
+      return;
+    }
+    this.lockToken = takeWriterLock(path);
     try {
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 2000');
       if (!existing) createSchema(this.db);
+      else createCommandInbox(this.db);
     } catch (e) {
+      releaseWriterLock(path, this.lockToken);
       throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
     }
     const tail = records.at(-1);
@@ -135,18 +234,94 @@ export class SqliteJournal implements Journal {
     this.insertAdvisory = this.db.prepare('INSERT INTO advisories (advisory_id, execution_id, sequence) VALUES (?, ?, ?)');
   }
 
+  /** The live process writing `path`, or null when nobody does (or the holder died on this host). */
+  static writerOf(path: string): JournalWriter | null {
+    return liveWriter(path);
+  }
+
+  /**
+   * Hands an operator's command to the process writing `path` and waits for its answer. Throws a
+   * `JournalError`: `no_answer` when nobody writes the journal (open it yourself instead) or the
+   * writer did not answer within `timeoutMs`.
+   *
+   * @example
+   * const outcome = await SqliteJournal.submitCommand(path, { kind: 'kill_switch', state: 'active', reason: 'news', operator: 'ops' });
+   */
+  static async submitCommand(path: string, command: OperatorCommand, options: { timeoutMs?: number } = {}): Promise<CommandOutcome> {
+    const parsed = CommandSchema.safeParse(command);
+    if (!parsed.success) throw new JournalError('unreadable', `not a valid command: ${parsed.error.message.slice(0, 300)}`);
+    const writer = liveWriter(path);
+    if (!writer) throw new JournalError('no_answer', `nobody is writing ${path}: open the journal directly`);
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 2000');
+      createCommandInbox(db);
+      const id = db.prepare('INSERT INTO commands (at, payload) VALUES (?, ?)').run(new Date().toISOString(), JSON.stringify(parsed.data)).lastInsertRowid;
+      const read = db.prepare('SELECT applied_at, outcome FROM commands WHERE id = ?');
+      const deadline = Date.now() + (options.timeoutMs ?? 3_000);
+      for (;;) {
+        const row = read.get(id) as { applied_at: string | null; outcome: string | null } | undefined;
+        if (row?.applied_at) return JSON.parse(row.outcome ?? '{"ok":false,"message":"no outcome"}') as CommandOutcome;
+        if (Date.now() >= deadline) {
+          // Withdrawn, so a writer that wakes later does not act on a command nobody waits for.
+          const withdrawn = db.prepare("UPDATE commands SET applied_at = ?, outcome = ? WHERE id = ? AND applied_at IS NULL").run(new Date().toISOString(), JSON.stringify({ ok: false, message: 'withdrawn: no answer in time' }), id);
+          if (withdrawn.changes === 0) continue; // answered just now
+          throw new JournalError('no_answer', `the process writing ${path} (pid ${writer.pid} on ${writer.host}) did not apply the command within ${options.timeoutMs ?? 3_000} ms; nothing was changed`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Hands each operator's command written by another process to `handler`, once, and stores its answer. */
+  watchCommands(handler: (command: OperatorCommand) => CommandOutcome): () => void {
+    if (!this.insert) return () => undefined; // a reader applies nothing
+    const pending = this.db.prepare('SELECT id, payload FROM commands WHERE applied_at IS NULL ORDER BY id');
+    const done = this.db.prepare('UPDATE commands SET applied_at = ?, outcome = ? WHERE id = ? AND applied_at IS NULL');
+    const poll = () => {
+      if (this.closed) return;
+      try {
+        for (const row of pending.all() as { id: number; payload: string }[]) {
+          let outcome: CommandOutcome;
+          try {
+            const parsed = CommandSchema.safeParse(JSON.parse(row.payload));
+            outcome = parsed.success ? handler(parsed.data) : { ok: false, message: `refused: ${parsed.error.message.slice(0, 200)}` };
+          } catch (e) {
+            outcome = { ok: false, message: `refused: ${(e as Error).message?.slice(0, 200) ?? 'unreadable'}` };
+          }
+          done.run(new Date().toISOString(), JSON.stringify(outcome), row.id);
+        }
+      } catch {
+        // A busy or failing database: the next poll tries again; the operator's wait is bounded.
+      }
+    };
+    const timer = setInterval(poll, COMMAND_POLL_MS);
+    timer.unref();
+    const stop = () => {
+      clearInterval(timer);
+      this.watchers.delete(stop);
+    };
+    this.watchers.add(stop);
+    return stop;
+  }
+
   append(entry: JournalEntry): JournalRecord {
     if (this.closed) throw new JournalError('unreadable', `journal ${this.path} is closed`);
+    if (!this.insert || !this.insertAdvisory) throw new JournalError('read_only', `journal ${this.path} is open read-only`);
+    const insert = this.insert;
+    const insertAdvisory = this.insertAdvisory;
     const record = chainRecord(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
     const write = this.db.transaction(() => {
       if (record.kind === JournalKind.Claim && record.advisoryId) {
         try {
-          this.insertAdvisory.run(record.advisoryId, record.executionId ?? '', record.sequence);
+          insertAdvisory.run(record.advisoryId, record.executionId ?? '', record.sequence);
         } catch {
           throw new JournalError('duplicate_advisory', `advisory ${record.advisoryId} was already executed according to ${this.path}`);
         }
       }
-      this.insert.run({ ...record, payload: JSON.stringify(record.payload) });
+      insert.run({ ...record, payload: JSON.stringify(record.payload) });
     });
     write();
     this.last = record.hash;
@@ -175,6 +350,50 @@ export class SqliteJournal implements Journal {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const stop of [...this.watchers]) stop();
     this.db.close();
+    if (this.lockToken) releaseWriterLock(this.path, this.lockToken);
+  }
+}
+
+/** Takes `path`'s writer lock (atomically creating the lock file), or throws `locked` naming the holder. */
+function takeWriterLock(path: string): string {
+  const token = randomUUID();
+  const me: JournalWriter = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPathOf(path), 'wx');
+      try {
+        writeSync(fd, JSON.stringify(me));
+      } finally {
+        closeSync(fd);
+      }
+      return token;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new JournalError('unreadable', `cannot lock journal ${path}: ${(e as Error).message}`);
+    }
+    const holder = liveWriter(path);
+    if (holder) {
+      throw new JournalError(
+        'locked',
+        `${path} is being written by pid ${holder.pid} on ${holder.host} since ${holder.since}; one process writes a journal at a time. ` +
+          'Operators reach that process with `warden kill-switch set` and `warden resolve`, which hand it the command.',
+      );
+    }
+    try {
+      unlinkSync(lockPathOf(path)); // stale: its process is gone
+    } catch {
+      // someone else removed it first; try again
+    }
+  }
+  throw new JournalError('locked', `${path}: could not take the writer lock`);
+}
+
+function releaseWriterLock(path: string, token: string): void {
+  try {
+    const w = WriterSchema.safeParse(JSON.parse(readFileSync(lockPathOf(path), 'utf8')));
+    if (w.success && w.data.token === token) unlinkSync(lockPathOf(path));
+  } catch {
+    // already gone
   }
 }

@@ -61,8 +61,25 @@ export interface JournalVerification {
  * A journal store. `append` is synchronous so that the intent to send is recorded before the
  * send starts; a durable store must make it durable before returning.
  */
+/** An operator's command, written into a store by another process for the engine that writes it. */
+export type OperatorCommand =
+  | { readonly kind: 'kill_switch'; readonly state: 'off' | 'warning' | 'active'; readonly symbol?: string; readonly reason: string; readonly operator: string }
+  | { readonly kind: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string };
+
+/** What the engine answered to an operator's command. */
+export interface CommandOutcome {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
 export interface Journal {
   append(entry: JournalEntry): JournalRecord;
+  /**
+   * Optional: hears operators' commands written by other processes (the `warden kill-switch` and
+   * `resolve` commands while an engine holds the journal). Each is handed over once; the answer is
+   * stored for the operator. Returns a function that stops watching.
+   */
+  watchCommands?(handler: (command: OperatorCommand) => CommandOutcome): () => void;
   /** Every record, in sequence order, read synchronously: an engine rebuilds its state from it at start. */
   readAll(): readonly JournalRecord[];
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
@@ -74,7 +91,7 @@ export interface Journal {
 export class JournalError extends Error {
   override readonly name = 'JournalError';
   constructor(
-    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable',
+    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable' | 'locked' | 'read_only' | 'no_answer',
     message: string,
     readonly brokenAt?: number,
   ) {

@@ -23,19 +23,25 @@ export interface Mortal {
  */
 export function mortal(broker: BrokerAdapter, journal: Journal, crashOn?: (method: Method, phase: 'before' | 'after') => boolean): Mortal {
   let dead = false;
+  // A process that dies lets go of its files: the journal's handle and its writer lock.
+  const kill = () => {
+    if (dead) return;
+    dead = true;
+    void journal.close();
+  };
   const never = <T>() => new Promise<T>(() => undefined);
   const wrap =
     <A extends unknown[], T>(method: Method, fn: (...a: A) => Promise<T>) =>
     async (...args: A): Promise<T> => {
       if (dead) return never();
       if (crashOn?.(method, 'before')) {
-        dead = true;
+        kill();
         return never();
       }
       const answer = await fn(...args);
       if (dead) return never();
       if (crashOn?.(method, 'after')) {
-        dead = true;
+        kill();
         return never();
       }
       return answer;
@@ -58,9 +64,7 @@ export function mortal(broker: BrokerAdapter, journal: Journal, crashOn?: (metho
       verify: () => journal.verify(),
       close: () => journal.close(),
     },
-    die: () => {
-      dead = true;
-    },
+    die: kill,
     dead: () => dead,
   };
 }
