@@ -80,3 +80,16 @@ describe('a failure that proves nothing was sent may be resent on any venue', ()
     }
   });
 });
+
+describe('hedge-mode accounts are never read as flat', () => {
+  it('LONG and SHORT rows for one symbol: reconciliation says why it cannot read them, and flags', async () => {
+    const v = await venueEngine();
+    opened.push(v.close);
+    v.fake.hedgeMode = true;
+    const result = await v.run(v.engine.execute(btc()));
+    expect(result.status).toBe('filled');
+    expect(result.requiresManualResolution).toBe(true);
+    expect(result.reconciliation?.status).toBe('unavailable');
+    expect(JSON.stringify(result.reconciliation?.mismatches)).toMatch(/hedge \(dual-side\) position mode/);
+  });
+});

@@ -249,7 +249,7 @@ export class FakeBinanceUsdm {
       case 'GET /fapi/v3/positionRisk':
         return [...this.positions.entries()]
           .filter(([symbol, pos]) => pos.amount !== 0 && (p.symbol === undefined || p.symbol === symbol))
-          .map(([symbol, pos]) => this.positionJson(symbol, pos));
+          .flatMap(([symbol, pos]) => this.positionRows(symbol, pos));
       default:
         return refuse(-5000, `Path ${r.path}, Method ${r.method} is invalid`, 404);
     }
@@ -400,6 +400,19 @@ export class FakeBinanceUsdm {
       workingType: 'CONTRACT_PRICE', priceMatch: 'NONE', closePosition: false, priceProtect: false, reduceOnly: a.reduceOnly,
       createTime: a.createTime, updateTime: a.updateTime, triggerTime: 0, goodTillDate: 0,
     };
+  }
+
+  /** When set, positions are reported as a hedge-mode account does: a LONG and a SHORT row per symbol. */
+  hedgeMode = false;
+
+  private positionRows(symbol: string, pos: Position) {
+    if (!this.hedgeMode) return [this.positionJson(symbol, pos)];
+    const row = this.positionJson(symbol, pos);
+    const amount = Math.abs(pos.amount).toFixed(decimals(this.market(symbol).stepSize));
+    return [
+      { ...row, positionSide: 'LONG', positionAmt: amount },
+      { ...row, positionSide: 'SHORT', positionAmt: `-${amount}` },
+    ];
   }
 
   private positionJson(symbol: string, pos: Position) {

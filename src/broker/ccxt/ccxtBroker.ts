@@ -35,6 +35,9 @@ export interface CcxtPosition {
   readonly contracts?: number | undefined;
   readonly side?: string | undefined;
   readonly entryPrice?: number | undefined;
+  /** ccxt's flag for a hedge-mode (dual-side) position row. */
+  readonly hedged?: boolean | undefined;
+  readonly info?: unknown;
 }
 
 /** The part of a ccxt market Warden reads. */
@@ -228,12 +231,22 @@ export class CcxtBroker implements BrokerAdapter {
         this.#exchange.fetchPositions([symbol]),
         this.#exchange.fetchOpenOrders(symbol, undefined, undefined, { trigger: true }),
       ]);
+      // A hedge-mode account holds a LONG and a SHORT row per symbol: netting them would report a
+      // position as flat. Warden trades one-way mode only, so it says so instead of guessing.
+      const hedged = positions.find((p) => p.symbol === symbol && isHedgeModeRow(p));
+      if (hedged) {
+        throw new BrokerError(`${this.name}: the account is in hedge (dual-side) position mode; Warden supports one-way mode only and will not net LONG and SHORT positions into one`, {
+          retryable: true,
+          code: 'hedge_mode',
+        });
+      }
       const mine = positions.filter((p) => p.symbol === symbol && (p.contracts ?? 0) !== 0);
       const quantity = mine.reduce((sum, p) => sum + (p.side === 'short' ? -1 : 1) * (p.contracts ?? 0), 0);
       const averagePrice = mine.length === 1 && (mine[0]!.entryPrice ?? 0) > 0 ? mine[0]!.entryPrice! : null;
       const levels = protectiveLevelsOf(triggers, quantity, averagePrice);
       return { symbol, quantity, averagePrice, ...levels };
     } catch (e) {
+      if (e instanceof BrokerError && e.code === 'hedge_mode') throw e;
       throw toBrokerError({ ...this.#classify(e), kind: 'unknown' });
     }
   }
@@ -428,3 +441,9 @@ function protectiveLevelsOf(orders: readonly CcxtOrder[], quantity: number, entr
   return { stopLoss: stopLoss?.price ?? null, takeProfit: takeProfit?.price ?? null };
 }
 
+/** A position row of a hedge-mode account: ccxt's `hedged`, or Binance's own `positionSide` LONG/SHORT. */
+function isHedgeModeRow(p: CcxtPosition): boolean {
+  if (p.hedged === true) return true;
+  const side = (p.info as { positionSide?: unknown } | undefined)?.positionSide;
+  return side === 'LONG' || side === 'SHORT';
+}
