@@ -96,10 +96,10 @@ describe('CcxtBroker against the fake venue', () => {
     expect(fake.callsTo('POST', '/fapi/v1/order')[0]!.params.quantity).toBe('0.3');
   });
 
-  it('venue refusals are definitive, 503s are unknown outcomes', async () => {
+  it('venue refusals are definitive, 503s are unknown outcomes (production error mapping: -2019 is InsufficientFunds)', async () => {
     const { fake, broker } = await venue();
     fake.script({ kind: 'reject', code: -2019, msg: 'Margin is insufficient.' });
-    expect(await thrown(broker.submitOrder(order('wd-d')))).toMatchObject({ retryable: false, code: 'ExchangeError -2019' });
+    expect(await thrown(broker.submitOrder(order('wd-d')))).toMatchObject({ retryable: false, code: 'InsufficientFunds -2019' });
     fake.script({ kind: 'fill', then503: true });
     expect(await thrown(broker.submitOrder(order('wd-e')))).toMatchObject({ retryable: true, code: 'RequestTimeout -1007' });
     expect(fake.ordersFor('wd-e')[0]?.status).toBe('FILLED'); // it did exist: unknown was the right answer

@@ -11,12 +11,21 @@ import { FakeBinanceUsdm } from './fakeBinanceUsdm.js';
 export const API_KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
 export const API_SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j';
 
+/**
+ * A ccxt binanceusdm exactly as production builds it — production URLs, so ccxt applies the error
+ * mapping it uses against the real venue — with only its HTTP layer (`fetchImplementation`)
+ * replaced: every request goes to the fake venue on loopback instead of the venue's host.
+ */
 export function binanceUsdmAt(url: string, credentials = { apiKey: API_KEY, secret: API_SECRET }): InstanceType<typeof ccxt.binanceusdm> {
   // As CcxtBroker.create builds it, except rate limiting: a real-time sleep between requests,
   // which against loopback only slows the tests.
   const exchange = new ccxt.binanceusdm({ ...credentials, enableRateLimit: false, options: { fetchCurrencies: false } });
-  const api = exchange.urls['api'] as Record<string, string>;
-  for (const key of Object.keys(api)) api[key] = api[key]!.replace(/^https:\/\/[^/]+/, url);
+  const hosts = new Set(Object.values(exchange.urls['api'] as Record<string, string>).map((u) => new URL(u).host));
+  (exchange as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = (target: string | URL | Request, init?: RequestInit) => {
+    const u = new URL(String(target));
+    if (!hosts.has(u.host)) return Promise.reject(new TypeError(`the test venue does not serve ${u.host}`));
+    return fetch(`${url}${u.pathname}${u.search}`, init);
+  };
   return exchange;
 }
 

@@ -314,7 +314,9 @@ export class FakeBinanceUsdm {
     if (!order || !this.isOpen(order)) return refuse(-2011, 'Unknown order sent.');
     order.status = 'CANCELED';
     order.updateTime = Date.now();
-    return this.orderJson(order);
+    // Binance's documented cancel answer carries no avgPrice (executedQty and cumQuote only).
+    const { avgPrice: _avgPrice, ...answer } = this.orderJson(order);
+    return answer;
   }
 
   private newAlgoOrder(p: Record<string, string>): unknown {
