@@ -7,6 +7,11 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Plain-JavaScript scripts run on Node: its globals are defined there.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', performance: 'readonly' } },
+  },
+  {
     rules: {
       // Broker answers and test doubles are typed at the boundary with casts on purpose.
       '@typescript-eslint/no-explicit-any': 'error',

@@ -7,6 +7,7 @@ import { benchConcurrency } from './concurrency.js';
 import { benchJournal } from './journal.js';
 import { benchKillSwitch } from './killSwitch.js';
 import { benchOverhead } from './overhead.js';
+import { benchImportCost } from './importCost.js';
 import { fmt, machine, quick, range } from './util.js';
 
 const command = `npm run bench${quick ? ' -- --quick' : ''}`;
@@ -18,6 +19,8 @@ console.log('3. concurrency and memory');
 const conc = await benchConcurrency();
 console.log('4. journal');
 const journal = await benchJournal();
+console.log('6. import cost of the root entry');
+const importCost = benchImportCost();
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const k1000 = kill.find((k) => k.n === 1_000);
@@ -124,6 +127,15 @@ An execution writes about 17 records, so a durable journal on this disk bounds o
 roughly ${fmt(journal.sqlite.median / 17, 0)} executions per second. Group commit (several records per fsync) would lift that, but
 only for records that are not an intent-before-send, which must be on disk before the send. It is
 not implemented yet.
+
+## 6. Import cost of the root entry
+
+\`import 'warden'\` from the compiled package (tsc into a temporary folder), in a fresh \`node\`
+process, ${importCost.runs} times: ${range(importCost.ms, 0)} ms. It loads ${importCost.cjsModules} CommonJS modules (pino and its
+helpers), and ${importCost.native.length === 0 ? '**no native module and no optional dependency**' : `**${importCost.native.join(', ')}** (a defect)`}: SQLite is at
+\`warden/sqlite\`, ccxt only inside \`CcxtBroker.create\` (\`warden/adapters\`). The installed
+package's own figures (tarball and install size, install time) are printed by
+\`npm run release:check\`.
 
 ## 5. Against the original
 

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryJournal, SqliteJournal, type Journal } from '../src/index.js';
+import { MemoryJournal, type Journal } from '../src/index.js';
+import { SqliteJournal } from '../src/entries/sqlite.js';
 import { quick, stats, type Stat } from './util.js';
 
 const payload = { event: { type: 'ORDER_UPDATE', report: { clientOrderId: 'wd-0123456789abcdef01234567', brokerOrderId: 'P-1', status: 'partially_filled', filledQuantity: 5, averageFillPrice: 1.1001 } }, filledQuantity: 5, killSwitch: 'off' };

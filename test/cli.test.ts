@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseJsonl, verifyChain } from '../src/index.js';
+import { verifyChain } from '../src/index.js';
+import { parseJsonl } from '../src/entries/journal.js';
 
 const warden = (args: string[]) =>
   promisify(execFile)(process.execPath, ['bin/warden.mjs', ...args], { timeout: 60_000 }).then(

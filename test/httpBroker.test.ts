@@ -3,7 +3,8 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BrokerError, createEngine, HttpBroker, startPaperService } from '../src/index.js';
+import { BrokerError, createEngine } from '../src/index.js';
+import { HttpBroker, startPaperService } from '../src/entries/adapters.js';
 import { silentLogger, snapshot } from './support/fixtures.js';
 
 const markets = { EURUSD: { price: 1.1, fillAfterMs: 30, slippageBps: 0 }, GBPUSD: { price: 1.3, fillAfterMs: 400, slippageBps: 0 } };

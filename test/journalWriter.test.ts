@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEngine, JournalError, PaperBroker, SqliteJournal } from '../src/index.js';
+import { createEngine, JournalError, PaperBroker } from '../src/index.js';
+import { SqliteJournal } from '../src/entries/sqlite.js';
 import { silentLogger } from './support/fixtures.js';
 
 const tempPath = () => join(mkdtempSync(join(tmpdir(), 'warden-writer-')), 'j.sqlite');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, SqliteJournal, type BrokerAdapter } from '../src/index.js';
+import { createEngine, type BrokerAdapter } from '../src/index.js';
+import { SqliteJournal } from '../src/entries/sqlite.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
 import { mortal, tempJournalPath } from './support/crash.js';
 import { checkInvariants } from './support/invariants.js';

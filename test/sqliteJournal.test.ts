@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createEngine, JournalError, SqliteJournal } from '../src/index.js';
+import { createEngine, JournalError } from '../src/index.js';
+import { SqliteJournal } from '../src/entries/sqlite.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
 import { tempJournalPath } from './support/crash.js';
 import { silentLogger, snapshot, T0 } from './support/fixtures.js';

@@ -5,7 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import { createEngine, executionTrail, freezeSnapshot, PaperBroker, renderTimeline, SqliteJournal, toJsonl, type ExecutionResult, type PaperMarket } from '../index.js';
+import { createEngine, freezeSnapshot, PaperBroker, type ExecutionResult, type PaperMarket } from '../index.js';
+import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
+import { SqliteJournal } from '../entries/sqlite.js';
 import { VirtualClock } from '../testing/index.js';
 
 const option = (name: string): string | undefined => {

@@ -4,7 +4,7 @@
  * happened to an advisory.
  */
 import { readFileSync } from 'node:fs';
-import { executionTrail, parseJsonl, renderTimeline, verifyChain } from '../journal/index.js';
+import { executionTrail, parseJsonl, renderTimeline, verifyChain } from '../entries/journal.js';
 
 const USAGE = 'usage: npm run trace -- JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]';
 

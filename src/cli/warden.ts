@@ -5,24 +5,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import {
-  CcxtBroker,
-  createEngine,
-  executionTrail,
-  HttpBroker,
-  JournalError,
-  PaperBroker,
-  renderTimeline,
-  SqliteJournal,
-  startPaperService,
-  toJsonl,
-  WardenUsageError,
-  type BrokerAdapter,
-  type ExecutionResult,
-  type KillSwitchState,
-  type OperatorCommand,
-  type PaperMarket,
-} from '../index.js';
+import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
+import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
+import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
+import { SqliteJournal } from '../entries/sqlite.js';
 
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
 

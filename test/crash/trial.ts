@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientOrderIdFor, freezeSnapshot, SqliteJournal, startPaperService, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
+import { clientOrderIdFor, freezeSnapshot, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
+import { SqliteJournal } from '../../src/entries/sqlite.js';
+import { startPaperService } from '../../src/entries/adapters.js';
 import { seededRandom } from '../../src/broker/paperBroker.js';
 
 const SYMBOLS = ['EURUSD', 'GBPUSD', 'USDJPY', 'AUDUSD', 'USDCHF', 'NZDUSD'];

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
 import ccxt from 'ccxt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BrokerError, CcxtBroker, classifyCcxtError, type OrderRequest } from '../../src/index.js';
+import { BrokerError, type OrderRequest } from '../../src/index.js';
+import { CcxtBroker, classifyCcxtError } from '../../src/entries/adapters.js';
 import { API_KEY, API_SECRET, binanceUsdmAt, connectedVenue } from './connect.js';
 
 const BTC = 'BTC/USDT:USDT';

@@ -1,7 +1,8 @@
 /** A real ccxt `binanceusdm` instance whose every API base URL points at a fake venue, and an engine on it. */
 import ccxt from 'ccxt';
 import { expect } from 'vitest';
-import { CcxtBroker, createEngine, MemoryJournal, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
+import { createEngine, MemoryJournal, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
+import { CcxtBroker } from '../../src/entries/adapters.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { capturingLogger, T0 } from '../support/fixtures.js';
 import { checkInvariants } from '../support/invariants.js';

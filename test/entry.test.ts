@@ -1,0 +1,28 @@
+/**
+ * `import 'warden'` loads no native module and no optional dependency: SQLite lives at
+ * `warden/sqlite`, the venue adapters at `warden/adapters` (ccxt itself only inside
+ * `CcxtBroker.create`). The release check (`npm run release:check`) proves the same on the
+ * installed package.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const loadedBy = async (entry: string): Promise<string[]> => {
+  const probe = `import { createRequire } from 'node:module'; await import(${JSON.stringify(entry)}); console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { timeout: 60_000 });
+  return JSON.parse(stdout) as string[];
+};
+
+describe('entry points', () => {
+  it('the root entry loads neither better-sqlite3 nor ccxt', async () => {
+    const modules = await loadedBy('./src/index.ts');
+    expect(modules.filter((m) => /better-sqlite3|[\\/]ccxt[\\/]/.test(m))).toEqual([]);
+    expect(modules.length).toBeGreaterThan(0); // the probe does see what is loaded
+  }, 60_000);
+
+  it('warden/sqlite does load better-sqlite3 (so the probe can tell)', async () => {
+    const modules = await loadedBy('./src/entries/sqlite.ts');
+    expect(modules.some((m) => /better-sqlite3/.test(m))).toBe(true);
+  }, 60_000);
+});
