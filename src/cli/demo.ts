@@ -2,7 +2,7 @@
  * `npm start`: nine scenarios against PaperBroker on a virtual clock (30 s deadlines pass in
  * milliseconds). Each prints its state timeline from the journal; a table closes the run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
 import { createEngine, freezeSnapshot, PaperBroker, type ExecutionResult, type PaperMarket } from '../index.js';
@@ -20,14 +20,21 @@ const option = (name: string): string | undefined => {
   }
   return value;
 };
-/** The durable journal every run appends to (see README). */
-const journalPath = option('--journal') ?? 'data/demo.journal.sqlite';
 /** Also write the run's records as JSON Lines, the forensic hand-off format. */
 const jsonlFile = option('--jsonl');
 
 // Simulated time starts now, so journal times read as real ones across runs.
 const START = Date.now();
 const RUN = new Date(START).toISOString().replace(/[-:.Z]/g, ''); // e.g. 20261124T101500123
+/**
+ * Every run writes a fresh durable journal (data/demo-<time>.journal.sqlite): the scenarios set
+ * switches and open positions, and a second run over the first one's record would inherit them.
+ */
+const journalPath = option('--journal') ?? `${option('--data') ?? 'data'}/demo-${RUN}.journal.sqlite`;
+if (existsSync(journalPath)) {
+  console.error(`demo: ${journalPath} exists; the demo writes a fresh journal each run (omit --journal, or name a new file)`);
+  process.exit(2);
+}
 const clock = new VirtualClock(START);
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -117,49 +124,69 @@ const engine = createEngine({
   },
 });
 
+/** Why a row is not a plain fill: the error, or the reconciliation differences. */
+const reasonOf = (r: ExecutionResult): string => {
+  const parts: string[] = [];
+  if (r.error) parts.push(r.error.code);
+  if (r.requiresManualResolution && r.reconciliation && r.reconciliation.status !== 'matched') {
+    parts.push(`${r.reconciliation.status}: ${r.reconciliation.mismatches.map((m) => m.field).join(', ')}`);
+  }
+  return parts.join('; ') || '-';
+};
+
 const rows: string[][] = [];
-for (const [i, s] of scenarios.entries()) {
-  const now = clock.now();
-  const snapshot = freezeSnapshot({
-    advisoryId: `demo-${RUN}-${i + 1}`,
-    symbol: s.symbol,
-    side: s.side,
-    positionSize: s.symbol === 'XAUUSD' ? 1 : 10_000,
-    referencePrice: s.market.price,
-    slOffsetPct: s.side === 'buy' ? -0.005 : 0.005,
-    tpOffsetPct: s.side === 'buy' ? 0.01 : -0.01,
-    createdAt: iso(now - 60_000),
-    expiresAt: iso(now + 15 * 60_000),
-    approval: { approvedBy: 'alice', approvedAt: iso(now - 30_000) },
-  });
-  console.log(`\n━━ ${i + 1}. ${s.name} — ${s.side} ${snapshot.positionSize} ${s.symbol} @ ${s.market.price}`);
-  s.setup?.();
-  const result = await clock.run(engine.execute(snapshot));
-  console.log(renderTimeline(executionTrail(await engine.journal.records(), result.executionId)));
-  s.after?.(result);
-  rows.push([
-    s.name,
-    result.status,
-    String(result.filledQuantity),
-    result.fillPrice === null ? '-' : result.fillPrice.toFixed(5),
-    result.stopLoss === null ? '-' : result.stopLoss.toFixed(5),
-    result.takeProfit === null ? '-' : result.takeProfit.toFixed(5),
-    result.killSwitch.phase ? `${result.killSwitch.state} ${result.killSwitch.phase}` : '-',
-    result.requiresManualResolution ? 'YES' : 'no',
-  ]);
-  await clock.advance(60_000);
+let failure: unknown = null;
+try {
+  for (const [i, s] of scenarios.entries()) {
+    const now = clock.now();
+    const snapshot = freezeSnapshot({
+      advisoryId: `demo-${RUN}-${i + 1}`,
+      symbol: s.symbol,
+      side: s.side,
+      positionSize: s.symbol === 'XAUUSD' ? 1 : 10_000,
+      referencePrice: s.market.price,
+      slOffsetPct: s.side === 'buy' ? -0.005 : 0.005,
+      tpOffsetPct: s.side === 'buy' ? 0.01 : -0.01,
+      createdAt: iso(now - 60_000),
+      expiresAt: iso(now + 15 * 60_000),
+      approval: { approvedBy: 'alice', approvedAt: iso(now - 30_000) },
+    });
+    console.log(`\n━━ ${i + 1}. ${s.name} — ${s.side} ${snapshot.positionSize} ${s.symbol} @ ${s.market.price}`);
+    s.setup?.();
+    const result = await clock.run(engine.execute(snapshot));
+    console.log(renderTimeline(executionTrail(await engine.journal.records(), result.executionId)));
+    rows.push([
+      s.name,
+      result.status,
+      String(result.filledQuantity),
+      result.fillPrice === null ? '-' : result.fillPrice.toFixed(5),
+      result.stopLoss === null ? '-' : result.stopLoss.toFixed(5),
+      result.takeProfit === null ? '-' : result.takeProfit.toFixed(5),
+      result.killSwitch.phase ? `${result.killSwitch.state} ${result.killSwitch.phase}` : '-',
+      result.requiresManualResolution ? 'YES' : 'no',
+      reasonOf(result),
+    ]);
+    s.after?.(result);
+    await clock.advance(60_000);
+  }
+} catch (e) {
+  failure = e; // the table below still shows what ran
 }
 
-const header = ['scenario', 'status', 'filled', 'fill price', 'SL', 'TP', 'kill switch', 'manual'];
+const header = ['scenario', 'status', 'filled', 'fill price', 'SL', 'TP', 'kill switch', 'manual', 'reason'];
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ');
+const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
 console.log(`\n${line(header)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}`);
 const verification = await engine.journal.verify();
 console.log(`\njournal: ${(await engine.journal.records()).length} records in all, hash chain ${verification.ok ? 'verified' : `BROKEN at ${verification.brokenAt}`}`);
 const mine = (await engine.journal.records()).filter((r) => r.at >= new Date(START).toISOString());
-console.log(`journal: ${journalPath} (durable; this run's advisories are demo-${RUN}-1…9)`);
+console.log(`journal: ${journalPath} (durable, this run's own; its advisories are demo-${RUN}-1…9)`);
 if (jsonlFile) {
   writeFileSync(jsonlFile, toJsonl(mine));
   console.log(`this run's records written to ${jsonlFile}; explain an advisory with: npm run trace -- ${jsonlFile} demo-${RUN}-7`);
 }
 await engine.close();
+if (failure !== null) {
+  console.error(`\ndemo: stopped after ${rows.length} of ${scenarios.length} scenarios: ${failure instanceof Error ? failure.message : String(failure)}`);
+  process.exitCode = 1;
+}
