@@ -19,7 +19,7 @@ console.log('3. concurrency and memory');
 const conc = await benchConcurrency();
 console.log('4. journal');
 const journal = await benchJournal();
-console.log('6. import cost of the root entry');
+console.log('5. import cost of the root entry');
 const importCost = benchImportCost();
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
@@ -128,7 +128,7 @@ roughly ${fmt(journal.sqlite.median / 17, 0)} executions per second. Group commi
 only for records that are not an intent-before-send, which must be on disk before the send. It is
 not implemented yet.
 
-## 6. Import cost of the root entry
+## 5. Import cost of the root entry
 
 \`import 'warden'\` from the compiled package (tsc into a temporary folder), in a fresh \`node\`
 process, ${importCost.runs} times: ${range(importCost.ms, 0)} ms. It loads ${importCost.cjsModules} CommonJS modules (pino and its
@@ -137,7 +137,7 @@ helpers), and ${importCost.native.length === 0 ? '**no native module and no opti
 package's own figures (tarball and install size, install time) are printed by
 \`npm run release:check\`.
 
-## 5. Against the original
+## 6. Against the original
 
 The Python original handled one snapshot at a time and learned of fills by polling every 100 ms.
 So an execution cost at least one 100 ms polling interval after the fill, and throughput was

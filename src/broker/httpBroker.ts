@@ -24,12 +24,15 @@ export class HttpBroker implements BrokerAdapter {
   readonly name = 'http';
   /** Client order ids are unique for the venue's lifetime: a resend can never make a second order. */
   readonly clientOrderIdDurability = 'durable' as const;
+  /** The service's address: orders sent to one URL are known only there. */
+  readonly identity: string;
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   readonly #headers: Readonly<Record<string, string>>;
 
   constructor(options: HttpBrokerOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.identity = `http:${this.baseUrl}`;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.#headers = options.headers ?? {};
   }

@@ -4,6 +4,7 @@
  * generator, and every timer goes through the injected clock, so a simulated clock replays
  * the same run exactly.
  */
+import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
 import { BrokerError } from './errors.js';
@@ -65,6 +66,8 @@ export function seededRandom(seed: number): () => number {
  */
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
+  /** An in-process venue lives and dies with its process: no other instance knows its orders. */
+  readonly identity = `paper:in-process:${randomUUID().slice(0, 8)}`;
   /** Client order ids are unique for the venue's lifetime: a resend can never make a second order. */
   readonly clientOrderIdDurability = 'durable' as const;
   readonly venue: Venue;

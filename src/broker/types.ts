@@ -29,6 +29,12 @@ export interface BrokerAdapter {
    * listening until the deadline, and flags it if it is still unknown.
    */
   readonly clientOrderIdDurability?: ClientOrderIdDurability;
+  /**
+   * Which venue and account this adapter trades on (e.g. `http:http://127.0.0.1:7070`,
+   * `ccxt:binanceusdm:AbC123`). Recorded in each advisory's claim; a restarted engine resumes
+   * unfinished executions only with an adapter of the same identity. Defaults to `name`.
+   */
+  readonly identity?: string;
   /** Must be idempotent on `req.clientOrderId`: a resend returns the existing order. */
   submitOrder(req: OrderRequest): Promise<OrderReport>;
   /** Returns the order's state after the cancel attempt (it may have filled first). */

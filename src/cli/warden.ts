@@ -10,6 +10,8 @@ import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.j
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 
+import { restoreFromJournal } from '../engine/restore.js';
+
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
 
 const HELP: Record<string, string> = {
@@ -34,10 +36,12 @@ Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET
 Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
 change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
 manual resolution or did not fill.`,
-  recover: `usage: warden recover [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE] [--json]
+  recover: `usage: warden recover --broker URL|ccxt:EXCHANGE [--sandbox] [--journal FILE] [--json]
 
 Resumes executions left unfinished in the journal: each order is looked up by clientOrderId
-first and never resent blindly; the stored deadline still applies.`,
+first and never resent blindly; the stored deadline still applies. --broker is required and must
+be the broker the orders went to (each claim in the journal records it): any other broker would
+not know the orders and would be sent them again.`,
   'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE]
        warden kill-switch show [--journal FILE]`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE]`,
@@ -194,6 +198,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'recover': {
       const journal = openJournal(a, { mustExist: true });
+      if (opt(a, '--broker') === undefined) {
+        // Never a silent default: a fresh paper broker has never seen the orders and would be sent them again.
+        const unfinished = restoreFromJournal(journal.readAll()).unfinished;
+        await journal.close();
+        if (unfinished.length === 0) {
+          console.log('nothing to recover: every execution in the journal has finished');
+          return 0;
+        }
+        const brokers = [...new Set(unfinished.map((u) => u.broker ?? 'not recorded (an older journal)'))].join(', ');
+        throw new UsageError(`recover needs --broker: ${unfinished.length} unfinished execution(s) were sent to ${brokers}; name that broker (a URL or ccxt:EXCHANGE)`);
+      }
       const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
       const results = await engine.recovery;
       await engine.close();

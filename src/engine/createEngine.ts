@@ -95,6 +95,16 @@ const stateName = (value: unknown): string => {
   return String(value);
 };
 
+/** The identity an adapter declares (`identity`, else `name`), read defensively. */
+function identityOf(broker: BrokerAdapter): string {
+  try {
+    const declared = broker.identity ?? broker.name;
+    return typeof declared === 'string' && declared.length > 0 ? declared.slice(0, 200) : 'unnamed';
+  } catch {
+    return 'unnamed';
+  }
+}
+
 /** A bounded description of untrusted input: its type, and for an object its first keys. Never throws. */
 function outline(input: unknown): unknown {
   try {
@@ -130,6 +140,16 @@ export function createEngine(options: EngineOptions): Engine {
   const board = new KillSwitchBoard(() => clock.now());
   // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
   const restored = restoreFromJournal(store.readAll());
+  const brokerIdentity = identityOf(options.broker);
+  // Resuming an execution means looking its order up and finishing it at the broker it went to:
+  // any other broker would not know it and would be sent the order again.
+  if (options.recover !== false) {
+    const elsewhere = restored.unfinished.filter((u) => u.broker !== null && u.broker !== brokerIdentity);
+    if (elsewhere.length > 0) {
+      const needed = [...new Set(elsewhere.map((u) => u.broker))].join(', ');
+      throw new WardenUsageError('broker_mismatch', `${elsewhere.length} unfinished execution(s) in this journal were sent to ${needed}, not to ${brokerIdentity}; resume them with that broker`);
+    }
+  }
 
   // A journal that fails (disk full, read-only remount) is fail-safe, never a crash: the first
   // failure halts new orders engine-wide (a global `warning`), in-flight executions keep
@@ -162,7 +182,7 @@ export function createEngine(options: EngineOptions): Engine {
         executionId: c.executionId,
         advisoryId: c.advisoryId,
         snapshotHash: c.snapshot.hash,
-        payload: { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt },
+        payload: { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt, broker: brokerIdentity },
       });
       if (recorded === null) throw new BrokerError(`journal unavailable: ${journalFailure}`, { retryable: false, code: 'journal_unavailable' });
     },

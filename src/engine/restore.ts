@@ -11,6 +11,8 @@ export interface UnfinishedExecution {
   readonly executionId: string;
   readonly snapshot: FrozenSnapshot;
   readonly recovery: ExecutionRecovery;
+  /** The broker (venue and account) the order went to, as its claim recorded it; null in older journals. */
+  readonly broker: string | null;
 }
 
 export interface RestoredState {
@@ -28,6 +30,7 @@ interface ClaimPayload {
   readonly snapshot: FrozenSnapshot;
   readonly clientOrderId: string;
   readonly deadlineAt: number;
+  readonly broker?: unknown;
 }
 
 export function restoreFromJournal(records: readonly JournalRecord[]): RestoredState {
@@ -71,6 +74,7 @@ export function restoreFromJournal(records: readonly JournalRecord[]): RestoredS
         executionId,
         snapshot,
         recovery: { clientOrderId: claim.payload.clientOrderId, deadlineAt: claim.payload.deadlineAt, submitAttempts: submits.get(executionId) ?? 0 },
+        broker: typeof claim.payload.broker === 'string' ? claim.payload.broker : null,
       });
     }
   }

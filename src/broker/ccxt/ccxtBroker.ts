@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../../domain/schemas.js';
 import type { OrderStatus } from '../../domain/schemas.js';
 import { WardenUsageError } from '../../domain/errors.js';
+import { createHash } from 'node:crypto';
 import { BrokerError } from '../errors.js';
 import type { BrokerAdapter } from '../types.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
@@ -150,9 +151,14 @@ export class CcxtBroker implements BrokerAdapter {
    */
   readonly #sent = new Set<string>();
 
+  /** The exchange and the account (a hash of the API key, never the key): orders live there. */
+  readonly identity: string;
+
   constructor(options: CcxtBrokerOptions) {
     this.#exchange = options.exchange;
     this.name = options.name ?? `ccxt:${options.exchange.id}`;
+    const key = typeof options.exchange.apiKey === 'string' && options.exchange.apiKey.length > 0 ? createHash('sha256').update(options.exchange.apiKey).digest('hex').slice(0, 12) : 'no-key';
+    this.identity = `ccxt:${options.exchange.id}:${key}`;
   }
 
   /** Builds the exchange from an id and credentials (loading ccxt lazily). */
