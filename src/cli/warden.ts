@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
 import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
@@ -71,21 +72,73 @@ interface Args {
   flags: Set<string>;
 }
 
-const VALUED = new Set(['--journal', '--broker', '--symbol', '--reason', '--operator', '--note', '--out', '--port', '--state', '--markets', '--seed']);
+type OptionSpec = { readonly type: 'string' | 'boolean'; readonly help: string };
+const JOURNAL: Record<string, OptionSpec> = { journal: { type: 'string', help: `the journal file (default ${DEFAULT_JOURNAL})` } };
+const BROKER: Record<string, OptionSpec> = {
+  broker: { type: 'string', help: 'URL of a paper/HTTP broker, "paper" (in-process), or ccxt:EXCHANGE' },
+  sandbox: { type: 'boolean', help: "with ccxt: the venue's test environment" },
+};
+const JSON_OUTPUT: Record<string, OptionSpec> = { json: { type: 'boolean', help: 'print the results as JSON' } };
 
-function parse(argv: string[]): Args {
-  const args: Args = { positional: [], options: new Map(), flags: new Set() };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (VALUED.has(a)) {
-      const value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`${a} needs a value`);
-      args.options.set(a, [...(args.options.get(a) ?? []), value]);
-    } else if (a.startsWith('--')) args.flags.add(a);
-    else args.positional.push(a);
+/**
+ * Every option each command understands, and how many positional arguments it takes. Parsing is
+ * strict: an unknown or misspelt option, a missing value or a stray argument is one clear error
+ * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
+ */
+const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
+  run: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [1, Infinity] },
+  recover: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [0, 0] },
+  'kill-switch': {
+    options: {
+      ...JOURNAL,
+      symbol: { type: 'string', help: 'the symbol (default: the global switch)' },
+      reason: { type: 'string', help: 'why (required to set)' },
+      operator: { type: 'string', help: 'who (required to set)' },
+    },
+    positionals: [1, 2],
+  },
+  resolve: { options: { ...JOURNAL, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
+  journal: { options: { ...JOURNAL, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
+  'paper-broker': {
+    options: {
+      port: { type: 'string', help: 'port on 127.0.0.1 (default 7070)' },
+      state: { type: 'string', help: 'file to persist the book to' },
+      markets: { type: 'string', help: 'JSON file of symbol → market' },
+      seed: { type: 'string', help: 'random seed' },
+    },
+    positionals: [0, 0],
+  },
+};
+
+function parse(command: string, argv: string[]): Args {
+  const spec = COMMANDS[command]!;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(spec.options).map(([k, v]) => [k, { type: v.type }])), allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (warden ${command} --help lists its options)`);
+  }
+  const [min, max] = spec.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    const what = parsed.positionals.length > max ? `unexpected argument "${parsed.positionals[max]}"` : 'missing argument';
+    throw new UsageError(`${command}: ${what}\n${HELP[command]}`);
+  }
+  const args: Args = { positional: parsed.positionals, options: new Map(), flags: new Set() };
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'string') {
+      if (value === '' || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+      args.options.set(`--${name}`, [value]);
+    } else if (value === true) args.flags.add(`--${name}`);
   }
   return args;
 }
+
+/** A command's help: its usage text, then its options from the same definitions the parser uses. */
+const helpFor = (command: string): string =>
+  `${HELP[command]}\n\noptions:\n${Object.entries(COMMANDS[command]!.options)
+    .map(([k, v]) => `${`  --${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(22)}${v.help}`)
+    .join('\n')}\n  --help              this text`;
+
 const opt = (a: Args, name: string) => a.options.get(name)?.at(-1);
 const required = (a: Args, name: string) => {
   const v = opt(a, name);
@@ -173,10 +226,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!HELP[command]) throw new UsageError(`unknown command "${command}" (warden --help lists them)`);
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(HELP[command]);
+    console.log(helpFor(command));
     return 0;
   }
-  const a = parse(rest);
+  const a = parse(command, rest);
   switch (command) {
     case 'run': {
       if (a.positional.length === 0) throw new UsageError('run needs at least one SNAPSHOT.json');
