@@ -23,6 +23,7 @@ usage: warden <command> [options]      (warden <command> --help for more)
   run SNAPSHOT.json…          execute snapshots, with live progress and a results table
   recover                     resume executions a stopped process left unfinished
   kill-switch set|show        change or show the kill switches
+  flags                       list the executions awaiting resolution, with their differences
   resolve ADVISORY            clear a reconciliation flag after checking by hand
   journal verify|show|export  check, explain or hand over the journal
   paper-broker                run the paper broker as a service on loopback
@@ -46,6 +47,10 @@ not know the orders and would be sent them again.`,
   'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE]
        warden kill-switch show [--journal FILE]`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE]`,
+  flags: `usage: warden flags [--journal FILE]
+
+Lists every execution waiting for an operator's resolve(), with its reconciliation differences.
+Exit 1 while any waits, 0 when none does.`,
   journal: `usage: warden journal verify [--journal FILE]
        warden journal show ADVISORY [--journal FILE]
        warden journal export --jsonl [--out FILE] [--journal FILE]`,
@@ -97,6 +102,7 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
     },
     positionals: [1, 2],
   },
+  flags: { options: { ...JOURNAL }, positionals: [0, 0] },
   resolve: { options: { ...JOURNAL, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
   journal: { options: { ...JOURNAL, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
   'paper-broker': {
@@ -197,9 +203,17 @@ function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {})
   return { journal, engine: createEngine({ broker, journal, recover: false, logger: pino({ level: 'silent' }) }) };
 }
 
+/** Why a result is not a plain fill: its error (with what was wrong), and reconciliation's differences. */
+function reasonOf(r: ExecutionResult): string {
+  const parts: string[] = [];
+  if (r.error) parts.push(`${r.error.code}: ${r.error.message.replace(/^invalid snapshot: /, '').slice(0, 160)}`);
+  if (r.reconciliation && r.reconciliation.status !== 'matched') parts.push(`${r.reconciliation.status}: ${r.reconciliation.mismatches.map((m) => m.field).join(', ')}`);
+  return parts.join('; ') || '-';
+}
+
 function table(results: readonly ExecutionResult[]): string {
-  const rows = results.map((r) => [r.advisoryId ?? '(invalid)', r.status, String(r.filledQuantity), r.fillPrice?.toString() ?? '-', r.stopLoss?.toString() ?? '-', r.takeProfit?.toString() ?? '-', r.requiresManualResolution ? 'YES' : 'no', r.error ? r.error.code : '']);
-  const header = ['advisory', 'status', 'filled', 'fill price', 'SL', 'TP', 'manual', 'error'];
+  const rows = results.map((r) => [r.advisoryId ?? '(invalid)', r.status, String(r.filledQuantity), r.fillPrice?.toString() ?? '-', r.stopLoss?.toString() ?? '-', r.takeProfit?.toString() ?? '-', r.requiresManualResolution ? 'YES' : 'no', r.status === 'filled' && !r.requiresManualResolution ? '' : reasonOf(r)]);
+  const header = ['advisory', 'status', 'filled', 'fill price', 'SL', 'TP', 'manual', 'reason'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -306,6 +320,21 @@ async function main(argv: string[]): Promise<number> {
       await engine.close();
       return 0;
     }
+    case 'flags': {
+      const { engine } = adminEngine(a, { readOnly: true });
+      const waiting = engine.awaitingResolution();
+      await engine.close();
+      if (waiting.length === 0) {
+        console.log('no execution awaits resolution');
+        return 0;
+      }
+      for (const r of waiting) {
+        console.log(`${r.advisoryId} · ${r.status} · filled ${r.filledQuantity}${r.fillPrice === null ? '' : ` at ${r.fillPrice}`} · ${reasonOf(r)}`);
+        for (const m of r.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
+        console.log(`  resolve with: warden resolve ${r.advisoryId} --operator NAME --note "what was done"`);
+      }
+      return 1;
+    }
     case 'journal': {
       const [action, id] = a.positional;
       const journal = openJournal(a, { mustExist: true, readOnly: true });
@@ -315,12 +344,19 @@ async function main(argv: string[]): Promise<number> {
         console.log(v.ok ? `journal ${journal.path}: ${records.length} records, hash chain verified` : `journal ${journal.path}: BROKEN at record ${v.brokenAt}`);
         return v.ok ? 0 : 3;
       }
+      // A broken chain is still readable here (read-only), and says so first.
+      if (journal.brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${journal.brokenAt}: records from there on may have been edited; shown as stored`);
       if (action === 'show') {
         if (!id) throw new UsageError('journal show needs an ADVISORY (or execution id)');
         const executions = [...new Set(records.filter((r) => r.executionId && (r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
         if (executions.length === 0) throw new UsageError(`no execution of ${id} in ${journal.path}`);
-        for (const e of executions) console.log(`━━ ${id} · execution ${e}\n${renderTimeline(executionTrail(records, e))}`);
-        return 0;
+        for (const e of executions) {
+          console.log(`━━ ${id} · execution ${e}\n${renderTimeline(executionTrail(records, e))}`);
+          const result = records.findLast((r) => r.executionId === e && r.kind === 'result')?.payload as ExecutionResult | undefined;
+          if (result) console.log(`result: ${result.status}${result.requiresManualResolution ? ', awaiting resolution' : ''}; ${reasonOf(result)}`);
+          for (const m of result?.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
+        }
+        return journal.brokenAt === null ? 0 : 3;
       }
       if (action === 'export') {
         if (!a.flags.has('--jsonl')) throw new UsageError('journal export needs --jsonl (the only format)');
@@ -328,7 +364,7 @@ async function main(argv: string[]): Promise<number> {
         if (out) writeFileSync(out, toJsonl(records));
         else process.stdout.write(toJsonl(records));
         if (out) console.log(`exported ${records.length} records to ${out}`);
-        return 0;
+        return journal.brokenAt === null ? 0 : 3;
       }
       throw new UsageError(`journal needs verify, show or export\n${HELP.journal}`);
     }

@@ -162,6 +162,8 @@ export class SqliteJournal implements Journal {
   private nextSequence = 1;
   private closed = false;
   private readonly lockToken: string | null;
+  /** For a journal opened read-only: the first record that fails verification, or null. */
+  readonly brokenAt: number | null = null;
   private readonly watchers = new Set<() => void>();
 
   constructor(
@@ -200,7 +202,9 @@ export class SqliteJournal implements Journal {
         ro.close();
       }
       const check = verifyChain(records);
-      if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
+      // A broken chain is never written to; it can still be read, for the forensics it is needed for.
+      if (!check.ok && !options.readOnly) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
+      if (!check.ok) this.brokenAt = check.brokenAt ?? null;
     }
     if (options.readOnly) {
       this.db = new Database(path, { readonly: true, fileMustExist: true });
