@@ -77,6 +77,9 @@ interface Args {
   flags: Set<string>;
 }
 
+/** How long executions in flight may finish after a first Ctrl-C before the command stops waiting. */
+const DEFAULT_GRACE_S = 30;
+
 type OptionSpec = { readonly type: 'string' | 'boolean'; readonly help: string };
 const JOURNAL: Record<string, OptionSpec> = { journal: { type: 'string', help: `the journal file (default ${DEFAULT_JOURNAL})` } };
 const BROKER: Record<string, OptionSpec> = {
@@ -91,7 +94,7 @@ const JSON_OUTPUT: Record<string, OptionSpec> = { json: { type: 'boolean', help:
  * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
-  run: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [1, Infinity] },
+  run: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
   recover: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [0, 0] },
   'kill-switch': {
     options: {
@@ -219,13 +222,79 @@ function table(results: readonly ExecutionResult[]): string {
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-const progress = (label: () => string) => (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
-  if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
-  const value = (ev.snapshot as { value: unknown; context: { snapshot: { advisoryId: string } | null } }).value;
+/**
+ * Live progress on stderr: one line per change of state (never a repeat), with the time since the
+ * execution started and the time left to its hard deadline.
+ */
+function progressPrinter() {
+  const last = new Map<string, string>();
+  const advisories = new Map<string, string>();
+  const started = new Map<string, number>();
   const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0]!);
-  const advisory = (ev.snapshot as { context: { snapshot: { advisoryId: string } | null } }).context.snapshot?.advisoryId ?? label();
-  process.stderr.write(`  ${advisory.padEnd(24)} ${name(value)}\n`);
-};
+  const inspect = (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
+    if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
+    const snap = ev.snapshot as { value: unknown; context: { executionId: string; snapshot: { advisoryId: string } | null; deadlineAt: number | null } };
+    const id = snap.context.executionId;
+    const state = name(snap.value);
+    if (last.get(id) === state) return;
+    last.set(id, state);
+    const now = Date.now();
+    if (!started.has(id)) started.set(id, now);
+    const advisory = snap.context.snapshot?.advisoryId ?? '(invalid input)';
+    advisories.set(id, advisory);
+    const elapsed = `+${((now - started.get(id)!) / 1000).toFixed(1)} s`;
+    const left = snap.context.deadlineAt === null ? '' : snap.context.deadlineAt > now ? `  ${((snap.context.deadlineAt - now) / 1000).toFixed(1)} s to deadline` : '  past deadline';
+    process.stderr.write(`  ${advisory.padEnd(24)} ${state.padEnd(34)} ${elapsed.padStart(8)}${left}\n`);
+  };
+  /** What each execution still in flight is doing, and what it will do next. */
+  const inFlight = (): string[] =>
+    [...last.entries()]
+      .filter(([, state]) => !/^(completed|rejected|resolved|flagged)$/.test(state))
+      .map(([id, state]) => {
+        const next = state.startsWith('live.trading') ? 'works until filled, cancelled or its deadline; then protection and reconciliation' : 'protection and reconciliation';
+        return `  ${(advisories.get(id) ?? id).padEnd(24)} ${state}: ${next}`;
+      });
+  return { inspect, inFlight };
+}
+
+/**
+ * Waits for every execution; on a first SIGINT/SIGTERM stops waiting after a bounded grace period
+ * (executions keep cancelling, protecting and reconciling meanwhile), and on a second exits at once.
+ * The journal is intact either way: every record is on disk before anything it describes is sent.
+ */
+async function settleOrInterrupt(pending: readonly Promise<ExecutionResult>[], graceS: number, resumeHint: string, describe: () => string[]): Promise<{ results: (ExecutionResult | null)[]; interrupted: boolean }> {
+  const results: (ExecutionResult | null)[] = pending.map(() => null);
+  pending.forEach((p, i) => void p.then((r) => (results[i] = r)));
+  let interrupted = false;
+  let onFirst: (signal: string) => void = () => undefined;
+  const second = () => {
+    process.stderr.write(`\nwarden: stopped at once; executions in flight were left as they are (journal intact).\n${resumeHint}\n`);
+    process.exit(130);
+  };
+  const graceOver = new Promise<void>((resolve) => {
+    onFirst = (signal: string) => {
+      interrupted = true;
+      const waiting = results.filter((r) => r === null).length;
+      process.stderr.write(
+        `\nwarden: ${signal}: taking no new snapshots; ${waiting} execution(s) in flight keep cancelling, protecting and reconciling for up to ${graceS} s. ` +
+          'Press Ctrl-C again to exit at once (the journal stays intact).\n',
+      );
+      for (const line of describe()) process.stderr.write(`${line}\n`);
+      process.once('SIGINT', second);
+      process.once('SIGTERM', second);
+      setTimeout(resolve, graceS * 1000);
+    };
+  });
+  const first = (signal: string) => onFirst(signal);
+  process.once('SIGINT', first);
+  process.once('SIGTERM', first);
+  await Promise.race([Promise.all(pending), graceOver]);
+  process.off('SIGINT', first);
+  process.off('SIGTERM', first);
+  process.off('SIGINT', second);
+  process.off('SIGTERM', second);
+  return { results, interrupted };
+}
 
 async function report(results: readonly ExecutionResult[], a: Args): Promise<number> {
   console.log(a.flags.has('--json') ? JSON.stringify(results, null, 2) : table(results));
@@ -257,11 +326,26 @@ async function main(argv: string[]): Promise<number> {
         return Array.isArray(json) ? json : [json];
       });
       const journal = openJournal(a, { mustExist: false });
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
+      const shown = progressPrinter();
+      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: shown.inspect as never });
       await engine.recovery;
-      const results = await Promise.all(snapshots.map((s) => engine.execute(s)));
+      const graceS = Number(opt(a, '--grace') ?? DEFAULT_GRACE_S);
+      if (!Number.isFinite(graceS) || graceS < 0 || graceS > 600) throw new UsageError(`--grace must be 0-600 seconds, got ${opt(a, '--grace')}`);
+      const brokerArg = opt(a, '--broker') ?? 'paper';
+      const resumeHint =
+        brokerArg === 'paper'
+          ? 'The in-process paper venue ended with this process: its orders cannot be resumed.'
+          : `Resume what is unfinished with: warden recover --broker ${brokerArg}${a.flags.has('--sandbox') ? ' --sandbox' : ''} --journal ${journal.path}`;
+      const { results, interrupted } = await settleOrInterrupt(snapshots.map((s) => engine.execute(s)), graceS, resumeHint, shown.inFlight);
+      const done = results.filter((r): r is ExecutionResult => r !== null);
+      if (interrupted) {
+        console.log(done.length > 0 ? table(done) : 'no execution finished');
+        const open = results.length - done.length;
+        if (open > 0) console.log(`\n${open} execution(s) still in flight when the grace period ended.\n${resumeHint}`);
+        process.exit(130);
+      }
       await engine.close();
-      return report(results, a);
+      return report(done, a);
     }
     case 'recover': {
       const journal = openJournal(a, { mustExist: true });
@@ -276,7 +360,7 @@ async function main(argv: string[]): Promise<number> {
         const brokers = [...new Set(unfinished.map((u) => u.broker ?? 'not recorded (an older journal)'))].join(', ');
         throw new UsageError(`recover needs --broker: ${unfinished.length} unfinished execution(s) were sent to ${brokers}; name that broker (a URL or ccxt:EXCHANGE)`);
       }
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progress(() => '?') as never });
+      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progressPrinter().inspect as never });
       const results = await engine.recovery;
       await engine.close();
       if (results.length === 0) {
