@@ -12,6 +12,7 @@ import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 
 import { restoreFromJournal } from '../engine/restore.js';
+import { createDefaultLogger } from '../engine/logger.js';
 
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
 
@@ -77,6 +78,16 @@ interface Args {
   flags: Set<string>;
 }
 
+/**
+ * The operational log of run and recover: its own file (--log-file, default beside the journal),
+ * never mixed into the human progress on stderr; credentials redacted as by the library.
+ */
+function operationalLogger(a: Args, journalFile: string) {
+  const file = opt(a, '--log-file') ?? `${journalFile}.log`;
+  process.stderr.write(`  logs: ${file}\n`);
+  return createDefaultLogger({ level: 'info', destination: file });
+}
+
 /** How long executions in flight may finish after a first Ctrl-C before the command stops waiting. */
 const DEFAULT_GRACE_S = 30;
 
@@ -86,7 +97,10 @@ const BROKER: Record<string, OptionSpec> = {
   broker: { type: 'string', help: 'URL of a paper/HTTP broker, "paper" (in-process), or ccxt:EXCHANGE' },
   sandbox: { type: 'boolean', help: "with ccxt: the venue's test environment" },
 };
-const JSON_OUTPUT: Record<string, OptionSpec> = { json: { type: 'boolean', help: 'print the results as JSON' } };
+const JSON_OUTPUT: Record<string, OptionSpec> = {
+  json: { type: 'boolean', help: 'print the results as JSON' },
+  'log-file': { type: 'string', help: 'where the operational log goes (default: JOURNAL.log beside the journal)' },
+};
 
 /**
  * Every option each command understands, and how many positional arguments it takes. Parsing is
@@ -327,7 +341,7 @@ async function main(argv: string[]): Promise<number> {
       });
       const journal = openJournal(a, { mustExist: false });
       const shown = progressPrinter();
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: shown.inspect as never });
+      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: operationalLogger(a, journal.path), inspect: shown.inspect as never });
       await engine.recovery;
       const graceS = Number(opt(a, '--grace') ?? DEFAULT_GRACE_S);
       if (!Number.isFinite(graceS) || graceS < 0 || graceS > 600) throw new UsageError(`--grace must be 0-600 seconds, got ${opt(a, '--grace')}`);
@@ -360,7 +374,7 @@ async function main(argv: string[]): Promise<number> {
         const brokers = [...new Set(unfinished.map((u) => u.broker ?? 'not recorded (an older journal)'))].join(', ');
         throw new UsageError(`recover needs --broker: ${unfinished.length} unfinished execution(s) were sent to ${brokers}; name that broker (a URL or ccxt:EXCHANGE)`);
       }
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: pino({ level: 'warn' }, pino.destination(2)), inspect: progressPrinter().inspect as never });
+      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: operationalLogger(a, journal.path), inspect: progressPrinter().inspect as never });
       const results = await engine.recovery;
       await engine.close();
       if (results.length === 0) {

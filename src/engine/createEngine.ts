@@ -95,6 +95,12 @@ const stateName = (value: unknown): string => {
   return String(value);
 };
 
+/** The clientOrderId a broker call is about, when its payload names one. */
+function clientOrderIdOf(payload: unknown): string | undefined {
+  const id = payload !== null && typeof payload === 'object' ? (payload as { clientOrderId?: unknown }).clientOrderId : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /** The identity an adapter declares (`identity`, else `name`), read defensively. */
 function identityOf(broker: BrokerAdapter): string {
   try {
@@ -199,6 +205,8 @@ export function createEngine(options: EngineOptions): Engine {
   let closed = false;
   /** Journal identity of each execution, so broker calls land under the right ids. */
   const journalIds = new Map<string, { executionId: string; advisoryId: string | null; snapshotHash: string | null }>();
+  /** The clientOrderId of each execution's latest broker request, for its log lines. */
+  const lastOrderId = new Map<string, string | undefined>();
   const brokerKinds = { request: JournalKind.BrokerRequest, response: JournalKind.BrokerResponse, error: JournalKind.BrokerError } as const;
 
   // One machine for the engine: building it per execution would cost more than the rest of the work.
@@ -212,6 +220,13 @@ export function createEngine(options: EngineOptions): Engine {
     onBrokerCall: (c) => {
       const ids = journalIds.get(c.executionId) ?? { executionId: c.executionId, advisoryId: null, snapshotHash: null };
       const recorded = journal.append({ ...ids, kind: brokerKinds[c.phase], event: c.method, payload: c.payload });
+      // An error's payload is the failure: the order it concerns is the one its request named.
+      const named = c.phase === 'request' ? clientOrderIdOf(c.payload) : undefined;
+      if (named !== undefined) lastOrderId.set(c.executionId, named);
+      const clientOrderId = lastOrderId.get(c.executionId);
+      // What an operator needs to follow an execution through a bad day at the venue.
+      if (c.phase === 'error') logger.warn({ executionId: c.executionId, advisoryId: ids.advisoryId, clientOrderId, method: c.method, elapsedMs: c.elapsedMs, error: describeThrown(c.payload) }, `broker ${c.method} failed`);
+      else if (c.phase === 'request' && c.method === 'submitOrder') logger.info({ executionId: c.executionId, advisoryId: ids.advisoryId, clientOrderId }, 'order sent');
       // Intent before send: an order whose request cannot be recorded is not sent. Cancels, look-ups
       // and protection still go out — they only reduce risk or read.
       if (recorded === null && c.phase === 'request' && c.method === 'submitOrder') throw new Error(`journal unavailable: ${journalFailure}`);
@@ -324,6 +339,7 @@ export function createEngine(options: EngineOptions): Engine {
         settled = true;
         running.delete(executionId);
         ledger.settle(executionId);
+        lastOrderId.delete(executionId);
         record({ kind: JournalKind.Result, to: state, event: result.status, payload: result });
         // Without a complete record, a human must look at whatever reached the broker.
         if (journalFailure !== null && result.clientOrderId !== null && !result.requiresManualResolution) {

@@ -7,9 +7,18 @@ export const REDACT_PATHS = [
   'broker.apiKey', 'broker.secret', 'credentials', '*.credentials',
 ];
 
-/** Warden's default operational logger: warnings and worse, to stderr, credentials redacted. */
-export function createDefaultLogger(): Logger {
-  return pino({ name: 'warden', level: 'warn', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
+/**
+ * Warden's operational logger: by default warnings and worse to stderr; `destination` a file
+ * descriptor or path, `level` any pino level. Credentials are always redacted.
+ *
+ * @example
+ * const logger = createDefaultLogger({ level: 'info', destination: 'data/warden.log' });
+ */
+export function createDefaultLogger(options: { level?: string; destination?: number | string } = {}): Logger {
+  return pino(
+    { name: 'warden', level: options.level ?? 'warn', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    pino.destination(typeof options.destination === 'string' ? { dest: options.destination, mkdir: true, sync: true } : (options.destination ?? 2)),
+  );
 }
 
 export type { Logger };
