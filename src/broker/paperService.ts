@@ -14,6 +14,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { z } from 'zod';
+import { OrderRequestSchema, SideSchema, SymbolSchema } from '../domain/schemas.js';
 import { BrokerError } from './errors.js';
 import { PaperBroker, type PaperBrokerOptions, type PaperBrokerState } from './paperBroker.js';
 
@@ -27,6 +29,40 @@ export interface PaperService {
   readonly url: string;
   readonly broker: PaperBroker;
   close(): Promise<void>;
+}
+
+/** A protective order as the service accepts it: the same bounds the engine sends. */
+const ProtectionRequestSchema = z.strictObject({
+  clientOrderId: z.string().min(1).max(64),
+  symbol: SymbolSchema,
+  side: SideSchema,
+  quantity: z.number().finite().positive(),
+  stopLoss: z.number().finite().positive(),
+  takeProfit: z.number().finite().positive(),
+});
+
+/** A markets file for the paper venue: symbol → market. Anything else is refused, never guessed. */
+export const PaperMarketsSchema = z.record(
+  SymbolSchema,
+  z.strictObject({
+    price: z.number().finite().positive(),
+    fillAfterMs: z.number().int().nonnegative().optional(),
+    fillSteps: z.array(z.strictObject({ afterMs: z.number().int().nonnegative(), fraction: z.number().positive().max(1) })).max(100).optional(),
+    noLiquidity: z.boolean().optional(),
+    rejectWith: z.string().max(500).optional(),
+    slippageBps: z.number().finite().nonnegative().max(10_000).optional(),
+    protection: z.enum(['place', 'reject', 'lose']).optional(),
+  }),
+);
+
+/** Parses a request body with `schema`; a body that does not fit is a 400 that names what is wrong. */
+function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+    throw new BrokerError(`invalid ${what}: ${problems}`.slice(0, 500), { retryable: false, code: 'bad_request' });
+  }
+  return parsed.data;
 }
 
 async function body(req: IncomingMessage): Promise<unknown> {
@@ -81,17 +117,17 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
         const url = new URL(req.url ?? '/', 'http://localhost');
         const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
         if (req.method === 'GET' && parts[0] === 'health') return send(200, { ok: true });
-        if (req.method === 'POST' && parts.length === 1 && parts[0] === 'orders') return send(200, await broker.submitOrder((await body(req)) as never));
+        if (req.method === 'POST' && parts.length === 1 && parts[0] === 'orders') return send(200, await broker.submitOrder(valid(OrderRequestSchema, await body(req), 'order')));
         if (req.method === 'GET' && parts.length === 2 && parts[0] === 'orders') {
           const order = await broker.getOrder({ clientOrderId: parts[1]! });
           return order ? send(200, order) : send(404, { error: `unknown order ${parts[1]}`, code: 'unknown_order', retryable: false });
         }
         if (req.method === 'POST' && parts.length === 3 && parts[0] === 'orders' && parts[2] === 'cancel') return send(200, await broker.cancelOrder({ clientOrderId: parts[1]! }));
         if (req.method === 'GET' && parts.length === 2 && parts[0] === 'positions') return send(200, await broker.getPosition(parts[1]!));
-        if (req.method === 'POST' && parts.length === 1 && parts[0] === 'protections') return send(200, await broker.placeProtection((await body(req)) as never));
+        if (req.method === 'POST' && parts.length === 1 && parts[0] === 'protections') return send(200, await broker.placeProtection(valid(ProtectionRequestSchema, await body(req), 'protection request')));
         return send(404, { error: `no route ${req.method} ${url.pathname}`, code: 'no_route', retryable: false });
       } catch (e) {
-        if (e instanceof BrokerError && !e.retryable) return send(e.code === 'unknown_order' ? 404 : 422, { error: e.message, code: e.code, retryable: false });
+        if (e instanceof BrokerError && !e.retryable) return send(e.code === 'unknown_order' ? 404 : e.code === 'bad_request' || e.code === 'too_large' ? 400 : 422, { error: e.message, code: e.code, retryable: false });
         return send(500, { error: e instanceof Error ? e.message : String(e), retryable: true });
       }
     })();

@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generateApproverKeys, parseApproverKeys, parseSnapshotInput, signatureProblem, signSnapshot } from '../domain/index.js';
 
 const USAGE = `usage:
@@ -94,9 +95,15 @@ function main(args: string[]): number {
   }
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  console.error(`approve: ${(e as Error).message}`);
-  process.exitCode = e instanceof UsageError ? 2 : 1;
+/** `warden approve …` and `npm run approve -- …`: the exit code, errors as one line. */
+export function runApprove(args: string[]): number {
+  try {
+    return main(args);
+  } catch (e) {
+    console.error(`approve: ${(e as Error).message}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
 }
+
+// Run directly (npm run approve): the arguments after the script.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = runApprove(process.argv.slice(2));

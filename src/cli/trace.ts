@@ -4,6 +4,7 @@
  * happened to an advisory.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { executionTrail, parseJsonl, renderTimeline, verifyChain } from '../entries/journal.js';
 
 const USAGE = 'usage: npm run trace -- JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]';
@@ -50,4 +51,8 @@ function main(argv: string[]): number {
   return chain.ok ? 0 : 3;
 }
 
-process.exitCode = main(process.argv.slice(2));
+/** `warden trace …` and `npm run trace -- …`: the exit code. */
+export const runTrace = (args: string[]): number => main(args);
+
+// Run directly (npm run trace): the arguments after the script.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = runTrace(process.argv.slice(2));

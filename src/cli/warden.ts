@@ -12,6 +12,7 @@ import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 
 import { restoreFromJournal } from '../engine/restore.js';
+import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
 
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
@@ -25,6 +26,8 @@ usage: warden <command> [options]      (warden <command> --help for more)
   recover                     resume executions a stopped process left unfinished
   kill-switch set|show        change or show the kill switches
   flags                       list the executions awaiting resolution, with their differences
+  approve keygen|sign|verify  keys and signatures for signed approvals
+  trace JOURNAL.jsonl [ID]    explain executions from an exported journal
   resolve ADVISORY            clear a reconciliation flag after checking by hand
   journal verify|show|export  check, explain or hand over the journal
   paper-broker                run the paper broker as a service on loopback
@@ -48,6 +51,14 @@ not know the orders and would be sent them again.`,
   'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE]
        warden kill-switch show [--journal FILE]`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE]`,
+  approve: `usage: warden approve keygen --out DIR
+       warden approve sign SNAPSHOT.json --key KEY.pem
+       warden approve verify SNAPSHOT.json --approver PUB.pem [--approver PUB.pem …]
+
+Keys and signatures for signed approvals (see README, "Signed approvals").`,
+  trace: `usage: warden trace JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]
+
+Explains executions from an exported journal (warden journal export --jsonl), verifying its chain.`,
   flags: `usage: warden flags [--journal FILE]
 
 Lists every execution waiting for an operator's resolve(), with its reconciliation differences.
@@ -91,7 +102,7 @@ function operationalLogger(a: Args, journalFile: string) {
 /** How long executions in flight may finish after a first Ctrl-C before the command stops waiting. */
 const DEFAULT_GRACE_S = 30;
 
-type OptionSpec = { readonly type: 'string' | 'boolean'; readonly help: string };
+type OptionSpec = { readonly type: 'string' | 'boolean'; readonly help: string; readonly multiple?: boolean };
 const JOURNAL: Record<string, OptionSpec> = { journal: { type: 'string', help: `the journal file (default ${DEFAULT_JOURNAL})` } };
 const BROKER: Record<string, OptionSpec> = {
   broker: { type: 'string', help: 'URL of a paper/HTTP broker, "paper" (in-process), or ccxt:EXCHANGE' },
@@ -108,7 +119,7 @@ const JSON_OUTPUT: Record<string, OptionSpec> = {
  * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
-  run: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
+  run: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
   recover: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [0, 0] },
   'kill-switch': {
     options: {
@@ -120,6 +131,15 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
     positionals: [1, 2],
   },
   flags: { options: { ...JOURNAL }, positionals: [0, 0] },
+  approve: {
+    options: {
+      out: { type: 'string', help: 'keygen: the folder for the key pair' },
+      key: { type: 'string', help: 'sign: the private key (PEM file)' },
+      approver: { type: 'string', multiple: true, help: 'verify: a public key (PEM file); repeat for several' },
+    },
+    positionals: [1, 2],
+  },
+  trace: { options: {}, positionals: [1, 2] },
   resolve: { options: { ...JOURNAL, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
   journal: { options: { ...JOURNAL, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
   'paper-broker': {
@@ -137,7 +157,7 @@ function parse(command: string, argv: string[]): Args {
   const spec = COMMANDS[command]!;
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(spec.options).map(([k, v]) => [k, { type: v.type }])), allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: Object.fromEntries(Object.entries(spec.options).map(([k, v]) => [k, { type: v.type, multiple: v.multiple === true }])), allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (warden ${command} --help lists its options)`);
   }
@@ -147,11 +167,14 @@ function parse(command: string, argv: string[]): Args {
     throw new UsageError(`${command}: ${what}\n${HELP[command]}`);
   }
   const args: Args = { positional: parsed.positionals, options: new Map(), flags: new Set() };
-  for (const [name, value] of Object.entries(parsed.values)) {
-    if (typeof value === 'string') {
-      if (value === '' || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-      args.options.set(`--${name}`, [value]);
-    } else if (value === true) args.flags.add(`--${name}`);
+  for (const [name, raw] of Object.entries(parsed.values)) {
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (const value of values) {
+      if (typeof value === 'string') {
+        if (value === '' || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+        args.options.set(`--${name}`, [...(args.options.get(`--${name}`) ?? []), value]);
+      } else if (value === true) args.flags.add(`--${name}`);
+    }
   }
   return args;
 }
@@ -341,7 +364,20 @@ async function main(argv: string[]): Promise<number> {
       });
       const journal = openJournal(a, { mustExist: false });
       const shown = progressPrinter();
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: operationalLogger(a, journal.path), inspect: shown.inspect as never });
+      const approvers = (a.options.get('--approver') ?? []).map((file) => {
+        try {
+          return readFileSync(file, 'utf8');
+        } catch (e) {
+          throw new UsageError(`--approver ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not readable'}`);
+        }
+      });
+      const engine = createEngine({
+        broker: await brokerFrom(a),
+        journal,
+        logger: operationalLogger(a, journal.path),
+        inspect: shown.inspect as never,
+        ...(approvers.length > 0 ? { approvers } : {}),
+      });
       await engine.recovery;
       const graceS = Number(opt(a, '--grace') ?? DEFAULT_GRACE_S);
       if (!Number.isFinite(graceS) || graceS < 0 || graceS > 600) throw new UsageError(`--grace must be 0-600 seconds, got ${opt(a, '--grace')}`);
@@ -418,6 +454,10 @@ async function main(argv: string[]): Promise<number> {
       await engine.close();
       return 0;
     }
+    case 'approve':
+      return (await import('./approve.js')).runApprove(rest);
+    case 'trace':
+      return (await import('./trace.js')).runTrace(rest);
     case 'flags': {
       const { engine } = adminEngine(a, { readOnly: true });
       const waiting = engine.awaitingResolution();
@@ -472,11 +512,15 @@ async function main(argv: string[]): Promise<number> {
       const marketsFile = opt(a, '--markets');
       let markets = DEFAULT_MARKETS;
       if (marketsFile) {
+        let json: unknown;
         try {
-          markets = JSON.parse(readFileSync(marketsFile, 'utf8')) as Record<string, PaperMarket>;
+          json = JSON.parse(readFileSync(marketsFile, 'utf8'));
         } catch (e) {
-          throw new UsageError(`${marketsFile}: ${(e as Error).message}`);
+          throw new UsageError(`${marketsFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(e as Error).message})`}`);
         }
+        const parsed = PaperMarketsSchema.safeParse(json);
+        if (!parsed.success) throw new UsageError(`${marketsFile}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+        markets = parsed.data as Record<string, PaperMarket>;
       }
       const stateFile = opt(a, '--state');
       const service = await startPaperService({ port, markets, seed: Number(opt(a, '--seed') ?? 1), ...(stateFile ? { stateFile } : {}) });
