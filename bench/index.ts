@@ -8,6 +8,7 @@ import { benchJournal } from './journal.js';
 import { benchKillSwitch } from './killSwitch.js';
 import { benchOverhead } from './overhead.js';
 import { benchImportCost } from './importCost.js';
+import { benchJournalOpen, journalOpenSection } from './journalOpen.js';
 import { fmt, machine, quick, range } from './util.js';
 
 const command = `npm run bench${quick ? ' -- --quick' : ''}`;
@@ -19,6 +20,8 @@ console.log('3. concurrency and memory');
 const conc = await benchConcurrency();
 console.log('4. journal');
 const journal = await benchJournal();
+console.log('4b. opening a large journal');
+const journalOpen = benchJournalOpen();
 console.log('5. import cost of the root entry');
 const importCost = benchImportCost();
 
@@ -128,6 +131,7 @@ roughly ${fmt(journal.sqlite.median / 17, 0)} executions per second. Group commi
 only for records that are not an intent-before-send, which must be on disk before the send. It is
 not implemented yet.
 
+${journalOpenSection(journalOpen)}
 ## 5. Import cost of the root entry
 
 \`import 'warden'\` from the compiled package (tsc into a temporary folder), in a fresh \`node\`

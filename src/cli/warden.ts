@@ -401,7 +401,7 @@ async function main(argv: string[]): Promise<number> {
       const journal = openJournal(a, { mustExist: true });
       if (opt(a, '--broker') === undefined) {
         // Never a silent default: a fresh paper broker has never seen the orders and would be sent them again.
-        const unfinished = restoreFromJournal(journal.readAll()).unfinished;
+        const unfinished = restoreFromJournal(journal.restartRecords()).unfinished;
         await journal.close();
         if (unfinished.length === 0) {
           console.log('nothing to recover: every execution in the journal has finished');
@@ -483,7 +483,8 @@ async function main(argv: string[]): Promise<number> {
         return v.ok ? 0 : 3;
       }
       // A broken chain is still readable here (read-only), and says so first.
-      if (journal.brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${journal.brokenAt}: records from there on may have been edited; shown as stored`);
+      const brokenAt = action === 'verify' ? null : ((await journal.verify()).brokenAt ?? null);
+      if (brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${brokenAt}: records from there on may have been edited; shown as stored`);
       if (action === 'show') {
         if (!id) throw new UsageError('journal show needs an ADVISORY (or execution id)');
         const executions = [...new Set(records.filter((r) => r.executionId && (r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
@@ -494,7 +495,7 @@ async function main(argv: string[]): Promise<number> {
           if (result) console.log(`result: ${result.status}${result.requiresManualResolution ? ', awaiting resolution' : ''}; ${reasonOf(result)}`);
           for (const m of result?.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
         }
-        return journal.brokenAt === null ? 0 : 3;
+        return brokenAt === null ? 0 : 3;
       }
       if (action === 'export') {
         if (!a.flags.has('--jsonl')) throw new UsageError('journal export needs --jsonl (the only format)');
@@ -502,7 +503,7 @@ async function main(argv: string[]): Promise<number> {
         if (out) writeFileSync(out, toJsonl(records));
         else process.stdout.write(toJsonl(records));
         if (out) console.log(`exported ${records.length} records to ${out}`);
-        return journal.brokenAt === null ? 0 : 3;
+        return brokenAt === null ? 0 : 3;
       }
       throw new UsageError(`journal needs verify, show or export\n${HELP.journal}`);
     }

@@ -145,7 +145,7 @@ export function createEngine(options: EngineOptions): Engine {
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const board = new KillSwitchBoard(() => clock.now());
   // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
-  const restored = restoreFromJournal(store.readAll());
+  const restored = restoreFromJournal(store.restartRecords?.() ?? store.readAll());
   const brokerIdentity = identityOf(options.broker);
   // Resuming an execution means looking its order up and finishing it at the broker it went to:
   // any other broker would not know it and would be sent the order again.

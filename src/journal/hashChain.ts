@@ -37,12 +37,19 @@ export function chainRecord(entry: JournalEntry, sequence: number, at: string, p
  * journal must start at record 1 from the genesis hash; with `segment`, an exported excerpt is
  * checked from its first record on (its link to earlier records cannot be).
  */
-export function verifyChain(records: readonly JournalRecord[], options: { segment?: boolean } = {}): JournalVerification {
-  const first = records[0];
-  if (first && !options.segment && first.sequence !== 1) return { ok: false, brokenAt: first.sequence };
-  let previous = options.segment && first ? first.previousHash : GENESIS_HASH;
-  let expectedSequence = first?.sequence ?? 1;
+export function verifyChain(records: Iterable<JournalRecord>, options: { segment?: boolean } = {}): JournalVerification {
+  // Streams: a journal of any length is checked in constant memory.
+  let previous = GENESIS_HASH;
+  let expectedSequence = 1;
+  let first = true;
   for (const r of records) {
+    if (first) {
+      first = false;
+      if (options.segment) {
+        previous = r.previousHash;
+        expectedSequence = r.sequence;
+      } else if (r.sequence !== 1) return { ok: false, brokenAt: r.sequence };
+    }
     const { hash, ...body } = r;
     if (r.sequence !== expectedSequence || r.previousHash !== previous || hashOf(body) !== hash) return { ok: false, brokenAt: r.sequence };
     previous = hash;

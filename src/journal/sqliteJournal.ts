@@ -125,6 +125,7 @@ function createSchema(db: Database.Database): void {
     );
     CREATE INDEX records_by_advisory ON records (advisory_id);
     CREATE INDEX records_by_execution ON records (execution_id);
+    CREATE INDEX records_by_kind ON records (kind);
     CREATE TABLE advisories (advisory_id TEXT PRIMARY KEY, execution_id TEXT NOT NULL, sequence INTEGER NOT NULL);
   `);
   createCommandInbox(db);
@@ -162,8 +163,6 @@ export class SqliteJournal implements Journal {
   private nextSequence = 1;
   private closed = false;
   private readonly lockToken: string | null;
-  /** For a journal opened read-only: the first record that fails verification, or null. */
-  readonly brokenAt: number | null = null;
   private readonly watchers = new Set<() => void>();
 
   constructor(
@@ -184,7 +183,7 @@ export class SqliteJournal implements Journal {
     // file until it is known to be an intact Warden journal.
     const existing = existsSync(path) && readFileSync(path).length > 0;
     if (options.readOnly && !existing) throw new JournalError('unreadable', `no journal at ${path}`);
-    let records: JournalRecord[] = [];
+    let tail: JournalRecord | undefined;
     if (existing) {
       let ro: Database.Database;
       try {
@@ -192,19 +191,29 @@ export class SqliteJournal implements Journal {
       } catch (e) {
         throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
       }
+      let check: JournalVerification;
       try {
         checkSchema(ro, path);
-        records = (ro.prepare('SELECT * FROM records ORDER BY sequence').all() as Row[]).map(toRecord);
+        if (options.readOnly) {
+          // A reader changes nothing, so it need not vouch for the chain at open: verify() does,
+          // for the commands that report on it. Opening stays cheap however long the journal.
+          check = { ok: true };
+        } else {
+          // A writer appends only to an intact chain, checked whole, streaming: constant memory.
+          const rows = ro.prepare('SELECT * FROM records ORDER BY sequence').iterate() as IterableIterator<Row>;
+          const records = function* () {
+            for (const row of rows) yield (tail = toRecord(row));
+          };
+          check = verifyChain(records());
+        }
       } catch (e) {
         if (e instanceof JournalError) throw e;
         throw new JournalError('not_a_journal', `${path} is not a readable Warden journal: ${(e as Error).message}`);
       } finally {
         ro.close();
       }
-      const check = verifyChain(records);
-      // A broken chain is never written to; it can still be read, for the forensics it is needed for.
-      if (!check.ok && !options.readOnly) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
-      if (!check.ok) this.brokenAt = check.brokenAt ?? null;
+      // A broken chain is never written to; a reader can still read it, for the forensics it is needed for.
+      if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
     }
     if (options.readOnly) {
       this.db = new Database(path, { readonly: true, fileMustExist: true });
@@ -221,12 +230,14 @@ export class SqliteJournal implements Journal {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 2000');
       if (!existing) createSchema(this.db);
-      else createCommandInbox(this.db);
+      else {
+        createCommandInbox(this.db);
+        this.db.exec('CREATE INDEX IF NOT EXISTS records_by_kind ON records (kind)'); // additive, for restartRecords
+      }
     } catch (e) {
       releaseWriterLock(path, this.lockToken);
       throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
     }
-    const tail = records.at(-1);
     if (tail) {
       this.last = tail.hash;
       this.nextSequence = tail.sequence + 1;
@@ -331,6 +342,26 @@ export class SqliteJournal implements Journal {
     this.last = record.hash;
     this.nextSequence++;
     return record;
+  }
+
+  /**
+   * Only what an engine needs at start, read through indexes: claims, kill-switch changes,
+   * resolutions, results, recoveries, and every record of the executions that never finished.
+   * At 100,000 records this is a few hundred rows, not the whole file.
+   */
+  restartRecords(): readonly JournalRecord[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM records WHERE kind IN ('claim', 'kill_switch', 'resolution', 'result', 'recovery')
+           UNION
+           SELECT * FROM records WHERE execution_id IN (
+             SELECT execution_id FROM records WHERE kind = 'claim'
+             EXCEPT SELECT execution_id FROM records WHERE kind = 'result')
+           ORDER BY sequence`,
+        )
+        .all() as Row[]
+    ).map(toRecord);
   }
 
   readAll(): readonly JournalRecord[] {

@@ -80,8 +80,14 @@ export interface Journal {
    * stored for the operator. Returns a function that stops watching.
    */
   watchCommands?(handler: (command: OperatorCommand) => CommandOutcome): () => void;
-  /** Every record, in sequence order, read synchronously: an engine rebuilds its state from it at start. */
+  /** Every record, in sequence order, read synchronously. */
   readAll(): readonly JournalRecord[];
+  /**
+   * Optional: only the records an engine needs to restart (claims, kill-switch changes,
+   * resolutions, results, recoveries, and every record of unfinished executions), in sequence
+   * order. A store that keeps many records implements it with indexes; without it, `readAll()`.
+   */
+  restartRecords?(): readonly JournalRecord[];
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
   verify(): Promise<JournalVerification>;
   close(): Promise<void>;
