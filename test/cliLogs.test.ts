@@ -41,5 +41,10 @@ describe('operational logs', () => {
     expect(entries.some((l) => l.msg === 'order sent' && l.advisoryId === 'log-1')).toBe(true);
     for (const line of r.stderr.split('\n')) expect(line.trim().startsWith('{')).toBe(false); // no JSON on stderr
     expect(r.stderr).toContain(`logs: ${log}`);
+    // Progress: one line per change of state, never the same state twice in a row, with timings.
+    const states = r.stderr.split('\n').filter((l) => l.includes('log-1')).map((l) => l.trim().split(/\s+/)[1]);
+    expect(states.length).toBeGreaterThan(3);
+    for (let i = 1; i < states.length; i++) expect(states[i], `line ${i}`).not.toBe(states[i - 1]);
+    expect(r.stderr).toMatch(/log-1\s+live\.trading\.working\s+\+\d+\.\d s\s+\d+\.\d s to deadline/);
   }, 60_000);
 });
