@@ -3,15 +3,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { warden } from './support/cli.js';
 import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../src/index.js';
 import { parseJsonl } from '../src/entries/journal.js';
 
-const warden = (args: string[]) =>
-  promisify(execFile)(process.execPath, ['bin/warden.mjs', ...args], { timeout: 60_000 }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 const raw = (advisoryId: string, extra: Record<string, unknown> = {}) => ({
   advisoryId, symbol: 'EURUSD', side: 'buy', positionSize: 2, referencePrice: 1.1, slOffsetPct: -0.01, tpOffsetPct: 0.02,
@@ -26,27 +22,27 @@ describe('the warden command', () => {
   it('runs snapshots with live progress and a table, and keeps the journal', async () => {
     const file = join(dir, 'batch.json');
     writeFileSync(file, JSON.stringify([raw('cli-1'), raw('cli-2', { symbol: 'GBPUSD', referencePrice: 1.27, side: 'sell', slOffsetPct: 0.01, tpOffsetPct: -0.02 })]));
-    const r = await warden(['run', file, '--journal', journal]);
+    const r = await warden(['run', file, '--journal', journal], 60_000);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^advisory\s+status/m);
     expect(r.stdout).toMatch(/cli-1\s+filled\s+2/);
     expect(r.stdout).toMatch(/cli-2\s+filled\s+2/);
     expect(r.stderr).toMatch(/cli-1\s+live\.trading\.submitting/);
-    const again = await warden(['run', file, '--journal', journal, '--json']);
+    const again = await warden(['run', file, '--journal', journal, '--json'], 60_000);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout).map((x: { error: { code: string } }) => x.error.code)).toEqual(['duplicate_advisory', 'duplicate_advisory']);
   }, 60_000);
 
   it('sets and shows kill switches, verifies, shows and exports the journal', async () => {
-    expect((await warden(['kill-switch', 'set', 'active', '--symbol', 'EURUSD', '--reason', 'news', '--operator', 'ops', '--journal', journal])).stdout).toMatch(/EURUSD: off → active/);
-    expect((await warden(['kill-switch', 'show', '--journal', journal])).stdout).toMatch(/EURUSD: active/);
-    const refused = await warden(['kill-switch', 'set', 'off', '--symbol', 'EURUSD', '--reason', 'done', '--journal', journal]);
+    expect((await warden(['kill-switch', 'set', 'active', '--symbol', 'EURUSD', '--reason', 'news', '--operator', 'ops', '--journal', journal], 60_000)).stdout).toMatch(/EURUSD: off → active/);
+    expect((await warden(['kill-switch', 'show', '--journal', journal], 60_000)).stdout).toMatch(/EURUSD: active/);
+    const refused = await warden(['kill-switch', 'set', 'off', '--symbol', 'EURUSD', '--reason', 'done', '--journal', journal], 60_000);
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim()).toBe('warden: --operator is required');
-    expect((await warden(['journal', 'verify', '--journal', journal])).stdout).toMatch(/hash chain verified/);
-    expect((await warden(['journal', 'show', 'cli-1', '--journal', journal])).stdout).toMatch(/= filled/);
+    expect((await warden(['journal', 'verify', '--journal', journal], 60_000)).stdout).toMatch(/hash chain verified/);
+    expect((await warden(['journal', 'show', 'cli-1', '--journal', journal], 60_000)).stdout).toMatch(/= filled/);
     const out = join(dir, 'export.jsonl');
-    await warden(['journal', 'export', '--jsonl', '--out', out, '--journal', journal]);
+    await warden(['journal', 'export', '--jsonl', '--out', out, '--journal', journal], 60_000);
     expect(verifyChain(parseJsonl(readFileSync(out, 'utf8')))).toEqual({ ok: true });
   }, 60_000);
 
@@ -65,9 +61,9 @@ describe('the warden command', () => {
     }
     const notAJournal = join(dir, 'notes.txt');
     writeFileSync(notAJournal, 'my notes');
-    expect((await warden(['journal', 'verify', '--journal', notAJournal])).stderr).toMatch(/is not a Warden journal/);
+    expect((await warden(['journal', 'verify', '--journal', notAJournal], 60_000)).stderr).toMatch(/is not a Warden journal/);
     expect(readFileSync(notAJournal, 'utf8')).toBe('my notes');
-    expect((await warden(['run', '--help'])).stdout).toMatch(/^usage: warden run/);
+    expect((await warden(['run', '--help'], 60_000)).stdout).toMatch(/^usage: warden run/);
   }, 60_000);
 
   it('a ccxt venue takes its credentials from the environment only, and names what is wrong', async () => {

@@ -3,19 +3,13 @@
  * files, and approvals when `warden run --approver` asks for them. `approve` and `trace` are
  * `warden` subcommands.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { warden } from './support/cli.js';
 import { startPaperService, type PaperService } from '../src/entries/adapters.js';
 
-const warden = (args: string[]) =>
-  promisify(execFile)(process.execPath, ['bin/warden.mjs', ...args], { timeout: 30_000 }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 let service: PaperService | null = null;
 afterEach(async () => {

@@ -4,22 +4,16 @@
  * chain is broken can still be read (marked as broken) for the forensics it is needed for.
  */
 import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { warden } from './support/cli.js';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/index.js';
 import { SqliteJournal } from '../src/entries/sqlite.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
 import { silentLogger, snapshot, T0 } from './support/fixtures.js';
 
-const warden = (args: string[]) =>
-  promisify(execFile)(process.execPath, ['bin/warden.mjs', ...args], { timeout: 30_000 }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 /** A journal with one flagged execution (its protection was refused). */
 async function flaggedJournal(): Promise<string> {

@@ -48,10 +48,15 @@ describe('Ctrl-C during warden run', () => {
     return file;
   };
 
-  it('first Ctrl-C: lists what is in flight, waits the grace period, prints the table and the exact recover command', async () => {
+  /** Starts `warden paper-broker` on a free loopback port whose orders never fill; resolves with its URL. */
+  const paperService = async () => {
     const paper = start(['paper-broker', '--port', '0', '--markets', markets]);
     await paper.waitFor(/listening on (http:\/\/\S+)/, paper.out);
-    const url = /listening on (http:\/\/\S+)/.exec(paper.out())![1]!;
+    return /listening on (http:\/\/\S+)/.exec(paper.out())![1]!;
+  };
+
+  it('first Ctrl-C: lists what is in flight, waits the grace period, prints the table and the exact recover command', async () => {
+    const url = await paperService();
     const journal = join(dir, 'a.sqlite');
     const run = start(['run', snapshotFile('sig-1'), '--broker', url, '--journal', journal, '--grace', '1']);
     await run.waitFor(/sig-1\s+live\.trading\.working/, run.err);
@@ -66,9 +71,7 @@ describe('Ctrl-C during warden run', () => {
   }, 60_000);
 
   it('a second Ctrl-C exits at once, journal intact', async () => {
-    const paper = start(['paper-broker', '--port', '0', '--markets', markets]);
-    await paper.waitFor(/listening on (http:\/\/\S+)/, paper.out);
-    const url = /listening on (http:\/\/\S+)/.exec(paper.out())![1]!;
+    const url = await paperService();
     const journal = join(dir, 'b.sqlite');
     const run = start(['run', snapshotFile('sig-2'), '--broker', url, '--journal', journal, '--grace', '300']);
     await run.waitFor(/sig-2\s+live\.trading\.working/, run.err);

@@ -3,18 +3,12 @@
  * stray argument is one clear line and exit 2, and nothing is opened or written — an operator who
  * typed `--jornal` must never act on the default journal believing it was another.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { warden } from './support/cli.js';
 import { describe, expect, it } from 'vitest';
 
-const warden = (args: string[]) =>
-  promisify(execFile)(process.execPath, ['bin/warden.mjs', ...args], { timeout: 30_000 }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => e,
-  );
 
 const COMMANDS: [string, string[]][] = [
   ['run', ['run', 'snapshots.json']],

@@ -3,12 +3,11 @@
  * records the broker's identity, and any other broker is refused with the one it needs — never a
  * fresh paper broker that has never seen the orders and would be sent them again.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createEngine, WardenUsageError, type BrokerAdapter } from '../src/index.js';
 import { SqliteJournal } from '../src/entries/sqlite.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
+import { warden } from './support/cli.js';
 import { mortal, tempJournalPath } from './support/crash.js';
 import { silentLogger, snapshot, T0 } from './support/fixtures.js';
 
@@ -54,16 +53,10 @@ describe('recover at the right broker only', () => {
 
   it('warden recover without --broker says which broker the orders went to, and sends nothing', async () => {
     const { path } = await unfinishedAt('http:http://127.0.0.1:7070');
-    const r = await promisify(execFile)(process.execPath, ['bin/warden.mjs', 'recover', '--journal', path], { timeout: 30_000 }).then(
-      (x) => ({ code: 0, ...x }),
-      (e: { code: number; stdout: string; stderr: string }) => e,
-    );
+    const r = await warden(['recover', '--journal', path]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/recover needs --broker: 1 unfinished execution\(s\) were sent to http:http:\/\/127\.0\.0\.1:7070/);
-    const paper = await promisify(execFile)(process.execPath, ['bin/warden.mjs', 'recover', '--broker', 'paper', '--journal', path], { timeout: 30_000 }).then(
-      (x) => ({ code: 0, ...x }),
-      (e: { code: number; stdout: string; stderr: string }) => e,
-    );
+    const paper = await warden(['recover', '--broker', 'paper', '--journal', path]);
     expect(paper.code).toBe(2);
     expect(paper.stderr).toMatch(/were sent to http:http:\/\/127\.0\.0\.1:7070, not to paper:in-process/);
   }, 60_000);

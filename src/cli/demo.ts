@@ -9,6 +9,7 @@ import { createEngine, freezeSnapshot, PaperBroker, type ExecutionResult, type P
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 import { VirtualClock } from '../testing/index.js';
+import { reasonOf } from './reasons.js';
 
 const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -124,16 +125,6 @@ const engine = createEngine({
   },
 });
 
-/** Why a row is not a plain fill: the error, or the reconciliation differences. */
-const reasonOf = (r: ExecutionResult): string => {
-  const parts: string[] = [];
-  if (r.error) parts.push(r.error.code);
-  if (r.requiresManualResolution && r.reconciliation && r.reconciliation.status !== 'matched') {
-    parts.push(`${r.reconciliation.status}: ${r.reconciliation.mismatches.map((m) => m.field).join(', ')}`);
-  }
-  return parts.join('; ') || '-';
-};
-
 const rows: string[][] = [];
 let failure: unknown = null;
 try {
@@ -164,7 +155,7 @@ try {
       result.takeProfit === null ? '-' : result.takeProfit.toFixed(5),
       result.killSwitch.phase ? `${result.killSwitch.state} ${result.killSwitch.phase}` : '-',
       result.requiresManualResolution ? 'YES' : 'no',
-      reasonOf(result),
+      reasonOf(result, { detail: false }),
     ]);
     s.after?.(result);
     await clock.advance(60_000);

@@ -12,6 +12,7 @@ import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 
 import { restoreFromJournal } from '../engine/restore.js';
+import { reasonOf } from './reasons.js';
 import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
 
@@ -243,16 +244,8 @@ function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {})
   return { journal, engine: createEngine({ broker, journal, recover: false, logger: pino({ level: 'silent' }) }) };
 }
 
-/** Why a result is not a plain fill: its error (with what was wrong), and reconciliation's differences. */
-function reasonOf(r: ExecutionResult): string {
-  const parts: string[] = [];
-  if (r.error) parts.push(`${r.error.code}: ${r.error.message.replace(/^invalid snapshot: /, '').slice(0, 160)}`);
-  if (r.reconciliation && r.reconciliation.status !== 'matched') parts.push(`${r.reconciliation.status}: ${r.reconciliation.mismatches.map((m) => m.field).join(', ')}`);
-  return parts.join('; ') || '-';
-}
-
 function table(results: readonly ExecutionResult[]): string {
-  const rows = results.map((r) => [r.advisoryId ?? '(invalid)', r.status, String(r.filledQuantity), r.fillPrice?.toString() ?? '-', r.stopLoss?.toString() ?? '-', r.takeProfit?.toString() ?? '-', r.requiresManualResolution ? 'YES' : 'no', r.status === 'filled' && !r.requiresManualResolution ? '' : reasonOf(r)]);
+  const rows = results.map((r) => [r.advisoryId ?? '(invalid)', r.status, String(r.filledQuantity), r.fillPrice?.toString() ?? '-', r.stopLoss?.toString() ?? '-', r.takeProfit?.toString() ?? '-', r.requiresManualResolution ? 'YES' : 'no', r.status === 'filled' && !r.requiresManualResolution ? '' : reasonOf(r, { detail: true })]);
   const header = ['advisory', 'status', 'filled', 'fill price', 'SL', 'TP', 'manual', 'reason'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
@@ -467,7 +460,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       for (const r of waiting) {
-        console.log(`${r.advisoryId} · ${r.status} · filled ${r.filledQuantity}${r.fillPrice === null ? '' : ` at ${r.fillPrice}`} · ${reasonOf(r)}`);
+        console.log(`${r.advisoryId} · ${r.status} · filled ${r.filledQuantity}${r.fillPrice === null ? '' : ` at ${r.fillPrice}`} · ${reasonOf(r, { detail: true })}`);
         for (const m of r.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
         console.log(`  resolve with: warden resolve ${r.advisoryId} --operator NAME --note "what was done"`);
       }
@@ -492,7 +485,7 @@ async function main(argv: string[]): Promise<number> {
         for (const e of executions) {
           console.log(`━━ ${id} · execution ${e}\n${renderTimeline(executionTrail(records, e))}`);
           const result = records.findLast((r) => r.executionId === e && r.kind === 'result')?.payload as ExecutionResult | undefined;
-          if (result) console.log(`result: ${result.status}${result.requiresManualResolution ? ', awaiting resolution' : ''}; ${reasonOf(result)}`);
+          if (result) console.log(`result: ${result.status}${result.requiresManualResolution ? ', awaiting resolution' : ''}; ${reasonOf(result, { detail: true })}`);
           for (const m of result?.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
         }
         return brokenAt === null ? 0 : 3;
