@@ -2,16 +2,17 @@
  * The `warden` command line. Every command works on a durable journal (default
  * data/warden.journal.sqlite); errors are one clear line and a non-zero exit.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
 import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 
 import { restoreFromJournal } from '../engine/restore.js';
+import { adminEngine as sharedAdminEngine, applyOperatorCommand } from '../engine/operator.js';
 import { reasonOf } from './reasons.js';
 import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
@@ -32,6 +33,7 @@ usage: warden <command> [options]      (warden <command> --help for more)
   resolve ADVISORY            clear a reconciliation flag after checking by hand
   journal verify|show|export  check, explain or hand over the journal
   paper-broker                run the paper broker as a service on loopback
+  console                     the operator console in the browser (and /metrics)
 
 common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper|ccxt:EXCHANGE [--sandbox]
 
@@ -67,6 +69,12 @@ Exit 1 while any waits, 0 when none does.`,
   journal: `usage: warden journal verify [--journal FILE]
        warden journal show ADVISORY [--journal FILE]
        warden journal export --jsonl [--out FILE] [--journal FILE]`,
+  console: `usage: warden console [--journal FILE | --demo] [--port P] [--token-file FILE] [--host H --allow-remote]
+
+Serves the operator console for the journal on http://127.0.0.1:7080/ (pages Now, Kill switch,
+Flags, Advisory; Prometheus metrics at /metrics). Anyone who reaches it reads; acting needs the
+operator token, taken from WARDEN_CONSOLE_TOKEN or from --token-file (created, readable by its
+owner only, when missing) and never from a flag. --demo shows the newest journal npm start wrote.`,
   'paper-broker': `usage: warden paper-broker [--port P] [--state FILE] [--markets FILE.json] [--seed N]
 
 Serves the paper broker on 127.0.0.1 (prints its URL), persisting its book to --state so it
@@ -143,6 +151,17 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
   trace: { options: {}, positionals: [1, 2] },
   resolve: { options: { ...JOURNAL, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
   journal: { options: { ...JOURNAL, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
+  console: {
+    options: {
+      ...JOURNAL,
+      demo: { type: 'boolean', help: 'the newest demo journal (data/demo-*.journal.sqlite)' },
+      port: { type: 'string', help: 'port (default 7080; 0 picks a free one)' },
+      host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
+      'allow-remote': { type: 'boolean', help: 'allow an address beyond loopback' },
+      'token-file': { type: 'string', help: 'file holding the operator token (created when missing)' },
+    },
+    positionals: [0, 0],
+  },
   'paper-broker': {
     options: {
       port: { type: 'string', help: 'port on 127.0.0.1 (default 7070)' },
@@ -205,21 +224,65 @@ function openJournal(a: Args, { mustExist, readOnly = false }: { mustExist: bool
   return new SqliteJournal(path, undefined, { readOnly });
 }
 
-/**
- * An operator's change for a journal another process is writing: handed to that process, which
- * applies and journals it, and answers. Null when nobody writes the journal (open it directly).
- */
-async function sendToWriter(a: Args, command: OperatorCommand): Promise<number | null> {
-  const path = journalPath(a, { mustExist: true });
-  const writer = SqliteJournal.writerOf(path);
-  if (!writer) return null;
-  const outcome = await SqliteJournal.submitCommand(path, command);
-  if (!outcome.ok) {
-    console.error(`warden: the running engine (pid ${writer.pid}) refused: ${outcome.message}`);
+/** The newest journal `npm start` wrote. */
+function newestDemoJournal(dir = 'data'): string {
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => /^demo-\d{8}T\d{9}\.journal\.sqlite$/.test(f)).sort() : [];
+  if (found.length === 0) throw new UsageError(`no demo journal in ${dir}/: run npm start first`);
+  return join(dir, found.at(-1)!);
+}
+
+/** The operator token: from the environment, or from a file (created, owner-only, when missing). Never from a flag. */
+function operatorToken(a: Args): string | null {
+  const fromEnv = process.env.WARDEN_CONSOLE_TOKEN;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const file = opt(a, '--token-file');
+  if (file === undefined) return null;
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    console.log(`operator token written to ${file} (readable by its owner only): paste it at /login to act`);
+  } else if ((statSync(file).mode & 0o077) !== 0) {
+    throw new UsageError(`${file} is readable by others (mode ${(statSync(file).mode & 0o777).toString(8)}): chmod 600 it first`);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+async function serveConsole(a: Args): Promise<number> {
+  if (a.flags.has('--demo') && opt(a, '--journal') !== undefined) throw new UsageError('give --journal FILE or --demo, not both');
+  const journal = a.flags.has('--demo') ? newestDemoJournal() : journalPath(a, { mustExist: true });
+  const port = Number(opt(a, '--port') ?? 7080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opt(a, '--port')}`);
+  const { startConsole } = await import('../entries/console.js');
+  const token = operatorToken(a);
+  const host = opt(a, '--host');
+  let running;
+  try {
+    running = await startConsole({ journal, token, port, ...(host ? { host } : {}), allowRemote: a.flags.has('--allow-remote') });
+  } catch (e) {
+    if (e instanceof JournalError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+  console.log(`console at ${running.url}  (journal ${journal}; ${token === null ? 'read-only: set WARDEN_CONSOLE_TOKEN or --token-file to act' : 'operators sign in with the token to act'}; metrics at ${running.url}metrics)`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await running.close();
+  return 0;
+}
+
+/** Applies an operator's command as the console does, and says who applied it. */
+async function operatorCommand(a: Args, command: OperatorCommand): Promise<number> {
+  const outcome = await applyOperatorCommand(journalPath(a, { mustExist: true }), command);
+  if (outcome.ok) {
+    console.log(outcome.appliedBy === 'engine' ? `${outcome.message}  (applied by the running engine, pid ${outcome.pid})` : outcome.message);
+    return 0;
+  }
+  if (outcome.appliedBy === 'engine') {
+    console.error(`warden: the running engine (pid ${outcome.pid}) refused: ${outcome.message}`);
     return 1;
   }
-  console.log(`${outcome.message}  (applied by the running engine, pid ${writer.pid})`);
-  return 0;
+  throw new UsageError(outcome.message);
 }
 
 async function brokerFrom(a: Args): Promise<BrokerAdapter> {
@@ -236,12 +299,9 @@ async function brokerFrom(a: Args): Promise<BrokerAdapter> {
   return new HttpBroker({ baseUrl: target });
 }
 
-/** An engine for administration: it never talks to a broker and resumes nothing. */
+/** An engine for administration over the --journal file. */
 function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {}) {
-  const journal = openJournal(a, { mustExist: true, readOnly });
-  const refuse = () => Promise.reject(new Error('administrative engine: no broker'));
-  const broker: BrokerAdapter = { name: 'none', submitOrder: refuse, cancelOrder: refuse, getOrder: refuse, getPosition: refuse, placeProtection: refuse };
-  return { journal, engine: createEngine({ broker, journal, recover: false, logger: pino({ level: 'silent' }) }) };
+  return sharedAdminEngine(journalPath(a, { mustExist: true }), { readOnly });
 }
 
 function table(results: readonly ExecutionResult[]): string {
@@ -416,21 +476,14 @@ async function main(argv: string[]): Promise<number> {
       const [action, state] = a.positional;
       if (action === 'set') {
         const symbol = opt(a, '--symbol');
-        const command = { kind: 'kill_switch' as const, state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') };
-        const sent = await sendToWriter(a, command);
-        if (sent !== null) return sent;
+        return operatorCommand(a, { kind: 'kill_switch', state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
       }
-      const { engine } = adminEngine(a, { readOnly: action === 'show' });
-      if (action === 'show') {
-        const symbols = [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
-        console.log(`global: ${engine.killSwitch.state()}`);
-        for (const s of symbols) console.log(`${s}: ${engine.killSwitch.state(s)}`);
-        for (const c of engine.killSwitch.history().slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
-      } else if (action === 'set') {
-        const symbol = opt(a, '--symbol');
-        const change = engine.killSwitch.set(state as KillSwitchState, { ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
-        console.log(`${change.symbol ?? 'global'}: ${change.from} → ${change.to}`);
-      } else throw new UsageError(`kill-switch needs "set" or "show"\n${HELP['kill-switch']}`);
+      if (action !== 'show') throw new UsageError(`kill-switch needs "set" or "show"\n${HELP['kill-switch']}`);
+      const { engine } = adminEngine(a, { readOnly: true });
+      const symbols = [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
+      console.log(`global: ${engine.killSwitch.state()}`);
+      for (const s of symbols) console.log(`${s}: ${engine.killSwitch.state(s)}`);
+      for (const c of engine.killSwitch.history().slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
       await engine.close();
       return 0;
     }
@@ -439,13 +492,7 @@ async function main(argv: string[]): Promise<number> {
       if (!advisoryId) throw new UsageError(`resolve needs an ADVISORY\n${HELP.resolve}`);
       const operator = required(a, '--operator');
       const note = required(a, '--note');
-      const sent = await sendToWriter(a, { kind: 'resolve', advisoryId, operator, note });
-      if (sent !== null) return sent;
-      const { engine } = adminEngine(a);
-      engine.resolve(advisoryId, { operator, note });
-      console.log(`resolved ${advisoryId}`);
-      await engine.close();
-      return 0;
+      return operatorCommand(a, { kind: 'resolve', advisoryId, operator, note });
     }
     case 'approve':
       return (await import('./approve.js')).runApprove(rest);
@@ -500,6 +547,8 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError(`journal needs verify, show or export\n${HELP.journal}`);
     }
+    case 'console':
+      return serveConsole(a);
     case 'paper-broker': {
       const port = Number(opt(a, '--port') ?? 7070);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${opt(a, '--port')}`);

@@ -441,12 +441,14 @@ export function createEngine(options: EngineOptions): Engine {
     try {
       if (command.kind === 'kill_switch') {
         const change = board.set(command.state, { ...(command.symbol ? { symbol: command.symbol } : {}), reason: command.reason, operator: command.operator });
-        return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}` };
+        const told = [...running.values()].filter((r) => change.symbol === null || change.symbol === r.symbol).length;
+        const effect = change.to === 'active' ? 'their working orders get their cancel requested' : 'no new orders; what works carries on';
+        return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}${told > 0 && change.to !== 'off' ? ` (${told} execution${told === 1 ? '' : 's'} in flight: ${effect})` : ''}` };
       }
       resolve(command.advisoryId, { operator: command.operator, note: command.note });
       return { ok: true, message: `resolved ${command.advisoryId}` };
     } catch (e) {
-      return { ok: false, message: describeThrown(e) };
+      return { ok: false, message: e instanceof WardenUsageError ? e.message : describeThrown(e) };
     }
   });
 
