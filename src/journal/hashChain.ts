@@ -14,6 +14,12 @@ const hashOf = (r: Omit<JournalRecord, 'hash'>): string =>
     .update(JSON.stringify([r.sequence, r.at, r.kind, r.executionId, r.advisoryId, r.snapshotHash, r.from, r.to, r.event, r.payload, r.previousHash]))
     .digest('hex');
 
+/** Whether a record's hash is the hash of its own content (its link to the others aside). */
+export function recordHashIntact(r: JournalRecord): boolean {
+  const { hash, ...body } = r;
+  return hashOf(body) === hash;
+}
+
 /** Builds the next record of a chain. */
 export function chainRecord(entry: JournalEntry, sequence: number, at: string, previousHash: string): JournalRecord {
   const body: Omit<JournalRecord, 'hash'> = {

@@ -24,6 +24,11 @@ export class MemoryJournal implements Journal {
     return record;
   }
 
+  recordsAfter(sequence: number, limit: number): readonly JournalRecord[] {
+    const from = this.list.findIndex((r) => r.sequence > sequence);
+    return from < 0 ? [] : this.list.slice(from, from + limit);
+  }
+
   readAll(): readonly JournalRecord[] {
     return this.list;
   }

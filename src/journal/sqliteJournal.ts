@@ -364,6 +364,10 @@ export class SqliteJournal implements Journal {
     ).map(toRecord);
   }
 
+  recordsAfter(sequence: number, limit: number): readonly JournalRecord[] {
+    return (this.db.prepare('SELECT * FROM records WHERE sequence > ? ORDER BY sequence LIMIT ?').all(sequence, limit) as Row[]).map(toRecord);
+  }
+
   readAll(): readonly JournalRecord[] {
     return (this.db.prepare('SELECT * FROM records ORDER BY sequence').all() as Row[]).map(toRecord);
   }

@@ -89,6 +89,11 @@ export interface Journal {
    */
   restartRecords?(): readonly JournalRecord[];
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
+  /**
+   * Optional: the records after `sequence`, in order, at most `limit` of them; for followers (the
+   * console, metrics) that keep up with a journal without reading it whole each time.
+   */
+  recordsAfter?(sequence: number, limit: number): readonly JournalRecord[];
   verify(): Promise<JournalVerification>;
   close(): Promise<void>;
 }
