@@ -65,7 +65,7 @@ try {
     const cjs = Object.keys(createRequire(import.meta.url).cache);
     console.log(JSON.stringify({ ms, cjs }));`;
   const loaded = JSON.parse(run(process.execPath, ['--input-type=module', '-e', probe], consumer));
-  const offending = loaded.cjs.filter((p) => /better-sqlite3|[\\/]ccxt[\\/]|[\\/]pg[\\/]|chromium|puppeteer/.test(p));
+  const offending = loaded.cjs.filter((p) => /better-sqlite3|[\\/]ccxt[\\/]|[\\/]pg[\\/]|chromium|puppeteer|prom-client|[\\/]hono[\\/]/.test(p));
   if (offending.length > 0) throw new Error(`import 'warden' loaded ${offending.join(', ')}`);
   console.log(`  import 'warden': ${loaded.ms.toFixed(0)} ms, ${loaded.cjs.length} CommonJS modules, none native or optional`);
 
@@ -93,6 +93,16 @@ if (result.status !== 'filled' || !result.protectionPlaced || result.requiresMan
   process.exit(1);
 }
 console.log('filled, protected, reconciled; journal verified');
+const { startConsole } = await import('warden/console');
+const served = await startConsole({ journal: ${JSON.stringify(journalPath)}, port: 0 });
+const page = await (await fetch(served.url)).text();
+const metrics = await (await fetch(new URL('/metrics', served.url))).text();
+await served.close();
+if (!page.includes('release-check') || !/warden_executions_total\\{status="filled"\\} 1/.test(metrics)) {
+  console.error(page.slice(0, 2000), metrics.slice(0, 2000));
+  process.exit(1);
+}
+console.log('warden/console serves the journal and its metrics');
 `,
   );
   console.log(`  ${run(process.execPath, ['run.mjs'], consumer).trim()}`);
@@ -105,10 +115,11 @@ import { SqliteJournal } from 'warden/sqlite';
 import { CcxtBroker, HttpBroker } from 'warden/adapters';
 import { renderTimeline, executionTrail } from 'warden/journal';
 import { ScriptedBroker, VirtualClock } from 'warden/testing';
+import { startConsole, WardenMetrics } from 'warden/console';
 const broker: BrokerAdapter = new PaperBroker();
 const engine = createEngine({ broker, journal: new SqliteJournal('x.sqlite') });
 const pending: Promise<ExecutionResult> = engine.execute(freezeSnapshot({}));
-export const all = [pending, BrokerError, executionMachine, CcxtBroker, HttpBroker, renderTimeline, executionTrail, ScriptedBroker, VirtualClock];
+export const all = [pending, BrokerError, executionMachine, CcxtBroker, HttpBroker, renderTimeline, executionTrail, ScriptedBroker, VirtualClock, startConsole, WardenMetrics];
 `,
   );
   const tsc = join(root, 'node_modules/typescript/bin/tsc');

@@ -18,6 +18,7 @@ const COMMANDS: [string, string[]][] = [
   ['resolve', ['resolve', 'adv-1', '--operator', 'o', '--note', 'n']],
   ['journal verify', ['journal', 'verify']],
   ['paper-broker', ['paper-broker', '--port', '0']],
+  ['console', ['console', '--port', '0']],
 ];
 
 describe('the warden command refuses what it does not understand', () => {

@@ -14,6 +14,7 @@ const ENTRIES: Record<string, string> = {
   'warden/adapters': 'src/entries/adapters.ts',
   'warden/journal': 'src/entries/journal.ts',
   'warden/testing': 'src/testing/index.ts',
+  'warden/console': 'src/entries/console.ts',
 };
 
 /** The TypeScript blocks under a README heading. */

@@ -92,8 +92,8 @@ const scenarios: Scenario[] = [
     after: (r) => {
       console.log(`\n  ${r.reconciliation?.mismatches.map((m) => `mismatch ${m.field}: expected ${String(m.expected)}, broker says ${String(m.actual)}`).join('\n  ')}`);
       console.log(`  symbol XAUUSD kill switch is now '${engine.killSwitch.state('XAUUSD')}' until an operator resolves it`);
-      engine.resolve(r.advisoryId!, { operator: 'carol', note: 'manual 2 oz position opened by the desk; confirmed' });
-      console.log(`  resolved by carol → XAUUSD kill switch '${engine.killSwitch.state('XAUUSD')}'`);
+      // Left for an operator, as on a real desk: the console's Flags page (npm run console) or `warden resolve`.
+      console.log(`  resolve it on the console's Flags page (npm run console), or: npx warden resolve ${r.advisoryId} --operator NAME --note "what was checked" --journal ${journalPath}`);
     },
   },
 ];
@@ -172,6 +172,7 @@ const verification = await engine.journal.verify();
 console.log(`\njournal: ${(await engine.journal.records()).length} records in all, hash chain ${verification.ok ? 'verified' : `BROKEN at ${verification.brokenAt}`}`);
 const mine = (await engine.journal.records()).filter((r) => r.at >= new Date(START).toISOString());
 console.log(`journal: ${journalPath} (durable, this run's own; its advisories are demo-${RUN}-1…9)`);
+console.log('see it in the browser: npm run console');
 if (jsonlFile) {
   writeFileSync(jsonlFile, toJsonl(mine));
   console.log(`this run's records written to ${jsonlFile}; explain an advisory with: npm run trace -- ${jsonlFile} demo-${RUN}-7`);
