@@ -161,6 +161,12 @@ export function createEngine(options: EngineOptions): Engine {
   // failure halts new orders engine-wide (a global `warning`), in-flight executions keep
   // cancelling, protecting and reconciling, and every result from then on is flagged.
   let journalFailure: string | null = null;
+  const journalFailed = (e: unknown) => {
+    if (journalFailure !== null) return;
+    journalFailure = describeThrown(e);
+    logger.error({ err: journalFailure }, 'journal unwritable: new orders halted engine-wide; executions in flight are still cancelled, protected, reconciled and flagged');
+    board.set(KillSwitchState.Warning, { type: KillSwitchType.RiskLimit, reason: `journal unwritable: ${journalFailure}`, operator: 'warden' });
+  };
   const journal = {
     /** The record, or null when the journal is unwritable. Never throws. */
     append(entry: JournalEntry): JournalRecord | null {
@@ -168,11 +174,20 @@ export function createEngine(options: EngineOptions): Engine {
       try {
         return store.append(entry);
       } catch (e) {
-        journalFailure = describeThrown(e);
-        logger.error({ err: journalFailure }, 'journal unwritable: new orders halted engine-wide; executions in flight are still cancelled, protected, reconciled and flagged');
-        board.set(KillSwitchState.Warning, { type: KillSwitchType.RiskLimit, reason: `journal unwritable: ${journalFailure}`, operator: 'warden' });
+        journalFailed(e);
         return null;
       }
+    },
+    /**
+     * Resolves once everything appended is durable (a store writing in batches); rejects, and
+     * halts the engine as above, if it could not be written.
+     */
+    durable(): Promise<void> | undefined {
+      const flushed = store.flush?.();
+      return flushed?.catch((e: unknown) => {
+        journalFailed(e);
+        throw e;
+      });
     },
   };
   board.restore(restored.killSwitchChanges);
@@ -230,6 +245,14 @@ export function createEngine(options: EngineOptions): Engine {
       // Intent before send: an order whose request cannot be recorded is not sent. Cancels, look-ups
       // and protection still go out — they only reduce risk or read.
       if (recorded === null && c.phase === 'request' && c.method === 'submitOrder') throw new Error(`journal unavailable: ${journalFailure}`);
+      // Group commit: every send waits for its batch (the claim and this request) to be on disk.
+      // For a submit, a batch that cannot be written means no send.
+      // Protection waits too (a restart must know it was asked for, or it would place it twice) but goes
+      // out even if the batch fails: an unprotected fill is worse. Cancels and look-ups never wait.
+      if (c.phase === 'request' && (c.method === 'submitOrder' || c.method === 'placeProtection')) {
+        const durable = journal.durable();
+        if (durable) return c.method === 'submitOrder' ? durable : durable.catch(() => undefined);
+      }
     },
   });
 
@@ -260,10 +283,23 @@ export function createEngine(options: EngineOptions): Engine {
     } catch (e) {
       started = Promise.reject(e); // a throwing adapter getter must not make execute() throw
     }
-    const promise = started.catch((e: unknown) => {
-      logger.error({ err: describeThrown(e), executionId }, 'execution failed inside Warden');
-      return internalFailure(executionId, input, null, clock.now(), describeThrown(e));
-    });
+    const promise = started
+      .catch((e: unknown) => {
+        logger.error({ err: describeThrown(e), executionId }, 'execution failed inside Warden');
+        return internalFailure(executionId, input, null, clock.now(), describeThrown(e));
+      })
+      // A result is handed out once its record is on disk; if it cannot be written, it says so.
+      .then(async (result) => {
+        try {
+          await journal.durable();
+          return result;
+        } catch {
+          // Without a complete record, a human must look at whatever reached the broker.
+          return result.clientOrderId === null || result.requiresManualResolution
+            ? result
+            : { ...result, requiresManualResolution: true, error: result.error ?? { code: ErrorCode.JournalUnavailable, message: `the journal could not be written: ${journalFailure}` } };
+        }
+      });
     inFlight.add(promise);
     void promise.finally(() => inFlight.delete(promise));
     return promise;

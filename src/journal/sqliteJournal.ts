@@ -1,7 +1,9 @@
 /**
- * The durable journal: SQLite in WAL mode with synchronous=FULL, so `append` returns only once
- * the record is on disk. Records stay hash-chained; the `advisories` table makes "one execution
- * per advisory" hold for the file's whole life, across restarts.
+ * The durable journal: SQLite in WAL mode with synchronous=FULL. Records are chained as they are
+ * appended and written in batches, one transaction and one fsync for everything appended in a turn
+ * of the event loop (group commit); `flush()` resolves when they are on disk, and the engine awaits
+ * it before every send. Records stay hash-chained; the `advisories` table makes "one execution per
+ * advisory" hold for the file's whole life, across restarts.
  *
  * Opening verifies the schema and the whole chain. A file that is not a Warden journal, has
  * another schema, or was edited is refused with a JournalError and never written to.
@@ -164,6 +166,13 @@ export class SqliteJournal implements Journal {
   private closed = false;
   private readonly lockToken: string | null;
   private readonly watchers = new Set<() => void>();
+  private readonly findAdvisory: Database.Statement | null = null;
+  /** Records chained and not yet written: this turn's batch. */
+  private pending: JournalRecord[] = [];
+  private readonly pendingClaims = new Set<string>();
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private batch: NodeJS.Immediate | null = null;
+  private failure: JournalError | null = null;
 
   constructor(
     readonly path: string,
@@ -247,6 +256,7 @@ export class SqliteJournal implements Journal {
        VALUES (@sequence, @at, @kind, @executionId, @advisoryId, @snapshotHash, @from, @to, @event, @payload, @previousHash, @hash)`,
     );
     this.insertAdvisory = this.db.prepare('INSERT INTO advisories (advisory_id, execution_id, sequence) VALUES (?, ?, ?)');
+    this.findAdvisory = this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?');
   }
 
   /** The live process writing `path`, or null when nobody does (or the holder died on this host). */
@@ -306,6 +316,8 @@ export class SqliteJournal implements Journal {
           } catch (e) {
             outcome = { ok: false, message: `refused: ${(e as Error).message?.slice(0, 200) ?? 'unreadable'}` };
           }
+          // What the command changed is on disk before the operator is told it was applied.
+          this.settleNow();
           done.run(new Date().toISOString(), JSON.stringify(outcome), row.id);
         }
       } catch {
@@ -322,26 +334,82 @@ export class SqliteJournal implements Journal {
     return stop;
   }
 
+  /**
+   * Chains the record at once and queues it; the queue is written in one transaction with one
+   * fsync per batch (group commit), at the end of the current turn of the event loop or when
+   * {@link flush} is awaited. Whoever must not act before the record is on disk (a send: intent
+   * before send) awaits `flush()`. A claim of an advisory already claimed throws here, at once.
+   */
   append(entry: JournalEntry): JournalRecord {
     if (this.closed) throw new JournalError('unreadable', `journal ${this.path} is closed`);
-    if (!this.insert || !this.insertAdvisory) throw new JournalError('read_only', `journal ${this.path} is open read-only`);
-    const insert = this.insert;
-    const insertAdvisory = this.insertAdvisory;
+    if (!this.insert || !this.insertAdvisory || !this.findAdvisory) throw new JournalError('read_only', `journal ${this.path} is open read-only`);
+    if (this.failure) throw this.failure;
     const record = chainRecord(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
-    const write = this.db.transaction(() => {
-      if (record.kind === JournalKind.Claim && record.advisoryId) {
-        try {
-          insertAdvisory.run(record.advisoryId, record.executionId ?? '', record.sequence);
-        } catch {
-          throw new JournalError('duplicate_advisory', `advisory ${record.advisoryId} was already executed according to ${this.path}`);
-        }
+    if (record.kind === JournalKind.Claim && record.advisoryId) {
+      if (this.pendingClaims.has(record.advisoryId) || this.findAdvisory.get(record.advisoryId) !== undefined) {
+        throw new JournalError('duplicate_advisory', `advisory ${record.advisoryId} was already executed according to ${this.path}`);
       }
-      insert.run({ ...record, payload: JSON.stringify(record.payload) });
-    });
-    write();
+      this.pendingClaims.add(record.advisoryId);
+    }
+    this.pending.push(record);
     this.last = record.hash;
     this.nextSequence++;
+    if (this.batch === null) this.batch = setImmediate(() => this.settleBatch());
     return record;
+  }
+
+  /**
+   * Resolves once every record appended so far is on disk (this turn's batch written and fsynced);
+   * rejects with the `JournalError` if the batch could not be written, after which the journal
+   * refuses every append.
+   */
+  flush(): Promise<void> {
+    if (this.pending.length === 0) return this.failure ? Promise.reject(this.failure) : Promise.resolve();
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Writes the queued records now, in one transaction. Throws the failure (and keeps it). */
+  private writePending(): void {
+    if (this.failure) throw this.failure;
+    if (this.pending.length === 0 || !this.insert || !this.insertAdvisory) return;
+    const batch = this.pending;
+    const insert = this.insert;
+    const insertAdvisory = this.insertAdvisory;
+    this.pending = [];
+    this.pendingClaims.clear();
+    try {
+      this.db.transaction(() => {
+        for (const record of batch) {
+          if (record.kind === JournalKind.Claim && record.advisoryId) insertAdvisory.run(record.advisoryId, record.executionId ?? '', record.sequence);
+          insert.run({ ...record, payload: JSON.stringify(record.payload) });
+        }
+      })();
+    } catch (e) {
+      // The batch is not on disk, and nothing that waited for it went ahead. The chain in memory now
+      // runs ahead of the file, so nothing more is written: the engine treats this as an unwritable journal.
+      this.failure = new JournalError('unreadable', `journal ${this.path} could not be written: ${(e as Error).message}`);
+      throw this.failure;
+    }
+  }
+
+  /** Writes this turn's batch now (a read sees everything appended before it). */
+  private settleNow(): void {
+    if (this.batch === null) return;
+    clearImmediate(this.batch);
+    this.settleBatch();
+  }
+
+  private settleBatch(): void {
+    this.batch = null;
+    const waiting = this.waiting;
+    this.waiting = [];
+    try {
+      this.writePending();
+    } catch (e) {
+      for (const w of waiting) w.reject(e);
+      return;
+    }
+    for (const w of waiting) w.resolve();
   }
 
   /**
@@ -350,6 +418,7 @@ export class SqliteJournal implements Journal {
    * At 100,000 records this is a few hundred rows, not the whole file.
    */
   restartRecords(): readonly JournalRecord[] {
+    this.settleNow();
     return (
       this.db
         .prepare(
@@ -365,14 +434,17 @@ export class SqliteJournal implements Journal {
   }
 
   recordsAfter(sequence: number, limit: number): readonly JournalRecord[] {
+    this.settleNow();
     return (this.db.prepare('SELECT * FROM records WHERE sequence > ? ORDER BY sequence LIMIT ?').all(sequence, limit) as Row[]).map(toRecord);
   }
 
   readAll(): readonly JournalRecord[] {
+    this.settleNow();
     return (this.db.prepare('SELECT * FROM records ORDER BY sequence').all() as Row[]).map(toRecord);
   }
 
   async records(filter: JournalFilter = {}): Promise<JournalRecord[]> {
+    this.settleNow();
     const rows =
       filter.executionId !== undefined
         ? this.db.prepare('SELECT * FROM records WHERE execution_id = ? ORDER BY sequence').all(filter.executionId)
@@ -388,6 +460,7 @@ export class SqliteJournal implements Journal {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.settleNow();
     this.closed = true;
     for (const stop of [...this.watchers]) stop();
     this.db.close();

@@ -57,10 +57,6 @@ export interface JournalVerification {
   readonly brokenAt?: number;
 }
 
-/**
- * A journal store. `append` is synchronous so that the intent to send is recorded before the
- * send starts; a durable store must make it durable before returning.
- */
 /** An operator's command, written into a store by another process for the engine that writes it. */
 export type OperatorCommand =
   | { readonly kind: 'kill_switch'; readonly state: 'off' | 'warning' | 'active'; readonly symbol?: string; readonly reason: string; readonly operator: string }
@@ -72,8 +68,19 @@ export interface CommandOutcome {
   readonly message: string;
 }
 
+/**
+ * A journal store. `append` chains the record synchronously (so the order of records is the order
+ * of events) and returns it. A store that writes in batches (group commit) implements `flush`; the
+ * engine awaits it before every send and before it hands out a result, so the intent to send is on
+ * disk before the send starts. A store without `flush` must make each record durable in `append`.
+ */
 export interface Journal {
   append(entry: JournalEntry): JournalRecord;
+  /**
+   * Optional: resolves once every record appended so far is durable; rejects if they could not be
+   * written (the store then refuses further appends).
+   */
+  flush?(): Promise<void>;
   /**
    * Optional: hears operators' commands written by other processes (the `warden kill-switch` and
    * `resolve` commands while an engine holds the journal). Each is handed over once; the answer is
