@@ -17,16 +17,28 @@ export const API_SECRET = 'NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM
  * mapping it uses against the real venue — with only its HTTP layer (`fetchImplementation`)
  * replaced: every request goes to the fake venue on loopback instead of the venue's host.
  */
-export function binanceUsdmAt(url: string, credentials = { apiKey: API_KEY, secret: API_SECRET }): InstanceType<typeof ccxt.binanceusdm> {
+export function binanceUsdmAt(url: string, credentials = { apiKey: API_KEY, secret: API_SECRET }, { pro = false }: { pro?: boolean } = {}): InstanceType<typeof ccxt.binanceusdm> {
   // As CcxtBroker.create builds it, except rate limiting: a real-time sleep between requests,
   // which against loopback only slows the tests.
-  const exchange = new ccxt.binanceusdm({ ...credentials, enableRateLimit: false, options: { fetchCurrencies: false } });
-  const hosts = new Set(Object.values(exchange.urls['api'] as Record<string, string>).map((u) => new URL(u).host));
+  const config = { ...credentials, enableRateLimit: false, options: { fetchCurrencies: false } };
+  // The pro class is the REST class plus websockets (ccxt.pro.binanceusdm extends ccxt.binanceusdm).
+  const exchange = pro ? (new ccxt.pro.binanceusdm(config) as unknown as InstanceType<typeof ccxt.binanceusdm>) : new ccxt.binanceusdm(config);
+  const api = exchange.urls['api'] as Record<string, unknown>;
+  const hosts = new Set(Object.values(api).filter((u): u is string => typeof u === 'string').map((u) => new URL(u).host));
+  // The private stream (wss://fstream.binance.com/ws → …/private/ws?listenKey=…) goes to the fake too.
+  if (pro) (api.ws as Record<string, unknown>).future = `${url.replace(/^http/, 'ws')}/ws`;
   (exchange as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = (target: string | URL | Request, init?: RequestInit) => {
     const u = new URL(String(target));
     if (!hosts.has(u.host)) return Promise.reject(new TypeError(`the test venue does not serve ${u.host}`));
     return fetch(`${url}${u.pathname}${u.search}`, init);
   };
+  return exchange;
+}
+
+/** As {@link binanceUsdmAt}, with ccxt pro's websockets; the fake's stream is plain ws:// on loopback, which ccxt reaches through an http agent it loads first. */
+export async function proBinanceUsdmAt(url: string): Promise<InstanceType<typeof ccxt.binanceusdm>> {
+  const exchange = binanceUsdmAt(url, undefined, { pro: true });
+  await (exchange as unknown as { loadHttpProxyAgent(): Promise<unknown> }).loadHttpProxyAgent();
   return exchange;
 }
 

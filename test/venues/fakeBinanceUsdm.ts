@@ -21,6 +21,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeMarket {
@@ -113,6 +115,12 @@ export class FakeBinanceUsdm {
   private nextId = 8_389_765_000;
   private server: ReturnType<typeof createServer> | null = null;
   url = '';
+  /** The user data stream (websocket): its listen keys and its connected clients. */
+  private readonly listenKeys = new Set<string>();
+  private readonly streams = new Set<WebSocket>();
+  private readonly wss = new WebSocketServer({ noServer: true });
+  /** Whether order changes are pushed on the user data stream (as Binance does); off to test polling alone. */
+  pushes = true;
 
   constructor(
     readonly apiKey: string,
@@ -122,6 +130,18 @@ export class FakeBinanceUsdm {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    // wss://fstream.binance.com/private/ws?listenKey=…: the user data stream, one per listen key.
+    this.server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/private/ws' || !this.listenKeys.has(url.searchParams.get('listenKey') ?? '')) {
+        socket.destroy();
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.streams.add(ws);
+        ws.on('close', () => this.streams.delete(ws));
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -131,6 +151,8 @@ export class FakeBinanceUsdm {
     const server = this.server;
     this.server = null;
     if (!server) return;
+    for (const ws of this.streams) ws.terminate();
+    this.wss.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -168,6 +190,11 @@ export class FakeBinanceUsdm {
   }
 
   // ---- inspection
+
+  /** Clients connected to the user data stream. */
+  get streamClients(): number {
+    return this.streams.size;
+  }
 
   ordersFor(clientOrderId: string): readonly Order[] {
     return this.orders.filter((o) => o.clientOrderId === clientOrderId);
@@ -217,6 +244,13 @@ export class FakeBinanceUsdm {
     const route = `${r.method} ${r.path}`;
     if (route === 'GET /fapi/v1/exchangeInfo') return this.exchangeInfo();
     if (route === 'GET /fapi/v1/time') return { serverTime: Date.now() };
+    // The user data stream's key: API key only, no signature (Binance: USER_STREAM security).
+    if (route === 'POST /fapi/v1/listenKey' || route === 'PUT /fapi/v1/listenKey') {
+      if (apiKey !== this.apiKey) refuse(-2015, 'Invalid API-key, IP, or permissions for action.', 401);
+      const key = [...this.listenKeys][0] ?? randomBytes(32).toString('base64url');
+      this.listenKeys.add(key);
+      return { listenKey: key };
+    }
     this.checkSigned(r, apiKey);
     const p = r.params;
     switch (route) {
@@ -302,6 +336,7 @@ export class FakeBinanceUsdm {
     const now = Date.now();
     const order: Order = { orderId: this.nextId++, symbol: p.symbol!, clientOrderId, side: p.side as Order['side'], origQty: quantity, executedQty: 0, cumQuote: 0, status: 'NEW', time: now, updateTime: now };
     this.orders.push(order);
+    this.push(order, 'NEW');
     if (script.kind === 'fill') this.execute(order, Math.min(script.quantity ?? quantity, quantity), script.price ?? m.price);
     if (script.kind !== 'reject' && script.then503) refuse(-1007, 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.', 503);
     const { time: _time, ...json } = this.orderJson(order);
@@ -314,6 +349,7 @@ export class FakeBinanceUsdm {
     if (!order || !this.isOpen(order)) return refuse(-2011, 'Unknown order sent.');
     order.status = 'CANCELED';
     order.updateTime = Date.now();
+    this.push(order, 'CANCELED');
     // Binance's documented cancel answer carries no avgPrice (executedQty and cumQuote only).
     const { avgPrice: _avgPrice, ...answer } = this.orderJson(order);
     return answer;
@@ -368,6 +404,25 @@ export class FakeBinanceUsdm {
     order.status = order.executedQty >= order.origQty ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = Date.now();
     this.applyToPosition(order.symbol, order.side === 'BUY' ? quantity : -quantity, price);
+    this.push(order, 'TRADE', quantity, price);
+  }
+
+  /** An ORDER_TRADE_UPDATE event on the user data stream, in Binance's documented shape. */
+  private push(o: Order, execution: 'NEW' | 'TRADE' | 'CANCELED', lastQty = 0, lastPrice = 0): void {
+    if (!this.pushes || this.streams.size === 0) return;
+    const m = this.market(o.symbol);
+    const q = decimals(m.stepSize);
+    const avg = o.executedQty > 0 ? o.cumQuote / o.executedQty : 0;
+    const event = {
+      e: 'ORDER_TRADE_UPDATE', E: o.updateTime, T: o.updateTime,
+      o: {
+        s: o.symbol, c: o.clientOrderId, S: o.side, o: 'MARKET', f: 'GTC', q: o.origQty.toFixed(q), p: '0', ap: avg.toFixed(decimals(m.tickSize) + 3), sp: '0',
+        x: execution, X: o.status, i: o.orderId, l: lastQty.toFixed(q), z: o.executedQty.toFixed(q), L: lastPrice.toFixed(decimals(m.tickSize)),
+        N: 'USDT', n: '0', T: o.updateTime, t: execution === 'TRADE' ? this.nextId++ : 0, b: '0', a: '0', m: false, R: false, wt: 'CONTRACT_PRICE',
+        ot: 'MARKET', ps: 'BOTH', cp: false, rp: '0', pP: false, si: 0, ss: 0, V: 'EXPIRE_MAKER', pm: 'NONE', gtd: 0,
+      },
+    };
+    for (const ws of this.streams) ws.send(JSON.stringify(event));
   }
 
   private applyToPosition(symbol: string, signed: number, price: number): void {

@@ -67,6 +67,11 @@ export interface CcxtExchange {
   cancelOrder(id: string | undefined, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
   fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Record<string, unknown>): Promise<CcxtOrder[]>;
   fetchPositions(symbols?: string[], params?: Record<string, unknown>): Promise<CcxtPosition[]>;
+  /** ccxt pro: the next batch of order updates from the venue's private stream. */
+  watchOrders?(symbol?: string, since?: number, limit?: number, params?: Record<string, unknown>): Promise<CcxtOrder[]>;
+  readonly has?: Readonly<Record<string, unknown>>;
+  /** ccxt pro: closes the exchange's websockets. */
+  close?(): Promise<unknown>;
 }
 
 export interface CcxtBrokerOptions {
@@ -101,6 +106,9 @@ const TICK_SIZE = 4;
 const REMEMBERED_IDS = 50_000;
 /** Float noise allowed when checking that a quantity is already on the venue's step. */
 const STEP_TOLERANCE = 1e-9;
+/** How long the push stream waits before it reconnects after a failure, doubling up to the maximum. */
+const WATCH_RETRY_MS = 500;
+const WATCH_RETRY_MAX_MS = 30_000;
 
 /**
  * Loads ccxt on demand. Throws a clear error when it is not installed: it is an optional peer
@@ -164,7 +172,9 @@ export class CcxtBroker implements BrokerAdapter {
   /** Builds the exchange from an id and credentials (loading ccxt lazily). */
   static async create(options: CcxtConnectOptions): Promise<CcxtBroker> {
     const ccxt = await loadCcxt();
-    const Exchange = ccxt[options.exchange];
+    // The pro class (same package) is the REST class plus websockets: order updates are pushed.
+    const pro = ccxt.pro as Record<string, unknown> | undefined;
+    const Exchange = pro?.[options.exchange] ?? ccxt[options.exchange];
     if (typeof Exchange !== 'function') throw new WardenUsageError('unknown_exchange', `ccxt has no exchange called '${options.exchange}'`);
     const exchange = new (Exchange as new (config: Record<string, unknown>) => CcxtExchange & {
       setSandboxMode?(on: boolean): void;
@@ -190,6 +200,54 @@ export class CcxtBroker implements BrokerAdapter {
 
   [inspect.custom](): string {
     return `CcxtBroker(${this.name})`;
+  }
+
+  readonly #listeners = new Set<(report: OrderReport) => void>();
+  #watching = false;
+
+  /**
+   * Order updates pushed by the venue (ccxt pro's `watchOrders`), when the exchange has them;
+   * otherwise none, and Warden sees fills by polling alone. The stream reconnects after a failure,
+   * backing off, for as long as anyone listens; a missed push costs latency only (polling goes on).
+   */
+  subscribe(listener: (report: OrderReport) => void): () => void {
+    if (typeof this.#exchange.watchOrders !== 'function' || this.#exchange.has?.watchOrders !== true) return () => undefined;
+    this.#listeners.add(listener);
+    if (!this.#watching) void this.#watch();
+    return () => {
+      this.#listeners.delete(listener);
+      // Nobody listens: the stream is closed, so it keeps neither a socket nor the process alive.
+      if (this.#listeners.size === 0) void this.#exchange.close?.()?.catch?.(() => undefined);
+    };
+  }
+
+  async #watch(): Promise<void> {
+    this.#watching = true;
+    let retryMs = WATCH_RETRY_MS;
+    try {
+      await this.#loadMarkets();
+      while (this.#listeners.size > 0) {
+        let orders: CcxtOrder[];
+        try {
+          orders = await this.#exchange.watchOrders!();
+          retryMs = WATCH_RETRY_MS;
+        } catch (e) {
+          if ((e as { name?: unknown } | null)?.name === 'NotSupported') return; // this venue has no stream: polling only
+          await new Promise((r) => setTimeout(r, retryMs).unref());
+          retryMs = Math.min(retryMs * 2, WATCH_RETRY_MAX_MS);
+          continue;
+        }
+        for (const order of Array.isArray(orders) ? orders : []) {
+          if (typeof order?.clientOrderId !== 'string') continue;
+          const report = this.#report(order, order.clientOrderId);
+          for (const l of [...this.#listeners]) l(report);
+        }
+      }
+    } catch {
+      // Markets could not be loaded: no pushes; polling carries on.
+    } finally {
+      this.#watching = false;
+    }
   }
 
   async submitOrder(req: OrderRequest): Promise<OrderReport> {
