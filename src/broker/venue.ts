@@ -6,6 +6,7 @@
 import type { OrderReport, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
 import type { OrderRequest } from './types.js';
 import { BrokerError } from './errors.js';
+import { signedQuantity } from '../rules/protection.js';
 
 interface VenueOrder {
   readonly clientOrderId: string;
@@ -85,7 +86,7 @@ export class Venue {
     order.filledQuantity += qty;
     order.notional += qty * price;
     order.status = order.quantity - order.filledQuantity <= EPS ? 'filled' : 'partially_filled';
-    this.applyToPosition(order.symbol, order.side === 'buy' ? qty : -qty, price);
+    this.applyToPosition(order.symbol, signedQuantity(order.side, qty), price);
     return this.emit(order);
   }
 
@@ -141,7 +142,7 @@ export class Venue {
     const existing = this.protections.get(req.clientOrderId);
     if (existing) return placed(existing);
     const p = this.positions.get(req.symbol);
-    const held = p ? (req.side === 'buy' ? p.quantity : -p.quantity) : 0;
+    const held = p ? signedQuantity(req.side, p.quantity) : 0;
     if (held + EPS < req.quantity) {
       return { clientOrderId: req.clientOrderId, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: `no ${req.side} position of ${req.quantity} on ${req.symbol} to protect` };
     }

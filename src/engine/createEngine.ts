@@ -19,6 +19,7 @@ import { createDefaultLogger, type Logger } from './logger.js';
 import { restoreFromJournal } from './restore.js';
 import { parseSnapshotInput } from '../domain/snapshot.js';
 import { PositionLedger } from './ledger.js';
+import { signedQuantity } from '../rules/protection.js';
 
 export interface EngineOptions {
   readonly broker: BrokerAdapter;
@@ -447,7 +448,7 @@ export function createEngine(options: EngineOptions): Engine {
           const s = snap.context.snapshot;
           if (!settled && s && snap.context.deadlineAt !== null) {
             const filled = snap.context.order?.filledQuantity ?? 0;
-            ledger.update(executionId, s.symbol, s.side === 'buy' ? filled : -filled);
+            ledger.update(executionId, s.symbol, signedQuantity(s.side, filled));
           }
           if (snap.hasTag('settled') && snap.context.result) finish(snap.context.result, stateName(snap.value));
         },

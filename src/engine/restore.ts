@@ -5,6 +5,7 @@ import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
 import { JournalKind, type JournalRecord } from '../journal/types.js';
+import { signedQuantity } from '../rules/protection.js';
 import type { KillSwitchChange } from './killSwitch.js';
 
 export interface UnfinishedExecution {
@@ -67,7 +68,7 @@ export function restoreFromJournal(records: readonly JournalRecord[]): RestoredS
     const result = results.get(executionId);
     const snapshot = claim.payload.snapshot;
     if (result) {
-      fills.set(executionId, { symbol: snapshot.symbol, signed: snapshot.side === 'buy' ? result.filledQuantity : -result.filledQuantity });
+      fills.set(executionId, { symbol: snapshot.symbol, signed: signedQuantity(snapshot.side, result.filledQuantity) });
       if (result.requiresManualResolution && !resolved.has(executionId)) awaiting.push({ result, symbol: snapshot.symbol });
     } else {
       unfinished.push({

@@ -30,3 +30,11 @@ export function protectiveLevels(side: Side, averageFillPrice: number, slOffsetP
 
 /** The side of the orders that close a position opened by `side`. */
 export const closingSide = (side: Side): Side => (side === 'buy' ? 'sell' : 'buy');
+
+/**
+ * A quantity traded on `side` as a change of position: positive for a buy, negative for a sell.
+ *
+ * @example
+ * signedQuantity('sell', 3); // -3
+ */
+export const signedQuantity = (side: Side, quantity: number): number => (side === 'buy' ? quantity : -quantity);

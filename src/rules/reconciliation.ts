@@ -7,6 +7,7 @@ import type { ReconciliationMismatch } from '../domain/result.js';
 import type { OrderReport, PositionReport } from '../domain/schemas.js';
 import type { OrderView } from './orderReports.js';
 import { isTerminalStatus } from './orderReports.js';
+import { signedQuantity } from './protection.js';
 
 /** Brokers round prices to their tick size; levels within this relative distance are equal. */
 export const PRICE_TOLERANCE = 1e-6;
@@ -87,7 +88,7 @@ export function diffReconciliation(
     add('position.symbol', expected.symbol, position.symbol, 'the broker answered for another symbol');
   }
   const filled = mine?.filledQuantity ?? 0;
-  const signedFill = expected.side === 'buy' ? filled : -filled;
+  const signedFill = signedQuantity(expected.side, filled);
   const expectedQty = expected.priorPositionQuantity + signedFill;
   if (!sameQuantity(expectedQty, position.quantity)) {
     if (expectedQty === 0) {

@@ -9,6 +9,7 @@ import type { OrderStatus } from '../../domain/schemas.js';
 import { WardenUsageError } from '../../domain/errors.js';
 import { createHash } from 'node:crypto';
 import { BrokerError } from '../errors.js';
+import { closingSide } from '../../rules/protection.js';
 import type { BrokerAdapter } from '../types.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
 
@@ -317,7 +318,7 @@ export class CcxtBroker implements BrokerAdapter {
 
   async placeProtection(req: ProtectionRequest): Promise<ProtectionReport> {
     const amount = await this.#tradableQuantity(req.symbol, req.quantity);
-    const closing = req.side === 'buy' ? 'sell' : 'buy';
+    const closing = closingSide(req.side);
     const stopLoss = Number(this.#exchange.priceToPrecision(req.symbol, req.stopLoss) ?? req.stopLoss);
     const takeProfit = Number(this.#exchange.priceToPrecision(req.symbol, req.takeProfit) ?? req.takeProfit);
     const tickSize = this.#tick(req.symbol);
