@@ -9,6 +9,10 @@
  * - `thrown`: the adapter threw something that is not a `BrokerError` — unknown outcome.
  * - `unreadable_answer`: the answer did not have the contract's shape — unknown outcome.
  * - `wrong_order`: the answer is about another order or symbol than the one asked for.
+ *
+ * @example
+ * const code: BrokerErrorCode = 'not_sent'; // the request provably never left: safe to resend
+ * throw new BrokerError('connect ECONNREFUSED 127.0.0.1:7070', { retryable: true, code });
  */
 export type BrokerErrorCode = 'timeout' | 'not_sent' | 'thrown' | 'unreadable_answer' | 'wrong_order' | 'journal_unavailable';
 
@@ -30,7 +34,13 @@ export class BrokerError extends Error {
   }
 }
 
-/** How a failed broker call is treated. */
+/**
+ * How a failed broker call is treated.
+ *
+ * @example
+ * const failure: BrokerFailure = classifyBrokerFailure(thrown);
+ * if (failure.kind === 'unknown') console.log('the order may exist:', failure.message);
+ */
 export type BrokerFailure =
   | { readonly kind: 'rejected'; readonly message: string; readonly code: string | undefined }
   | { readonly kind: 'unknown'; readonly message: string; readonly code: string | undefined };
@@ -68,6 +78,9 @@ export function classifyBrokerFailure(thrown: unknown): BrokerFailure {
 /**
  * Turns anything thrown at the boundary into a `BrokerError` that Warden owns: plain fields, the
  * original kept as `cause`. Never throws.
+ *
+ * @example
+ * toBrokerError(new Error('socket hang up')).retryable; // true: the outcome is unknown
  */
 export function toBrokerError(thrown: unknown): BrokerError {
   const failure = classifyBrokerFailure(thrown);

@@ -8,6 +8,12 @@ import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionRep
 import { BrokerError } from './errors.js';
 import type { BrokerAdapter } from './types.js';
 
+/**
+ * How to reach a broker over HTTP: its base URL, a time limit per request and extra headers.
+ *
+ * @example
+ * const broker = new HttpBroker({ baseUrl: 'https://broker.example/api', timeoutMs: 3_000, headers: { authorization: `Bearer ${token}` } });
+ */
 export interface HttpBrokerOptions {
   readonly baseUrl: string;
   /** Per request. Default 5 s. */

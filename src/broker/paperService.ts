@@ -19,12 +19,27 @@ import { OrderRequestSchema, SideSchema, SymbolSchema } from '../domain/schemas.
 import { BrokerError } from './errors.js';
 import { PaperBroker, type PaperBrokerOptions, type PaperBrokerState } from './paperBroker.js';
 
+/**
+ * The paper broker's options, plus the service's port and the file its state persists to.
+ *
+ * @example
+ * const options: PaperServiceOptions = { port: 7070, stateFile: 'data/paper.json', seed: 7, markets: { EURUSD: { price: 1.1 } } };
+ * const service = await startPaperService(options);
+ */
 export interface PaperServiceOptions extends PaperBrokerOptions {
   readonly port?: number;
   /** Where the venue's state lives between restarts. */
   readonly stateFile?: string;
 }
 
+/**
+ * A running paper service: its URL, the broker behind it, and how to stop it.
+ *
+ * @example
+ * const service: PaperService = await startPaperService({ port: 0 });
+ * const engine = createEngine({ broker: new HttpBroker({ baseUrl: service.url }) });
+ * await service.close();
+ */
 export interface PaperService {
   readonly url: string;
   readonly broker: PaperBroker;

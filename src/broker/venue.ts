@@ -29,7 +29,13 @@ interface ProtectiveOrder extends ProtectionRequest {
   readonly placedAt: number;
 }
 
-/** Serializable state of a venue (for inspection and persistence). */
+/**
+ * Serializable state of a venue (for inspection and persistence).
+ *
+ * @example
+ * const state: VenueState = venue.snapshot();
+ * new Venue(Date.now).restore(state);
+ */
 export interface VenueState {
   readonly orders: readonly VenueOrder[];
   readonly positions: Readonly<Record<string, VenuePosition>>;
@@ -38,6 +44,15 @@ export interface VenueState {
 
 const EPS = 1e-12;
 
+/**
+ * The book of an in-memory venue: orders keyed by clientOrderId, net positions and protective orders.
+ *
+ * @example
+ * const venue = new Venue(Date.now);
+ * venue.submit({ clientOrderId: 'wd-1', symbol: 'EURUSD', side: 'buy', quantity: 1000, type: 'market' });
+ * venue.fillRemaining('wd-1', 1.1);
+ * venue.position('EURUSD').quantity; // 1000
+ */
 export class Venue {
   private readonly orders = new Map<string, VenueOrder>();
   private readonly positions = new Map<string, VenuePosition>();

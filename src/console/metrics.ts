@@ -20,6 +20,14 @@ const scopeLabel = (symbol: string) => (SymbolSchema.safeParse(symbol).success ?
 const bounded = (value: unknown, allowed: Set<string>) => (typeof value === 'string' && allowed.has(value) ? value : 'other');
 const fieldLabel = (field: unknown) => (typeof field === 'string' && /^[A-Za-z.]{1,40}$/.test(field) ? field : 'other');
 
+/**
+ * Warden's Prometheus metrics for the journal a {@link ConsoleView} follows, in their own registry.
+ *
+ * @example
+ * const metrics = new WardenMetrics(view);
+ * view.refresh();
+ * const text = await metrics.text(); // Prometheus text exposition
+ */
 export class WardenMetrics {
   readonly registry = new Registry();
   private readonly executions = new Counter({ name: 'warden_executions_total', help: 'Executions finished, by final status', labelNames: ['status'], registers: [this.registry] });

@@ -28,6 +28,13 @@ import { WardenMetrics } from './metrics.js';
 import { advisoryPage, flagsPage, killSwitchPage, LIVE_SCRIPT, loginPage, nowPage, nowSection, STYLE, type PageContext } from './pages.js';
 import { ConsoleView } from './view.js';
 
+/**
+ * Options of {@link startConsole}: the journal to show, the operator token, and where to listen.
+ *
+ * @example
+ * const options: ConsoleOptions = { journal: 'data/warden.journal.sqlite', token: process.env.WARDEN_CONSOLE_TOKEN ?? null, port: 0 };
+ * const running = await startConsole(options);
+ */
 export interface ConsoleOptions {
   /** The journal file to show and act on. */
   readonly journal: string;
@@ -49,6 +56,14 @@ export interface ConsoleOptions {
   readonly warn?: (message: string) => void;
 }
 
+/**
+ * A console that serves until `close()`: its URL and the metrics it exports at `/metrics`.
+ *
+ * @example
+ * const running: RunningConsole = await startConsole({ journal: 'data/warden.journal.sqlite' });
+ * console.log(running.url);
+ * await running.close();
+ */
 export interface RunningConsole {
   readonly url: string;
   readonly metrics: WardenMetrics;
@@ -97,6 +112,10 @@ const issues = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || 'fo
 /**
  * Builds the console's routes over a view of the journal. `act` applies an operator's command.
  * Exposed for tests and for embedding; {@link startConsole} wires it to a journal file and a port.
+ *
+ * @example
+ * const app = createConsoleApp({ view, metrics, store: 'warden.sqlite', token: null, act, readAdvisory, subscribe: () => () => undefined, now: Date.now, sessionMs: 3_600_000 });
+ * const state = await (await app.request('/api/state')).json();
  */
 export function createConsoleApp(options: {
   readonly view: ConsoleView;

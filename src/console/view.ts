@@ -9,11 +9,24 @@ import type { FrozenSnapshot } from '../domain/schemas.js';
 import { KillSwitchBoard, type KillSwitchChange } from '../engine/killSwitch.js';
 import { JournalKind, type JournalRecord } from '../journal/types.js';
 
-/** A journal the view can follow. */
+/**
+ * A journal the view can follow.
+ *
+ * @example
+ * const source: RecordSource = new SqliteJournal('data/warden.journal.sqlite', undefined, { readOnly: true });
+ * const view = new ConsoleView(source);
+ */
 export interface RecordSource {
   recordsAfter(sequence: number, limit: number): readonly JournalRecord[];
 }
 
+/**
+ * One execution as the console shows it: its snapshot's essentials, current state, path and result.
+ *
+ * @example
+ * const execution: ExecutionView | undefined = view.execution('adv-1');
+ * console.log(execution?.state, execution?.result?.status);
+ */
 export interface ExecutionView {
   readonly executionId: string;
   advisoryId: string | null;
@@ -33,6 +46,13 @@ export interface ExecutionView {
   readonly path: { readonly state: string; readonly at: string }[];
 }
 
+/**
+ * Everything the console shows at one moment: executions in flight and finished, flags and kill switches.
+ *
+ * @example
+ * const snapshot: ConsoleSnapshot = view.snapshot();
+ * console.log(snapshot.killSwitch.global, snapshot.inFlight.length, snapshot.flagsOpen.length);
+ */
 export interface ConsoleSnapshot {
   readonly lastSequence: number;
   readonly inFlight: readonly ExecutionView[];
@@ -51,6 +71,14 @@ interface ClaimPayload {
 /** How many records one refresh reads at most; a long journal is caught up over several. */
 const PAGE = 5_000;
 
+/**
+ * The console's picture of a journal, brought up to date by `refresh()`.
+ *
+ * @example
+ * const view = new ConsoleView(new SqliteJournal('data/warden.journal.sqlite', undefined, { readOnly: true }));
+ * view.refresh();
+ * console.log(view.snapshot().inFlight.length);
+ */
 export class ConsoleView {
   private sequence = 0;
   private readonly executions = new Map<string, ExecutionView>();

@@ -7,13 +7,24 @@ import { z } from 'zod';
 import { deepFreeze } from './json.js';
 import type { FrozenSnapshot } from './schemas.js';
 
-/** Carried beside `hash` (and, like it, outside the hashed content: it signs the hash). */
+/**
+ * Carried beside `hash` (and, like it, outside the hashed content: it signs the hash).
+ *
+ * @example
+ * ApprovalSignatureSchema.parse(signSnapshot(snapshot, privateKeyPem).approvalSignature); // { publicKey, signature }
+ */
 export const ApprovalSignatureSchema = z.strictObject({
   /** The signer's Ed25519 public key, SPKI PEM. */
   publicKey: z.string().min(1).max(1_000),
   /** Base64 Ed25519 signature over the ASCII bytes of the 64-hex-digit snapshot hash. */
   signature: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/).max(200),
 });
+/**
+ * An approver's Ed25519 signature over a snapshot's hash, with the key that made it.
+ *
+ * @example
+ * const signature: ApprovalSignature | undefined = signSnapshot(snapshot, privateKeyPem).approvalSignature;
+ */
 export type ApprovalSignature = z.infer<typeof ApprovalSignatureSchema>;
 
 /**
@@ -45,7 +56,12 @@ export function signSnapshot(snapshot: FrozenSnapshot, privateKeyPem: string): F
   return deepFreeze({ ...snapshot, approvalSignature: { publicKey, signature } });
 }
 
-/** Parses approver public keys once; throws a clear error for anything that is not an Ed25519 public key. */
+/**
+ * Parses approver public keys once; throws a clear error for anything that is not an Ed25519 public key.
+ *
+ * @example
+ * const approvers = parseApproverKeys([generateApproverKeys().publicKey]);
+ */
 export function parseApproverKeys(pems: readonly string[]): KeyObject[] {
   return pems.map((pem, i) => {
     // node:crypto would derive a public key from a private one: refuse, a private key does not belong in engine config.
@@ -63,7 +79,13 @@ export function parseApproverKeys(pems: readonly string[]): KeyObject[] {
 
 const der = (key: KeyObject) => key.export({ type: 'spki', format: 'der' }).toString('base64');
 
-/** Why the snapshot's signature is not acceptable to `approvers`, or null when it is. */
+/**
+ * Why the snapshot's signature is not acceptable to `approvers`, or null when it is.
+ *
+ * @example
+ * const { publicKey, privateKey } = generateApproverKeys();
+ * signatureProblem(signSnapshot(snapshot, privateKey), parseApproverKeys([publicKey])); // null
+ */
 export function signatureProblem(snapshot: FrozenSnapshot, approvers: readonly KeyObject[]): string | null {
   const sig = snapshot.approvalSignature;
   if (!sig) return 'the engine requires a signed approval and the snapshot carries no signature';

@@ -1,6 +1,11 @@
 /** JSON helpers: a canonical form for hashing, and a guard for untrusted JSON-like values. */
 
-/** Any JSON value. */
+/**
+ * Any JSON value.
+ *
+ * @example
+ * const value: JsonValue = { symbol: 'EURUSD', levels: [1.089, 1.122], approved: true, note: null };
+ */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** Keys that could reach an object's prototype if a consumer copied the value naively. */
@@ -52,6 +57,9 @@ export function jsonProblem(value: unknown, limits: JsonLimits): string | null {
 /**
  * JSON with object keys sorted at every level and `undefined` members dropped: the same data
  * always gives the same text, whatever order its keys were written in.
+ *
+ * @example
+ * canonicalJson({ b: 1, a: { d: undefined, c: 2 } }); // '{"a":{"c":2},"b":1}'
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
@@ -133,7 +141,13 @@ class CopyFailure extends Error {
   }
 }
 
-/** Freezes a value and everything reachable from it. */
+/**
+ * Freezes a value and everything reachable from it.
+ *
+ * @example
+ * const limits = deepFreeze({ broker: { timeoutMs: 5_000 } });
+ * Object.isFrozen(limits.broker); // true
+ */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -1,7 +1,12 @@
 /** Shapes of what an execution returns: attempts, reconciliation report, the result itself. */
 import type { ErrorCode, FinalStatus, KillSwitchState, ReconciliationStatus } from './constants.js';
 
-/** One request to send the order (the first send or a retry), or a look-up after an unknown outcome. */
+/**
+ * One request to send the order (the first send or a retry), or a look-up after an unknown outcome.
+ *
+ * @example
+ * const retried = result.attempts.filter((a: Attempt) => a.kind === 'submit').length > 1;
+ */
 export interface Attempt {
   readonly number: number;
   readonly kind: 'submit' | 'lookup';
@@ -14,7 +19,12 @@ export interface Attempt {
   readonly error: string | null;
 }
 
-/** One difference between what Warden expects and what the broker reports. */
+/**
+ * One difference between what Warden expects and what the broker reports.
+ *
+ * @example
+ * for (const m of result.reconciliation?.mismatches ?? []) console.log(`${m.field}: ${m.message}`);
+ */
 export interface ReconciliationMismatch {
   readonly field: string;
   readonly expected: unknown;
@@ -22,6 +32,13 @@ export interface ReconciliationMismatch {
   readonly message: string;
 }
 
+/**
+ * What reconciliation found after an execution: its status, every mismatch, and how many look-ups it took.
+ *
+ * @example
+ * const report: ReconciliationReport | null = result.reconciliation;
+ * if (report && report.status !== 'matched') console.log(report.mismatches);
+ */
 export interface ReconciliationReport {
   readonly status: ReconciliationStatus;
   readonly checkedAt: string;
@@ -30,12 +47,24 @@ export interface ReconciliationReport {
   readonly queries: { readonly getOrder: number; readonly getPosition: number };
 }
 
+/**
+ * Why an execution did not end as planned: a code to branch on and a message for people.
+ *
+ * @example
+ * if (result.error?.code === 'snapshot_expired') console.log(result.error.message);
+ */
 export interface ExecutionError {
   readonly code: ErrorCode;
   readonly message: string;
 }
 
-/** What `engine.execute` resolves to. Every field is always present; unknown values are null. */
+/**
+ * What `engine.execute` resolves to. Every field is always present; unknown values are null.
+ *
+ * @example
+ * const result: ExecutionResult = await engine.execute(snapshot);
+ * console.log(result.status, result.fillPrice, result.protectionPlaced);
+ */
 export interface ExecutionResult {
   readonly executionId: string;
   readonly advisoryId: string | null;

@@ -9,7 +9,12 @@ import { ApprovalSignatureSchema } from './approvals.js';
 /** Fields carried beside the snapshot's content, never part of what is hashed. */
 const ENVELOPE = ['hash', 'approvalSignature'] as const;
 
-/** One problem found in a snapshot: where, and what is wrong. */
+/**
+ * One problem found in a snapshot: where, and what is wrong.
+ *
+ * @example
+ * const issue: SnapshotIssue = { path: 'slOffsetPct', message: 'a buy needs a negative stop-loss offset (below the fill)' };
+ */
 export interface SnapshotIssue {
   readonly path: string;
   readonly message: string;
@@ -30,13 +35,25 @@ export class SnapshotValidationError extends Error {
   }
 }
 
-/** SHA-256 (hex) of the canonical JSON of every snapshot field (not `hash` or `approvalSignature`, which are about it). */
+/**
+ * SHA-256 (hex) of the canonical JSON of every snapshot field (not `hash` or `approvalSignature`, which are about it).
+ *
+ * @example
+ * hashSnapshotFields(snapshot) === snapshot.hash; // true while the snapshot is intact
+ */
 export function hashSnapshotFields(fields: SnapshotFields | FrozenSnapshot): string {
   const { hash: _hash, approvalSignature: _signature, ...rest } = fields as FrozenSnapshot;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
 }
 
-/** True when the snapshot's stamped hash still matches its content. */
+/**
+ * True when the snapshot's stamped hash still matches its content.
+ *
+ * @example
+ * const snapshot = freezeSnapshot(raw);
+ * snapshotHashMatches(snapshot);                                                // true
+ * snapshotHashMatches({ ...snapshot, positionSize: snapshot.positionSize * 2 }); // false: edited after freezing
+ */
 export function snapshotHashMatches(snapshot: FrozenSnapshot): boolean {
   try {
     return typeof snapshot.hash === 'string' && hashSnapshotFields(snapshot) === snapshot.hash;
@@ -95,7 +112,13 @@ function stripHash(input: unknown): unknown {
   return rest;
 }
 
-/** Outcome of {@link parseSnapshotInput}. */
+/**
+ * Outcome of {@link parseSnapshotInput}.
+ *
+ * @example
+ * const parsed: SnapshotInputResult = parseSnapshotInput(JSON.parse(text));
+ * if (parsed.kind === 'invalid') console.log(parsed.issues);
+ */
 export type SnapshotInputResult =
   | { readonly kind: 'valid'; readonly snapshot: FrozenSnapshot }
   | { readonly kind: 'invalid'; readonly issues: readonly SnapshotIssue[] }
@@ -106,6 +129,10 @@ export type SnapshotInputResult =
  * Accepts what `execute` may be given: a raw snapshot (validated and frozen here) or a frozen
  * one, possibly after a JSON round trip. A frozen snapshot is never re-stamped: if its content
  * no longer matches the hash it carries, it was edited after approval and is `tampered`.
+ *
+ * @example
+ * const parsed = parseSnapshotInput(JSON.parse(text));
+ * if (parsed.kind === 'valid') console.log(parsed.snapshot.hash);
  */
 export function parseSnapshotInput(input: unknown): SnapshotInputResult {
   // Everything below reads the copy: each member of the caller's input is read exactly once.

@@ -8,6 +8,13 @@ import { SymbolSchema } from '../domain/schemas.js';
 import { mostSevere, reconciliationHaltNeeded } from '../rules/killSwitch.js';
 import { WardenUsageError } from '../domain/errors.js';
 
+/**
+ * One recorded change of a kill switch: who, when, why, from and to.
+ *
+ * @example
+ * const change: KillSwitchChange = engine.killSwitch.set('active', { reason: 'venue outage', operator: 'ops' });
+ * console.log(`${change.operator} set ${change.symbol ?? 'global'} ${change.from} → ${change.to}: ${change.reason}`);
+ */
 export interface KillSwitchChange {
   readonly at: string;
   /** `null` for the global switch. */
@@ -19,6 +26,13 @@ export interface KillSwitchChange {
   readonly operator: string;
 }
 
+/**
+ * What a kill switch change applies to and why; without `symbol` it sets the global switch.
+ *
+ * @example
+ * const options: KillSwitchSetOptions = { symbol: 'EURUSD', reason: 'news at 14:30', operator: 'ana' };
+ * engine.killSwitch.set('warning', options);
+ */
 export interface KillSwitchSetOptions {
   readonly symbol?: string;
   readonly type?: KillSwitchType;
@@ -35,6 +49,14 @@ interface Setting {
 const STATES = new Set<string>(Object.values(KillSwitchState));
 const TYPES = new Set<string>(Object.values(KillSwitchType));
 
+/**
+ * The kill switches of one engine: the global one and one per symbol, with their history.
+ *
+ * @example
+ * const board = new KillSwitchBoard(Date.now);
+ * board.set('warning', { symbol: 'EURUSD', reason: 'news at 14:30', operator: 'ana' });
+ * board.state('EURUSD'); // 'warning'
+ */
 export class KillSwitchBoard {
   private global: Setting = { state: KillSwitchState.Off, type: KillSwitchType.Global };
   private readonly symbols = new Map<string, Setting>();

@@ -1,6 +1,11 @@
 import { pino, type Logger } from 'pino';
 
-/** Paths pino redacts in every log line: broker credentials must never reach a log. */
+/**
+ * Paths pino redacts in every log line: broker credentials must never reach a log.
+ *
+ * @example
+ * const logger = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+ */
 export const REDACT_PATHS = [
   'apiKey', 'secret', 'password', 'token', 'privateKey',
   '*.apiKey', '*.secret', '*.password', '*.token', '*.privateKey', '*.headers.authorization',

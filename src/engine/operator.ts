@@ -12,7 +12,13 @@ import { JournalError, type CommandOutcome, type OperatorCommand } from '../jour
 import { SqliteJournal } from '../journal/sqliteJournal.js';
 import { createEngine, type Engine } from './createEngine.js';
 
-/** What became of an operator's command, and who applied it. */
+/**
+ * What became of an operator's command, and who applied it.
+ *
+ * @example
+ * const outcome: OperatorOutcome = await applyOperatorCommand('data/warden.journal.sqlite', command);
+ * if (outcome.appliedBy === 'engine') console.log(`applied by the engine in pid ${outcome.pid}`);
+ */
 export interface OperatorOutcome extends CommandOutcome {
   /** `engine`: the process writing the journal applied it; `direct`: nobody was, so it was written here. */
   readonly appliedBy: 'engine' | 'direct';
@@ -20,7 +26,14 @@ export interface OperatorOutcome extends CommandOutcome {
   readonly pid?: number;
 }
 
-/** An engine for administration over a journal: it never talks to a broker and resumes nothing. */
+/**
+ * An engine for administration over a journal: it never talks to a broker and resumes nothing.
+ *
+ * @example
+ * const { engine } = adminEngine('data/warden.journal.sqlite', { readOnly: true });
+ * console.log(engine.killSwitch.state(), engine.awaitingResolution().length);
+ * await engine.close();
+ */
 export function adminEngine(path: string, { readOnly = false }: { readOnly?: boolean } = {}): { journal: SqliteJournal; engine: Engine } {
   const journal = new SqliteJournal(path, undefined, { readOnly });
   const refuse = () => Promise.reject(new Error('administrative engine: no broker'));

@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import type { JournalEntry, JournalRecord, JournalVerification } from './types.js';
 import { toJournalPayload } from './payload.js';
 
+/**
+ * The `previousHash` of a journal's first record: 64 zeros.
+ *
+ * @example
+ * (await journal.records())[0]?.previousHash === GENESIS_HASH; // true for a whole journal
+ */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
@@ -42,6 +48,10 @@ export function chainRecord(entry: JournalEntry, sequence: number, at: string, p
  * Checks sequence continuity, each record's own hash and its link to the previous one. A whole
  * journal must start at record 1 from the genesis hash; with `segment`, an exported excerpt is
  * checked from its first record on (its link to earlier records cannot be).
+ *
+ * @example
+ * const check = verifyChain(parseJsonl(readFileSync('export.jsonl', 'utf8')), { segment: true });
+ * if (!check.ok) console.log(`chain broken at record ${check.brokenAt}`);
  */
 export function verifyChain(records: Iterable<JournalRecord>, options: { segment?: boolean } = {}): JournalVerification {
   // Streams: a journal of any length is checked in constant memory.

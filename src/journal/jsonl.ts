@@ -18,11 +18,23 @@ const RecordSchema = z.object({
   hash: hex64,
 });
 
+/**
+ * Records as JSON Lines: one JSON object per line, each line ending in a newline.
+ *
+ * @example
+ * writeFileSync('adv-1.jsonl', toJsonl(await engine.journal.records({ advisoryId: 'adv-1' })));
+ */
 export function toJsonl(records: readonly JournalRecord[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
 }
 
-/** Parses JSON Lines into records; throws an Error naming the first bad line. */
+/**
+ * Parses JSON Lines into records; throws an Error naming the first bad line.
+ *
+ * @example
+ * const records = parseJsonl(readFileSync('adv-1.jsonl', 'utf8'));
+ * verifyChain(records, { segment: true }).ok; // true unless the export was edited
+ */
 export function parseJsonl(text: string): JournalRecord[] {
   const out: JournalRecord[] = [];
   for (const [i, line] of text.split('\n').entries()) {

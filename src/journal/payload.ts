@@ -3,8 +3,22 @@
  * cycles and odd values become strings, and anything that looks like a credential is redacted.
  */
 const SECRET_KEY = /(api[-_]?key|secret|password|passphrase|token|authorization|signature|private[-_]?key|credential)/i;
+/**
+ * What replaces the value of a key that looks like a credential.
+ *
+ * @example
+ * const payload = toJournalPayload({ apiKey: 'k-123' }) as { apiKey: string };
+ * payload.apiKey === REDACTED; // true
+ */
 export const REDACTED = '[redacted]';
 
+/**
+ * A JSON-safe copy of `value` for the journal: errors as {name, message, code}, credentials redacted.
+ *
+ * @example
+ * toJournalPayload({ error: new BrokerError('margin', { retryable: false, code: 'insufficient_funds' }), secret: 's' });
+ * // { error: { name: 'BrokerError', message: 'margin', code: 'insufficient_funds', retryable: false }, secret: '[redacted]' }
+ */
 export function toJournalPayload(value: unknown): unknown {
   const seen = new WeakSet<object>();
   const walk = (v: unknown, depth: number): unknown => {

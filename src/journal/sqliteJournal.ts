@@ -27,7 +27,13 @@ import {
   type OperatorCommand,
 } from './types.js';
 
-/** Who holds a journal's writer lock (the `<journal>.lock` file beside it). */
+/**
+ * Who holds a journal's writer lock (the `<journal>.lock` file beside it).
+ *
+ * @example
+ * const writer: JournalWriter | null = SqliteJournal.writerOf('data/warden.journal.sqlite');
+ * if (writer) console.log(`written by pid ${writer.pid} on ${writer.host} since ${writer.since}`);
+ */
 export interface JournalWriter {
   readonly pid: number;
   readonly host: string;

@@ -1,5 +1,11 @@
 /** The forensic journal: every transition and broker call, hash-chained. */
 
+/**
+ * What a journal record is about; the values are stored in each record's `kind`.
+ *
+ * @example
+ * const results = (await journal.records({ advisoryId: 'adv-1' })).filter((r) => r.kind === JournalKind.Result);
+ */
 export const JournalKind = {
   Transition: 'transition',
   BrokerRequest: 'broker.request',
@@ -16,7 +22,12 @@ export const JournalKind = {
 } as const;
 export type JournalKind = (typeof JournalKind)[keyof typeof JournalKind];
 
-/** What a writer supplies. */
+/**
+ * What a writer supplies.
+ *
+ * @example
+ * journal.append({ kind: JournalKind.Resolution, executionId, advisoryId: 'adv-1', snapshotHash, payload: { operator: 'ana', note: 'checked at the venue' } });
+ */
 export interface JournalEntry {
   readonly kind: JournalKind;
   readonly executionId: string | null;
@@ -28,7 +39,12 @@ export interface JournalEntry {
   readonly payload?: unknown;
 }
 
-/** What the journal stores: the entry plus sequence, time and the hash chain. */
+/**
+ * What the journal stores: the entry plus sequence, time and the hash chain.
+ *
+ * @example
+ * for (const r of await engine.journal.records({ advisoryId: 'adv-1' })) console.log(r.sequence, r.at, r.kind, r.to ?? '');
+ */
 export interface JournalRecord {
   readonly sequence: number;
   readonly at: string;
@@ -46,23 +62,48 @@ export interface JournalRecord {
   readonly hash: string;
 }
 
+/**
+ * Narrows `records()` to one advisory or one execution.
+ *
+ * @example
+ * const filter: JournalFilter = { advisoryId: 'adv-1' };
+ * const trail = await engine.journal.records(filter);
+ */
 export interface JournalFilter {
   readonly advisoryId?: string;
   readonly executionId?: string;
 }
 
+/**
+ * The outcome of checking a journal's hash chain.
+ *
+ * @example
+ * const check: JournalVerification = await engine.journal.verify();
+ * if (!check.ok) console.log(`chain broken at record ${check.brokenAt}`);
+ */
 export interface JournalVerification {
   readonly ok: boolean;
   /** Sequence number of the first record that fails verification. */
   readonly brokenAt?: number;
 }
 
-/** An operator's command, written into a store by another process for the engine that writes it. */
+/**
+ * An operator's command, written into a store by another process for the engine that writes it.
+ *
+ * @example
+ * const command: OperatorCommand = { kind: 'resolve', advisoryId: 'adv-1', operator: 'ana', note: 'position checked at the venue' };
+ * await applyOperatorCommand('data/warden.journal.sqlite', command);
+ */
 export type OperatorCommand =
   | { readonly kind: 'kill_switch'; readonly state: 'off' | 'warning' | 'active'; readonly symbol?: string; readonly reason: string; readonly operator: string }
   | { readonly kind: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string };
 
-/** What the engine answered to an operator's command. */
+/**
+ * What the engine answered to an operator's command.
+ *
+ * @example
+ * const outcome: CommandOutcome = { ok: false, message: 'withdrawn: no answer in time' };
+ */
 export interface CommandOutcome {
   readonly ok: boolean;
   readonly message: string;
@@ -73,6 +114,10 @@ export interface CommandOutcome {
  * of events) and returns it. A store that writes in batches (group commit) implements `flush`; the
  * engine awaits it before every send and before it hands out a result, so the intent to send is on
  * disk before the send starts. A store without `flush` must make each record durable in `append`.
+ *
+ * @example
+ * const journal: Journal = new SqliteJournal('data/warden.journal.sqlite');
+ * const engine = createEngine({ broker, journal });
  */
 export interface Journal {
   append(entry: JournalEntry): JournalRecord;
@@ -105,7 +150,14 @@ export interface Journal {
   close(): Promise<void>;
 }
 
-/** A journal file that cannot be trusted or used: not a journal, another schema, or a broken chain. Nothing is written to it. */
+/**
+ * A journal file that cannot be trusted or used: not a journal, another schema, or a broken chain. Nothing is written to it.
+ *
+ * @example
+ * try { new SqliteJournal(path) } catch (e) {
+ *   if (e instanceof JournalError && e.code === 'chain_broken') console.log(`edited at record ${e.brokenAt}`);
+ * }
+ */
 export class JournalError extends Error {
   override readonly name = 'JournalError';
   constructor(

@@ -10,7 +10,12 @@ import { BrokerError } from '../broker/errors.js';
 import type { BrokerAdapter, ClientOrderIdDurability } from '../broker/types.js';
 import { Venue } from '../broker/venue.js';
 
-/** How the next `submitOrder` call behaves. */
+/**
+ * How the next `submitOrder` call behaves.
+ *
+ * @example
+ * broker.script.submit.push({ kind: 'refuse', reason: 'insufficient margin' });
+ */
 export type SubmitStep =
   | { readonly kind: 'accept' }
   /** The venue accepts the order, but the answer is lost: the call throws `error`. */
@@ -24,6 +29,12 @@ export type SubmitStep =
   /** Never answers; with `accept`, the venue holds the order anyway. */
   | { readonly kind: 'hang'; readonly accept?: boolean };
 
+/**
+ * How the next `cancelOrder` call behaves.
+ *
+ * @example
+ * broker.script.cancel.push({ kind: 'tooLate', price: 1.1 }); // the order fills just before the cancel
+ */
 export type CancelStep =
   | { readonly kind: 'apply' }
   /** The order fills completely at `price` just before the cancel arrives. */
@@ -34,6 +45,12 @@ export type CancelStep =
   /** Never answers (`apply`: the venue cancels it all the same). */
   | { readonly kind: 'hang'; readonly apply?: boolean };
 
+/**
+ * How the next `getOrder` call behaves.
+ *
+ * @example
+ * broker.script.getOrder.push({ kind: 'notFound' }, { kind: 'real' });
+ */
 export type LookupStep =
   | { readonly kind: 'real' }
   | { readonly kind: 'notFound' }
@@ -42,6 +59,12 @@ export type LookupStep =
   /** Never answers. */
   | { readonly kind: 'hang' };
 
+/**
+ * How the next `placeProtection` call behaves.
+ *
+ * @example
+ * broker.script.protection.push({ kind: 'lose' }); // answers "placed", but the venue never holds it
+ */
 export type ProtectionStep =
   | { readonly kind: 'apply' }
   | { readonly kind: 'rejectedReport'; readonly reason?: string }
@@ -52,6 +75,12 @@ export type ProtectionStep =
   /** Never answers (`apply`: the venue places it all the same). */
   | { readonly kind: 'hang'; readonly apply?: boolean };
 
+/**
+ * How the next `getPosition` call behaves.
+ *
+ * @example
+ * broker.script.position.push({ kind: 'fail', error: new Error('connection reset') });
+ */
 export type PositionStep =
   | { readonly kind: 'real' }
   | { readonly kind: 'fail'; readonly error?: unknown }
@@ -61,6 +90,12 @@ export type PositionStep =
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
+/**
+ * One call the scripted broker received, recorded in `broker.calls`.
+ *
+ * @example
+ * const submits = broker.calls.filter((c: ScriptedCall) => c.method === 'submitOrder').length;
+ */
 export interface ScriptedCall {
   readonly method: 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection';
   readonly args: unknown;

@@ -13,7 +13,13 @@ import { closingSide } from '../../rules/protection.js';
 import type { BrokerAdapter } from '../types.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
 
-/** The part of a ccxt order Warden reads. */
+/**
+ * The part of a ccxt order Warden reads.
+ *
+ * @example
+ * const order: CcxtOrder = await exchange.fetchOrder('8389765', 'BTC/USDT:USDT');
+ * console.log(order.status, order.filled, order.average);
+ */
 export interface CcxtOrder {
   readonly id?: string | undefined;
   readonly clientOrderId?: string | undefined;
@@ -31,7 +37,13 @@ export interface CcxtOrder {
   readonly info?: unknown;
 }
 
-/** The part of a ccxt position Warden reads. */
+/**
+ * The part of a ccxt position Warden reads.
+ *
+ * @example
+ * const [position]: CcxtPosition[] = await exchange.fetchPositions(['BTC/USDT:USDT']);
+ * console.log(position?.side, position?.contracts, position?.entryPrice);
+ */
 export interface CcxtPosition {
   readonly symbol?: string | undefined;
   readonly contracts?: number | undefined;
@@ -42,7 +54,13 @@ export interface CcxtPosition {
   readonly info?: unknown;
 }
 
-/** The part of a ccxt market Warden reads. */
+/**
+ * The part of a ccxt market Warden reads.
+ *
+ * @example
+ * const market: CcxtMarket = exchange.market('BTC/USDT:USDT');
+ * console.log(market.precision?.amount, market.limits?.amount?.min);
+ */
 export interface CcxtMarket {
   readonly symbol?: string;
   readonly contractSize?: number | undefined;
@@ -53,6 +71,10 @@ export interface CcxtMarket {
 /**
  * The ccxt `Exchange` methods the adapter uses. Any ccxt exchange instance satisfies it; so can
  * a test double.
+ *
+ * @example
+ * const exchange: CcxtExchange = new ccxt.pro.binanceusdm({ apiKey, secret });
+ * const broker = new CcxtBroker({ exchange });
  */
 export interface CcxtExchange {
   readonly id: string;
@@ -75,6 +97,12 @@ export interface CcxtExchange {
   close?(): Promise<unknown>;
 }
 
+/**
+ * Options of `new CcxtBroker`: an exchange instance the host built, and a name for logs.
+ *
+ * @example
+ * const broker = new CcxtBroker({ exchange: new ccxt.pro.binanceusdm({ apiKey, secret }), name: 'binance-main' });
+ */
 export interface CcxtBrokerOptions {
   /** A ccxt exchange instance, configured by the host (credentials, sandbox, proxies). */
   readonly exchange: CcxtExchange;
@@ -82,6 +110,13 @@ export interface CcxtBrokerOptions {
   readonly name?: string;
 }
 
+/**
+ * Options of {@link CcxtBroker.create}: an exchange id and credentials; Warden builds the exchange.
+ *
+ * @example
+ * const options: CcxtConnectOptions = { exchange: 'binanceusdm', apiKey, secret, sandbox: true };
+ * const broker = await CcxtBroker.create(options);
+ */
 export interface CcxtConnectOptions {
   /** A ccxt exchange id, e.g. `'binanceusdm'`. */
   readonly exchange: string;
@@ -114,6 +149,10 @@ const WATCH_RETRY_MAX_MS = 30_000;
 /**
  * Loads ccxt on demand. Throws a clear error when it is not installed: it is an optional peer
  * dependency, so the core never needs its 60 MB.
+ *
+ * @example
+ * const ccxt = await loadCcxt(); // throws WardenUsageError('missing_dependency') when ccxt is not installed
+ * console.log(ccxt.version);
  */
 export async function loadCcxt(): Promise<Record<string, unknown>> {
   try {

@@ -5,7 +5,13 @@
  */
 import { BrokerError } from '../errors.js';
 
-/** How a failed ccxt call is treated. */
+/**
+ * How a failed ccxt call is treated.
+ *
+ * @example
+ * const kind: CcxtFailureKind = classifyCcxtError(thrown).kind;
+ * if (kind === 'duplicate') console.log('the order exists: look it up, never resend');
+ */
 export type CcxtFailureKind =
   /** The venue refused; the order does not exist. */
   | 'rejected'
@@ -21,6 +27,13 @@ export type CcxtFailureKind =
   /** Anything else: the order may or may not exist. */
   | 'unknown';
 
+/**
+ * A ccxt failure, classified: how to treat it, ccxt's class name (and the venue's code), and a scrubbed message.
+ *
+ * @example
+ * const failure: CcxtFailure = classifyCcxtError(thrown, [exchange.apiKey, exchange.secret]);
+ * console.log(failure.kind, failure.code, failure.message);
+ */
 export interface CcxtFailure {
   readonly kind: CcxtFailureKind;
   /** ccxt's class name, plus the venue's own code when the message carries one. */
