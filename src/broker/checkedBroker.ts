@@ -16,7 +16,12 @@ export type BrokerMethod = keyof typeof BROKER_CALL_LIMIT_MS;
 
 /** One observed broker call, for journaling. */
 export interface BrokerCall {
-  readonly executionId: string;
+  /**
+   * The execution the call is about; `null` only for the request of a batch (`cancelOrders`),
+   * whose payload names every execution and order it concerns. Each order's answer or failure is
+   * then reported on its own, as a `cancelOrder` call of its execution.
+   */
+  readonly executionId: string | null;
   readonly phase: 'request' | 'response' | 'error';
   readonly method: BrokerMethod;
   readonly payload: unknown;
@@ -34,8 +39,24 @@ export interface CheckedBroker {
   getOrder(executionId: string, ref: OrderRef): Promise<OrderReport | null>;
   getPosition(executionId: string, symbol: string): Promise<PositionReport>;
   placeProtection(executionId: string, req: ProtectionRequest): Promise<ProtectionReport>;
+  /**
+   * Cancels several orders at once (the kill switch fan-out): one request record naming them all,
+   * then the adapter's `cancelOrders` if it has one, else one `cancelOrder` each, all sent before
+   * this returns (unless the request record is still being made durable). One time limit for the
+   * batch. Each order's answer is validated and reported as its execution's `cancelOrder` answer;
+   * the promises settle one per item, in the items' order, exactly as `cancelOrder` would.
+   * `beforeSend` receives them before anything is sent (an adapter may push reports while the
+   * batch goes out, and whoever hears them may need the answers already).
+   */
+  cancelOrders(items: readonly CancelItem[], reason: string, beforeSend?: (answers: readonly Promise<OrderReport>[]) => void): Promise<OrderReport>[];
   /** Push updates for one order, parsed; `onInvalid` hears reports about it that cannot be read. */
   subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
+}
+
+/** One order of a batch cancel, and the execution it belongs to. */
+export interface CancelItem {
+  readonly executionId: string;
+  readonly ref: OrderRef;
 }
 
 export interface CheckedBrokerOptions {
@@ -78,7 +99,7 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
   const observe = options.observe ?? (() => undefined);
   const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
 
-  const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
+  const call = async <T>(executionId: string | null, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
     const notRecorded = (e: unknown) =>
       // The intent could not be recorded: nothing is sent, and the caller knows nothing left.
       new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
@@ -158,7 +179,130 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
       );
     });
 
+  /** Whether the adapter offers a batch cancel, read defensively (a throwing getter means no). */
+  const batchCancel = (): ((refs: readonly OrderRef[]) => Promise<unknown>) | null => {
+    try {
+      const f = adapter.cancelOrders;
+      return typeof f === 'function' ? (refs) => f.call(adapter, refs) : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const cancelOrders = (items: readonly CancelItem[], reason: string, beforeSend?: (answers: readonly Promise<OrderReport>[]) => void): Promise<OrderReport>[] => {
+    if (items.length === 0) return [];
+    const pending = items.map((item) => {
+      let resolve!: (r: OrderReport) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<OrderReport>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { item, promise, resolve, reject, done: false };
+    });
+    const answers = pending.map((p) => p.promise);
+    beforeSend?.(answers);
+    const fail = (error: unknown) => {
+      for (const p of pending) p.reject(error);
+      return answers;
+    };
+    let recorded: void | Promise<void>;
+    try {
+      // One record names every order: the intent, before any of the sends.
+      recorded = observe({
+        executionId: null,
+        phase: 'request',
+        method: 'cancelOrders',
+        payload: { reason, orders: items.map((i) => ({ executionId: i.executionId, clientOrderId: i.ref.clientOrderId, brokerOrderId: i.ref.brokerOrderId ?? null, symbol: i.ref.symbol ?? null })) },
+      });
+    } catch (e) {
+      return fail(new BrokerError('cancelOrders not sent: the journal could not record the request', { retryable: true, code: 'journal_unavailable', cause: e }));
+    }
+    const send = () => {
+      const started = clock.now();
+      let open = pending.length;
+      const settle = (p: (typeof pending)[number], outcome: { raw: unknown } | { error: unknown }) => {
+        if (p.done) return;
+        p.done = true;
+        if (--open === 0) clock.clearTimeout(timer);
+        const executionId = p.item.executionId;
+        const elapsedMs = clock.now() - started;
+        if ('error' in outcome) {
+          const error = toBrokerError(outcome.error);
+          safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: error, elapsedMs });
+          p.reject(error);
+          return;
+        }
+        safeObserve({ executionId, phase: 'response', method: 'cancelOrder', payload: outcome.raw, elapsedMs });
+        try {
+          p.resolve(sameOrder(parse(OrderReportSchema, outcome.raw, 'cancel answer'), p.item.ref.clientOrderId));
+        } catch (e) {
+          safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: e, elapsedMs });
+          p.reject(e);
+        }
+      };
+      const ms = limits.cancelOrders;
+      const timer = clock.setTimeout(() => {
+        for (const p of pending) settle(p, { error: new BrokerError(`cancelOrders: no answer within ${ms} ms; the outcome is unknown`, { retryable: true, code: 'timeout' }) });
+      }, ms);
+      const batch = batchCancel();
+      if (batch) {
+        let answer: Promise<unknown>;
+        try {
+          answer = Promise.resolve(batch(items.map((i) => i.ref)));
+        } catch (e) {
+          answer = Promise.reject(e);
+        }
+        answer.then(
+          (raw) => {
+            // Matched by clientOrderId, never by position; an order the answer leaves out is an unknown outcome.
+            const byId = new Map<unknown, unknown>();
+            if (Array.isArray(raw)) {
+              for (const entry of raw as unknown[]) {
+                let id: unknown;
+                try {
+                  id = (entry as { clientOrderId?: unknown } | null)?.clientOrderId;
+                } catch {
+                  continue;
+                }
+                if (typeof id === 'string' && !byId.has(id)) byId.set(id, entry);
+              }
+            }
+            for (const p of pending) {
+              const id = p.item.ref.clientOrderId;
+              if (byId.has(id)) settle(p, { raw: byId.get(id) });
+              else settle(p, { error: new BrokerError(`cancelOrders: the answer says nothing about order ${id}; the outcome is unknown`, { retryable: true, code: 'unreadable_answer' }) });
+            }
+          },
+          (e: unknown) => {
+            for (const p of pending) settle(p, { error: e });
+          },
+        );
+      } else {
+        for (const p of pending) {
+          let answer: Promise<unknown>;
+          try {
+            answer = Promise.resolve(adapter.cancelOrder(p.item.ref));
+          } catch (e) {
+            answer = Promise.reject(e); // an adapter that throws synchronously
+          }
+          answer.then(
+            (raw) => settle(p, { raw }),
+            (e: unknown) => settle(p, { error: e }),
+          );
+        }
+      }
+    };
+    if (recorded && typeof recorded.then === 'function') {
+      recorded.then(send, (e: unknown) => void fail(new BrokerError('cancelOrders not sent: the journal could not record the request', { retryable: true, code: 'journal_unavailable', cause: e })));
+    } else {
+      send();
+    }
+    return answers;
+  };
+
   return {
+    cancelOrders,
     submitOrder: (id, req) => call(id, 'submitOrder', req, () => adapter.submitOrder(req), (a) => sameOrder(parse(OrderReportSchema, a, 'submit answer'), req.clientOrderId)),
     cancelOrder: (id, ref) => call(id, 'cancelOrder', ref, () => adapter.cancelOrder(ref), (a) => sameOrder(parse(OrderReportSchema, a, 'cancel answer'), ref.clientOrderId)),
     getOrder: (id, ref) => call(id, 'getOrder', ref, () => adapter.getOrder(ref), (a) => (a === null ? null : sameOrder(parse(OrderReportSchema, a, 'order'), ref.clientOrderId))),
