@@ -43,15 +43,17 @@ export interface CheckedBroker {
    * Cancels several orders at once (the kill switch fan-out): one request record naming them all,
    * then the adapter's `cancelOrders` if it has one, else one `cancelOrder` each, all sent before
    * this returns (unless the request record is still being made durable). One time limit for the
-   * batch. Each order's answer is validated and reported as its execution's `cancelOrder` answer;
-   * the promises settle one per item, in the items' order, exactly as `cancelOrder` would.
-   * `beforeSend` receives them before anything is sent (an adapter may push reports while the
-   * batch goes out, and whoever hears them may need the answers already).
+   * batch. Each order's answer is validated and reported as its execution's `cancelOrder` answer,
+   * and `onAnswer` hears exactly once per item what a `cancelOrder` call would have given: the
+   * report, or the failure (a `BrokerError`).
    */
-  cancelOrders(items: readonly CancelItem[], reason: string, beforeSend?: (answers: readonly Promise<OrderReport>[]) => void): Promise<OrderReport>[];
+  cancelOrders(items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): void;
   /** Push updates for one order, parsed; `onInvalid` hears reports about it that cannot be read. */
   subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
 }
+
+/** What became of one order of a batch cancel: its validated report, or the failure. */
+export type CancelOutcome = { readonly report: OrderReport } | { readonly error: unknown };
 
 /** One order of a batch cancel, and the execution it belongs to. */
 export interface CancelItem {
@@ -189,22 +191,39 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
     }
   };
 
-  const cancelOrders = (items: readonly CancelItem[], reason: string, beforeSend?: (answers: readonly Promise<OrderReport>[]) => void): Promise<OrderReport>[] => {
-    if (items.length === 0) return [];
-    const pending = items.map((item) => {
-      let resolve!: (r: OrderReport) => void;
-      let reject!: (e: unknown) => void;
-      const promise = new Promise<OrderReport>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { item, promise, resolve, reject, done: false };
-    });
-    const answers = pending.map((p) => p.promise);
-    beforeSend?.(answers);
-    const fail = (error: unknown) => {
-      for (const p of pending) p.reject(error);
-      return answers;
+  const cancelOrders = (items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): void => {
+    if (items.length === 0) return;
+    // Callbacks rather than a promise per order: this runs for thousands of orders inside one kill switch change.
+    const done = new Uint8Array(items.length);
+    let open = items.length;
+    let timer: unknown;
+    let started = 0;
+    const settle = (i: number, raw: unknown, failed: boolean): void => {
+      if (done[i] === 1) return;
+      done[i] = 1;
+      if (--open === 0 && timer !== undefined) clock.clearTimeout(timer);
+      const { executionId, ref } = items[i]!;
+      const elapsedMs = clock.now() - started;
+      if (failed) {
+        const error = toBrokerError(raw);
+        safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: error, elapsedMs });
+        onAnswer(i, { error });
+        return;
+      }
+      safeObserve({ executionId, phase: 'response', method: 'cancelOrder', payload: raw, elapsedMs });
+      let report: OrderReport;
+      try {
+        report = sameOrder(parse(OrderReportSchema, raw, 'cancel answer'), ref.clientOrderId);
+      } catch (e) {
+        safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: e, elapsedMs });
+        onAnswer(i, { error: e });
+        return;
+      }
+      onAnswer(i, { report });
+    };
+    const notRecorded = (e: unknown) => {
+      const error = new BrokerError('cancelOrders not sent: the journal could not record the request', { retryable: true, code: 'journal_unavailable', cause: e });
+      for (let i = 0; i < items.length; i++) settle(i, error, true);
     };
     let recorded: void | Promise<void>;
     try {
@@ -216,34 +235,15 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
         payload: { reason, orders: items.map((i) => ({ executionId: i.executionId, clientOrderId: i.ref.clientOrderId, brokerOrderId: i.ref.brokerOrderId ?? null, symbol: i.ref.symbol ?? null })) },
       });
     } catch (e) {
-      return fail(new BrokerError('cancelOrders not sent: the journal could not record the request', { retryable: true, code: 'journal_unavailable', cause: e }));
+      notRecorded(e);
+      return;
     }
     const send = () => {
-      const started = clock.now();
-      let open = pending.length;
-      const settle = (p: (typeof pending)[number], outcome: { raw: unknown } | { error: unknown }) => {
-        if (p.done) return;
-        p.done = true;
-        if (--open === 0) clock.clearTimeout(timer);
-        const executionId = p.item.executionId;
-        const elapsedMs = clock.now() - started;
-        if ('error' in outcome) {
-          const error = toBrokerError(outcome.error);
-          safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: error, elapsedMs });
-          p.reject(error);
-          return;
-        }
-        safeObserve({ executionId, phase: 'response', method: 'cancelOrder', payload: outcome.raw, elapsedMs });
-        try {
-          p.resolve(sameOrder(parse(OrderReportSchema, outcome.raw, 'cancel answer'), p.item.ref.clientOrderId));
-        } catch (e) {
-          safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: e, elapsedMs });
-          p.reject(e);
-        }
-      };
+      started = clock.now();
       const ms = limits.cancelOrders;
-      const timer = clock.setTimeout(() => {
-        for (const p of pending) settle(p, { error: new BrokerError(`cancelOrders: no answer within ${ms} ms; the outcome is unknown`, { retryable: true, code: 'timeout' }) });
+      timer = clock.setTimeout(() => {
+        const error = new BrokerError(`cancelOrders: no answer within ${ms} ms; the outcome is unknown`, { retryable: true, code: 'timeout' });
+        for (let i = 0; i < items.length; i++) settle(i, error, true);
       }, ms);
       const batch = batchCancel();
       if (batch) {
@@ -268,37 +268,32 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
                 if (typeof id === 'string' && !byId.has(id)) byId.set(id, entry);
               }
             }
-            for (const p of pending) {
-              const id = p.item.ref.clientOrderId;
-              if (byId.has(id)) settle(p, { raw: byId.get(id) });
-              else settle(p, { error: new BrokerError(`cancelOrders: the answer says nothing about order ${id}; the outcome is unknown`, { retryable: true, code: 'unreadable_answer' }) });
-            }
+            items.forEach(({ ref }, i) => {
+              if (byId.has(ref.clientOrderId)) settle(i, byId.get(ref.clientOrderId), false);
+              else settle(i, new BrokerError(`cancelOrders: the answer says nothing about order ${ref.clientOrderId}; the outcome is unknown`, { retryable: true, code: 'unreadable_answer' }), true);
+            });
           },
           (e: unknown) => {
-            for (const p of pending) settle(p, { error: e });
+            for (let i = 0; i < items.length; i++) settle(i, e, true);
           },
         );
       } else {
-        for (const p of pending) {
+        for (let i = 0; i < items.length; i++) {
           let answer: Promise<unknown>;
           try {
-            answer = Promise.resolve(adapter.cancelOrder(p.item.ref));
+            answer = Promise.resolve(adapter.cancelOrder(items[i]!.ref));
           } catch (e) {
             answer = Promise.reject(e); // an adapter that throws synchronously
           }
           answer.then(
-            (raw) => settle(p, { raw }),
-            (e: unknown) => settle(p, { error: e }),
+            (raw) => settle(i, raw, false),
+            (e: unknown) => settle(i, e, true),
           );
         }
       }
     };
-    if (recorded && typeof recorded.then === 'function') {
-      recorded.then(send, (e: unknown) => void fail(new BrokerError('cancelOrders not sent: the journal could not record the request', { retryable: true, code: 'journal_unavailable', cause: e })));
-    } else {
-      send();
-    }
-    return answers;
+    if (recorded && typeof recorded.then === 'function') recorded.then(send, notRecorded);
+    else send();
   };
 
   return {

@@ -7,7 +7,7 @@ import { createActor, type InspectionEvent, type Observer, type SnapshotFrom } f
 import { createExecutionMachine, killSwitchCancelTarget, type AdvisoryRegistry, type ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionContext, ExecutionEvent, ExecutionRecovery } from '../../machines/execution.types.js';
 import type { BrokerAdapter, OrderRef, OrderReport } from '../broker/types.js';
-import { checkedBroker, type BrokerObserver, type CancelItem } from '../broker/checkedBroker.js';
+import { checkedBroker, type BrokerObserver, type CancelItem, type CancelOutcome } from '../broker/checkedBroker.js';
 import { BrokerError, describeThrown } from '../broker/errors.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState, KillSwitchType } from '../domain/constants.js';
@@ -91,6 +91,12 @@ const KILL_SWITCH_SLICE_MS = 4;
 const KILL_SWITCH_SLICE_MIN = 8;
 /** Orders per batch cancel request: every order of a batch is named in its one journal record. */
 const FAN_OUT_BATCH = 1_000;
+
+/** A cancel the fan-out requested: its answer once known, or the execution waiting for it. */
+interface RequestedCancel {
+  outcome: CancelOutcome | null;
+  waiting: { resolve: (report: OrderReport) => void; reject: (error: unknown) => void } | null;
+}
 
 interface Awaiting {
   readonly symbol: string;
@@ -267,8 +273,11 @@ export function createEngine(options: EngineOptions): Engine {
       clock.clearTimeout(timer.handle);
     },
   });
-  /** Answers to the cancels the fan-out requested, until each execution's stopping takes its own. */
-  const requestedCancels = new Map<string, Promise<OrderReport>>();
+  /**
+   * Cancels the fan-out requested, until each execution's stopping takes its own: the answer once
+   * it came, or the execution waiting for it. No promise per order until one is taken.
+   */
+  const requestedCancels = new Map<string, RequestedCancel>();
 
   const onBrokerCall: BrokerObserver = (c) => {
     // An answer is journaled after the execution has heard of every switch change before it.
@@ -298,9 +307,12 @@ export function createEngine(options: EngineOptions): Engine {
     ...(options.approvers ? { approvers: options.approvers } : {}),
     onBrokerCall,
     requestedCancel: (executionId) => {
-      const answer = requestedCancels.get(executionId);
+      const requested = requestedCancels.get(executionId);
+      if (requested === undefined) return undefined;
       requestedCancels.delete(executionId);
-      return answer;
+      const known = requested.outcome;
+      if (known) return 'report' in known ? Promise.resolve(known.report) : Promise.reject(known.error);
+      return new Promise<OrderReport>((resolve, reject) => (requested.waiting = { resolve, reject }));
     },
     beforeDelivery: tell,
   });
@@ -334,14 +346,19 @@ export function createEngine(options: EngineOptions): Engine {
     // A journal record lists at most FAN_OUT_BATCH orders (payloads keep the first 1,000 of an array).
     for (let from = 0; from < cancels.length; from += FAN_OUT_BATCH) {
       const batch = cancels.slice(from, from + FAN_OUT_BATCH);
-      // Each answer is registered before anything is sent: an adapter that pushes a report while
-      // the batch is going out makes its execution hear of the switch, and take this answer, then.
-      fanOutBroker.cancelOrders(batch, `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`, (answers) =>
-        answers.forEach((answer, i) => {
-          answer.catch(() => undefined); // handled by the execution that takes it; never an unhandled rejection
-          requestedCancels.set(batch[i]!.executionId, answer);
-        }),
-      );
+      // Registered before anything is sent: an adapter that pushes a report while the batch goes
+      // out makes its execution hear of the switch, and take this cancel, then.
+      const requested = batch.map(({ executionId }) => {
+        const r: RequestedCancel = { outcome: null, waiting: null };
+        requestedCancels.set(executionId, r);
+        return r;
+      });
+      fanOutBroker.cancelOrders(batch, `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`, (i, outcome) => {
+        const r = requested[i]!;
+        if (r.waiting === null) r.outcome = outcome;
+        else if ('report' in outcome) r.waiting.resolve(outcome.report);
+        else r.waiting.reject(outcome.error);
+      });
     }
     tellSlice(startedAt);
   });
