@@ -6,7 +6,7 @@
  * Read the `createMachine` config as the specification; guards are named after the rule they
  * encode. The generated diagram is in docs/execution-machine.md.
  */
-import { and, assign, emit, fromCallback, fromPromise, not, setup } from 'xstate';
+import { and, assign, emit, fromCallback, fromPromise, not, setup, type SnapshotFrom } from 'xstate';
 import { randomUUID } from 'node:crypto';
 import type { BrokerAdapter, ClientOrderIdDurability } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
@@ -81,9 +81,54 @@ export interface ExecutionMachineDeps {
    * the send), then the answer or the failure.
    */
   readonly onBrokerCall?: BrokerObserver;
+  /**
+   * The answer to a cancel the host already requested for this execution (the kill switch
+   * fan-out, see {@link killSwitchCancelTarget}), taken once. Asked only when the KILL_SWITCH
+   * event said `cancelRequested`; without an answer here, the execution cancels by itself.
+   */
+  readonly requestedCancel?: (executionId: string) => Promise<OrderReport> | undefined;
+  /**
+   * Called just before anything from outside (a broker answer, a pushed report, a poll) reaches
+   * the execution, so a host that queued events for it (kill switch changes delivered in slices)
+   * delivers them first: the execution then hears of the switch before anything it learns later.
+   */
+  readonly beforeDelivery?: (executionId: string) => void;
 }
 
 export type { BrokerCall };
+
+/** The order an execution would cancel: by clientOrderId, with the broker's id once known. */
+const orderRef = (c: ExecutionContext): OrderRef => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null, symbol: c.snapshot!.symbol });
+
+/** A submit request is out and its answer (or its call limit) has not come yet. */
+const submitAnswerAwaited = (c: ExecutionContext): boolean => {
+  const last = c.attempts.at(-1);
+  return last !== undefined && last.kind === 'submit' && last.outcome === 'in_flight';
+};
+
+/** `live.trading` or any state inside it; read off the state value (`matches` costs more, and this runs per execution). */
+const inTrading = (value: unknown): boolean => {
+  const live = value !== null && typeof value === 'object' ? (value as { live?: unknown }).live : undefined;
+  return live === 'trading' || (live !== null && typeof live === 'object' && 'trading' in live);
+};
+
+/**
+ * The order this execution would cancel at once if a KILL_SWITCH event with `state` reached it
+ * now, or null. It reads the same conditions as the chart's region-level rule on `live.trading`
+ * (the switch cancels, and no send's answer is awaited) and the order not being over, so a host
+ * can request every such cancel in one batch and then tell each execution with
+ * `{ type: 'KILL_SWITCH', state, cancelRequested: true }`; the execution then goes through
+ * stopping as always but waits for that cancel's answer instead of sending its own.
+ *
+ * @example
+ * const ref = killSwitchCancelTarget(actor.getSnapshot(), 'active');
+ */
+export function killSwitchCancelTarget(snapshot: SnapshotFrom<ExecutionMachine>, state: KillSwitchState): OrderRef | null {
+  if (snapshot.status !== 'active' || !killSwitchCancelsWorkingOrders(state) || !inTrading(snapshot.value)) return null;
+  const c = snapshot.context;
+  if (submitAnswerAwaited(c) || (c.order !== null && isTerminalStatus(c.order.status))) return null;
+  return orderRef(c);
+}
 
 /** The one clientOrderId of a snapshot: derived from its hash, so even two engines share it. */
 export const clientOrderIdFor = (snapshot: FrozenSnapshot): string => `wd-${snapshot.hash.slice(0, 24)}`;
@@ -149,7 +194,36 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const recordAttemptOutcome = (attempts: readonly Attempt[], patch: Partial<Attempt>): Attempt[] =>
     attempts.map((a, i) => (i === attempts.length - 1 ? { ...a, ...patch } : a));
 
-  const orderRef = (c: ExecutionContext): OrderRef => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null, symbol: c.snapshot!.symbol });
+  const beforeDelivery = deps.beforeDelivery;
+  /** An answer reaches the execution only after whatever the host queued for it (see `beforeDelivery`). */
+  const delivered = <T>(executionId: string, answer: Promise<T>): Promise<T> =>
+    beforeDelivery === undefined
+      ? answer
+      : answer.then(
+          (v) => {
+            beforeDelivery(executionId);
+            return v;
+          },
+          (e: unknown) => {
+            beforeDelivery(executionId);
+            throw e;
+          },
+        );
+
+  const submit = async (input: { executionId: string; request: OrderRequest; claim: AdvisoryClaim | null }): Promise<OrderReport> => {
+    // The claim is what a restart resumes from, so it is recorded right here, before the first
+    // send. (An action would not do: in XState's initial macrostep, invokes start before actions run.)
+    if (input.claim) {
+      try {
+        advisories.claim(input.claim);
+      } catch (e) {
+        // Nothing is sent without a claim on record: a refusal, never an unknown outcome.
+        const code = e instanceof BrokerError && e.code === 'journal_unavailable' ? 'journal_unavailable' : 'duplicate_advisory';
+        throw new BrokerError(`advisory ${input.claim.advisoryId} could not be claimed: ${describeThrown(e)}`, { retryable: false, code });
+      }
+    }
+    return checked.submitOrder(input.executionId, input.request);
+  };
   const refInput = ({ context }: { context: ExecutionContext }) => ({ executionId: context.executionId, ref: orderRef(context) });
 
   return setup({
@@ -161,29 +235,21 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       tags: {} as 'settled' | 'awaitingResolution',
     },
     actors: {
-      submitOrder: fromPromise<OrderReport, { executionId: string; request: OrderRequest; claim: AdvisoryClaim | null }>(async ({ input }) => {
-        // The claim is what a restart resumes from, so it is recorded right here, before the first
-        // send. (An action would not do: in XState's initial macrostep, invokes start before actions run.)
-        if (input.claim) {
-          try {
-            advisories.claim(input.claim);
-          } catch (e) {
-            // Nothing is sent without a claim on record: a refusal, never an unknown outcome.
-            const code = e instanceof BrokerError && e.code === 'journal_unavailable' ? 'journal_unavailable' : 'duplicate_advisory';
-            throw new BrokerError(`advisory ${input.claim.advisoryId} could not be claimed: ${describeThrown(e)}`, { retryable: false, code });
-          }
-        }
-        return checked.submitOrder(input.executionId, input.request);
-      }),
-      lookupOrder: fromPromise<OrderReport | null, { executionId: string; ref: OrderRef }>(({ input }) => checked.getOrder(input.executionId, input.ref)),
-      cancelOrder: fromPromise<OrderReport, { executionId: string; ref: OrderRef }>(({ input }) => checked.cancelOrder(input.executionId, input.ref)),
-      placeProtection: fromPromise<ProtectionReport, { executionId: string; request: ProtectionRequest }>(({ input }) => checked.placeProtection(input.executionId, input.request)),
-      reconcile: fromPromise<{ order: OrderReport | null; position: PositionReport }, { executionId: string; ref: OrderRef; symbol: string }>(async ({ input }) => {
+      submitOrder: fromPromise<OrderReport, { executionId: string; request: OrderRequest; claim: AdvisoryClaim | null }>(({ input }) => delivered(input.executionId, submit(input))),
+      lookupOrder: fromPromise<OrderReport | null, { executionId: string; ref: OrderRef }>(({ input }) => delivered(input.executionId, checked.getOrder(input.executionId, input.ref))),
+      cancelOrder: fromPromise<OrderReport, { executionId: string; ref: OrderRef; alreadyRequested: boolean }>(({ input }) =>
+        // The kill switch fan-out may have sent this cancel already: its answer is this cancel's answer.
+        delivered(input.executionId, (input.alreadyRequested ? deps.requestedCancel?.(input.executionId) : undefined) ?? checked.cancelOrder(input.executionId, input.ref)),
+      ),
+      placeProtection: fromPromise<ProtectionReport, { executionId: string; request: ProtectionRequest }>(({ input }) => delivered(input.executionId, checked.placeProtection(input.executionId, input.request))),
+      reconcile: fromPromise<{ order: OrderReport | null; position: PositionReport }, { executionId: string; ref: OrderRef; symbol: string }>(({ input }) =>
         // Exactly one getOrder and one getPosition (rule 6), asked together; each bounded and checked
         // to be about this order and this symbol.
-        const [order, position] = await Promise.all([checked.getOrder(input.executionId, input.ref), checked.getPosition(input.executionId, input.symbol)]);
-        return { order, position };
-      }),
+        delivered(
+          input.executionId,
+          Promise.all([checked.getOrder(input.executionId, input.ref), checked.getPosition(input.executionId, input.symbol)]).then(([order, position]) => ({ order, position })),
+        ),
+      ),
       /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
       watchOrder: fromCallback<ExecutionEvent, { executionId: string; ref: OrderRef }>(({ input, sendBack }) => {
         let stopped = false;
@@ -192,8 +258,12 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           try {
             const found = await checked.getOrder(input.executionId, input.ref);
             if (stopped) return;
+            beforeDelivery?.(input.executionId);
+            if (stopped) return;
             sendBack(found === null ? { type: 'POLL_FAILED', error: 'broker does not know the order' } : { type: 'ORDER_UPDATE', report: found });
           } catch (e) {
+            if (stopped) return;
+            beforeDelivery?.(input.executionId);
             if (stopped) return;
             const code = e instanceof BrokerError ? e.code : undefined;
             // An answer about another order, or one that cannot be read, is reported as such; silence or a failure is a failed poll.
@@ -208,11 +278,17 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         };
       }),
       /** Push updates from the broker, filtered to this execution's order. */
-      orderFeed: fromCallback<ExecutionEvent, { clientOrderId: string }>(({ input, sendBack }) =>
+      orderFeed: fromCallback<ExecutionEvent, { executionId: string; clientOrderId: string }>(({ input, sendBack }) =>
         checked.subscribe(
           input.clientOrderId,
-          (report) => sendBack({ type: 'ORDER_UPDATE', report }),
-          (problem) => sendBack({ type: 'REPORT_INVALID', problem }),
+          (report) => {
+            beforeDelivery?.(input.executionId);
+            sendBack({ type: 'ORDER_UPDATE', report });
+          },
+          (problem) => {
+            beforeDelivery?.(input.executionId);
+            sendBack({ type: 'REPORT_INVALID', problem });
+          },
         ),
       ),
     },
@@ -245,10 +321,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       orderEndedAtBroker: ({ context }) => context.order !== null && isTerminalStatus(context.order.status),
       killSwitchCancelsOrders: ({ context }) => killSwitchCancelsWorkingOrders(context.killSwitch),
       /** A submit request is out and its answer (or its call limit) has not come yet. */
-      submitAnswerAwaited: ({ context }) => {
-        const last = context.attempts.at(-1);
-        return last !== undefined && last.kind === 'submit' && last.outcome === 'in_flight';
-      },
+      submitAnswerAwaited: ({ context }) => submitAnswerAwaited(context),
       orderStillWorking: ({ context }) => context.order !== null && !isTerminalStatus(context.order.status),
       cancelAttemptsLeft: ({ context }) => context.cancelAttempts < MAX_CANCEL_ATTEMPTS,
       // --- after the order
@@ -358,9 +431,13 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
           killSwitch: event.state,
           killSwitchPhase: engaged && context.killSwitchPhase === null ? params.phase : context.killSwitchPhase,
           killSwitchSeen: engaged ? mostSevere(context.killSwitchSeen, event.state) : context.killSwitchSeen,
+          // The host already asked the broker to cancel (the fan-out): stopping waits for that answer.
+          cancelRequested: context.cancelRequested || (params.phase === 'during' && event.cancelRequested === true),
         };
       }),
       countCancelAttempt: assign(({ context }) => ({ cancelAttempts: context.cancelAttempts + 1 })),
+      /** A cancel the fan-out requested counts once; a later attempt sends its own. */
+      forgetRequestedCancel: assign({ cancelRequested: false }),
       computeProtection: assign(({ context }) => {
         const s = context.snapshot!;
         const averageFillPrice = context.order!.averageFillPrice!;
@@ -436,6 +513,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         stopReason: null,
         stopError: null,
         cancelAttempts: 0,
+        cancelRequested: false,
         protection: null,
         protectionPlaced: false,
         protectedQuantity: 0,
@@ -474,7 +552,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       },
 
       live: {
-        invoke: { id: 'orderFeed', src: 'orderFeed', input: ({ context }) => ({ clientOrderId: context.clientOrderId! }) },
+        invoke: { id: 'orderFeed', src: 'orderFeed', input: ({ context }) => ({ executionId: context.executionId, clientOrderId: context.clientOrderId! }) },
         on: {
           ORDER_UPDATE: { actions: { type: 'mergeReport', params: ({ event }) => ({ report: event.report }) } },
           KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'during' } } },
@@ -618,11 +696,12 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
             states: {
               cancelling: {
                 entry: 'countCancelAttempt',
+                exit: 'forgetRequestedCancel',
                 always: { guard: 'orderEndedAtBroker', target: 'confirming' },
                 invoke: {
                   id: 'cancelOrder',
                   src: 'cancelOrder',
-                  input: refInput,
+                  input: ({ context }) => ({ executionId: context.executionId, ref: orderRef(context), alreadyRequested: context.cancelRequested }),
                   onDone: { target: 'confirming', actions: { type: 'mergeReport', params: ({ event }) => ({ report: event.output }) } },
                   // A failed cancel proves nothing; the final-state query decides.
                   onError: 'confirming',

@@ -63,6 +63,8 @@ export interface ExecutionContext {
   readonly stopReason: StopReason | null;
   readonly stopError: ExecutionError | null;
   readonly cancelAttempts: number;
+  /** The host's kill switch fan-out already asked the broker to cancel; the next cancel waits for that answer. */
+  readonly cancelRequested: boolean;
   /** The protection plan of the latest attempt: levels from `averageFillPrice`, for `quantity`. */
   readonly protection: (ProtectiveLevels & { readonly quantity: number; readonly averageFillPrice: number }) | null;
   readonly protectionPlaced: boolean;
@@ -82,7 +84,8 @@ export type ExecutionEvent =
   | { type: 'ORDER_UPDATE'; report: OrderReport }
   | { type: 'REPORT_INVALID'; problem: string }
   | { type: 'POLL_FAILED'; error: string }
-  | { type: 'KILL_SWITCH'; state: KillSwitchState }
+  /** `cancelRequested`: the host already asked the broker to cancel this order (the kill switch fan-out). */
+  | { type: 'KILL_SWITCH'; state: KillSwitchState; cancelRequested?: boolean }
   | { type: 'RESOLVE'; operator: string; note: string };
 
 /** Emitted to the host (journal): events no state handles. */

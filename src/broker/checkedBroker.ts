@@ -16,7 +16,12 @@ export type BrokerMethod = keyof typeof BROKER_CALL_LIMIT_MS;
 
 /** One observed broker call, for journaling. */
 export interface BrokerCall {
-  readonly executionId: string;
+  /**
+   * The execution the call is about; `null` only for the request of a batch (`cancelOrders`),
+   * whose payload names every execution and order it concerns. Each order's answer or failure is
+   * then reported on its own, as a `cancelOrder` call of its execution.
+   */
+  readonly executionId: string | null;
   readonly phase: 'request' | 'response' | 'error';
   readonly method: BrokerMethod;
   readonly payload: unknown;
@@ -34,8 +39,26 @@ export interface CheckedBroker {
   getOrder(executionId: string, ref: OrderRef): Promise<OrderReport | null>;
   getPosition(executionId: string, symbol: string): Promise<PositionReport>;
   placeProtection(executionId: string, req: ProtectionRequest): Promise<ProtectionReport>;
+  /**
+   * Cancels several orders at once (the kill switch fan-out): one request record naming them all,
+   * then the adapter's `cancelOrders` if it has one, else one `cancelOrder` each, all sent before
+   * this returns (unless the request record is still being made durable). One time limit for the
+   * batch. Each order's answer is validated and reported as its execution's `cancelOrder` answer,
+   * and `onAnswer` hears exactly once per item what a `cancelOrder` call would have given: the
+   * report, or the failure (a `BrokerError`).
+   */
+  cancelOrders(items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): void;
   /** Push updates for one order, parsed; `onInvalid` hears reports about it that cannot be read. */
   subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
+}
+
+/** What became of one order of a batch cancel: its validated report, or the failure. */
+export type CancelOutcome = { readonly report: OrderReport } | { readonly error: unknown };
+
+/** One order of a batch cancel, and the execution it belongs to. */
+export interface CancelItem {
+  readonly executionId: string;
+  readonly ref: OrderRef;
 }
 
 export interface CheckedBrokerOptions {
@@ -78,7 +101,7 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
   const observe = options.observe ?? (() => undefined);
   const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
 
-  const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
+  const call = async <T>(executionId: string | null, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
     const notRecorded = (e: unknown) =>
       // The intent could not be recorded: nothing is sent, and the caller knows nothing left.
       new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
@@ -158,7 +181,123 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
       );
     });
 
+  /** Whether the adapter offers a batch cancel, read defensively (a throwing getter means no). */
+  const batchCancel = (): ((refs: readonly OrderRef[]) => Promise<unknown>) | null => {
+    try {
+      const f = adapter.cancelOrders;
+      return typeof f === 'function' ? (refs) => f.call(adapter, refs) : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const cancelOrders = (items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): void => {
+    if (items.length === 0) return;
+    // Callbacks rather than a promise per order: this runs for thousands of orders inside one kill switch change.
+    const done = new Uint8Array(items.length);
+    let open = items.length;
+    let timer: unknown;
+    let started = 0;
+    const settle = (i: number, raw: unknown, failed: boolean): void => {
+      if (done[i] === 1) return;
+      done[i] = 1;
+      if (--open === 0 && timer !== undefined) clock.clearTimeout(timer);
+      const { executionId, ref } = items[i]!;
+      const elapsedMs = clock.now() - started;
+      if (failed) {
+        const error = toBrokerError(raw);
+        safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: error, elapsedMs });
+        onAnswer(i, { error });
+        return;
+      }
+      safeObserve({ executionId, phase: 'response', method: 'cancelOrder', payload: raw, elapsedMs });
+      let report: OrderReport;
+      try {
+        report = sameOrder(parse(OrderReportSchema, raw, 'cancel answer'), ref.clientOrderId);
+      } catch (e) {
+        safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: e, elapsedMs });
+        onAnswer(i, { error: e });
+        return;
+      }
+      onAnswer(i, { report });
+    };
+    const notRecorded = (e: unknown) => {
+      const error = new BrokerError('cancelOrders not sent: the journal could not record the request', { retryable: true, code: 'journal_unavailable', cause: e });
+      for (let i = 0; i < items.length; i++) settle(i, error, true);
+    };
+    let recorded: void | Promise<void>;
+    try {
+      // One record names every order: the intent, before any of the sends.
+      recorded = observe({
+        executionId: null,
+        phase: 'request',
+        method: 'cancelOrders',
+        payload: { reason, orders: items.map((i) => ({ executionId: i.executionId, clientOrderId: i.ref.clientOrderId, brokerOrderId: i.ref.brokerOrderId ?? null, symbol: i.ref.symbol ?? null })) },
+      });
+    } catch (e) {
+      notRecorded(e);
+      return;
+    }
+    const send = () => {
+      started = clock.now();
+      const ms = limits.cancelOrders;
+      timer = clock.setTimeout(() => {
+        const error = new BrokerError(`cancelOrders: no answer within ${ms} ms; the outcome is unknown`, { retryable: true, code: 'timeout' });
+        for (let i = 0; i < items.length; i++) settle(i, error, true);
+      }, ms);
+      const batch = batchCancel();
+      if (batch) {
+        let answer: Promise<unknown>;
+        try {
+          answer = Promise.resolve(batch(items.map((i) => i.ref)));
+        } catch (e) {
+          answer = Promise.reject(e);
+        }
+        answer.then(
+          (raw) => {
+            // Matched by clientOrderId, never by position; an order the answer leaves out is an unknown outcome.
+            const byId = new Map<unknown, unknown>();
+            if (Array.isArray(raw)) {
+              for (const entry of raw as unknown[]) {
+                let id: unknown;
+                try {
+                  id = (entry as { clientOrderId?: unknown } | null)?.clientOrderId;
+                } catch {
+                  continue;
+                }
+                if (typeof id === 'string' && !byId.has(id)) byId.set(id, entry);
+              }
+            }
+            items.forEach(({ ref }, i) => {
+              if (byId.has(ref.clientOrderId)) settle(i, byId.get(ref.clientOrderId), false);
+              else settle(i, new BrokerError(`cancelOrders: the answer says nothing about order ${ref.clientOrderId}; the outcome is unknown`, { retryable: true, code: 'unreadable_answer' }), true);
+            });
+          },
+          (e: unknown) => {
+            for (let i = 0; i < items.length; i++) settle(i, e, true);
+          },
+        );
+      } else {
+        for (let i = 0; i < items.length; i++) {
+          let answer: Promise<unknown>;
+          try {
+            answer = Promise.resolve(adapter.cancelOrder(items[i]!.ref));
+          } catch (e) {
+            answer = Promise.reject(e); // an adapter that throws synchronously
+          }
+          answer.then(
+            (raw) => settle(i, raw, false),
+            (e: unknown) => settle(i, e, true),
+          );
+        }
+      }
+    };
+    if (recorded && typeof recorded.then === 'function') recorded.then(send, notRecorded);
+    else send();
+  };
+
   return {
+    cancelOrders,
     submitOrder: (id, req) => call(id, 'submitOrder', req, () => adapter.submitOrder(req), (a) => sameOrder(parse(OrderReportSchema, a, 'submit answer'), req.clientOrderId)),
     cancelOrder: (id, ref) => call(id, 'cancelOrder', ref, () => adapter.cancelOrder(ref), (a) => sameOrder(parse(OrderReportSchema, a, 'cancel answer'), ref.clientOrderId)),
     getOrder: (id, ref) => call(id, 'getOrder', ref, () => adapter.getOrder(ref), (a) => (a === null ? null : sameOrder(parse(OrderReportSchema, a, 'order'), ref.clientOrderId))),

@@ -114,6 +114,25 @@ export class PaperBroker implements BrokerAdapter {
     return report;
   }
 
+  /**
+   * The batch cancel of a venue that has one: one round trip for every order. An order the venue
+   * does not know is left out of the answer (for Warden, an unknown outcome: it looks the order up).
+   */
+  async cancelOrders(refs: readonly OrderRef[]): Promise<OrderReport[]> {
+    await this.travel();
+    const reports: OrderReport[] = [];
+    for (const ref of refs) {
+      try {
+        reports.push(this.venue.cancel(ref.clientOrderId));
+      } catch {
+        // unknown here: left out
+      }
+    }
+    this.onChange?.();
+    await this.travel();
+    return reports;
+  }
+
   async getOrder(ref: OrderRef): Promise<OrderReport | null> {
     await this.travel();
     return this.venue.get(ref.clientOrderId);

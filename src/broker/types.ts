@@ -39,6 +39,17 @@ export interface BrokerAdapter {
   submitOrder(req: OrderRequest): Promise<OrderReport>;
   /** Returns the order's state after the cancel attempt (it may have filled first). */
   cancelOrder(ref: OrderRef): Promise<OrderReport>;
+  /**
+   * Optional batch cancel, for venues that cancel many orders in one request. When present, the
+   * kill switch cancels every working order it reaches with one call instead of one `cancelOrder`
+   * each. Answers the state of each order after the attempt, in any order; an order missing from
+   * the answer (or an unreadable entry) is an unknown outcome for that order, which is then looked
+   * up as after any failed cancel. The whole call has one time limit (`BROKER_CALL_LIMIT_MS.cancelOrders`).
+   *
+   * @example
+   * async cancelOrders(refs) { return (await venue.batchCancel(refs.map((r) => r.clientOrderId))).map(toReport); }
+   */
+  cancelOrders?(refs: readonly OrderRef[]): Promise<readonly OrderReport[]>;
   /** `null` means the broker does not know the order. */
   getOrder(ref: OrderRef): Promise<OrderReport | null>;
   /** Called only by reconciliation. Quantity is signed: + long, - short. */

@@ -37,6 +37,8 @@ export const BROKER_CALL_LIMIT_MS = {
   submitOrder: 10_000,
   getOrder: 5_000,
   cancelOrder: 5_000,
+  /** A batch cancel (the kill switch fan-out): one limit for the whole batch. */
+  cancelOrders: 5_000,
   getPosition: 5_000,
   placeProtection: 10_000,
 } as const;

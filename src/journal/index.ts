@@ -1,4 +1,4 @@
 export * from './types.js';
-export { MemoryJournal } from './memoryJournal.js';
+export { MemoryJournal, MEMORY_JOURNAL_DEFAULT_MAX_RECORDS, type MemoryJournalOptions } from './memoryJournal.js';
 export { verifyChain, GENESIS_HASH } from './hashChain.js';
 export { toJournalPayload, REDACTED } from './payload.js';

@@ -32,7 +32,10 @@ export function renderTimeline(records: readonly JournalRecord[]): string {
         break;
       }
       case 'broker.request':
-        if (!(r.event === 'getOrder' && state.endsWith('working'))) lines.push(`${t}      ↳ ${r.event} ${brief(r.payload)}`.trimEnd());
+        if (r.executionId === null && r.event === 'cancelOrders') {
+          // The kill switch fan-out: one request for many executions, this one among them.
+          lines.push(`${t}      ↳ cancelOrder (kill switch: ${batchOrders(r).length} orders asked to cancel at once)`);
+        } else if (!(r.event === 'getOrder' && state.endsWith('working'))) lines.push(`${t}      ↳ ${r.event} ${brief(r.payload)}`.trimEnd());
         break;
       case 'broker.error':
         lines.push(`${t}      ✗ ${r.event} failed: ${(r.payload as { message?: string } | null)?.message ?? 'unknown error'}`);
@@ -72,14 +75,24 @@ function brief(payload: unknown): string {
   return keys.map((k) => `${k}=${String(p[k])}`).join(' ');
 }
 
+/** The orders a batch cancel request names (the kill switch fan-out), read defensively. */
+export function batchOrders(r: JournalRecord): { executionId: string; clientOrderId: string }[] {
+  const orders = (r.payload as { orders?: unknown } | null)?.orders;
+  return Array.isArray(orders) ? orders.filter((o): o is { executionId: string; clientOrderId: string } => o !== null && typeof o === 'object' && typeof (o as { executionId?: unknown }).executionId === 'string') : [];
+}
+
 /**
- * One execution's records plus the kill switch changes made while it ran (those belong to no
- * execution, but explain what it did).
+ * One execution's records plus the kill switch changes made while it ran, and the batch cancel
+ * requests that name it (those belong to no single execution, but explain what it did).
  */
 export function executionTrail(records: readonly JournalRecord[], executionId: string): JournalRecord[] {
   const own = records.filter((r) => r.executionId === executionId);
   if (own.length === 0) return [];
   const first = own[0]!.sequence;
   const last = own.at(-1)!.sequence;
-  return records.filter((r) => r.executionId === executionId || (r.kind === 'kill_switch' && r.sequence > first && r.sequence < last));
+  return records.filter(
+    (r) =>
+      r.executionId === executionId ||
+      (r.executionId === null && r.sequence > first && r.sequence < last && (r.kind === 'kill_switch' || (r.kind === 'broker.request' && r.event === 'cancelOrders' && batchOrders(r).some((o) => o.executionId === executionId)))),
+  );
 }
