@@ -47,7 +47,14 @@ import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionInput
 
 export type { ExecutionContext, ExecutionEvent, ExecutionInput } from './execution.types.js';
 
-/** Remembers which advisories have executed, so one advisory reaches the broker at most once. */
+/**
+ * Remembers which advisories have executed, so one advisory reaches the broker at most once.
+ *
+ * @example
+ * const advisories: AdvisoryRegistry = createAdvisoryRegistry();
+ * const machine = createExecutionMachine({ broker, advisories });
+ * advisories.has('adv-1'); // true once adv-1 reached its first submission
+ */
 export interface AdvisoryRegistry {
   has(advisoryId: string): boolean;
   /** Called once, at the first submission, with what a restart needs to resume safely. */
@@ -63,7 +70,13 @@ export interface AdvisoryClaim {
   readonly snapshot: FrozenSnapshot;
 }
 
-/** Everything the machine needs from outside. */
+/**
+ * Everything the machine needs from outside.
+ *
+ * @example
+ * const deps: ExecutionMachineDeps = { broker: new PaperBroker({ seed: 1 }), pollIntervalMs: 250, onBrokerCall: (c) => console.log(c.method, c.phase) };
+ * const machine = createExecutionMachine(deps);
+ */
 export interface ExecutionMachineDeps {
   readonly broker: BrokerAdapter;
   readonly clock?: Clock;
@@ -130,11 +143,23 @@ export function killSwitchCancelTarget(snapshot: SnapshotFrom<ExecutionMachine>,
   return orderRef(c);
 }
 
-/** The one clientOrderId of a snapshot: derived from its hash, so even two engines share it. */
+/**
+ * The one clientOrderId of a snapshot: derived from its hash, so even two engines share it.
+ *
+ * @example
+ * clientOrderIdFor(snapshot); // 'wd-' and the first 24 characters of snapshot.hash
+ * const report = await broker.getOrder({ clientOrderId: clientOrderIdFor(snapshot), symbol: snapshot.symbol });
+ */
 export const clientOrderIdFor = (snapshot: FrozenSnapshot): string => `wd-${snapshot.hash.slice(0, 24)}`;
 const protectionIdFor = (clientOrderId: string): string => `${clientOrderId}-p`;
 
-/** An in-memory registry: one advisory per machine definition. */
+/**
+ * An in-memory registry: one advisory per machine definition.
+ *
+ * @example
+ * const advisories = createAdvisoryRegistry();
+ * const machine = createExecutionMachine({ broker: new PaperBroker({ seed: 1 }), advisories });
+ */
 export function createAdvisoryRegistry(): AdvisoryRegistry {
   const claimed = new Map<string, string>();
   return { has: (id) => claimed.has(id), claim: (c) => void claimed.set(c.advisoryId, c.executionId) };
@@ -818,7 +843,13 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   });
 }
 
-/** The machine type, for hosts that invoke it as a child actor. */
+/**
+ * The machine type, for hosts that invoke it as a child actor.
+ *
+ * @example
+ * const machine: ExecutionMachine = createExecutionMachine({ broker });
+ * const snap: SnapshotFrom<ExecutionMachine> = createActor(machine, { input: { snapshot } }).start().getSnapshot();
+ */
 export type ExecutionMachine = ReturnType<typeof createExecutionMachine>;
 
 const unconfiguredBroker: BrokerAdapter = {
@@ -834,5 +865,8 @@ const unconfiguredBroker: BrokerAdapter = {
  * The execution statechart's definition, for graph traversal, diagrams and hosts that
  * `.provide()` their own actors. It has no broker: to execute, use
  * {@link createExecutionMachine} (or `createEngine`).
+ *
+ * @example
+ * Object.keys(executionMachine.states); // ['validating', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected', 'resolved']
  */
 export const executionMachine: ExecutionMachine = createExecutionMachine({ broker: unconfiguredBroker });

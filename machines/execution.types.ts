@@ -7,6 +7,13 @@ import type { OrderView } from '../src/rules/orderReports.js';
 import type { StopReason } from '../src/rules/outcome.js';
 import type { ProtectiveLevels } from '../src/rules/protection.js';
 
+/**
+ * What an execution actor starts from: the snapshot, and optionally its id, the kill switch state and a recovery.
+ *
+ * @example
+ * const input: ExecutionInput = { snapshot, executionId: 'exec-1', killSwitch: engine.killSwitch.state('EURUSD') };
+ * const actor = createActor(createExecutionMachine({ broker }), { input }).start();
+ */
 export interface ExecutionInput {
   /** A FrozenSnapshot or raw input; validated in the machine's first state. */
   readonly snapshot: unknown;
@@ -32,6 +39,12 @@ export interface ExecutionRecovery {
 
 export type KillSwitchPhase = 'before' | 'during' | 'after';
 
+/**
+ * Everything the execution statechart knows about one execution, from validation to its result.
+ *
+ * @example
+ * const { clientOrderId, submitAttempts, result }: ExecutionContext = actor.getSnapshot().context;
+ */
 export interface ExecutionContext {
   readonly executionId: string;
   readonly snapshot: FrozenSnapshot | null;
@@ -80,6 +93,13 @@ export interface ExecutionContext {
   readonly resolution: { readonly operator: string; readonly note: string; readonly at: string } | null;
 }
 
+/**
+ * Events the execution statechart handles: order reports, poll failures, kill switch changes and an operator's resolution.
+ *
+ * @example
+ * actor.send({ type: 'KILL_SWITCH', state: 'active' });
+ * actor.send({ type: 'RESOLVE', operator: 'ana', note: 'closed the extra 500 by hand' });
+ */
 export type ExecutionEvent =
   | { type: 'ORDER_UPDATE'; report: OrderReport }
   | { type: 'REPORT_INVALID'; problem: string }

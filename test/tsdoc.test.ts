@@ -12,75 +12,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The package's entry points, as `exports` in package.json names them. */
 const ENTRIES = ['src/index.ts', 'src/entries/sqlite.ts', 'src/entries/adapters.ts', 'src/entries/journal.ts', 'src/entries/console.ts', 'src/testing/index.ts'];
 
-/** Files under rework elsewhere: their exports get their examples with that work, not here. */
-const PENDING_FILES = new Set([
-  'machines/execution.machine.ts',
-  'machines/execution.types.ts',
-  'src/engine/createEngine.ts',
-  'src/broker/checkedBroker.ts',
-  'src/broker/types.ts',
-  'src/domain/constants.ts',
-  'src/broker/paperBroker.ts',
-  'src/journal/timeline.ts',
-  'src/journal/memoryJournal.ts',
-]);
-
-/**
- * Exports declared in those files that still lack an `@example`. A name may only be here while
- * its declaration is in one of them and still has no example: remove it once it has one.
- */
-const PENDING = new Set([
-  // machines/execution.machine.ts
-  'executionMachine',
-  'clientOrderIdFor',
-  'createAdvisoryRegistry',
-  'ExecutionMachine',
-  'ExecutionMachineDeps',
-  'AdvisoryRegistry',
-  // machines/execution.types.ts
-  'ExecutionContext',
-  'ExecutionEvent',
-  'ExecutionInput',
-  // src/domain/constants.ts
-  'HARD_TIMEOUT_MS',
-  'MAX_SUBMIT_ATTEMPTS',
-  'RETRY_BACKOFF_MS',
-  'MAX_CANCEL_ATTEMPTS',
-  'MAX_PROTECTION_ATTEMPTS',
-  'DEFAULT_POLL_INTERVAL_MS',
-  'BROKER_CALL_LIMIT_MS',
-  'CANCEL_RETRY_DELAY_MS',
-  'PROTECTION_RETRY_DELAY_MS',
-  'ExecutionStage',
-  'FINAL_STATUSES',
-  'FinalStatus',
-  'KillSwitchState',
-  'KillSwitchType',
-  'ReconciliationStatus',
-  'ErrorCode',
-  'Side',
-  // src/broker/types.ts
-  'ClientOrderIdDurability',
-  // src/broker/checkedBroker.ts
-  'BrokerCall',
-  'BrokerMethod',
-  'BrokerObserver',
-  'CheckedBroker',
-  'CheckedBrokerOptions',
-  // src/broker/paperBroker.ts
-  'seededRandom',
-  'PaperBrokerOptions',
-  'PaperMarket',
-  'PaperBrokerState',
-  // src/engine/createEngine.ts
-  'Engine',
-  'EngineOptions',
-  'EngineKillSwitch',
-  'ResolveOptions',
-  // src/journal/timeline.ts
-  'executionTrail',
-]);
-
 interface Export {
   readonly entry: string;
   readonly name: string;
@@ -122,15 +53,7 @@ describe('TSDoc on the public API', () => {
   });
 
   it('gives every public export an @example', () => {
-    const missing = exports.filter((e) => !e.hasExample && !(PENDING.has(e.name) && PENDING_FILES.has(e.file)));
+    const missing = exports.filter((e) => !e.hasExample);
     expect(missing.map((e) => `${e.entry}: ${e.name} (declared in ${e.file})`)).toEqual([]);
-  });
-
-  it('keeps the PENDING allowlist exact: declared in a file under rework, and still without an example', () => {
-    const stale = [...PENDING].filter((name) => {
-      const found = exports.filter((e) => e.name === name);
-      return found.length === 0 || found.some((e) => e.hasExample || !PENDING_FILES.has(e.file));
-    });
-    expect(stale).toEqual([]);
   });
 });

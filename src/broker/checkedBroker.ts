@@ -12,9 +12,22 @@ import { OrderReportSchema, PositionReportSchema, ProtectionReportSchema } from 
 import { BrokerError, toBrokerError } from './errors.js';
 import type { BrokerAdapter, OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from './types.js';
 
+/**
+ * The name of a broker call: one of the methods `BROKER_CALL_LIMIT_MS` gives a time limit.
+ *
+ * @example
+ * const method: BrokerMethod = 'submitOrder';
+ * BROKER_CALL_LIMIT_MS[method]; // 10_000
+ */
 export type BrokerMethod = keyof typeof BROKER_CALL_LIMIT_MS;
 
-/** One observed broker call, for journaling. */
+/**
+ * One observed broker call, for journaling.
+ *
+ * @example
+ * const observe = (call: BrokerCall) => { if (call.phase === 'error') console.warn(call.executionId, call.method, call.elapsedMs); };
+ * const broker = checkedBroker(new PaperBroker({ seed: 1 }), { clock: systemClock, observe });
+ */
 export interface BrokerCall {
   /**
    * The execution the call is about; `null` only for the request of a batch (`cancelOrders`),
@@ -29,10 +42,22 @@ export interface BrokerCall {
   readonly elapsedMs?: number;
 }
 
-/** Sees every call; may return a promise for a `request` (e.g. a journal flush) that the send waits for. */
+/**
+ * Sees every call; may return a promise for a `request` (e.g. a journal flush) that the send waits for.
+ *
+ * @example
+ * const observe: BrokerObserver = async (call) => { if (call.phase === 'request') await flushToDisk(call); };
+ * const machine = createExecutionMachine({ broker, onBrokerCall: observe });
+ */
 export type BrokerObserver = (call: BrokerCall) => void | Promise<void>;
 
-/** The adapter as the statechart uses it: typed, validated, bounded. */
+/**
+ * The adapter as the statechart uses it: typed, validated, bounded.
+ *
+ * @example
+ * const broker: CheckedBroker = checkedBroker(new PaperBroker({ seed: 1 }), { clock: systemClock });
+ * const report = await broker.getOrder('exec-1', { clientOrderId: 'wd-8c1e0f4b9a2d7c6e5f1a0b3c', symbol: 'EURUSD' }); // null when unknown
+ */
 export interface CheckedBroker {
   submitOrder(executionId: string, req: OrderRequest): Promise<OrderReport>;
   cancelOrder(executionId: string, ref: OrderRef): Promise<OrderReport>;
@@ -52,15 +77,36 @@ export interface CheckedBroker {
   subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
 }
 
-/** What became of one order of a batch cancel: its validated report, or the failure. */
+/**
+ * What became of one order of a batch cancel: its validated report, or the failure.
+ *
+ * @example
+ * broker.cancelOrders(items, 'kill switch global off->active', (index, outcome: CancelOutcome) => {
+ *   if ('report' in outcome) console.log(items[index]!.executionId, outcome.report.status);
+ *   else console.warn(items[index]!.executionId, outcome.error);
+ * });
+ */
 export type CancelOutcome = { readonly report: OrderReport } | { readonly error: unknown };
 
-/** One order of a batch cancel, and the execution it belongs to. */
+/**
+ * One order of a batch cancel, and the execution it belongs to.
+ *
+ * @example
+ * const items: CancelItem[] = [{ executionId: 'exec-1', ref: { clientOrderId: 'wd-8c1e0f4b9a2d7c6e5f1a0b3c', symbol: 'EURUSD' } }];
+ * broker.cancelOrders(items, 'kill switch global off->active', (index, outcome) => console.log(items[index]!.executionId, outcome));
+ */
 export interface CancelItem {
   readonly executionId: string;
   readonly ref: OrderRef;
 }
 
+/**
+ * How {@link checkedBroker} bounds and observes calls: its clock, an observer and per-method time limits.
+ *
+ * @example
+ * const options: CheckedBrokerOptions = { clock: systemClock, limits: { submitOrder: 5_000 } };
+ * const broker = checkedBroker(new PaperBroker({ seed: 1 }), options);
+ */
 export interface CheckedBrokerOptions {
   readonly clock: Clock;
   readonly observe?: BrokerObserver;

@@ -10,6 +10,10 @@ export type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionRep
  * - `openOrdersOnly`: ids are unique only among *open* orders (Binance): once an order filled or
  *   was cancelled, the same id makes a new order — a resend could double the position;
  * - `none`: the venue does not deduplicate by client id at all.
+ *
+ * @example
+ * class MyBroker implements BrokerAdapter { readonly clientOrderIdDurability: ClientOrderIdDurability = 'openOrdersOnly'; ... }
+ * new PaperBroker().clientOrderIdDurability; // 'durable'
  */
 export type ClientOrderIdDurability = 'durable' | 'openOrdersOnly' | 'none';
 

@@ -8,30 +8,61 @@
 /**
  * The hard execution window: 30 s from the first submission. Nothing can raise it; it is not
  * an option of `createEngine` on purpose.
+ *
+ * @example
+ * const deadlineAt = firstSubmissionAt + HARD_TIMEOUT_MS; // 30 s later, whatever the engine's options
  */
 export const HARD_TIMEOUT_MS = 30_000 as const;
 
 /**
  * Upper bound on submission attempts for one snapshot (first send plus retries). A broker that
  * answers "unknown" forever must not make Warden loop until the deadline at full speed.
+ *
+ * @example
+ * result.attempts.filter((a) => a.kind === 'submit').length <= MAX_SUBMIT_ATTEMPTS; // always true: at most 5
  */
 export const MAX_SUBMIT_ATTEMPTS = 5 as const;
 
-/** Pause before retry number n (1-based) after an order was confirmed absent. */
+/**
+ * Pause before retry number n (1-based) after an order was confirmed absent.
+ *
+ * @example
+ * RETRY_BACKOFF_MS[1]; // 250: the pause before the first retry
+ * RETRY_BACKOFF_MS[4]; // 2_000: the pause before the fourth and last
+ */
 export const RETRY_BACKOFF_MS = [0, 250, 500, 1_000, 2_000] as const;
 
-/** How many cancel requests are made for an order that keeps working after the first one. */
+/**
+ * How many cancel requests are made for an order that keeps working after the first one.
+ *
+ * @example
+ * MAX_CANCEL_ATTEMPTS; // 3 cancel requests at most, CANCEL_RETRY_DELAY_MS apart
+ */
 export const MAX_CANCEL_ATTEMPTS = 3 as const;
 
-/** How many times placing protection is attempted after a retryable (unknown) failure. */
+/**
+ * How many times placing protection is attempted after a retryable (unknown) failure.
+ *
+ * @example
+ * MAX_PROTECTION_ATTEMPTS; // 3 tries at placing protection, PROTECTION_RETRY_DELAY_MS apart
+ */
 export const MAX_PROTECTION_ATTEMPTS = 3 as const;
 
-/** Default interval for polling `getOrder` while an order works. */
+/**
+ * Default interval for polling `getOrder` while an order works.
+ *
+ * @example
+ * const engine = createEngine({ broker, pollIntervalMs: DEFAULT_POLL_INTERVAL_MS * 2 }); // poll every second instead
+ */
 export const DEFAULT_POLL_INTERVAL_MS = 500 as const;
 
 /**
  * Every broker call has a time limit: no answer within it is an unknown outcome (the order may
  * exist), handled as one — looked up, retried within bounds, or flagged. Never waited on forever.
+ *
+ * @example
+ * BROKER_CALL_LIMIT_MS.submitOrder; // 10_000
+ * const broker = checkedBroker(adapter, { clock: systemClock, limits: { getOrder: BROKER_CALL_LIMIT_MS.getOrder / 2 } });
  */
 export const BROKER_CALL_LIMIT_MS = {
   submitOrder: 10_000,
@@ -43,12 +74,27 @@ export const BROKER_CALL_LIMIT_MS = {
   placeProtection: 10_000,
 } as const;
 
-/** Pause between two cancel attempts while stopping. */
+/**
+ * Pause between two cancel attempts while stopping.
+ *
+ * @example
+ * CANCEL_RETRY_DELAY_MS; // 500 ms between two of the MAX_CANCEL_ATTEMPTS cancel requests
+ */
 export const CANCEL_RETRY_DELAY_MS = 500 as const;
-/** Pause before protection is tried again after an unknown outcome. */
+/**
+ * Pause before protection is tried again after an unknown outcome.
+ *
+ * @example
+ * PROTECTION_RETRY_DELAY_MS; // 500 ms before protection is placed again
+ */
 export const PROTECTION_RETRY_DELAY_MS = 500 as const;
 
-/** Stages an execution passes through; the last is `result.status`. Values from the original system. */
+/**
+ * Stages an execution passes through; the last is `result.status`. Values from the original system.
+ *
+ * @example
+ * if (result.status === ExecutionStage.PartiallyFilled) console.log(`only ${result.filledQuantity} filled`);
+ */
 export const ExecutionStage = {
   Pending: 'pending',
   Submitted: 'submitted',
@@ -62,7 +108,12 @@ export const ExecutionStage = {
 } as const;
 export type ExecutionStage = (typeof ExecutionStage)[keyof typeof ExecutionStage];
 
-/** Final values of `ExecutionResult.status` (`pending` and `submitted` only appear in attempts). */
+/**
+ * Final values of `ExecutionResult.status` (`pending` and `submitted` only appear in attempts).
+ *
+ * @example
+ * FINAL_STATUSES.includes(result.status); // always true for a settled result
+ */
 export const FINAL_STATUSES = [
   ExecutionStage.Filled,
   ExecutionStage.ExecutedFullLate,
@@ -72,9 +123,21 @@ export const FINAL_STATUSES = [
   ExecutionStage.Rejected,
   ExecutionStage.Failed,
 ] as const;
+/**
+ * A final value of `ExecutionResult.status`: one of {@link FINAL_STATUSES}.
+ *
+ * @example
+ * const status: FinalStatus = result.status; // 'filled', 'cancelled', 'failed_timeout', …
+ */
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
 
-/** Kill switch states, from least to most severe. */
+/**
+ * Kill switch states, from least to most severe.
+ *
+ * @example
+ * engine.killSwitch.set(KillSwitchState.Warning, { symbol: 'EURUSD', reason: 'news at 14:30', operator: 'ana' });
+ * engine.killSwitch.state('EURUSD'); // 'warning'
+ */
 export const KillSwitchState = {
   /** Trade normally. */
   Off: 'off',
@@ -85,7 +148,12 @@ export const KillSwitchState = {
 } as const;
 export type KillSwitchState = (typeof KillSwitchState)[keyof typeof KillSwitchState];
 
-/** Why a kill switch was set. */
+/**
+ * Why a kill switch was set.
+ *
+ * @example
+ * engine.killSwitch.set('active', { type: KillSwitchType.RiskLimit, reason: 'daily loss limit reached', operator: 'risk' });
+ */
 export const KillSwitchType = {
   Global: 'global',
   SymbolLevel: 'symbol_level',
@@ -95,7 +163,12 @@ export const KillSwitchType = {
 } as const;
 export type KillSwitchType = (typeof KillSwitchType)[keyof typeof KillSwitchType];
 
-/** Outcome of the single post-execution reconciliation. */
+/**
+ * Outcome of the single post-execution reconciliation.
+ *
+ * @example
+ * if (result.reconciliation?.status === ReconciliationStatus.MissingSlTp) notifyOperator(result);
+ */
 export const ReconciliationStatus = {
   Matched: 'matched',
   Mismatch: 'mismatch',
@@ -107,7 +180,12 @@ export const ReconciliationStatus = {
 } as const;
 export type ReconciliationStatus = (typeof ReconciliationStatus)[keyof typeof ReconciliationStatus];
 
-/** Machine-readable reasons an execution did not do what was asked. */
+/**
+ * Machine-readable reasons an execution did not do what was asked.
+ *
+ * @example
+ * if (result.error?.code === ErrorCode.KillSwitchActive) console.log('not sent: the kill switch is on');
+ */
 export const ErrorCode = {
   InvalidSnapshot: 'invalid_snapshot',
   SnapshotExpired: 'snapshot_expired',
@@ -133,6 +211,11 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Order sides. */
+/**
+ * Order sides.
+ *
+ * @example
+ * const req: OrderRequest = { clientOrderId: clientOrderIdFor(snapshot), symbol: 'EURUSD', side: Side.Buy, quantity: 1000, type: 'market' };
+ */
 export const Side = { Buy: 'buy', Sell: 'sell' } as const;
 export type Side = (typeof Side)[keyof typeof Side];

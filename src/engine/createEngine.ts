@@ -22,6 +22,13 @@ import { parseSnapshotInput } from '../domain/snapshot.js';
 import { PositionLedger } from './ledger.js';
 import { signedQuantity } from '../rules/protection.js';
 
+/**
+ * What {@link createEngine} wires together: a broker, and optionally a journal, a logger, a clock, approvers and polling.
+ *
+ * @example
+ * const options: EngineOptions = { broker: new PaperBroker({ markets: { EURUSD: { price: 1.1 } } }), journal: new MemoryJournal(systemClock, { maxRecords: 10_000 }) };
+ * const engine = createEngine(options);
+ */
 export interface EngineOptions {
   readonly broker: BrokerAdapter;
   /** Where the forensic record goes. Default: in memory. */
@@ -47,18 +54,41 @@ export interface EngineOptions {
   readonly recover?: boolean;
 }
 
+/**
+ * Who clears a reconciliation flag and what they did about it; both are required.
+ *
+ * @example
+ * const options: ResolveOptions = { operator: 'ana', note: 'closed the extra 500 by hand' };
+ * engine.resolve('adv-1', options);
+ */
 export interface ResolveOptions {
   readonly operator: string;
   readonly note: string;
 }
 
-/** The operator-facing kill switch of an engine. */
+/**
+ * The operator-facing kill switch of an engine.
+ *
+ * @example
+ * engine.killSwitch.set('warning', { symbol: 'EURUSD', reason: 'news at 14:30', operator: 'ana' });
+ * engine.killSwitch.state('EURUSD'); // 'warning'
+ * engine.killSwitch.history().at(-1)?.reason; // 'news at 14:30'
+ */
 export interface EngineKillSwitch {
   set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange;
   state(symbol?: string): KillSwitchState;
   history(): readonly KillSwitchChange[];
 }
 
+/**
+ * A running engine: executes snapshots, holds the kill switch and the journal, and keeps flagged results until resolved.
+ *
+ * @example
+ * const engine: Engine = createEngine({ broker });
+ * const result = await engine.execute(snapshot);
+ * for (const flagged of engine.awaitingResolution()) console.log(flagged.advisoryId, flagged.reconciliation?.status);
+ * await engine.close();
+ */
 export interface Engine {
   /** Executes one snapshot (frozen or raw). Never throws; bad input resolves as `rejected`. */
   execute(input: unknown): Promise<ExecutionResult>;

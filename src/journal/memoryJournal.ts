@@ -2,9 +2,21 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { chainRecord, GENESIS_HASH, verifyChain } from './hashChain.js';
 import { JournalError, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from './types.js';
 
-/** How many records a {@link MemoryJournal} keeps unless told otherwise (a few KB each; figures in docs/performance.md). */
+/**
+ * How many records a {@link MemoryJournal} keeps unless told otherwise (a few KB each; figures in docs/performance.md).
+ *
+ * @example
+ * new MemoryJournal().maxRecords === MEMORY_JOURNAL_DEFAULT_MAX_RECORDS; // true: 100_000 records
+ */
 export const MEMORY_JOURNAL_DEFAULT_MAX_RECORDS = 100_000;
 
+/**
+ * How many records a {@link MemoryJournal} keeps.
+ *
+ * @example
+ * const options: MemoryJournalOptions = { maxRecords: 10_000 };
+ * const engine = createEngine({ broker, journal: new MemoryJournal(systemClock, options) });
+ */
 export interface MemoryJournalOptions {
   /**
    * The most records kept: beyond it the oldest are dropped, one for each new one (default

@@ -84,6 +84,9 @@ export function batchOrders(r: JournalRecord): { executionId: string; clientOrde
 /**
  * One execution's records plus the kill switch changes made while it ran, and the batch cancel
  * requests that name it (those belong to no single execution, but explain what it did).
+ *
+ * @example
+ * console.log(renderTimeline(executionTrail(await engine.journal.records(), result.executionId)));
  */
 export function executionTrail(records: readonly JournalRecord[], executionId: string): JournalRecord[] {
   const own = records.filter((r) => r.executionId === executionId);
