@@ -42,6 +42,7 @@ import type { StopReason } from '../src/rules/outcome.js';
 import { approvalProblem, expiryProblem, hashProblem, killSwitchProblem } from '../src/rules/preconditions.js';
 import { protectiveLevels } from '../src/rules/protection.js';
 import { diffReconciliation, type ReconciliationExpectation } from '../src/rules/reconciliation.js';
+import { nextPollDelay } from '../src/rules/polling.js';
 import { buildExecutionResult } from './execution.result.js';
 import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionInput, KillSwitchPhase } from './execution.types.js';
 
@@ -176,6 +177,15 @@ function readDurability(broker: BrokerAdapter): ClientOrderIdDurability {
   }
 }
 
+/** Whether the adapter pushes order updates (`subscribe`); a throwing getter means it does not. */
+function readPushes(broker: BrokerAdapter): boolean {
+  try {
+    return typeof broker.subscribe === 'function';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Builds the execution statechart bound to a broker and a clock.
  *
@@ -194,6 +204,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const approvers = deps.approvers ? parseApproverKeys(deps.approvers) : null;
   // Read once, defensively: a custom adapter that does not say is assumed not to keep ids durably.
   const venueKeepsClientIds = readDurability(broker) === 'durable';
+  const venuePushes = readPushes(broker);
   // The one boundary every call crosses: bounded, validated, observed (src/broker/checkedBroker.ts).
   const checked = checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}) });
 
@@ -279,6 +290,10 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
       watchOrder: fromCallback<ExecutionEvent, { executionId: string; ref: OrderRef }>(({ input, sendBack }) => {
         let stopped = false;
         let timer: unknown;
+        // A venue that pushes is polled at the engine's interval, as a backstop; one that does not is
+        // polled fast while a fill is most likely, then less and less often (rules/polling.ts).
+        const since = clock.now();
+        const delay = () => (venuePushes ? pollIntervalMs : nextPollDelay(clock.now() - since, pollIntervalMs));
         const poll = async () => {
           try {
             const found = await checked.getOrder(input.executionId, input.ref);
@@ -294,9 +309,9 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
             // An answer about another order, or one that cannot be read, is reported as such; silence or a failure is a failed poll.
             sendBack(code === 'wrong_order' || code === 'unreadable_answer' ? { type: 'REPORT_INVALID', problem: 'unreadable poll answer' } : { type: 'POLL_FAILED', error: describeThrown(e) });
           }
-          if (!stopped) timer = clock.setTimeout(poll, pollIntervalMs);
+          if (!stopped) timer = clock.setTimeout(poll, delay());
         };
-        timer = clock.setTimeout(poll, pollIntervalMs);
+        timer = clock.setTimeout(poll, delay());
         return () => {
           stopped = true;
           clock.clearTimeout(timer);

@@ -5,3 +5,4 @@ export * from './preconditions.js';
 export * from './orderReports.js';
 export * from './reconciliation.js';
 export * from './outcome.js';
+export * from './polling.js';
