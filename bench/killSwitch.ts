@@ -97,15 +97,18 @@ export async function benchKillSwitch(): Promise<KillSwitchFigures[]> {
       // Counts the executions that have entered stopping, to know when every one has heard.
       const inner = new MemoryJournal();
       let stopping = 0;
+      let working = 0;
       const journal = Object.assign(Object.create(inner) as MemoryJournal, {
         append: (entry: JournalEntry) => {
+          if (entry.kind === 'transition' && entry.to === 'live.trading.working') working++;
           if (entry.kind === 'transition' && entry.to === 'live.stopping.cancelling') stopping++;
           return inner.append(entry);
         },
       });
-      const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000 });
+      const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000, minPollIntervalMs: 3_600_000 });
       for (let i = 0; i < n; i++) void engine.execute(benchSnapshot(`K${i % 100}`));
-      await new Promise((r) => setImmediate(r)); // every order acknowledged and working
+      // Every order acknowledged and working (a burst is started over several turns: admission).
+      while (working < n) await new Promise((r) => setImmediate(r));
       let lastCancelAt = 0;
       broker.onCancel = () => {
         if (broker.cancels === n) lastCancelAt = performance.now();

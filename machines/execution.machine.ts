@@ -42,7 +42,7 @@ import type { StopReason } from '../src/rules/outcome.js';
 import { approvalProblem, expiryProblem, hashProblem, killSwitchProblem } from '../src/rules/preconditions.js';
 import { protectiveLevels } from '../src/rules/protection.js';
 import { diffReconciliation, type ReconciliationExpectation } from '../src/rules/reconciliation.js';
-import { nextPollDelay } from '../src/rules/polling.js';
+import { FAST_POLL_MS, nextPollDelay } from '../src/rules/polling.js';
 import { buildExecutionResult } from './execution.result.js';
 import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionInput, KillSwitchPhase } from './execution.types.js';
 
@@ -82,6 +82,8 @@ export interface ExecutionMachineDeps {
   readonly broker: BrokerAdapter;
   readonly clock?: Clock;
   readonly pollIntervalMs?: number;
+  /** The first look-ups of a fresh order on an adapter that pushes nothing (see `nextPollDelay`). Default 50 ms. */
+  readonly minPollIntervalMs?: number;
   readonly advisories?: AdvisoryRegistry;
   /**
    * Signed net position on a symbol that the host accounts for *besides* this execution
@@ -197,6 +199,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
   const { broker } = deps;
   const clock = deps.clock ?? systemClock;
   const pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const minPollIntervalMs = deps.minPollIntervalMs ?? FAST_POLL_MS;
   const advisories = deps.advisories ?? createAdvisoryRegistry();
   const otherPositionQuantity = deps.otherPositionQuantity ?? (() => 0);
   const now = () => clock.now();
@@ -293,7 +296,7 @@ export function createExecutionMachine(deps: ExecutionMachineDeps) {
         // A venue that pushes is polled at the engine's interval, as a backstop; one that does not is
         // polled fast while a fill is most likely, then less and less often (rules/polling.ts).
         const since = clock.now();
-        const delay = () => (venuePushes ? pollIntervalMs : nextPollDelay(clock.now() - since, pollIntervalMs));
+        const delay = () => (venuePushes ? pollIntervalMs : nextPollDelay(clock.now() - since, pollIntervalMs, minPollIntervalMs));
         const poll = async () => {
           try {
             const found = await checked.getOrder(input.executionId, input.ref);

@@ -15,11 +15,12 @@ describe('nextPollDelay', () => {
     expect(rules.nextPollDelay(6_000, 500)).toBe(200);
     expect(rules.nextPollDelay(600_000, 500)).toBe(500);
     expect(rules.nextPollDelay(10, 20)).toBe(20); // a ceiling below 50 ms wins
+    expect(rules.nextPollDelay(10, 500, 500)).toBe(500); // a floor at the ceiling: a fixed interval
   });
 });
 
 /** The virtual time at which the engine first read a filled report, and the number of look-ups. */
-async function fillSeen(push: boolean, fillAfterMs: number) {
+async function fillSeen(push: boolean, fillAfterMs: number, minPollIntervalMs?: number) {
   const clock = new VirtualClock(T0);
   const broker = new ScriptedBroker({ clock, latencyMs: 5, push });
   let filledAt = 0;
@@ -42,7 +43,7 @@ async function fillSeen(push: boolean, fillAfterMs: number) {
         getPosition: (s) => broker.getPosition(s),
         placeProtection: (r) => broker.placeProtection(r),
       };
-  const engine = createEngine({ broker: adapter, clock, journal, logger: silentLogger() });
+  const engine = createEngine({ broker: adapter, clock, journal, logger: silentLogger(), ...(minPollIntervalMs !== undefined ? { minPollIntervalMs } : {}) });
   const result = await clock.run(engine.execute(snapshot()));
   expect(result.status).toBe('filled');
   const records = await journal.records();
@@ -67,6 +68,12 @@ describe('adaptive polling', () => {
     // interval grows to 500 ms at 15 s, then 2 a second: about 120.
     expect(lookups).toBeGreaterThan(50);
     expect(lookups).toBeLessThan(150);
+  });
+
+  it('minPollIntervalMs at pollIntervalMs: a fixed interval, for venues with strict rate limits', async () => {
+    const { knownAfterMs, lookups } = await fillSeen(false, 1_900, 500);
+    expect(knownAfterMs).toBeGreaterThan(100);
+    expect(lookups).toBeLessThanOrEqual(6);
   });
 
   it('a venue that pushes is polled at the interval only, and the push brings the fill at once', async () => {

@@ -37,8 +37,18 @@ export interface EngineOptions {
   readonly logger?: Logger;
   /** Any XState inspection observer, e.g. `createBrowserInspector().inspect` from @statelyai/inspect. */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** How often a working order is polled with getOrder. Default 500 ms. */
+  /**
+   * How often a working order is polled with getOrder: at most this far apart. Default 500 ms. On
+   * an adapter that pushes (`subscribe`) this is the interval throughout, a backstop.
+   */
   readonly pollIntervalMs?: number;
+  /**
+   * On an adapter that pushes nothing, the first look-ups of a fresh order are this far apart, and
+   * the interval grows with its age up to `pollIntervalMs` (rules/polling.ts). Default 50 ms. Set it
+   * to `pollIntervalMs` for a fixed interval, e.g. on a venue whose rate limits cannot take the
+   * early look-ups of many orders at once.
+   */
+  readonly minPollIntervalMs?: number;
   /** Time source for timers and timestamps. Default: Date.now and the global setTimeout. */
   readonly clock?: Clock;
   /**
@@ -359,6 +369,7 @@ export function createEngine(options: EngineOptions): Engine {
     broker: options.broker,
     clock,
     pollIntervalMs,
+    ...(options.minPollIntervalMs !== undefined ? { minPollIntervalMs: options.minPollIntervalMs } : {}),
     advisories,
     otherPositionQuantity: (symbol, executionId) => otherPositionQuantity(symbol, executionId),
     ...(options.approvers ? { approvers: options.approvers } : {}),

@@ -10,14 +10,16 @@ export const FAST_POLL_MS = 50;
 export const POLL_AGE_DIVISOR = 30;
 
 /**
- * The wait before the next look-up of an order that has worked for `ageMs`: 50 ms for its first
- * 1.5 s, then a thirtieth of its age, never more than `ceilingMs`.
+ * The wait before the next look-up of an order that has worked for `ageMs`: `floorMs` (50 ms) for
+ * its first moments, then a thirtieth of its age, never more than `ceilingMs`. A floor at the
+ * ceiling gives a fixed interval.
  *
  * @example
- * nextPollDelay(200, 500);    // 50
- * nextPollDelay(6_000, 500);  // 200
- * nextPollDelay(60_000, 500); // 500
+ * nextPollDelay(200, 500);       // 50
+ * nextPollDelay(6_000, 500);     // 200
+ * nextPollDelay(60_000, 500);    // 500
+ * nextPollDelay(200, 500, 500);  // 500: fixed
  */
-export function nextPollDelay(ageMs: number, ceilingMs: number): number {
-  return Math.min(ceilingMs, Math.max(FAST_POLL_MS, Math.round(ageMs / POLL_AGE_DIVISOR)));
+export function nextPollDelay(ageMs: number, ceilingMs: number, floorMs: number = FAST_POLL_MS): number {
+  return Math.min(ceilingMs, Math.max(floorMs, Math.round(ageMs / POLL_AGE_DIVISOR)));
 }
