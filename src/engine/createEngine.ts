@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createActor, type InspectionEvent, type Observer, type SnapshotFrom } from 'xstate';
-import { createExecutionMachine, killSwitchCancelTarget, type AdvisoryRegistry, type ExecutionMachine } from '../../machines/execution.machine.js';
+import { createExecutionMachine, type AdvisoryRegistry, type ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionContext, ExecutionEvent, ExecutionRecovery } from '../../machines/execution.types.js';
-import type { BrokerAdapter, OrderRef, OrderReport } from '../broker/types.js';
-import { checkedBroker, type BrokerObserver, type CancelItem, type CancelOutcome } from '../broker/checkedBroker.js';
+import type { BrokerAdapter } from '../broker/types.js';
+import { checkedBroker, type BrokerObserver } from '../broker/checkedBroker.js';
 import { BrokerError, describeThrown } from '../broker/errors.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { DEFAULT_POLL_INTERVAL_MS, ErrorCode, ExecutionStage, KillSwitchState, KillSwitchType } from '../domain/constants.js';
@@ -20,6 +20,7 @@ import { createDefaultLogger, type Logger } from './logger.js';
 import { restoreFromJournal } from './restore.js';
 import { parseSnapshotInput } from '../domain/snapshot.js';
 import { PositionLedger } from './ledger.js';
+import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { signedQuantity } from '../rules/protection.js';
 
 /**
@@ -121,22 +122,6 @@ interface Running {
   readonly symbol: string | null;
   send(event: ExecutionEvent): void;
   snapshot(): SnapshotFrom<ExecutionMachine>;
-}
-
-/**
- * How long a kill switch change may hold the event loop while it tells executions, and how many
- * it tells at once at least: the cancels are all requested first (in one batch); the executions
- * then hear of the switch in slices of this length, each before anything else reaches it.
- */
-const KILL_SWITCH_SLICE_MS = 4;
-const KILL_SWITCH_SLICE_MIN = 8;
-/** Orders per batch cancel request: every order of a batch is named in its one journal record. */
-const FAN_OUT_BATCH = 1_000;
-
-/** A cancel the fan-out requested: its answer once known, or the execution waiting for it. */
-interface RequestedCancel {
-  outcome: CancelOutcome | null;
-  waiting: { resolve: (report: OrderReport) => void; reject: (error: unknown) => void } | null;
 }
 
 interface Awaiting {
@@ -286,57 +271,14 @@ export function createEngine(options: EngineOptions): Engine {
   const lastOrderId = new Map<string, string | undefined>();
   const brokerKinds = { request: JournalKind.BrokerRequest, response: JournalKind.BrokerResponse, error: JournalKind.BrokerError } as const;
 
-  /**
-   * Kill switch events not yet told to an execution, in order (see {@link KILL_SWITCH_SLICE_MS}).
-   * An execution is told before anything else reaches it: an answer, a push, a poll, a timer.
-   */
-  const untold = new Map<string, ExecutionEvent[]>();
-  let slicing = false;
-  const tell = (executionId: string): void => {
-    const events = untold.get(executionId);
-    if (events === undefined) return;
-    untold.delete(executionId);
-    const r = running.get(executionId);
-    if (r) for (const ev of events) r.send(ev);
-  };
-  const tellAll = (): void => {
-    for (const id of untold.keys()) tell(id);
-  };
-  const tellSlice = (startedAt: number): void => {
-    let told = 0;
-    for (const id of untold.keys()) {
-      tell(id);
-      if (++told >= KILL_SWITCH_SLICE_MIN && performance.now() - startedAt >= KILL_SWITCH_SLICE_MS) break;
-    }
-    if (untold.size > 0 && !slicing) {
-      slicing = true;
-      clock.setTimeout(() => {
-        slicing = false;
-        tellSlice(performance.now());
-      }, 0);
-    }
-  };
-  /** An execution's own timers (deadline, pauses): each fires only after it has been told every switch change. */
-  const timersOf = (executionId: string) => ({
-    setTimeout: (fn: () => void, ms: number) => {
-      const timer = { cancelled: false, handle: undefined as unknown };
-      timer.handle = clock.setTimeout(() => {
-        tell(executionId);
-        // Telling may have ended the state that set this timer.
-        if (!timer.cancelled) fn();
-      }, ms);
-      return timer;
-    },
-    clearTimeout: (timer: { cancelled: boolean; handle: unknown }) => {
-      timer.cancelled = true;
-      clock.clearTimeout(timer.handle);
-    },
+  /** The kill switch fan-out (rule 3): cancels requested at once, executions told in slices, each told first. */
+  const fanOut = createKillSwitchFanOut({
+    clock,
+    running,
+    stateOf: (symbol) => board.state(symbol),
+    cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
   });
-  /**
-   * Cancels the fan-out requested, until each execution's stopping takes its own: the answer once
-   * it came, or the execution waiting for it. No promise per order until one is taken.
-   */
-  const requestedCancels = new Map<string, RequestedCancel>();
+  const tell = fanOut.tell;
 
   const onBrokerCall: BrokerObserver = (c) => {
     // An answer is journaled after the execution has heard of every switch change before it.
@@ -374,14 +316,7 @@ export function createEngine(options: EngineOptions): Engine {
     otherPositionQuantity: (symbol, executionId) => otherPositionQuantity(symbol, executionId),
     ...(options.approvers ? { approvers: options.approvers } : {}),
     onBrokerCall,
-    requestedCancel: (executionId) => {
-      const requested = requestedCancels.get(executionId);
-      if (requested === undefined) return undefined;
-      requestedCancels.delete(executionId);
-      const known = requested.outcome;
-      if (known) return 'report' in known ? Promise.resolve(known.report) : Promise.reject(known.error);
-      return new Promise<OrderReport>((resolve, reject) => (requested.waiting = { resolve, reject }));
-    },
+    requestedCancel: (executionId) => fanOut.takeRequestedCancel(executionId),
     beforeDelivery: tell,
   });
   /** The same boundary as the executions' own calls: bounded, validated, journaled. Used by the kill switch fan-out. */
@@ -395,40 +330,9 @@ export function createEngine(options: EngineOptions): Engine {
   // asked to cancel within milliseconds. Each execution is then told, with `cancelRequested`, and
   // goes through stopping as always (waiting for that cancel's answer, then looking the order up).
   board.onChange((change) => {
-    const startedAt = performance.now();
     journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: `${change.from}->${change.to}`, payload: change });
     logger.warn({ killSwitch: change }, 'kill switch changed');
-    // Earlier changes first, to everyone: each decision below reads an execution that knows them.
-    tellAll();
-    const cancels: CancelItem[] = [];
-    for (const [executionId, r] of running) {
-      if (change.symbol !== null && change.symbol !== r.symbol) continue;
-      const state = board.state(r.symbol ?? undefined);
-      const ref: OrderRef | null = killSwitchCancelTarget(r.snapshot(), state);
-      if (ref !== null) cancels.push({ executionId, ref });
-      const events = untold.get(executionId);
-      const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
-      if (events) events.push(event);
-      else untold.set(executionId, [event]);
-    }
-    // A journal record lists at most FAN_OUT_BATCH orders (payloads keep the first 1,000 of an array).
-    for (let from = 0; from < cancels.length; from += FAN_OUT_BATCH) {
-      const batch = cancels.slice(from, from + FAN_OUT_BATCH);
-      // Registered before anything is sent: an adapter that pushes a report while the batch goes
-      // out makes its execution hear of the switch, and take this cancel, then.
-      const requested = batch.map(({ executionId }) => {
-        const r: RequestedCancel = { outcome: null, waiting: null };
-        requestedCancels.set(executionId, r);
-        return r;
-      });
-      fanOutBroker.cancelOrders(batch, `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`, (i, outcome) => {
-        const r = requested[i]!;
-        if (r.waiting === null) r.outcome = outcome;
-        else if ('report' in outcome) r.waiting.resolve(outcome.report);
-        else r.waiting.reject(outcome.error);
-      });
-    }
-    tellSlice(startedAt);
+    fanOut.onChange(change);
   });
 
   const releaseReconciliationSwitch = (symbol: string, operator: string, advisoryId: string) => {
@@ -530,7 +434,7 @@ export function createEngine(options: EngineOptions): Engine {
     let lastContext: ExecutionContext | null = null;
     const actor = createActor(machine, {
       input: { snapshot: input, parsed, executionId, killSwitch: board.state(symbol ?? undefined), ...(recovery ? { recovery } : {}) },
-      clock: timersOf(executionId),
+      clock: fanOut.timersOf(executionId),
       inspect: (ev) => {
         // Microsteps are reported while the machine transitions, before the invokes they start
         // send anything, so the journal reads in causal order (transition, then its broker call).
@@ -573,8 +477,7 @@ export function createEngine(options: EngineOptions): Engine {
         if (settled) return;
         settled = true;
         running.delete(executionId);
-        untold.delete(executionId);
-        requestedCancels.delete(executionId);
+        fanOut.forget(executionId);
         ledger.settle(executionId);
         lastOrderId.delete(executionId);
         record({ kind: JournalKind.Result, to: state, event: result.status, payload: result });
@@ -632,8 +535,7 @@ export function createEngine(options: EngineOptions): Engine {
           if (!settled) {
             settled = true;
             running.delete(executionId);
-            untold.delete(executionId);
-            requestedCancels.delete(executionId);
+            fanOut.forget(executionId);
             record({ kind: JournalKind.Result, event: result.status, payload: result });
             logger.error({ executionId, err: describeThrown(err) }, 'execution failed inside Warden');
             resolve(result);
