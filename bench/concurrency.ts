@@ -5,29 +5,8 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { createEngine, PaperBroker, type Journal, type JournalEntry, type JournalRecord } from '../src/index.js';
-import { benchSnapshot, quick, stats } from './util.js';
-
-/** Counts records and keeps none: memory measured here is the executions', not the journal's. */
-class CountingJournal implements Journal {
-  count = 0;
-  working = 0;
-  append(entry: JournalEntry): JournalRecord {
-    this.count++;
-    if (entry.kind === 'transition' && entry.to === 'live.trading.working') this.working++;
-    return entry as unknown as JournalRecord;
-  }
-  readAll(): readonly JournalRecord[] {
-    return [];
-  }
-  async records(): Promise<JournalRecord[]> {
-    return [];
-  }
-  async verify() {
-    return { ok: true };
-  }
-  async close() {}
-}
+import { createEngine, PaperBroker } from '../src/index.js';
+import { benchSnapshot, CountingJournal, quick, stats } from './util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const heap = () => {

@@ -4,26 +4,9 @@
  * still alive. The difference to a journal that keeps nothing is what the journal itself holds.
  */
 import { pino } from 'pino';
-import { createEngine, MemoryJournal, type Journal, type JournalEntry, type JournalRecord } from '../src/index.js';
+import { createEngine, MemoryJournal, type Journal } from '../src/index.js';
 import { InstantBroker } from './instantBroker.js';
-import { benchSnapshot, quick } from './util.js';
-
-/** Keeps nothing: the baseline. */
-class NothingKept implements Journal {
-  append(entry: JournalEntry): JournalRecord {
-    return entry as unknown as JournalRecord;
-  }
-  readAll(): readonly JournalRecord[] {
-    return [];
-  }
-  async records(): Promise<JournalRecord[]> {
-    return [];
-  }
-  async verify() {
-    return { ok: true };
-  }
-  async close() {}
-}
+import { benchSnapshot, CountingJournal, quick } from './util.js';
 
 export interface JournalMemoryRow {
   label: string;
@@ -51,7 +34,7 @@ async function heldPerExecution(journal: Journal, n: number): Promise<number> {
 
 export async function benchJournalMemory(): Promise<{ n: number; gcExposed: boolean; rows: JournalMemoryRow[] }> {
   const n = quick ? 2_000 : 10_000;
-  const baseline = await heldPerExecution(new NothingKept(), n);
+  const baseline = await heldPerExecution(new CountingJournal(), n);
   const rows: JournalMemoryRow[] = [{ label: 'a journal that keeps nothing (baseline)', kept: 0, bytesPerExecution: baseline, journalBytesPerExecution: 0 }];
   const cases: [string, number][] = [
     ['`MemoryJournal` without a bound (as before)', Number.MAX_SAFE_INTEGER],

@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { freezeSnapshot, type FrozenSnapshot } from '../src/index.js';
+import { freezeSnapshot, type FrozenSnapshot, type Journal, type JournalEntry, type JournalRecord } from '../src/index.js';
 
 export const quick = process.argv.includes('--quick');
 export const machine = () => `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
@@ -27,4 +27,28 @@ export function benchSnapshot(symbol = 'EURUSD', side: 'buy' | 'sell' = 'buy'): 
     createdAt: new Date(T0 - 60_000).toISOString(), expiresAt: new Date(T0 + 86_400_000).toISOString(),
     approval: { approvedBy: 'bench', approvedAt: new Date(T0 - 30_000).toISOString() },
   });
+}
+
+/**
+ * A journal that keeps nothing: heap measured with it is the executions' own. It counts records,
+ * and the executions that reached `live.trading.working`.
+ */
+export class CountingJournal implements Journal {
+  count = 0;
+  working = 0;
+  append(entry: JournalEntry): JournalRecord {
+    this.count++;
+    if (entry.kind === 'transition' && entry.to === 'live.trading.working') this.working++;
+    return entry as unknown as JournalRecord;
+  }
+  readAll(): readonly JournalRecord[] {
+    return [];
+  }
+  async records(): Promise<JournalRecord[]> {
+    return [];
+  }
+  async verify() {
+    return { ok: true };
+  }
+  async close() {}
 }
