@@ -1,33 +1,37 @@
-/** Turns the machine's context into the public ExecutionResult. Pure. */
-import { ErrorCode, ExecutionStage } from '../src/domain/constants.js';
+/** Every ExecutionResult is built here, from the machine's context or from what is known without one. Pure. */
+import { ErrorCode, ExecutionStage, KillSwitchState } from '../src/domain/constants.js';
 import type { ExecutionError, ExecutionResult } from '../src/domain/result.js';
 import { classifyOutcome } from '../src/rules/outcome.js';
 import { slippagePct } from '../src/rules/slippage.js';
 import type { ExecutionContext } from './execution.types.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** `awaitingResolution` is the machine's own verdict (state `flagged`), the single source of the flag. */
 export function buildExecutionResult(c: ExecutionContext, nowMs: number, awaitingResolution: boolean): ExecutionResult {
   const s = c.snapshot;
   const filledQuantity = c.order?.filledQuantity ?? 0;
   const fillPrice = filledQuantity > 0 ? (c.order?.averageFillPrice ?? null) : null;
+  const protection = c.protection;
+  const plan = protection.kind === 'none' ? null : protection.plan;
 
   let status: ExecutionResult['status'];
   let error: ExecutionError | null;
-  if (c.rejection) {
+  if (c.stop?.reason === 'refused') {
     status = ExecutionStage.Rejected;
-    error = c.rejection;
+    error = c.stop.error;
   } else {
     const outcome = classifyOutcome({
       positionSize: s?.positionSize ?? 0,
       filledQuantity,
       fullFillKnownAt: c.fullFillKnownAt,
-      deadlineAt: c.deadlineAt,
-      stopReason: c.stopReason,
-      stopError: c.stopError,
+      deadlineAt: c.deadline?.at ?? null,
+      stopReason: c.stop?.reason ?? null,
+      stopError: c.stop?.error ?? null,
     });
     status = outcome.status;
     error = outcome.error;
-    if (!error && c.protectionError) error = { code: ErrorCode.ProtectionFailed, message: c.protectionError };
+    if (!error && protection.kind === 'failed') error = { code: ErrorCode.ProtectionFailed, message: protection.error };
   }
 
   return {
@@ -39,20 +43,65 @@ export function buildExecutionResult(c: ExecutionContext, nowMs: number, awaitin
     brokerOrderId: c.order?.brokerOrderId ?? null,
     fillPrice,
     filledQuantity,
-    stopLoss: c.protection?.stopLoss ?? null,
-    takeProfit: c.protection?.takeProfit ?? null,
+    stopLoss: plan?.stopLoss ?? null,
+    takeProfit: plan?.takeProfit ?? null,
     slippagePct: fillPrice !== null && s ? slippagePct(s.side, s.referencePrice, fillPrice) : null,
-    killSwitch: {
-      state: c.killSwitchPhase ? c.killSwitchSeen : c.killSwitch,
-      phase: c.killSwitchPhase,
-    },
+    killSwitch: { state: c.killSwitch.phase ? c.killSwitch.seen : c.killSwitch.state, phase: c.killSwitch.phase },
     attempts: c.attempts,
-    protectionPlaced: c.protectionPlaced,
+    protectionPlaced: protection.kind === 'placed',
     reconciliation: c.reconciliation,
     requiresManualResolution: awaitingResolution,
     error,
-    startedAt: new Date(c.startedAt).toISOString(),
-    finishedAt: new Date(nowMs).toISOString(),
+    startedAt: iso(c.startedAt),
+    finishedAt: iso(nowMs),
+    durationMs: nowMs - c.startedAt,
+  };
+}
+
+/**
+ * A result for input the engine refused without running it (closed engine), or for an execution
+ * whose context is unknown: nothing was sent.
+ */
+export function refusedResult(executionId: string, advisoryId: string | null, nowMs: number, error: ExecutionError): ExecutionResult {
+  const at = iso(nowMs);
+  return {
+    executionId,
+    advisoryId,
+    snapshotHash: null,
+    status: ExecutionStage.Rejected,
+    clientOrderId: null,
+    brokerOrderId: null,
+    fillPrice: null,
+    filledQuantity: 0,
+    stopLoss: null,
+    takeProfit: null,
+    slippagePct: null,
+    killSwitch: { state: KillSwitchState.Off, phase: null },
+    attempts: [],
+    protectionPlaced: false,
+    reconciliation: null,
+    requiresManualResolution: false,
+    error,
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 0,
+  };
+}
+
+/** A defect inside Warden: if anything may have reached the broker (a deadline was fixed), a human must look. */
+export function internalFailureResult(executionId: string, advisoryId: string | null, c: ExecutionContext | null, nowMs: number, message: string): ExecutionResult {
+  const reached = c !== null && c.deadline !== null;
+  const base = refusedResult(executionId, c?.snapshot?.advisoryId ?? advisoryId, nowMs, { code: ErrorCode.Internal, message });
+  if (c === null) return base;
+  return {
+    ...base,
+    snapshotHash: c.snapshot?.hash ?? null,
+    status: reached ? ExecutionStage.Failed : ExecutionStage.Rejected,
+    clientOrderId: reached ? c.clientOrderId : null,
+    filledQuantity: c.order?.filledQuantity ?? 0,
+    attempts: c.attempts,
+    requiresManualResolution: reached,
+    startedAt: iso(c.startedAt),
     durationMs: nowMs - c.startedAt,
   };
 }

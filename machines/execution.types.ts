@@ -2,7 +2,7 @@
 import type { KillSwitchState } from '../src/domain/constants.js';
 import type { Attempt, ExecutionError, ExecutionResult, ReconciliationReport } from '../src/domain/result.js';
 import type { FrozenSnapshot, OrderReport } from '../src/domain/schemas.js';
-import type { SnapshotInputResult, SnapshotIssue } from '../src/domain/snapshot.js';
+import type { SnapshotInputResult } from '../src/domain/snapshot.js';
 import type { OrderView } from '../src/rules/orderReports.js';
 import type { StopReason } from '../src/rules/outcome.js';
 import type { ProtectiveLevels } from '../src/rules/protection.js';
@@ -39,56 +39,61 @@ export interface ExecutionRecovery {
 
 export type KillSwitchPhase = 'before' | 'during' | 'after';
 
+/** The protection plan of the latest attempt: levels from `averageFillPrice`, for `quantity`. */
+export type ProtectionPlan = ProtectiveLevels & { readonly quantity: number; readonly averageFillPrice: number };
+
 /**
- * Everything the execution statechart knows about one execution, from validation to its result.
+ * Rule 2's protective orders, as far as they got: none needed yet, planned from the fill (and
+ * being placed), confirmed placed, or failed (refused, unknown after every attempt, or a fill
+ * without a price, when there is no plan at all).
  *
  * @example
- * const { clientOrderId, submitAttempts, result }: ExecutionContext = actor.getSnapshot().context;
+ * const placed = context.protection.kind === 'placed' ? context.protection.quantity : 0;
+ */
+export type ProtectionState =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'planned'; readonly plan: ProtectionPlan; readonly attempts: number }
+  | { readonly kind: 'placed'; readonly plan: ProtectionPlan; readonly attempts: number; readonly quantity: number; readonly tick: number | null }
+  | { readonly kind: 'failed'; readonly plan: ProtectionPlan | null; readonly attempts: number; readonly error: string };
+
+/**
+ * Everything the execution statechart knows about one execution, from validation to its result.
+ * Eighteen top-level keys at most, related facts in one tagged value each: XState copies the
+ * context on every `assign`, and a wider object turns that copy into a slow dictionary-mode one.
+ *
+ * @example
+ * const { clientOrderId, send, result }: ExecutionContext = actor.getSnapshot().context;
  */
 export interface ExecutionContext {
   readonly executionId: string;
   readonly snapshot: FrozenSnapshot | null;
-  readonly recovery: ExecutionRecovery | null;
-  readonly inputIssues: readonly SnapshotIssue[] | null;
   readonly clientOrderId: string | null;
-  /** Effective kill switch for the symbol, kept current by KILL_SWITCH events. */
-  readonly killSwitch: KillSwitchState;
-  /** When a non-off switch first met this execution, and the state it had then. */
-  readonly killSwitchPhase: KillSwitchPhase | null;
-  readonly killSwitchSeen: KillSwitchState;
+  readonly recovery: ExecutionRecovery | null;
   readonly startedAt: number;
-  readonly deadlineAt: number | null;
-  /** The window the hard-deadline timer waits, fixed when the deadline is set (the timer reads it). */
-  readonly hardTimeoutMs: number;
+  /** Effective kill switch for the symbol (kept current by KILL_SWITCH events); when a non-off switch first met this execution, and the most severe state seen. */
+  readonly killSwitch: { readonly state: KillSwitchState; readonly phase: KillSwitchPhase | null; readonly seen: KillSwitchState };
+  /**
+   * Rule 4's absolute deadline, set once when the order is about to be sent; `windowMs` is what the
+   * hard-timeout timer waits (fixed when set, read by the timer); `passed` once it fired.
+   */
+  readonly deadline: { readonly at: number; readonly windowMs: number; readonly passed: boolean } | null;
   /** The length of the pause in progress, fixed when it starts (its timer reads it). */
   readonly pauseMs: number;
-  readonly deadlinePassed: boolean;
-  readonly submitAttempts: number;
+  /**
+   * Sending the order: how many sends, whether one is out that no answer has confirmed or ruled
+   * out (`unconfirmed`), whether the last failed in a way proving it never left this process
+   * (`lastNotMade`), and whether the order's outcome stays uncertain (`outcomeUncertain`).
+   */
+  readonly send: { readonly attempts: number; readonly unconfirmed: boolean; readonly lastNotMade: boolean; readonly outcomeUncertain: boolean };
   readonly attempts: readonly Attempt[];
   readonly order: OrderView | null;
   readonly fullFillKnownAt: number | null;
-  /** Something may exist at the broker that no answer has confirmed or ruled out. */
-  readonly outcomeUncertain: boolean;
-  /** A request to send the order is out and no answer has confirmed or ruled out the order yet. */
-  readonly unconfirmedSend: boolean;
-  /** The last submit failed in a way that proves it never left this process (`not_sent`). */
-  readonly lastSendNotMade: boolean;
-  readonly stopReason: StopReason | null;
-  readonly stopError: ExecutionError | null;
-  readonly cancelAttempts: number;
-  /** The host's kill switch fan-out already asked the broker to cancel; the next cancel waits for that answer. */
-  readonly cancelRequested: boolean;
-  /** The protection plan of the latest attempt: levels from `averageFillPrice`, for `quantity`. */
-  readonly protection: (ProtectiveLevels & { readonly quantity: number; readonly averageFillPrice: number }) | null;
-  readonly protectionPlaced: boolean;
-  /** Quantity the broker confirmed as protected. */
-  readonly protectedQuantity: number;
-  /** The price increment the broker said it rounded the levels to, or null. */
-  readonly protectionTick: number | null;
-  readonly protectionAttempts: number;
-  readonly protectionError: string | null;
+  /** Cancel requests sent, and whether the host's kill switch fan-out already requested the next one. */
+  readonly cancel: { readonly attempts: number; readonly requested: boolean };
+  readonly protection: ProtectionState;
+  /** Why the execution stopped short, or was refused before anything was sent (`refused`). */
+  readonly stop: { readonly reason: StopReason | 'refused'; readonly error: ExecutionError | null } | null;
   readonly reconciliation: ReconciliationReport | null;
-  readonly rejection: ExecutionError | null;
   readonly result: ExecutionResult | null;
   readonly resolution: { readonly operator: string; readonly note: string; readonly at: string } | null;
 }
@@ -108,5 +113,17 @@ export type ExecutionEvent =
   | { type: 'KILL_SWITCH'; state: KillSwitchState; cancelRequested?: boolean }
   | { type: 'RESOLVE'; operator: string; note: string };
 
-/** Emitted to the host (journal): events no state handles. */
-export type ExecutionEmitted = { type: 'unhandled'; event: { type: string } };
+/**
+ * What the statechart tells its host, which listens with `actor.on(type, …)` and never reads the
+ * context: an event no state handled (journaled), a change of the filled quantity (the engine's
+ * position ledger), and a result (`settled`: the execution completed, was rejected, flagged for
+ * an operator, or resolved).
+ *
+ * @example
+ * actor.on('fill', ({ symbol, signedQuantity }) => ledger.update(executionId, symbol, signedQuantity));
+ * actor.on('settled', ({ result }) => console.log(result.status, result.requiresManualResolution));
+ */
+export type ExecutionEmitted =
+  | { type: 'unhandled'; event: { type: string } }
+  | { type: 'fill'; symbol: string; signedQuantity: number }
+  | { type: 'settled'; result: ExecutionResult; state: string };

@@ -1,2 +1,2 @@
 export * from './execution.machine.js';
-export { buildExecutionResult } from './execution.result.js';
+export { buildExecutionResult, refusedResult, internalFailureResult } from './execution.result.js';

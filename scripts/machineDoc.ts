@@ -33,7 +33,7 @@ export function guardLabel(guard: unknown): string {
   if (typeof g.type === 'string') return g.type;
   const parts = (g.guards ?? []).map(guardLabel);
   const kind = g.check?.name ?? '';
-  if (/not/i.test(kind)) return `!${parts[0] ?? '?'}`;
+  if (/not/i.test(kind)) return /\s/.test(parts[0] ?? '') ? `!(${parts[0]})` : `!${parts[0] ?? '?'}`;
   if (/and/i.test(kind)) return parts.join(' && ');
   if (/or/i.test(kind)) return parts.join(' || ');
   return 'guard';

@@ -11,7 +11,7 @@ describe('docs/execution-machine.md', () => {
 
   it('names every guard of the machine in the diagram or the table', () => {
     const doc = renderMachineDoc(executionMachine, 'machines/execution.machine.ts');
-    for (const guard of ['killSwitchAllowsEntry', 'snapshotHashIntact', 'fillPriceKnown', 'mayResend', 'killSwitchCancelsOrders', 'anyQuantityFilled', 'reconciliationMatched']) {
+    for (const guard of ['killSwitchAllowsEntry', 'snapshotHashIntact', 'fillPriceKnown', 'deadlinePassed', 'submitAttemptsLeft', 'resendSafeOnVenue', 'killSwitchCancelsOrders', 'anyQuantityFilled', 'reconciliationMatched']) {
       expect(doc).toContain(guard);
     }
   });

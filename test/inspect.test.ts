@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { harness, snapshot } from './support/fixtures.js';
 
 /** States the machine passes through inside one macrostep: they never appear in a snapshot. */
-const TRANSIENT = new Set(['validating', 'live.assessing', 'live.stopping.checkingFinal', 'judging']);
+const TRANSIENT = new Set(['validating', 'live.trading.unconfirmed.checkingResend', 'live.assessing', 'live.stopping.checkingFinal', 'judging']);
 
 const name = (value: unknown): string =>
   typeof value === 'string' ? value : Object.entries(value as object).map(([k, v]) => `${k}.${name(v)}`)[0]!;

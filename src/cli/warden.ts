@@ -323,7 +323,7 @@ function progressPrinter() {
   const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0]!);
   const inspect = (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
-    const snap = ev.snapshot as { value: unknown; context: { executionId: string; snapshot: { advisoryId: string } | null; deadlineAt: number | null } };
+    const snap = ev.snapshot as { value: unknown; context: { executionId: string; snapshot: { advisoryId: string } | null; deadline: { at: number } | null } };
     const id = snap.context.executionId;
     const state = name(snap.value);
     if (last.get(id) === state) return;
@@ -333,7 +333,8 @@ function progressPrinter() {
     const advisory = snap.context.snapshot?.advisoryId ?? '(invalid input)';
     advisories.set(id, advisory);
     const elapsed = `+${((now - started.get(id)!) / 1000).toFixed(1)} s`;
-    const left = snap.context.deadlineAt === null ? '' : snap.context.deadlineAt > now ? `  ${((snap.context.deadlineAt - now) / 1000).toFixed(1)} s to deadline` : '  past deadline';
+    const deadlineAt = snap.context.deadline?.at ?? null;
+    const left = deadlineAt === null ? '' : deadlineAt > now ? `  ${((deadlineAt - now) / 1000).toFixed(1)} s to deadline` : '  past deadline';
     process.stderr.write(`  ${advisory.padEnd(24)} ${state.padEnd(34)} ${elapsed.padStart(8)}${left}\n`);
   };
   /** What each execution still in flight is doing, and what it will do next. */

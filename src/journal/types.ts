@@ -1,4 +1,5 @@
 /** The forensic journal: every transition and broker call, hash-chained. */
+import type { FrozenSnapshot } from '../domain/schemas.js';
 
 /**
  * What a journal record is about; the values are stored in each record's `kind`.
@@ -110,6 +111,23 @@ export interface CommandOutcome {
 }
 
 /**
+ * An advisory's claim, as a shared store records it.
+ *
+ * @example
+ * const outcome = await store.claim({ advisoryId: 'adv-1', executionId: 'exec-1', clientOrderId: 'wd-0123', deadlineAt: Date.now() + 30_000, snapshot, broker: 'paper' });
+ */
+export interface StoreClaim {
+  readonly advisoryId: string;
+  readonly executionId: string;
+  readonly clientOrderId: string;
+  /** Absolute hard deadline, ms since epoch. */
+  readonly deadlineAt: number;
+  readonly snapshot: FrozenSnapshot;
+  /** The broker the order goes to (its declared identity). */
+  readonly broker: string;
+}
+
+/**
  * A journal store. `append` chains the record synchronously (so the order of records is the order
  * of events) and returns it. A store that writes in batches (group commit) implements `flush`; the
  * engine awaits it before every send and before it hands out a result, so the intent to send is on
@@ -132,6 +150,13 @@ export interface Journal {
    * stored for the operator. Returns a function that stops watching.
    */
   watchCommands?(handler: (command: OperatorCommand) => CommandOutcome): () => void;
+  /**
+   * Optional: a store shared by several engines decides advisory claims itself, durably, so that
+   * one advisory gets one execution fleet-wide: `duplicate` when another execution holds it. The
+   * engine asks before it journals the claim and before the first send; a store without it leaves
+   * the claim to the engine (one process).
+   */
+  claim?(claim: StoreClaim): Promise<'claimed' | 'duplicate'>;
   /** Every record, in sequence order, read synchronously. */
   readAll(): readonly JournalRecord[];
   /**

@@ -85,8 +85,9 @@ export class VirtualClock implements Clock {
     return tracked;
   }
 
-  /** Fires the next due timer (jumping to its time) and lets promises settle; false when none is scheduled. */
+  /** Lets promises settle, fires the next due timer (jumping to its time) and lets promises settle again; false when none is scheduled. */
   async step(): Promise<boolean> {
+    await idle();
     const next = this.nextDue();
     if (next === null) return false;
     this.fire(next);

@@ -52,13 +52,16 @@ export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
   const at = (...names: string[]) => names.some((n) => where.includes(`"${n}"`));
   const open = c.order === null || !['filled', 'cancelled', 'rejected'].includes(c.order.status);
   const events: ModelEvent[] = [];
+  const plan = c.protection.kind === 'none' ? null : c.protection.plan;
+  // The claim: recorded, or held by another engine sharing the store.
+  if (at('claiming')) events.push(done('claimAdvisory', undefined), fail('claimAdvisory', new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' })));
   if (at('submitting')) {
     events.push(done('submitOrder', report('pending', 0, null)), done('submitOrder', report('rejected', 0, null)), fail('submitOrder', definitive()), fail('submitOrder', unknownOutcome()));
   }
   if (at('lookingUp')) events.push(done('lookupOrder', report('pending', 0, null)), done('lookupOrder', null), fail('lookupOrder', unknownOutcome()));
   if (at('retryPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.retryPause'));
   if (at('lookupPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.lookupPause'));
-  if (at('trading') && !c.deadlinePassed) events.push(after('hardTimeout', 'execution.live.trading'));
+  if (at('trading') && !c.deadline?.passed) events.push(after('hardTimeout', 'execution.live.trading'));
   if (at('cancelPause')) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
   if (at('protectionPause')) events.push(after('protectionRetryDelay', 'execution.live.protectionPause'));
   // Fills arrive by push while the order can still fill: before the answer, while working, while stopping.
@@ -75,8 +78,8 @@ export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
   // A poll that fails while the order works: journaled, changes nothing.
   if (at('working')) events.push({ type: 'POLL_FAILED', error: 'connection reset' });
   // One kill switch change per path is enough to reach every guard: off → warning/active, warning → active.
-  if (snap.status === 'active' && c.killSwitch !== 'active' && !at('flagged')) {
-    if (c.killSwitch === 'off') events.push({ type: 'KILL_SWITCH', state: 'warning' });
+  if (snap.status === 'active' && c.killSwitch.state !== 'active' && !at('flagged')) {
+    if (c.killSwitch.state === 'off') events.push({ type: 'KILL_SWITCH', state: 'warning' });
     events.push({ type: 'KILL_SWITCH', state: 'active' });
   }
   if (at('cancelling')) events.push(done('cancelOrder', report('cancelled', filled, price)), done('cancelOrder', report('filled', size, FILL_PRICE)), fail('cancelOrder', unknownOutcome()));
@@ -90,7 +93,7 @@ export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
   }
   if (at('protecting')) {
     events.push(
-      done('placeProtection', { clientOrderId: `${c.clientOrderId}-p`, status: 'placed', stopLoss: c.protection?.stopLoss ?? 1, takeProfit: c.protection?.takeProfit ?? 1, quantity: filled }),
+      done('placeProtection', { clientOrderId: `${c.clientOrderId}-p`, status: 'placed', stopLoss: plan?.stopLoss ?? 1, takeProfit: plan?.takeProfit ?? 1, quantity: filled }),
       done('placeProtection', { clientOrderId: `${c.clientOrderId}-p`, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: 'refused' }),
       fail('placeProtection', unknownOutcome()),
       fail('placeProtection', definitive()),
@@ -118,8 +121,8 @@ export function observation(c: ModelSnapshot['context'], variant: 'matched' | 'm
       symbol: s.symbol,
       quantity: variant === 'matched' ? signed : signed + s.positionSize,
       averagePrice: filled > 0 ? (c.order?.averageFillPrice ?? null) : null,
-      stopLoss: c.protectionPlaced ? (c.protection?.stopLoss ?? null) : null,
-      takeProfit: c.protectionPlaced ? (c.protection?.takeProfit ?? null) : null,
+      stopLoss: c.protection.kind === 'placed' ? c.protection.plan.stopLoss : null,
+      takeProfit: c.protection.kind === 'placed' ? c.protection.plan.takeProfit : null,
     },
   };
 }
@@ -131,15 +134,15 @@ export function serializeSnapshot(snap: ModelSnapshot): string {
   const filled = c.order?.filledQuantity ?? 0;
   return JSON.stringify([
     snap.value,
-    c.killSwitch,
-    c.deadlinePassed,
+    c.killSwitch.state,
+    c.deadline?.passed ?? false,
     c.order?.status ?? 'none',
     filled === 0 ? 0 : filled >= size ? 2 : 1,
-    c.submitAttempts,
-    c.cancelAttempts,
-    c.protectionAttempts,
-    c.outcomeUncertain,
-    c.protectionPlaced,
+    c.send.attempts,
+    c.cancel.attempts,
+    c.protection.kind === 'none' ? 0 : c.protection.attempts,
+    c.send.outcomeUncertain,
+    c.protection.kind,
   ]);
 }
 

@@ -18,6 +18,10 @@ const COVERAGE_DOC = 'docs/coverage.md';
 const EXEMPT: Record<string, string> = {
   'execution | * | - | (stays)':
     'an event no state handles (e.g. RESOLVE sent before the execution is flagged) can only come from a host that sends events to the machine itself, never through the engine; `test/machine.test.ts` "reports an event no state handles instead of dropping it"',
+  'execution.live.trading.unconfirmed.checkingResend | always | !notExpired | execution.live.stopping':
+    'a snapshot that expires between its first send and a resend; the path model keeps one expiry far away, so `test/retries.test.ts` "expiry is re-checked before a retry" takes it',
+  'execution.live.trading.unconfirmed.checkingResend | always | !snapshotHashIntact | execution.live.stopping':
+    'rule 1 checked again before a resend: the snapshot is deep-frozen when it is read, so its hash cannot stop matching mid-execution (`test/frozenSnapshot.test.ts` "deep-freezes the snapshot"); the guard stays as the rule\'s own statement',
   'execution.live | xstate.error.actor.orderFeed | - | (stays)':
     'the push subscription fails when it is opened; the execution carries on by polling; `test/engine.test.ts` "never throws on a broken adapter: a failing push feed degrades to polling, journaled"',
 };

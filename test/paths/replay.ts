@@ -6,11 +6,12 @@
 import { SimulatedClock, type AnyStateMachine } from 'xstate';
 import { expect } from 'vitest';
 import { pino } from 'pino';
-import { createEngine, MemoryJournal, type ExecutionResult, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
+import { createEngine, type ExecutionResult, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
 import type { ExecutionContext } from '../../machines/execution.machine.js';
 import { checkInvariants, checkSafety } from '../support/invariants.js';
 import { T0 } from '../support/fixtures.js';
 import { DeferredBroker } from './deferredBroker.js';
+import { ClaimingJournal } from './claimingJournal.js';
 import { observation, type ModelEvent, type ModelPath } from './model.js';
 import { guardLabel } from '../../scripts/machineDoc.js';
 
@@ -62,7 +63,7 @@ export async function replayPath(args: {
   clock.set(T0);
   const broker = new DeferredBroker(args.durability ?? 'durable');
   let live: { value: unknown; context: ExecutionContext; status: string } | null = null;
-  const journal = new MemoryJournal(clock);
+  const journal = new ClaimingJournal(clock);
   if (args.recovery && args.snapshot) {
     const ids = { executionId: 'restarted-1', advisoryId: args.snapshot.advisoryId, snapshotHash: args.snapshot.hash };
     journal.append({ ...ids, kind: 'claim', payload: { snapshot: args.snapshot, clientOrderId: args.recovery.clientOrderId, deadlineAt: args.recovery.deadlineAt } });
@@ -114,6 +115,7 @@ export async function replayPath(args: {
     if (actor) {
       const [, kind, id] = actor;
       const ok = kind === 'done';
+      if (id === 'claimAdvisory') return journal.answerClaim(ok ? 'claimed' : 'duplicate');
       const payload = ok ? (event as { output: unknown }).output : (event as { error: unknown }).error;
       if (id === 'reconcile') {
         const variant = (event as { variant?: 'matched' | 'mismatch' }).variant;
@@ -134,7 +136,7 @@ export async function replayPath(args: {
       // Time advances by what the live actor's own context says: the hard deadline it set, or the
       // length of the pause it is in. The machine's implementations are never consulted.
       const c = live!.context;
-      clock.increment(delayed[1] === 'hardTimeout' ? Math.max(0, (c.deadlineAt ?? clock.now()) - clock.now()) : c.pauseMs);
+      clock.increment(delayed[1] === 'hardTimeout' ? Math.max(0, (c.deadline?.at ?? clock.now()) - clock.now()) : c.pauseMs);
       return;
     }
     switch (type) {

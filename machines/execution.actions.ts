@@ -1,0 +1,214 @@
+/**
+ * The execution statechart's actions: each updates the context (or tells the host something)
+ * and decides nothing — the chart's transitions and guards decide. Times come from the env's
+ * clock when an action runs; delays then read what was stored.
+ */
+import { assign, emit, type ParameterizedObject } from 'xstate';
+import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
+import { CANCEL_RETRY_DELAY_MS, ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS, RETRY_BACKOFF_MS } from '../src/domain/constants.js';
+import type { Attempt, ExecutionError, ReconciliationReport } from '../src/domain/result.js';
+import type { OrderReport, PositionReport } from '../src/domain/schemas.js';
+import { mostSevere } from '../src/rules/killSwitch.js';
+import { mergeOrderReport } from '../src/rules/orderReports.js';
+import type { StopReason } from '../src/rules/outcome.js';
+import { approvalProblem, expiryProblem, hashProblem, killSwitchProblem } from '../src/rules/preconditions.js';
+import { protectiveLevels, signedQuantity } from '../src/rules/protection.js';
+import { diffReconciliation } from '../src/rules/reconciliation.js';
+import type { ExecutionEnv } from './execution.env.js';
+import { buildExecutionResult } from './execution.result.js';
+import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, KillSwitchPhase } from './execution.types.js';
+
+type Args = { readonly context: ExecutionContext; readonly event: ExecutionEvent };
+/** An `assign` typed for this machine, with the params a transition hands it. */
+const update = <P extends ParameterizedObject['params'] | undefined = undefined>(fn: (args: Args, params: P) => Partial<ExecutionContext>) =>
+  assign<ExecutionContext, ExecutionEvent, P, ExecutionEvent, never>(fn as never);
+/** An `emit` typed for this machine. */
+const tell = <P extends ParameterizedObject['params'] | undefined = undefined>(fn: (args: Args, params: P) => ExecutionEmitted) =>
+  emit<ExecutionContext, ExecutionEvent, P, ExecutionEvent, ExecutionEmitted>(fn as never);
+
+/** A precondition rule 1, 3, 5 or the approval names, checked again to say why it failed. */
+export type PreconditionCheck = 'hash' | 'approval' | 'expiry' | 'killSwitch';
+
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+const settleLast = (attempts: readonly Attempt[], patch: Partial<Attempt>): Attempt[] => attempts.map((a, i) => (i === attempts.length - 1 ? { ...a, ...patch } : a));
+const newAttempt = (c: ExecutionContext, kind: Attempt['kind'], nowMs: number): Attempt => ({
+  number: c.attempts.length + 1,
+  kind,
+  clientOrderId: c.clientOrderId!,
+  quantity: kind === 'submit' ? c.snapshot!.positionSize : 0,
+  at: isoAt(nowMs),
+  stage: 'submitted',
+  outcome: 'in_flight',
+  error: null,
+});
+
+export function createActions(env: ExecutionEnv) {
+  const { now } = env;
+  const problemWith = (c: ExecutionContext, check: PreconditionCheck): ExecutionError | null => {
+    const s = c.snapshot!;
+    if (check === 'hash') return hashProblem(s);
+    if (check === 'approval') return approvalProblem(s, now(), env.approvers);
+    if (check === 'expiry') return expiryProblem(s, now());
+    return killSwitchProblem(c.killSwitch.state);
+  };
+  /** The first reason to stop is the one the result gives; later ones do not overwrite it. */
+  const stopWith = (c: ExecutionContext, reason: StopReason, error: ExecutionError | null): Partial<ExecutionContext> => (c.stop !== null ? {} : { stop: { reason, error } });
+  const refuse = (error: ExecutionError | null): Partial<ExecutionContext> => ({ stop: { reason: 'refused', error } });
+
+  return {
+    markStarted: update(() => ({ startedAt: now() })),
+    // --- refusals before anything is sent
+    refuseBecause: update(({ context }, params: { check: PreconditionCheck }) => ({
+      ...refuse(problemWith(context, params.check)),
+      ...(params.check === 'killSwitch' ? { killSwitch: { ...context.killSwitch, phase: 'before' as const, seen: context.killSwitch.state } } : {}),
+    })),
+    refuseDuplicate: update(() => refuse({ code: ErrorCode.DuplicateAdvisory, message: 'this advisory has already been executed' })),
+    refuseUnclaimed: update((_, params: { error: unknown }) => {
+      const failure = classifyBrokerFailure(params.error);
+      return refuse({ code: failure.code === 'duplicate_advisory' ? ErrorCode.DuplicateAdvisory : ErrorCode.JournalUnavailable, message: `the advisory could not be claimed: ${failure.message}` });
+    }),
+
+    // --- rule 4: the deadline, fixed once and kept in the context for its timer
+    fixHardDeadline: update(() => ({ deadline: { at: now() + HARD_TIMEOUT_MS, windowMs: HARD_TIMEOUT_MS, passed: false } })),
+    /** The timer waits what is left of the fixed deadline when trading starts (the claim took some of it). */
+    armHardDeadline: update(({ context }) => ({ deadline: { at: context.deadline!.at, windowMs: Math.max(0, context.deadline!.at - now()), passed: false } })),
+    restoreExecution: update(({ context }) => {
+      const r = context.recovery!;
+      return {
+        deadline: { at: r.deadlineAt, windowMs: Math.max(0, r.deadlineAt - now()), passed: false },
+        // Nobody knows what became of the last send: the look-up that follows decides.
+        send: { ...context.send, attempts: r.submitAttempts, unconfirmed: true },
+      };
+    }),
+    markDeadlinePassed: update(({ context }) => ({ deadline: { ...context.deadline!, passed: true } })),
+    /** Each pause's length is decided when it starts and kept in the context, where its timer reads it. */
+    startPause: update((_, params: { kind: 'retry' | 'cancel' | 'protection'; attempts: number }) => ({
+      pauseMs: params.kind === 'cancel' ? CANCEL_RETRY_DELAY_MS : params.kind === 'protection' ? PROTECTION_RETRY_DELAY_MS : (RETRY_BACKOFF_MS[Math.min(params.attempts, RETRY_BACKOFF_MS.length - 1)] ?? 0),
+    })),
+
+    // --- sending and looking up
+    recordSubmitAttempt: update(({ context }) => ({
+      send: { ...context.send, attempts: context.send.attempts + 1, lastNotMade: false, unconfirmed: true },
+      attempts: [...context.attempts, newAttempt(context, 'submit', now())],
+    })),
+    recordLookupAttempt: update(({ context }) => ({ attempts: [...context.attempts, newAttempt(context, 'lookup', now())] })),
+    settleAttempt: update(({ context }, params: { outcome: Attempt['outcome']; error?: unknown }) => ({
+      send: {
+        ...context.send,
+        // Any answer but "unknown" settles whether the order exists — except that "not found" proves
+        // nothing on a venue whose look-ups may lag and whose ids are not durable.
+        unconfirmed: params.outcome === 'unknown' || (params.outcome === 'not_found' && !env.venueKeepsClientIds) ? context.send.unconfirmed : false,
+        lastNotMade:
+          params.outcome === 'unknown' && context.attempts.at(-1)?.kind === 'submit' ? params.error instanceof BrokerError && params.error.code === 'not_sent' : context.send.lastNotMade,
+      },
+      attempts: settleLast(context.attempts, {
+        outcome: params.outcome,
+        stage: params.outcome === 'acknowledged' || params.outcome === 'found' ? 'pending' : 'submitted',
+        error: params.error === undefined ? null : classifyBrokerFailure(params.error).message,
+      }),
+    })),
+    mergeReport: update(({ context }, params: { report: OrderReport | null | undefined }) => {
+      if (!params.report) return {};
+      const order = mergeOrderReport(context.order, params.report);
+      const full = order.filledQuantity >= context.snapshot!.positionSize;
+      return { order, fullFillKnownAt: full && context.fullFillKnownAt === null ? now() : context.fullFillKnownAt };
+    }),
+    /** A pushed report proves the order exists: a look-up still in flight is answered by it. */
+    adoptPushedOrder: update(({ context }) => ({
+      send: { ...context.send, unconfirmed: false },
+      attempts: context.attempts.at(-1)?.outcome === 'in_flight' ? settleLast(context.attempts, { outcome: 'found', stage: 'pending' }) : context.attempts,
+    })),
+    markOutcomeUncertain: update(({ context }) => ({ send: { ...context.send, outcomeUncertain: true } })),
+    /** A send that no answer has confirmed or ruled out leaves the outcome uncertain. */
+    carryUnconfirmedSend: update(({ context }) => ({ send: { ...context.send, outcomeUncertain: context.send.outcomeUncertain || context.send.unconfirmed } })),
+    markOutcomeKnown: update(({ context }) => ({ send: { ...context.send, outcomeUncertain: false } })),
+
+    // --- why trading stopped
+    stopBecause: update(({ context }, params: { reason: StopReason; error?: ExecutionError }) => stopWith(context, params.reason, params.error ?? null)),
+    /** Rule 5: a resend a precondition forbids stops with that precondition's own reason. */
+    stopBeforeResend: update(({ context }, params: { check: PreconditionCheck | 'deadline' | 'attempts' }) => {
+      if (params.check === 'deadline') return stopWith(context, 'deadline', null);
+      if (params.check === 'attempts') return stopWith(context, 'retries_exhausted', { code: ErrorCode.RetriesExhausted, message: `${context.send.attempts} submission attempts without a definitive answer` });
+      return stopWith(context, params.check === 'killSwitch' ? 'kill_switch' : 'unrecoverable', problemWith(context, params.check));
+    }),
+    stopForBrokerRefusal: update(({ context }, params: { error: unknown }) => {
+      const failure = classifyBrokerFailure(params.error);
+      return stopWith(context, 'broker_rejected', { code: failure.code === 'journal_unavailable' ? ErrorCode.JournalUnavailable : ErrorCode.BrokerRejected, message: failure.message });
+    }),
+    stopForRejectedReport: update(({ context }) => stopWith(context, 'broker_rejected', { code: ErrorCode.BrokerRejected, message: context.order?.reason ?? 'the broker rejected the order' })),
+
+    // --- rule 3: the kill switch as this execution hears it
+    /** `phase: null` tracks the switch without it having met the execution yet (before anything was sent, the claim decides). */
+    applyKillSwitch: update(({ context, event }, params: { phase: KillSwitchPhase | null }) => {
+      if (event.type !== 'KILL_SWITCH') return {};
+      const engaged = event.state !== KillSwitchState.Off;
+      const ks = context.killSwitch;
+      return {
+        killSwitch: { state: event.state, phase: engaged && ks.phase === null ? params.phase : ks.phase, seen: engaged && params.phase !== null ? mostSevere(ks.seen, event.state) : ks.seen },
+        // The host already asked the broker to cancel (the fan-out): stopping waits for that answer.
+        ...(params.phase === 'during' && event.cancelRequested === true ? { cancel: { ...context.cancel, requested: true } } : {}),
+      };
+    }),
+    countCancelAttempt: update(({ context }) => ({ cancel: { ...context.cancel, attempts: context.cancel.attempts + 1 } })),
+    /** A cancel the fan-out requested counts once; a later attempt sends its own. */
+    forgetRequestedCancel: update(({ context }) => ({ cancel: { ...context.cancel, requested: false } })),
+
+    // --- rule 2: protection from the actual fill
+    /** The plan is made on every attempt from what has filled by then, so levels, quantity and price belong together. */
+    planProtection: update(({ context }) => {
+      const s = context.snapshot!;
+      const averageFillPrice = context.order!.averageFillPrice!;
+      const plan = { ...protectiveLevels(s.side, averageFillPrice, s.slOffsetPct, s.tpOffsetPct), quantity: context.order!.filledQuantity, averageFillPrice };
+      const attempts = context.protection.kind === 'none' ? 1 : context.protection.attempts + 1;
+      return { protection: { kind: 'planned', plan, attempts } };
+    }),
+    recordProtectionPlaced: update(({ context }, params: { quantity: number; tickSize: number | undefined }) =>
+      context.protection.kind === 'planned' ? { protection: { ...context.protection, kind: 'placed', quantity: params.quantity, tick: params.tickSize ?? null } } : {},
+    ),
+    recordProtectionFailure: update(({ context }, params: { problem: string }) => {
+      const p = context.protection;
+      return { protection: { kind: 'failed', plan: p.kind === 'none' ? null : p.plan, attempts: p.kind === 'none' ? 0 : p.attempts, error: params.problem } };
+    }),
+
+    // --- rule 6: one reconciliation
+    recordReconciliation: update(({ context }, params: { observed: { order: OrderReport | null; position: PositionReport } }) => {
+      const s = context.snapshot!;
+      const p = context.protection;
+      const placed = p.kind === 'placed' ? p : null;
+      const diff = diffReconciliation(
+        {
+          symbol: s.symbol,
+          side: s.side,
+          order: context.order,
+          priorPositionQuantity: env.otherPositionQuantity(s.symbol, context.executionId),
+          protection: p.kind === 'none' ? null : p.plan,
+          protectedQuantity: placed?.quantity ?? 0,
+          priceTick: placed?.tick ?? null,
+          outcomeUncertain: context.send.outcomeUncertain,
+          positionSize: s.positionSize,
+          protectionFailure: p.kind === 'failed' ? p.error : p.kind === 'planned' ? 'protection was not confirmed' : null,
+        },
+        params.observed,
+      );
+      const report: ReconciliationReport = { ...diff, checkedAt: isoAt(now()), queries: { getOrder: 1, getPosition: 1 } };
+      return { reconciliation: report };
+    }),
+    recordReconciliationUnavailable: update((_, params: { error: unknown }) => ({
+      reconciliation: {
+        status: 'unavailable' as const,
+        checkedAt: isoAt(now()),
+        mismatches: [{ field: 'broker', expected: 'answer', actual: null, message: `reconciliation query failed: ${describeThrown(params.error)}` }],
+        queries: { getOrder: 1, getPosition: 1 },
+      },
+    })),
+
+    // --- the end
+    settle: update(({ context }, params: { awaitingResolution: boolean }) => ({ result: buildExecutionResult(context, now(), params.awaitingResolution) })),
+    recordResolution: update(({ event }) => (event.type === 'RESOLVE' ? { resolution: { operator: event.operator, note: event.note, at: isoAt(now()) } } : {})),
+
+    // --- what the host hears
+    reportUnhandled: tell(({ event }) => ({ type: 'unhandled', event: { type: event.type } })),
+    reportFill: tell(({ context }) => ({ type: 'fill', symbol: context.snapshot!.symbol, signedQuantity: signedQuantity(context.snapshot!.side, context.order?.filledQuantity ?? 0) })),
+    reportSettled: tell(({ context }, params: { state: string }) => ({ type: 'settled', result: context.result!, state: params.state })),
+  };
+}

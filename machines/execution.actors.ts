@@ -1,0 +1,124 @@
+/**
+ * The execution statechart's invoked actors: each is one broker call (or the advisory claim)
+ * through the env's checked boundary — bounded, validated, journaled — and nothing else.
+ * `notProvided` stands in for all of them in the bare definition, `executionMachine`.
+ */
+import { fromCallback, fromPromise } from 'xstate';
+import { BrokerError, describeThrown } from '../src/broker/errors.js';
+import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../src/domain/schemas.js';
+import { nextPollDelay } from '../src/rules/polling.js';
+import type { AdvisoryClaim, ExecutionEnv } from './execution.env.js';
+import type { ExecutionEvent } from './execution.types.js';
+
+type Call<I> = { readonly executionId: string } & I;
+export type ReconcileAnswer = { readonly order: OrderReport | null; readonly position: PositionReport };
+
+/** The actors' logic, typed; `createActors(env)` and `notProvided` both have this shape. */
+export const actorTypes = {
+  claimAdvisory: fromPromise<void, AdvisoryClaim>(() => notProvided('claimAdvisory')),
+  submitOrder: fromPromise<OrderReport, Call<{ request: OrderRequest }>>(() => notProvided('submitOrder')),
+  lookupOrder: fromPromise<OrderReport | null, Call<{ ref: OrderRef }>>(() => notProvided('lookupOrder')),
+  cancelOrder: fromPromise<OrderReport, Call<{ ref: OrderRef; alreadyRequested: boolean }>>(() => notProvided('cancelOrder')),
+  placeProtection: fromPromise<ProtectionReport, Call<{ request: ProtectionRequest }>>(() => notProvided('placeProtection')),
+  reconcile: fromPromise<ReconcileAnswer, Call<{ ref: OrderRef; symbol: string }>>(() => notProvided('reconcile')),
+  watchOrder: fromCallback<ExecutionEvent, Call<{ ref: OrderRef }>>(() => {
+    throw notProvidedError('watchOrder');
+  }),
+  orderFeed: fromCallback<ExecutionEvent, Call<{ clientOrderId: string }>>(() => {
+    throw notProvidedError('orderFeed');
+  }),
+};
+
+function notProvidedError(name: string): BrokerError {
+  return new BrokerError(`${name} is not provided: build the machine with createExecutionMachine({ broker }) or createEngine`, { retryable: false, code: 'not_provided' });
+}
+const notProvided = (name: string): Promise<never> => Promise.reject(notProvidedError(name));
+
+export function createActors(env: ExecutionEnv): typeof actorTypes {
+  const { broker, clock, beforeDelivery } = env;
+  /** An answer reaches the execution only after whatever the host queued for it (see `beforeDelivery`). */
+  const delivered = <T>(executionId: string, answer: Promise<T>): Promise<T> =>
+    beforeDelivery === undefined
+      ? answer
+      : answer.then(
+          (v) => {
+            beforeDelivery(executionId);
+            return v;
+          },
+          (e: unknown) => {
+            beforeDelivery(executionId);
+            throw e;
+          },
+        );
+  return {
+    claimAdvisory: fromPromise<void, AdvisoryClaim>(async ({ input }) => {
+      try {
+        await env.advisories.claim(input);
+      } catch (e) {
+        // Nothing is sent without a claim on record: a refusal, never an unknown outcome. Held by
+        // another execution, or not recorded (the store failed or did not answer).
+        const code = e instanceof BrokerError && e.code === 'duplicate_advisory' ? 'duplicate_advisory' : 'journal_unavailable';
+        throw new BrokerError(`advisory ${input.advisoryId}: ${describeThrown(e)}`, { retryable: false, code, cause: e });
+      }
+    }),
+    submitOrder: fromPromise(({ input }) => delivered(input.executionId, broker.submitOrder(input.executionId, input.request))),
+    lookupOrder: fromPromise(({ input }) => delivered(input.executionId, broker.getOrder(input.executionId, input.ref))),
+    cancelOrder: fromPromise(({ input }) =>
+      // The kill switch fan-out may have sent this cancel already: its answer is this cancel's answer.
+      delivered(input.executionId, (input.alreadyRequested ? env.requestedCancel(input.executionId) : undefined) ?? broker.cancelOrder(input.executionId, input.ref)),
+    ),
+    placeProtection: fromPromise(({ input }) => delivered(input.executionId, broker.placeProtection(input.executionId, input.request))),
+    reconcile: fromPromise(({ input }) =>
+      // Exactly one getOrder and one getPosition (rule 6), asked together; each bounded and checked
+      // to be about this order and this symbol.
+      delivered(
+        input.executionId,
+        Promise.all([broker.getOrder(input.executionId, input.ref), broker.getPosition(input.executionId, input.symbol)]).then(([order, position]) => ({ order, position })),
+      ),
+    ),
+    /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
+    watchOrder: fromCallback(({ input, sendBack }) => {
+      let stopped = false;
+      let timer: unknown;
+      // A venue that pushes is polled at the engine's interval, as a backstop; one that does not is
+      // polled fast while a fill is most likely, then less and less often (rules/polling.ts).
+      const since = clock.now();
+      const delay = () => (env.venuePushes ? env.pollIntervalMs : nextPollDelay(clock.now() - since, env.pollIntervalMs, env.minPollIntervalMs));
+      const deliver = (event: ExecutionEvent) => {
+        if (stopped) return;
+        beforeDelivery?.(input.executionId);
+        if (!stopped) sendBack(event);
+      };
+      const poll = async () => {
+        try {
+          const found = await broker.getOrder(input.executionId, input.ref);
+          deliver(found === null ? { type: 'POLL_FAILED', error: 'broker does not know the order' } : { type: 'ORDER_UPDATE', report: found });
+        } catch (e) {
+          const code = e instanceof BrokerError ? e.code : undefined;
+          // An answer about another order, or one that cannot be read, is reported as such; silence or a failure is a failed poll.
+          deliver(code === 'wrong_order' || code === 'unreadable_answer' ? { type: 'REPORT_INVALID', problem: 'unreadable poll answer' } : { type: 'POLL_FAILED', error: describeThrown(e) });
+        }
+        if (!stopped) timer = clock.setTimeout(poll, delay());
+      };
+      timer = clock.setTimeout(poll, delay());
+      return () => {
+        stopped = true;
+        clock.clearTimeout(timer);
+      };
+    }),
+    /** Push updates from the broker, filtered to this execution's order. */
+    orderFeed: fromCallback(({ input, sendBack }) =>
+      broker.subscribe(
+        input.clientOrderId,
+        (report) => {
+          beforeDelivery?.(input.executionId);
+          sendBack({ type: 'ORDER_UPDATE', report });
+        },
+        (problem) => {
+          beforeDelivery?.(input.executionId);
+          sendBack({ type: 'REPORT_INVALID', problem });
+        },
+      ),
+    ),
+  };
+}

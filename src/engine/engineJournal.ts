@@ -1,0 +1,157 @@
+/**
+ * How the engine writes its journal: a store that may fail (fail-safe, never a crash), every
+ * broker call under the execution it belongs to, and every transition of every execution.
+ */
+import type { InspectionEvent } from 'xstate';
+import type { BrokerObserver } from '../broker/checkedBroker.js';
+import { describeThrown } from '../broker/errors.js';
+import { JournalKind, type Journal, type JournalEntry, type JournalRecord } from '../journal/types.js';
+import type { ExecutionContext } from '../../machines/execution.types.js';
+import type { Logger } from './logger.js';
+
+/** The journal identity of an execution: broker calls and transitions are recorded under it. */
+export interface JournalIds {
+  executionId: string;
+  advisoryId: string | null;
+  snapshotHash: string | null;
+}
+
+/**
+ * The store as the engine uses it. A store that fails (disk full, read-only remount) fails once:
+ * `onFailure` hears why, and from then on nothing is appended.
+ */
+export interface EngineJournal {
+  /** The record, or null when the journal is unwritable. Never throws. */
+  append(entry: JournalEntry): JournalRecord | null;
+  /** Resolves once everything appended is durable (a store writing in batches); rejects if it could not be written. */
+  durable(): Promise<void> | undefined;
+  /** Why the journal became unwritable, or null. */
+  readonly failure: string | null;
+}
+
+export function createEngineJournal(store: Journal, onFailure: (why: string) => void): EngineJournal {
+  let failure: string | null = null;
+  const failed = (e: unknown) => {
+    if (failure !== null) return;
+    failure = describeThrown(e);
+    onFailure(failure);
+  };
+  return {
+    get failure() {
+      return failure;
+    },
+    append(entry) {
+      if (failure !== null) return null;
+      try {
+        return store.append(entry);
+      } catch (e) {
+        failed(e);
+        return null;
+      }
+    },
+    durable() {
+      return store.flush?.().catch((e: unknown) => {
+        failed(e);
+        throw e;
+      });
+    },
+  };
+}
+
+/** The clientOrderId a broker call is about, when its payload names one. */
+function clientOrderIdOf(payload: unknown): string | undefined {
+  const id = payload !== null && typeof payload === 'object' ? (payload as { clientOrderId?: unknown }).clientOrderId : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
+
+const BROKER_KINDS = { request: JournalKind.BrokerRequest, response: JournalKind.BrokerResponse, error: JournalKind.BrokerError } as const;
+
+/**
+ * Journals every broker call under its execution, logs what an operator needs, and holds a send
+ * until its intent is durable (rule: intent before send).
+ */
+export function journalBrokerCalls(deps: {
+  readonly journal: EngineJournal;
+  readonly logger: Logger;
+  /** The execution's journal identity and the clientOrderId of its latest request, while it runs. */
+  readonly idsOf: (executionId: string) => (JournalIds & { lastClientOrderId?: string }) | undefined;
+  /** Called before an answer is journaled: the execution hears every switch change before it. */
+  readonly beforeAnswer: (executionId: string) => void;
+}): BrokerObserver {
+  const { journal, logger } = deps;
+  return (c) => {
+    if (c.executionId !== null && c.phase !== 'request') deps.beforeAnswer(c.executionId);
+    const entry = c.executionId === null ? undefined : deps.idsOf(c.executionId);
+    const ids = c.executionId === null ? { executionId: null, advisoryId: null, snapshotHash: null } : { executionId: c.executionId, advisoryId: entry?.advisoryId ?? null, snapshotHash: entry?.snapshotHash ?? null };
+    const recorded = journal.append({ ...ids, kind: BROKER_KINDS[c.phase], event: c.method, payload: c.payload });
+    if (c.executionId === null) return;
+    // An error's payload is the failure: the order it concerns is the one its request named.
+    const named = c.phase === 'request' ? clientOrderIdOf(c.payload) : undefined;
+    if (named !== undefined && entry) entry.lastClientOrderId = named;
+    const clientOrderId = entry?.lastClientOrderId;
+    // What an operator needs to follow an execution through a bad day at the venue.
+    if (c.phase === 'error') logger.warn({ executionId: c.executionId, advisoryId: ids.advisoryId, clientOrderId, method: c.method, elapsedMs: c.elapsedMs, error: describeThrown(c.payload) }, `broker ${c.method} failed`);
+    else if (c.phase === 'request' && c.method === 'submitOrder') logger.info({ executionId: c.executionId, advisoryId: ids.advisoryId, clientOrderId }, 'order sent');
+    // Intent before send: an order whose request cannot be recorded is not sent. Cancels, look-ups
+    // and protection still go out — they only reduce risk or read.
+    if (recorded === null && c.phase === 'request' && c.method === 'submitOrder') throw new Error(`journal unavailable: ${journal.failure}`);
+    // Group commit: every send waits for its batch (the claim and this request) to be on disk.
+    // For a submit, a batch that cannot be written means no send. Protection waits too (a restart
+    // must know it was asked for, or it would place it twice) but goes out even if the batch
+    // fails: an unprotected fill is worse. Cancels and look-ups never wait.
+    if (c.phase === 'request' && (c.method === 'submitOrder' || c.method === 'placeProtection')) {
+      const durable = journal.durable();
+      if (durable) return c.method === 'submitOrder' ? durable : durable.catch(() => undefined);
+    }
+  };
+}
+
+/** `a.b.c` from a state value. */
+export const stateName = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [key, inner] = Object.entries(value)[0] ?? ['?', null];
+    return inner === null || inner === undefined ? key : `${key}.${stateName(inner)}`;
+  }
+  return String(value);
+};
+
+/**
+ * An inspection observer that journals one execution's transitions. Microsteps are reported
+ * while the machine transitions, before the invokes they start send anything, so the journal
+ * reads in causal order (transition, then its broker call).
+ */
+export function journalTransitions(deps: {
+  readonly record: (entry: Omit<JournalEntry, 'executionId' | 'advisoryId' | 'snapshotHash'>) => void;
+  /** What the journal keeps of the input (the frozen snapshot, or a bounded outline of refused input). */
+  readonly initSummary: unknown;
+  /** Also hears every inspection event. */
+  readonly forward: (event: InspectionEvent) => void;
+}): { inspect: (event: InspectionEvent) => void; readonly state: () => string } {
+  let previousState = 'validating'; // every execution starts there
+  let previousDigest = '';
+  return {
+    state: () => previousState,
+    inspect: (ev) => {
+      if (ev.type === '@xstate.microstep' && ev.actorRef.sessionId === ev.rootId) {
+        const snap = ev.snapshot as unknown as { value: unknown; context: ExecutionContext };
+        const c = snap.context;
+        const to = stateName(snap.value);
+        // A poll that changes nothing is already journaled as its broker call; skip the no-op transition.
+        const digest = JSON.stringify([to, c.order, c.killSwitch, c.stop?.reason, c.deadline?.passed, c.protection.kind, c.reconciliation?.status]);
+        if (!(digest === previousDigest && ev.event.type === 'ORDER_UPDATE')) {
+          previousDigest = digest;
+          deps.record({
+            kind: JournalKind.Transition,
+            from: previousState,
+            to,
+            event: ev.event.type,
+            payload: { event: ev.event.type === 'xstate.init' ? deps.initSummary : ev.event, filledQuantity: c.order?.filledQuantity ?? 0, killSwitch: c.killSwitch.state },
+          });
+          previousState = to;
+        }
+      }
+      deps.forward(ev);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/** The engine's public shapes: what `createEngine` takes and what it returns. */
+import type { InspectionEvent, Observer } from 'xstate';
+import type { BrokerAdapter } from '../broker/types.js';
+import type { Clock } from '../domain/clock.js';
+import type { KillSwitchState } from '../domain/constants.js';
+import type { ExecutionResult } from '../domain/result.js';
+import type { Journal, JournalFilter, JournalRecord, JournalVerification } from '../journal/types.js';
+import type { KillSwitchChange, KillSwitchSetOptions } from './killSwitch.js';
+import type { Logger } from './logger.js';
+
+/**
+ * What {@link createEngine} wires together: a broker, and optionally a journal, a logger, a clock, approvers and polling.
+ *
+ * @example
+ * const options: EngineOptions = { broker: new PaperBroker({ markets: { EURUSD: { price: 1.1 } } }), journal: new MemoryJournal(systemClock, { maxRecords: 10_000 }) };
+ * const engine = createEngine(options);
+ */
+export interface EngineOptions {
+  readonly broker: BrokerAdapter;
+  /** Where the forensic record goes. Default: in memory. */
+  readonly journal?: Journal;
+  /** Operational logs (pino). Default: warnings to stderr, credentials redacted. */
+  readonly logger?: Logger;
+  /** Any XState inspection observer, e.g. `createBrowserInspector().inspect` from @statelyai/inspect. */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * How often a working order is polled with getOrder: at most this far apart. Default 500 ms. On
+   * an adapter that pushes (`subscribe`) this is the interval throughout, a backstop.
+   */
+  readonly pollIntervalMs?: number;
+  /**
+   * On an adapter that pushes nothing, the first look-ups of a fresh order are this far apart, and
+   * the interval grows with its age up to `pollIntervalMs` (rules/polling.ts). Default 50 ms. Set it
+   * to `pollIntervalMs` for a fixed interval, e.g. on a venue whose rate limits cannot take the
+   * early look-ups of many orders at once.
+   */
+  readonly minPollIntervalMs?: number;
+  /** Time source for timers and timestamps. Default: Date.now and the global setTimeout. */
+  readonly clock?: Clock;
+  /**
+   * Ed25519 public keys (PEM) of the people who may approve. When set, a snapshot must carry an
+   * `approvalSignature` over its hash by one of them (see `signSnapshot`), or it is `not_approved`.
+   */
+  readonly approvers?: readonly string[];
+  /**
+   * Resume executions a previous process left unfinished in the journal (default true). An
+   * administrative tool that has no broker to talk to turns it off; unfinished work then waits
+   * for an engine that can finish it.
+   */
+  readonly recover?: boolean;
+}
+
+/**
+ * Who clears a reconciliation flag and what they did about it; both are required.
+ *
+ * @example
+ * const options: ResolveOptions = { operator: 'ana', note: 'closed the extra 500 by hand' };
+ * engine.resolve('adv-1', options);
+ */
+export interface ResolveOptions {
+  readonly operator: string;
+  readonly note: string;
+}
+
+/**
+ * The operator-facing kill switch of an engine.
+ *
+ * @example
+ * engine.killSwitch.set('warning', { symbol: 'EURUSD', reason: 'news at 14:30', operator: 'ana' });
+ * engine.killSwitch.state('EURUSD'); // 'warning'
+ * engine.killSwitch.history().at(-1)?.reason; // 'news at 14:30'
+ */
+export interface EngineKillSwitch {
+  set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange;
+  state(symbol?: string): KillSwitchState;
+  history(): readonly KillSwitchChange[];
+}
+
+/**
+ * A running engine: executes snapshots, holds the kill switch and the journal, and keeps flagged results until resolved.
+ *
+ * @example
+ * const engine: Engine = createEngine({ broker });
+ * const result = await engine.execute(snapshot);
+ * for (const flagged of engine.awaitingResolution()) console.log(flagged.advisoryId, flagged.reconciliation?.status);
+ * await engine.close();
+ */
+export interface Engine {
+  /** Executes one snapshot (frozen or raw). Never throws; bad input resolves as `rejected`. */
+  execute(input: unknown): Promise<ExecutionResult>;
+  readonly killSwitch: EngineKillSwitch;
+  /** Clears the reconciliation flag of an advisory after a human looked at it. */
+  resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
+  /** Results that wait for `resolve()`. */
+  awaitingResolution(): ExecutionResult[];
+  /**
+   * Executions a previous process left unfinished in this journal, resumed when the engine was
+   * created (looked up by clientOrderId first, never resent blindly). Resolves when all have settled.
+   */
+  readonly recovery: Promise<readonly ExecutionResult[]>;
+  readonly journal: { records(filter?: JournalFilter): Promise<JournalRecord[]>; verify(): Promise<JournalVerification> };
+  /** Refuses new executions, waits for running ones to settle, then closes the journal. */
+  close(): Promise<void>;
+}
