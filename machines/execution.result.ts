@@ -105,3 +105,9 @@ export function internalFailureResult(executionId: string, advisoryId: string | 
     durationMs: nowMs - c.startedAt,
   };
 }
+
+/** A result whose records could not all be written: without a complete record, a human must look at whatever reached the broker. */
+export function unrecordedResult(result: ExecutionResult, journalFailure: string | null): ExecutionResult {
+  if (result.clientOrderId === null || result.requiresManualResolution) return result;
+  return { ...result, requiresManualResolution: true, error: result.error ?? { code: ErrorCode.JournalUnavailable, message: `the journal could not be written: ${journalFailure ?? 'unknown failure'}` } };
+}

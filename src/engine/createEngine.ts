@@ -4,20 +4,20 @@
  * machine emits; it decides nothing itself.
  */
 import { randomUUID } from 'node:crypto';
-import { createActor } from 'xstate';
-import { createExecutionMachine, type AdvisoryRegistry } from '../../machines/execution.machine.js';
+import { createActor, type InspectionEvent } from 'xstate';
+import { createExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
-import { internalFailureResult, refusedResult } from '../../machines/execution.result.js';
-import type { BrokerAdapter } from '../broker/types.js';
+import { internalFailureResult, refusedResult, unrecordedResult } from '../../machines/execution.result.js';
 import { checkedBroker } from '../broker/checkedBroker.js';
-import { BrokerError, describeThrown } from '../broker/errors.js';
+import { describeThrown } from '../broker/errors.js';
 import { systemClock } from '../domain/clock.js';
 import { ErrorCode, KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
-import { WardenUsageError } from '../domain/errors.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
 import { createAdmission } from './admission.js';
+import { createClaims, identityOf } from './claims.js';
+import { commandHandler } from './commands.js';
 import { createEngineJournal, journalBrokerCalls, journalTransitions } from './engineJournal.js';
 import { prepareInput, peek, type PreparedInput } from './input.js';
 import { KillSwitchBoard } from './killSwitch.js';
@@ -25,20 +25,10 @@ import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { PositionLedger } from './ledger.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
-import { restoreFromJournal } from './restore.js';
+import { refuseOtherBroker, restoreFromJournal } from './restore.js';
 import type { Engine, EngineOptions, ResolveOptions } from './types.js';
 
 export type { Engine, EngineKillSwitch, EngineOptions, ResolveOptions } from './types.js';
-
-/** The identity an adapter declares (`identity`, else `name`), read defensively. */
-function identityOf(broker: BrokerAdapter): string {
-  try {
-    const declared = broker.identity ?? broker.name;
-    return typeof declared === 'string' && declared.length > 0 ? declared.slice(0, 200) : 'unnamed';
-  } catch {
-    return 'unnamed';
-  }
-}
 
 /**
  * @example
@@ -54,11 +44,7 @@ export function createEngine(options: EngineOptions): Engine {
   // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
   const restored = restoreFromJournal(store.restartRecords?.() ?? store.readAll());
   const brokerIdentity = identityOf(options.broker);
-  // Resuming an execution means looking its order up at the broker it went to: any other would be sent it again.
-  const elsewhere = options.recover === false ? [] : restored.unfinished.filter((u) => u.broker !== null && u.broker !== brokerIdentity);
-  if (elsewhere.length > 0) {
-    throw new WardenUsageError('broker_mismatch', `${elsewhere.length} unfinished execution(s) in this journal were sent to ${[...new Set(elsewhere.map((u) => u.broker))].join(', ')}, not to ${brokerIdentity}; resume them with that broker`);
-  }
+  if (options.recover !== false) refuseOtherBroker(restored, brokerIdentity);
 
   // A journal that fails is fail-safe, never a crash: new orders halt engine-wide (a global
   // `warning`), executions in flight keep cancelling, protecting and reconciling, and every result
@@ -69,33 +55,9 @@ export function createEngine(options: EngineOptions): Engine {
   });
   board.restore(restored.killSwitchChanges);
   const registry = new ExecutionRegistry(board, journal, logger);
-  const ledger = new PositionLedger();
-  for (const [id, f] of restored.fills) {
-    ledger.update(id, f.symbol, f.signed);
-    ledger.settle(id);
-  }
+  const ledger = PositionLedger.of(restored.fills.values());
 
-  const claimed = new Set(restored.claimedAdvisories);
-  const advisories: AdvisoryRegistry = {
-    has: (advisoryId) => claimed.has(advisoryId),
-    // Journaled before the first send (durably: the send waits for its batch): what a restart resumes from.
-    claim: (c) => {
-      if (claimed.has(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
-      claimed.add(c.advisoryId);
-      const payload = { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt, broker: brokerIdentity };
-      const record = () => {
-        if (journal.append({ kind: JournalKind.Claim, executionId: c.executionId, advisoryId: c.advisoryId, snapshotHash: c.snapshot.hash, payload }) === null) {
-          throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
-        }
-      };
-      // A store shared by several engines decides the claim itself: one execution per advisory, fleet-wide.
-      if (!store.claim) return record();
-      return store.claim({ ...c, broker: brokerIdentity }).then((outcome) => {
-        if (outcome === 'duplicate') throw new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' });
-        record();
-      });
-    },
-  };
+  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity });
 
   /** The kill switch fan-out (rule 3): cancels requested at once, executions told in slices, each told first. */
   const fanOut = createKillSwitchFanOut({
@@ -129,16 +91,9 @@ export function createEngine(options: EngineOptions): Engine {
   let closed = false;
   const inFlight = new Set<Promise<ExecutionResult>>();
   const admit = createAdmission();
-  const forward = (ev: Parameters<NonNullable<Extract<EngineOptions['inspect'], (e: never) => void>>>[0]) => {
-    const user = options.inspect;
-    if (typeof user === 'function') user(ev);
-    else user?.next?.(ev);
-  };
-  /** Without a complete record, a human must look at whatever reached the broker. */
-  const unrecorded = (result: ExecutionResult): ExecutionResult =>
-    result.clientOrderId === null || result.requiresManualResolution
-      ? result
-      : { ...result, requiresManualResolution: true, error: result.error ?? { code: ErrorCode.JournalUnavailable, message: `the journal could not be written: ${journal.failure}` } };
+  const user = options.inspect;
+  const forward = (ev: InspectionEvent) => (typeof user === 'function' ? user(ev) : user?.next?.(ev));
+  const unrecorded = (result: ExecutionResult) => unrecordedResult(result, journal.failure);
 
   function track(executionId: string, input: unknown, recovery?: ExecutionRecovery): Promise<ExecutionResult> {
     let started: Promise<ExecutionResult>;
@@ -154,14 +109,7 @@ export function createEngine(options: EngineOptions): Engine {
         return internalFailureResult(executionId, peek(input, 'advisoryId'), null, clock.now(), describeThrown(e));
       })
       // A result is handed out once its record is on disk; if it cannot be written, it says so.
-      .then(async (result) => {
-        try {
-          await journal.durable();
-          return result;
-        } catch {
-          return unrecorded(result);
-        }
-      });
+      .then((result) => journal.durable()?.then(() => result, () => unrecorded(result)) ?? result);
     inFlight.add(promise);
     void promise.finally(() => inFlight.delete(promise));
     return promise;
@@ -189,8 +137,6 @@ export function createEngine(options: EngineOptions): Engine {
         record({ kind: JournalKind.Result, to: state, event: outcome.status, payload: outcome });
         const result = journal.failure !== null ? unrecorded(outcome) : outcome;
         registry.settled(executionId, result, symbol === null ? undefined : { symbol, ...(flagged && clear ? { clear } : {}) });
-        if (result.requiresManualResolution) logger.warn({ advisoryId: result.advisoryId, executionId, status: result.status, reconciliation: result.reconciliation }, 'execution needs manual resolution; symbol halted for new orders');
-        else logger.info({ advisoryId: result.advisoryId, executionId, status: result.status }, 'execution settled');
         resolve(result);
       };
       let resolvedResult: ExecutionResult | null = null;
@@ -230,20 +176,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   // Operators' commands written into the store by other processes (`warden kill-switch set`,
   // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
-  const stopWatching = store.watchCommands?.((command) => {
-    try {
-      if (command.kind === 'resolve') {
-        registry.resolve(command.advisoryId, { operator: command.operator, note: command.note });
-        return { ok: true, message: `resolved ${command.advisoryId}` };
-      }
-      const change = board.set(command.state, { ...(command.symbol ? { symbol: command.symbol } : {}), reason: command.reason, operator: command.operator });
-      const told = [...registry.running.values()].filter((r) => change.symbol === null || change.symbol === r.symbol).length;
-      const effect = change.to === 'active' ? 'their working orders get their cancel requested' : 'no new orders; what works carries on';
-      return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}${told > 0 && change.to !== 'off' ? ` (${told} execution${told === 1 ? '' : 's'} in flight: ${effect})` : ''}` };
-    } catch (e) {
-      return { ok: false, message: e instanceof WardenUsageError ? e.message : describeThrown(e) };
-    }
-  });
+  const stopWatching = store.watchCommands?.(commandHandler(board, registry));
 
   return {
     execute: (input) =>

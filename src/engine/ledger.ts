@@ -7,6 +7,13 @@ export class PositionLedger {
   private readonly bySymbol = new Map<string, number>();
   private readonly running = new Map<string, { symbol: string; signed: number }>();
 
+  /** A ledger that starts from finished executions' fills (from a journal). */
+  static of(fills: Iterable<{ symbol: string; signed: number }>): PositionLedger {
+    const ledger = new PositionLedger();
+    for (const f of fills) ledger.bySymbol.set(f.symbol, (ledger.bySymbol.get(f.symbol) ?? 0) + f.signed);
+    return ledger;
+  }
+
   /** Records an execution's current signed fill (replacing its previous figure). */
   update(executionId: string, symbol: string, signed: number): void {
     const previous = this.running.get(executionId)?.signed ?? 0;

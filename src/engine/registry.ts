@@ -45,7 +45,10 @@ export class ExecutionRegistry {
    */
   settled(executionId: string, result: ExecutionResult, flag?: { symbol: string; clear?: Flag['clear'] }): void {
     this.running.delete(executionId);
-    if (!result.requiresManualResolution || !flag || !result.advisoryId) return;
+    const fields = { advisoryId: result.advisoryId, executionId, status: result.status };
+    if (!result.requiresManualResolution) return this.logger.info(fields, 'execution settled');
+    this.logger.warn({ ...fields, reconciliation: result.reconciliation }, 'execution needs manual resolution; symbol halted for new orders');
+    if (!flag || !result.advisoryId) return;
     this.flags.set(result.advisoryId, { symbol: flag.symbol, result, clear: flag.clear ?? (() => ({ ...result, requiresManualResolution: false })) });
     this.board.raiseReconciliationHalt(flag.symbol, result.advisoryId, result.reconciliation?.status ?? 'unavailable');
   }

@@ -7,6 +7,7 @@ import type { FrozenSnapshot } from '../domain/schemas.js';
 import { JournalKind, type JournalRecord } from '../journal/types.js';
 import { signedQuantity } from '../rules/protection.js';
 import type { KillSwitchChange } from './killSwitch.js';
+import { WardenUsageError } from '../domain/errors.js';
 
 export interface UnfinishedExecution {
   readonly executionId: string;
@@ -80,4 +81,15 @@ export function restoreFromJournal(records: readonly JournalRecord[]): RestoredS
     }
   }
   return { claimedAdvisories: new Set([...claims.values()].map((c) => c.advisoryId)), killSwitchChanges, fills, awaiting, unfinished };
+}
+
+/**
+ * Resuming an execution means looking its order up at the broker it went to: any other broker
+ * would not know it and would be sent the order again. Throws, naming the broker needed.
+ */
+export function refuseOtherBroker(restored: RestoredState, brokerIdentity: string): void {
+  const elsewhere = restored.unfinished.filter((u) => u.broker !== null && u.broker !== brokerIdentity);
+  if (elsewhere.length === 0) return;
+  const needed = [...new Set(elsewhere.map((u) => u.broker))].join(', ');
+  throw new WardenUsageError('broker_mismatch', `${elsewhere.length} unfinished execution(s) in this journal were sent to ${needed}, not to ${brokerIdentity}; resume them with that broker`);
 }

@@ -1,0 +1,45 @@
+/** One execution per advisory: the engine's side of the claim the chart makes in `claiming`. */
+import type { AdvisoryRegistry } from '../../machines/execution.machine.js';
+import { BrokerError } from '../broker/errors.js';
+import type { BrokerAdapter } from '../broker/types.js';
+import { JournalKind, type Journal } from '../journal/types.js';
+import type { EngineJournal } from './engineJournal.js';
+
+/** The identity an adapter declares (`identity`, else `name`), read defensively. */
+export function identityOf(broker: BrokerAdapter): string {
+  try {
+    const declared = broker.identity ?? broker.name;
+    return typeof declared === 'string' && declared.length > 0 ? declared.slice(0, 200) : 'unnamed';
+  } catch {
+    return 'unnamed';
+  }
+}
+
+/**
+ * Claims advisories for this engine. In one process the engine decides; a store shared by several
+ * engines (`Journal.claim`) decides fleet-wide, before anything is journaled. The claim record
+ * (the frozen snapshot, clientOrderId, absolute deadline and broker) is what a restart resumes
+ * from; it is on disk before the first send, which waits for its batch. No claim on record, no send.
+ */
+export function createClaims(deps: { readonly claimed: Iterable<string>; readonly journal: EngineJournal; readonly store: Journal; readonly brokerIdentity: string }): AdvisoryRegistry {
+  const { journal, store, brokerIdentity } = deps;
+  const claimed = new Set(deps.claimed);
+  return {
+    has: (advisoryId) => claimed.has(advisoryId),
+    claim: (c) => {
+      if (claimed.has(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
+      claimed.add(c.advisoryId);
+      const payload = { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt, broker: brokerIdentity };
+      const record = () => {
+        if (journal.append({ kind: JournalKind.Claim, executionId: c.executionId, advisoryId: c.advisoryId, snapshotHash: c.snapshot.hash, payload }) === null) {
+          throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
+        }
+      };
+      if (!store.claim) return record();
+      return store.claim({ ...c, broker: brokerIdentity }).then((outcome) => {
+        if (outcome === 'duplicate') throw new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' });
+        record();
+      });
+    },
+  };
+}
