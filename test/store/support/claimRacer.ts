@@ -9,7 +9,7 @@ const [url, countText, concurrencyText] = process.argv.slice(2);
 const count = Number(countText);
 const concurrency = Number(concurrencyText);
 const store = await PostgresStore.connect(url!, { writer: `racer-${process.pid}` });
-const ids = Array.from({ length: count }, (_, i) => `adv-${i}`).sort(() => Math.random() - 0.5);
+const ids = Array.from({ length: count }, (_, i) => `race-${i}`).sort(() => Math.random() - 0.5);
 const claimed: string[] = [];
 let duplicates = 0;
 let errors = 0;
