@@ -51,7 +51,7 @@ describe('PostgresStore as a journal', () => {
 
   it('writes everything appended in one turn in one transaction (group commit)', async () => {
     const store = await db.open({ writer: 'group' });
-    const [{ xact: before }] = await query<{ xact: string }>("SELECT xact_commit AS xact FROM pg_stat_database WHERE datname = 'postgres'");
+    const before = (await query<{ xact: string }>("SELECT xact_commit AS xact FROM pg_stat_database WHERE datname = 'postgres'"))[0]!.xact;
     for (let n = 0; n < 500; n++) store.append(entry('adv-group', n));
     await store.flush();
     const rows = await query<{ xmin: string }>("SELECT DISTINCT xmin::text FROM warden_records WHERE writer_id = 'group'");

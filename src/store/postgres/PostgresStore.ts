@@ -678,6 +678,7 @@ export class PostgresStore implements Journal {
     if (!row) {
       const current = await this.lease(executionId);
       if (!current) throw new PostgresStoreError('no_lease', `execution ${executionId} has no lease to take over`);
+      if (current.released) throw new PostgresStoreError('no_lease', `execution ${executionId}'s lease was released by ${current.owner}: the execution finished, there is nothing to take over`);
       throw new PostgresStoreError('lease_live', `execution ${executionId} is still leased by ${current.owner} (epoch ${current.epoch}) until ${current.expiresAt}: it can be taken over only after that`);
     }
     const epoch = Number(row.epoch);

@@ -10,7 +10,12 @@ import { FailClosedKillSwitch, type FleetSwitch } from './failClosed.js';
 import { PostgresStoreError } from './errors.js';
 import { KILL_SWITCH_CHANNEL } from './schema.js';
 
-/** Default backstop poll: the switches are re-read at least this often while connected (ms). */
+/**
+ * Default backstop poll: the switches are re-read at least this often while connected (ms).
+ *
+ * @example
+ * store.watchKillSwitches(onChange, { pollIntervalMs: KILL_SWITCH_POLL_MS / 2 });
+ */
 export const KILL_SWITCH_POLL_MS = 1_000;
 /** First wait before reconnecting after a lost connection; doubles up to the poll interval (ms). */
 const RECONNECT_FIRST_MS = 100;

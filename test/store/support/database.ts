@@ -15,6 +15,7 @@ export function useDatabase(): { server: () => EmbeddedPostgres; open: (options?
   const stores: PostgresStore[] = [];
   beforeAll(async () => {
     server = await startEmbeddedPostgres({ dir: '.cache/postgres-test' });
+    console.log(`embedded PostgreSQL on ${server.url}: data directory ${server.timings.initdbMs.toFixed(0)} ms, start ${server.timings.startMs.toFixed(0)} ms`);
   }, START_TIMEOUT_MS);
   afterAll(async () => {
     for (const s of stores) await s.close();
