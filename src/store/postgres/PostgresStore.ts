@@ -283,8 +283,18 @@ export class PostgresStore implements Journal {
       });
   }
 
-  /** One transaction: global-order lock, lease check of every execution in the batch, the rows. */
+  /** Writes a batch; whatever goes wrong comes out as a JournalError. */
   private async writeBatch(batch: Pending[]): Promise<void> {
+    try {
+      await this.insertBatch(batch);
+    } catch (e) {
+      if (e instanceof JournalError) throw e;
+      throw new JournalError('unreadable', `the PostgreSQL store could not write ${batch.length} journal record(s): ${describe(e)}; nothing of this batch was written`);
+    }
+  }
+
+  /** One transaction: global-order lock, lease check of every execution in the batch, the rows. */
+  private async insertBatch(batch: Pending[]): Promise<void> {
     let client = await this.writerConnection();
     try {
       await client.query('BEGIN');
@@ -312,8 +322,7 @@ export class PostgresStore implements Journal {
       this.durableHash = batch.at(-1)!.record.hash;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (e instanceof JournalError) throw e;
-      throw new JournalError('unreadable', `the PostgreSQL store could not write ${batch.length} journal record(s): ${describe(e)}; nothing of this batch was written`);
+      throw e;
     }
   }
 
@@ -391,7 +400,7 @@ export class PostgresStore implements Journal {
    * order. What this writer appended is committed first.
    */
   async records(filter: JournalFilter = {}): Promise<StoredRecord[]> {
-    await this.flush();
+    await this.flush().catch(() => undefined); // a store that failed can still be read
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.executionId !== undefined) where.push(`execution_id = $${params.push(filter.executionId)}`);
