@@ -72,6 +72,12 @@ describe('PostgresStore fleet kill switch', () => {
     expect((await store.killSwitches()).find((s) => s.symbol === 'EURUSD')?.state).toBe('off');
   });
 
+  it('refuses a watch with a staleness budget above 5 s or a poll interval not below the budget', async () => {
+    const store = await db.open();
+    expect(() => store.watchKillSwitches(() => undefined, { stalenessBudgetMs: 10_000 })).toThrow(/at most 5000 ms/);
+    expect(() => store.watchKillSwitches(() => undefined, { stalenessBudgetMs: 1_000, pollIntervalMs: 1_000 })).toThrow(/below the staleness budget/);
+  });
+
   it('a change made on one instance is heard by another instance’s watch (latency printed)', async () => {
     const setter = await db.open({ writer: 'setter' });
     const listener = await db.open({ writer: 'listener' });

@@ -229,8 +229,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   let parent = resolve(options.dir ?? EMBEDDED_POSTGRES_DEFAULT_DIR);
   mkdirSync(parent, { recursive: true });
   if (account && !reachableByOthers(parent)) {
-    log(`${parent} is not reachable by user ${SERVER_USER}; the data directory goes to ${tmpdir()}`);
-    parent = tmpdir();
+    const fallback = join(tmpdir(), 'warden-postgres');
+    log(`${parent} is not reachable by user ${SERVER_USER}; the data directory goes to ${fallback}`);
+    parent = fallback;
+    mkdirSync(parent, { recursive: true });
+    chmodSync(parent, 0o755);
   }
   const home = mkdtempSync(join(parent, 'data-'));
   const dataDir = join(home, 'pgdata');
