@@ -40,6 +40,15 @@ describe('PostgresStore claims', () => {
     expect(await b.claimed('adv-2')).toBeNull();
   });
 
+  it('a claim that resolved survives a server crash (immediate stop, WAL recovery)', async () => {
+    const store = await db.open();
+    expect(await store.claim(request('adv-durable'))).toBe('claimed');
+    await db.server().suspend({ crash: true });
+    await db.server().resume();
+    expect((await store.claimed('adv-durable'))?.clientOrderId).toBe('W-adv-durable');
+    expect(await store.claim(request('adv-durable', 'W-again'))).toBe('duplicate');
+  });
+
   it(`${RACERS} processes racing for ${ADVISORIES} advisories: exactly one claim each`, async () => {
     const started = performance.now();
     const runs = await Promise.all(

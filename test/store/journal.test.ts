@@ -60,6 +60,20 @@ describe('PostgresStore as a journal', () => {
     expect((await store.records({ advisoryId: 'adv-group' })).length).toBe(500);
   });
 
+  it('queues appends made while a batch is being written into the next batch, in chain order', async () => {
+    const store = await db.open({ writer: 'overlap' });
+    for (let n = 0; n < 100; n++) store.append(entry('adv-overlap', n));
+    const first = store.flush();
+    await new Promise((resolve) => setImmediate(resolve)); // the first batch is now in flight
+    for (let n = 100; n < 200; n++) store.append(entry('adv-overlap', n));
+    await Promise.all([first, store.flush()]);
+    const rows = await query<{ batches: string }>("SELECT count(DISTINCT xmin::text) AS batches FROM warden_records WHERE writer_id = 'overlap'");
+    expect(Number(rows[0]!.batches)).toBe(2);
+    const written = await store.records({ advisoryId: 'adv-overlap' });
+    expect(written.map((r) => r.sequence)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(verifyChain(written).ok).toBe(true);
+  });
+
   it('orders several writers globally and verifies the whole store', async () => {
     const a = await db.open({ writer: 'writer-a' });
     const b = await db.open({ writer: 'writer-b' });
@@ -120,11 +134,11 @@ describe('PostgresStore as a journal', () => {
     await query("DELETE FROM warden_records WHERE writer_id = 'gap'");
   });
 
-  it('keeps writing after the server restarts between batches (the writer connection is reopened)', async () => {
+  it('keeps writing after the server crashes and restarts between batches: the flushed batch survived, the connection is reopened', async () => {
     const store = await db.open({ writer: 'outage' });
     store.append(entry('adv-outage', 0));
     await store.flush();
-    await db.server().suspend();
+    await db.server().suspend({ crash: true });
     await db.server().resume();
     store.append(entry('adv-outage', 1));
     await store.flush();

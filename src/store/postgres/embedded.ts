@@ -73,8 +73,12 @@ export interface EmbeddedPostgres {
   readonly timings: { readonly initdbMs: number; readonly startMs: number };
   /** Whether the server is running (false after `suspend()` or `stop()`). */
   readonly running: boolean;
-  /** Stops the server, keeping its data and port, to simulate an outage; `resume()` starts it again. */
-  suspend(): Promise<void>;
+  /**
+   * Stops the server, keeping its data and port, to simulate an outage; `resume()` starts it again.
+   * With `crash: true` it stops like a power cut (`pg_ctl -m immediate`: no checkpoint, the next
+   * start recovers from the write-ahead log), so only what was durable survives.
+   */
+  suspend(options?: { readonly crash?: boolean }): Promise<void>;
   /** Starts a suspended server again on the same port and data. Resolves with the start time in ms. */
   resume(): Promise<number>;
   /** Stops the server and removes its data directory (unless `keep`). Safe to call twice. */
@@ -315,11 +319,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     }
   };
 
-  const stopServer = async (): Promise<void> => {
+  const stopServer = async (how: { readonly crash?: boolean } = {}): Promise<void> => {
     if (!running) return;
     t0 = performance.now();
     try {
-      await pgCtl(['-m', 'fast', '-w', '-t', String(PG_CTL_TIMEOUT_S), 'stop']);
+      await pgCtl(['-m', how.crash ? 'immediate' : 'fast', '-w', '-t', String(PG_CTL_TIMEOUT_S), 'stop']);
     } catch (e) {
       // pg_ctl could not stop it in time: end it hard (SIGQUIT is PostgreSQL's immediate shutdown).
       const pid = pidOfServer();
@@ -367,7 +371,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       stopped = true;
       process.removeListener('exit', onExit);
       try {
-        await stopServer();
+        await stopServer({});
       } finally {
         cleanup();
       }
