@@ -318,16 +318,26 @@ export class PostgresStore implements Journal {
         });
         await client.query(`INSERT INTO warden_records (${RECORD_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
       }
-      await client.query('COMMIT');
-      this.durableHash = batch.at(-1)!.record.hash;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
+    try {
+      await client.query('COMMIT');
+    } catch (e) {
+      throw new JournalError(
+        'unreadable',
+        `the commit of ${batch.length} journal record(s) got no answer (${describe(e)}): whether they were written is unknown. ` +
+          `This store refuses further appends; connect again as writer ${this.writer} to see what the database holds`,
+      );
+    }
+    this.durableHash = batch.at(-1)!.record.hash;
   }
 
   /** Refuses the batch if any execution's lease is no longer the one its records were appended under. */
   private async checkFences(client: pg.Client, batch: Pending[]): Promise<void> {
+    // One process appended the whole batch, so each execution's latest record states the lease
+    // this process holds for it now; earlier records of the batch were appended by the same holder.
     const claims = new Map<string, Pending>();
     for (const p of batch) if (p.record.executionId !== null) claims.set(p.record.executionId, p);
     if (claims.size === 0) return;
