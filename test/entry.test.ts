@@ -15,10 +15,15 @@ const loadedBy = async (entry: string): Promise<string[]> => {
 };
 
 describe('entry points', () => {
-  it('the root entry loads neither better-sqlite3 nor ccxt', async () => {
+  it('the root entry loads neither better-sqlite3 nor ccxt nor pg', async () => {
     const modules = await loadedBy('./src/index.ts');
-    expect(modules.filter((m) => /better-sqlite3|[\\/]ccxt[\\/]|[\\/]hono[\\/]|prom-client/.test(m))).toEqual([]);
+    expect(modules.filter((m) => /better-sqlite3|[\\/]ccxt[\\/]|[\\/]hono[\\/]|prom-client|[\\/]node_modules[\\/]pg[\\/]/.test(m))).toEqual([]);
     expect(modules.length).toBeGreaterThan(0); // the probe does see what is loaded
+  }, 60_000);
+
+  it('warden/postgres does load pg (so the probe can tell)', async () => {
+    const modules = await loadedBy('./src/entries/postgres.ts');
+    expect(modules.some((m) => /[\\/]node_modules[\\/]pg[\\/]/.test(m))).toBe(true);
   }, 60_000);
 
   it('warden/sqlite does load better-sqlite3 (so the probe can tell)', async () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The package's entry points, as `exports` in package.json names them. */
-const ENTRIES = ['src/index.ts', 'src/entries/sqlite.ts', 'src/entries/adapters.ts', 'src/entries/journal.ts', 'src/entries/console.ts', 'src/testing/index.ts'];
+const ENTRIES = ['src/index.ts', 'src/entries/sqlite.ts', 'src/entries/adapters.ts', 'src/entries/journal.ts', 'src/entries/console.ts', 'src/entries/postgres.ts', 'src/testing/index.ts'];
 
 interface Export {
   readonly entry: string;

@@ -1,0 +1,196 @@
+/**
+ * Hears the fleet's kill switch: LISTEN on a dedicated connection, and a re-read of every switch
+ * on each notification, on each (re)connect and on a backstop poll. Each successful read confirms
+ * the state; {@link FailClosedKillSwitch} turns an old confirmation into `warning`.
+ */
+import pg from 'pg';
+import { systemClock, type Clock } from '../../domain/clock.js';
+import type { KillSwitchState } from '../../domain/constants.js';
+import { FailClosedKillSwitch, type FleetSwitch } from './failClosed.js';
+import { PostgresStoreError } from './errors.js';
+import { KILL_SWITCH_CHANNEL } from './schema.js';
+
+/**
+ * Default backstop poll: the switches are re-read at least this often while connected (ms).
+ *
+ * @example
+ * store.watchKillSwitches(onChange, { pollIntervalMs: KILL_SWITCH_POLL_MS / 2 });
+ */
+export const KILL_SWITCH_POLL_MS = 1_000;
+/** First wait before reconnecting after a lost connection; doubles up to the poll interval (ms). */
+const RECONNECT_FIRST_MS = 100;
+/** Bound on connecting and on each read (ms). */
+const WATCH_IO_TIMEOUT_MS = 2_000;
+
+/**
+ * How a kill switch watch reads and judges the fleet's switches.
+ *
+ * @example
+ * const options: KillSwitchWatchOptions = { clock: systemClock, stalenessBudgetMs: 3_000, pollIntervalMs: 500 };
+ * const watch = store.watchKillSwitches((switches) => console.log(switches), options);
+ */
+export interface KillSwitchWatchOptions {
+  /** Time source of confirmations and staleness (default: system clock). Connection timers are real. */
+  readonly clock?: Clock;
+  /** Default and maximum 5000 ms; see {@link FailClosedKillSwitch}. */
+  readonly stalenessBudgetMs?: number;
+  /** Backstop poll interval, below the staleness budget (default 1000 ms). */
+  readonly pollIntervalMs?: number;
+}
+
+/**
+ * A running watch of the fleet's kill switches.
+ *
+ * @example
+ * const watch = store.watchKillSwitches(() => undefined);
+ * await watch.ready;
+ * if (watch.state('EURUSD') !== 'off') console.log(watch.staleReason() ?? 'a kill switch is on');
+ * await watch.stop();
+ */
+export interface KillSwitchWatch {
+  /** Resolves at the first confirmation (rejects never; check `stale()` if you need a bound). */
+  readonly ready: Promise<void>;
+  /** Effective state for `symbol` (or global), fail-closed: at least `warning` while stale. */
+  state(symbol?: string): KillSwitchState;
+  stale(): boolean;
+  staleReason(): string | null;
+  /** When the state was last confirmed (watch clock ms), or null. */
+  readonly lastConfirmedAt: number | null;
+  /** Whether the listening connection is up. */
+  readonly connected: boolean;
+  /** The switches as last read. */
+  switches(): readonly FleetSwitch[];
+  stop(): Promise<void>;
+}
+
+const sameSwitches = (a: readonly FleetSwitch[], b: readonly FleetSwitch[]) =>
+  a.length === b.length && a.every((s, i) => s.changeId === b[i]?.changeId);
+
+/** Reads every scope's current switch (the latest change of each). */
+export async function readFleetSwitches(client: pg.ClientBase | pg.Pool): Promise<FleetSwitch[]> {
+  const { rows } = await client.query<{ id: string; symbol: string | null; to_state: KillSwitchState; type: FleetSwitch['type'] }>(
+    `SELECT DISTINCT ON (coalesce(symbol, '')) id, symbol, to_state, type
+       FROM warden_kill_switch_changes ORDER BY coalesce(symbol, ''), id DESC`,
+  );
+  return rows.map((r) => ({ symbol: r.symbol, state: r.to_state, type: r.type, changeId: Number(r.id) })).sort((x, y) => x.changeId - y.changeId);
+}
+
+/** Starts a watch on `url`; see {@link KillSwitchWatch}. */
+export function startKillSwitchWatch(url: string, onChange: (switches: readonly FleetSwitch[]) => void, options: KillSwitchWatchOptions = {}): KillSwitchWatch {
+  const clock = options.clock ?? systemClock;
+  const view = new FailClosedKillSwitch({ clock, stalenessBudgetMs: options.stalenessBudgetMs });
+  const pollMs = options.pollIntervalMs ?? KILL_SWITCH_POLL_MS;
+  if (!Number.isFinite(pollMs) || pollMs <= 0 || pollMs >= view.stalenessBudgetMs) {
+    throw new PostgresStoreError('invalid_option', `pollIntervalMs must be more than 0 and below the staleness budget (${view.stalenessBudgetMs} ms), got ${String(options.pollIntervalMs)}`);
+  }
+  let client: pg.Client | null = null;
+  let connecting = false;
+  let stopped = false;
+  let current: FleetSwitch[] = [];
+  let reading: Promise<void> | null = null;
+  let readAgain = false;
+  let backoff = RECONNECT_FIRST_MS;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+
+  const lost = (c: pg.Client) => {
+    if (client !== c) return;
+    client = null;
+    c.end().catch(() => undefined);
+    scheduleReconnect();
+  };
+
+  const read = (): Promise<void> => {
+    if (reading) {
+      readAgain = true; // a change arrived while reading: read once more after this one
+      return reading;
+    }
+    const c = client;
+    if (!c) return Promise.resolve();
+    reading = (async () => {
+      try {
+        do {
+          readAgain = false;
+          const switches = await readFleetSwitches(c);
+          if (stopped) return;
+          view.confirm(switches, clock.now());
+          markReady();
+          if (!sameSwitches(switches, current)) {
+            current = switches;
+            onChange(switches);
+          }
+        } while (readAgain && client === c);
+      } catch {
+        lost(c);
+      } finally {
+        reading = null;
+      }
+    })();
+    return reading;
+  };
+
+  const connect = async () => {
+    if (stopped || client || connecting) return;
+    connecting = true;
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: WATCH_IO_TIMEOUT_MS, query_timeout: WATCH_IO_TIMEOUT_MS });
+    c.on('error', () => lost(c));
+    c.on('end', () => lost(c));
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${KILL_SWITCH_CHANNEL}`);
+      if (stopped) {
+        await c.end();
+        return;
+      }
+      c.on('notification', () => void read());
+      client = c;
+      backoff = RECONNECT_FIRST_MS;
+      await read();
+    } catch {
+      c.end().catch(() => undefined);
+      scheduleReconnect();
+    } finally {
+      connecting = false;
+    }
+  };
+
+  function scheduleReconnect() {
+    if (stopped || reconnectTimer) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      void connect();
+    }, backoff);
+    reconnectTimer.unref();
+    backoff = Math.min(backoff * 2, pollMs);
+  }
+
+  const poll = setInterval(() => {
+    if (client) void read();
+    else void connect();
+  }, pollMs);
+  poll.unref();
+  void connect();
+
+  return {
+    ready,
+    state: (symbol) => view.state(symbol),
+    stale: () => view.stale(),
+    staleReason: () => view.staleReason(),
+    get lastConfirmedAt() {
+      return view.lastConfirmedAt;
+    },
+    get connected() {
+      return client !== null;
+    },
+    switches: () => current,
+    stop: async () => {
+      stopped = true;
+      clearInterval(poll);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * A child process of the claim race: one PostgresStore (its own writer) claims every advisory of
+ * the race, in its own random order, several at a time, and prints what it won.
+ * Usage: node --import tsx claimRacer.ts <url> <advisories> <concurrency>
+ */
+import { PostgresStore } from '../../../src/store/postgres/PostgresStore.js';
+
+const [url, countText, concurrencyText] = process.argv.slice(2);
+const count = Number(countText);
+const concurrency = Number(concurrencyText);
+const store = await PostgresStore.connect(url!, { writer: `racer-${process.pid}` });
+const ids = Array.from({ length: count }, (_, i) => `race-${i}`).sort(() => Math.random() - 0.5);
+const claimed: string[] = [];
+let duplicates = 0;
+let errors = 0;
+let next = 0;
+const worker = async () => {
+  while (next < ids.length) {
+    const advisoryId = ids[next++]!;
+    try {
+      const outcome = await store.claim({
+        advisoryId,
+        executionId: `${advisoryId}-${process.pid}`,
+        clientOrderId: `W-${advisoryId}`,
+        deadlineAt: '2030-01-01T00:00:30.000Z',
+        snapshot: { advisoryId },
+        broker: 'paper',
+      });
+      if (outcome === 'claimed') claimed.push(advisoryId);
+      else duplicates++;
+    } catch {
+      errors++;
+    }
+  }
+};
+await Promise.all(Array.from({ length: concurrency }, worker));
+await store.close();
+process.stdout.write(JSON.stringify({ pid: process.pid, claimed, duplicates, errors }));
