@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { JournalKind, type JournalEntry } from '../src/journal/types.js';
 import { startEmbeddedPostgres } from '../src/store/postgres/embedded.js';
 import { PostgresStore } from '../src/store/postgres/PostgresStore.js';
+import { benchSnapshot } from './util.js';
 
 const BATCHES = 20;
 const RECORDS_PER_BATCH = 100;
@@ -47,7 +48,7 @@ try {
   let began = performance.now();
   await Promise.all(
     Array.from({ length: 4 }, async (_, w) => {
-      for (let i = w; i < CLAIMS; i += 4) await store.claim({ advisoryId: `bench-${i}`, executionId: `e-${i}`, clientOrderId: `c-${i}`, deadlineAt: '2030-01-01T00:00:00.000Z', snapshot: { i }, broker: 'paper' });
+      for (let i = w; i < CLAIMS; i += 4) await store.claim({ advisoryId: `bench-${i}`, executionId: `e-${i}`, clientOrderId: `c-${i}`, deadlineAt: Date.parse('2030-01-01T00:00:00.000Z'), snapshot: benchSnapshot(`B${i % 50}`), broker: 'paper' });
     }),
   );
   console.log(`claims: ${CLAIMS} durable claims (4 in flight) in ${(performance.now() - began).toFixed(0)} ms = ${Math.round((CLAIMS / (performance.now() - began)) * 1000)}/s`);

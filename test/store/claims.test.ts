@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useDatabase } from './support/database.js';
+import { snapshot } from '../support/fixtures.js';
 
 const db = useDatabase();
 
@@ -23,8 +24,8 @@ const request = (advisoryId: string, clientOrderId = `W-${advisoryId}`) => ({
   advisoryId,
   executionId: `exec-${advisoryId}-${clientOrderId}`,
   clientOrderId,
-  deadlineAt: '2030-01-01T00:00:30.000Z',
-  snapshot: { advisoryId, positionSize: 1 },
+  deadlineAt: Date.parse('2030-01-01T00:00:30.000Z'),
+  snapshot: snapshot({ advisoryId, positionSize: 1 }),
   broker: 'paper',
 });
 
@@ -36,7 +37,7 @@ describe('PostgresStore claims', () => {
     expect(await b.claim(request('adv-1', 'W-other'))).toBe('duplicate');
     expect(await b.claim(request('adv-2', 'W-adv-1'))).toBe('duplicate');
     const claim = await b.claimed('adv-1');
-    expect(claim).toMatchObject({ advisoryId: 'adv-1', clientOrderId: 'W-adv-1', writer: a.writer, broker: 'paper', snapshot: { advisoryId: 'adv-1', positionSize: 1 } });
+    expect(claim).toMatchObject({ advisoryId: 'adv-1', clientOrderId: 'W-adv-1', writer: a.writer, broker: 'paper', snapshot: { advisoryId: 'adv-1', positionSize: 1, symbol: 'EURUSD' } });
     expect(await b.claimed('adv-2')).toBeNull();
   });
 

@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../../domain/clock.js';
 import type { KillSwitchState } from '../../domain/constants.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from '../../engine/killSwitch.js';
 import { chainRecord, GENESIS_HASH, verifyChain } from '../../journal/hashChain.js';
-import { JournalError, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification } from '../../journal/types.js';
+import { JournalError, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification, type StoreClaim } from '../../journal/types.js';
 import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
 import { readFleetSwitches, startKillSwitchWatch, type KillSwitchWatch, type KillSwitchWatchOptions } from './killSwitchWatch.js';
@@ -59,22 +59,12 @@ export interface PostgresStoreOptions {
 }
 
 /**
- * An advisory's claim: written before its first send.
+ * An advisory's claim: written before its first send (the journal contract's `StoreClaim`).
  *
  * @example
- * const outcome = await store.claim({ advisoryId: 'adv-1', executionId, clientOrderId, deadlineAt, snapshot, broker: 'paper' });
+ * const outcome = await store.claim({ advisoryId: 'adv-1', executionId, clientOrderId, deadlineAt: Date.now() + 30_000, snapshot, broker: 'paper' });
  */
-export interface ClaimRequest {
-  readonly advisoryId: string;
-  readonly executionId: string;
-  readonly clientOrderId: string;
-  /** Absolute hard deadline, ISO 8601. */
-  readonly deadlineAt: string;
-  /** The frozen snapshot (stored as JSON). */
-  readonly snapshot: unknown;
-  /** Identity of the broker the order goes to. */
-  readonly broker: string;
-}
+export type ClaimRequest = StoreClaim;
 
 /**
  * A claim as stored, with the writer that made it.
@@ -476,13 +466,14 @@ export class PostgresStore implements Journal {
    */
   async claim(request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
     this.usable();
-    for (const key of ['advisoryId', 'executionId', 'clientOrderId', 'deadlineAt', 'broker'] as const) {
+    for (const key of ['advisoryId', 'executionId', 'clientOrderId', 'broker'] as const) {
       if (typeof request[key] !== 'string' || request[key] === '') throw new PostgresStoreError('invalid_option', `claim needs a non-empty ${key}`);
     }
+    if (!Number.isFinite(request.deadlineAt)) throw new PostgresStoreError('invalid_option', 'claim needs deadlineAt, ms since the epoch');
     const { rows } = await this.pool.query(
       `INSERT INTO warden_claims (advisory_id, execution_id, client_order_id, deadline_at, snapshot, broker, writer_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING advisory_id`,
-      [request.advisoryId, request.executionId, request.clientOrderId, request.deadlineAt, JSON.stringify(request.snapshot ?? null), request.broker, this.writer],
+      [request.advisoryId, request.executionId, request.clientOrderId, new Date(request.deadlineAt).toISOString(), JSON.stringify(request.snapshot ?? null), request.broker, this.writer],
     );
     return rows.length === 1 ? 'claimed' : 'duplicate';
   }
@@ -501,7 +492,7 @@ export class PostgresStore implements Journal {
     );
     const r = rows[0];
     if (!r) return null;
-    return { advisoryId: r.advisory_id, executionId: r.execution_id, clientOrderId: r.client_order_id, deadlineAt: r.deadline_at, snapshot: r.snapshot, broker: r.broker, writer: r.writer_id, claimedAt: r.claimed_at.toISOString() };
+    return { advisoryId: r.advisory_id, executionId: r.execution_id, clientOrderId: r.client_order_id, deadlineAt: Date.parse(r.deadline_at), snapshot: r.snapshot as StoredClaim['snapshot'], broker: r.broker, writer: r.writer_id, claimedAt: r.claimed_at.toISOString() };
   }
 
   // ---- Fleet kill switch -----------------------------------------------------------------

@@ -4,6 +4,7 @@
  * Usage: node --import tsx claimRacer.ts <url> <advisories> <concurrency>
  */
 import { PostgresStore } from '../../../src/store/postgres/PostgresStore.js';
+import { snapshot } from '../../support/fixtures.js';
 
 const [url, countText, concurrencyText] = process.argv.slice(2);
 const count = Number(countText);
@@ -22,8 +23,8 @@ const worker = async () => {
         advisoryId,
         executionId: `${advisoryId}-${process.pid}`,
         clientOrderId: `W-${advisoryId}`,
-        deadlineAt: '2030-01-01T00:00:30.000Z',
-        snapshot: { advisoryId },
+        deadlineAt: Date.parse('2030-01-01T00:00:30.000Z'),
+        snapshot: snapshot({ advisoryId }),
         broker: 'paper',
       });
       if (outcome === 'claimed') claimed.push(advisoryId);
