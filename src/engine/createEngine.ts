@@ -22,6 +22,7 @@ import { createEngineJournal, journalBrokerCalls, journalTransitions } from './e
 import { prepareInput, peek, type PreparedInput } from './input.js';
 import { KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut } from './killSwitchFanOut.js';
+import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { PositionLedger } from './ledger.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
@@ -82,6 +83,8 @@ export function createEngine(options: EngineOptions): Engine {
   });
   /** The same boundary as the executions' own calls: bounded, validated, journaled. */
   const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall });
+  // A store shared by several engines carries one kill switch for all of them (fail-closed).
+  const fleet = joinFleetKillSwitch({ store, board, clock, logger, ...(options.killSwitchStalenessMs !== undefined ? { stalenessBudgetMs: options.killSwitchStalenessMs } : {}) });
   board.onChange((change) => {
     journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: `${change.from}->${change.to}`, payload: change });
     logger.warn({ killSwitch: change }, 'kill switch changed');
@@ -99,7 +102,8 @@ export function createEngine(options: EngineOptions): Engine {
     let started: Promise<ExecutionResult>;
     try {
       const prepared = prepareInput(input, executionId, recovery);
-      started = admit(() => run(executionId, prepared, recovery));
+      // On a fleet, nothing starts before the fleet's kill switch state is known (or failed closed).
+      started = fleet ? fleet.ready.then(() => admit(() => run(executionId, prepared, recovery))) : admit(() => run(executionId, prepared, recovery));
     } catch (e) {
       started = Promise.reject(e); // a throwing adapter getter must not make execute() throw
     }
@@ -182,7 +186,7 @@ export function createEngine(options: EngineOptions): Engine {
     execute: (input) =>
       closed ? Promise.resolve(refusedResult(randomUUID(), peek(input, 'advisoryId'), clock.now(), { code: ErrorCode.EngineClosed, message: 'engine is closed' })) : track(randomUUID(), input),
     recovery,
-    killSwitch: { set: (state, opts) => board.set(state, opts), state: (symbol) => board.state(symbol), history: () => board.history() },
+    killSwitch: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), state: (symbol) => board.state(symbol), history: () => board.history() },
     resolve: (advisoryId, opts) => registry.resolve(advisoryId, opts),
     awaitingResolution: () => registry.awaitingResolution(),
     journal: { records: (filter) => store.records(filter), verify: () => store.verify() },
@@ -190,6 +194,7 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       stopWatching?.();
       await Promise.allSettled([...inFlight]);
+      await fleet?.stop();
       await store.close();
     },
   };

@@ -48,6 +48,12 @@ export interface EngineOptions {
    * for an engine that can finish it.
    */
   readonly recover?: boolean;
+  /**
+   * On a store shared by several engines (`warden/postgres`): how long the fleet's kill switch
+   * state may go unconfirmed before this engine fails closed (a global `warning`: no new orders;
+   * working orders and protection carry on). Default and maximum 5,000 ms; it can only be lowered.
+   */
+  readonly killSwitchStalenessMs?: number;
 }
 
 /**

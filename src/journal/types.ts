@@ -1,5 +1,8 @@
 /** The forensic journal: every transition and broker call, hash-chained. */
 import type { FrozenSnapshot } from '../domain/schemas.js';
+import type { Clock } from '../domain/clock.js';
+import type { KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import type { KillSwitchSetOptions } from '../engine/killSwitch.js';
 
 /**
  * What a journal record is about; the values are stored in each record's `kind`.
@@ -128,6 +131,39 @@ export interface StoreClaim {
 }
 
 /**
+ * The current setting of one switch of a fleet (the latest change of its scope).
+ *
+ * @example
+ * const global: FleetSwitch = { symbol: null, state: 'active', type: 'manual', changeId: 42 };
+ */
+export interface FleetSwitch {
+  /** `null` for the global switch. */
+  readonly symbol: string | null;
+  readonly state: KillSwitchState;
+  readonly type: KillSwitchType;
+  /** Id of the change that set it (increasing). */
+  readonly changeId: number;
+}
+
+/**
+ * A running watch of a fleet's kill switches, read fail-closed.
+ *
+ * @example
+ * const watch = store.watchKillSwitches?.((switches) => console.log(switches));
+ * if (watch?.stale()) console.log(watch.staleReason());
+ */
+export interface FleetKillSwitchWatch {
+  /** Resolves at the first confirmation of the fleet's state. */
+  readonly ready: Promise<void>;
+  /** Whether the state is unconfirmed: never read, or not within the staleness budget. */
+  stale(): boolean;
+  staleReason(): string | null;
+  /** The switches as last confirmed. */
+  switches(): readonly FleetSwitch[];
+  stop(): Promise<void>;
+}
+
+/**
  * A journal store. `append` chains the record synchronously (so the order of records is the order
  * of events) and returns it. A store that writes in batches (group commit) implements `flush`; the
  * engine awaits it before every send and before it hands out a result, so the intent to send is on
@@ -157,6 +193,13 @@ export interface Journal {
    * the claim to the engine (one process).
    */
   claim?(claim: StoreClaim): Promise<'claimed' | 'duplicate'>;
+  /**
+   * Optional, with `watchKillSwitches`: a kill switch shared by every engine on the store. The
+   * engine writes its operators' changes here, applies every change it hears to its executions, and
+   * reads the fleet's state fail-closed (no new orders while it cannot confirm it).
+   */
+  setKillSwitch?(request: { readonly state: KillSwitchState } & KillSwitchSetOptions): Promise<unknown>;
+  watchKillSwitches?(onChange: (switches: readonly FleetSwitch[]) => void, options?: { readonly clock?: Clock; readonly stalenessBudgetMs?: number }): FleetKillSwitchWatch;
   /** Every record, in sequence order, read synchronously. */
   readAll(): readonly JournalRecord[];
   /**

@@ -4,7 +4,8 @@
  * clock and no real waiting.
  */
 import type { Clock } from '../../domain/clock.js';
-import { KillSwitchState, type KillSwitchType } from '../../domain/constants.js';
+import { KillSwitchState } from '../../domain/constants.js';
+import type { FleetSwitch } from '../../journal/types.js';
 import { mostSevere } from '../../rules/killSwitch.js';
 import { PostgresStoreError } from './errors.js';
 
@@ -17,20 +18,7 @@ import { PostgresStoreError } from './errors.js';
  */
 export const KILL_SWITCH_STALENESS_BUDGET_MS = 5_000;
 
-/**
- * The current setting of one switch of the fleet (the latest change of its scope).
- *
- * @example
- * const global: FleetSwitch = { symbol: null, state: 'active', type: 'manual', changeId: 42 };
- */
-export interface FleetSwitch {
-  /** `null` for the global switch. */
-  readonly symbol: string | null;
-  readonly state: KillSwitchState;
-  readonly type: KillSwitchType;
-  /** Id of the change row that set it (increasing). */
-  readonly changeId: number;
-}
+export type { FleetSwitch } from '../../journal/types.js';
 
 /**
  * Options of {@link FailClosedKillSwitch}.

@@ -1,0 +1,115 @@
+/**
+ * One kill switch for a fleet of engines (a store shared by several engines, e.g. PostgreSQL):
+ * every change an operator makes on any engine is written to the store, every engine hears it and
+ * applies it to its own executions (through its board, so the fan-out and the journal are the same
+ * as for a local change), and an engine that cannot confirm the fleet's state within the staleness
+ * budget fails closed: a global `warning` (no new orders; working orders and protection carry on),
+ * lifted when the state is confirmed again.
+ */
+import type { Clock } from '../domain/clock.js';
+import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import type { FleetSwitch, Journal } from '../journal/types.js';
+import type { KillSwitchBoard, KillSwitchChange, KillSwitchSetOptions } from './killSwitch.js';
+import type { Logger } from './logger.js';
+
+/** How often the engine checks whether the fleet's state is still confirmed (ms of its clock). */
+export const FLEET_STALENESS_CHECK_MS = 250;
+
+export interface FleetKillSwitch {
+  /** Resolves once the fleet's state was confirmed and applied, or the staleness budget ran out (then the engine reads it fail-closed). */
+  readonly ready: Promise<void>;
+  /** An operator's change on this engine: applied here at once, and written for the fleet. */
+  set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange;
+  stop(): Promise<void>;
+}
+
+const scopeOf = (symbol: string | null | undefined) => symbol ?? '';
+
+export function joinFleetKillSwitch(deps: {
+  readonly store: Journal;
+  readonly board: KillSwitchBoard;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stalenessBudgetMs?: number;
+}): FleetKillSwitch | null {
+  const { store, board, clock, logger } = deps;
+  if (!store.watchKillSwitches || !store.setKillSwitch) return null;
+  const write = store.setKillSwitch.bind(store);
+  /** Scopes this engine changed whose write has not been heard back: older fleet readings do not undo them. */
+  const written = new Map<string, number | null>();
+  let failingClosed = false;
+  let stopped = false;
+
+  const apply = (switches: readonly FleetSwitch[], why: string) => {
+    for (const s of switches) {
+      const scope = scopeOf(s.symbol);
+      if (written.has(scope)) {
+        const id = written.get(scope);
+        if (id === null || (id !== undefined && s.changeId < id)) continue;
+        written.delete(scope);
+      }
+      const current = s.symbol === null ? board.state() : board.ownState(s.symbol);
+      if (current === s.state) continue;
+      board.set(s.state, { ...(s.symbol === null ? {} : { symbol: s.symbol }), type: s.type, reason: `${why} (fleet change ${s.changeId})`, operator: 'fleet' });
+    }
+  };
+  const watch = store.watchKillSwitches((switches) => {
+    if (!stopped && !watch.stale()) apply(switches, 'fleet kill switch');
+  }, { clock, ...(deps.stalenessBudgetMs !== undefined ? { stalenessBudgetMs: deps.stalenessBudgetMs } : {}) });
+
+  /** Fails closed while the fleet's state is unconfirmed; applies it again once confirmed. */
+  const check = () => {
+    if (stopped) return;
+    if (watch.stale() && !failingClosed) {
+      failingClosed = true;
+      const reason = watch.staleReason() ?? 'the fleet kill switch state is unconfirmed';
+      logger.error({ reason }, 'fleet kill switch unconfirmed: new orders halted on this engine until it is confirmed again');
+      if (board.state() === KillSwitchState.Off) board.set(KillSwitchState.Warning, { type: KillSwitchType.RiskLimit, reason, operator: 'warden' });
+    } else if (!watch.stale() && failingClosed) {
+      failingClosed = false;
+      const switches = watch.switches();
+      const global = switches.find((s) => s.symbol === null)?.state ?? KillSwitchState.Off;
+      logger.warn({}, 'fleet kill switch confirmed again: the fleet state applies');
+      if (board.state() !== global) board.set(global, { reason: 'fleet kill switch state confirmed again', operator: 'warden' });
+      apply(switches, 'fleet kill switch confirmed again');
+    }
+    timer = clock.setTimeout(check, FLEET_STALENESS_CHECK_MS);
+  };
+  let timer: unknown;
+  // Checks start once the state was first confirmed, or the budget ran out without it (then the
+  // first check fails closed at once).
+  const ready = new Promise<void>((resolve) => {
+    const start = () => {
+      if (timer !== undefined) return;
+      clock.clearTimeout(waited);
+      check();
+      resolve();
+    };
+    const waited = clock.setTimeout(start, deps.stalenessBudgetMs ?? 5_000);
+    void watch.ready.then(start);
+  });
+
+  return {
+    ready,
+    set(state, options) {
+      const change = board.set(state, options);
+      const scope = scopeOf(change.symbol);
+      written.set(scope, null);
+      write({ state, ...options })
+        .then((stored) => {
+          const id = (stored as { id?: unknown } | undefined)?.id;
+          if (written.get(scope) === null) written.set(scope, typeof id === 'number' ? id : 0);
+        })
+        .catch((e: unknown) => {
+          written.delete(scope);
+          logger.error({ err: String(e), change }, 'kill switch applied on this engine but not written for the fleet: set it again, or with `warden kill-switch --store`');
+        });
+      return change;
+    },
+    async stop() {
+      stopped = true;
+      clock.clearTimeout(timer);
+      await watch.stop();
+    },
+  };
+}
