@@ -186,6 +186,7 @@ export function createEngine(options: EngineOptions): Engine {
     execute: (input) =>
       closed ? Promise.resolve(refusedResult(randomUUID(), peek(input, 'advisoryId'), clock.now(), { code: ErrorCode.EngineClosed, message: 'engine is closed' })) : track(randomUUID(), input),
     recovery,
+    ready: fleet?.ready ?? Promise.resolve(),
     killSwitch: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), state: (symbol) => board.state(symbol), history: () => board.history() },
     resolve: (advisoryId, opts) => registry.resolve(advisoryId, opts),
     awaitingResolution: () => registry.awaitingResolution(),

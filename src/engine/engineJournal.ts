@@ -5,7 +5,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { BrokerObserver } from '../broker/checkedBroker.js';
 import { describeThrown } from '../broker/errors.js';
-import { JournalKind, type Journal, type JournalEntry, type JournalRecord } from '../journal/types.js';
+import { JournalError, JournalKind, type Journal, type JournalEntry, type JournalRecord } from '../journal/types.js';
 import type { ExecutionContext } from '../../machines/execution.types.js';
 import type { Logger } from './logger.js';
 
@@ -51,7 +51,9 @@ export function createEngineJournal(store: Journal, onFailure: (why: string) => 
     },
     durable() {
       return store.flush?.().catch((e: unknown) => {
-        failed(e);
+        // A shared store out of reach keeps what is queued and writes it when it is back: the wait
+        // fails (nothing is sent meanwhile) but the journal is not lost. Anything else is for good.
+        if (!(e instanceof JournalError && e.code === 'unavailable')) failed(e);
         throw e;
       });
     },

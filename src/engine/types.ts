@@ -104,6 +104,12 @@ export interface Engine {
    * created (looked up by clientOrderId first, never resent blindly). Resolves when all have settled.
    */
   readonly recovery: Promise<readonly ExecutionResult[]>;
+  /**
+   * Resolves when the engine takes orders at full knowledge: at once on its own journal; on a store
+   * shared by several engines, once the fleet's kill switch state was confirmed (or could not be
+   * within the staleness budget, and the engine failed closed). `execute()` waits for it by itself.
+   */
+  readonly ready: Promise<void>;
   readonly journal: { records(filter?: JournalFilter): Promise<JournalRecord[]>; verify(): Promise<JournalVerification> };
   /** Refuses new executions, waits for running ones to settle, then closes the journal. */
   close(): Promise<void>;

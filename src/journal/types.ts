@@ -229,7 +229,7 @@ export interface Journal {
 export class JournalError extends Error {
   override readonly name = 'JournalError';
   constructor(
-    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable' | 'locked' | 'read_only' | 'no_answer' | 'truncated' | 'fenced',
+    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable' | 'locked' | 'read_only' | 'no_answer' | 'truncated' | 'fenced' | 'unavailable',
     message: string,
     readonly brokenAt?: number,
   ) {

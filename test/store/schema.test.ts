@@ -64,7 +64,7 @@ describe('PostgresStore schema', () => {
 
   it('says where it could not connect, without the password', async () => {
     const error = await PostgresStore.connect('postgres://warden:s3cret@127.0.0.1:1/warden').catch((e: unknown) => e);
-    expect((error as JournalError).code).toBe('unreadable');
+    expect((error as JournalError).code).toBe('unavailable');
     expect((error as Error).message).not.toContain('s3cret');
     expect((error as Error).message).toMatch(/check that the server runs/);
   });

@@ -36,6 +36,18 @@ const VERIFY_PAGE = 10_000;
  * const epoch = await store.acquireLease(executionId, 'engine-a', DEFAULT_LEASE_TTL_MS);
  */
 export const DEFAULT_LEASE_TTL_MS = 10_000;
+/** How long a batch waits before it is tried again while the server is out of reach (ms). */
+const OUTAGE_RETRY_MS = 500;
+
+/**
+ * Whether a failure means the server could not be reached (nothing was written): no SQLSTATE (a
+ * socket error, a refused or timed-out connection, a terminated connection), a connection
+ * exception (class 08) or an operator intervention (57P: shutdown, crash, not accepting yet).
+ */
+function unreachable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+}
 const WRITER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /**
@@ -166,6 +178,9 @@ export class PostgresStore implements Journal {
   private inFlight: Promise<void> | null = null;
   private scheduled: NodeJS.Immediate | null = null;
   private failure: JournalError | null = null;
+  /** The server is out of reach: what is queued stays queued (in order) and is written when it is back. */
+  private outage: JournalError | null = null;
+  private retry: NodeJS.Timeout | null = null;
   private closed = false;
   /** Leases this instance holds: executionId → owner and epoch; appends for them carry the epoch. */
   private readonly held = new Map<string, { owner: string; epoch: number }>();
@@ -242,7 +257,11 @@ export class PostgresStore implements Journal {
    */
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.pending.length > 0) return new Promise((resolve, reject) => this.nextWaiters.push({ resolve, reject }));
+    if (this.pending.length > 0) {
+      // During an outage a flush tries at once (and fails fast while the server is down).
+      if (this.outage && this.inFlight === null && this.scheduled === null) this.scheduled = setImmediate(() => this.writeNext());
+      return new Promise((resolve, reject) => this.nextWaiters.push({ resolve, reject }));
+    }
     return this.inFlight ?? Promise.resolve();
   }
 
@@ -257,11 +276,21 @@ export class PostgresStore implements Journal {
     this.inFlight = written;
     written.then(
       () => {
+        this.outage = null;
         for (const w of waiters) w.resolve();
       },
       (e: unknown) => {
-        this.failure = e instanceof JournalError ? e : new JournalError('unreadable', `the PostgreSQL store could not be written: ${describe(e)}`);
-        for (const w of [...waiters, ...this.nextWaiters]) w.reject(this.failure);
+        const error = e instanceof JournalError ? e : new JournalError('unreadable', `the PostgreSQL store could not be written: ${describe(e)}`);
+        if (error.code === 'unavailable') {
+          // Nothing of the batch was written: it goes back in front of what was appended since, and
+          // is written when the server answers again. Those who waited hear of the outage now.
+          this.pending = batch.concat(this.pending);
+          this.outage = error;
+          this.retryLater();
+        } else {
+          this.failure = error;
+        }
+        for (const w of [...waiters, ...this.nextWaiters]) w.reject(error);
         this.nextWaiters = [];
       },
     );
@@ -269,17 +298,30 @@ export class PostgresStore implements Journal {
       .catch(() => undefined)
       .finally(() => {
         this.inFlight = null;
-        if (this.pending.length > 0 && !this.failure) this.writeNext();
+        if (this.pending.length > 0 && !this.failure && !this.outage) this.writeNext();
       });
   }
 
-  /** Writes a batch; whatever goes wrong comes out as a JournalError. */
+  private retryLater(): void {
+    if (this.retry !== null || this.closed) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (this.pending.length > 0 && this.inFlight === null && !this.failure) this.writeNext();
+    }, OUTAGE_RETRY_MS);
+    this.retry.unref();
+  }
+
+  /**
+   * Writes a batch; whatever goes wrong comes out as a JournalError: `unavailable` when the server
+   * could not be reached and nothing was written (it is tried again), anything else for good.
+   */
   private async writeBatch(batch: Pending[]): Promise<void> {
     try {
       await this.insertBatch(batch);
     } catch (e) {
       if (e instanceof JournalError) throw e;
-      throw new JournalError('unreadable', `the PostgreSQL store could not write ${batch.length} journal record(s): ${describe(e)}; nothing of this batch was written`);
+      const code = unreachable(e) ? 'unavailable' : 'unreadable';
+      throw new JournalError(code, `the PostgreSQL store could not write ${batch.length} journal record(s): ${describe(e)}; nothing of this batch was written${code === 'unavailable' ? ' yet (it is tried again)' : ''}`);
     }
   }
 
@@ -715,6 +757,7 @@ export class PostgresStore implements Journal {
     if (this.closed) return;
     await this.flush().catch(() => undefined);
     this.closed = true;
+    if (this.retry !== null) clearTimeout(this.retry);
     for (const w of [...this.watches]) await w.stop();
     const client = this.writerClient;
     this.writerClient = null;
@@ -750,7 +793,7 @@ async function openWriterConnection(url: string, writer: string): Promise<pg.Cli
   } catch (e) {
     await client.end().catch(() => undefined);
     if (e instanceof JournalError) throw e;
-    throw new JournalError('unreadable', `cannot connect to PostgreSQL at ${redact(url)}: ${describe(e)}; check that the server runs and the URL is right`);
+    throw new JournalError(unreachable(e) ? 'unavailable' : 'unreadable', `cannot connect to PostgreSQL at ${redact(url)}: ${describe(e)}; check that the server runs and the URL is right`);
   }
 }
 
