@@ -208,6 +208,8 @@ interface Summary {
   readonly parts: Map<Part, number>;
   /** Bytes and count by constructor or kind (self sizes, no dominators). */
   readonly kinds: Map<string, { bytes: number; count: number }>;
+  /** Bytes by part and kind, keyed `part|kind`. */
+  readonly partKinds: Map<string, number>;
   readonly total: number;
   readonly counts: { contexts: number; dictionaryContexts: number; dictionaryObjects: number; dictionaryBytes: number; actors: number; timeouts: number; promises: number; closures: number };
 }
@@ -319,6 +321,8 @@ function summarize(g: Graph): Summary {
   const strongAt = new Int8Array(count + 1).fill(-1);
   const weakAt = new Int8Array(count + 1).fill(-1);
   const byKind = new Map<number, { bytes: number; count: number }>();
+  /** Bytes by part and kind: part × 1e11 + the kind's key. */
+  const byPartKind = new Map<number, number>();
   const parts = new Map<Part, number>(HEAP_PARTS.map((p) => [p, 0]));
   let total = 0;
   const other = P('other (strings and objects held by several parts, code)');
@@ -332,21 +336,34 @@ function summarize(g: Graph): Summary {
     total += bytes;
     parts.set(HEAP_PARTS[label]!, parts.get(HEAP_PARTS[label]!)! + bytes);
     const t = type(i);
-    const key = t === OBJECT || t === ARRAY ? t * 1e9 + nodes[i * NF + 1]! : t * 1e9 - 1;
+    // The kind: type × 1e9, plus 1 + the name's string index for objects and arrays.
+    const key = t * 1e9 + (t === OBJECT || t === ARRAY ? nodes[i * NF + 1]! + 1 : 0);
     const k = byKind.get(key);
     if (k) {
       k.bytes += bytes;
       k.count++;
     } else byKind.set(key, { bytes, count: 1 });
+    const inPart = label * 1e11 + key;
+    byPartKind.set(inPart, (byPartKind.get(inPart) ?? 0) + bytes);
   }
+  const kindName = (key: number) => {
+    const t = Math.floor(key / 1e9);
+    const named = strings[key - t * 1e9 - 1];
+    return t === OBJECT ? named! : t === ARRAY ? `(array) ${named || '(no name)'}` : `(${nodeTypes[t]!})`;
+  };
   const kinds = new Map<string, { bytes: number; count: number }>();
   for (const [key, k] of byKind) {
-    const t = Math.round(key / 1e9);
-    const kind = t === OBJECT ? strings[key - t * 1e9]! : t === ARRAY ? `(array) ${strings[key - t * 1e9]!}` : `(${nodeTypes[t]!})`;
+    const kind = kindName(key);
     const sum = kinds.get(kind) ?? { bytes: 0, count: 0 };
     kinds.set(kind, { bytes: sum.bytes + k.bytes, count: sum.count + k.count });
   }
-  return { parts, kinds, total, counts: { contexts, dictionaryContexts, dictionaryObjects, dictionaryBytes, actors, timeouts, promises, closures } };
+  const partKinds = new Map<string, number>();
+  for (const [key, bytes] of byPartKind) {
+    const label = Math.floor(key / 1e11);
+    const kind = `${HEAP_PARTS[label]!}|${kindName(key - label * 1e11)}`;
+    partKinds.set(kind, (partKinds.get(kind) ?? 0) + bytes);
+  }
+  return { parts, kinds, partKinds, total, counts: { contexts, dictionaryContexts, dictionaryObjects, dictionaryBytes, actors, timeouts, promises, closures } };
 }
 
 function snapshotSummary(file: string): Summary {
@@ -365,7 +382,8 @@ export interface HeapBreakdownRun {
   readonly bytesPerExecution: number;
   /** `process.memoryUsage().heapUsed` after minus before, over n, for comparison with section 3. */
   readonly heapUsedPerExecution: number;
-  readonly parts: readonly { readonly part: Part; readonly bytes: number }[];
+  /** Each part, with the three kinds that weigh most in it (bytes per execution). */
+  readonly parts: readonly { readonly part: Part; readonly bytes: number; readonly largest: readonly { readonly kind: string; readonly bytes: number }[] }[];
   /** The largest constructors or kinds by self size, per execution. */
   readonly kinds: readonly { readonly kind: string; readonly bytes: number; readonly count: number }[];
   /** Per execution. */
@@ -441,7 +459,16 @@ async function measure(w: Warden, code: HeapBreakdownRun['code'], n: number): Pr
     inFlight: b.counts.contexts - a.counts.contexts,
     bytesPerExecution: perN(b.total - a.total),
     heapUsedPerExecution: perN(heapAfter - heapBefore),
-    parts: HEAP_PARTS.map((part) => ({ part, bytes: perN(b.parts.get(part)! - a.parts.get(part)!) })),
+    parts: HEAP_PARTS.map((part) => ({
+      part,
+      bytes: perN(b.parts.get(part)! - a.parts.get(part)!),
+      largest: [...b.partKinds]
+        .filter(([key]) => key.startsWith(`${part}|`))
+        .map(([key, bytes]) => ({ kind: key.slice(part.length + 1), bytes: perN(bytes - (a.partKinds.get(key) ?? 0)) }))
+        .sort((x, y) => y.bytes - x.bytes)
+        .slice(0, 3)
+        .filter((k) => k.bytes >= 16),
+    })),
     kinds,
     perExecution: { journalRecords, contexts: c('contexts'), dictionaryContexts: c('dictionaryContexts'), dictionaryObjects: c('dictionaryObjects'), dictionaryBytes: c('dictionaryBytes'), actors: c('actors'), timeouts: c('timeouts'), promises: c('promises'), closures: c('closures') },
     seconds: (performance.now() - started) / 1000,

@@ -176,10 +176,10 @@ dominates it: a part's figure is what it retains, and what several parts hold to
 sources as this command runs them (and as section 3 measures them); "compiled" is the tsc output the
 package ships.
 
-| part | ${heap.runs.map((r) => `${r.code}, ${r.n.toLocaleString('en')}`).join(' | ')} |
-|---|${heap.runs.map(() => '---|').join('')}
-${HEAP_PARTS.map((part) => `| ${part} | ${heap.runs.map((r) => kib(r.parts.find((p) => p.part === part)!.bytes)).join(' | ')} |`).join('\n')}
-| **total per execution** (heapUsed alike) | ${heap.runs.map((r) => `**${kib(r.bytesPerExecution)}** (${kib(r.heapUsedPerExecution)})`).join(' | ')} |
+| part | ${heap.runs.map((r) => `${r.code}, ${r.n.toLocaleString('en')}`).join(' | ')} | largest kinds in it (${heapLast.code}, ${heapLast.n.toLocaleString('en')}; bytes) |
+|---|${heap.runs.map(() => '---|').join('')}---|
+${HEAP_PARTS.map((part) => `| ${part} | ${heap.runs.map((r) => kib(r.parts.find((p) => p.part === part)!.bytes)).join(' | ')} | ${heapLast.parts.find((p) => p.part === part)!.largest.map((k) => `${k.kind.replace(/\|/g, '\\|')} ${fmt(k.bytes, 0)}`).join(', ')} |`).join('\n')}
+| **total per execution** (heapUsed alike) | ${heap.runs.map((r) => `**${kib(r.bytesPerExecution)}** (${kib(r.heapUsedPerExecution)})`).join(' | ')} | |
 | executions in flight at the second snapshot (execution contexts) | ${heap.runs.map((r) => r.inFlight.toLocaleString('en')).join(' | ')} |
 | journal records written (and held) per execution | ${heap.runs.map((r) => fmt(r.perExecution.journalRecords, 1)).join(' | ')} |
 | XState actors / Node \`Timeout\`s / promises / closures per execution | ${heap.runs.map((r) => `${fmt(r.perExecution.actors, 1)} / ${fmt(r.perExecution.timeouts, 1)} / ${fmt(r.perExecution.promises, 1)} / ${fmt(r.perExecution.closures, 0)}`).join(' | ')} |
