@@ -185,10 +185,12 @@ ${HEAP_PARTS.map((part) => `| ${part} | ${heap.runs.map((r) => kib(r.parts.find(
 | XState actors / Node \`Timeout\`s / promises / closures per execution | ${heap.runs.map((r) => `${fmt(r.perExecution.actors, 1)} / ${fmt(r.perExecution.timeouts, 1)} / ${fmt(r.perExecution.promises, 1)} / ${fmt(r.perExecution.closures, 0)}`).join(' | ')} |
 | objects in dictionary mode per execution (of which contexts), their bytes | ${heap.runs.map((r) => `${fmt(r.perExecution.dictionaryObjects, 1)} (${fmt(r.perExecution.dictionaryContexts, 1)}), ${kib(r.perExecution.dictionaryBytes)}`).join(' | ')} |
 
-Measured with \`${command}\` on ${machine()}. Fewer executions than the 10,000 of the target: a
-snapshot of 10,000 working executions takes about half a minute to write and starting them as
-long again, and the figure per execution does not depend on N below the journal's bound (100,000
-records, so about ten per execution at 10,000).
+Measured with \`${command}\` on ${machine()}. Fewer executions than the 10,000 of the target, to
+keep this under a minute: here a snapshot of 10,000 working executions took about 30 s to write, and
+with this journal the last of 5,000 or 10,000 started more than 30 s after the first, whose hard
+timeout had ended them by then. The figure per execution is the same at any N but for the journal:
+it holds more records per execution the longer the start takes (polls), and at most 100,000 in all
+(its default bound: about ten per execution at 10,000).
 
 The largest kinds by self size (no dominators), per execution, ${heap.runs.at(-1)!.code} at ${heap.runs.at(-1)!.n.toLocaleString('en')}:
 
@@ -200,7 +202,7 @@ What stands between these figures and 10 KB, in the order of their size (compile
 - the journal: ${heapPart('journal')} for ${fmt(heapLast.perExecution.journalRecords, 1)} records (one per poll answer too, so it grows while an
   execution works). Each record built as \`{ ...body, hash }\` gets a hidden class of its own: the heap
   snapshot shows one V8 \`Map\` and \`DescriptorArray\` (about 384 bytes) per record, which one object
-  literal with every field, \`hash\` included, does not make (the "(object shape)" row above is mostly these);
+  literal with every field, \`hash\` included, does not make (more than half of the "(object shape)" row above);
 - the XState actors: ${heapPart('XState actors')} for ${fmt(heapLast.perExecution.actors, 0)} actors per execution (the execution and its two callback actors),
   each with its mailbox, action scope closures and, for the root, a system and scheduler;
 - closures and their scopes: ${heapPart('closures')} (${fmt(heapLast.perExecution.closures, 0)} closures per execution in all, counting those inside the actors);
