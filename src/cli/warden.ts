@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
+import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
 import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
@@ -37,10 +37,13 @@ usage: warden <command> [options]      (warden <command> --help for more)
 
 common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper|ccxt:EXCHANGE [--sandbox]
 
+--store postgres://… (or WARDEN_DATABASE_URL) puts run, kill-switch and journal on a PostgreSQL
+store shared by many engines: one journal, one claim per advisory, one kill switch for the fleet.
+
 --broker ccxt:binanceusdm trades on a real venue through ccxt (install it: npm install ccxt).
 Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET. Add
 --sandbox for the venue's test environment (Binance: Demo Trading).`,
-  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE] [--json]
+  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE | --store URL] [--json]
 
 Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
 change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
@@ -51,8 +54,10 @@ Resumes executions left unfinished in the journal: each order is looked up by cl
 first and never resent blindly; the stored deadline still applies. --broker is required and must
 be the broker the orders went to (each claim in the journal records it): any other broker would
 not know the orders and would be sent them again.`,
-  'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE]
-       warden kill-switch show [--journal FILE]`,
+  'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE | --store URL]
+       warden kill-switch show [--journal FILE | --store URL]
+
+With --store the switch is the fleet's: every engine on the store applies it to its executions.`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE]`,
   approve: `usage: warden approve keygen --out DIR
        warden approve sign SNAPSHOT.json --key KEY.pem
@@ -66,9 +71,9 @@ Explains executions from an exported journal (warden journal export --jsonl), ve
 
 Lists every execution waiting for an operator's resolve(), with its reconciliation differences.
 Exit 1 while any waits, 0 when none does.`,
-  journal: `usage: warden journal verify [--journal FILE]
-       warden journal show ADVISORY [--journal FILE]
-       warden journal export --jsonl [--out FILE] [--journal FILE]`,
+  journal: `usage: warden journal verify [--journal FILE | --store URL]
+       warden journal show ADVISORY [--journal FILE | --store URL]
+       warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]`,
   console: `usage: warden console [--journal FILE | --demo] [--port P] [--token-file FILE] [--host H --allow-remote]
 
 Serves the operator console for the journal on http://127.0.0.1:7080/ (pages Now, Kill switch,
@@ -113,6 +118,8 @@ const DEFAULT_GRACE_S = 30;
 
 type OptionSpec = { readonly type: 'string' | 'boolean'; readonly help: string; readonly multiple?: boolean };
 const JOURNAL: Record<string, OptionSpec> = { journal: { type: 'string', help: `the journal file (default ${DEFAULT_JOURNAL})` } };
+/** A store several engines share instead of a journal file. */
+const STORE: Record<string, OptionSpec> = { store: { type: 'string', help: 'a PostgreSQL store shared by many engines (postgres://…; default $WARDEN_DATABASE_URL) instead of --journal' } };
 const BROKER: Record<string, OptionSpec> = {
   broker: { type: 'string', help: 'URL of a paper/HTTP broker, "paper" (in-process), or ccxt:EXCHANGE' },
   sandbox: { type: 'boolean', help: "with ccxt: the venue's test environment" },
@@ -128,11 +135,12 @@ const JSON_OUTPUT: Record<string, OptionSpec> = {
  * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
-  run: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
+  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
   recover: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [0, 0] },
   'kill-switch': {
     options: {
       ...JOURNAL,
+      ...STORE,
       symbol: { type: 'string', help: 'the symbol (default: the global switch)' },
       reason: { type: 'string', help: 'why (required to set)' },
       operator: { type: 'string', help: 'who (required to set)' },
@@ -150,7 +158,7 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
   },
   trace: { options: {}, positionals: [1, 2] },
   resolve: { options: { ...JOURNAL, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
-  journal: { options: { ...JOURNAL, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
+  journal: { options: { ...JOURNAL, ...STORE, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
   console: {
     options: {
       ...JOURNAL,
@@ -218,6 +226,21 @@ function journalPath(a: Args, { mustExist }: { mustExist: boolean }): string {
   return path;
 }
 
+/** The shared store's URL (--store, else WARDEN_DATABASE_URL), or null for a journal file. */
+function storeUrl(a: Args): string | null {
+  const url = opt(a, '--store') ?? (process.env.WARDEN_DATABASE_URL || undefined);
+  if (url === undefined) return null;
+  if (opt(a, '--journal') !== undefined) throw new UsageError('give --journal FILE or --store URL, not both');
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError('--store must be a postgres:// or postgresql:// URL');
+  return url;
+}
+
+/** Connects to the shared store (loads pg only now). */
+async function openStore(url: string) {
+  const { PostgresStore } = await import('../entries/postgres.js');
+  return PostgresStore.connect(url);
+}
+
 function openJournal(a: Args, { mustExist, readOnly = false }: { mustExist: boolean; readOnly?: boolean }): SqliteJournal {
   const path = journalPath(a, { mustExist });
   if (!readOnly) mkdirSync(dirname(path), { recursive: true });
@@ -283,6 +306,27 @@ async function operatorCommand(a: Args, command: OperatorCommand): Promise<numbe
     return 1;
   }
   throw new UsageError(outcome.message);
+}
+
+/** `kill-switch set|show --store`: the fleet's switch, which every engine on the store applies at once. */
+async function fleetKillSwitch(a: Args, url: string, action: string | undefined, state: string | undefined): Promise<number> {
+  if (action !== 'set' && action !== 'show') throw new UsageError(`kill-switch needs "set" or "show"\n${HELP['kill-switch']}`);
+  const store = await openStore(url);
+  try {
+    if (action === 'set') {
+      const symbol = opt(a, '--symbol');
+      const change = await store.setKillSwitch({ state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
+      console.log(`${change.symbol ?? 'global'}: ${change.from} → ${change.to} for the fleet (change ${change.id}): every engine on the store applies it to its executions`);
+      return 0;
+    }
+    const switches = await store.killSwitches();
+    console.log(`global: ${switches.find((s) => s.symbol === null)?.state ?? 'off'}`);
+    for (const s of switches) if (s.symbol !== null) console.log(`${s.symbol}: ${s.state}`);
+    for (const c of (await store.killSwitchHistory()).slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 async function brokerFrom(a: Args): Promise<BrokerAdapter> {
@@ -416,7 +460,9 @@ async function main(argv: string[]): Promise<number> {
         }
         return Array.isArray(json) ? json : [json];
       });
-      const journal = openJournal(a, { mustExist: false });
+      const url = storeUrl(a);
+      const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
+      const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');
       const shown = progressPrinter();
       const approvers = (a.options.get('--approver') ?? []).map((file) => {
         try {
@@ -428,7 +474,7 @@ async function main(argv: string[]): Promise<number> {
       const engine = createEngine({
         broker: await brokerFrom(a),
         journal,
-        logger: operationalLogger(a, journal.path),
+        logger: operationalLogger(a, logBeside),
         inspect: shown.inspect as never,
         ...(approvers.length > 0 ? { approvers } : {}),
       });
@@ -439,7 +485,9 @@ async function main(argv: string[]): Promise<number> {
       const resumeHint =
         brokerArg === 'paper'
           ? 'The in-process paper venue ended with this process: its orders cannot be resumed.'
-          : `Resume what is unfinished with: warden recover --broker ${brokerArg}${a.flags.has('--sandbox') ? ' --sandbox' : ''} --journal ${journal.path}`;
+          : journal instanceof SqliteJournal
+            ? `Resume what is unfinished with: warden recover --broker ${brokerArg}${a.flags.has('--sandbox') ? ' --sandbox' : ''} --journal ${journal.path}`
+            : 'Another engine on the store takes what is unfinished over once its lease expires.';
       const { results, interrupted } = await settleOrInterrupt(snapshots.map((s) => engine.execute(s)), graceS, resumeHint, shown.inFlight);
       const done = results.filter((r): r is ExecutionResult => r !== null);
       if (interrupted) {
@@ -475,6 +523,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'kill-switch': {
       const [action, state] = a.positional;
+      const url = storeUrl(a);
+      if (url) return fleetKillSwitch(a, url, action, state);
       if (action === 'set') {
         const symbol = opt(a, '--symbol');
         return operatorCommand(a, { kind: 'kill_switch', state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
@@ -516,20 +566,26 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'journal': {
       const [action, id] = a.positional;
-      const journal = openJournal(a, { mustExist: true, readOnly: true });
-      const records = journal.readAll();
+      const url = storeUrl(a);
+      const journal = url ? await openStore(url) : openJournal(a, { mustExist: true, readOnly: true });
+      const where = journal instanceof SqliteJournal ? `journal ${journal.path}` : 'store';
       if (action === 'verify') {
-        const v = await journal.verify();
-        console.log(v.ok ? `journal ${journal.path}: ${records.length} records, hash chain verified` : `journal ${journal.path}: BROKEN at record ${v.brokenAt}`);
+        const v: JournalVerification & { writers?: number; records?: number; writer?: string; writerSequence?: number } = await journal.verify();
+        const count = v.writers !== undefined ? `${v.records} records of ${v.writers} writer(s), hash chains` : `${journal.readAll().length} records, hash chain`;
+        console.log(v.ok ? `${where}: ${count} verified` : `${where}: BROKEN at record ${v.brokenAt}${v.writer !== undefined ? ` (writer ${v.writer}, its record ${v.writerSequence})` : ''}`);
+        await journal.close();
         return v.ok ? 0 : 3;
       }
+      // A store's records are every engine's, in global order; a file's are its own.
+      const records = journal instanceof SqliteJournal ? journal.readAll() : await journal.records();
       // A broken chain is still readable here (read-only), and says so first.
-      const brokenAt = action === 'verify' ? null : ((await journal.verify()).brokenAt ?? null);
+      const brokenAt = (await journal.verify()).brokenAt ?? null;
+      await journal.close();
       if (brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${brokenAt}: records from there on may have been edited; shown as stored`);
       if (action === 'show') {
         if (!id) throw new UsageError('journal show needs an ADVISORY (or execution id)');
         const executions = [...new Set(records.filter((r) => r.executionId && (r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
-        if (executions.length === 0) throw new UsageError(`no execution of ${id} in ${journal.path}`);
+        if (executions.length === 0) throw new UsageError(`no execution of ${id} in the ${where}`);
         for (const e of executions) {
           console.log(`━━ ${id} · execution ${e}\n${renderTimeline(executionTrail(records, e))}`);
           const result = records.findLast((r) => r.executionId === e && r.kind === 'result')?.payload as ExecutionResult | undefined;
