@@ -108,6 +108,16 @@ export function journalBrokerCalls(deps: {
   };
 }
 
+/** Whether a report changed nothing a reader of the journal would see: the order as merged, and the facts around it. */
+function nothingChanged(a: ExecutionContext, b: ExecutionContext): boolean {
+  const x = a.order;
+  const y = b.order;
+  const sameOrder =
+    x === y ||
+    (x !== null && y !== null && x.status === y.status && x.filledQuantity === y.filledQuantity && x.averageFillPrice === y.averageFillPrice && x.brokerOrderId === y.brokerOrderId && x.reason === y.reason);
+  return sameOrder && a.killSwitch === b.killSwitch && a.stop === b.stop && a.deadline === b.deadline && a.protection === b.protection && a.reconciliation === b.reconciliation;
+}
+
 /** `a.b.c` from a state value. */
 export const stateName = (value: unknown): string => {
   if (typeof value === 'string') return value;
@@ -131,7 +141,7 @@ export function journalTransitions(deps: {
   readonly forward: (event: InspectionEvent) => void;
 }): { inspect: (event: InspectionEvent) => void; readonly state: () => string } {
   let previousState = 'validating'; // every execution starts there
-  let previousDigest = '';
+  let previous: ExecutionContext | null = null;
   return {
     state: () => previousState,
     inspect: (ev) => {
@@ -139,19 +149,20 @@ export function journalTransitions(deps: {
         const snap = ev.snapshot as unknown as { value: unknown; context: ExecutionContext };
         const c = snap.context;
         const to = stateName(snap.value);
+        const type = ev.event.type;
         // A poll that changes nothing is already journaled as its broker call; skip the no-op transition.
-        const digest = JSON.stringify([to, c.order, c.killSwitch, c.stop?.reason, c.deadline?.passed, c.protection.kind, c.reconciliation?.status]);
-        if (!(digest === previousDigest && ev.event.type === 'ORDER_UPDATE')) {
-          previousDigest = digest;
+        if (!(type === 'ORDER_UPDATE' && to === previousState && previous !== null && nothingChanged(previous, c))) {
           deps.record({
             kind: JournalKind.Transition,
             from: previousState,
             to,
-            event: ev.event.type,
-            payload: { event: ev.event.type === 'xstate.init' ? deps.initSummary : ev.event, filledQuantity: c.order?.filledQuantity ?? 0, killSwitch: c.killSwitch.state },
+            event: type,
+            // An invoked call's answer is journaled as its broker.response record: the transition names it only.
+            payload: { event: type === 'xstate.init' ? deps.initSummary : type.startsWith('xstate.done.actor.') ? { type } : ev.event, filledQuantity: c.order?.filledQuantity ?? 0, killSwitch: c.killSwitch.state },
           });
           previousState = to;
         }
+        previous = c;
       }
       deps.forward(ev);
     },
