@@ -17,6 +17,8 @@ const ADVISORIES = 300;
 const CONCURRENCY = 8;
 /** Bound on one racing process (start-up included). */
 const RACER_TIMEOUT_MS = 30_000;
+/** Time for every racer to start and connect before they all begin at once. */
+const RACER_START_DELAY_MS = 3_000;
 
 const racer = fileURLToPath(new URL('./support/claimRacer.ts', import.meta.url));
 
@@ -51,10 +53,12 @@ describe('PostgresStore claims', () => {
   });
 
   it(`${RACERS} processes racing for ${ADVISORIES} advisories: exactly one claim each`, async () => {
+    const startAt = Date.now() + RACER_START_DELAY_MS;
     const started = performance.now();
     const runs = await Promise.all(
+      // Every racer connects, then waits for the same moment to start: they really race.
       Array.from({ length: RACERS }, () =>
-        promisify(execFile)(process.execPath, ['--import', 'tsx', racer, db.server().url, String(ADVISORIES), String(CONCURRENCY)], { timeout: RACER_TIMEOUT_MS }),
+        promisify(execFile)(process.execPath, ['--import', 'tsx', racer, db.server().url, String(ADVISORIES), String(CONCURRENCY), String(startAt)], { timeout: RACER_TIMEOUT_MS }),
       ),
     );
     const results = runs.map((r) => JSON.parse(r.stdout) as { pid: number; claimed: string[]; duplicates: number; errors: number });
