@@ -339,7 +339,10 @@ export class PostgresStore implements Journal {
       const p = claims.get(row.execution_id);
       if (!p) continue;
       const epoch = Number(row.epoch);
-      const ok = p.record.epoch === null ? row.released : p.record.epoch === epoch && p.owner === row.owner && !row.released;
+      // Without an epoch: accepted once the lease is released, or from its owner (records appended
+      // just before its lease was granted). With one: the epoch and owner of the lease, released or
+      // not (the last records of a finished execution may commit after its release).
+      const ok = p.record.epoch === null ? row.released || row.owner === this.writer : p.record.epoch === epoch && p.owner === row.owner;
       if (!ok) {
         const mine = p.record.epoch === null ? 'without a lease' : `under lease epoch ${p.record.epoch} of ${p.owner}`;
         throw new JournalError(
@@ -493,6 +496,19 @@ export class PostgresStore implements Journal {
     const r = rows[0];
     if (!r) return null;
     return { advisoryId: r.advisory_id, executionId: r.execution_id, clientOrderId: r.client_order_id, deadlineAt: Date.parse(r.deadline_at), snapshot: r.snapshot as StoredClaim['snapshot'], broker: r.broker, writer: r.writer_id, claimedAt: r.claimed_at.toISOString() };
+  }
+
+  /**
+   * The claim of an execution (by its id), or null: what an engine taking the execution over
+   * resumes from (the frozen snapshot, the clientOrderId, the absolute deadline, the broker).
+   *
+   * @example
+   * const claim = await store.claimOf(lease.executionId);
+   */
+  async claimOf(executionId: string): Promise<StoredClaim | null> {
+    this.usable();
+    const { rows } = await this.pool.query<{ advisory_id: string }>('SELECT advisory_id FROM warden_claims WHERE execution_id = $1', [executionId]);
+    return rows[0] ? this.claimed(rows[0].advisory_id) : null;
   }
 
   // ---- Fleet kill switch -----------------------------------------------------------------
