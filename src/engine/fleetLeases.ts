@@ -76,6 +76,8 @@ export function joinFleetLeases(deps: {
   readonly brokerIdentity: string;
   readonly ttlMs?: number | undefined;
   readonly onTakeOver?: ((takeOver: TakeOver) => void) | undefined;
+  /** Executions this engine resumes at start from its own records (a restart under the same writer id): their leases are taken back. */
+  readonly resuming?: readonly { readonly executionId: string }[];
   /** Runs a resumed execution as a restart does (`track` with a recovery). */
   readonly resume: (executionId: string, snapshot: FrozenSnapshot, recovery: ExecutionRecovery) => Promise<ExecutionResult>;
 }): FleetLeases | null {
@@ -174,6 +176,16 @@ export function joinFleetLeases(deps: {
     });
   };
   timer = clock.setTimeout(tick, ttlMs / CHECKS_PER_TTL);
+  for (const { executionId } of deps.resuming ?? []) void track(retake(executionId));
+
+  /** A restart under the same writer id resumes its own executions: its live lease is kept, an expired one taken back (epoch + 1). */
+  async function retake(executionId: string): Promise<void> {
+    try {
+      held.set(executionId, await store.acquireLease(executionId, me, ttlMs).catch(() => store.takeOver(executionId, me, ttlMs)));
+    } catch (e) {
+      logger.error({ executionId, err: describeThrown(e) }, 'cannot take back the lease of an execution this engine resumes: another engine runs it, and this engine\'s writes for it will be refused');
+    }
+  }
 
   function release(executionId: string): Promise<void> {
     const epoch = held.get(executionId);

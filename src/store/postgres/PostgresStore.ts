@@ -178,6 +178,8 @@ export class PostgresStore implements Journal {
     private readonly pool: pg.Pool,
     private readonly clock: Clock,
     chain: StoredRecord[],
+    /** Executions of this chain that another engine took over (or finished): not this writer's to resume. */
+    private readonly elsewhere: ReadonlySet<string> = new Set(),
   ) {
     this.view = chain;
     if (writerClient) this.adoptWriter(writerClient);
@@ -207,7 +209,8 @@ export class PostgresStore implements Journal {
       client = await openWriterConnection(url, writer);
       await ensureSchema(client);
       const chain = await loadChain(client, writer);
-      return new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain);
+      const { rows } = await client.query<{ execution_id: string }>('SELECT execution_id FROM warden_leases WHERE owner <> $1', [writer]);
+      return new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)));
     } catch (e) {
       await client?.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
@@ -387,9 +390,13 @@ export class PostgresStore implements Journal {
     return this.view.slice();
   }
 
-  /** What an engine restarting as this writer needs (see `Journal.restartRecords`). */
+  /**
+   * What an engine restarting as this writer needs (see `Journal.restartRecords`), without the
+   * executions another engine has leased since (taken over, perhaps finished): they are not this
+   * writer's to resume.
+   */
   restartRecords(): readonly JournalRecord[] {
-    return restartSubset(this.view);
+    return restartSubset(this.elsewhere.size === 0 ? this.view : this.view.filter((r) => r.executionId === null || !this.elsewhere.has(r.executionId)));
   }
 
   /** This writer's records after `sequence` (its own chain's numbering). */
