@@ -37,6 +37,12 @@ export interface FailoverOutcome {
   /** Writes of the dead engine refused after the takeover (a lease renewal, a journal write). */
   readonly fencedRefusals: number;
   readonly records: number;
+  /** Orders at the broker for the advisory's symbol (1 when all is well). */
+  readonly orders: number;
+  /** Result records of the execution in the store (1 when all is well; 0 means its end was lost). */
+  readonly resultRecords: number;
+  /** A fill neither protected nor flagged. */
+  readonly unprotectedFill: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -135,8 +141,9 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
   if (results.length !== 1) problems.push(`${results.length} result records`);
   const result = results[0]?.payload as ExecutionResult | undefined;
   const filled = orders[0]?.filledQuantity ?? 0;
+  const unprotectedFill = filled > 0 && !(result?.protectionPlaced || result?.requiresManualResolution);
+  if (unprotectedFill) problems.push(`${filled} filled, neither protected nor flagged`);
   if (result) {
-    if (filled > 0 && !result.protectionPlaced && !result.requiresManualResolution) problems.push(`${filled} filled, neither protected nor flagged`);
     if (Math.abs(filled - result.filledQuantity) > 1e-9 && !result.requiresManualResolution) problems.push(`the broker filled ${filled}, the result says ${result.filledQuantity}, not flagged`);
   }
   const takeOver = records.find((r) => r.kind === JournalKind.Recovery && r.event === 'TAKE_OVER');
@@ -148,5 +155,5 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
   }
   // The lease is released just after the result is handed out.
   if (claim) await until(async () => (await observer.lease(claim.executionId))?.released === true, 'the lease release').catch(() => problems.push('the lease was not released'));
-  return { problems, killPoint, victim: victim.name, survivor, finishedBeforeKill, takeoverMs, finishMs, status, fencedRefusals, records: records.length };
+  return { problems, killPoint, victim: victim.name, survivor, finishedBeforeKill, takeoverMs, finishMs, status, fencedRefusals, records: records.length, orders: orders.length, resultRecords: results.length, unprotectedFill };
 }
