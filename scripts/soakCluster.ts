@@ -51,7 +51,7 @@ const finishes: number[] = [];
 const statuses = new Map<string, number>();
 for (let t = 0; t < trials; t++) {
   const killPoint = KILL_POINTS[t % KILL_POINTS.length]!;
-  const outcome = await failoverTrial(cluster, observer, t, killPoint, runId).catch((e: unknown) => ({ problems: [`trial failed: ${(e as Error).message}`] }) as const);
+  const outcome = await failoverTrial(cluster, observer, t, killPoint, runId).catch((e: unknown) => ({ problems: [`trial failed: ${(e as Error).message}`] }));
   if (!('killPoint' in outcome)) {
     failed++;
     console.error(`trial ${t} (${killPoint}): ${outcome.problems.join('; ')}`);

@@ -68,7 +68,10 @@ const handle = async (command: EngineCommand) => {
       process.exit(0);
   }
 };
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() !== '') void handle(JSON.parse(line) as EngineCommand);
-});
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line.trim() !== '') void handle(JSON.parse(line) as EngineCommand);
+  })
+  // The harness is gone (it exited, or was killed): so is this engine, after its executions settle.
+  .on('close', () => void handle({ op: 'close' }));
 emit({ type: 'ready', writer: store.writer, pid: process.pid });

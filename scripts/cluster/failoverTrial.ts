@@ -4,7 +4,7 @@
  * finish it. Returns every problem found (empty when all is well) and the timings. Shared by
  * test/fleet/failover.test.ts and `npm run soak:cluster`.
  */
-import { clientOrderIdFor, JournalError, JournalKind, type ExecutionResult } from '../../src/index.js';
+import { clientOrderIdFor, JournalError, JournalKind, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
 import { PostgresStore, type StoredRecord } from '../../src/entries/postgres.js';
 import { clusterSnapshot, type Cluster } from './cluster.js';
 
@@ -25,6 +25,7 @@ const KILL_POINT_TIMEOUT_MS = 10_000;
 
 export interface FailoverOutcome {
   readonly problems: string[];
+  readonly snapshot: FrozenSnapshot;
   readonly killPoint: KillPoint;
   readonly victim: string;
   readonly survivor: string | null;
@@ -155,5 +156,5 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
   }
   // The lease is released just after the result is handed out.
   if (claim) await until(async () => (await observer.lease(claim.executionId))?.released === true, 'the lease release').catch(() => problems.push('the lease was not released'));
-  return { problems, killPoint, victim: victim.name, survivor, finishedBeforeKill, takeoverMs, finishMs, status, fencedRefusals, records: records.length, orders: orders.length, resultRecords: results.length, unprotectedFill };
+  return { problems, snapshot, killPoint, victim: victim.name, survivor, finishedBeforeKill, takeoverMs, finishMs, status, fencedRefusals, records: records.length, orders: orders.length, resultRecords: results.length, unprotectedFill };
 }
