@@ -57,7 +57,7 @@ export function createEngine(options: EngineOptions): Engine {
   const registry = new ExecutionRegistry(board, journal, logger);
   const ledger = PositionLedger.of(restored.fills.values());
 
-  const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, resuming: options.recover === false ? [] : restored.unfinished });
+  const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });
   const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases });
 
   /** The kill switch fan-out (rule 3): cancels requested at once, executions told in slices, each told first. */

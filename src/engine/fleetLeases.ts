@@ -78,6 +78,8 @@ export function joinFleetLeases(deps: {
   readonly onTakeOver?: ((takeOver: TakeOver) => void) | undefined;
   /** Executions this engine resumes at start from its own records (a restart under the same writer id): their leases are taken back. */
   readonly resuming?: readonly { readonly executionId: string }[];
+  /** Whether the engine is closing: it takes nothing over any more (an expired lease is left for another engine). */
+  readonly closing?: () => boolean;
   /** Runs a resumed execution as a restart does (`track` with a recovery). */
   readonly resume: (executionId: string, snapshot: FrozenSnapshot, recovery: ExecutionRecovery) => Promise<ExecutionResult>;
 }): FleetLeases | null {
@@ -123,6 +125,7 @@ export function joinFleetLeases(deps: {
       notMine.add(executionId);
       return;
     }
+    if (stopped || deps.closing?.()) return;
     let epoch: number;
     try {
       epoch = await store.takeOver(executionId, me, ttlMs);
