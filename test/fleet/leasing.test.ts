@@ -90,4 +90,26 @@ describe('engine leases on a leasing store', () => {
     expect(calls).toContain('takeOver engine-test');
     expect(calls.at(-1)).toBe('release 2');
   });
+
+  it('a taken-over execution that ends flagged is resolved on the engine that finished it', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    broker.script.protection.push({ kind: 'lose' }); // "placed", but the venue never holds it: reconciliation flags it
+    const s = snapshot({ advisoryId: 'lease-flagged' });
+    const clientOrderId = clientOrderIdFor(s);
+    await clock.run(broker.submitOrder({ clientOrderId, symbol: s.symbol, side: s.side, quantity: s.positionSize, type: 'market' }));
+    clock.setTimeout(() => broker.fill(clientOrderId, s.positionSize, 1.1), 1_000);
+    const claim: StoreClaim = { advisoryId: s.advisoryId, executionId: 'exec-flagged', clientOrderId, deadlineAt: T0 + HARD_TIMEOUT_MS, snapshot: s, broker: 'scripted' };
+    const { store } = leasingStore(clock, { expired: { executionId: 'exec-flagged', owner: 'engine-dead', epoch: 1, expiresAt: new Date(T0).toISOString() }, claim });
+    const takeovers: TakeOver[] = [];
+    const engine = createEngine({ broker, journal: store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS, onTakeOver: (t) => takeovers.push(t) });
+    await clock.run(new Promise<void>((r) => clock.setTimeout(() => r(), TTL_MS)));
+    const result = await clock.run(takeovers[0]!.result);
+    expect(result.requiresManualResolution).toBe(true);
+    expect(engine.awaitingResolution().map((r) => r.advisoryId)).toEqual(['lease-flagged']);
+    expect(engine.resolve('lease-flagged', { operator: 'ana', note: 'protection placed by hand at the venue' }).requiresManualResolution).toBe(false);
+    expect(engine.awaitingResolution()).toEqual([]);
+    expect((await store.records({ executionId: 'exec-flagged' })).some((r) => r.kind === JournalKind.Resolution)).toBe(true);
+    await clock.run(engine.close());
+  });
 });
