@@ -8,6 +8,7 @@
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import { describeThrown } from '../broker/errors.js';
 import type { Clock } from '../domain/clock.js';
+import { WardenUsageError } from '../domain/errors.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
 import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
@@ -87,7 +88,7 @@ export function joinFleetLeases(deps: {
   if (!leasing(deps.store)) return null;
   const store: LeasingStore = deps.store;
   const ttlMs = deps.ttlMs ?? DEFAULT_LEASE_TTL_MS;
-  if (!Number.isFinite(ttlMs) || ttlMs < MIN_LEASE_TTL_MS) throw new RangeError(`leaseTtlMs must be at least ${MIN_LEASE_TTL_MS} ms, got ${String(deps.ttlMs)}; renewals run every third of it`);
+  if (!Number.isFinite(ttlMs) || ttlMs < MIN_LEASE_TTL_MS) throw new WardenUsageError('invalid_option', `leaseTtlMs must be at least ${MIN_LEASE_TTL_MS} ms (renewals run every third of it), got ${String(deps.ttlMs)}; the default is ${DEFAULT_LEASE_TTL_MS} ms`);
   const me = store.writer;
   /** Leases this engine holds: executionId → epoch. */
   const held = new Map<string, number>();
