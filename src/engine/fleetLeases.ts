@@ -140,7 +140,13 @@ export function joinFleetLeases(deps: {
       logger.warn(log, 'expired lease without a claim: nothing was sent; lease released');
       return release(executionId);
     }
-    const progress = progressOf(await store.records({ executionId }));
+    // If the store cannot be read now, the lease is left to expire again: this engine or another retries.
+    const progress = progressOf(
+      await store.records({ executionId }).catch((e: unknown) => {
+        held.delete(executionId);
+        throw e;
+      }),
+    );
     if (progress.result) {
       // It finished; its engine died before releasing the lease. A flag it raised waits here now.
       if (progress.result.requiresManualResolution && !progress.resolved) registry.settled(executionId, progress.result, { symbol: claim.snapshot.symbol });
