@@ -1,9 +1,10 @@
 /** One execution per advisory: the engine's side of the claim the chart makes in `claiming`. */
 import type { AdvisoryRegistry } from '../../machines/execution.machine.js';
-import { BrokerError } from '../broker/errors.js';
+import { BrokerError, describeThrown } from '../broker/errors.js';
 import type { BrokerAdapter } from '../broker/types.js';
 import { JournalKind, type Journal } from '../journal/types.js';
 import type { EngineJournal } from './engineJournal.js';
+import type { FleetLeases } from './fleetLeases.js';
 
 /** The identity an adapter declares (`identity`, else `name`), read defensively. */
 export function identityOf(broker: BrokerAdapter): string {
@@ -21,8 +22,15 @@ export function identityOf(broker: BrokerAdapter): string {
  * (the frozen snapshot, clientOrderId, absolute deadline and broker) is what a restart resumes
  * from; it is on disk before the first send, which waits for its batch. No claim on record, no send.
  */
-export function createClaims(deps: { readonly claimed: Iterable<string>; readonly journal: EngineJournal; readonly store: Journal; readonly brokerIdentity: string }): AdvisoryRegistry {
-  const { journal, store, brokerIdentity } = deps;
+export function createClaims(deps: {
+  readonly claimed: Iterable<string>;
+  readonly journal: EngineJournal;
+  readonly store: Journal;
+  readonly brokerIdentity: string;
+  /** On a leasing store: the execution's lease, taken before its claim (so no send without one). */
+  readonly leases?: Pick<FleetLeases, 'acquire'> | null;
+}): AdvisoryRegistry {
+  const { journal, store, brokerIdentity, leases } = deps;
   const claimed = new Set(deps.claimed);
   return {
     has: (advisoryId) => claimed.has(advisoryId),
@@ -36,7 +44,11 @@ export function createClaims(deps: { readonly claimed: Iterable<string>; readonl
         }
       };
       if (!store.claim) return record();
-      return store.claim({ ...c, broker: brokerIdentity }).then((outcome) => {
+      const claim = store.claim.bind(store);
+      const leased = leases ? leases.acquire(c.executionId).catch((e: unknown) => {
+        throw new BrokerError(`no lease for this execution, nothing sent: ${describeThrown(e)}`, { retryable: false, code: 'lease_unavailable' });
+      }) : Promise.resolve();
+      return leased.then(() => claim({ ...c, broker: brokerIdentity })).then((outcome) => {
         if (outcome === 'duplicate') throw new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' });
         record();
       });

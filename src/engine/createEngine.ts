@@ -23,13 +23,12 @@ import { prepareInput, peek, type PreparedInput } from './input.js';
 import { KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
+import { joinFleetLeases } from './fleetLeases.js';
 import { PositionLedger } from './ledger.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
 import { refuseOtherBroker, restoreFromJournal } from './restore.js';
 import type { Engine, EngineOptions, ResolveOptions } from './types.js';
-
-export type { Engine, EngineKillSwitch, EngineOptions, ResolveOptions } from './types.js';
 
 /**
  * @example
@@ -58,7 +57,8 @@ export function createEngine(options: EngineOptions): Engine {
   const registry = new ExecutionRegistry(board, journal, logger);
   const ledger = PositionLedger.of(restored.fills.values());
 
-  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity });
+  const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });
+  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases });
 
   /** The kill switch fan-out (rule 3): cancels requested at once, executions told in slices, each told first. */
   const fanOut = createKillSwitchFanOut({
@@ -96,7 +96,6 @@ export function createEngine(options: EngineOptions): Engine {
   const admit = createAdmission();
   const user = options.inspect;
   const forward = (ev: InspectionEvent) => (typeof user === 'function' ? user(ev) : user?.next?.(ev));
-  const unrecorded = (result: ExecutionResult) => unrecordedResult(result, journal.failure);
 
   function track(executionId: string, input: unknown, recovery?: ExecutionRecovery): Promise<ExecutionResult> {
     let started: Promise<ExecutionResult>;
@@ -113,9 +112,9 @@ export function createEngine(options: EngineOptions): Engine {
         return internalFailureResult(executionId, peek(input, 'advisoryId'), null, clock.now(), describeThrown(e));
       })
       // A result is handed out once its record is on disk; if it cannot be written, it says so.
-      .then((result) => journal.durable()?.then(() => result, () => unrecorded(result)) ?? result);
+      .then((result) => journal.durable()?.then(() => result, () => unrecordedResult(result, journal.failure)) ?? result);
     inFlight.add(promise);
-    void promise.finally(() => inFlight.delete(promise));
+    void promise.finally(() => void (inFlight.delete(promise), leases?.settled(executionId)));
     return promise;
   }
 
@@ -139,7 +138,7 @@ export function createEngine(options: EngineOptions): Engine {
         fanOut.forget(executionId);
         ledger.settle(executionId);
         record({ kind: JournalKind.Result, to: state, event: outcome.status, payload: outcome });
-        const result = journal.failure !== null ? unrecorded(outcome) : outcome;
+        const result = journal.failure !== null ? unrecordedResult(outcome, journal.failure) : outcome;
         registry.settled(executionId, result, symbol === null ? undefined : { symbol, ...(flagged && clear ? { clear } : {}) });
         resolve(result);
       };
@@ -166,7 +165,6 @@ export function createEngine(options: EngineOptions): Engine {
       actor.start();
     });
   }
-
   // Flags a previous process raised and nobody resolved: still waiting, still halting their symbols.
   for (const { result, symbol } of restored.awaiting) registry.restoreFlag(result, symbol);
   // Resume what a previous process left unfinished.
@@ -177,7 +175,6 @@ export function createEngine(options: EngineOptions): Engine {
       return track(u.executionId, u.snapshot, u.recovery);
     }),
   );
-
   // Operators' commands written into the store by other processes (`warden kill-switch set`,
   // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
   const stopWatching = store.watchCommands?.(commandHandler(board, registry));
@@ -195,7 +192,7 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       stopWatching?.();
       await Promise.allSettled([...inFlight]);
-      await fleet?.stop();
+      await Promise.all([fleet?.stop(), leases?.stop()]);
       await store.close();
     },
   };

@@ -1,3 +1,5 @@
-export { createEngine, type Engine, type EngineOptions, type EngineKillSwitch, type ResolveOptions } from './createEngine.js';
+export { createEngine } from './createEngine.js';
+export type { Engine, EngineOptions, EngineKillSwitch, ResolveOptions } from './types.js';
 export { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 export { createDefaultLogger, REDACT_PATHS } from './logger.js';
+export type { TakeOver } from './fleetLeases.js';

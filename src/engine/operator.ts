@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import type { BrokerAdapter } from '../broker/types.js';
 import { JournalError, type CommandOutcome, type OperatorCommand } from '../journal/types.js';
 import { SqliteJournal } from '../journal/sqliteJournal.js';
-import { createEngine, type Engine } from './createEngine.js';
+import { createEngine } from './createEngine.js';
+import type { Engine } from './types.js';
 
 /**
  * What became of an operator's command, and who applied it.

@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { Journal, JournalFilter, JournalRecord, JournalVerification } from '../journal/types.js';
+import type { TakeOver } from './fleetLeases.js';
 import type { KillSwitchChange, KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 
@@ -54,6 +55,14 @@ export interface EngineOptions {
    * working orders and protection carry on). Default and maximum 5,000 ms; it can only be lowered.
    */
   readonly killSwitchStalenessMs?: number;
+  /**
+   * On a store with execution leases (`warden/postgres`): how long an execution's lease lasts
+   * without renewal (renewed every third of it) before another engine may take it over. Default
+   * 10,000 ms, at least 300 ms.
+   */
+  readonly leaseTtlMs?: number;
+  /** Hears every execution this engine takes over from an engine whose lease expired. */
+  readonly onTakeOver?: (takeOver: TakeOver) => void;
 }
 
 /**

@@ -164,6 +164,19 @@ export interface FleetKillSwitchWatch {
 }
 
 /**
+ * A lease whose time ran out (by the store's clock) without being released: its engine stopped renewing it.
+ *
+ * @example
+ * for (const lease of await store.expiredLeases?.() ?? []) console.log(`${lease.executionId} of ${lease.owner} (epoch ${lease.epoch}) expired`);
+ */
+export interface ExpiredLease {
+  readonly executionId: string;
+  readonly owner: string;
+  readonly epoch: number;
+  readonly expiresAt: string;
+}
+
+/**
  * A journal store. `append` chains the record synchronously (so the order of records is the order
  * of events) and returns it. A store that writes in batches (group commit) implements `flush`; the
  * engine awaits it before every send and before it hands out a result, so the intent to send is on
@@ -200,6 +213,19 @@ export interface Journal {
    */
   setKillSwitch?(request: { readonly state: KillSwitchState } & KillSwitchSetOptions): Promise<unknown>;
   watchKillSwitches?(onChange: (switches: readonly FleetSwitch[]) => void, options?: { readonly clock?: Clock; readonly stalenessBudgetMs?: number }): FleetKillSwitchWatch;
+  /**
+   * Optional, all together: execution leases with fencing epochs, on a store shared by several
+   * engines. The engine leases an execution (owner: its `writer` id) before the first send, renews
+   * it while the execution runs, releases it when it settles, and takes over executions whose lease
+   * expired (their engine died), resuming them from their claim (`claimOf`) and their records.
+   */
+  readonly writer?: string;
+  acquireLease?(executionId: string, owner: string, ttlMs: number): Promise<number>;
+  renewLease?(executionId: string, owner: string, epoch: number, ttlMs: number): Promise<void>;
+  releaseLease?(executionId: string, owner: string, epoch: number): Promise<void>;
+  expiredLeases?(): Promise<readonly ExpiredLease[]>;
+  takeOver?(executionId: string, newOwner: string, ttlMs: number): Promise<number>;
+  claimOf?(executionId: string): Promise<StoreClaim | null>;
   /** Every record, in sequence order, read synchronously. */
   readAll(): readonly JournalRecord[];
   /**

@@ -75,4 +75,32 @@ describe('PostgresStore leases', () => {
     await resolver.flush();
     expect((await resolver.records({ executionId: 'exec-owned' })).map((r) => r.to)).toEqual(['done', 'resolved']);
   });
+
+  it('accepts its owner’s records appended before the lease was granted, and the last records of an epoch that commit after its release', async () => {
+    const a = await db.open({ writer: 'engine-own' });
+    // The lease exists (granted on another connection), this writer's record carries no epoch yet: it is the owner's.
+    const granting = await db.open({ writer: 'granting' });
+    await granting.acquireLease('exec-own', 'engine-own', LONG_MS);
+    a.append(transition('exec-own', 'validating'));
+    await a.flush();
+    const epoch = await a.acquireLease('exec-own', 'engine-own', LONG_MS);
+    a.append(transition('exec-own', 'result'));
+    const [release] = await Promise.all([a.releaseLease('exec-own', 'engine-own', epoch), a.flush()]);
+    expect(release).toBeUndefined();
+    expect((await a.records({ executionId: 'exec-own' })).map((r) => `${r.epoch}:${r.to}`)).toEqual(['null:validating', '1:result']);
+  });
+
+  it('finds an execution’s claim by its id; a restart under the same writer id leaves out what another engine took over', async () => {
+    const a = await db.open({ writer: 'restart-a' });
+    await a.acquireLease('exec-moved', 'restart-a', EXPIRED_SOON_MS);
+    a.append({ ...transition('exec-moved', 'submitting'), kind: JournalKind.Claim });
+    await a.flush();
+    const b = await db.open({ writer: 'restart-b' });
+    await vi.waitFor(() => b.takeOver('exec-moved', 'restart-b', LONG_MS), { timeout: 2_000, interval: 5 });
+    expect(await b.claimOf('exec-none')).toBeNull();
+    await a.close();
+    const again = await db.open({ writer: 'restart-a' });
+    expect(again.readAll().map((r) => r.executionId)).toContain('exec-moved');
+    expect(again.restartRecords().map((r) => r.executionId)).not.toContain('exec-moved');
+  });
 });

@@ -193,6 +193,8 @@ export class PostgresStore implements Journal {
     private readonly pool: pg.Pool,
     private readonly clock: Clock,
     chain: StoredRecord[],
+    /** Executions of this chain that another engine took over (or finished): not this writer's to resume. */
+    private readonly elsewhere: ReadonlySet<string> = new Set(),
   ) {
     this.view = chain;
     if (writerClient) this.adoptWriter(writerClient);
@@ -222,7 +224,8 @@ export class PostgresStore implements Journal {
       client = await openWriterConnection(url, writer);
       await ensureSchema(client);
       const chain = await loadChain(client, writer);
-      return new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain);
+      const { rows } = await client.query<{ execution_id: string }>('SELECT execution_id FROM warden_leases WHERE owner <> $1', [writer]);
+      return new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)));
     } catch (e) {
       await client?.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
@@ -381,7 +384,10 @@ export class PostgresStore implements Journal {
       const p = claims.get(row.execution_id);
       if (!p) continue;
       const epoch = Number(row.epoch);
-      const ok = p.record.epoch === null ? row.released : p.record.epoch === epoch && p.owner === row.owner && !row.released;
+      // Without an epoch: accepted once the lease is released, or from its owner (records appended
+      // just before its lease was granted). With one: the epoch and owner of the lease, released or
+      // not (the last records of a finished execution may commit after its release).
+      const ok = p.record.epoch === null ? row.released || row.owner === this.writer : p.record.epoch === epoch && p.owner === row.owner;
       if (!ok) {
         const mine = p.record.epoch === null ? 'without a lease' : `under lease epoch ${p.record.epoch} of ${p.owner}`;
         throw new JournalError(
@@ -426,9 +432,13 @@ export class PostgresStore implements Journal {
     return this.view.slice();
   }
 
-  /** What an engine restarting as this writer needs (see `Journal.restartRecords`). */
+  /**
+   * What an engine restarting as this writer needs (see `Journal.restartRecords`), without the
+   * executions another engine has leased since (taken over, perhaps finished): they are not this
+   * writer's to resume.
+   */
   restartRecords(): readonly JournalRecord[] {
-    return restartSubset(this.view);
+    return restartSubset(this.elsewhere.size === 0 ? this.view : this.view.filter((r) => r.executionId === null || !this.elsewhere.has(r.executionId)));
   }
 
   /** This writer's records after `sequence` (its own chain's numbering). */
@@ -535,6 +545,19 @@ export class PostgresStore implements Journal {
     const r = rows[0];
     if (!r) return null;
     return { advisoryId: r.advisory_id, executionId: r.execution_id, clientOrderId: r.client_order_id, deadlineAt: Date.parse(r.deadline_at), snapshot: r.snapshot as StoredClaim['snapshot'], broker: r.broker, writer: r.writer_id, claimedAt: r.claimed_at.toISOString() };
+  }
+
+  /**
+   * The claim of an execution (by its id), or null: what an engine taking the execution over
+   * resumes from (the frozen snapshot, the clientOrderId, the absolute deadline, the broker).
+   *
+   * @example
+   * const claim = await store.claimOf(lease.executionId);
+   */
+  async claimOf(executionId: string): Promise<StoredClaim | null> {
+    this.usable();
+    const { rows } = await this.pool.query<{ advisory_id: string }>('SELECT advisory_id FROM warden_claims WHERE execution_id = $1', [executionId]);
+    return rows[0] ? this.claimed(rows[0].advisory_id) : null;
   }
 
   // ---- Fleet kill switch -----------------------------------------------------------------

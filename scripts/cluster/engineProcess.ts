@@ -1,0 +1,77 @@
+/**
+ * One engine of a cluster, as its own process: a PostgresStore (its own writer id) and the shared
+ * paper broker service over HTTP. Reads commands from stdin and reports events on stdout, one JSON
+ * object per line (protocol.ts).
+ * Usage: node --import tsx engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs>
+ */
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { createEngine } from '../../src/index.js';
+import { HttpBroker } from '../../src/entries/adapters.js';
+import { PostgresStore } from '../../src/entries/postgres.js';
+import type { EngineCommand, EngineEvent } from './protocol.js';
+
+/** Log lines worth a line in a timeline; the rest stays in the engine. */
+const TOLD = /taken over|lease|fenced|journal unwritable|kill switch|unconfirmed|resuming/i;
+
+const [name, databaseUrl, brokerUrl, ttlText] = process.argv.slice(2);
+if (!name || !databaseUrl || !brokerUrl || !ttlText) {
+  console.error('usage: engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs>');
+  process.exit(2);
+}
+type Payload = EngineEvent extends infer E ? (E extends EngineEvent ? Omit<E, 'engine' | 'at'> : never) : never;
+const emit = (event: Payload) => process.stdout.write(`${JSON.stringify({ engine: name, at: Date.now(), ...event })}\n`);
+
+const logger = pino(
+  { level: 'info' },
+  {
+    write: (line: string) => {
+      const { level, msg, time: _time, pid: _pid, hostname: _host, ...fields } = JSON.parse(line) as { level: number; msg: string; time: unknown; pid: unknown; hostname: unknown };
+      if (level >= 40 || TOLD.test(msg)) emit({ type: 'log', level, msg, fields });
+    },
+  },
+);
+const store = await PostgresStore.connect(databaseUrl, { writer: name });
+const engine = createEngine({
+  broker: new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000 }),
+  journal: store,
+  logger,
+  pollIntervalMs: 100,
+  leaseTtlMs: Number(ttlText),
+  onTakeOver: (t) => {
+    emit({ type: 'takeover', executionId: t.executionId, advisoryId: t.advisoryId, from: t.from, epoch: t.epoch });
+    void t.result.then((result) => emit({ type: 'result', result, takenOverFrom: t.from }));
+  },
+});
+
+const answer = (op: string, run: () => string) => {
+  try {
+    emit({ type: 'answer', op, ok: true, message: run() });
+  } catch (e) {
+    emit({ type: 'answer', op, ok: false, message: e instanceof Error ? e.message : String(e) });
+  }
+};
+const handle = async (command: EngineCommand) => {
+  switch (command.op) {
+    case 'execute':
+      return emit({ type: 'result', result: await engine.execute(command.snapshot), takenOverFrom: null });
+    case 'killSwitch':
+      return answer('killSwitch', () => {
+        const change = engine.killSwitch.set(command.state, { reason: command.reason, operator: command.operator });
+        return `${change.from} → ${change.to}`;
+      });
+    case 'resolve':
+      return answer('resolve', () => engine.resolve(command.advisoryId, { operator: command.operator, note: command.note }).status);
+    case 'close':
+      await engine.close();
+      emit({ type: 'closed' });
+      process.exit(0);
+  }
+};
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line.trim() !== '') void handle(JSON.parse(line) as EngineCommand);
+  })
+  // The harness is gone (it exited, or was killed): so is this engine, after its executions settle.
+  .on('close', () => void handle({ op: 'close' }));
+emit({ type: 'ready', writer: store.writer, pid: process.pid });

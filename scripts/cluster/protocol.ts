@@ -1,0 +1,21 @@
+/**
+ * What the cluster harness and its engine processes say to each other: one JSON object per line,
+ * commands on the engine's stdin, events on its stdout.
+ */
+import type { ExecutionResult, FrozenSnapshot, KillSwitchState } from '../../src/index.js';
+
+export type EngineCommand =
+  | { readonly op: 'execute'; readonly snapshot: FrozenSnapshot }
+  | { readonly op: 'killSwitch'; readonly state: KillSwitchState; readonly reason: string; readonly operator: string }
+  | { readonly op: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string }
+  | { readonly op: 'close' };
+
+/** Every event carries the engine's name and the time it happened (ms since the epoch). */
+export type EngineEvent = { readonly engine: string; readonly at: number } & (
+  | { readonly type: 'ready'; readonly writer: string; readonly pid: number }
+  | { readonly type: 'result'; readonly result: ExecutionResult; readonly takenOverFrom: string | null }
+  | { readonly type: 'takeover'; readonly executionId: string; readonly advisoryId: string; readonly from: string; readonly epoch: number }
+  | { readonly type: 'log'; readonly level: number; readonly msg: string; readonly fields: Record<string, unknown> }
+  | { readonly type: 'answer'; readonly op: string; readonly ok: boolean; readonly message: string }
+  | { readonly type: 'closed' }
+);

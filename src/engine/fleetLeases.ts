@@ -1,0 +1,221 @@
+/**
+ * Leases and failover for a fleet of engines on one shared store (e.g. PostgreSQL): an execution
+ * is leased by its engine before its first send and renewed while it runs; when an engine dies its
+ * leases expire, and another engine takes the execution over (the lease's epoch goes up, which
+ * fences every late write of the dead engine) and resumes it exactly as a restart does: order
+ * looked up by clientOrderId first, the stored absolute deadline still in force.
+ */
+import type { ExecutionRecovery } from '../../machines/execution.types.js';
+import { describeThrown } from '../broker/errors.js';
+import type { Clock } from '../domain/clock.js';
+import { WardenUsageError } from '../domain/errors.js';
+import type { ExecutionResult } from '../domain/result.js';
+import type { FrozenSnapshot } from '../domain/schemas.js';
+import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
+import type { EngineJournal } from './engineJournal.js';
+import type { Logger } from './logger.js';
+import type { ExecutionRegistry } from './registry.js';
+
+/** Default lease length (ms): another engine may take an execution over this long after its engine's last renewal. */
+export const DEFAULT_LEASE_TTL_MS = 10_000;
+/** Shortest lease accepted (ms): renewals every third of it must fit between database round trips. */
+export const MIN_LEASE_TTL_MS = 300;
+/** Renewals and the scan for expired leases run this many times per lease length. */
+const CHECKS_PER_TTL = 3;
+
+/**
+ * An execution this engine took over from another one whose lease expired.
+ *
+ * @example
+ * const engine = createEngine({ broker, journal: store, onTakeOver: (t) => void t.result.then((r) => console.log(`${t.advisoryId} taken over from ${t.from}: ${r.status}`)) });
+ */
+export interface TakeOver {
+  readonly executionId: string;
+  readonly advisoryId: string;
+  /** The engine (writer id) whose lease expired. */
+  readonly from: string;
+  /** This engine's lease epoch: the previous owner's writes are refused from now on. */
+  readonly epoch: number;
+  readonly recovery: ExecutionRecovery;
+  /** The execution's result, once it settles here. */
+  readonly result: Promise<ExecutionResult>;
+}
+
+/** The engine's side of leasing: the claim path leases, `settled` releases, a timer renews and takes over. */
+export interface FleetLeases {
+  /** Leases a new execution to this engine; rejects (nothing may be sent) if the store refuses or cannot answer. */
+  acquire(executionId: string): Promise<void>;
+  /** The execution is over (or waits for an operator): its lease is released. */
+  settled(executionId: string): void;
+  stop(): Promise<void>;
+}
+
+type LeasingStore = Journal & Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & { readonly writer: string };
+
+const leasing = (store: Journal): store is LeasingStore =>
+  typeof store.writer === 'string' && [store.acquireLease, store.renewLease, store.releaseLease, store.expiredLeases, store.takeOver, store.claimOf].every((f) => typeof f === 'function');
+
+/** How far an execution got, from its records in the store: its result if it has one, and its journaled submissions. */
+function progressOf(records: readonly JournalRecord[]): { result: ExecutionResult | null; resolved: boolean; submitAttempts: number } {
+  let result: ExecutionResult | null = null;
+  let resolved = false;
+  let submitAttempts = 0;
+  for (const r of records) {
+    if (r.kind === JournalKind.Result) result = r.payload as ExecutionResult;
+    else if (r.kind === JournalKind.Resolution) resolved = true;
+    else if (r.kind === JournalKind.BrokerRequest && r.event === 'submitOrder') submitAttempts++;
+  }
+  return { result, resolved, submitAttempts };
+}
+
+export function joinFleetLeases(deps: {
+  readonly store: Journal;
+  readonly journal: EngineJournal;
+  readonly registry: ExecutionRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly brokerIdentity: string;
+  readonly ttlMs?: number | undefined;
+  readonly onTakeOver?: ((takeOver: TakeOver) => void) | undefined;
+  /** Executions this engine resumes at start from its own records (a restart under the same writer id): their leases are taken back. */
+  readonly resuming?: readonly { readonly executionId: string }[];
+  /** Whether the engine is closing: it takes nothing over any more (an expired lease is left for another engine). */
+  readonly closing?: () => boolean;
+  /** Runs a resumed execution as a restart does (`track` with a recovery). */
+  readonly resume: (executionId: string, snapshot: FrozenSnapshot, recovery: ExecutionRecovery) => Promise<ExecutionResult>;
+}): FleetLeases | null {
+  const { journal, registry, clock, logger } = deps;
+  if (!leasing(deps.store)) return null;
+  const store: LeasingStore = deps.store;
+  const ttlMs = deps.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  if (!Number.isFinite(ttlMs) || ttlMs < MIN_LEASE_TTL_MS) throw new WardenUsageError('invalid_option', `leaseTtlMs must be at least ${MIN_LEASE_TTL_MS} ms (renewals run every third of it), got ${String(deps.ttlMs)}; the default is ${DEFAULT_LEASE_TTL_MS} ms`);
+  const me = store.writer;
+  /** Leases this engine holds: executionId → epoch. */
+  const held = new Map<string, number>();
+  /** Releases and takeovers in progress, awaited by stop(). */
+  const pending = new Set<Promise<unknown>>();
+  /** Executions this engine cannot resume (another broker): reported once. */
+  const notMine = new Set<string>();
+  let stopped = false;
+  let scanning = false;
+  let timer: unknown;
+
+  const track = <T>(p: Promise<T>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p)).catch(() => undefined);
+    return p;
+  };
+
+  const renewAll = () =>
+    Promise.all(
+      [...held].map(([executionId, epoch]) =>
+        store.renewLease(executionId, me, epoch, ttlMs).catch((e: unknown) => {
+          if ((e as { code?: unknown }).code !== 'lease_lost') return logger.warn({ executionId, err: describeThrown(e) }, 'lease renewal failed; retrying at the next check');
+          held.delete(executionId);
+          logger.error({ executionId, epoch, err: describeThrown(e) }, 'lease lost: another engine took this execution over; this engine\'s writes for it are refused from now on');
+        }),
+      ),
+    );
+
+  /** Takes one expired execution over and resumes it (nothing happens when another engine got there first). */
+  async function takeOver(lease: { executionId: string; owner: string; epoch: number }): Promise<void> {
+    const { executionId, owner } = lease;
+    const claim = await store.claimOf(executionId);
+    if (claim && claim.broker !== deps.brokerIdentity) {
+      if (!notMine.has(executionId)) logger.error({ executionId, broker: claim.broker }, `execution ${executionId} of ${owner} went to ${claim.broker}, not to this engine's broker ${deps.brokerIdentity}: an engine on that broker must take it over`);
+      notMine.add(executionId);
+      return;
+    }
+    if (stopped || deps.closing?.()) return;
+    let epoch: number;
+    try {
+      epoch = await store.takeOver(executionId, me, ttlMs);
+    } catch {
+      return; // another engine took it over first, or it was released meanwhile
+    }
+    held.set(executionId, epoch);
+    const log = { executionId, takenOverFrom: owner, epoch };
+    if (!claim) {
+      // The engine died between its lease and its claim: nothing was sent for this execution.
+      logger.warn(log, 'expired lease without a claim: nothing was sent; lease released');
+      return release(executionId);
+    }
+    // If the store cannot be read now, the lease is left to expire again: this engine or another retries.
+    const progress = progressOf(
+      await store.records({ executionId }).catch((e: unknown) => {
+        held.delete(executionId);
+        throw e;
+      }),
+    );
+    if (progress.result) {
+      // It finished; its engine died before releasing the lease. A flag it raised waits here now.
+      if (progress.result.requiresManualResolution && !progress.resolved) registry.settled(executionId, progress.result, { symbol: claim.snapshot.symbol });
+      logger.warn({ ...log, status: progress.result.status }, 'expired lease of a finished execution: released');
+      return release(executionId);
+    }
+    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: claim.deadlineAt, submitAttempts: progress.submitAttempts };
+    const reason = `taken over from ${owner}: its lease (epoch ${lease.epoch}) expired; resuming from the store`;
+    journal.append({ kind: JournalKind.Recovery, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, event: 'TAKE_OVER', payload: { reason, takenOverFrom: owner, epoch, recovery } });
+    logger.warn({ ...log, advisoryId: claim.advisoryId, clientOrderId: claim.clientOrderId }, `execution taken over from ${owner}: resuming it (order looked up by clientOrderId first)`);
+    const result = deps.resume(executionId, claim.snapshot, recovery);
+    deps.onTakeOver?.({ executionId, advisoryId: claim.advisoryId, from: owner, epoch, recovery, result });
+  }
+
+  const scan = async () => {
+    if (scanning) return;
+    scanning = true;
+    try {
+      await renewAll();
+      if (stopped) return;
+      const expired = (await store.expiredLeases()).filter((l) => l.owner !== me && !held.has(l.executionId));
+      for (const lease of expired) {
+        if (stopped) break;
+        await track(takeOver(lease)).catch((e: unknown) => logger.error({ executionId: lease.executionId, err: describeThrown(e) }, 'takeover failed; retrying at the next check'));
+      }
+    } catch (e) {
+      logger.warn({ err: describeThrown(e) }, 'lease check failed; retrying at the next check');
+    } finally {
+      scanning = false;
+    }
+  };
+
+  const tick = () => {
+    if (stopped) return;
+    void scan().finally(() => {
+      if (!stopped) timer = clock.setTimeout(tick, ttlMs / CHECKS_PER_TTL);
+    });
+  };
+  timer = clock.setTimeout(tick, ttlMs / CHECKS_PER_TTL);
+  for (const { executionId } of deps.resuming ?? []) void track(retake(executionId));
+
+  /** A restart under the same writer id resumes its own executions: its live lease is kept, an expired one taken back (epoch + 1). */
+  async function retake(executionId: string): Promise<void> {
+    try {
+      held.set(executionId, await store.acquireLease(executionId, me, ttlMs).catch(() => store.takeOver(executionId, me, ttlMs)));
+    } catch (e) {
+      logger.error({ executionId, err: describeThrown(e) }, 'cannot take back the lease of an execution this engine resumes: another engine runs it, and this engine\'s writes for it will be refused');
+    }
+  }
+
+  function release(executionId: string): Promise<void> {
+    const epoch = held.get(executionId);
+    if (epoch === undefined) return Promise.resolve();
+    held.delete(executionId);
+    return track(store.releaseLease(executionId, me, epoch)).catch((e: unknown) => logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself'));
+  }
+
+  return {
+    async acquire(executionId) {
+      if (stopped) throw new Error('engine is closing: no new lease');
+      held.set(executionId, await store.acquireLease(executionId, me, ttlMs));
+    },
+    settled(executionId) {
+      void release(executionId);
+    },
+    async stop() {
+      stopped = true;
+      clock.clearTimeout(timer);
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The engine's side of leases, on a leasing store double and a virtual clock: the lease is taken
+ * before the claim (no send without it), renewed every third of its length while the execution
+ * runs, released when it settles; a store that cannot grant it means a refusal with nothing sent.
+ */
+import { describe, expect, it } from 'vitest';
+import { clientOrderIdFor, createEngine, HARD_TIMEOUT_MS, JournalKind, MemoryJournal, type Journal, type StoreClaim } from '../../src/index.js';
+import type { TakeOver } from '../../src/engine/fleetLeases.js';
+import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
+import { silentLogger, snapshot, T0 } from '../support/fixtures.js';
+
+const TTL_MS = 900;
+
+/** A MemoryJournal with the leasing capabilities of a shared store; every call is listed in `calls`. */
+function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; expired?: { executionId: string; owner: string; epoch: number; expiresAt: string }; claim?: StoreClaim } = {}) {
+  const calls: string[] = [];
+  const store: Journal = Object.assign(new MemoryJournal(clock), {
+    writer: 'engine-test',
+    claim: async () => (calls.push('claim'), 'claimed' as const),
+    acquireLease: async (_id: string, owner: string, ttlMs: number) => {
+      calls.push(`acquire ${owner} ${ttlMs}`);
+      if (options.refuseLeases) throw new Error('database unreachable');
+      return 1;
+    },
+    renewLease: async (_id: string, _owner: string, epoch: number) => void calls.push(`renew ${epoch} at ${clock.now() - T0}`),
+    releaseLease: async (_id: string, _owner: string, epoch: number) => void calls.push(`release ${epoch}`),
+    expiredLeases: async () => (options.expired && !calls.some((c) => c.startsWith('takeOver')) ? [options.expired] : []),
+    takeOver: async (_id: string, owner: string) => (calls.push(`takeOver ${owner}`), 2),
+    claimOf: async () => options.claim ?? null,
+  });
+  return { store, calls };
+}
+
+describe('engine leases on a leasing store', () => {
+  it('leases before the claim, renews every third of the lease while the order works, releases when it settles', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    broker.onAccepted((o) => clock.setTimeout(() => broker.fill(o.clientOrderId, o.quantity, 1.1), 2_000));
+    const { store, calls } = leasingStore(clock);
+    const engine = createEngine({ broker, journal: store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS });
+    const result = await clock.run(engine.execute(snapshot({ advisoryId: 'lease-1' })));
+    expect(result).toMatchObject({ status: 'filled', protectionPlaced: true });
+    await clock.run(engine.close());
+    expect(calls.slice(0, 2)).toEqual([`acquire engine-test ${TTL_MS}`, 'claim']);
+    const renewals = calls.filter((c) => c.startsWith('renew'));
+    expect(renewals.length).toBeGreaterThanOrEqual(Math.floor(2_000 / (TTL_MS / 3)) - 1);
+    expect(calls.at(-1)).toBe('release 1');
+  });
+
+  it('a lease the store cannot grant is a refusal: nothing is claimed, nothing sent', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    const { store, calls } = leasingStore(clock, { refuseLeases: true });
+    const engine = createEngine({ broker, journal: store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS });
+    const result = await clock.run(engine.execute(snapshot({ advisoryId: 'lease-2' })));
+    expect(result.status).toBe('rejected');
+    expect(result.error?.message).toMatch(/no lease for this execution, nothing sent: .*database unreachable/);
+    expect(calls).not.toContain('claim');
+    expect(broker.venue.snapshot().orders).toEqual([]);
+    await clock.run(engine.close());
+  });
+
+  it('refuses a lease too short to renew', () => {
+    const clock = new VirtualClock(T0);
+    const { store } = leasingStore(clock);
+    expect(() => createEngine({ broker: new ScriptedBroker({ clock }), journal: store, clock, logger: silentLogger(), leaseTtlMs: 50 })).toThrow(/at least 300 ms/);
+  });
+
+  it('takes over an execution whose lease expired: adopts its order by clientOrderId, journals TAKE_OVER, finishes it, releases the lease', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    const s = snapshot({ advisoryId: 'lease-taken' });
+    const clientOrderId = clientOrderIdFor(s);
+    // The dead engine's order works at the venue; it fills a while after the takeover.
+    await clock.run(broker.submitOrder({ clientOrderId, symbol: s.symbol, side: s.side, quantity: s.positionSize, type: 'market' }));
+    clock.setTimeout(() => broker.fill(clientOrderId, s.positionSize, 1.1), 3_000);
+    const claim: StoreClaim = { advisoryId: s.advisoryId, executionId: 'exec-dead', clientOrderId, deadlineAt: T0 + HARD_TIMEOUT_MS, snapshot: s, broker: 'scripted' };
+    const { store, calls } = leasingStore(clock, { expired: { executionId: 'exec-dead', owner: 'engine-dead', epoch: 1, expiresAt: new Date(T0).toISOString() }, claim });
+    const takeovers: TakeOver[] = [];
+    const engine = createEngine({ broker, journal: store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS, onTakeOver: (t) => takeovers.push(t) });
+    await clock.run(new Promise<void>((r) => clock.setTimeout(() => r(), TTL_MS)));
+    expect(takeovers).toHaveLength(1);
+    expect(takeovers[0]).toMatchObject({ executionId: 'exec-dead', advisoryId: 'lease-taken', from: 'engine-dead', epoch: 2, recovery: { clientOrderId, deadlineAt: T0 + HARD_TIMEOUT_MS, submitAttempts: 0 } });
+    const result = await clock.run(takeovers[0]!.result);
+    expect(result).toMatchObject({ status: 'filled', filledQuantity: s.positionSize, protectionPlaced: true, requiresManualResolution: false });
+    expect(broker.calls.filter((c) => c.method === 'submitOrder')).toHaveLength(1); // the dead engine's, never resent
+    const records = await store.records({ executionId: 'exec-dead' });
+    expect(records.find((r) => r.kind === JournalKind.Recovery)).toMatchObject({ event: 'TAKE_OVER', payload: { takenOverFrom: 'engine-dead', epoch: 2 } });
+    await clock.run(engine.close());
+    expect(calls).toContain('takeOver engine-test');
+    expect(calls.at(-1)).toBe('release 2');
+  });
+
+  it('a taken-over execution that ends flagged is resolved on the engine that finished it', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    broker.script.protection.push({ kind: 'lose' }); // "placed", but the venue never holds it: reconciliation flags it
+    const s = snapshot({ advisoryId: 'lease-flagged' });
+    const clientOrderId = clientOrderIdFor(s);
+    await clock.run(broker.submitOrder({ clientOrderId, symbol: s.symbol, side: s.side, quantity: s.positionSize, type: 'market' }));
+    clock.setTimeout(() => broker.fill(clientOrderId, s.positionSize, 1.1), 1_000);
+    const claim: StoreClaim = { advisoryId: s.advisoryId, executionId: 'exec-flagged', clientOrderId, deadlineAt: T0 + HARD_TIMEOUT_MS, snapshot: s, broker: 'scripted' };
+    const { store } = leasingStore(clock, { expired: { executionId: 'exec-flagged', owner: 'engine-dead', epoch: 1, expiresAt: new Date(T0).toISOString() }, claim });
+    const takeovers: TakeOver[] = [];
+    const engine = createEngine({ broker, journal: store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS, onTakeOver: (t) => takeovers.push(t) });
+    await clock.run(new Promise<void>((r) => clock.setTimeout(() => r(), TTL_MS)));
+    const result = await clock.run(takeovers[0]!.result);
+    expect(result.requiresManualResolution).toBe(true);
+    expect(engine.awaitingResolution().map((r) => r.advisoryId)).toEqual(['lease-flagged']);
+    expect(engine.resolve('lease-flagged', { operator: 'ana', note: 'protection placed by hand at the venue' }).requiresManualResolution).toBe(false);
+    expect(engine.awaitingResolution()).toEqual([]);
+    expect((await store.records({ executionId: 'exec-flagged' })).some((r) => r.kind === JournalKind.Resolution)).toBe(true);
+    await clock.run(engine.close());
+  });
+});
