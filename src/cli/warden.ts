@@ -67,7 +67,7 @@ Keys and signatures for signed approvals (see README, "Signed approvals").`,
   trace: `usage: warden trace JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]
 
 Explains executions from an exported journal (warden journal export --jsonl), verifying its chain.`,
-  flags: `usage: warden flags [--journal FILE]
+  flags: `usage: warden flags [--journal FILE | --store URL]
 
 Lists every execution waiting for an operator's resolve(), with its reconciliation differences.
 Exit 1 while any waits, 0 when none does.`,
@@ -147,7 +147,7 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
     },
     positionals: [1, 2],
   },
-  flags: { options: { ...JOURNAL }, positionals: [0, 0] },
+  flags: { options: { ...JOURNAL, ...STORE }, positionals: [0, 0] },
   approve: {
     options: {
       out: { type: 'string', help: 'keygen: the folder for the key pair' },
@@ -550,9 +550,20 @@ async function main(argv: string[]): Promise<number> {
     case 'trace':
       return (await import('./trace.js')).runTrace(rest);
     case 'flags': {
-      const { engine } = adminEngine(a, { readOnly: true });
-      const waiting = engine.awaitingResolution();
-      await engine.close();
+      const url = storeUrl(a);
+      let waiting: ExecutionResult[];
+      if (url) {
+        // Every engine's flags: results awaiting resolution that no resolution record followed.
+        const store = await openStore(url);
+        const records = await store.records();
+        await store.close();
+        const resolved = new Set(records.filter((r) => r.kind === 'resolution').map((r) => r.executionId));
+        waiting = records.filter((r) => r.kind === 'result' && (r.payload as ExecutionResult).requiresManualResolution && !resolved.has(r.executionId)).map((r) => r.payload as ExecutionResult);
+      } else {
+        const { engine } = adminEngine(a, { readOnly: true });
+        waiting = engine.awaitingResolution();
+        await engine.close();
+      }
       if (waiting.length === 0) {
         console.log('no execution awaits resolution');
         return 0;
@@ -560,7 +571,7 @@ async function main(argv: string[]): Promise<number> {
       for (const r of waiting) {
         console.log(`${r.advisoryId} · ${r.status} · filled ${r.filledQuantity}${r.fillPrice === null ? '' : ` at ${r.fillPrice}`} · ${reasonOf(r, { detail: true })}`);
         for (const m of r.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
-        console.log(`  resolve with: warden resolve ${r.advisoryId} --operator NAME --note "what was done"`);
+        console.log(url ? '  resolve it on the engine that finished it (engine.resolve, or its console)' : `  resolve with: warden resolve ${r.advisoryId} --operator NAME --note "what was done"`);
       }
       return 1;
     }

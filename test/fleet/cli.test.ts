@@ -36,6 +36,8 @@ describe('warden … --store postgres://', () => {
     expect(ran.stdout).toMatch(/cli-fleet-2\s+filled/);
     expect(ran.code).toBe(0);
 
+    const flags = await warden(['flags', '--store', url], 60_000);
+    expect([flags.code, flags.stdout.trim()]).toEqual([0, 'no execution awaits resolution']);
     const verified = await warden(['journal', 'verify', '--store', url], 60_000);
     expect(verified.stdout).toMatch(/store: \d+ records of 2 writer\(s\), hash chains verified/);
     const shown = await warden(['journal', 'show', 'cli-fleet-2', '--store', url], 60_000);
