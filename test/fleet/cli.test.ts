@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaperService, type PaperService } from '../../src/entries/adapters.js';
 import { useDatabase } from '../store/support/database.js';
 import { warden } from '../support/cli.js';
-import { freshSnapshots } from './support/fleet.js';
+import { clusterSnapshot } from '../../scripts/cluster/cluster.js';
 
 const db = useDatabase();
 let service: PaperService;
@@ -25,13 +25,13 @@ describe('warden … --store postgres://', () => {
     expect((await warden(['kill-switch', 'show', '--store', url], 60_000)).stdout).toMatch(/^global: active$/m);
 
     const file = join(dir, 'cli-fleet.json');
-    writeFileSync(file, JSON.stringify(freshSnapshots(['cli-fleet-1'])));
+    writeFileSync(file, JSON.stringify([clusterSnapshot('cli-fleet-1', 'EURUSD', 1.1)]));
     const refused = await warden(['run', file, '--store', url, '--broker', service.url, '--json', '--log-file', join(dir, 'run.log')], 60_000);
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout)[0]).toMatchObject({ status: 'rejected', error: { code: 'kill_switch_active' } });
 
     expect((await warden(['kill-switch', 'set', 'off', '--store', url, '--reason', 'venue back', '--operator', 'ops'], 60_000)).code).toBe(0);
-    writeFileSync(file, JSON.stringify(freshSnapshots(['cli-fleet-2'])));
+    writeFileSync(file, JSON.stringify([clusterSnapshot('cli-fleet-2', 'EURUSD', 1.1)]));
     const ran = await warden(['run', file, '--store', url, '--broker', service.url, '--log-file', join(dir, 'run.log')], 60_000);
     expect(ran.stdout).toMatch(/cli-fleet-2\s+filled/);
     expect(ran.code).toBe(0);
