@@ -2,7 +2,6 @@
  * The PostgreSQL store as a Journal: synchronous chained appends, one transaction per batch,
  * round trips, a whole-store verification across writers, and tampering found.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/journal/hashChain.js';
 import { JournalError, JournalKind, type JournalEntry } from '../../src/journal/types.js';
@@ -11,15 +10,7 @@ import { useDatabase } from './support/database.js';
 
 const db = useDatabase();
 
-const query = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<T[]> => {
-  const client = new pg.Client(db.server().url);
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-};
+const query = db.query;
 
 const entry = (advisoryId: string, n: number): JournalEntry => ({
   kind: JournalKind.Transition,

@@ -2,7 +2,6 @@
  * The PostgreSQL store's schema: created once however many instances connect at the same moment,
  * refused (never migrated or written to) when a newer Warden wrote it; one live connection per writer id.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { JournalError, JournalKind } from '../../src/journal/types.js';
 import { PostgresStore } from '../../src/store/postgres/PostgresStore.js';
@@ -11,15 +10,7 @@ import { useDatabase } from './support/database.js';
 
 const db = useDatabase();
 
-const query = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<T[]> => {
-  const client = new pg.Client(db.server().url);
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-};
+const query = db.query;
 
 describe('PostgresStore schema', () => {
   it('is created once when several instances connect at the same moment, and again is a no-op', async () => {
