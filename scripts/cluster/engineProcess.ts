@@ -62,6 +62,8 @@ const handle = async (command: EngineCommand) => {
       });
     case 'resolve':
       return answer('resolve', () => engine.resolve(command.advisoryId, { operator: command.operator, note: command.note }).status);
+    case 'awaiting':
+      return answer('awaiting', () => JSON.stringify(engine.awaitingResolution().map((r) => r.advisoryId)));
     case 'close':
       await engine.close();
       emit({ type: 'closed' });

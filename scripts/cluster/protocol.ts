@@ -8,6 +8,7 @@ export type EngineCommand =
   | { readonly op: 'execute'; readonly snapshot: FrozenSnapshot }
   | { readonly op: 'killSwitch'; readonly state: KillSwitchState; readonly reason: string; readonly operator: string }
   | { readonly op: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string }
+  | { readonly op: 'awaiting' }
   | { readonly op: 'close' };
 
 /** Every event carries the engine's name and the time it happened (ms since the epoch). */

@@ -84,7 +84,7 @@ export function createEngine(options: EngineOptions): Engine {
   /** The same boundary as the executions' own calls: bounded, validated, journaled. */
   const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall });
   // A store shared by several engines carries one kill switch for all of them (fail-closed).
-  const fleet = joinFleetKillSwitch({ store, board, clock, logger, ...(options.killSwitchStalenessMs !== undefined ? { stalenessBudgetMs: options.killSwitchStalenessMs } : {}) });
+  const fleet = joinFleetKillSwitch({ store, board, clock, logger, registry, ...(options.killSwitchStalenessMs !== undefined ? { stalenessBudgetMs: options.killSwitchStalenessMs } : {}) });
   board.onChange((change) => {
     journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: `${change.from}->${change.to}`, payload: change });
     logger.warn({ killSwitch: change }, 'kill switch changed');

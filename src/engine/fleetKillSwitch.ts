@@ -8,7 +8,9 @@
  */
 import type { Clock } from '../domain/clock.js';
 import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import type { ExecutionResult } from '../domain/result.js';
 import type { FleetSwitch, Journal } from '../journal/types.js';
+import type { ExecutionRegistry } from './registry.js';
 import type { KillSwitchBoard, KillSwitchChange, KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 
@@ -30,15 +32,63 @@ export function joinFleetKillSwitch(deps: {
   readonly board: KillSwitchBoard;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly registry: ExecutionRegistry;
   readonly stalenessBudgetMs?: number;
 }): FleetKillSwitch | null {
-  const { store, board, clock, logger } = deps;
+  const { store, board, clock, logger, registry } = deps;
   if (!store.watchKillSwitches || !store.setKillSwitch) return null;
-  const write = store.setKillSwitch.bind(store);
+  const setKillSwitch = store.setKillSwitch.bind(store);
   /** Scopes this engine changed whose write has not been heard back: older fleet readings do not undo them. */
   const written = new Map<string, number | null>();
   let failingClosed = false;
   let stopped = false;
+  /** Writes a change of this engine's for the fleet. */
+  const write = (change: KillSwitchChange, request: { readonly state: KillSwitchState } & KillSwitchSetOptions, afterJournal = false) => {
+    const scope = scopeOf(change.symbol);
+    written.set(scope, null);
+    // A flag's halt or resolution is announced once its records are in the store, where every engine reads the flags.
+    const journaled = afterJournal ? Promise.resolve(store.flush?.()).catch(() => undefined) : Promise.resolve();
+    journaled
+      .then(() => setKillSwitch(request))
+      .then((stored) => {
+        const id = (stored as { id?: unknown } | undefined)?.id;
+        if (written.get(scope) === null) written.set(scope, typeof id === 'number' ? id : 0);
+      })
+      .catch((e: unknown) => {
+        written.delete(scope);
+        logger.error({ err: String(e), change }, 'kill switch applied on this engine but not written for the fleet: set it again, or with `warden kill-switch --store`');
+      });
+  };
+
+  // Reconciliation flags are the fleet's (rule 6 from any engine): the halt a flag raises, and its
+  // lifting, go to every engine; every engine keeps the fleet's open flags, read again whenever the
+  // fleet's switches change (a flag's halt, its lifting, or a resolution that leaves the halt on).
+  let openFlags: { result: ExecutionResult; symbol: string }[] = [];
+  const readFlags = store.openFlags?.bind(store);
+  const refreshFlags = () => {
+    if (!readFlags) return;
+    const since = registry.readingStarts();
+    readFlags().then(
+      (flags) => {
+        openFlags = [...flags];
+        registry.resolvedElsewhere(new Set(flags.map((f) => f.result.advisoryId ?? '')), since);
+      },
+      (e: unknown) => logger.warn({ err: String(e) }, 'fleet flags could not be read; they are read again at the next change'),
+    );
+  };
+  registry.useFleet({
+    open: () => openFlags,
+    take: (advisoryId) => {
+      const found = openFlags.find((f) => f.result.advisoryId === advisoryId);
+      if (found) openFlags = openFlags.filter((f) => f !== found);
+      return found;
+    },
+  });
+  board.onChange((change) => {
+    // This engine's own reconciliation halts and their lifting; changes heard from the fleet are not written back.
+    if (change.type !== KillSwitchType.Reconciliation || change.operator === 'fleet' || stopped) return;
+    write(change, { state: change.to, ...(change.symbol === null ? {} : { symbol: change.symbol }), type: change.type, reason: change.reason, operator: change.operator }, true);
+  });
 
   const apply = (switches: readonly FleetSwitch[], why: string) => {
     for (const s of switches) {
@@ -54,7 +104,9 @@ export function joinFleetKillSwitch(deps: {
     }
   };
   const watch = store.watchKillSwitches((switches) => {
-    if (!stopped && !watch.stale()) apply(switches, 'fleet kill switch');
+    if (stopped) return;
+    if (!watch.stale()) apply(switches, 'fleet kill switch');
+    refreshFlags();
   }, { clock, ...(deps.stalenessBudgetMs !== undefined ? { stalenessBudgetMs: deps.stalenessBudgetMs } : {}) });
 
   /** Fails closed while the fleet's state is unconfirmed; applies it again once confirmed. */
@@ -83,6 +135,7 @@ export function joinFleetKillSwitch(deps: {
       if (timer !== undefined) return;
       clock.clearTimeout(waited);
       check();
+      refreshFlags();
       resolve();
     };
     const waited = clock.setTimeout(start, deps.stalenessBudgetMs ?? 5_000);
@@ -93,17 +146,8 @@ export function joinFleetKillSwitch(deps: {
     ready,
     set(state, options) {
       const change = board.set(state, options);
-      const scope = scopeOf(change.symbol);
-      written.set(scope, null);
-      write({ state, ...options })
-        .then((stored) => {
-          const id = (stored as { id?: unknown } | undefined)?.id;
-          if (written.get(scope) === null) written.set(scope, typeof id === 'number' ? id : 0);
-        })
-        .catch((e: unknown) => {
-          written.delete(scope);
-          logger.error({ err: String(e), change }, 'kill switch applied on this engine but not written for the fleet: set it again, or with `warden kill-switch --store`');
-        });
+      // A reconciliation-type change is written by the board listener above.
+      if (change.type !== KillSwitchType.Reconciliation) write(change, { state, ...options });
       return change;
     },
     async stop() {

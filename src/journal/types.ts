@@ -1,5 +1,6 @@
 /** The forensic journal: every transition and broker call, hash-chained. */
 import type { FrozenSnapshot } from '../domain/schemas.js';
+import type { ExecutionResult } from '../domain/result.js';
 import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { KillSwitchSetOptions } from '../engine/killSwitch.js';
@@ -212,6 +213,8 @@ export interface Journal {
    * reads the fleet's state fail-closed (no new orders while it cannot confirm it).
    */
   setKillSwitch?(request: { readonly state: KillSwitchState } & KillSwitchSetOptions): Promise<unknown>;
+  /** Optional, on a store shared by several engines: every engine's flags still awaiting resolution, with their symbols. */
+  openFlags?(): Promise<readonly { readonly result: ExecutionResult; readonly symbol: string }[]>;
   watchKillSwitches?(onChange: (switches: readonly FleetSwitch[]) => void, options?: { readonly clock?: Clock; readonly stalenessBudgetMs?: number }): FleetKillSwitchWatch;
   /**
    * Optional, all together: execution leases with fencing epochs, on a store shared by several

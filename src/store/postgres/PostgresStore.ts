@@ -8,6 +8,7 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../../domain/clock.js';
+import type { ExecutionResult } from '../../domain/result.js';
 import type { KillSwitchState } from '../../domain/constants.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from '../../engine/killSwitch.js';
 import { chainRecord, GENESIS_HASH, verifyChain } from '../../journal/hashChain.js';
@@ -558,6 +559,27 @@ export class PostgresStore implements Journal {
     this.usable();
     const { rows } = await this.pool.query<{ advisory_id: string }>('SELECT advisory_id FROM warden_claims WHERE execution_id = $1', [executionId]);
     return rows[0] ? this.claimed(rows[0].advisory_id) : null;
+  }
+
+  /**
+   * Every flag of the fleet still open: results that await an operator's resolution (rule 6) with
+   * no resolution record after them, whichever engine wrote them, oldest first. Pending records
+   * of this writer are committed first.
+   *
+   * @example
+   * for (const { result, symbol } of await store.openFlags()) console.log(result.advisoryId, symbol, result.reconciliation?.status);
+   */
+  async openFlags(): Promise<{ readonly result: ExecutionResult; readonly symbol: string }[]> {
+    this.usable();
+    await this.flush().catch(() => undefined);
+    const { rows } = await this.pool.query<{ payload: string; symbol: string | null }>(
+      `SELECT r.payload, (SELECT c.snapshot->>'symbol' FROM warden_claims c WHERE c.execution_id = r.execution_id) AS symbol
+         FROM warden_records r
+        WHERE r.kind = 'result' AND (r.payload::jsonb ->> 'requiresManualResolution') = 'true'
+          AND NOT EXISTS (SELECT 1 FROM warden_records x WHERE x.kind = 'resolution' AND x.execution_id = r.execution_id)
+        ORDER BY r.global_sequence`,
+    );
+    return rows.filter((r) => r.symbol !== null).map((r) => ({ result: JSON.parse(r.payload) as ExecutionResult, symbol: r.symbol! }));
   }
 
   // ---- Fleet kill switch -----------------------------------------------------------------
