@@ -58,7 +58,9 @@ not know the orders and would be sent them again.`,
        warden kill-switch show [--journal FILE | --store URL]
 
 With --store the switch is the fleet's: every engine on the store applies it to its executions.`,
-  resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE]`,
+  resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE | --store URL]
+
+With --store, any engine's flag: every engine of the fleet hears the resolution.`,
   approve: `usage: warden approve keygen --out DIR
        warden approve sign SNAPSHOT.json --key KEY.pem
        warden approve verify SNAPSHOT.json --approver PUB.pem [--approver PUB.pem …]
@@ -157,7 +159,7 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
     positionals: [1, 2],
   },
   trace: { options: {}, positionals: [1, 2] },
-  resolve: { options: { ...JOURNAL, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
+  resolve: { options: { ...JOURNAL, ...STORE, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
   journal: { options: { ...JOURNAL, ...STORE, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
   console: {
     options: {
@@ -323,6 +325,32 @@ async function fleetKillSwitch(a: Args, url: string, action: string | undefined,
     console.log(`global: ${switches.find((s) => s.symbol === null)?.state ?? 'off'}`);
     for (const s of switches) if (s.symbol !== null) console.log(`${s.symbol}: ${s.state}`);
     for (const c of (await store.killSwitchHistory()).slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `resolve --store`: resolves any engine's flag. The resolution is journaled in the store, then the
+ * fleet's switch for the symbol says so: lifted if this was its last open flag (and the switch is a
+ * reconciliation halt), else changed to the same state. Every engine reads the flags again on that
+ * change; the one that raised the flag lets its execution end.
+ */
+async function fleetResolve(url: string, advisoryId: string, operator: string, note: string): Promise<number> {
+  const store = await openStore(url);
+  try {
+    const open = await store.openFlags();
+    const flag = open.find((f) => f.result.advisoryId === advisoryId);
+    if (!flag) throw new UsageError(`no execution of advisory ${advisoryId} is waiting for resolution on the store`);
+    store.append({ kind: 'resolution', executionId: flag.result.executionId, advisoryId, snapshotHash: flag.result.snapshotHash, event: 'RESOLVE', payload: { operator, note } });
+    await store.flush();
+    const current = (await store.killSwitches()).find((s) => s.symbol === flag.symbol);
+    const others = open.some((f) => f.symbol === flag.symbol && f.result.advisoryId !== advisoryId);
+    const lift = !others && current?.type === 'reconciliation' && current.state !== 'off';
+    const state = lift ? 'off' : (current?.state ?? 'off');
+    await store.setKillSwitch({ state, symbol: flag.symbol, type: current?.type ?? 'reconciliation', reason: lift ? `resolved advisory ${advisoryId}` : `resolved advisory ${advisoryId}; the switch stays ${state}`, operator });
+    console.log(`resolved ${advisoryId} (execution ${flag.result.executionId}) for the fleet${lift ? `; ${flag.symbol} takes new orders again` : others ? `; other flags on ${flag.symbol} still await resolution` : ''}`);
     return 0;
   } finally {
     await store.close();
@@ -543,6 +571,8 @@ async function main(argv: string[]): Promise<number> {
       if (!advisoryId) throw new UsageError(`resolve needs an ADVISORY\n${HELP.resolve}`);
       const operator = required(a, '--operator');
       const note = required(a, '--note');
+      const url = storeUrl(a);
+      if (url) return fleetResolve(url, advisoryId, operator, note);
       return operatorCommand(a, { kind: 'resolve', advisoryId, operator, note });
     }
     case 'approve':
@@ -571,7 +601,7 @@ async function main(argv: string[]): Promise<number> {
       for (const r of waiting) {
         console.log(`${r.advisoryId} · ${r.status} · filled ${r.filledQuantity}${r.fillPrice === null ? '' : ` at ${r.fillPrice}`} · ${reasonOf(r, { detail: true })}`);
         for (const m of r.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
-        console.log(url ? '  resolve it on the engine that finished it (engine.resolve, or its console)' : `  resolve with: warden resolve ${r.advisoryId} --operator NAME --note "what was done"`);
+        console.log(`  resolve with: warden resolve ${r.advisoryId} --operator NAME --note "what was done"${url ? ' --store URL' : ''}`);
       }
       return 1;
     }

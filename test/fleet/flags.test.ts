@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionResult } from '../../src/index.js';
 import { clusterSnapshot, startCluster, type Cluster, type ClusterEngine } from '../../scripts/cluster/cluster.js';
+import { warden } from '../support/cli.js';
 
 /** Bound on each wait (a result, an answer, a change heard across the fleet). */
 const WAIT_MS = 20_000;
@@ -71,5 +72,21 @@ describe('reconciliation flags on a fleet', () => {
     const resolutions = (await store.records({ advisoryId: 'gold-1' })).filter((r) => r.kind === 'resolution');
     expect(resolutions.map((r) => (r as { writer?: string }).writer)).toEqual([b.name]);
     expect((await store.verify()).ok).toBe(true);
+  }, 90_000);
+
+  it('warden resolve --store resolves any engine\'s flag, and the fleet hears it', async () => {
+    const [a, , c] = cluster.engines as [ClusterEngine, ClusterEngine, ClusterEngine];
+    cluster.paper.broker.venue.setPosition('XAUUSD', 3, GOLD);
+    expect(await execute(c, 'gold-4')).toMatchObject({ requiresManualResolution: true });
+    expect(await until(a, (w) => w.includes('gold-4'))).toEqual(['gold-4']);
+    cluster.paper.broker.venue.setPosition('XAUUSD', 0, null);
+    const cli = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', 'flattened by hand'], 60_000);
+    expect(cli.stdout).toMatch(/resolved gold-4 .* for the fleet; XAUUSD takes new orders again/);
+    expect(await until(c, (w) => w.length === 0)).toEqual([]);
+    expect(await until(a, (w) => w.length === 0)).toEqual([]);
+    // (Engine b: it has traded nothing on XAUUSD, so its reconciliation expects only this fill.)
+    expect(await execute(cluster.engines[1]!, 'gold-5')).toMatchObject({ status: 'filled', requiresManualResolution: false });
+    const again = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', 'twice'], 60_000);
+    expect([again.code, again.stderr]).toEqual([2, 'warden: no execution of advisory gold-4 is waiting for resolution on the store\n']);
   }, 90_000);
 });
