@@ -48,12 +48,14 @@ Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET
 Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
 change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
 manual resolution or did not fill.`,
-  recover: `usage: warden recover --broker URL|ccxt:EXCHANGE [--sandbox] [--journal FILE] [--json]
+  recover: `usage: warden recover --broker URL|ccxt:EXCHANGE [--sandbox] [--journal FILE | --store URL] [--json]
 
 Resumes executions left unfinished in the journal: each order is looked up by clientOrderId
 first and never resent blindly; the stored deadline still applies. --broker is required and must
 be the broker the orders went to (each claim in the journal records it): any other broker would
-not know the orders and would be sent them again.`,
+not know the orders and would be sent them again. With --store, it takes over what engines that
+stopped left unfinished on the store, once their leases expired (any running engine on the store
+does the same by itself).`,
   'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE | --store URL]
        warden kill-switch show [--journal FILE | --store URL]
 
@@ -138,7 +140,7 @@ const JSON_OUTPUT: Record<string, OptionSpec> = {
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
   run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
-  recover: { options: { ...BROKER, ...JOURNAL, ...JSON_OUTPUT }, positionals: [0, 0] },
+  recover: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT }, positionals: [0, 0] },
   'kill-switch': {
     options: {
       ...JOURNAL,
@@ -329,6 +331,41 @@ async function fleetKillSwitch(a: Args, url: string, action: string | undefined,
   } finally {
     await store.close();
   }
+}
+
+/** How long `recover --store` waits for the executions dead engines left to be taken over and settle. */
+const FLEET_RECOVER_LIMIT_MS = 120_000;
+
+/**
+ * `recover --store`: an engine that takes over what engines that stopped left unfinished on the
+ * store (each once its lease expired: looked up by clientOrderId first, the stored deadline still
+ * in force), until none is left, then reports what it finished.
+ */
+async function fleetRecover(a: Args, url: string): Promise<number> {
+  if (opt(a, '--broker') === undefined) throw new UsageError('recover --store needs --broker: the broker the unfinished orders went to (a URL or ccxt:EXCHANGE)');
+  const store = await openStore(url);
+  const results: ExecutionResult[] = [];
+  let pending = 0;
+  const engine = createEngine({
+    broker: await brokerFrom(a),
+    journal: store,
+    logger: operationalLogger(a, join('data', 'warden-fleet')),
+    inspect: progressPrinter().inspect as never,
+    onTakeOver: (t) => {
+      pending++;
+      void t.result.then((r) => (results.push(r), pending--));
+    },
+  });
+  await engine.ready;
+  const until = Date.now() + FLEET_RECOVER_LIMIT_MS;
+  // What has expired is taken over at the engine's next scan: wait until none is left and all settled.
+  while (Date.now() < until && (pending > 0 || (await store.expiredLeases()).length > 0)) await new Promise((r) => setTimeout(r, 250));
+  await engine.close();
+  if (results.length === 0) {
+    console.log('nothing to recover: no execution on the store was left unfinished by an engine that stopped');
+    return 0;
+  }
+  return report(results, a);
 }
 
 /**
@@ -528,6 +565,8 @@ async function main(argv: string[]): Promise<number> {
       return report(done, a);
     }
     case 'recover': {
+      const url = storeUrl(a);
+      if (url) return fleetRecover(a, url);
       const journal = openJournal(a, { mustExist: true });
       if (opt(a, '--broker') === undefined) {
         // Never a silent default: a fresh paper broker has never seen the orders and would be sent them again.
