@@ -11,7 +11,8 @@ import type { Clock } from '../domain/clock.js';
 import { WardenUsageError } from '../domain/errors.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
-import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
+import { JournalKind, type Journal } from '../journal/types.js';
+import { restoreFromJournal } from './restore.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { Logger } from './logger.js';
 import type { ExecutionRegistry } from './registry.js';
@@ -54,19 +55,6 @@ type LeasingStore = Journal & Required<Pick<Journal, 'acquireLease' | 'renewLeas
 
 const leasing = (store: Journal): store is LeasingStore =>
   typeof store.writer === 'string' && [store.acquireLease, store.renewLease, store.releaseLease, store.expiredLeases, store.takeOver, store.claimOf].every((f) => typeof f === 'function');
-
-/** How far an execution got, from its records in the store: its result if it has one, and its journaled submissions. */
-function progressOf(records: readonly JournalRecord[]): { result: ExecutionResult | null; resolved: boolean; submitAttempts: number } {
-  let result: ExecutionResult | null = null;
-  let resolved = false;
-  let submitAttempts = 0;
-  for (const r of records) {
-    if (r.kind === JournalKind.Result) result = r.payload as ExecutionResult;
-    else if (r.kind === JournalKind.Resolution) resolved = true;
-    else if (r.kind === JournalKind.BrokerRequest && r.event === 'submitOrder') submitAttempts++;
-  }
-  return { result, resolved, submitAttempts };
-}
 
 export function joinFleetLeases(deps: {
   readonly store: Journal;
@@ -141,19 +129,24 @@ export function joinFleetLeases(deps: {
       return release(executionId);
     }
     // If the store cannot be read now, the lease is left to expire again: this engine or another retries.
-    const progress = progressOf(
+    // How far it got, read from its records as a restart reads them (restore.ts).
+    const restored = restoreFromJournal(
       await store.records({ executionId }).catch((e: unknown) => {
         held.delete(executionId);
         throw e;
       }),
     );
-    if (progress.result) {
+    const finished = restored.fills.has(executionId);
+    if (finished) {
       // It finished; its engine died before releasing the lease. A flag it raised waits here now.
-      if (progress.result.requiresManualResolution && !progress.resolved) registry.settled(executionId, progress.result, { symbol: claim.snapshot.symbol });
-      logger.warn({ ...log, status: progress.result.status }, 'expired lease of a finished execution: released');
+      const flagged = restored.awaiting.find((f) => f.result.executionId === executionId);
+      if (flagged) registry.settled(executionId, flagged.result, { symbol: flagged.symbol });
+      logger.warn(log, 'expired lease of a finished execution: released');
       return release(executionId);
     }
-    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: claim.deadlineAt, submitAttempts: progress.submitAttempts };
+    // Without its claim record nothing was sent: a send waits for the batch that holds the claim.
+    const submitAttempts = restored.unfinished.find((u) => u.executionId === executionId)?.recovery.submitAttempts ?? 0;
+    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: claim.deadlineAt, submitAttempts };
     const reason = `taken over from ${owner}: its lease (epoch ${lease.epoch}) expired; resuming from the store`;
     journal.append({ kind: JournalKind.Recovery, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, event: 'TAKE_OVER', payload: { reason, takenOverFrom: owner, epoch, recovery } });
     logger.warn({ ...log, advisoryId: claim.advisoryId, clientOrderId: claim.clientOrderId }, `execution taken over from ${owner}: resuming it (order looked up by clientOrderId first)`);
