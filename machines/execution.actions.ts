@@ -7,13 +7,14 @@ import { assign, emit, type ParameterizedObject } from 'xstate';
 import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
 import { CANCEL_RETRY_DELAY_MS, ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS, RETRY_BACKOFF_MS } from '../src/domain/constants.js';
 import type { Attempt, ExecutionError, ReconciliationReport } from '../src/domain/result.js';
-import type { OrderReport, PositionReport } from '../src/domain/schemas.js';
+import type { OrderReport } from '../src/domain/schemas.js';
 import { mostSevere } from '../src/rules/killSwitch.js';
 import { mergeOrderReport } from '../src/rules/orderReports.js';
 import type { StopReason } from '../src/rules/outcome.js';
 import { approvalProblem, expiryProblem, hashProblem, killSwitchProblem } from '../src/rules/preconditions.js';
 import { protectiveLevels, signedQuantity } from '../src/rules/protection.js';
 import { diffReconciliation } from '../src/rules/reconciliation.js';
+import type { ReconcileAnswer } from './execution.actors.js';
 import type { ExecutionEnv } from './execution.env.js';
 import { buildExecutionResult } from './execution.result.js';
 import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, KillSwitchPhase } from './execution.types.js';
@@ -171,7 +172,7 @@ export function createActions(env: ExecutionEnv) {
     }),
 
     // --- rule 6: one reconciliation
-    recordReconciliation: update(({ context }, params: { observed: { order: OrderReport | null; position: PositionReport } }) => {
+    recordReconciliation: update(({ context }, params: { observed: ReconcileAnswer }) => {
       const s = context.snapshot!;
       const p = context.protection;
       const placed = p.kind === 'placed' ? p : null;
@@ -180,7 +181,7 @@ export function createActions(env: ExecutionEnv) {
           symbol: s.symbol,
           side: s.side,
           order: context.order,
-          priorPositionQuantity: env.otherPositionQuantity(s.symbol, context.executionId),
+          priorPositionQuantity: params.observed.othersQuantity,
           protection: p.kind === 'none' ? null : p.plan,
           protectedQuantity: placed?.quantity ?? 0,
           priceTick: placed?.tick ?? null,

@@ -11,7 +11,12 @@ import type { AdvisoryClaim, ExecutionEnv } from './execution.env.js';
 import type { ExecutionEvent } from './execution.types.js';
 
 type Call<I> = { readonly executionId: string } & I;
-export type ReconcileAnswer = { readonly order: OrderReport | null; readonly position: PositionReport };
+/**
+ * What reconciliation reads: the order, the position, and the net position of the host's other
+ * executions on the symbol as it stood when the position answer was taken in (so a fill of another
+ * execution heard after the venue measured the position is not expected in it).
+ */
+export type ReconcileAnswer = { readonly order: OrderReport | null; readonly position: PositionReport; readonly othersQuantity: number };
 
 /** The actors' logic, typed; `createActors(env)` and `notProvided` both have this shape. */
 export const actorTypes = {
@@ -73,7 +78,10 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
       // to be about this order and this symbol.
       delivered(
         input.executionId,
-        Promise.all([broker.getOrder(input.executionId, input.ref), broker.getPosition(input.executionId, input.symbol)]).then(([order, position]) => ({ order, position })),
+        Promise.all([
+          broker.getOrder(input.executionId, input.ref),
+          broker.getPosition(input.executionId, input.symbol).then((position) => ({ position, othersQuantity: env.otherPositionQuantity(input.symbol, input.executionId) })),
+        ]).then(([order, p]) => ({ order, ...p })),
       ),
     ),
     /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */

@@ -84,6 +84,8 @@ export interface ExecutionMachineDeps {
    * delivers them first: the execution then hears of the switch before anything it learns later.
    */
   readonly beforeDelivery?: (executionId: string) => void;
+  /** Paces broker answers through the event loop (see `CheckedBrokerOptions.pace`). */
+  readonly paceAnswers?: () => Promise<void> | undefined;
 }
 
 /** The deps, read once and checked: what every guard, action and actor of one machine shares. */
@@ -135,7 +137,7 @@ export function createEnv(deps: ExecutionMachineDeps): ExecutionEnv {
     now: () => clock.now(),
     clock,
     // The one boundary every call crosses: bounded, validated, observed (src/broker/checkedBroker.ts).
-    broker: checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}) }),
+    broker: checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}), ...(deps.paceAnswers ? { pace: deps.paceAnswers } : {}) }),
     advisories: deps.advisories ?? createAdvisoryRegistry(),
     approvers: deps.approvers ? parseApproverKeys(deps.approvers) : null,
     venueKeepsClientIds: durability === 'durable',

@@ -112,6 +112,12 @@ export interface CheckedBrokerOptions {
   readonly observe?: BrokerObserver;
   /** Per-method time limits; defaults to `BROKER_CALL_LIMIT_MS`. */
   readonly limits?: Partial<Record<BrokerMethod, number>>;
+  /**
+   * Asked once an answer (or a failure) is in, within its time limit: a returned promise is
+   * awaited before the answer is observed, read and handed on. The engine paces its answers
+   * through the event loop with it (src/engine/loopBudget.ts).
+   */
+  readonly pace?: () => Promise<void> | undefined;
 }
 
 type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } };
@@ -145,6 +151,7 @@ function sameOrder(report: OrderReport, clientOrderId: string): OrderReport {
 export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOptions): CheckedBroker {
   const { clock } = options;
   const observe = options.observe ?? (() => undefined);
+  const pace = options.pace ?? (() => undefined);
   const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
 
   const call = async <T>(executionId: string | null, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
@@ -170,17 +177,23 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
     try {
       raw = await bounded(method, send);
     } catch (e) {
+      const elapsedMs = clock.now() - started;
+      const turn = pace();
+      if (turn) await turn;
       const error = toBrokerError(e); // whatever the adapter threw, read once, into plain fields
-      safeObserve({ executionId, phase: 'error', method, payload: error, elapsedMs: clock.now() - started });
+      safeObserve({ executionId, phase: 'error', method, payload: error, elapsedMs });
       throw error;
     }
+    const elapsedMs = clock.now() - started; // the venue's time, not the wait for a turn below
+    const turn = pace();
+    if (turn) await turn;
     // The answer as the broker gave it is the forensic record (the journal redacts credentials).
-    safeObserve({ executionId, phase: 'response', method, payload: raw, elapsedMs: clock.now() - started });
+    safeObserve({ executionId, phase: 'response', method, payload: raw, elapsedMs });
     let answer: T;
     try {
       answer = read(raw);
     } catch (e) {
-      safeObserve({ executionId, phase: 'error', method, payload: e, elapsedMs: clock.now() - started });
+      safeObserve({ executionId, phase: 'error', method, payload: e, elapsedMs });
       throw e;
     }
     return answer;
@@ -226,6 +239,34 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
         },
       );
     });
+
+  type Subscriber = { readonly onReport: (report: OrderReport) => void; readonly onInvalid: (problem: string) => void };
+  /** Who listens for pushes about which order, and the adapter's subscription while anyone does. */
+  const subscribers = new Map<string, Set<Subscriber>>();
+  let feed: (() => void) | null = null;
+  const route = (report: unknown): void => {
+    // Look at the id first: a push about an order nobody here follows costs a map look-up.
+    let id: unknown;
+    try {
+      id = (report as { clientOrderId?: unknown } | null)?.clientOrderId;
+    } catch {
+      return;
+    }
+    if (typeof id !== 'string' || !subscribers.has(id)) return;
+    // A push waits for its turn like an answer, so reports are taken in in the order they came.
+    const turn = pace();
+    if (turn) void turn.then(() => deliver(id, report));
+    else deliver(id, report);
+  };
+  const deliver = (id: string, report: unknown): void => {
+    const listeners = subscribers.get(id);
+    if (listeners === undefined) return;
+    const parsed = OrderReportSchema.safeParse(report);
+    for (const l of [...listeners]) {
+      if (parsed.success && parsed.data.clientOrderId === id) l.onReport(parsed.data);
+      else l.onInvalid('unreadable pushed report');
+    }
+  };
 
   /** Whether the adapter offers a batch cancel, read defensively (a throwing getter means no). */
   const batchCancel = (): ((refs: readonly OrderRef[]) => Promise<unknown>) | null => {
@@ -360,24 +401,32 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
         return report;
       }),
     subscribe(clientOrderId, onReport, onInvalid) {
-      // A subscribe that throws is the adapter's failure to report (journaled by the caller); polling still sees every fill.
       const subscribe = adapter.subscribe;
       if (typeof subscribe !== 'function') return () => undefined;
-      const unsubscribe = subscribe.call(adapter, (report: unknown) => {
-        // Every execution hears every push: look at the id first, parse only our own reports,
-        // so a push costs O(1) per listener rather than a schema parse for each order in flight.
-        let id: unknown;
-        try {
-          id = (report as { clientOrderId?: unknown } | null)?.clientOrderId;
-        } catch {
-          return;
+      // One subscription at the adapter for every execution: a push is routed by its
+      // clientOrderId, O(1) however many orders are in flight, and parsed once.
+      if (feed === null) {
+        // A subscribe that throws is the adapter's failure to report (journaled by the caller); polling still sees every fill.
+        const unsubscribe = subscribe.call(adapter, route);
+        feed = typeof unsubscribe === 'function' ? unsubscribe : () => undefined;
+      }
+      const listener = { onReport, onInvalid };
+      let listeners = subscribers.get(clientOrderId);
+      if (listeners === undefined) subscribers.set(clientOrderId, (listeners = new Set()));
+      listeners.add(listener);
+      return () => {
+        if (!listeners.delete(listener)) return;
+        if (listeners.size === 0) subscribers.delete(clientOrderId);
+        if (subscribers.size === 0 && feed !== null) {
+          const unsubscribe = feed;
+          feed = null;
+          try {
+            unsubscribe();
+          } catch {
+            // an adapter that fails to unsubscribe: nothing listens any more
+          }
         }
-        if (id !== clientOrderId) return;
-        const parsed = OrderReportSchema.safeParse(report);
-        if (parsed.success && parsed.data.clientOrderId === clientOrderId) onReport(parsed.data);
-        else onInvalid('unreadable pushed report');
-      });
-      return typeof unsubscribe === 'function' ? unsubscribe : () => undefined;
+      };
     },
   };
 }

@@ -15,7 +15,6 @@ import { ErrorCode, KillSwitchState, KillSwitchType } from '../domain/constants.
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
-import { createAdmission } from './admission.js';
 import { createClaims, identityOf } from './claims.js';
 import { commandHandler } from './commands.js';
 import { createEngineJournal, journalBrokerCalls, journalTransitions } from './engineJournal.js';
@@ -24,6 +23,7 @@ import { KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { joinFleetLeases } from './fleetLeases.js';
+import { createLoopBudget } from './loopBudget.js';
 import { PositionLedger } from './ledger.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
@@ -68,6 +68,8 @@ export function createEngine(options: EngineOptions): Engine {
     cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
   });
   const onBrokerCall = journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell });
+  // Starts and answers share the engine's slice of each turn of the event loop.
+  const loop = createLoopBudget();
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({
     broker: options.broker,
@@ -80,6 +82,7 @@ export function createEngine(options: EngineOptions): Engine {
     onBrokerCall,
     requestedCancel: (executionId) => fanOut.takeRequestedCancel(executionId),
     beforeDelivery: fanOut.tell,
+    paceAnswers: loop.pace,
   });
   /** The same boundary as the executions' own calls: bounded, validated, journaled. */
   const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall });
@@ -93,7 +96,6 @@ export function createEngine(options: EngineOptions): Engine {
 
   let closed = false;
   const inFlight = new Set<Promise<ExecutionResult>>();
-  const admit = createAdmission();
   const user = options.inspect;
   const forward = (ev: InspectionEvent) => (typeof user === 'function' ? user(ev) : user?.next?.(ev));
 
@@ -102,7 +104,7 @@ export function createEngine(options: EngineOptions): Engine {
     try {
       const prepared = prepareInput(input, executionId, recovery);
       // On a fleet, nothing starts before the fleet's kill switch state is known (or failed closed).
-      started = fleet ? fleet.ready.then(() => admit(() => run(executionId, prepared, recovery))) : admit(() => run(executionId, prepared, recovery));
+      started = fleet ? fleet.ready.then(() => loop.admit(() => run(executionId, prepared, recovery))) : loop.admit(() => run(executionId, prepared, recovery));
     } catch (e) {
       started = Promise.reject(e); // a throwing adapter getter must not make execute() throw
     }

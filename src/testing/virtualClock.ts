@@ -4,6 +4,7 @@
  * XState's SimulatedClock, which Warden also accepts, plus `now()` and idle-driven advancing.
  */
 import type { Clock } from '../domain/clock.js';
+import { pacedBacklog } from '../engine/loopBudget.js';
 
 interface Timer {
   readonly id: number;
@@ -11,7 +12,14 @@ interface Timer {
   readonly fn: () => void;
 }
 
-const idle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** A turn of the real event loop, and then as many as the engines' paced work still needs. */
+const idle = async () => {
+  await turn();
+  for (let turns = 0; pacedBacklog() > 0 && turns < MAX_PACED_TURNS; turns++) await turn();
+};
+/** Bounds the wait for paced work (one item per turn); far above any test's backlog. */
+const MAX_PACED_TURNS = 1_000_000;
 /** How many turns of the real event loop `run` waits, with no timer due, before it calls a deadlock. */
 const QUIET_TURNS = 20;
 

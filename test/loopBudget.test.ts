@@ -1,0 +1,81 @@
+/**
+ * The engine's share of the event loop (src/engine/loopBudget.ts): beyond a slice, starts and
+ * answers wait, answers first, in arrival order, one per turn of the loop, and a pushed report
+ * waits in the same line as answers, so an engine under load takes in what the venue said in the
+ * order the venue said it.
+ */
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createEngine, MemoryJournal, PaperBroker } from '../src/index.js';
+import { createLoopBudget, pacedBacklog } from '../src/engine/loopBudget.js';
+import { rawSnapshot } from './support/fixtures.js';
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+describe('loop budget', () => {
+  it('runs work at once while the slice lasts and nothing waits', async () => {
+    const loop = createLoopBudget(1_000);
+    expect(loop.pace()).toBeUndefined();
+    let started = false;
+    await loop.admit(async () => void (started = true));
+    expect(started).toBe(true);
+    expect(pacedBacklog()).toBe(0);
+  });
+
+  it('beyond the slice, answers wait in arrival order and go before executions waiting to start', async () => {
+    const loop = createLoopBudget(0); // every slice is spent at once
+    const order: string[] = [];
+    const first = loop.admit(async () => void order.push('start 1'));
+    const a = loop.pace()!.then(() => order.push('answer 1'));
+    const b = loop.pace()!.then(() => order.push('answer 2'));
+    const second = loop.admit(async () => void order.push('start 2'));
+    expect(pacedBacklog()).toBe(4);
+    await Promise.all([first, a, b, second]);
+    expect(order).toEqual(['answer 1', 'answer 2', 'start 1', 'start 2']);
+    expect(pacedBacklog()).toBe(0);
+  });
+
+  it('lets one waiting item in per turn, after the promise jobs of the one before, with timers in between', async () => {
+    const loop = createLoopBudget(0);
+    const log: string[] = [];
+    const items = Array.from({ length: 3 }, (_, i) =>
+      loop.pace()!.then(async () => {
+        log.push(`in ${i}`);
+        await Promise.resolve();
+        await Promise.resolve();
+        log.push(`done ${i}`); // its jobs finish before the next item is let in
+        if (i === 0) setTimeout(() => log.push('timer'), 0);
+      }),
+    );
+    await Promise.all(items);
+    expect(log.filter((l) => l !== 'timer')).toEqual(['in 0', 'done 0', 'in 1', 'done 1', 'in 2', 'done 2']);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(log).toContain('timer');
+    for (let i = 0; i < 3; i++) await turn();
+  });
+
+  it('an engine under load takes answers and pushes in the order the venue gave them: 2,000 executions on 8 symbols, none flagged', async () => {
+    const symbols = Array.from({ length: 8 }, (_, i) => `L${i}`);
+    const markets = Object.fromEntries(symbols.map((s) => [s, { price: 1.1, fillAfterMs: 20, slippageBps: 0 }]));
+    // A venue that pushes every fill the moment it happens and answers 2–6 ms later: a position
+    // read before another execution's fill is pushed must be taken in before that push.
+    const broker = new PaperBroker({ seed: 3, latencyMs: [1, 3], markets });
+    const engine = createEngine({ broker, journal: new MemoryJournal(), logger: pino({ level: 'silent' }) });
+    const now = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) =>
+        engine.execute(
+          rawSnapshot({
+            advisoryId: `load-${i}`, symbol: symbols[i % symbols.length], positionSize: 1, referencePrice: 1.1,
+            createdAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 600_000).toISOString(),
+            approval: { approvedBy: 'alice', approvedAt: new Date(now - 30_000).toISOString() },
+          }),
+        ),
+      ),
+    );
+    const flagged = results.filter((r) => r.requiresManualResolution);
+    expect(flagged.map((r) => r.reconciliation?.mismatches)).toEqual([]);
+    expect(results.every((r) => r.status === 'filled')).toBe(true);
+    await engine.close();
+  }, 60_000);
+});
