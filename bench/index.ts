@@ -164,8 +164,8 @@ Targets: ≤ 10 KB per in-flight execution, and an event-loop delay p99 ≤ 50 m
 at once. Heap: **${conc.allAtOnce.bytesPerExecution.median <= 10_000 ? 'met' : 'missed'}** (${Math.round(conc.allAtOnce.bytesPerExecution.median).toLocaleString('en')} bytes, the paper broker's book included).
 Loop delay: **${conc.allAtOnce.p99Ms.median <= 50 ? 'met' : 'missed'}** (${fmt(conc.allAtOnce.p99Ms.median, 1)} ms p99). Warden's work shares one budget per turn of
 the event loop (\`src/engine/loopBudget.ts\`): starts and broker answers run at once while the
-turn's 5 ms slice lasts; beyond it they queue, answers and pushes first in arrival order, and one
-is let in per turn, so the ${conc.n.toLocaleString('en')} acknowledgements and fills that land in one timers phase are
+turn's 5 ms slice lasts; beyond it they queue, answers and pushes first in arrival order, and are
+let in one at a time in the turns that follow, as many per turn as fit in the slice, so the ${conc.n.toLocaleString('en')} acknowledgements and fills that land in one timers phase are
 spread over the turns that follow instead of holding the loop for all of them. (Before, only starts
 were sliced, and the answers of thousands of executions held the loop for tens of milliseconds
 at a time all through the run.) What is left is

@@ -35,7 +35,7 @@ describe('loop budget', () => {
     expect(pacedBacklog()).toBe(0);
   });
 
-  it('lets one waiting item in per turn, after the promise jobs of the one before, with timers in between', async () => {
+  it('lets one waiting item in at a time, after the promise jobs of the one before, with timers between turns', async () => {
     const loop = createLoopBudget(0);
     const log: string[] = [];
     const items = Array.from({ length: 3 }, (_, i) =>
@@ -52,6 +52,29 @@ describe('loop budget', () => {
     await new Promise((r) => setTimeout(r, 5));
     expect(log).toContain('timer');
     for (let i = 0; i < 3; i++) await turn();
+  });
+
+  it('lets in as many waiting items per turn as fit in the slice, so a journal writing per turn batches them', async () => {
+    const loop = createLoopBudget(2);
+    // Count turns of the loop: one increment per check phase.
+    let turnNo = 0;
+    let counting = true;
+    const tick = () => {
+      turnNo++;
+      if (counting) setImmediate(tick);
+    };
+    setImmediate(tick);
+    void loop.admit(async () => {
+      const until = performance.now() + 3;
+      while (performance.now() < until); // spends this turn's slice
+    });
+    const turns: number[] = [];
+    const items = Array.from({ length: 50 }, () => loop.admit(async () => void turns.push(turnNo)));
+    expect(pacedBacklog()).toBe(50); // all wait: the slice is spent
+    await Promise.all(items);
+    counting = false;
+    // One per turn would take 50 turns; cheap items go in by the round.
+    expect(new Set(turns).size).toBeLessThanOrEqual(5);
   });
 
   it('an engine under load takes answers and pushes in the order the venue gave them: 2,000 executions on 8 symbols, none flagged', async () => {

@@ -3,11 +3,12 @@
  * so does taking in a broker's answer (journal it, check it, move the statechart). Within a turn
  * of the event loop both run at once while the turn's slice (LOOP_SLICE_MS) lasts. Beyond it, or
  * while anything waits, they queue: answers and pushed reports in arrival order, before any new
- * execution starts, one per turn of the loop. Each runs to the end of its promise jobs before the
- * next is let in, so answers are taken in exactly in the order they arrived (a position read
- * before a fill is pushed is taken in before that fill), and timers, I/O and the host's own work
- * get a turn between any two of them. Ten thousand answers landing in one timers phase cost ten
- * thousand queue entries in that phase; the work itself is spread over the turns that follow.
+ * execution starts. The next turns let them in one at a time, as many per turn as fit in the
+ * slice. Each runs to the end of its promise jobs before the next is let in, so answers are taken
+ * in exactly in the order they arrived (a position read before a fill is pushed is taken in
+ * before that fill), and timers, I/O and the host's own work get their turn between two slices.
+ * Ten thousand answers landing in one timers phase cost ten thousand queue entries in that phase;
+ * the work itself is spread over the turns that follow.
  *
  * Time limits are unaffected: a broker call's limit is decided when its answer arrives, before it
  * waits here; only what Warden does with it is paced.
@@ -37,11 +38,16 @@ export interface LoopBudget {
   pace(): Promise<void> | undefined;
 }
 
+/** The first guess at what letting one waiting item in costs, before any has been measured. */
+const FIRST_ITEM_COST_MS = 0.1;
+/** At most this many waiting items are let in per turn, however cheap they have been. */
+const MAX_ITEMS_PER_TURN = 1_000;
+
 export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
   const answers: (() => void)[] = [];
   const starts: (() => void)[] = [];
+  const waiting = () => answers.length + starts.length;
   let sliceStartedAt: number | null = null;
-  let pumping = false;
   const closeSlice = () => {
     sliceStartedAt = null;
   };
@@ -51,16 +57,42 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
       sliceStartedAt = now();
       nextTurn(closeSlice);
     }
-    return answers.length === 0 && starts.length === 0 && now() - sliceStartedAt < sliceMs;
+    return waiting() === 0 && now() - sliceStartedAt < sliceMs;
   };
-  /** Lets one waiting item in per turn: its promise jobs all run before the next turn's. */
-  const pump = () => {
-    const next = answers.length > 0 ? answers.shift() : starts.shift();
-    if (next !== undefined) {
-      backlog--;
-      next();
+
+  // Waiting items are let in by rounds: one callback per item, all queued for the same turn of
+  // the loop, so each item's promise jobs run to the end before the next item is let in (Node
+  // drains them between two such callbacks), and a journal writing in batches still gets a whole
+  // round's records in one batch. A round stops letting items in once the slice is spent; the
+  // number of callbacks per round follows what items have cost so far.
+  let pumping = false;
+  let roundLeft = 0;
+  let roundStartedAt: number | null = null;
+  let roundLetIn = 0;
+  let itemCostMs = FIRST_ITEM_COST_MS;
+  const startRound = () => {
+    roundLeft = Math.max(1, Math.min(waiting(), MAX_ITEMS_PER_TURN, Math.ceil(sliceMs / itemCostMs)));
+    for (let i = 0; i < roundLeft; i++) nextTurn(letOneIn);
+  };
+  const letOneIn = () => {
+    if (roundStartedAt === null) {
+      roundStartedAt = now();
+      roundLetIn = 0;
     }
-    if (answers.length > 0 || starts.length > 0) nextTurn(pump);
+    // At least one item per round, however small the slice.
+    if (roundLetIn === 0 || now() - roundStartedAt < sliceMs) {
+      const next = answers.length > 0 ? answers.shift() : starts.shift();
+      if (next !== undefined) {
+        backlog--;
+        roundLetIn++;
+        next();
+      }
+    }
+    if (--roundLeft > 0) return;
+    // The last callback of the round: the cost of an item so far, and the next round if anything waits.
+    if (roundLetIn > 0) itemCostMs = Math.max(0.001, (now() - roundStartedAt) / roundLetIn);
+    roundStartedAt = null;
+    if (waiting() > 0) startRound();
     else pumping = false;
   };
   const wait = (queue: (() => void)[], item: () => void) => {
@@ -68,7 +100,7 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
     backlog++;
     if (!pumping) {
       pumping = true;
-      nextTurn(pump);
+      startRound();
     }
   };
   return {
