@@ -12,6 +12,20 @@ const SECRET_KEY = /(api[-_]?key|secret|password|passphrase|token|authorization|
  */
 export const REDACTED = '[redacted]';
 
+/** Whether a key looks like a credential, remembered per key: the same few dozen keys recur in every record. */
+const secretKeys = new Map<string, boolean>();
+const KEYS_REMEMBERED = 10_000;
+function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeys.size < KEYS_REMEMBERED) secretKeys.set(key, secret);
+  }
+  return secret;
+}
+/** At most this many keys of an object, and items of an array, are kept. */
+const MAX_ENTRIES = 1_000;
+
 /**
  * A JSON-safe copy of `value` for the journal: errors as {name, message, code}, credentials redacted.
  *
@@ -34,10 +48,12 @@ export function toJournalPayload(value: unknown): unknown {
       const e = v as Error & { code?: unknown; retryable?: unknown };
       return { name: e.name, message: e.message, ...(e.code === undefined ? {} : { code: walk(e.code, depth + 1) }), ...(e.retryable === undefined ? {} : { retryable: Boolean(e.retryable) }) };
     }
-    if (Array.isArray(v)) return v.slice(0, 1000).map((x) => walk(x, depth + 1));
+    if (Array.isArray(v)) return (v.length > MAX_ENTRIES ? v.slice(0, MAX_ENTRIES) : v).map((x) => walk(x, depth + 1));
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(v as object).slice(0, 1000)) {
-      out[key] = SECRET_KEY.test(key) ? REDACTED : walk((v as Record<string, unknown>)[key], depth + 1);
+    const keys = Object.keys(v as object);
+    for (let i = 0; i < keys.length && i < MAX_ENTRIES; i++) {
+      const key = keys[i]!;
+      out[key] = isSecretKey(key) ? REDACTED : walk((v as Record<string, unknown>)[key], depth + 1);
     }
     return out;
   };
