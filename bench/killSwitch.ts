@@ -107,7 +107,7 @@ export async function benchKillSwitch(): Promise<KillSwitchFigures[]> {
       });
       const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000, minPollIntervalMs: 3_600_000 });
       for (let i = 0; i < n; i++) void engine.execute(benchSnapshot(`K${i % 100}`));
-      // Every order acknowledged and working (a burst is started over several turns: admission).
+      // Every order acknowledged and working (a burst is started over several turns: the loop budget).
       while (working < n) await new Promise((r) => setImmediate(r));
       let lastCancelAt = 0;
       broker.onCancel = () => {

@@ -1,5 +1,5 @@
 /**
- * Admission: a burst of executions is started in slices so the event loop never stalls, and each
+ * Admission (`loop.admit`, src/engine/loopBudget.ts): a burst of executions is started in slices so the event loop never stalls, and each
  * execution still reads its input when execute() is called — changing the object afterwards
  * changes nothing (rule 1), however long the execution waited to start.
  */
