@@ -162,7 +162,7 @@ ${conc.gcExposed ? '' : '(not available in this run: figures include garbage) '}
 
 Targets: ≤ 10 KB per in-flight execution, and an event-loop delay p99 ≤ 50 ms with all started
 at once. Heap: **${conc.allAtOnce.bytesPerExecution.median <= 10_000 ? 'met' : 'missed'}** (${Math.round(conc.allAtOnce.bytesPerExecution.median).toLocaleString('en')} bytes, the paper broker's book included).
-Loop delay: **${conc.allAtOnce.p99Ms.median <= 50 ? 'met' : 'missed'}** (${fmt(conc.allAtOnce.p99Ms.median, 1)} ms p99). Warden's work shares one budget per turn of
+Loop delay: **${conc.allAtOnce.p99Ms.median <= 50 ? 'met' : 'missed'}** (${fmt(conc.allAtOnce.p99Ms.median, 1)} ms p99). An engine's work shares one budget per turn of
 the event loop (\`src/engine/loopBudget.ts\`): starts and broker answers run at once while the
 turn's 5 ms slice lasts; beyond it they queue, answers and pushes first in arrival order, and are
 let in one at a time in the turns that follow, as many per turn as fit in the slice, so the ${conc.n.toLocaleString('en')} acknowledgements and fills that land in one timers phase are

@@ -174,6 +174,8 @@ export function createActions(env: ExecutionEnv) {
     // --- rule 6: one reconciliation
     recordReconciliation: update(({ context }, params: { observed: ReconcileAnswer }) => {
       const s = context.snapshot!;
+      const othersOn = (o: ReconcileAnswer) =>
+        o.others ? { priorPositionQuantity: o.others.answered, priorPositionQuantityAsked: o.others.asked } : { priorPositionQuantity: env.otherPositionQuantity(s.symbol, context.executionId) };
       const p = context.protection;
       const placed = p.kind === 'placed' ? p : null;
       const diff = diffReconciliation(
@@ -181,7 +183,7 @@ export function createActions(env: ExecutionEnv) {
           symbol: s.symbol,
           side: s.side,
           order: context.order,
-          priorPositionQuantity: params.observed.othersQuantity,
+          ...othersOn(params.observed),
           protection: p.kind === 'none' ? null : p.plan,
           protectedQuantity: placed?.quantity ?? 0,
           priceTick: placed?.tick ?? null,

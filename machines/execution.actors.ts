@@ -13,10 +13,15 @@ import type { ExecutionEvent } from './execution.types.js';
 type Call<I> = { readonly executionId: string } & I;
 /**
  * What reconciliation reads: the order, the position, and the net position of the host's other
- * executions on the symbol as it stood when the position answer was taken in (so a fill of another
- * execution heard after the venue measured the position is not expected in it).
+ * executions on the symbol as it stood when the position was asked for and when its answer was
+ * taken in. The venue measured the position in between; without `others`, the net position is
+ * read when the reconciliation is recorded.
  */
-export type ReconcileAnswer = { readonly order: OrderReport | null; readonly position: PositionReport; readonly othersQuantity: number };
+export type ReconcileAnswer = {
+  readonly order: OrderReport | null;
+  readonly position: PositionReport;
+  readonly others?: { readonly asked: number; readonly answered: number };
+};
 
 /** The actors' logic, typed; `createActors(env)` and `notProvided` both have this shape. */
 export const actorTypes = {
@@ -55,6 +60,13 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
             throw e;
           },
         );
+  const reconcileOnce = (executionId: string, ref: OrderRef, symbol: string): Promise<ReconcileAnswer> => {
+    const asked = env.otherPositionQuantity(symbol, executionId);
+    return Promise.all([
+      broker.getOrder(executionId, ref),
+      broker.getPosition(executionId, symbol).then((position) => ({ position, answered: env.otherPositionQuantity(symbol, executionId) })),
+    ]).then(([order, { position, answered }]) => ({ order, position, others: { asked, answered } }));
+  };
   return {
     claimAdvisory: fromPromise<void, AdvisoryClaim>(async ({ input }) => {
       try {
@@ -76,13 +88,7 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
     reconcile: fromPromise(({ input }) =>
       // Exactly one getOrder and one getPosition (rule 6), asked together; each bounded and checked
       // to be about this order and this symbol.
-      delivered(
-        input.executionId,
-        Promise.all([
-          broker.getOrder(input.executionId, input.ref),
-          broker.getPosition(input.executionId, input.symbol).then((position) => ({ position, othersQuantity: env.otherPositionQuantity(input.symbol, input.executionId) })),
-        ]).then(([order, p]) => ({ order, ...p })),
-      ),
+      delivered(input.executionId, reconcileOnce(input.executionId, input.ref, input.symbol)),
     ),
     /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
     watchOrder: fromCallback(({ input, sendBack }) => {

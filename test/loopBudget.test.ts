@@ -6,8 +6,9 @@
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createEngine, MemoryJournal, PaperBroker } from '../src/index.js';
+import { createEngine, MemoryJournal, PaperBroker, type BrokerAdapter, type OrderReport, type OrderRequest } from '../src/index.js';
 import { createLoopBudget, pacedBacklog } from '../src/engine/loopBudget.js';
+import { createKillSwitchFanOut } from '../src/engine/killSwitchFanOut.js';
 import { rawSnapshot } from './support/fixtures.js';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
@@ -54,6 +55,19 @@ describe('loop budget', () => {
     for (let i = 0; i < 3; i++) await turn();
   });
 
+  it('a start that throws fails its own admission only: what waits behind it still runs', async () => {
+    const loop = createLoopBudget(0);
+    const failing = loop.admit<void>(() => {
+      throw new Error('broken start');
+    });
+    const next = loop.admit(async () => 'ran');
+    const answer = loop.pace();
+    await expect(failing).rejects.toThrow('broken start');
+    await expect(next).resolves.toBe('ran');
+    await answer;
+    expect(pacedBacklog()).toBe(0);
+  });
+
   it('lets in as many waiting items per turn as fit in the slice, so a journal writing per turn batches them', async () => {
     const loop = createLoopBudget(2);
     // Count turns of the loop: one increment per check phase.
@@ -75,6 +89,28 @@ describe('loop budget', () => {
     counting = false;
     // One per turn would take 50 turns; cheap items go in by the round.
     expect(new Set(turns).size).toBeLessThanOrEqual(5);
+  });
+
+  it("an execution's timer that falls due while answers wait is taken in after them, and not at all if cleared meanwhile", async () => {
+    const loop = createLoopBudget(0);
+    // A clock whose due timers this test fires by hand, while the answer still waits.
+    const due: (() => void)[] = [];
+    const clock = { now: () => 0, setTimeout: (fn: () => void) => due.push(fn), clearTimeout: () => undefined };
+    const fanOut = createKillSwitchFanOut({ clock, running: new Map(), stateOf: () => 'off', cancelOrders: () => undefined, pace: loop.pace });
+    const timers = fanOut.timersOf('x');
+    const order: string[] = [];
+    timers.setTimeout(() => order.push('deadline'), 1_000);
+    const cleared = timers.setTimeout(() => order.push('retry pause'), 1_000);
+    const answer = loop.pace()!.then(() => {
+      order.push('answer that came first');
+      timers.clearTimeout(cleared); // it leaves the state that set the pause, whose turn has not come
+    });
+    expect(pacedBacklog()).toBe(1);
+    for (const fire of due) fire(); // both fall due while the answer waits: they wait behind it
+    expect(order).toEqual([]);
+    await answer;
+    for (let i = 0; i < 5; i++) await turn();
+    expect(order).toEqual(['answer that came first', 'deadline']);
   });
 
   it('an engine under load takes answers and pushes in the order the venue gave them: 2,000 executions on 8 symbols, none flagged', async () => {
@@ -101,4 +137,75 @@ describe('loop budget', () => {
     expect(results.every((r) => r.status === 'filled')).toBe(true);
     await engine.close();
   }, 60_000);
+
+  it("a fill of another execution pushed in the same task as a position answer is no difference, whichever is taken in first", async () => {
+    // The venue answers A's getPosition (measured without B's fill) and, in the same task, fills
+    // B and pushes it. Warden may take the push in first: A's expected position is then a window
+    // (what it knew when it asked, and when the answer was taken in), and A's position is in it.
+    const orders = new Map<string, OrderReport>();
+    const listeners = new Set<(r: OrderReport) => void>();
+    let net = 0;
+    let levels: { stopLoss: number | null; takeProfit: number | null } = { stopLoss: null, takeProfit: null };
+    let submitted = 0;
+    let bId: string | null = null;
+    let bKnown: () => void = () => undefined;
+    const bSubmitted = new Promise<void>((r) => (bKnown = r));
+    const venue: BrokerAdapter = {
+      name: 'racy',
+      clientOrderIdDurability: 'durable',
+      async submitOrder(req: OrderRequest) {
+        const first = submitted++ === 0;
+        const report: OrderReport = first
+          ? { clientOrderId: req.clientOrderId, brokerOrderId: 'A', status: 'filled', filledQuantity: req.quantity, averageFillPrice: 1.1 }
+          : { clientOrderId: req.clientOrderId, brokerOrderId: 'B', status: 'pending', filledQuantity: 0, averageFillPrice: null };
+        if (first) net += req.quantity;
+        else {
+          bId = req.clientOrderId;
+          bKnown();
+        }
+        orders.set(req.clientOrderId, report);
+        return report;
+      },
+      async cancelOrder(ref) {
+        return orders.get(ref.clientOrderId)!;
+      },
+      async getOrder(ref) {
+        return orders.get(ref.clientOrderId) ?? null;
+      },
+      async placeProtection(req) {
+        levels = { stopLoss: req.stopLoss, takeProfit: req.takeProfit }; // both buys fill at 1.1: the same levels
+        return { clientOrderId: req.clientOrderId, status: 'placed', stopLoss: req.stopLoss, takeProfit: req.takeProfit, quantity: req.quantity };
+      },
+      async getPosition(symbol) {
+        await bSubmitted;
+        const measured = { symbol, quantity: net, averagePrice: 1.1, ...levels };
+        const answer = Promise.resolve(measured);
+        if (orders.get(bId!)?.status === 'pending') {
+          // Same task: B fills and is pushed right after the position was measured.
+          const filled: OrderReport = { ...orders.get(bId!)!, status: 'filled', filledQuantity: 1, averageFillPrice: 1.1 };
+          orders.set(bId!, filled);
+          net += 1;
+          for (const l of listeners) l(filled);
+        }
+        return answer;
+      },
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const engine = createEngine({ broker: venue, journal: new MemoryJournal(), logger: pino({ level: 'silent' }), pollIntervalMs: 60_000, minPollIntervalMs: 60_000 });
+    const now = Date.now();
+    const input = (id: string) =>
+      rawSnapshot({
+        advisoryId: id, symbol: 'EURUSD', positionSize: 1, referencePrice: 1.1,
+        createdAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 600_000).toISOString(),
+        approval: { approvedBy: 'alice', approvedAt: new Date(now - 30_000).toISOString() },
+      });
+    const [a, b] = await Promise.all([engine.execute(input('race-a')), engine.execute(input('race-b'))]);
+    expect([a.status, b.status]).toEqual(['filled', 'filled']);
+    expect([a.reconciliation?.mismatches, b.reconciliation?.mismatches]).toEqual([[], []]);
+    expect(a.requiresManualResolution || b.requiresManualResolution).toBe(false);
+    await engine.close();
+  });
 });

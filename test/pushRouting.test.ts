@@ -69,4 +69,44 @@ describe('pushed reports', () => {
     expect(() => broker.subscribe('b', () => undefined, () => undefined)).not.toThrow();
     expect(attempts).toBe(2);
   });
+
+  for (const paced of [false, true]) {
+    it(`a hostile or broken push never reaches the adapter as an exception, and one execution's failure is its own (${paced ? 'paced' : 'at once'})`, async () => {
+      const venue = pushingVenue();
+      const broker = checkedBroker(venue.adapter, {
+        clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined },
+        ...(paced ? { pace: () => Promise.resolve() } : {}),
+      });
+      const heard: string[] = [];
+      broker.subscribe('a', () => {
+        throw new Error('this execution failed');
+      }, () => undefined);
+      broker.subscribe('a', (r) => heard.push(`second:${r.filledQuantity}`), (p) => heard.push(`second:${p}`));
+      const hostile = {
+        clientOrderId: 'a',
+        get status(): string {
+          throw new Error('hostile getter');
+        },
+      };
+      const reused = report('a', 1);
+      expect(() => venue.push(hostile)).not.toThrow();
+      expect(() => venue.push(reused)).not.toThrow();
+      (reused as { filledQuantity: number }).filledQuantity = 99; // the adapter reuses its object
+      await new Promise((r) => setImmediate(r));
+      expect(heard).toEqual(['second:unreadable pushed report', 'second:1']); // read as it arrived
+    });
+  }
+
+  it('reports an adapter replays inside subscribe reach the execution that subscribed', () => {
+    const adapter = Object.assign(new PaperBroker({ seed: 1 }), {
+      subscribe(listener: (report: unknown) => void) {
+        listener(report('a', 2)); // what the venue already knows, replayed at once
+        return () => undefined;
+      },
+    });
+    const broker = checkedBroker(adapter, { clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined } });
+    const heard: number[] = [];
+    broker.subscribe('a', (r) => heard.push(r.filledQuantity), () => undefined);
+    expect(heard).toEqual([2]);
+  });
 });

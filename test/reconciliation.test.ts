@@ -57,6 +57,25 @@ describe('rule 6: the reconciliation diff', () => {
     expect(r.status).toBe('matched');
   });
 
+  it('a position between what was known when it was asked for and when it answered is explained; outside it is a difference', () => {
+    // Another execution's +3 was heard while the venue answered: it measured 10 or 13, or anything
+    // the other fills in between add up to; nothing else.
+    const window = { ...expected, priorPositionQuantityAsked: 0, priorPositionQuantity: 3 };
+    const at = (quantity: number) => diffReconciliation(window, { order, position: { ...position, quantity } });
+    expect(at(10).status).toBe('matched');
+    expect(at(13).status).toBe('matched');
+    expect(at(11.5).status).toBe('matched');
+    expect(at(14).status).toBe('mismatch');
+    expect(at(9).status).toBe('mismatch');
+    expect(at(14).mismatches[0]).toMatchObject({ field: 'position.quantity', expected: 13, actual: 14 });
+    // The window closes the other way too (the other execution sold meanwhile).
+    const selling = { ...expected, priorPositionQuantityAsked: 3, priorPositionQuantity: 0 };
+    expect(diffReconciliation(selling, { order, position: { ...position, quantity: 13, averagePrice: 1.1 } }).status).toBe('matched');
+    expect(diffReconciliation(selling, { order, position: { ...position, quantity: 7 } }).status).toBe('mismatch');
+    // Without the window, only the one figure.
+    expect(diffReconciliation({ ...expected, priorPositionQuantity: 3 }, { order, position }).status).toBe('mismatch');
+  });
+
   it('tolerates tick rounding of protective levels but not a real difference', () => {
     expect(diffReconciliation(expected, { order, position: { ...position, stopLoss: 1.0890000001 } }).status).toBe('matched');
     expect(diffReconciliation(expected, { order, position: { ...position, stopLoss: 1.0891 } }).status).toBe('mismatch');

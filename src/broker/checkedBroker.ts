@@ -245,26 +245,34 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
   const subscribers = new Map<string, Set<Subscriber>>();
   let feed: (() => void) | null = null;
   const route = (report: unknown): void => {
-    // Look at the id first: a push about an order nobody here follows costs a map look-up.
+    // Never throws back into the adapter (its stream must not end over one report). The report is
+    // read now, as it arrived: an adapter may reuse the object by the time its turn comes.
     let id: unknown;
+    let parsed: OrderReport | null = null;
     try {
+      // Look at the id first: a push about an order nobody here follows costs a map look-up.
       id = (report as { clientOrderId?: unknown } | null)?.clientOrderId;
+      if (typeof id !== 'string' || !subscribers.has(id)) return;
+      const read = OrderReportSchema.safeParse(report);
+      if (read.success && read.data.clientOrderId === id) parsed = read.data;
     } catch {
-      return;
+      if (typeof id !== 'string' || !subscribers.has(id)) return; // a report that cannot even say whose it is
     }
-    if (typeof id !== 'string' || !subscribers.has(id)) return;
     // A push waits for its turn like an answer, so reports are taken in in the order they came.
     const turn = pace();
-    if (turn) void turn.then(() => deliver(id, report));
-    else deliver(id, report);
+    if (turn) void turn.then(() => deliver(id as string, parsed));
+    else deliver(id, parsed);
   };
-  const deliver = (id: string, report: unknown): void => {
+  const deliver = (id: string, report: OrderReport | null): void => {
     const listeners = subscribers.get(id);
     if (listeners === undefined) return;
-    const parsed = OrderReportSchema.safeParse(report);
     for (const l of [...listeners]) {
-      if (parsed.success && parsed.data.clientOrderId === id) l.onReport(parsed.data);
-      else l.onInvalid('unreadable pushed report');
+      try {
+        if (report !== null) l.onReport(report);
+        else l.onInvalid('unreadable pushed report');
+      } catch {
+        // one execution's failure to take a report in is its own (it fails as an actor does)
+      }
     }
   };
 
@@ -404,19 +412,26 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
       const subscribe = adapter.subscribe;
       if (typeof subscribe !== 'function') return () => undefined;
       // One subscription at the adapter for every execution: a push is routed by its
-      // clientOrderId, O(1) however many orders are in flight, and parsed once.
-      if (feed === null) {
-        // A subscribe that throws is the adapter's failure to report (journaled by the caller); polling still sees every fill.
-        const unsubscribe = subscribe.call(adapter, route);
-        feed = typeof unsubscribe === 'function' ? unsubscribe : () => undefined;
-      }
+      // clientOrderId, O(1) however many orders are in flight, and parsed once. The listener is
+      // in place before the adapter is asked, so reports it replays at once reach it.
       const listener = { onReport, onInvalid };
       let listeners = subscribers.get(clientOrderId);
       if (listeners === undefined) subscribers.set(clientOrderId, (listeners = new Set()));
       listeners.add(listener);
+      if (feed === null) {
+        try {
+          const unsubscribe = subscribe.call(adapter, route);
+          feed = typeof unsubscribe === 'function' ? unsubscribe : () => undefined;
+        } catch (e) {
+          // A subscribe that throws is the adapter's failure to report (journaled by the caller); polling still sees every fill.
+          listeners.delete(listener);
+          if (listeners.size === 0) subscribers.delete(clientOrderId);
+          throw e;
+        }
+      }
       return () => {
         if (!listeners.delete(listener)) return;
-        if (listeners.size === 0) subscribers.delete(clientOrderId);
+        if (listeners.size === 0 && subscribers.get(clientOrderId) === listeners) subscribers.delete(clientOrderId);
         if (subscribers.size === 0 && feed !== null) {
           const unsubscribe = feed;
           feed = null;

@@ -60,16 +60,17 @@ export function createEngine(options: EngineOptions): Engine {
   const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });
   const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases });
 
+  // Starts, answers, pushes and the executions' timers share the engine's slice of each turn of the event loop.
+  const loop = createLoopBudget();
   /** The kill switch fan-out (rule 3): cancels requested at once, executions told in slices, each told first. */
   const fanOut = createKillSwitchFanOut({
     clock,
     running: registry.running,
     stateOf: (symbol) => board.state(symbol),
     cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
+    pace: loop.pace,
   });
   const onBrokerCall = journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell });
-  // Starts and answers share the engine's slice of each turn of the event loop.
-  const loop = createLoopBudget();
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({
     broker: options.broker,

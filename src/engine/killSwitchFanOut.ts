@@ -60,6 +60,11 @@ export function createKillSwitchFanOut(deps: {
   readonly stateOf: (symbol: string | undefined) => KillSwitchState;
   /** Sends a batch of cancels through the checked boundary; `onOutcome` hears each item's answer. */
   readonly cancelOrders: (batch: readonly CancelItem[], reason: string, onOutcome: (index: number, outcome: CancelOutcome) => void) => void;
+  /**
+   * Paces an execution's own timers like its answers (the loop budget): a timer that falls due
+   * while answers that came before it wait is taken in after them.
+   */
+  readonly pace?: () => Promise<void> | undefined;
 }): KillSwitchFanOut {
   const { clock, running } = deps;
   /** Switch events not yet told to an execution, in order. */
@@ -95,10 +100,16 @@ export function createKillSwitchFanOut(deps: {
     timersOf: (executionId) => ({
       setTimeout: (fn: () => void, ms: number) => {
         const timer = { cancelled: false, handle: undefined as unknown };
-        timer.handle = clock.setTimeout(() => {
+        const due = () => {
+          if (timer.cancelled) return;
           tell(executionId);
           // Telling may have ended the state that set this timer.
           if (!timer.cancelled) fn();
+        };
+        timer.handle = clock.setTimeout(() => {
+          const turn = deps.pace?.();
+          if (turn) void turn.then(due);
+          else due();
         }, ms);
         return timer;
       },

@@ -4,17 +4,20 @@
  * of the event loop both run at once while the turn's slice (LOOP_SLICE_MS) lasts. Beyond it, or
  * while anything waits, they queue: answers and pushed reports in arrival order, before any new
  * execution starts. The next turns let them in one at a time, as many per turn as fit in the
- * slice. Each runs to the end of its promise jobs before the next is let in, so answers are taken
- * in exactly in the order they arrived (a position read before a fill is pushed is taken in
- * before that fill), and timers, I/O and the host's own work get their turn between two slices.
+ * slice. Each runs to the end of its promise jobs before the next is let in, so what reached the
+ * engine in separate turns is taken in in that order, and timers, I/O and the host's own work get
+ * their turn between two slices. (What an adapter hands over within one task can still arrive in
+ * either order; reconciliation allows for it, see `ReconcileAnswer.others`.)
  * Ten thousand answers landing in one timers phase cost ten thousand queue entries in that phase;
  * the work itself is spread over the turns that follow.
  *
- * Time limits are unaffected: a broker call's limit is decided when its answer arrives, before it
- * waits here; only what Warden does with it is paced.
+ * A broker call's time limit is decided when its answer arrives, before it waits here. An
+ * execution's own timers (the 30 s deadline, retry pauses) wait in the same line when they fall
+ * due (src/engine/killSwitchFanOut.ts, `timersOf`): an answer that came before the deadline is
+ * taken in before it.
  */
 
-/** How long Warden's work may run back to back within one turn of the event loop. */
+/** How long an engine's work may run back to back within one turn of the event loop. */
 export const LOOP_SLICE_MS = 5;
 
 // Captured when the module loads: the slice is real time and a turn is a real turn of the event
@@ -79,21 +82,27 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
       roundStartedAt = now();
       roundLetIn = 0;
     }
-    // At least one item per round, however small the slice.
-    if (roundLetIn === 0 || now() - roundStartedAt < sliceMs) {
-      const next = answers.length > 0 ? answers.shift() : starts.shift();
-      if (next !== undefined) {
-        backlog--;
-        roundLetIn++;
-        next();
+    const last = --roundLeft === 0;
+    try {
+      // At least one item per round, however small the slice.
+      if (roundLetIn === 0 || now() - roundStartedAt < sliceMs) {
+        const next = answers.length > 0 ? answers.shift() : starts.shift();
+        if (next !== undefined) {
+          backlog--;
+          roundLetIn++;
+          next();
+        }
+      }
+    } finally {
+      // The last callback of the round: the cost of an item so far, and the next round if anything
+      // waits — whatever the item did, so nothing that waits is ever left behind.
+      if (last) {
+        if (roundLetIn > 0) itemCostMs = Math.max(0.001, (now() - roundStartedAt) / roundLetIn);
+        roundStartedAt = null;
+        if (waiting() > 0) startRound();
+        else pumping = false;
       }
     }
-    if (--roundLeft > 0) return;
-    // The last callback of the round: the cost of an item so far, and the next round if anything waits.
-    if (roundLetIn > 0) itemCostMs = Math.max(0.001, (now() - roundStartedAt) / roundLetIn);
-    roundStartedAt = null;
-    if (waiting() > 0) startRound();
-    else pumping = false;
   };
   const wait = (queue: (() => void)[], item: () => void) => {
     queue.push(item);
@@ -106,7 +115,15 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
   return {
     admit<T>(start: () => Promise<T>): Promise<T> {
       if (runsNow()) return start();
-      return new Promise<T>((resolve, reject) => wait(starts, () => void start().then(resolve, reject)));
+      return new Promise<T>((resolve, reject) =>
+        wait(starts, () => {
+          try {
+            start().then(resolve, reject);
+          } catch (e) {
+            reject(e); // a start that throws fails its own execution, not the line behind it
+          }
+        }),
+      );
     },
     pace() {
       if (runsNow()) return undefined;

@@ -20,8 +20,17 @@ export interface ReconciliationExpectation {
   readonly positionSize: number;
   /** Warden's merged view of its order; null if the broker never acknowledged it. */
   readonly order: OrderView | null;
-  /** Signed net position on the symbol that Warden accounted for before this execution. */
+  /**
+   * Signed net position on the symbol that Warden accounts for besides this execution (the
+   * host's other executions' fills), as known when the position answer was taken in.
+   */
   readonly priorPositionQuantity: number;
+  /**
+   * The same, as known when the position was asked for (default: `priorPositionQuantity`). The
+   * venue measured the position somewhere in between: a position between the two is explained by
+   * the other executions' fills heard while it answered, and is not a difference.
+   */
+  readonly priorPositionQuantityAsked?: number;
   /** Levels computed from the fill (rule 2); null when nothing filled. */
   readonly protection: { readonly stopLoss: number; readonly takeProfit: number } | null;
   /** Quantity the broker confirmed as protected (0 when protection was not confirmed). */
@@ -90,7 +99,12 @@ export function diffReconciliation(
   const filled = mine?.filledQuantity ?? 0;
   const signedFill = signedQuantity(expected.side, filled);
   const expectedQty = expected.priorPositionQuantity + signedFill;
-  if (!sameQuantity(expectedQty, position.quantity)) {
+  const askedQty = (expected.priorPositionQuantityAsked ?? expected.priorPositionQuantity) + signedFill;
+  const explained =
+    sameQuantity(expectedQty, position.quantity) ||
+    sameQuantity(askedQty, position.quantity) ||
+    (position.quantity > Math.min(expectedQty, askedQty) && position.quantity < Math.max(expectedQty, askedQty));
+  if (!explained) {
     if (expectedQty === 0) {
       phantom = true;
       add('position.quantity', 0, position.quantity, 'the broker shows a position Warden did not open');
@@ -101,7 +115,7 @@ export function diffReconciliation(
       add('position.quantity', expectedQty, position.quantity, 'position size differs');
     }
   }
-  if (expected.priorPositionQuantity === 0 && filled > 0 && mine?.averageFillPrice != null) {
+  if (expected.priorPositionQuantity === 0 && (expected.priorPositionQuantityAsked ?? 0) === 0 && filled > 0 && mine?.averageFillPrice != null) {
     if (position.averagePrice === null || !samePrice(position.averagePrice, mine.averageFillPrice)) {
       add('position.averagePrice', mine.averageFillPrice, position.averagePrice, 'position entry price differs from the fill');
     }

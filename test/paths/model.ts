@@ -124,7 +124,7 @@ export function observation(c: ModelSnapshot['context'], variant: 'matched' | 'm
       stopLoss: c.protection.kind === 'placed' ? c.protection.plan.stopLoss : null,
       takeProfit: c.protection.kind === 'placed' ? c.protection.plan.takeProfit : null,
     },
-    othersQuantity: 0, // no other execution on the symbol
+    others: { asked: 0, answered: 0 }, // no other execution on the symbol
   };
 }
 

@@ -265,10 +265,12 @@ export class CcxtBroker implements BrokerAdapter {
     this.#watching = true;
     let retryMs = WATCH_RETRY_MS;
     try {
-      await this.#loadMarkets();
       while (this.#listeners.size > 0) {
         let orders: CcxtOrder[];
         try {
+          // Markets that could not be loaded are tried again like a dropped stream: one failure
+          // must not leave every later execution without pushes.
+          await this.#loadMarkets();
           orders = await this.#exchange.watchOrders!();
           retryMs = WATCH_RETRY_MS;
         } catch (e) {
@@ -279,12 +281,21 @@ export class CcxtBroker implements BrokerAdapter {
         }
         for (const order of Array.isArray(orders) ? orders : []) {
           if (typeof order?.clientOrderId !== 'string') continue;
-          const report = this.#report(order, order.clientOrderId);
-          for (const l of [...this.#listeners]) l(report);
+          let report: OrderReport;
+          try {
+            report = this.#report(order, order.clientOrderId);
+          } catch {
+            continue; // an order the venue described in a way we cannot read: polling reads it
+          }
+          for (const l of [...this.#listeners]) {
+            try {
+              l(report);
+            } catch {
+              // one listener's failure is its own: the stream and the others go on
+            }
+          }
         }
       }
-    } catch {
-      // Markets could not be loaded: no pushes; polling carries on.
     } finally {
       this.#watching = false;
     }
