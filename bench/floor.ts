@@ -5,16 +5,38 @@
  */
 import { createHash } from 'node:crypto';
 import { assign, createActor, fromCallback, fromPromise, setup } from 'xstate';
-import { OrderReportSchema, PositionReportSchema, ProtectionReportSchema, rules, type BrokerAdapter, type FrozenSnapshot, type OrderReport, type PositionReport, type ProtectionReport } from '../src/index.js';
+import { MemoryJournal, OrderReportSchema, PositionReportSchema, ProtectionReportSchema, rules, type BrokerAdapter, type FrozenSnapshot, type JournalKind, type OrderReport, type PositionReport, type ProtectionReport } from '../src/index.js';
+
+interface Chain {
+  append(kind: string, executionId: string, payload: unknown): void;
+}
 
 /** A hash chain with nothing but what verification needs: one JSON encoding and one SHA-256 per record. */
-class LeanChain {
+class LeanChain implements Chain {
   private sequence = 0;
   private last = '0'.repeat(64);
   append(kind: string, executionId: string, payload: unknown): void {
     const body = JSON.stringify({ s: ++this.sequence, k: kind, e: executionId, p: payload, prev: this.last });
     this.last = createHash('sha256').update(body).digest('hex');
   }
+}
+
+/** The same records in Warden's own journal: full records (time, ids, states), payloads made JSON-safe and redacted, kept. */
+class WardenChain implements Chain {
+  private readonly journal = new MemoryJournal();
+  append(kind: string, executionId: string, payload: unknown): void {
+    this.journal.append({ kind: kind as JournalKind, executionId, advisoryId: null, snapshotHash: null, payload });
+  }
+}
+
+/**
+ * What the floor is measured with: `lean` (the reference), or with one of the two things Warden
+ * does that the floor does not, to measure each: an XState inspection observer attached (XState
+ * then builds an event for every action, snapshot and microstep), and Warden's journal for the records.
+ */
+export interface FloorVariant {
+  readonly inspect?: boolean;
+  readonly journal?: 'lean' | 'warden';
 }
 
 interface FloorContext {
@@ -25,7 +47,7 @@ interface FloorContext {
   matched: boolean;
 }
 
-function floorMachine(broker: BrokerAdapter, chain: LeanChain) {
+function floorMachine(broker: BrokerAdapter, chain: Chain) {
   const call = async <T>(id: string, method: string, payload: unknown, send: () => Promise<unknown>, parse: (v: unknown) => T): Promise<T> => {
     chain.append('broker.request', id, { method, payload });
     const answer = parse(await send());
@@ -95,12 +117,13 @@ function floorMachine(broker: BrokerAdapter, chain: LeanChain) {
 }
 
 /** Runs one clean execution through the floor machine; resolves when it reaches its final state. */
-export function floorRunner(broker: BrokerAdapter): (snapshot: FrozenSnapshot) => Promise<boolean> {
-  const machine = floorMachine(broker, new LeanChain());
+export function floorRunner(broker: BrokerAdapter, variant: FloorVariant = {}): (snapshot: FrozenSnapshot) => Promise<boolean> {
+  const machine = floorMachine(broker, variant.journal === 'warden' ? new WardenChain() : new LeanChain());
   let serial = 0;
+  const inspect = variant.inspect ? { inspect: () => undefined } : {};
   return (snapshot) =>
     new Promise((resolve, reject) => {
-      const actor = createActor(machine, { input: { snapshot, id: `f-${++serial}` } });
+      const actor = createActor(machine, { input: { snapshot, id: `f-${++serial}` }, ...inspect });
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().context.matched), error: reject });
       actor.start();
     });

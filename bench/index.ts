@@ -90,9 +90,14 @@ ${overhead.rounds} rounds of ${overhead.perRound} executions each, alternated wi
 |---|---|
 | baseline (same broker calls and rules, nothing else) | ${range(overhead.baseline)} |
 | XState floor (\`bench/floor.ts\`: the same microsteps, actors and 30 s timer, a lean 17-record SHA-256 chain, zod on the four answers) | ${range(overhead.floor)} |
+| the floor with an XState inspection observer attached, doing nothing | ${range(overhead.floorInspected)} |
+| the floor with that observer and Warden's \`MemoryJournal\` for its 17 records (full records, payloads made JSON-safe and redacted, kept) | ${range(overhead.floorJournaled)} |
 | \`engine.execute\` (statechart, journal of every transition and call, result) | ${range(overhead.warden)} |
 | ratio to the baseline | ${range(overhead.ratio, 1, '×')} |
 | ratio to the XState floor (target ≤ 1.25×) | ${range(overhead.floorRatio, 2, '×')} |
+
+The two middle rows take the floor one step towards Warden each, in the same alternated rounds:
+XState's inspection events alone add ${fmt(overhead.floorInspected.median - overhead.floor.median, 0)} µs (${fmt((overhead.floorInspected.median / overhead.floor.median - 1) * 100, 0)} %), and Warden's records instead of the lean chain ${fmt(overhead.floorJournaled.median - overhead.floorInspected.median, 0)} µs more.
 
 Where the time goes, measured (\`bench/breakdown.ts\`: the V8 sampling profiler in this process over
 ${breakdown.executions.toLocaleString('en')} executions, each sample's self time attributed by the file it ran in; profiling adds
@@ -115,10 +120,14 @@ for a chart with a claim, a push feed and a poller per execution. Tried and kept
 no longer sorts keys; a position ledger instead of a scan over every execution; pushes matched on
 \`clientOrderId\` before they are parsed; the snapshot parsed once per execution; records built as
 one literal (one hidden class for all). Tried and dropped: encoding each payload once for both the
-hash and the file (no difference measurable here). Tried once by hand, not part of this command:
-with the engine's inspection observer removed (and so no transition records), section 1 measured
-782 µs against 919 µs with it, about 15 % less; the next step is transition records the machine
-emits itself.
+hash and the file (no difference measurable here). Measured by hand in this session, not part
+of this command (the engine has no switch for it): with the engine's observer replaced by one
+that does nothing, an execution cost about 15 % less, and with no observer at all (so no
+transition records) about 25 % less; even then the engine stayed above twice the floor. The rest
+is the interpreter's work for Warden's chart (a claim, a push feed and a poller actor per
+execution, eventless guards re-checked on every event) and the engine's own: the next steps
+are transition records the machine writes itself (entry actions, as the floor does), and the
+push feed and poller as one engine-wide service instead of two actors per execution.
 
 Against a real broker, an execution makes at least four round trips of 5 to 200 ms, so Warden's
 own ${fmt(overhead.warden.median / 1000, 2)} ms is about ${fmt((overhead.warden.median / 1000 / 80) * 100, 1)} % of an execution against a nearby venue (4 × 20 ms).
@@ -143,9 +152,10 @@ loop: the whole of the last column's time came before the last cancel was even r
 How: the engine asks the chart which orders the switch cancels (\`killSwitchCancelTarget\`, the
 same rule as the region's \`always\`), writes one \`broker.request\` record \`cancelOrders\` naming
 them all (at most 1,000 a record), and sends them through the checked boundary at once. Then it
-tells the executions in slices of a few milliseconds (\`KILL_SWITCH\` with \`cancelRequested\`);
+tells the executions in the next turns, through the engine's loop budget ahead of any waiting
+answer (\`KILL_SWITCH\` with \`cancelRequested\`);
 each goes through stopping, look-up and reconciliation as before. An execution that would hear
-anything else first (an answer, a push, a poll, its own timer) is told first. Telling every
+anything else first (an answer, a push, a poll, its claim's answer, its own timer) is told first. Telling every
 execution still costs ${k1000 ? fmt((k1000.toldMs.median * 1000) / k1000.n, 0) : '?'} µs each at 1,000 (the last column): that is spread out, not avoided.
 
 ## 3. Concurrency and memory

@@ -23,15 +23,26 @@ async function baseline(broker: BrokerAdapter, s: FrozenSnapshot): Promise<numbe
   return rules.slippagePct(s.side, s.referencePrice, order.averageFillPrice!) + diff.mismatches.length;
 }
 
-export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; ratio: Stat; floor: Stat; floorRatio: Stat; rounds: number; perRound: number }> {
+export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; ratio: Stat; floor: Stat; floorRatio: Stat; floorInspected: Stat; floorJournaled: Stat; rounds: number; perRound: number }> {
   const rounds = quick ? 5 : 9;
   const perRound = quick ? 500 : 2_000;
   const engine = createEngine({ broker: new InstantBroker(), logger: pino({ level: 'silent' }) });
   const direct = new InstantBroker();
   const floor = floorRunner(new InstantBroker());
+  // The floor with each of two things Warden does that it does not: measured, not inferred.
+  const floorInspected = floorRunner(new InstantBroker(), { inspect: true });
+  const floorJournaled = floorRunner(new InstantBroker(), { inspect: true, journal: 'warden' });
   const w: number[] = [];
   const b: number[] = [];
   const f: number[] = [];
+  const fi: number[] = [];
+  const fj: number[] = [];
+  const timeFloor = async (run: (s: FrozenSnapshot) => Promise<boolean>) => {
+    const snapshots = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
+    const t = performance.now();
+    for (const s of snapshots) if (!(await run(s))) throw new Error('floor execution did not match');
+    return ((performance.now() - t) * 1000) / perRound;
+  };
   for (let r = -1; r < rounds; r++) {
     // Snapshots are made outside the timed loops: the caller freezes them either way.
     const forEngine = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
@@ -49,10 +60,14 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
       if (result.status !== 'filled' || result.requiresManualResolution) throw new Error(`bench execution ended ${result.status}`);
     }
     const wardenUs = ((performance.now() - t) * 1000) / perRound;
+    const inspectedUs = await timeFloor(floorInspected);
+    const journaledUs = await timeFloor(floorJournaled);
     if (r < 0) continue; // warm-up round
     b.push(baselineUs);
     w.push(wardenUs);
     f.push(floorUs);
+    fi.push(inspectedUs);
+    fj.push(journaledUs);
     console.log(`  overhead round ${r + 1}/${rounds}: baseline ${baselineUs.toFixed(1)} µs, XState floor ${floorUs.toFixed(1)} µs, warden ${wardenUs.toFixed(1)} µs`);
   }
   await engine.close();
@@ -62,6 +77,8 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
     ratio: stats(w.map((x, i) => x / b[i]!)),
     floor: stats(f),
     floorRatio: stats(w.map((x, i) => x / f[i]!)),
+    floorInspected: stats(fi),
+    floorJournaled: stats(fj),
     rounds,
     perRound,
   };

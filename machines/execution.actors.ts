@@ -68,16 +68,22 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
     ]).then(([order, { position, answered }]) => ({ order, position, others: { asked, answered } }));
   };
   return {
-    claimAdvisory: fromPromise<void, AdvisoryClaim>(async ({ input }) => {
-      try {
-        await env.advisories.claim(input);
-      } catch (e) {
-        // Nothing is sent without a claim on record: a refusal, never an unknown outcome. Held by
-        // another execution, or not recorded (the store failed or did not answer).
-        const code = e instanceof BrokerError && e.code === 'duplicate_advisory' ? 'duplicate_advisory' : 'journal_unavailable';
-        throw new BrokerError(`advisory ${input.advisoryId}: ${describeThrown(e)}`, { retryable: false, code, cause: e });
-      }
-    }),
+    // The store's answer is delivered like a broker's: a switch that moved meanwhile is heard first.
+    claimAdvisory: fromPromise<void, AdvisoryClaim>(({ input }) =>
+      delivered(
+        input.executionId,
+        (async () => {
+          try {
+            await env.advisories.claim(input);
+          } catch (e) {
+            // Nothing is sent without a claim on record: a refusal, never an unknown outcome. Held by
+            // another execution, or not recorded (the store failed or did not answer).
+            const code = e instanceof BrokerError && e.code === 'duplicate_advisory' ? 'duplicate_advisory' : 'journal_unavailable';
+            throw new BrokerError(`advisory ${input.advisoryId}: ${describeThrown(e)}`, { retryable: false, code, cause: e });
+          }
+        })(),
+      ),
+    ),
     submitOrder: fromPromise(({ input }) => delivered(input.executionId, broker.submitOrder(input.executionId, input.request))),
     lookupOrder: fromPromise(({ input }) => delivered(input.executionId, broker.getOrder(input.executionId, input.ref))),
     cancelOrder: fromPromise(({ input }) =>

@@ -23,16 +23,17 @@ describe('loop budget', () => {
     expect(pacedBacklog()).toBe(0);
   });
 
-  it('beyond the slice, answers wait in arrival order and go before executions waiting to start', async () => {
+  it('beyond the slice, answers wait in arrival order and go before executions waiting to start; kill switch tells go first', async () => {
     const loop = createLoopBudget(0); // every slice is spent at once
     const order: string[] = [];
     const first = loop.admit(async () => void order.push('start 1'));
     const a = loop.pace()!.then(() => order.push('answer 1'));
     const b = loop.pace()!.then(() => order.push('answer 2'));
     const second = loop.admit(async () => void order.push('start 2'));
-    expect(pacedBacklog()).toBe(4);
+    loop.soon(() => order.push('kill switch told')); // urgent: ahead of everything waiting
+    expect(pacedBacklog()).toBe(5);
     await Promise.all([first, a, b, second]);
-    expect(order).toEqual(['answer 1', 'answer 2', 'start 1', 'start 2']);
+    expect(order).toEqual(['kill switch told', 'answer 1', 'answer 2', 'start 1', 'start 2']);
     expect(pacedBacklog()).toBe(0);
   });
 
@@ -96,7 +97,7 @@ describe('loop budget', () => {
     // A clock whose due timers this test fires by hand, while the answer still waits.
     const due: (() => void)[] = [];
     const clock = { now: () => 0, setTimeout: (fn: () => void) => due.push(fn), clearTimeout: () => undefined };
-    const fanOut = createKillSwitchFanOut({ clock, running: new Map(), stateOf: () => 'off', cancelOrders: () => undefined, pace: loop.pace });
+    const fanOut = createKillSwitchFanOut({ clock, running: new Map(), stateOf: () => 'off', cancelOrders: () => undefined, loop });
     const timers = fanOut.timersOf('x');
     const order: string[] = [];
     timers.setTimeout(() => order.push('deadline'), 1_000);

@@ -242,7 +242,21 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
 
   type Subscriber = { readonly onReport: (report: OrderReport) => void; readonly onInvalid: (problem: string) => void };
   /** Who listens for pushes about which order, and the adapter's subscription while anyone does. */
-  const subscribers = new Map<string, Set<Subscriber>>();
+  const subscribers = new Map<string, Subscriber[]>();
+  const follow = (id: string, l: Subscriber): void => {
+    const list = subscribers.get(id);
+    if (list === undefined) subscribers.set(id, [l]);
+    else list.push(l);
+  };
+  /** False if `l` no longer follows `id` (an unsubscribe called twice). */
+  const unfollow = (id: string, l: Subscriber): boolean => {
+    const list = subscribers.get(id);
+    const at = list === undefined ? -1 : list.indexOf(l);
+    if (at < 0) return false;
+    if (list!.length === 1) subscribers.delete(id);
+    else list!.splice(at, 1);
+    return true;
+  };
   let feed: (() => void) | null = null;
   const route = (report: unknown): void => {
     // Never throws back into the adapter (its stream must not end over one report). The report is
@@ -266,7 +280,7 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
   const deliver = (id: string, report: OrderReport | null): void => {
     const listeners = subscribers.get(id);
     if (listeners === undefined) return;
-    for (const l of [...listeners]) {
+    for (const l of listeners.slice()) {
       try {
         if (report !== null) l.onReport(report);
         else l.onInvalid('unreadable pushed report');
@@ -415,23 +429,19 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
       // clientOrderId, O(1) however many orders are in flight, and parsed once. The listener is
       // in place before the adapter is asked, so reports it replays at once reach it.
       const listener = { onReport, onInvalid };
-      let listeners = subscribers.get(clientOrderId);
-      if (listeners === undefined) subscribers.set(clientOrderId, (listeners = new Set()));
-      listeners.add(listener);
+      follow(clientOrderId, listener);
       if (feed === null) {
         try {
           const unsubscribe = subscribe.call(adapter, route);
           feed = typeof unsubscribe === 'function' ? unsubscribe : () => undefined;
         } catch (e) {
           // A subscribe that throws is the adapter's failure to report (journaled by the caller); polling still sees every fill.
-          listeners.delete(listener);
-          if (listeners.size === 0) subscribers.delete(clientOrderId);
+          unfollow(clientOrderId, listener);
           throw e;
         }
       }
       return () => {
-        if (!listeners.delete(listener)) return;
-        if (listeners.size === 0 && subscribers.get(clientOrderId) === listeners) subscribers.delete(clientOrderId);
+        if (!unfollow(clientOrderId, listener)) return;
         if (subscribers.size === 0 && feed !== null) {
           const unsubscribe = feed;
           feed = null;

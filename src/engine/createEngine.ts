@@ -68,7 +68,7 @@ export function createEngine(options: EngineOptions): Engine {
     running: registry.running,
     stateOf: (symbol) => board.state(symbol),
     cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
-    pace: loop.pace,
+    loop,
   });
   const onBrokerCall = journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell });
   // One machine for the engine: building it per execution would cost more than the rest of the work.

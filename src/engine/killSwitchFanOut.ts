@@ -2,10 +2,11 @@
  * The kill switch fan-out (rule 3): when a switch changes, the chart says which running
  * executions' orders it cancels (`killSwitchCancelTarget`); those cancels are requested at once,
  * in batches through the checked broker boundary, before any execution is told. The executions
- * then hear `KILL_SWITCH` in slices of a few milliseconds, so the event loop is never held for the
- * whole fleet; an execution is always told first, before anything else reaches it (a broker
- * answer, a push, a poll result, one of its own timers), so none acts on a switch it has not heard
- * of. Each takes the fan-out's answer as its first cancel's, and stops as always.
+ * then hear `KILL_SWITCH` in the next turns of the event loop, through the engine's loop budget
+ * ahead of any waiting answer, so the event loop is never held for the whole fleet; an execution
+ * is always told first, before anything else reaches it (a broker answer, a push, a poll result,
+ * the store's answer to its claim, one of its own timers), so none acts on a switch it has not
+ * heard of. Each takes the fan-out's answer as its first cancel's, and stops as always.
  */
 import type { SnapshotFrom } from 'xstate';
 import { killSwitchCancelTarget, type ExecutionMachine } from '../../machines/execution.machine.js';
@@ -15,10 +16,8 @@ import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState } from '../domain/constants.js';
 import type { OrderRef, OrderReport } from '../domain/schemas.js';
 import type { KillSwitchChange } from './killSwitch.js';
+import type { LoopBudget } from './loopBudget.js';
 
-/** How long one slice of telling may hold the event loop, and how many it tells at least. */
-const KILL_SWITCH_SLICE_MS = 4;
-const KILL_SWITCH_SLICE_MIN = 8;
 /** Orders per batch cancel request: every order of a batch is named in its one journal record. */
 const FAN_OUT_BATCH = 1_000;
 
@@ -42,7 +41,7 @@ export interface KillSwitchFanOut {
   timersOf(executionId: string): Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   /** The cancel the fan-out requested for `executionId`, taken once (its first cancel's answer), or undefined. */
   takeRequestedCancel(executionId: string): Promise<OrderReport> | undefined;
-  /** Reacts to a switch change: requests the cancels, then tells the executions in slices. */
+  /** Reacts to a switch change: requests the cancels, then has the executions told in the next turns (the loop budget). */
   onChange(change: KillSwitchChange): void;
   /** Forgets a finished execution. */
   forget(executionId: string): void;
@@ -61,17 +60,17 @@ export function createKillSwitchFanOut(deps: {
   /** Sends a batch of cancels through the checked boundary; `onOutcome` hears each item's answer. */
   readonly cancelOrders: (batch: readonly CancelItem[], reason: string, onOutcome: (index: number, outcome: CancelOutcome) => void) => void;
   /**
-   * Paces an execution's own timers like its answers (the loop budget): a timer that falls due
-   * while answers that came before it wait is taken in after them.
+   * The engine's loop budget: executions are told in its turns, ahead of waiting answers, and an
+   * execution's own timers wait in line like its answers (a timer that falls due while answers that
+   * came before it wait is taken in after them).
    */
-  readonly pace?: () => Promise<void> | undefined;
+  readonly loop: Pick<LoopBudget, 'pace' | 'soon'>;
 }): KillSwitchFanOut {
   const { clock, running } = deps;
   /** Switch events not yet told to an execution, in order. */
   const untold = new Map<string, ExecutionEvent[]>();
   /** Cancels requested, until each execution's stopping takes its own. No promise per order until one is taken. */
   const requestedCancels = new Map<string, RequestedCancel>();
-  let slicing = false;
 
   const tell = (executionId: string): void => {
     const events = untold.get(executionId);
@@ -79,20 +78,6 @@ export function createKillSwitchFanOut(deps: {
     untold.delete(executionId);
     const r = running.get(executionId);
     if (r) for (const ev of events) r.send(ev);
-  };
-  const tellSlice = (startedAt: number): void => {
-    let told = 0;
-    for (const id of untold.keys()) {
-      tell(id);
-      if (++told >= KILL_SWITCH_SLICE_MIN && performance.now() - startedAt >= KILL_SWITCH_SLICE_MS) break;
-    }
-    if (untold.size > 0 && !slicing) {
-      slicing = true;
-      clock.setTimeout(() => {
-        slicing = false;
-        tellSlice(performance.now());
-      }, 0);
-    }
   };
 
   return {
@@ -107,7 +92,7 @@ export function createKillSwitchFanOut(deps: {
           if (!timer.cancelled) fn();
         };
         timer.handle = clock.setTimeout(() => {
-          const turn = deps.pace?.();
+          const turn = deps.loop.pace();
           if (turn) void turn.then(due);
           else due();
         }, ms);
@@ -128,7 +113,6 @@ export function createKillSwitchFanOut(deps: {
       return new Promise<OrderReport>((resolve, reject) => (requested.waiting = { resolve, reject }));
     },
     onChange(change) {
-      const startedAt = performance.now();
       // Earlier changes first, to everyone: each decision below reads an execution that knows them.
       for (const id of untold.keys()) tell(id);
       const cancels: CancelItem[] = [];
@@ -140,7 +124,11 @@ export function createKillSwitchFanOut(deps: {
         const events = untold.get(executionId);
         const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
         if (events) events.push(event);
-        else untold.set(executionId, [event]);
+        else {
+          untold.set(executionId, [event]);
+          // Told in a later turn, unless something bound for it tells it first.
+          deps.loop.soon(() => tell(executionId));
+        }
       }
       // A journal record lists at most FAN_OUT_BATCH orders (payloads keep the first 1,000 of an array).
       for (let from = 0; from < cancels.length; from += FAN_OUT_BATCH) {
@@ -159,7 +147,6 @@ export function createKillSwitchFanOut(deps: {
           else r.waiting.reject(outcome.error);
         });
       }
-      tellSlice(startedAt);
     },
     forget(executionId) {
       untold.delete(executionId);

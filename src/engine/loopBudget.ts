@@ -39,6 +39,11 @@ export interface LoopBudget {
    * promise that resolves when its turn comes (in arrival order, before any waiting execution starts).
    */
   pace(): Promise<void> | undefined;
+  /**
+   * Queues a small, urgent task (telling an execution of a kill switch change) for the next
+   * turns, ahead of every waiting answer and start.
+   */
+  soon(task: () => void): void;
 }
 
 /** The first guess at what letting one waiting item in costs, before any has been measured. */
@@ -47,9 +52,10 @@ const FIRST_ITEM_COST_MS = 0.1;
 const MAX_ITEMS_PER_TURN = 1_000;
 
 export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
+  const urgent: (() => void)[] = [];
   const answers: (() => void)[] = [];
   const starts: (() => void)[] = [];
-  const waiting = () => answers.length + starts.length;
+  const waiting = () => urgent.length + answers.length + starts.length;
   let sliceStartedAt: number | null = null;
   const closeSlice = () => {
     sliceStartedAt = null;
@@ -86,7 +92,7 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
     try {
       // At least one item per round, however small the slice.
       if (roundLetIn === 0 || now() - roundStartedAt < sliceMs) {
-        const next = answers.length > 0 ? answers.shift() : starts.shift();
+        const next = urgent.length > 0 ? urgent.shift() : answers.length > 0 ? answers.shift() : starts.shift();
         if (next !== undefined) {
           backlog--;
           roundLetIn++;
@@ -128,6 +134,9 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
     pace() {
       if (runsNow()) return undefined;
       return new Promise<void>((resolve) => wait(answers, resolve));
+    },
+    soon(task) {
+      wait(urgent, task);
     },
   };
 }
