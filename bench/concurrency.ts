@@ -6,7 +6,31 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { createEngine, PaperBroker } from '../src/index.js';
+import { floorRunner } from './floor.js';
+import { InstantBroker } from './instantBroker.js';
 import { benchSnapshot, CountingJournal, quick, stats } from './util.js';
+
+/** A venue that never answers a submit: every execution stays in flight. */
+class HangingBroker extends InstantBroker {
+  override submitOrder(): Promise<never> {
+    return new Promise(() => undefined);
+  }
+}
+
+/**
+ * The reference for the heap figure: the XState floor (bench/floor.ts, no journal kept) with n
+ * executions in flight at once — its submit pending, its push-feed actor and 30 s timer live.
+ */
+async function floorHeap(n: number): Promise<number> {
+  const run = floorRunner(new HangingBroker());
+  const snapshots = Array.from({ length: n }, (_, i) => benchSnapshot(`F${i % 100}`));
+  const before = heap();
+  for (const s of snapshots) void run(s);
+  await new Promise((r) => setImmediate(r));
+  const bytes = (heap() - before) / n;
+  run.stop(); // before their 30 s timers fire
+  return bytes;
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const heap = () => {
@@ -55,11 +79,13 @@ export async function benchConcurrency() {
   const n = quick ? 2_000 : 10_000;
   const runs = quick ? 1 : 5;
   const heapRuns: Awaited<ReturnType<typeof pass>>[] = [];
+  const floorBytes: number[] = [];
   const onceRuns: Awaited<ReturnType<typeof pass>>[] = [];
   const spreadRuns: Awaited<ReturnType<typeof pass>>[] = [];
   for (let r = 0; r < runs; r++) {
     // All N started in one go: every one in flight at once (the heap figure), at the cost of one long start.
     heapRuns.push(await pass(n, n, 'heap'));
+    floorBytes.push(await floorHeap(n));
     onceRuns.push(await pass(n, n, 'delay'));
     // Arrivals spread over ticks, as a service receives them: the loop-delay figure under load.
     spreadRuns.push(await pass(n, 100, 'delay'));
@@ -72,6 +98,7 @@ export async function benchConcurrency() {
       perSecond: stats(onceRuns.map((x) => n / x.seconds)),
       peakInFlight: Math.max(...onceRuns.map((x) => x.peakInFlight)),
       bytesPerExecution: stats(heapRuns.map((x) => x.bytes)),
+      floorBytesPerExecution: stats(floorBytes),
       p99Ms: stats(onceRuns.map((x) => x.p99Ms)),
       maxMs: stats(onceRuns.map((x) => x.maxMs)),
     },

@@ -116,15 +116,32 @@ function floorMachine(broker: BrokerAdapter, chain: Chain) {
   });
 }
 
-/** Runs one clean execution through the floor machine; resolves when it reaches its final state. */
-export function floorRunner(broker: BrokerAdapter, variant: FloorVariant = {}): (snapshot: FrozenSnapshot) => Promise<boolean> {
+/** Runs one clean execution through the floor machine; resolves when it reaches its final state. `stop()` stops any still running. */
+export function floorRunner(broker: BrokerAdapter, variant: FloorVariant = {}): ((snapshot: FrozenSnapshot) => Promise<boolean>) & { stop(): void } {
   const machine = floorMachine(broker, variant.journal === 'warden' ? new WardenChain() : new LeanChain());
   let serial = 0;
   const inspect = variant.inspect ? { inspect: () => undefined } : {};
-  return (snapshot) =>
-    new Promise((resolve, reject) => {
+  const running = new Set<{ stop(): void }>();
+  const run = (snapshot: FrozenSnapshot) =>
+    new Promise<boolean>((resolve, reject) => {
       const actor = createActor(machine, { input: { snapshot, id: `f-${++serial}` }, ...inspect });
-      actor.subscribe({ complete: () => resolve(actor.getSnapshot().context.matched), error: reject });
+      running.add(actor);
+      actor.subscribe({
+        complete: () => {
+          running.delete(actor);
+          resolve(actor.getSnapshot().context.matched);
+        },
+        error: (e) => {
+          running.delete(actor);
+          reject(e);
+        },
+      });
       actor.start();
     });
+  return Object.assign(run, {
+    stop: () => {
+      for (const actor of running) actor.stop();
+      running.clear();
+    },
+  });
 }

@@ -84,7 +84,8 @@ ${targets.map((t) => `| ${t.target} | ${t.figure} | ${verdict(t.met)} |`).join('
 A full happy path (validate, submit, fill, protect, reconcile, result) against an instant
 in-memory broker. The baseline is a plain async function making the same broker calls and doing
 the same rule arithmetic (SL/TP, slippage, reconciliation diff), with no statechart and no journal.
-${overhead.rounds} rounds of ${overhead.perRound} executions each, alternated with the baseline.
+${overhead.rounds} rounds of ${overhead.perRound} executions each, alternated with the baseline and the floors; each block is
+timed from a forced garbage collection, so one row's garbage is not collected in another's time.
 
 | | µs per execution |
 |---|---|
@@ -108,26 +109,26 @@ its own cost, so the total is above the figure in the table):
 ${breakdown.parts.map((p) => `| ${p.part} | ${fmt(p.us, 0)} | ${fmt(p.share * 100, 1)} % |`).join('\n')}
 | total | ${fmt(breakdown.usPerExecution, 0)} | |
 
-What stands between the engine and the floor: the floor runs the same statechart shape with a
-context of a few keys, no inspection observer and one lean record per step. Warden's context is
-now 18 keys in tagged groups (it was 36, which V8 kept in dictionary mode: 1.6 KiB and a slow copy
-on every \`assign\`), and an invoked call's answer is named in its transition record rather than
-copied. What remains: every microstep reaches the journal through XState's inspection events
-(XState builds an event for every action, snapshot and microstep of every actor once an observer
-is attached; the journal needs the microsteps to record every transition in causal order), about
-eight records per execution each copied for redaction and hashed, and the interpreter's own work
-for a chart with a claim, a push feed and a poller per execution. Tried and kept: the journal hash
-no longer sorts keys; a position ledger instead of a scan over every execution; pushes matched on
+What stands between the engine and the floor, measured: the two middle rows put the floor's
+chart under an inspection observer and Warden's journal records; together they account for
+${fmt(overhead.floorJournaled.median - overhead.floor.median, 0)} µs of the ${fmt(overhead.warden.median - overhead.floor.median, 0)} µs between the floor and the engine. The rest is Warden's chart
+and the engine around it. In the profile above the interpreter alone (XState) takes ${fmt(breakdown.parts.find((p) => p.part.startsWith('XState'))?.us ?? 0, 0)} µs,
+against ${fmt(overhead.floor.median, 0)} µs for the whole floor: Warden's chart has a claim, a push-feed and a poller actor
+per execution, eventless guards on the trading region re-checked after every event, and an
+18-key context copied on every \`assign\`; every microstep reaches the journal through the
+inspection observer (the journal records every transition, targetless ones included, in causal
+order), about eight transition records come on top of the broker calls' own, and validation,
+the engine's wiring and the garbage of all of it follow. Measured by hand (not part of this
+command; the engine has no switch for it): with the engine's observer replaced by one that does
+nothing, an execution cost about 15 % less, and with no observer at all (so no transition
+records) about 25 % less, still above twice the floor. Tried and kept: the journal hash no longer
+sorts keys; a position ledger instead of a scan over every execution; pushes routed by
 \`clientOrderId\` before they are parsed; the snapshot parsed once per execution; records built as
-one literal (one hidden class for all). Tried and dropped: encoding each payload once for both the
-hash and the file (no difference measurable here). Measured by hand in this session, not part
-of this command (the engine has no switch for it): with the engine's observer replaced by one
-that does nothing, an execution cost about 15 % less, and with no observer at all (so no
-transition records) about 25 % less; even then the engine stayed above twice the floor. The rest
-is the interpreter's work for Warden's chart (a claim, a push feed and a poller actor per
-execution, eventless guards re-checked on every event) and the engine's own: the next steps
-are transition records the machine writes itself (entry actions, as the floor does), and the
-push feed and poller as one engine-wide service instead of two actors per execution.
+one literal (one hidden class for all); a one-shot SHA-256 and the credential-key check
+remembered per key. Tried and dropped: encoding each payload once for both the hash and the file
+(no difference measurable here). The next steps: transition records the machine writes itself
+(entry actions, as the floor does), and the push feed and poller as one engine-wide service
+instead of two actors per execution.
 
 Against a real broker, an execution makes at least four round trips of 5 to 200 ms, so Warden's
 own ${fmt(overhead.warden.median / 1000, 2)} ms is about ${fmt((overhead.warden.median / 1000 / 80) * 100, 1)} % of an execution against a nearby venue (4 × 20 ms).
@@ -145,9 +146,9 @@ ${kill.map((k) => `| ${k.n.toLocaleString('en')}${k.batch ? ', batch' : ''} | ${
 
 Targets: every cancel requested within 10 ms at N = 1,000 and 100 ms at N = 10,000, without holding
 the event loop longer. ${k1000 ? (k1000.ms.median <= 10 ? `**Met at 1,000** (${fmt(k1000.ms.median, 2)} ms).` : `**Missed at 1,000**: ${fmt(k1000.ms.median, 2)} ms.`) : ''} ${k10000 ? (k10000.ms.median <= 100 ? `**Met at 10,000** (${fmt(k10000.ms.median, 1)} ms).` : `**Missed at 10,000**: ${fmt(k10000.ms.median, 1)} ms.`) : ''}
-Before this change the switch was delivered to each execution in turn inside \`set()\`, each
-running a macrostep, writing its records and starting its own cancel, all of it holding the event
-loop: the whole of the last column's time came before the last cancel was even requested.
+Delivering the switch to each execution in turn inside \`set()\` instead (each running a
+macrostep, writing its records and starting its own cancel) would hold the event loop for the
+whole of the last column's time before the last cancel was even requested.
 
 How: the engine asks the chart which orders the switch cancels (\`killSwitchCancelTarget\`, the
 same rule as the region's \`always\`), writes one \`broker.request\` record \`cancelOrders\` naming
@@ -172,21 +173,24 @@ ${conc.gcExposed ? '' : '(not available in this run: figures include garbage) '}
 
 Targets: ≤ 10 KB per in-flight execution, and an event-loop delay p99 ≤ 50 ms with all started
 at once. Heap: **${conc.allAtOnce.bytesPerExecution.median <= 10_000 ? 'met' : 'missed'}** (${Math.round(conc.allAtOnce.bytesPerExecution.median).toLocaleString('en')} bytes, the paper broker's book included).
+For reference, the XState floor of section 1 (the same states and actors, a context of five keys,
+no journal kept) holds ${kib(conc.allAtOnce.floorBytesPerExecution.median)} (${kib(conc.allAtOnce.floorBytesPerExecution.min)}–${kib(conc.allAtOnce.floorBytesPerExecution.max)}) per execution with ${conc.n.toLocaleString('en')} in flight (its submit
+pending, its push-feed actor and 30 s timer live)${conc.allAtOnce.floorBytesPerExecution.median >= 8_000 ? ": an XState actor with its invoked children is\nalready about the size of the target before any of Warden's work" : ''} (see "What an in-flight execution holds"
+below for Warden's parts).
 Loop delay: **${conc.allAtOnce.p99Ms.median <= 50 ? 'met' : 'missed'}** (${fmt(conc.allAtOnce.p99Ms.median, 1)} ms p99). An engine's work shares one budget per turn of
 the event loop (\`src/engine/loopBudget.ts\`): starts and broker answers run at once while the
 turn's 5 ms slice lasts; beyond it they queue, answers and pushes first in arrival order, and are
 let in one at a time in the turns that follow, as many per turn as fit in the slice, so the ${conc.n.toLocaleString('en')} acknowledgements and fills that land in one timers phase are
-spread over the turns that follow instead of holding the loop for all of them. (Before, only starts
-were sliced, and the answers of thousands of executions held the loop for tens of milliseconds
-at a time all through the run.) What is left is
+spread over the turns that follow instead of holding the loop for all of them. (Slicing the starts
+alone leaves the answers of thousands of executions to hold the loop for tens of milliseconds at
+a time all through the run.) What is left is
 \`execute()\` itself: reading and freezing ${conc.n.toLocaleString('en')} inputs in the caller's own loop is one block of
 about 0.2 s, by design (rule 1: the input is read when it is handed over).
 
-The engine changes found by this benchmark are kept: one subscription at the adapter for all
-executions, each push routed by its \`clientOrderId\` (it was one listener per execution, each
-push heard by all of them), and the per-symbol position ledger. The paper broker's
-\`position()\` scanned every protective order ever placed, which was half the CPU here; it is
-now indexed by symbol.
+What this benchmark shaped: one subscription at the adapter for all executions, each push
+routed by its \`clientOrderId\` (a listener per execution would hear every push: O(in flight)
+per push), the per-symbol position ledger, and the paper broker's \`position()\` indexed by
+symbol (a scan over every protective order ever placed was half the CPU here).
 
 ### What an in-flight execution holds
 

@@ -31,7 +31,7 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
   const floor = floorRunner(new InstantBroker());
   // The floor with each of two things Warden does that it does not: measured, not inferred.
   const floorInspected = floorRunner(new InstantBroker(), { inspect: true });
-  const floorJournaled = floorRunner(new InstantBroker(), { inspect: true, journal: 'warden' });
+  const gc = (globalThis as { gc?: () => void }).gc;
   const w: number[] = [];
   const b: number[] = [];
   const f: number[] = [];
@@ -39,6 +39,7 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
   const fj: number[] = [];
   const timeFloor = async (run: (s: FrozenSnapshot) => Promise<boolean>) => {
     const snapshots = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
+    gc?.();
     const t = performance.now();
     for (const s of snapshots) if (!(await run(s))) throw new Error('floor execution did not match');
     return ((performance.now() - t) * 1000) / perRound;
@@ -48,12 +49,15 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
     const forEngine = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
     const forBaseline = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
     const forFloor = Array.from({ length: perRound }, (_, i) => benchSnapshot(`S${i % 100}`));
+    gc?.();
     let t = performance.now();
     for (const s of forFloor) if (!(await floor(s))) throw new Error('floor execution did not match');
     const floorUs = ((performance.now() - t) * 1000) / perRound;
+    gc?.();
     t = performance.now();
     for (const s of forBaseline) await baseline(direct, s);
     const baselineUs = ((performance.now() - t) * 1000) / perRound;
+    gc?.();
     t = performance.now();
     for (const s of forEngine) {
       const result = await engine.execute(s);
@@ -61,7 +65,8 @@ export async function benchOverhead(): Promise<{ warden: Stat; baseline: Stat; r
     }
     const wardenUs = ((performance.now() - t) * 1000) / perRound;
     const inspectedUs = await timeFloor(floorInspected);
-    const journaledUs = await timeFloor(floorJournaled);
+    // A fresh journal each round: its records are garbage once the round is measured, so they do not weigh on the other rows.
+    const journaledUs = await timeFloor(floorRunner(new InstantBroker(), { inspect: true, journal: 'warden' }));
     if (r < 0) continue; // warm-up round
     b.push(baselineUs);
     w.push(wardenUs);

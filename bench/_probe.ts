@@ -1,0 +1,33 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { createEngine, PaperBroker } from '../src/index.js';
+import { benchSnapshot, CountingJournal } from './util.js';
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = () => { gc?.(); return process.memoryUsage().heapUsed; };
+async function pass(n: number, measure: 'heap' | 'delay') {
+  const symbols = 200;
+  const markets = Object.fromEntries(Array.from({ length: symbols }, (_, i) => [`C${i}`, measure === 'heap' ? { price: 1.1, noLiquidity: true } : { price: 1.1, fillAfterMs: 200, slippageBps: 0 }]));
+  const broker = new PaperBroker({ seed: 1, latencyMs: [25, 25], markets });
+  const journal = new CountingJournal();
+  const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 1_000 });
+  const snapshots = Array.from({ length: n }, (_, i) => benchSnapshot(`C${i % symbols}`));
+  const before = measure === 'heap' ? heap() : 0;
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  if (measure === 'delay') delay.enable();
+  const blocks: number[] = [];
+  let last = performance.now();
+  const t = setInterval(() => { const now = performance.now(); if (now - last > 30) blocks.push(Math.round(now - last)); last = now; }, 5);
+  const started = performance.now();
+  const results = snapshots.map((s) => engine.execute(s));
+  if (measure === 'heap') while (journal.working < n) await new Promise((r) => setImmediate(r));
+  const peak = measure === 'heap' ? heap() : 0;
+  if (measure === 'heap') engine.killSwitch.set('active', { reason: 'x', operator: 'bench' });
+  const settled = await Promise.all(results); const counts: Record<string, number> = {}; for (const r of settled) counts[(r as {status:string}).status] = (counts[(r as {status:string}).status] ?? 0) + 1; console.log(counts);
+  clearInterval(t);
+  const seconds = (performance.now() - started) / 1000;
+  delay.disable();
+  await engine.close();
+  return { seconds: seconds.toFixed(2), kib: ((peak - before) / n / 1024).toFixed(1), p99: (delay.percentile(99) / 1e6).toFixed(1), max: (delay.max / 1e6).toFixed(1), blocks: blocks.join(',') };
+}
+const mode = (process.argv[2] ?? 'delay') as 'heap' | 'delay';
+for (let r = 0; r < 3; r++) console.log(await pass(10_000, mode));
