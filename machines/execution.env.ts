@@ -80,11 +80,11 @@ export interface ExecutionMachineDeps {
   readonly requestedCancel?: (executionId: string) => Promise<OrderReport> | undefined;
   /**
    * Called just before anything from outside (a broker answer, a pushed report, a poll) reaches
-   * the execution, so a host that queued events for it (kill switch changes delivered in slices)
+   * the execution, so a host that queued events for it (kill switch changes told in later turns)
    * delivers them first: the execution then hears of the switch before anything it learns later.
    */
   readonly beforeDelivery?: (executionId: string) => void;
-  /** Paces broker answers through the event loop (see `CheckedBrokerOptions.pace`). */
+  /** Paces broker answers and pushed reports through the event loop (see `CheckedBrokerOptions.pace`). */
   readonly paceAnswers?: () => Promise<void> | undefined;
 }
 

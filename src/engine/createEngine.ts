@@ -62,7 +62,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   // Starts, answers, pushes and the executions' timers share the engine's slice of each turn of the event loop.
   const loop = createLoopBudget();
-  /** The kill switch fan-out (rule 3): cancels requested at once, executions told in slices, each told first. */
+  /** The kill switch fan-out (rule 3): cancels requested at once, executions told in the next turns (the loop budget), each told first. */
   const fanOut = createKillSwitchFanOut({
     clock,
     running: registry.running,
