@@ -55,19 +55,22 @@ describe('Ctrl-C during warden run', () => {
     return /listening on (http:\/\/\S+)/.exec(paper.out())![1]!;
   };
 
-  it('first Ctrl-C: lists what is in flight, waits the grace period, prints the table and the exact recover command', async () => {
+  it('first Ctrl-C: new snapshots refused, the working order cancelled at the venue, the execution settles, the table printed', async () => {
     const url = await paperService();
     const journal = join(dir, 'a.sqlite');
-    const run = start(['run', snapshotFile('sig-1'), '--broker', url, '--journal', journal, '--grace', '1']);
+    const run = start(['run', snapshotFile('sig-1'), '--broker', url, '--journal', journal, '--grace', '20']);
     await run.waitFor(/sig-1\s+live\.trading\.working/, run.err);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
-    expect(run.err()).toMatch(/SIGINT: taking no new snapshots; 1 execution\(s\) in flight/);
-    expect(run.err()).toMatch(/sig-1\s+live\.trading\.working: works until filled/);
-    expect(run.out()).toContain(`warden recover --broker ${url} --journal ${journal}`);
-    // The journal is intact and readable: the claim and the send are there.
+    expect(run.err()).toMatch(/SIGINT: taking no new snapshots; cancelling the working orders of 1 execution\(s\) in flight/);
+    expect(run.err()).toMatch(/sig-1\s+live\.trading\.working/);
+    expect(run.out()).toMatch(/sig-1.*cancelled/);
+    expect(run.err()).not.toMatch(/grace period ended/);
+    // The journal is intact: the shutdown hold, the cancel sent to the venue, the result.
     const records = new SqliteJournal(journal, undefined, { readOnly: true }).readAll();
-    expect(records.some((r) => r.kind === 'claim')).toBe(true);
+    expect(records.some((r) => r.kind === 'kill_switch' && (r.payload as { hold?: { kind: string } }).hold?.kind === 'shutdown')).toBe(true);
+    expect(records.some((r) => r.kind === 'broker.request' && /^cancelOrder/.test(r.event ?? ''))).toBe(true);
+    expect(records.find((r) => r.kind === 'result')?.payload).toMatchObject({ status: 'cancelled' });
   }, 60_000);
 
   it('a second Ctrl-C exits at once, journal intact', async () => {
@@ -81,7 +84,9 @@ describe('Ctrl-C during warden run', () => {
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
     expect(Date.now() - t).toBeLessThan(5_000);
-    expect(run.err()).toMatch(/stopped at once; .*journal intact/);
+    expect(run.err()).toMatch(/SIGINT again: stopped at once \(journal intact\)/);
+    // Every order still live at the venue is named with the command that resumes it.
+    expect(run.err()).toMatch(new RegExp(`clientOrderId wd-\\S+[\\s\\S]*warden recover --broker ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --journal|No order of this run is live`));
     expect((await new SqliteJournal(journal, undefined, { readOnly: true }).verify()).ok).toBe(true);
   }, 60_000);
 });

@@ -126,8 +126,8 @@ describe('kill switch board', () => {
     b.set('active', { symbol: 'EURUSD', type: 'risk_limit', reason: 'loss limit', operator: 'risk-bot' });
     b.set('off', { symbol: 'EURUSD', reason: 'reviewed', operator: 'carol' });
     expect(b.history()).toEqual([
-      { at: '2026-11-24T10:00:00.000Z', symbol: 'EURUSD', from: 'off', to: 'active', type: 'risk_limit', reason: 'loss limit', operator: 'risk-bot' },
-      { at: '2026-11-24T10:00:00.000Z', symbol: 'EURUSD', from: 'active', to: 'off', type: 'symbol_level', reason: 'reviewed', operator: 'carol' },
+      { at: '2026-11-24T10:00:00.000Z', symbol: 'EURUSD', from: 'off', to: 'active', type: 'risk_limit', reason: 'loss limit', operator: 'risk-bot', hold: { kind: 'operator', key: '', action: 'raise', state: 'active' }, remaining: [] },
+      { at: '2026-11-24T10:00:00.000Z', symbol: 'EURUSD', from: 'active', to: 'off', type: 'symbol_level', reason: 'reviewed', operator: 'carol', hold: { kind: 'operator', key: '', action: 'lift', state: 'off' }, remaining: [] },
     ]);
   });
 

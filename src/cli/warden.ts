@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeHolds } from '../engine/holdWords.js';
 import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
 import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
@@ -57,9 +58,13 @@ not know the orders and would be sent them again. With --store, it takes over wh
 stopped left unfinished on the store, once their leases expired (any running engine on the store
 does the same by itself).`,
   'kill-switch': `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE | --store URL]
-       warden kill-switch show [--journal FILE | --store URL]
+       warden kill-switch show [--symbol S] [--journal FILE | --store URL]
 
-With --store the switch is the fleet's: every engine on the store applies it to its executions.`,
+A scope is halted by holds, each lifted only by what raised it: \`set\` changes the operators' hold
+and nothing else, and prints the holds that remain (a reconciliation flag's is lifted by resolving
+it; a journal, fenced or shutdown hold by a restart of that engine). \`show\` lists every hold with
+what lifts it. With --store the operators' switch is the fleet's: every engine on the store applies
+it to its executions.`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE | --store URL]
 
 With --store, any engine's flag: every engine of the fleet hears the resolution.`,
@@ -118,7 +123,7 @@ function operationalLogger(a: Args, journalFile: string) {
 }
 
 /** How long executions in flight may finish after a first Ctrl-C before the command stops waiting. */
-const DEFAULT_GRACE_S = 30;
+const DEFAULT_GRACE_S = 60;
 
 type OptionSpec = { readonly type: 'string' | 'boolean'; readonly help: string; readonly multiple?: boolean };
 const JOURNAL: Record<string, OptionSpec> = { journal: { type: 'string', help: `the journal file (default ${DEFAULT_JOURNAL})` } };
@@ -139,7 +144,7 @@ const JSON_OUTPUT: Record<string, OptionSpec> = {
  * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
-  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `seconds executions in flight may finish after a first Ctrl-C (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
+  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `after a first Ctrl-C (working orders cancelled, fills protected and reconciled), the most seconds to wait for every execution to settle (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
   recover: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT }, positionals: [0, 0] },
   'kill-switch': {
     options: {
@@ -321,12 +326,20 @@ async function fleetKillSwitch(a: Args, url: string, action: string | undefined,
       const symbol = opt(a, '--symbol');
       const change = await store.setKillSwitch({ state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
       console.log(`${change.symbol ?? 'global'}: ${change.from} → ${change.to} for the fleet (change ${change.id}): every engine on the store applies it to its executions`);
+      // What the operators' switch does not lift: the fleet's open flags (each engine's own holds are its own).
+      const flags = (await store.openFlags()).filter((f) => change.symbol === null || f.symbol === change.symbol);
+      const operatorGlobal = change.symbol === null ? 'off' : ((await store.killSwitches()).find((s) => s.symbol === null && s.type !== 'reconciliation')?.state ?? 'off');
+      const remaining = [...(operatorGlobal !== 'off' ? [`  global ${operatorGlobal} — operator; lifted by an operator's \`set off\` on the global scope`] : []), ...flags.map((f) => `  ${f.symbol} warning — reconciliation (advisory ${f.result.advisoryId}); lifted by resolving its flag (\`warden resolve ${f.result.advisoryId} --store …\`)`)];
+      if (remaining.length > 0) console.log(`still halted by ${remaining.length} other hold${remaining.length === 1 ? '' : 's'}:\n${remaining.join('\n')}`);
       return 0;
     }
-    const switches = await store.killSwitches();
+    const only = opt(a, '--symbol');
+    const switches = (await store.killSwitches()).filter((s) => s.type !== 'reconciliation' && (only === undefined || s.symbol === null || s.symbol === only));
+    const flags = (await store.openFlags()).filter((f) => only === undefined || f.symbol === only);
     console.log(`global: ${switches.find((s) => s.symbol === null)?.state ?? 'off'}`);
     for (const s of switches) if (s.symbol !== null) console.log(`${s.symbol}: ${s.state}`);
-    for (const c of (await store.killSwitchHistory()).slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
+    for (const f of flags) console.log(`${f.symbol}: warning — reconciliation hold for advisory ${f.result.advisoryId} (${f.result.reconciliation?.status ?? 'unavailable'}); lifted by resolving its flag`);
+    for (const c of (await store.killSwitchHistory()).filter((c) => only === undefined || c.symbol === null || c.symbol === only).slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}${c.type === 'reconciliation' ? ' (flag announcement)' : ''}: ${c.reason}`);
     return 0;
   } finally {
     await store.close();
@@ -382,12 +395,12 @@ async function fleetResolve(url: string, advisoryId: string, operator: string, n
     if (!flag) throw new UsageError(`no execution of advisory ${advisoryId} is waiting for resolution on the store`);
     store.append({ kind: 'resolution', executionId: flag.result.executionId, advisoryId, snapshotHash: flag.result.snapshotHash, event: 'RESOLVE', payload: { operator, note } });
     await store.flush();
-    const current = (await store.killSwitches()).find((s) => s.symbol === flag.symbol);
-    const others = open.some((f) => f.symbol === flag.symbol && f.result.advisoryId !== advisoryId);
-    const lift = !others && current?.type === 'reconciliation' && current.state !== 'off';
-    const state = lift ? 'off' : (current?.state ?? 'off');
-    await store.setKillSwitch({ state, symbol: flag.symbol, type: current?.type ?? 'reconciliation', reason: lift ? `resolved advisory ${advisoryId}` : `resolved advisory ${advisoryId}; the switch stays ${state}`, operator });
-    console.log(`resolved ${advisoryId} (execution ${flag.result.executionId}) for the fleet${lift ? `; ${flag.symbol} takes new orders again` : others ? `; other flags on ${flag.symbol} still await resolution` : ''}`);
+    // Tells every engine to read the flags again: the flag's hold goes with it, no other hold does.
+    await store.setKillSwitch({ state: 'off', symbol: flag.symbol, type: 'reconciliation', reason: `resolved advisory ${advisoryId}`, operator });
+    const others = open.filter((f) => f.symbol === flag.symbol && f.result.advisoryId !== advisoryId);
+    const switches = (await store.killSwitches()).filter((s) => s.type !== 'reconciliation' && s.state !== 'off' && (s.symbol === null || s.symbol === flag.symbol));
+    const held = [...others.map((f) => `the flag of advisory ${f.result.advisoryId}`), ...switches.map((s) => `the operators' ${s.symbol ?? 'global'} switch (${s.state})`)];
+    console.log(`resolved ${advisoryId} (execution ${flag.result.executionId}) for the fleet; ${held.length === 0 ? `${flag.symbol} takes new orders again` : `${flag.symbol} stays halted by ${held.join(', ')}`}`);
     return 0;
   } finally {
     await store.close();
@@ -429,11 +442,13 @@ function progressPrinter() {
   const last = new Map<string, string>();
   const advisories = new Map<string, string>();
   const started = new Map<string, number>();
+  const clientOrderIds = new Map<string, string>();
   const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0]!);
   const inspect = (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
-    const snap = ev.snapshot as { value: unknown; context: { executionId: string; snapshot: { advisoryId: string } | null; deadline: { at: number } | null } };
+    const snap = ev.snapshot as { value: unknown; context: { executionId: string; clientOrderId: string | null; snapshot: { advisoryId: string } | null; deadline: { at: number } | null } };
     const id = snap.context.executionId;
+    if (snap.context.clientOrderId) clientOrderIds.set(id, snap.context.clientOrderId);
     const state = name(snap.value);
     if (last.get(id) === state) return;
     last.set(id, state);
@@ -454,21 +469,39 @@ function progressPrinter() {
         const next = state.startsWith('live.trading') ? 'works until filled, cancelled or its deadline; then protection and reconciliation' : 'protection and reconciliation';
         return `  ${(advisories.get(id) ?? id).padEnd(24)} ${state}: ${next}`;
       });
-  return { inspect, inFlight };
+  /** The clientOrderId of each execution still in flight that reached the venue. */
+  const live = (): string[] =>
+    [...last.entries()]
+      .filter(([id, state]) => state.startsWith('live.') && clientOrderIds.has(id))
+      .map(([id, state]) => `  ${(advisories.get(id) ?? id).padEnd(24)} clientOrderId ${clientOrderIds.get(id)}  (${state})`);
+  return { inspect, inFlight, live };
 }
 
 /**
- * Waits for every execution; on a first SIGINT/SIGTERM stops waiting after a bounded grace period
- * (executions keep cancelling, protecting and reconciling meanwhile), and on a second exits at once.
- * The journal is intact either way: every record is on disk before anything it describes is sent.
+ * Waits for every execution. A first SIGINT/SIGTERM winds the engine down without abandoning
+ * anything: a `shutdown` hold (new snapshots refused), the cancel of every working entry order
+ * (rule 3 DURING), protection for whatever filled and one reconciliation each; the command exits
+ * once every execution has settled, or when `graceS` runs out. A second signal exits at once and
+ * names every order still live at the venue with the command that resumes it. The journal is
+ * intact either way: every record is on disk before anything it describes is sent.
  */
-async function settleOrInterrupt(pending: readonly Promise<ExecutionResult>[], graceS: number, resumeHint: string, describe: () => string[]): Promise<{ results: (ExecutionResult | null)[]; interrupted: boolean }> {
+async function settleOrInterrupt(
+  engine: { shutdown(o: { reason: string }): Promise<unknown> },
+  pending: readonly Promise<ExecutionResult>[],
+  graceS: number,
+  resumeHint: string,
+  shown: { inFlight: () => string[]; live: () => string[] },
+): Promise<{ results: (ExecutionResult | null)[]; interrupted: boolean }> {
   const results: (ExecutionResult | null)[] = pending.map(() => null);
   pending.forEach((p, i) => void p.then((r) => (results[i] = r)));
   let interrupted = false;
   let onFirst: (signal: string) => void = () => undefined;
-  const second = () => {
-    process.stderr.write(`\nwarden: stopped at once; executions in flight were left as they are (journal intact).\n${resumeHint}\n`);
+  const liveNow = () => {
+    const live = shown.live();
+    return live.length === 0 ? 'No order of this run is live at the venue.' : `Still live at the venue, unwatched until resumed:\n${live.join('\n')}\n${resumeHint}`;
+  };
+  const second = (signal: string) => {
+    process.stderr.write(`\nwarden: ${signal} again: stopped at once (journal intact).\n${liveNow()}\n`);
     process.exit(130);
   };
   const graceOver = new Promise<void>((resolve) => {
@@ -476,13 +509,15 @@ async function settleOrInterrupt(pending: readonly Promise<ExecutionResult>[], g
       interrupted = true;
       const waiting = results.filter((r) => r === null).length;
       process.stderr.write(
-        `\nwarden: ${signal}: taking no new snapshots; ${waiting} execution(s) in flight keep cancelling, protecting and reconciling for up to ${graceS} s. ` +
-          'Press Ctrl-C again to exit at once (the journal stays intact).\n',
+        `\nwarden: ${signal}: taking no new snapshots; cancelling the working orders of ${waiting} execution(s) in flight. ` +
+          `Whatever already filled is protected and reconciled; the command exits when every execution has settled (at most ${graceS} s). ` +
+          'Press Ctrl-C again to exit at once (the journal stays intact; live orders are listed).\n',
       );
-      for (const line of describe()) process.stderr.write(`${line}\n`);
+      for (const line of shown.inFlight()) process.stderr.write(`${line}\n`);
       process.once('SIGINT', second);
       process.once('SIGTERM', second);
-      setTimeout(resolve, graceS * 1000);
+      void engine.shutdown({ reason: `${signal} during warden run` }).catch(() => undefined);
+      setTimeout(resolve, graceS * 1000).unref();
     };
   });
   const first = (signal: string) => onFirst(signal);
@@ -493,6 +528,7 @@ async function settleOrInterrupt(pending: readonly Promise<ExecutionResult>[], g
   process.off('SIGTERM', first);
   process.off('SIGINT', second);
   process.off('SIGTERM', second);
+  if (interrupted && results.some((r) => r === null)) process.stderr.write(`\nwarden: the grace period ended with executions in flight.\n${liveNow()}\n`);
   return { results, interrupted };
 }
 
@@ -553,12 +589,16 @@ async function main(argv: string[]): Promise<number> {
           : journal instanceof SqliteJournal
             ? `Resume what is unfinished with: warden recover --broker ${brokerArg}${a.flags.has('--sandbox') ? ' --sandbox' : ''} --journal ${journal.path}`
             : 'Another engine on the store takes what is unfinished over once its lease expires.';
-      const { results, interrupted } = await settleOrInterrupt(snapshots.map((s) => engine.execute(s)), graceS, resumeHint, shown.inFlight);
+      const { results, interrupted } = await settleOrInterrupt(engine, snapshots.map((s) => engine.execute(s)), graceS, resumeHint, shown);
       const done = results.filter((r): r is ExecutionResult => r !== null);
       if (interrupted) {
         console.log(done.length > 0 ? table(done) : 'no execution finished');
         const open = results.length - done.length;
-        if (open > 0) console.log(`\n${open} execution(s) still in flight when the grace period ended.\n${resumeHint}`);
+        if (open > 0) {
+          console.log(`\n${open} execution(s) still in flight when the grace period ended.\n${resumeHint}`);
+          process.exit(130);
+        }
+        await engine.close();
         process.exit(130);
       }
       await engine.close();
@@ -598,10 +638,14 @@ async function main(argv: string[]): Promise<number> {
       }
       if (action !== 'show') throw new UsageError(`kill-switch needs "set" or "show"\n${HELP['kill-switch']}`);
       const { engine } = adminEngine(a, { readOnly: true });
-      const symbols = [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
+      const only = opt(a, '--symbol');
+      const holds = engine.killSwitch.holds(only);
+      const symbols = only !== undefined ? [only] : [...new Set([...engine.killSwitch.history().map((c) => c.symbol), ...holds.map((h) => h.symbol)].filter((s): s is string => s !== null))].sort();
       console.log(`global: ${engine.killSwitch.state()}`);
       for (const s of symbols) console.log(`${s}: ${engine.killSwitch.state(s)}`);
-      for (const c of engine.killSwitch.history().slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
+      console.log(holds.length === 0 ? 'holds: none' : `holds:\n${describeHolds(holds).map((l) => `  ${l}`).join('\n')}`);
+      const history = engine.killSwitch.history().filter((c) => only === undefined || c.symbol === null || c.symbol === only);
+      for (const c of history.slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}${c.hold ? ` (${c.hold.action} ${c.hold.kind})` : ''}: ${c.reason}`);
       await engine.close();
       return 0;
     }

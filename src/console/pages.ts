@@ -144,6 +144,9 @@ export function killSwitchPage(s: ConsoleSnapshot, ctx: PageContext, confirm?: {
     ctx,
     html`<h1>Kill switch</h1>
 <table id="switches"><tr><th>scope</th><th>state</th></tr><tr data-scope="global"><td>global</td><td>${pill(s.killSwitch.global)}</td></tr>${s.killSwitch.symbols.map((x) => html`<tr data-scope="${x.symbol}"><td>${x.symbol}</td><td>${pill(x.state)}</td></tr>`)}</table>
+<h2>Holds</h2>
+<p class="muted">A scope is halted by its holds, each lifted only by what raised it: setting a switch changes the operators' hold and nothing else.</p>
+<table id="holds"><tr><th>scope</th><th>state</th><th>hold</th><th>by</th><th>since</th><th>why</th><th>lifted by</th></tr>${s.killSwitch.holds.map((h) => html`<tr data-hold="${h.kind}"><td>${h.symbol ?? 'global'}</td><td>${pill(h.state)}</td><td>${h.kind}${h.kind === 'reconciliation' ? html` <a href="/advisory/${encodeURIComponent(h.key)}">${h.key}</a>` : ''}</td><td>${h.by}</td><td>${when(h.since)}</td><td>${h.reason}</td><td>${h.liftedBy}</td></tr>`)}</table>
 <h2>Change</h2>${form}
 <h2>History</h2>
 <table id="history"><tr><th>when</th><th>scope</th><th>change</th><th>type</th><th>by</th><th>why</th></tr>${[...s.killSwitch.history]

@@ -6,7 +6,7 @@
  */
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
-import { KillSwitchBoard, type KillSwitchChange } from '../engine/killSwitch.js';
+import { KillSwitchBoard, type KillSwitchChange, type KillSwitchHold } from '../engine/killSwitch.js';
 import { JournalKind, type JournalRecord } from '../journal/types.js';
 
 /**
@@ -59,7 +59,7 @@ export interface ConsoleSnapshot {
   readonly finished: readonly ExecutionView[];
   readonly flagsOpen: readonly ExecutionView[];
   readonly flagsResolved: readonly ExecutionView[];
-  readonly killSwitch: { readonly global: string; readonly symbols: readonly { symbol: string; state: string }[]; readonly history: readonly KillSwitchChange[] };
+  readonly killSwitch: { readonly global: string; readonly symbols: readonly { symbol: string; state: string }[]; readonly history: readonly KillSwitchChange[]; readonly holds: readonly KillSwitchHold[] };
 }
 
 interface ClaimPayload {
@@ -131,7 +131,7 @@ export class ConsoleView {
         .reverse(),
       flagsOpen: all.filter((e) => e.result?.requiresManualResolution === true && e.resolution === null),
       flagsResolved: all.filter((e) => e.resolution !== null).reverse(),
-      killSwitch: { global: this.board.state(), symbols: symbols.map((symbol) => ({ symbol, state: this.board.state(symbol) })), history: this.board.history() },
+      killSwitch: { global: this.board.state(), symbols: symbols.map((symbol) => ({ symbol, state: this.board.state(symbol) })), history: this.board.history(), holds: this.board.holds() },
     };
   }
 
@@ -139,7 +139,7 @@ export class ConsoleView {
     this.sequence = r.sequence;
     if (r.kind === JournalKind.KillSwitch) {
       // A change the view cannot read is not guessed at; the engine and `journal verify` say more.
-      if (isKillSwitchChange(r.payload)) this.board.restore([r.payload]);
+      if (isKillSwitchChange(r.payload)) this.board.replay(r.payload);
       return;
     }
     if (r.executionId === null) return;

@@ -36,6 +36,8 @@ export function createClaims(deps: {
     has: (advisoryId) => claimed.has(advisoryId),
     claim: (c) => {
       if (claimed.has(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
+      // An engine that cannot record claims nothing: no store claim, no lease another engine could take over.
+      if (journal.failure !== null) throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
       claimed.add(c.advisoryId);
       const payload = { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt, broker: brokerIdentity };
       const record = () => {

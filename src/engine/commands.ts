@@ -3,6 +3,7 @@ import { describeThrown } from '../broker/errors.js';
 import { WardenUsageError } from '../domain/errors.js';
 import type { CommandOutcome, OperatorCommand } from '../journal/types.js';
 import type { KillSwitchBoard } from './killSwitch.js';
+import { remainingHolds } from './holdWords.js';
 import type { ExecutionRegistry } from './registry.js';
 
 /** Applies a command and says what it did, in words an operator reads at the prompt. Never throws. */
@@ -16,7 +17,7 @@ export function commandHandler(board: KillSwitchBoard, registry: ExecutionRegist
       const change = board.set(command.state, { ...(command.symbol ? { symbol: command.symbol } : {}), reason: command.reason, operator: command.operator });
       const told = [...registry.running.values()].filter((r) => change.symbol === null || change.symbol === r.symbol).length;
       const effect = change.to === 'active' ? 'their working orders get their cancel requested' : 'no new orders; what works carries on';
-      return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}${told > 0 && change.to !== 'off' ? ` (${told} execution${told === 1 ? '' : 's'} in flight: ${effect})` : ''}` };
+      return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}${told > 0 && change.to !== 'off' ? ` (${told} execution${told === 1 ? '' : 's'} in flight: ${effect})` : ''}${remainingHolds(change.remaining)}` };
     } catch (e) {
       return { ok: false, message: e instanceof WardenUsageError ? e.message : describeThrown(e) };
     }

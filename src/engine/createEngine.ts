@@ -10,16 +10,17 @@ import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import { internalFailureResult, refusedResult, unrecordedResult } from '../../machines/execution.result.js';
 import { checkedBroker } from '../broker/checkedBroker.js';
 import { describeThrown } from '../broker/errors.js';
+import { WardenUsageError } from '../domain/errors.js';
 import { systemClock } from '../domain/clock.js';
-import { ErrorCode, KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import { ErrorCode, KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
-import { JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
+import { JournalError, JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
 import { createClaims, identityOf } from './claims.js';
 import { commandHandler } from './commands.js';
 import { createEngineJournal, journalBrokerCalls, journalTransitions } from './engineJournal.js';
 import { prepareInput, peek, type PreparedInput } from './input.js';
-import { KillSwitchBoard } from './killSwitch.js';
+import { HoldKind, KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { joinFleetLeases } from './fleetLeases.js';
@@ -49,9 +50,11 @@ export function createEngine(options: EngineOptions): Engine {
   // A journal that fails is fail-safe, never a crash: new orders halt engine-wide (a global
   // `warning`), executions in flight keep cancelling, protecting and reconciling, and every result
   // from then on is flagged.
-  const journal = createEngineJournal(store, (why) => {
+  // The hold is this engine's alone: no fleet change and no operator lifts it, only a restart.
+  const journal = createEngineJournal(store, (why, error) => {
     logger.error({ err: why }, 'journal unwritable: new orders halted engine-wide; executions in flight are still cancelled, protected, reconciled and flagged');
-    board.set(KillSwitchState.Warning, { type: KillSwitchType.RiskLimit, reason: `journal unwritable: ${why}`, operator: 'warden' });
+    const fenced = error instanceof JournalError && error.code === 'fenced';
+    board.raise({ kind: fenced ? HoldKind.Fenced : HoldKind.Journal, state: KillSwitchState.Warning, reason: `journal unwritable: ${why}`, by: 'warden' });
   });
   board.restore(restored.killSwitchChanges);
   const registry = new ExecutionRegistry(board, journal, logger);
@@ -143,6 +146,12 @@ export function createEngine(options: EngineOptions): Engine {
         record({ kind: JournalKind.Result, to: state, event: outcome.status, payload: outcome });
         const result = journal.failure !== null ? unrecordedResult(outcome, journal.failure) : outcome;
         registry.settled(executionId, result, symbol === null ? undefined : { symbol, ...(flagged && clear ? { clear } : {}) });
+        // A flag is the fleet's once its result is in the store (other engines read it there).
+        if (result.requiresManualResolution && journal.failure === null) {
+          const durable = journal.durable();
+          if (durable) durable.then(() => registry.stored(result.advisoryId), () => undefined);
+          else registry.stored(result.advisoryId);
+        }
         resolve(result);
       };
       let resolvedResult: ExecutionResult | null = null;
@@ -168,8 +177,15 @@ export function createEngine(options: EngineOptions): Engine {
       actor.start();
     });
   }
-  // Flags a previous process raised and nobody resolved: still waiting, still halting their symbols.
+  // Flags a previous process raised and nobody resolved: still waiting, still halting their symbols,
+  // whatever the operators set since. A flag's hold without an open flag, and the holds that
+  // concerned the previous process alone (its journal, its fencing, its shutdown), are lifted.
   for (const { result, symbol } of restored.awaiting) registry.restoreFlag(result, symbol);
+  const awaiting = new Set(restored.awaiting.map((f) => f.result.advisoryId));
+  for (const h of board.holds()) {
+    if (h.kind === HoldKind.Reconciliation && !awaiting.has(h.key)) board.lift(h.kind, h, 'no open flag at restart', 'warden');
+    else if (h.kind !== HoldKind.Operator && h.kind !== HoldKind.Reconciliation) board.lift(h.kind, h, 'restart with a healthy journal', 'warden');
+  }
   // Resume what a previous process left unfinished.
   const recovery = Promise.all(
     (options.recover === false ? [] : restored.unfinished).map((u) => {
@@ -187,8 +203,14 @@ export function createEngine(options: EngineOptions): Engine {
       closed ? Promise.resolve(refusedResult(randomUUID(), peek(input, 'advisoryId'), clock.now(), { code: ErrorCode.EngineClosed, message: 'engine is closed' })) : track(randomUUID(), input),
     recovery,
     ready: fleet?.ready ?? Promise.resolve(),
-    killSwitch: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), state: (symbol) => board.state(symbol), history: () => board.history() },
+    killSwitch: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), state: (symbol) => board.state(symbol), history: () => board.history(), holds: (symbol) => (symbol === undefined ? board.holds() : board.holdsOver(symbol)) },
     resolve: (advisoryId, opts) => registry.resolve(advisoryId, opts),
+    async shutdown(opts) {
+      if (typeof opts?.reason !== 'string' || opts.reason.trim() === '') throw new WardenUsageError('reason_required', 'a shutdown needs a reason');
+      // Rule 3 DURING for every working order of this engine; fills are still protected and reconciled.
+      board.raise({ kind: HoldKind.Shutdown, state: KillSwitchState.Active, reason: opts.reason, by: typeof opts.by === 'string' && opts.by.trim() !== '' ? opts.by.trim() : 'warden' });
+      return Promise.all([...inFlight]);
+    },
     awaitingResolution: () => registry.awaitingResolution(),
     journal: { records: (filter) => store.records(filter), verify: () => store.verify() },
     async close() {

@@ -29,12 +29,12 @@ export interface EngineJournal {
   readonly failure: string | null;
 }
 
-export function createEngineJournal(store: Journal, onFailure: (why: string) => void): EngineJournal {
+export function createEngineJournal(store: Journal, onFailure: (why: string, error: unknown) => void): EngineJournal {
   let failure: string | null = null;
   const failed = (e: unknown) => {
     if (failure !== null) return;
     failure = describeThrown(e);
-    onFailure(failure);
+    onFailure(failure, e);
   };
   return {
     get failure() {

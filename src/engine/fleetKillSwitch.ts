@@ -1,17 +1,20 @@
 /**
- * One kill switch for a fleet of engines (a store shared by several engines, e.g. PostgreSQL):
- * every change an operator makes on any engine is written to the store, every engine hears it and
- * applies it to its own executions (through its board, so the fan-out and the journal are the same
- * as for a local change), and an engine that cannot confirm the fleet's state within the staleness
- * budget fails closed: a global `warning` (no new orders; working orders and protection carry on),
- * lifted when the state is confirmed again.
+ * One kill switch for a fleet of engines (a store shared by several engines, e.g. PostgreSQL).
+ * Only two kinds of hold are the fleet's: the operators' (every change an operator makes on any
+ * engine is written to the store, every engine hears it and sets the same operator hold) and the
+ * reconciliation flags' (each engine holds a symbol for every open flag the store lists, so a fleet
+ * halt always has a flag that any engine lists and resolves). Holds that concern one engine
+ * (journal, fenced, shutdown) are never written and never lifted by a fleet change. An engine that
+ * cannot confirm the fleet's state within the staleness budget fails closed with a
+ * `fleet_unconfirmed` hold (global `warning`: no new orders; working orders and protection carry
+ * on), which only the store confirming again lifts.
  */
 import type { Clock } from '../domain/clock.js';
 import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FleetSwitch, Journal } from '../journal/types.js';
 import type { ExecutionRegistry } from './registry.js';
-import type { KillSwitchBoard, KillSwitchChange, KillSwitchSetOptions } from './killSwitch.js';
+import { HoldKind, type KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 
 /** How often the engine checks whether the fleet's state is still confirmed (ms of its clock). */
@@ -43,13 +46,10 @@ export function joinFleetKillSwitch(deps: {
   let failingClosed = false;
   let stopped = false;
   /** Writes a change of this engine's for the fleet. */
-  const write = (change: KillSwitchChange, request: { readonly state: KillSwitchState } & KillSwitchSetOptions, afterJournal = false) => {
+  const write = (change: KillSwitchChange, request: { readonly state: KillSwitchState } & KillSwitchSetOptions) => {
     const scope = scopeOf(change.symbol);
     written.set(scope, null);
-    // A flag's halt or resolution is announced once its records are in the store, where every engine reads the flags.
-    const journaled = afterJournal ? Promise.resolve(store.flush?.()).catch(() => undefined) : Promise.resolve();
-    journaled
-      .then(() => setKillSwitch(request))
+    setKillSwitch(request)
       .then((stored) => {
         const id = (stored as { id?: unknown } | undefined)?.id;
         if (written.get(scope) === null) written.set(scope, typeof id === 'number' ? id : 0);
@@ -84,22 +84,28 @@ export function joinFleetKillSwitch(deps: {
       return found;
     },
   });
+  // A flag raised or resolved here: once its records are in the store (where the flags are read),
+  // the other engines are told to read the flags again. The told change is not a switch setting
+  // (readers skip it as one): the flag itself is the fleet's halt. A flag whose records could not be
+  // written is not announced; it halts this engine only.
   board.onChange((change) => {
-    // This engine's own reconciliation halts and their lifting; changes heard from the fleet are not written back.
-    if (change.type !== KillSwitchType.Reconciliation || change.operator === 'fleet' || stopped) return;
-    write(change, { state: change.to, ...(change.symbol === null ? {} : { symbol: change.symbol }), type: change.type, reason: change.reason, operator: change.operator }, true);
+    if (change.hold?.kind !== HoldKind.Reconciliation || change.operator === 'fleet' || stopped) return;
+    Promise.resolve(store.flush?.())
+      .then(() => setKillSwitch({ state: change.hold!.state, ...(change.symbol === null ? {} : { symbol: change.symbol }), type: KillSwitchType.Reconciliation, reason: change.reason, operator: change.operator }))
+      .catch((e: unknown) => logger.error({ err: String(e), change }, 'reconciliation flag not announced to the fleet: its records are not in the store; it halts this engine only'));
   });
 
   const apply = (switches: readonly FleetSwitch[], why: string) => {
     for (const s of switches) {
+      // A flag's announcement: the flags are read again (below), the hold is the flag's.
+      if (s.type === KillSwitchType.Reconciliation) continue;
       const scope = scopeOf(s.symbol);
       if (written.has(scope)) {
         const id = written.get(scope);
         if (id === null || (id !== undefined && s.changeId < id)) continue;
         written.delete(scope);
       }
-      const current = s.symbol === null ? board.state() : board.ownState(s.symbol);
-      if (current === s.state) continue;
+      if (board.operatorState(s.symbol) === s.state) continue;
       board.set(s.state, { ...(s.symbol === null ? {} : { symbol: s.symbol }), type: s.type, reason: `${why} (fleet change ${s.changeId})`, operator: 'fleet' });
     }
   };
@@ -116,14 +122,13 @@ export function joinFleetKillSwitch(deps: {
       failingClosed = true;
       const reason = watch.staleReason() ?? 'the fleet kill switch state is unconfirmed';
       logger.error({ reason }, 'fleet kill switch unconfirmed: new orders halted on this engine until it is confirmed again');
-      if (board.state() === KillSwitchState.Off) board.set(KillSwitchState.Warning, { type: KillSwitchType.RiskLimit, reason, operator: 'warden' });
+      board.raise({ kind: HoldKind.FleetUnconfirmed, state: KillSwitchState.Warning, reason, by: 'warden' });
     } else if (!watch.stale() && failingClosed) {
       failingClosed = false;
-      const switches = watch.switches();
-      const global = switches.find((s) => s.symbol === null)?.state ?? KillSwitchState.Off;
       logger.warn({}, 'fleet kill switch confirmed again: the fleet state applies');
-      if (board.state() !== global) board.set(global, { reason: 'fleet kill switch state confirmed again', operator: 'warden' });
-      apply(switches, 'fleet kill switch confirmed again');
+      apply(watch.switches(), 'fleet kill switch confirmed again');
+      board.lift(HoldKind.FleetUnconfirmed, {}, 'fleet kill switch state confirmed again', 'warden');
+      refreshFlags();
     }
     timer = clock.setTimeout(check, FLEET_STALENESS_CHECK_MS);
   };
@@ -146,8 +151,8 @@ export function joinFleetKillSwitch(deps: {
     ready,
     set(state, options) {
       const change = board.set(state, options);
-      // A reconciliation-type change is written by the board listener above.
-      if (change.type !== KillSwitchType.Reconciliation) write(change, { state, ...options });
+      // An operator's setting is the fleet's whatever type it names; readers skip `reconciliation` rows as settings.
+      write(change, { state, ...options, type: change.type === KillSwitchType.Reconciliation ? KillSwitchType.Manual : change.type });
       return change;
     },
     async stop() {

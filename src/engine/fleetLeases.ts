@@ -8,7 +8,9 @@
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import { describeThrown } from '../broker/errors.js';
 import type { Clock } from '../domain/clock.js';
+import { ErrorCode } from '../domain/constants.js';
 import { WardenUsageError } from '../domain/errors.js';
+import { refusedResult } from '../../machines/execution.result.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
 import { JournalKind, type Journal } from '../journal/types.js';
@@ -145,7 +147,16 @@ export function joinFleetLeases(deps: {
       return release(executionId);
     }
     // Without its claim record nothing was sent: a send waits for the batch that holds the claim.
-    const submitAttempts = restored.unfinished.find((u) => u.executionId === executionId)?.recovery.submitAttempts ?? 0;
+    // Its engine refused it (its host was told `rejected`, nothing sent): the advisory stays used
+    // up, and no engine ever sends it.
+    const unfinished = restored.unfinished.find((u) => u.executionId === executionId);
+    if (!unfinished) {
+      const message = `its engine ${owner} could not record its claim: nothing was sent, and nothing will be`;
+      journal.append({ kind: JournalKind.Result, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, to: 'rejected', event: 'rejected', payload: refusedResult(executionId, claim.advisoryId, clock.now(), { code: ErrorCode.JournalUnavailable, message }) });
+      logger.warn({ ...log, advisoryId: claim.advisoryId }, `expired lease of an execution whose claim was never recorded: ${message}; lease released`);
+      return release(executionId);
+    }
+    const submitAttempts = unfinished.recovery.submitAttempts;
     const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: claim.deadlineAt, submitAttempts };
     const reason = `taken over from ${owner}: its lease (epoch ${lease.epoch}) expired; resuming from the store`;
     journal.append({ kind: JournalKind.Recovery, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, event: 'TAKE_OVER', payload: { reason, takenOverFrom: owner, epoch, recovery } });

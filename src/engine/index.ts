@@ -1,5 +1,5 @@
 export { createEngine } from './createEngine.js';
 export type { Engine, EngineOptions, EngineKillSwitch, ResolveOptions } from './types.js';
-export { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
+export { KillSwitchBoard, HoldKind, HOLD_LIFTED_BY, type KillSwitchChange, type KillSwitchHold, type KillSwitchSetOptions } from './killSwitch.js';
 export { createDefaultLogger, REDACT_PATHS } from './logger.js';
 export type { TakeOver } from './fleetLeases.js';

@@ -9,9 +9,9 @@ import type { ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { WardenUsageError } from '../domain/errors.js';
 import { JournalKind } from '../journal/types.js';
-import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
+import { KillSwitchState } from '../domain/constants.js';
 import type { EngineJournal, JournalIds } from './engineJournal.js';
-import type { KillSwitchBoard } from './killSwitch.js';
+import { HoldKind, type KillSwitchBoard } from './killSwitch.js';
 import type { Logger } from './logger.js';
 import type { ResolveOptions } from './types.js';
 
@@ -30,6 +30,8 @@ interface Flag {
   readonly clear: (options: ResolveOptions) => ExecutionResult;
   /** Order of raising, so that a fleet reading taken before a flag was raised never drops it. */
   readonly seq: number;
+  /** Whether its result is durable in the store, where the other engines of a fleet read it. */
+  stored: boolean;
 }
 
 /** The flags of the other engines of a fleet, as last read from the shared store. */
@@ -62,13 +64,28 @@ export class ExecutionRegistry {
     if (!result.requiresManualResolution) return this.logger.info(fields, 'execution settled');
     this.logger.warn({ ...fields, reconciliation: result.reconciliation }, 'execution needs manual resolution; symbol halted for new orders');
     if (!flag || !result.advisoryId) return;
-    this.flags.set(result.advisoryId, { symbol: flag.symbol, result, clear: flag.clear ?? (() => ({ ...result, requiresManualResolution: false })), seq: ++this.raised });
-    this.board.raiseReconciliationHalt(flag.symbol, result.advisoryId, result.reconciliation?.status ?? 'unavailable');
+    this.flags.set(result.advisoryId, { symbol: flag.symbol, result, clear: flag.clear ?? (() => ({ ...result, requiresManualResolution: false })), seq: ++this.raised, stored: false });
+    this.hold(flag.symbol, result, false);
   }
 
-  /** A flag a previous process raised and nobody resolved: still waiting, still halting its symbol (its switch was restored). */
+  /** The flag's result is durable in the store: from now on a fleet reading that lacks it means it was resolved elsewhere. */
+  stored(advisoryId: string | null): void {
+    const flag = advisoryId === null ? undefined : this.flags.get(advisoryId);
+    if (flag) flag.stored = true;
+  }
+
+  /** A flag a previous process raised and nobody resolved: still waiting, and its hold is rebuilt, whatever the operators set since. */
   restoreFlag(result: ExecutionResult, symbol: string): void {
-    if (result.advisoryId) this.flags.set(result.advisoryId, { symbol, result, clear: () => ({ ...result, requiresManualResolution: false }), seq: ++this.raised });
+    if (!result.advisoryId) return;
+    this.flags.set(result.advisoryId, { symbol, result, clear: () => ({ ...result, requiresManualResolution: false }), seq: ++this.raised, stored: true });
+    this.hold(symbol, result, true);
+  }
+
+  /** Rule 6: a flag halts its symbol (`warning`) with a hold of its own, lifted only by resolving that flag. */
+  private hold(symbol: string, result: ExecutionResult, quiet: boolean): void {
+    const advisoryId = result.advisoryId ?? '';
+    if (this.board.holds(symbol).some((h) => h.kind === HoldKind.Reconciliation && h.key === advisoryId)) return;
+    this.board.raise({ kind: HoldKind.Reconciliation, symbol, key: advisoryId, state: KillSwitchState.Warning, reason: `reconciliation ${result.reconciliation?.status ?? 'unavailable'} on advisory ${advisoryId}`, by: 'warden' }, quiet);
   }
 
   /** On a store shared by several engines: flags from any engine can be listed and resolved here. */
@@ -88,10 +105,28 @@ export class ExecutionRegistry {
    */
   resolvedElsewhere(open: ReadonlySet<string>, since: number): void {
     for (const [advisoryId, flag] of this.flags) {
-      if (open.has(advisoryId) || flag.seq > since) continue;
+      // A flag whose result never reached the store is not the fleet's to resolve: it stays here.
+      if (open.has(advisoryId) || flag.seq > since || !flag.stored) continue;
       this.flags.delete(advisoryId);
       flag.clear({ operator: 'fleet', note: 'resolved on another engine of the fleet' });
+      this.board.lift(HoldKind.Reconciliation, { symbol: flag.symbol, key: advisoryId }, `advisory ${advisoryId} resolved on another engine of the fleet`, 'fleet');
       this.logger.warn({ advisoryId }, 'reconciliation flag resolved on another engine of the fleet');
+    }
+    this.holdFleetFlags();
+  }
+
+  /**
+   * The fleet's flags halt their symbols here too, each with its own hold: raised for a flag read
+   * from the store (so a fleet halt always has a flag any engine lists and resolves), lifted once
+   * the store no longer lists it.
+   */
+  private holdFleetFlags(): void {
+    const fleet = this.fleet?.open() ?? [];
+    const open = new Set(fleet.map((f) => f.result.advisoryId ?? ''));
+    for (const f of fleet) if (!this.flags.has(f.result.advisoryId ?? '')) this.hold(f.symbol, f.result, false);
+    for (const h of this.board.holds()) {
+      if (h.kind !== HoldKind.Reconciliation || this.flags.has(h.key) || open.has(h.key)) continue;
+      this.board.lift(HoldKind.Reconciliation, { symbol: h.symbol, key: h.key }, `advisory ${h.key} resolved on another engine of the fleet`, 'fleet');
     }
   }
 
@@ -101,7 +136,7 @@ export class ExecutionRegistry {
     return [...local, ...elsewhere];
   }
 
-  /** Clears the flag of an advisory after a human looked at it; lifts the symbol's halt once nothing else on it waits. */
+  /** Clears the flag of an advisory after a human looked at it, and lifts its hold (other holds on the symbol stay). */
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult {
     if (typeof options?.operator !== 'string' || options.operator.trim() === '') throw new WardenUsageError('operator_required', 'resolve() needs an operator name');
     if (typeof options.note !== 'string' || options.note.trim() === '') throw new WardenUsageError('reason_required', 'resolve() needs a note saying what was done');
@@ -115,10 +150,7 @@ export class ExecutionRegistry {
     const result = local ? local.clear({ operator, note: options.note.trim() }) : { ...remote!.result, requiresManualResolution: false };
     this.journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: options });
     this.logger.warn({ advisoryId, operator }, 'reconciliation flag resolved by operator');
-    const othersOnSymbol = [...this.flags.values()].some((f) => f.symbol === symbol) || (this.fleet?.open() ?? []).some((f) => f.symbol === symbol && f.result.advisoryId !== advisoryId);
-    if (!othersOnSymbol) this.board.releaseReconciliationHalt(symbol, advisoryId, operator);
-    // The halt stays for the other flags; the fleet still hears of this resolution (a change of the same state).
-    else if (this.fleet) this.board.set(KillSwitchState.Warning, { symbol, type: KillSwitchType.Reconciliation, reason: `resolved advisory ${advisoryId}; other flags on ${symbol} still await resolution`, operator });
+    this.board.lift(HoldKind.Reconciliation, { symbol, key: advisoryId }, `resolved advisory ${advisoryId}`, operator);
     return result;
   }
 }

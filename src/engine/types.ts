@@ -6,7 +6,7 @@ import type { KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { Journal, JournalFilter, JournalRecord, JournalVerification } from '../journal/types.js';
 import type { TakeOver } from './fleetLeases.js';
-import type { KillSwitchChange, KillSwitchSetOptions } from './killSwitch.js';
+import type { KillSwitchChange, KillSwitchHold, KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -86,9 +86,13 @@ export interface ResolveOptions {
  * engine.killSwitch.history().at(-1)?.reason; // 'news at 14:30'
  */
 export interface EngineKillSwitch {
+  /** Sets the operators' hold on a scope, and nothing else: `change.remaining` lists the other holds that still halt it. */
   set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange;
+  /** Effective state: the strictest hold over the symbol or the global scope. */
   state(symbol?: string): KillSwitchState;
   history(): readonly KillSwitchChange[];
+  /** The holds in force: every scope's, or those that halt `symbol` (the global scope's and its own), each with what lifts it. */
+  holds(symbol?: string): KillSwitchHold[];
 }
 
 /**
@@ -106,6 +110,17 @@ export interface Engine {
   readonly killSwitch: EngineKillSwitch;
   /** Clears the reconciliation flag of an advisory after a human looked at it. */
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
+  /**
+   * Winds this engine down without abandoning anything: a `shutdown` hold (`active`, on this engine
+   * only) refuses new advisories and requests the cancel of every working entry order (rule 3
+   * DURING); whatever fills is protected and reconciled as always. Resolves with the results of
+   * every execution that was in flight, once all have settled (each within its hard deadline plus
+   * the bounded calls after it). Only a restart lifts the hold. Call `close()` afterwards.
+   *
+   * @example
+   * process.once('SIGTERM', async () => { await engine.shutdown({ reason: 'SIGTERM' }); await engine.close(); });
+   */
+  shutdown(options: { readonly reason: string; readonly by?: string }): Promise<readonly ExecutionResult[]>;
   /** Results that wait for `resolve()`. */
   awaitingResolution(): ExecutionResult[];
   /**

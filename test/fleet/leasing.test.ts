@@ -12,7 +12,7 @@ import { silentLogger, snapshot, T0 } from '../support/fixtures.js';
 const TTL_MS = 900;
 
 /** A MemoryJournal with the leasing capabilities of a shared store; every call is listed in `calls`. */
-function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; expired?: { executionId: string; owner: string; epoch: number; expiresAt: string }; claim?: StoreClaim } = {}) {
+function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; unrecorded?: boolean; expired?: { executionId: string; owner: string; epoch: number; expiresAt: string }; claim?: StoreClaim } = {}) {
   const calls: string[] = [];
   const store: Journal = Object.assign(new MemoryJournal(clock), {
     writer: 'engine-test',
@@ -27,7 +27,14 @@ function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; ex
     expiredLeases: async () => (options.expired && !calls.some((c) => c.startsWith('takeOver')) ? [options.expired] : []),
     takeOver: async (_id: string, owner: string) => (calls.push(`takeOver ${owner}`), 2),
     claimOf: async () => options.claim ?? null,
+    // A shared store restarts a writer from its own records: the dead engine's are not this one's.
+    restartRecords: () => [],
   });
+  // The dead engine recorded its claim before its first send (a send waits for that record).
+  if (options.claim && !options.unrecorded) {
+    const c = options.claim;
+    store.append({ kind: JournalKind.Claim, executionId: c.executionId, advisoryId: c.advisoryId, snapshotHash: c.snapshot.hash, payload: { snapshot: c.snapshot, clientOrderId: c.clientOrderId, deadlineAt: c.deadlineAt, broker: c.broker } });
+  }
   return { store, calls };
 }
 
@@ -110,6 +117,24 @@ describe('engine leases on a leasing store', () => {
     expect(engine.resolve('lease-flagged', { operator: 'ana', note: 'protection placed by hand at the venue' }).requiresManualResolution).toBe(false);
     expect(engine.awaitingResolution()).toEqual([]);
     expect((await store.records({ executionId: 'exec-flagged' })).some((r) => r.kind === JournalKind.Resolution)).toBe(true);
+    await clock.run(engine.close());
+  });
+
+  it('an expired lease whose claim never reached the journal is closed as refused: nothing was sent, nothing ever is', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    const s = snapshot({ advisoryId: 'refused-by-its-engine' });
+    const claim: StoreClaim = { advisoryId: s.advisoryId, executionId: 'exec-refused', clientOrderId: clientOrderIdFor(s), deadlineAt: T0 + HARD_TIMEOUT_MS, snapshot: s, broker: 'scripted' };
+    // Its engine committed the store's claim, then could not journal it: its host was told "rejected, nothing sent".
+    const { store, calls } = leasingStore(clock, { unrecorded: true, expired: { executionId: 'exec-refused', owner: 'engine-dead', epoch: 1, expiresAt: new Date(T0).toISOString() }, claim });
+    const takeovers: TakeOver[] = [];
+    const engine = createEngine({ broker, journal: store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS, onTakeOver: (t) => takeovers.push(t) });
+    await clock.run(new Promise<void>((r) => clock.setTimeout(() => r(), TTL_MS * 2)));
+    expect(takeovers).toHaveLength(0);
+    expect(broker.calls).toHaveLength(0);
+    const result = (await store.records({ executionId: 'exec-refused' })).find((r) => r.kind === JournalKind.Result);
+    expect(result?.payload).toMatchObject({ status: 'rejected', error: { code: 'journal_unavailable' } });
+    expect(calls).toContain('release 2');
     await clock.run(engine.close());
   });
 });

@@ -75,6 +75,8 @@ export class FailClosedKillSwitch {
     this.global = KillSwitchState.Off;
     this.symbols.clear();
     for (const s of switches) {
+      // A flag's announcement is not a setting of its scope (the engines hold for the flag itself).
+      if (s.type === 'reconciliation') continue;
       if (s.symbol === null) this.global = s.state;
       else this.symbols.set(s.symbol, s.state);
     }

@@ -66,11 +66,15 @@ export interface KillSwitchWatch {
 const sameSwitches = (a: readonly FleetSwitch[], b: readonly FleetSwitch[]) =>
   a.length === b.length && a.every((s, i) => s.changeId === b[i]?.changeId);
 
-/** Reads every scope's current switch (the latest change of each). */
+/**
+ * Reads every scope's current switch (the latest operators' change of each) and, apart, the latest
+ * `reconciliation` row of each scope: an announcement that a flag was raised or resolved (the flag
+ * itself is the halt), which must never hide the operators' setting of its scope.
+ */
 export async function readFleetSwitches(client: pg.ClientBase | pg.Pool): Promise<FleetSwitch[]> {
   const { rows } = await client.query<{ id: string; symbol: string | null; to_state: KillSwitchState; type: FleetSwitch['type'] }>(
-    `SELECT DISTINCT ON (coalesce(symbol, '')) id, symbol, to_state, type
-       FROM warden_kill_switch_changes ORDER BY coalesce(symbol, ''), id DESC`,
+    `SELECT DISTINCT ON (coalesce(symbol, ''), type = 'reconciliation') id, symbol, to_state, type
+       FROM warden_kill_switch_changes ORDER BY coalesce(symbol, ''), type = 'reconciliation', id DESC`,
   );
   return rows.map((r) => ({ symbol: r.symbol, state: r.to_state, type: r.type, changeId: Number(r.id) })).sort((x, y) => x.changeId - y.changeId);
 }
