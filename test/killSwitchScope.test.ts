@@ -28,14 +28,18 @@ describe('kill-switch scope (rule 3, rule 6)', () => {
   it('an input whose symbol getter answers differently on each read cannot dodge a symbol switch', async () => {
     const h = harness();
     h.engine.killSwitch.set(KillSwitchState.Active, { symbol: 'EURUSD', reason: 'news', operator: 'ops' });
+    h.fillOnAccept(50, 1.1);
     const raw = rawSnapshot();
     let reads = 0;
     // First read says GBPUSD (unswitched), every later read EURUSD.
     Object.defineProperty(raw, 'symbol', { enumerable: true, get: () => (reads++ === 0 ? 'GBPUSD' : 'EURUSD') });
-    await h.run(h.engine.execute(raw));
+    const result = await h.run(h.engine.execute(raw));
     const traded = h.broker.callsOf('submitOrder').map((c) => (c.args as { symbol: string }).symbol);
-    // Whatever symbol the snapshot was frozen with, it is the one the switch was checked for.
-    if (traded.length > 0) expect(h.engine.killSwitch.state(traded[0])).toBe(KillSwitchState.Off);
-    expect(traded).not.toContain('EURUSD');
+    // The input is read once, when it is frozen: the symbol it was frozen with (the first read) is
+    // the one the switch was checked for, and the one traded.
+    expect(reads).toBe(1);
+    expect(result.status).toBe('filled');
+    expect(traded).toEqual(['GBPUSD']);
+    expect(h.engine.killSwitch.state('GBPUSD')).toBe(KillSwitchState.Off);
   });
 });

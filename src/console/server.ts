@@ -274,7 +274,7 @@ export function createConsoleApp(options: {
     if (!parsed.success) return c.html(flagsPage(view.snapshot(), { ...contextOf(c), notice: { ok: false, text: `nothing changed: ${issues(parsed.error)}` } }), 400);
     const outcome = await act({ kind: 'resolve', advisoryId: parsed.data.advisoryId, operator: parsed.data.operator, note: parsed.data.note });
     refresh();
-    who.notice = { ok: outcome.ok, text: outcome.ok ? `${outcome.message} by ${parsed.data.operator}; the symbol's reconciliation halt is lifted once nothing else on it waits` : `refused: ${outcome.message}` };
+    who.notice = { ok: outcome.ok, text: outcome.ok ? `${outcome.message} (by ${parsed.data.operator}): this flag's hold is lifted; other holds on the symbol stay` : `refused: ${outcome.message}` };
     return c.redirect('/flags', 303);
   });
 

@@ -3,7 +3,7 @@ import { describeThrown } from '../broker/errors.js';
 import { WardenUsageError } from '../domain/errors.js';
 import type { CommandOutcome, OperatorCommand } from '../journal/types.js';
 import type { KillSwitchBoard } from './killSwitch.js';
-import { remainingHolds } from './holdWords.js';
+import { afterResolve, remainingHolds } from './holdWords.js';
 import type { ExecutionRegistry } from './registry.js';
 
 /** Applies a command and says what it did, in words an operator reads at the prompt. Never throws. */
@@ -11,8 +11,9 @@ export function commandHandler(board: KillSwitchBoard, registry: ExecutionRegist
   return (command) => {
     try {
       if (command.kind === 'resolve') {
+        const before = board.holds();
         registry.resolve(command.advisoryId, { operator: command.operator, note: command.note });
-        return { ok: true, message: `resolved ${command.advisoryId}` };
+        return { ok: true, message: `resolved ${command.advisoryId}${afterResolve(command.advisoryId, before, (s) => board.holdsOver(s))}` };
       }
       const change = board.set(command.state, { ...(command.symbol ? { symbol: command.symbol } : {}), reason: command.reason, operator: command.operator });
       const told = [...registry.running.values()].filter((r) => change.symbol === null || change.symbol === r.symbol).length;

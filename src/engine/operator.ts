@@ -11,6 +11,7 @@ import type { BrokerAdapter } from '../broker/types.js';
 import { JournalError, type CommandOutcome, type OperatorCommand } from '../journal/types.js';
 import { SqliteJournal } from '../journal/sqliteJournal.js';
 import { createEngine } from './createEngine.js';
+import { afterResolve, remainingHolds } from './holdWords.js';
 import type { Engine } from './types.js';
 
 /**
@@ -65,10 +66,11 @@ export async function applyOperatorCommand(path: string, command: OperatorComman
   try {
     if (command.kind === 'kill_switch') {
       const change = engine.killSwitch.set(command.state, { ...(command.symbol ? { symbol: command.symbol } : {}), reason: command.reason, operator: command.operator });
-      return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to} (no engine is running on this journal)`, appliedBy: 'direct' };
+      return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to} (no engine is running on this journal)${remainingHolds(change.remaining)}`, appliedBy: 'direct' };
     }
+    const before = engine.killSwitch.holds();
     engine.resolve(command.advisoryId, { operator: command.operator, note: command.note });
-    return { ok: true, message: `resolved ${command.advisoryId}`, appliedBy: 'direct' };
+    return { ok: true, message: `resolved ${command.advisoryId}${afterResolve(command.advisoryId, before, (s) => engine.killSwitch.holds(s))}`, appliedBy: 'direct' };
   } catch (e) {
     return { ok: false, message: e instanceof Error ? e.message : String(e), appliedBy: 'direct' };
   } finally {
