@@ -115,7 +115,7 @@ describe('the console in a browser', () => {
     await page.type('section.flag[data-advisory="desk-c"] input[name="operator"]', 'carol');
     await page.type('section.flag[data-advisory="desk-c"] input[name="note"]', 'stray 2 oz closed by the desk');
     await Promise.all([page.waitForNavigation(), page.click('section.flag[data-advisory="desk-c"] button')]);
-    expect(await page.$eval('#notice', (e) => e.textContent)).toContain('resolved desk-c by carol');
+    expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/resolved desk-c; XAUUSD takes new orders again \(by carol\)/);
     expect(desk.engine.killSwitch.state('XAUUSD')).toBe('off');
 
     expect((await desk.engine.execute(desk.snapshot('desk-e', 'XAUUSD'))).status).toBe('filled');
