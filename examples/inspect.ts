@@ -1,27 +1,46 @@
 /**
- * Watch a live execution in the Stately inspector.
+ * Watch a live execution's statechart, step by step.
  *
- *   npx tsx examples/inspect.ts
+ *   npx tsx examples/inspect.ts          # local: the state tree printed here, no network
+ *   npx tsx examples/inspect.ts --sky    # the Stately inspector (needs the network)
  *
- * `createSkyInspector` streams inspection events to stately.ai and prints a link to open. In
- * a browser app use `createBrowserInspector()`; for a local viewer use
- * `createWebSocketInspector({ url })`. All three come from @statelyai/inspect, the XState v5
- * successor of @xstate/inspect (which only works with XState v4).
+ * Local mode is an XState inspection observer that prints each state the execution enters; it
+ * needs nothing but this process. `--sky` uses `createSkyInspector` from @statelyai/inspect (the
+ * XState v5 successor of @xstate/inspect), which streams the events to stately.ai and prints a
+ * link to open; in a browser app use `createBrowserInspector()`, for a local viewer
+ * `createWebSocketInspector({ url })`. Either way the example exits once the execution has ended.
  *
  * Warden keeps no broker or credentials in machine context, so nothing secret is streamed.
- * `sanitizeContext` is there to trim what a human looks at.
+ * In your own project, import from 'warden' instead of '../src/index.js'.
  */
 import { createSkyInspector } from '@statelyai/inspect';
+import type { InspectionEvent } from 'xstate';
 import { createEngine, freezeSnapshot, PaperBroker } from '../src/index.js';
 
-const inspector = createSkyInspector({
-  sanitizeContext: (context) => ({ ...context, attempts: `${(context.attempts as unknown[] | undefined)?.length ?? 0} attempts` }),
-  onerror: (error) => console.error(`inspector: ${error.message}`),
-});
+/** Prints every state the root of each execution enters, with the time since it started. */
+function localInspector() {
+  const started = Date.now();
+  let last = '';
+  const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0] ?? '');
+  return (ev: InspectionEvent) => {
+    if (ev.type !== '@xstate.snapshot' || ev.actorRef.sessionId !== ev.rootId) return; // the execution, not its invoked calls
+    const state = name((ev.snapshot as { value?: unknown }).value);
+    if (state === '' || state === last) return;
+    last = state;
+    console.log(`  +${((Date.now() - started) / 1000).toFixed(2)} s  ${state}`);
+  };
+}
+
+const sky = process.argv.includes('--sky')
+  ? createSkyInspector({
+      sanitizeContext: (context) => ({ ...context, attempts: `${(context.attempts as unknown[] | undefined)?.length ?? 0} attempts` }),
+      onerror: (error) => console.error(`inspector: ${error.message}`),
+    })
+  : null;
 
 const engine = createEngine({
-  broker: new PaperBroker({ markets: { EURUSD: { price: 1.1, fillAfterMs: 2_000 } } }),
-  inspect: inspector.inspect,
+  broker: new PaperBroker({ markets: { EURUSD: { price: 1.1, fillAfterMs: 300 } } }),
+  inspect: sky ? sky.inspect : localInspector(),
 });
 
 const now = Date.now();
@@ -41,5 +60,10 @@ const result = await engine.execute(
 );
 console.log(`${result.status}: ${result.filledQuantity} @ ${result.fillPrice} (SL ${result.stopLoss}, TP ${result.takeProfit})`);
 await engine.close();
-await new Promise((resolve) => setTimeout(resolve, 0)); // the inspector forwards events on the next tick
-inspector.stop();
+if (sky) {
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the inspector forwards what is queued
+  sky.stop();
+  // The remote inspector's connection retries forever when its host cannot be reached: the
+  // execution is over, so the example ends here whatever the network does.
+  process.exit(0);
+}

@@ -35,3 +35,16 @@ describe('the inspect option with @statelyai/inspect', () => {
     expect(seen.at(-1)).toBe('completed');
   });
 });
+
+describe('examples/inspect.ts', () => {
+  it('runs without the network: prints each state of the execution and exits once it has ended', async () => {
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', 'examples/inspect.ts'], { timeout: 60_000 }, (error, stdout) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout }));
+      child.stdin?.end();
+    });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/live\.trading\.working[\s\S]*live\.protecting[\s\S]*completed/);
+    expect(out.stdout).toMatch(/^filled: 1000 @ /m);
+  }, 70_000);
+});
