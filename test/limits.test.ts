@@ -5,7 +5,7 @@
  */
 import { createActor, fromPromise } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { createEngine, MemoryJournal, WardenUsageError, type EngineOptions, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type Quote } from '../src/index.js';
+import { createEngine, MemoryJournal, PaperBroker, WardenUsageError, type EngineOptions, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type Quote } from '../src/index.js';
 import { createExecutionMachine } from '../machines/execution.machine.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
 import { LIMIT_FACT_CALL_MS, RATE_WINDOW_MS } from '../src/domain/constants.js';
@@ -221,6 +221,14 @@ describe('each limit at its boundary', () => {
     d.broker.quote = { bid: Number.NaN, ask: 1.1 };
     expectRefused(await d.run(d.order()), 'price_collar', 'unreadable quote');
     expect(d.submits()).toBe(0);
+  });
+
+  it('the paper venue quotes its price: the collar works on it as on a real venue', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new PaperBroker({ seed: 3, clock, latencyMs: [1, 2], markets: { EURUSD: { price: 1.1, fillAfterMs: 50 } } });
+    const engine = createEngine({ broker, clock, logger: silentLogger(), limits: { symbols: { '*': { priceCollarPct: 0.01 } } } });
+    expect((await clock.run(engine.execute(snapshot({ advisoryId: 'p-1', referencePrice: 1.1 })))).status).toBe('filled');
+    expectRefused(await clock.run(engine.execute(snapshot({ advisoryId: 'p-2', referencePrice: 1.12 }))), 'price_collar', "venue's ask 1.1");
   });
 
   it('a symbol without a collar is not quoted, and its orders carry no price bound', async () => {
