@@ -236,7 +236,12 @@ export const executionMachine = setup({
                 input: ({ context }) => ({
                   executionId: context.executionId,
                   request: {
-                    ...{ clientOrderId: context.clientOrderId!, symbol: context.snapshot!.symbol, side: context.snapshot!.side, quantity: context.snapshot!.positionSize, type: 'market' as const },
+                    clientOrderId: context.clientOrderId!,
+                    symbol: context.snapshot!.symbol,
+                    side: context.snapshot!.side,
+                    quantity: context.snapshot!.positionSize,
+                    type: 'market' as const,
+                    // The price collar, for an adapter that can bound the fill price at the venue.
                     ...(context.send.priceBound !== null ? { priceBound: context.send.priceBound } : {}),
                   },
                 }),

@@ -55,6 +55,11 @@ describe('warden and the pre-trade limits', () => {
     expect(shown.stdout).toMatch(/set when the engine started/);
     expect(shown.stdout).toMatch(/\* \(default\)\s+maxQuantity 5/);
     expect(shown.stdout).toMatch(/all symbols together: maxOrdersPerMinute 30/);
+    const explained = await warden(['journal', 'show', 'lim-2', '--journal', journal]);
+    expect(explained.stdout).toMatch(/validating → checkingLimits/);
+    // The two snapshots run at once: lim-1 was admitted (5 reserved, counted) when lim-2 was checked.
+    expect(explained.stdout).toMatch(/limits checked: position 0 \(\+5 in open orders\), 1 earlier order\(s\) in the last minute/);
+    expect(explained.stdout).toMatch(/= rejected {2}\(limit_quantity: maxQuantity 5 on EURUSD: the order is for 6\)/);
   }, 60_000);
 
   it('limits set tightens the running engine through its inbox, journaled; loosening and an idle journal are refused', async () => {

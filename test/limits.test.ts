@@ -148,6 +148,7 @@ describe('each limit at its boundary', () => {
     const d = desk({ symbols: { '*': { maxPosition: 20 } } });
     const results = await d.clock.run(Promise.all([1, 2, 3].map(() => d.engine.execute(d.order({ positionSize: 10 })))));
     expect(results.map((r) => r.status).sort()).toEqual(['filled', 'filled', 'rejected']);
+    expect(d.engine.limits.usage('EURUSD')).toEqual({ position: { net: 20, openBuys: 0, openSells: 0 }, ordersLastMinute: { symbol: 2, all: 2 } });
     expect(results.find((r) => r.status === 'rejected')?.error?.message).toContain('(now 0, 20 more in open buy orders, this buy 10)');
     expect(Math.abs(d.broker.venue.position('EURUSD').quantity)).toBe(20);
   });
