@@ -14,6 +14,7 @@ import type { StopReason } from '../src/rules/outcome.js';
 import { approvalProblem, expiryProblem, hashProblem, killSwitchProblem } from '../src/rules/preconditions.js';
 import { protectiveLevels, signedQuantity } from '../src/rules/protection.js';
 import { diffReconciliation } from '../src/rules/reconciliation.js';
+import { limitProblem, priceBoundFor, type LimitCheck, type LimitFacts } from '../src/rules/limits.js';
 import type { ReconcileAnswer } from './execution.actors.js';
 import type { ExecutionEnv } from './execution.env.js';
 import { buildExecutionResult } from './execution.result.js';
@@ -64,6 +65,11 @@ export function createActions(env: ExecutionEnv) {
       ...(params.check === 'killSwitch' ? { killSwitch: { ...context.killSwitch, phase: 'before' as const, seen: context.killSwitch.state } } : {}),
     })),
     refuseDuplicate: update(() => refuse({ code: ErrorCode.DuplicateAdvisory, message: 'this advisory has already been executed' })),
+    /** A pre-trade limit refused the order: its code, and a message naming the limit, the value and the figure. */
+    refuseLimit: update(({ context }, params: { limit: LimitCheck; facts: LimitFacts }) => refuse(limitProblem(params.limit, context.snapshot!, params.facts))),
+    refuseLimitsUnread: update((_, params: { error: unknown }) => refuse({ code: ErrorCode.Internal, message: `the limits could not be checked, so nothing was sent: ${describeThrown(params.error)}` })),
+    /** The collar travels with the order to an adapter that can bound the fill price at the venue. */
+    notePriceBound: update(({ context }, params: { facts: LimitFacts }) => ({ send: { ...context.send, priceBound: priceBoundFor(context.snapshot!, params.facts.limits) } })),
     refuseUnclaimed: update((_, params: { error: unknown }) => {
       const failure = classifyBrokerFailure(params.error);
       return refuse({ code: failure.code === 'duplicate_advisory' ? ErrorCode.DuplicateAdvisory : ErrorCode.JournalUnavailable, message: `the advisory could not be claimed: ${failure.message}` });

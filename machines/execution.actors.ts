@@ -1,13 +1,14 @@
 /**
  * The execution statechart's invoked actors: each is one broker call (or the advisory claim)
  * through the env's checked boundary — bounded, validated, journaled — and nothing else.
- * `notProvided` stands in for all of them in the bare definition, `executionMachine`.
+ * `notProvided` stands in for the broker calls and the claim in the bare definition, `executionMachine`.
  */
 import { fromCallback, fromPromise } from 'xstate';
 import { BrokerError, describeThrown } from '../src/broker/errors.js';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../src/domain/schemas.js';
 import { nextPollDelay } from '../src/rules/polling.js';
-import type { AdvisoryClaim, ExecutionEnv } from './execution.env.js';
+import { NO_LIMIT_FACTS, type LimitFacts } from '../src/rules/limits.js';
+import type { AdvisoryClaim, ExecutionEnv, LimitFactsRequest } from './execution.env.js';
 import type { ExecutionEvent } from './execution.types.js';
 
 type Call<I> = { readonly executionId: string } & I;
@@ -25,6 +26,8 @@ export type ReconcileAnswer = {
 
 /** The actors' logic, typed; `createActors(env)` and `notProvided` both have this shape. */
 export const actorTypes = {
+  // The bare definition has no limits: nothing to gather, every limit passes.
+  readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(() => Promise.resolve(NO_LIMIT_FACTS)),
   claimAdvisory: fromPromise<void, AdvisoryClaim>(() => notProvided('claimAdvisory')),
   submitOrder: fromPromise<OrderReport, Call<{ request: OrderRequest }>>(() => notProvided('submitOrder')),
   lookupOrder: fromPromise<OrderReport | null, Call<{ ref: OrderRef }>>(() => notProvided('lookupOrder')),
@@ -68,6 +71,8 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
     ]).then(([order, { position, answered }]) => ({ order, position, others: { asked, answered } }));
   };
   return {
+    // The facts are delivered like a broker's answer: a switch that moved meanwhile is heard first.
+    readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(({ input }) => delivered(input.executionId, env.readLimitFacts(input))),
     // The store's answer is delivered like a broker's: a switch that moved meanwhile is heard first.
     claimAdvisory: fromPromise<void, AdvisoryClaim>(({ input }) =>
       delivered(

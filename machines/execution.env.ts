@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../src/domain/clock.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../src/domain/constants.js';
 import type { FrozenSnapshot, OrderReport } from '../src/domain/schemas.js';
 import { FAST_POLL_MS } from '../src/rules/polling.js';
+import { NO_LIMIT_FACTS, type LimitFacts } from '../src/rules/limits.js';
 
 export type { BrokerCall };
 
@@ -86,6 +87,24 @@ export interface ExecutionMachineDeps {
   readonly beforeDelivery?: (executionId: string) => void;
   /** Paces broker answers and pushed reports through the event loop (see `CheckedBrokerOptions.pace`). */
   readonly paceAnswers?: () => Promise<void> | undefined;
+  /**
+   * Gathers what the pre-trade limits are judged against (`checkingLimits`), and admits the order
+   * in the same step: counts it, and reserves its quantity against the position limit, so that
+   * executions checked at the same time see each other. Never rejects: a fact that cannot be had
+   * is a fact (`quote: { kind: 'none' }`). Default: no limits, nothing asked.
+   */
+  readonly readLimitFacts?: (request: LimitFactsRequest) => Promise<LimitFacts>;
+}
+
+/**
+ * What the limits are gathered for: one execution's frozen snapshot.
+ *
+ * @example
+ * const request: LimitFactsRequest = { executionId: 'exec-1', snapshot };
+ */
+export interface LimitFactsRequest {
+  readonly executionId: string;
+  readonly snapshot: FrozenSnapshot;
 }
 
 /** The deps, read once and checked: what every guard, action and actor of one machine shares. */
@@ -104,6 +123,7 @@ export interface ExecutionEnv {
   readonly otherPositionQuantity: (symbol: string, executionId: string) => number;
   readonly requestedCancel: (executionId: string) => Promise<OrderReport> | undefined;
   readonly beforeDelivery: ((executionId: string) => void) | undefined;
+  readonly readLimitFacts: (request: LimitFactsRequest) => Promise<LimitFacts>;
 }
 
 /**
@@ -147,5 +167,6 @@ export function createEnv(deps: ExecutionMachineDeps): ExecutionEnv {
     otherPositionQuantity: deps.otherPositionQuantity ?? (() => 0),
     requestedCancel: deps.requestedCancel ?? (() => undefined),
     beforeDelivery: deps.beforeDelivery,
+    readLimitFacts: deps.readLimitFacts ?? (() => Promise.resolve(NO_LIMIT_FACTS)),
   };
 }

@@ -9,10 +9,13 @@ import type { OrderReport, ProtectionReport } from '../src/domain/schemas.js';
 import { killSwitchAllowsNewOrders, killSwitchCancelsWorkingOrders } from '../src/rules/killSwitch.js';
 import { isTerminalStatus } from '../src/rules/orderReports.js';
 import { approvalProblem, expiryProblem, hashProblem } from '../src/rules/preconditions.js';
+import { limitProblem, type LimitFacts } from '../src/rules/limits.js';
 import type { ExecutionEnv } from './execution.env.js';
 import type { ExecutionContext } from './execution.types.js';
 
 type On = { readonly context: ExecutionContext };
+/** A limit guard judges the facts its transition hands it (the answer of `readLimitFacts`). */
+type Facts = { readonly facts: LimitFacts };
 
 /** A submit request is out and its answer (or its call limit) has not come yet. */
 export const submitAnswerAwaited = (c: ExecutionContext): boolean => {
@@ -34,6 +37,13 @@ export function createGuards(env: ExecutionEnv) {
     notExpired: ({ context }: On) => expiryProblem(context.snapshot!, now()) === null,
     firstExecutionOfAdvisory: ({ context }: On) => !env.advisories.has(context.snapshot!.advisoryId),
     killSwitchAllowsEntry: ({ context }: On) => killSwitchAllowsNewOrders(context.killSwitch.state),
+    // --- pre-trade limits, one guard each (true when that limit refuses the order), judged on the facts gathered before the claim
+    notTradable: ({ context }: On, params: Facts) => limitProblem('tradable', context.snapshot!, params.facts) !== null,
+    exceedsMaxQuantity: ({ context }: On, params: Facts) => limitProblem('quantity', context.snapshot!, params.facts) !== null,
+    exceedsMaxNotional: ({ context }: On, params: Facts) => limitProblem('notional', context.snapshot!, params.facts) !== null,
+    exceedsMaxPosition: ({ context }: On, params: Facts) => limitProblem('position', context.snapshot!, params.facts) !== null,
+    exceedsOrderRate: ({ context }: On, params: Facts) => limitProblem('rate', context.snapshot!, params.facts) !== null,
+    outsidePriceCollar: ({ context }: On, params: Facts) => limitProblem('collar', context.snapshot!, params.facts) !== null,
     // --- rule 5, before each resend: each blocker its own guard, so each stop names its reason
     deadlinePassed: ({ context }: On) => deadlinePassed(context, now()),
     submitAttemptsLeft: ({ context }: On) => context.send.attempts < MAX_SUBMIT_ATTEMPTS,

@@ -17,6 +17,7 @@ import type { FrozenSnapshot, OrderRef } from '../src/domain/schemas.js';
 import { parseSnapshotInput } from '../src/domain/snapshot.js';
 import { killSwitchCancelsWorkingOrders } from '../src/rules/killSwitch.js';
 import { isTerminalStatus } from '../src/rules/orderReports.js';
+import type { LimitCheck, LimitFacts } from '../src/rules/limits.js';
 import { actorTypes, createActors } from './execution.actors.js';
 import { createActions } from './execution.actions.js';
 import { createEnv, type ExecutionMachineDeps } from './execution.env.js';
@@ -55,6 +56,12 @@ const unbound = createEnv({ broker: unconfiguredBroker });
 const resendAllowed = and([not('deadlinePassed'), 'killSwitchAllowsEntry', 'snapshotHashIntact', 'notExpired', 'submitAttemptsLeft', 'resendSafeOnVenue']);
 /** Merge what the broker said about the order, and tell the host the fill it now knows. */
 const merge = <E>(report: (args: { event: E }) => unknown) => [{ type: 'mergeReport' as const, params: ({ event }: { event: E }) => ({ report: report({ event }) as never }) }, 'reportFill' as const];
+/** A limit guard (true when the limit refuses), judged on the facts `readLimitFacts` answered; and the refusal that names the limit. */
+const limit = <G extends 'notTradable' | 'exceedsMaxQuantity' | 'exceedsMaxNotional' | 'exceedsMaxPosition' | 'exceedsOrderRate' | 'outsidePriceCollar'>(type: G) => ({
+  type,
+  params: ({ event }: { event: { output: LimitFacts } }) => ({ facts: event.output }),
+});
+const refuseLimit = (check: LimitCheck) => ({ type: 'refuseLimit' as const, params: ({ event }: { event: { output: LimitFacts } }) => ({ limit: check, facts: event.output }) });
 const settleAs = (state: 'completed' | 'rejected' | 'flagged' | 'resolved') => [
   { type: 'settle' as const, params: { awaitingResolution: state === 'flagged' } },
   { type: 'reportSettled' as const, params: { state } },
@@ -66,7 +73,7 @@ const settleAs = (state: 'completed' | 'rejected' | 'flagged' | 'resolved') => [
  * {@link createExecutionMachine} (or `createEngine`).
  *
  * @example
- * Object.keys(executionMachine.states); // ['validating', 'claiming', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected', 'resolved']
+ * Object.keys(executionMachine.states); // ['validating', 'checkingLimits', 'claiming', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected', 'resolved']
  */
 export const executionMachine = setup({
   types: {
@@ -101,7 +108,7 @@ export const executionMachine = setup({
       killSwitch: { state: input.killSwitch ?? KillSwitchState.Off, phase: null, seen: KillSwitchState.Off },
       deadline: null,
       pauseMs: 0,
-      send: { attempts: 0, unconfirmed: false, lastNotMade: false, outcomeUncertain: false },
+      send: { attempts: 0, unconfirmed: false, lastNotMade: false, outcomeUncertain: false, priceBound: null },
       attempts: [],
       order: null,
       fullFillKnownAt: null,
@@ -134,8 +141,32 @@ export const executionMachine = setup({
         { guard: not('notExpired'), target: 'rejected', actions: { type: 'refuseBecause', params: { check: 'expiry' } } },
         { guard: not('firstExecutionOfAdvisory'), target: 'rejected', actions: 'refuseDuplicate' },
         { guard: not('killSwitchAllowsEntry'), target: 'rejected', actions: { type: 'refuseBecause', params: { check: 'killSwitch' } } },
-        { target: 'claiming' },
+        { target: 'checkingLimits' },
       ],
+    },
+
+    /**
+     * Pre-trade limits that no approval overrides. The engine gathers the facts (the venue's quote
+     * and tradability, the position and the orders of the last minute) and admits the order in the
+     * same step; each limit is then one guard over those facts. A refusal sends nothing.
+     */
+    checkingLimits: {
+      on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: null } } } },
+      invoke: {
+        id: 'readLimitFacts',
+        src: 'readLimitFacts',
+        input: ({ context }) => ({ executionId: context.executionId, snapshot: context.snapshot! }),
+        onDone: [
+          { guard: limit('notTradable'), target: 'rejected', actions: refuseLimit('tradable') },
+          { guard: limit('exceedsMaxQuantity'), target: 'rejected', actions: refuseLimit('quantity') },
+          { guard: limit('exceedsMaxNotional'), target: 'rejected', actions: refuseLimit('notional') },
+          { guard: limit('exceedsMaxPosition'), target: 'rejected', actions: refuseLimit('position') },
+          { guard: limit('exceedsOrderRate'), target: 'rejected', actions: refuseLimit('rate') },
+          { guard: limit('outsidePriceCollar'), target: 'rejected', actions: refuseLimit('collar') },
+          { target: 'claiming', actions: { type: 'notePriceBound', params: ({ event }) => ({ facts: event.output }) } },
+        ],
+        onError: { target: 'rejected', actions: { type: 'refuseLimitsUnread', params: ({ event }) => ({ error: event.error }) } },
+      },
     },
 
     /**
@@ -204,7 +235,15 @@ export const executionMachine = setup({
                 src: 'submitOrder',
                 input: ({ context }) => ({
                   executionId: context.executionId,
-                  request: { clientOrderId: context.clientOrderId!, symbol: context.snapshot!.symbol, side: context.snapshot!.side, quantity: context.snapshot!.positionSize, type: 'market' as const },
+                  request: {
+                    clientOrderId: context.clientOrderId!,
+                    symbol: context.snapshot!.symbol,
+                    side: context.snapshot!.side,
+                    quantity: context.snapshot!.positionSize,
+                    type: 'market' as const,
+                    // The price collar, for an adapter that can bound the fill price at the venue.
+                    ...(context.send.priceBound !== null ? { priceBound: context.send.priceBound } : {}),
+                  },
                 }),
                 onDone: [
                   {

@@ -82,9 +82,10 @@ export interface ExecutionContext {
   /**
    * Sending the order: how many sends, whether one is out that no answer has confirmed or ruled
    * out (`unconfirmed`), whether the last failed in a way proving it never left this process
-   * (`lastNotMade`), and whether the order's outcome stays uncertain (`outcomeUncertain`).
+   * (`lastNotMade`), whether the order's outcome stays uncertain (`outcomeUncertain`), and the
+   * price collar's bound sent with it (`priceBound`, null without a collar).
    */
-  readonly send: { readonly attempts: number; readonly unconfirmed: boolean; readonly lastNotMade: boolean; readonly outcomeUncertain: boolean };
+  readonly send: { readonly attempts: number; readonly unconfirmed: boolean; readonly lastNotMade: boolean; readonly outcomeUncertain: boolean; readonly priceBound: number | null };
   readonly attempts: readonly Attempt[];
   readonly order: OrderView | null;
   readonly fullFillKnownAt: number | null;

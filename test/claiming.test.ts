@@ -110,7 +110,7 @@ describe('claiming an advisory before its first send', () => {
     const actor = createActor(executionMachine, { input: { snapshot: fresh, executionId: 'bare' } });
     const settled = new Promise((resolve) => actor.subscribe((s) => s.hasTag('settled') && resolve(s.context.result)));
     actor.start();
-    expect(actor.getSnapshot().value).toBe('claiming');
+    expect(actor.getSnapshot().value).toBe('checkingLimits'); // no limits in the bare definition: on to the claim
     const result = await settled;
     expect(result).toMatchObject({ status: 'rejected', clientOrderId: null, error: { code: 'journal_unavailable' } });
     expect((result as { error: { message: string } }).error.message).toContain('claimAdvisory is not provided');

@@ -13,7 +13,8 @@ describe('forensic journal', () => {
     const records = await h.engine.journal.records({ advisoryId: 'adv-1' });
     const transitions = records.filter((r) => r.kind === 'transition').map((r) => `${r.from} > ${r.to}`);
     expect(transitions).toEqual([
-      'validating > claiming',
+      'validating > checkingLimits',
+      'checkingLimits > claiming',
       'claiming > live.trading.submitting',
       'live.trading.submitting > live.trading.submitting', // pushed 'pending' before the submit answer
       'live.trading.submitting > live.trading.working',

@@ -12,10 +12,10 @@ describe('the execution machine used directly (as a child actor would be)', () =
     const unhandled: string[] = [];
     actor.on('unhandled', (e) => unhandled.push(e.event.type));
     actor.start();
-    // RESOLVE only means something once an execution is flagged; here the advisory is being claimed.
+    // RESOLVE only means something once an execution is flagged; here its limits are being checked.
     actor.send({ type: 'RESOLVE', operator: 'carol', note: 'too early' });
     expect(unhandled).toEqual(['RESOLVE']);
-    expect(actor.getSnapshot().value).toBe('claiming');
+    expect(actor.getSnapshot().value).toBe('checkingLimits');
     actor.stop();
   });
 

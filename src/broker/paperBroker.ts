@@ -182,6 +182,13 @@ export class PaperBroker implements BrokerAdapter {
     return this.venue.subscribe(listener);
   }
 
+  /** The market's price as bid and ask (the paper venue has no spread), for pre-trade price collars. */
+  async getQuote(symbol: string): Promise<{ bid: number; ask: number }> {
+    await this.travel();
+    const { price } = this.market(symbol);
+    return { bid: price, ask: price };
+  }
+
   private market(symbol: string): PaperMarket {
     const market = this.markets[symbol];
     if (!market) throw new BrokerError(`paper venue does not list ${symbol}`, { retryable: false, code: 'bad_symbol' });

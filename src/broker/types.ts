@@ -61,4 +61,34 @@ export interface BrokerAdapter {
   placeProtection(req: ProtectionRequest): Promise<ProtectionReport>;
   /** Optional push updates for all orders; returns an unsubscribe function. */
   subscribe?(listener: (report: OrderReport) => void): () => void;
+
+  // --- Pre-trade limits (`createEngine({ limits })`): optional venue facts asked before the claim,
+  // each within LIMIT_FACT_CALL_MS. Orders also carry an optional `priceBound` (the price collar).
+  /**
+   * Optional: the venue's current bid and ask for `symbol`. Needed by `priceCollarPct`; a quote that
+   * cannot be had in time (or cannot be read) refuses the order (`price_collar`, "no quote").
+   *
+   * @example
+   * async getQuote(symbol) { const t = await venue.ticker(symbol); return { bid: t.bid, ask: t.ask }; }
+   */
+  getQuote?(symbol: string): Promise<Quote>;
+  /**
+   * Optional: whether the venue takes orders on `symbol` now (open, not halted). `false`, a
+   * failure or no answer in time refuses the order (`not_tradable`); an adapter without it is not asked.
+   *
+   * @example
+   * async isTradable(symbol) { return (await venue.instrument(symbol)).status === 'open'; }
+   */
+  isTradable?(symbol: string): Promise<boolean>;
+}
+
+/**
+ * The venue's price for a symbol: best bid and best ask.
+ *
+ * @example
+ * const quote: Quote = { bid: 1.0999, ask: 1.1001 };
+ */
+export interface Quote {
+  readonly bid: number;
+  readonly ask: number;
 }

@@ -15,6 +15,8 @@ import { SqliteJournal } from '../entries/sqlite.js';
 import { restoreFromJournal } from '../engine/restore.js';
 import { adminEngine as sharedAdminEngine, applyOperatorCommand } from '../engine/operator.js';
 import { reasonOf } from './reasons.js';
+import { LIMIT_OPTIONS, limitsChangeFrom, readLimitsFile, renderLimits } from './limits.js';
+import { parseLimits } from '../domain/limits.js';
 import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
 
@@ -28,6 +30,7 @@ usage: warden <command> [options]      (warden <command> --help for more)
   run SNAPSHOT.json…          execute snapshots, with live progress and a results table
   recover                     resume executions a stopped process left unfinished
   kill-switch set|show        change or show the kill switches
+  limits show|set             show or tighten the pre-trade limits
   flags                       list the executions awaiting resolution, with their differences
   approve keygen|sign|verify  keys and signatures for signed approvals
   trace JOURNAL.jsonl [ID]    explain executions from an exported journal
@@ -44,7 +47,7 @@ store shared by many engines: one journal, one claim per advisory, one kill swit
 --broker ccxt:binanceusdm trades on a real venue through ccxt (install it: npm install ccxt).
 Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET. Add
 --sandbox for the venue's test environment (Binance: Demo Trading).`,
-  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE | --store URL] [--json]
+  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE | --store URL] [--limits FILE] [--json]
 
 Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
 change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
@@ -65,6 +68,15 @@ and nothing else, and prints the holds that remain (a reconciliation flag's is l
 it; a journal, fenced or shutdown hold by a restart of that engine). \`show\` lists every hold with
 what lifts it. With --store the operators' switch is the fleet's: every engine on the store applies
 it to its executions.`,
+  limits: `usage: warden limits show [--journal FILE]
+       warden limits set [--symbol S] [--max-quantity N] [--max-notional N] [--max-position N]
+                         [--max-orders-per-minute N] [--price-collar-pct P] [--all-max-orders-per-minute N]
+                         --operator O --reason R [--journal FILE]
+
+Pre-trade limits no approval overrides (set at start: warden run --limits FILE, strict JSON,
+e.g. {"symbols": {"*": {"maxQuantity": 100000}, "EURUSD": {"priceCollarPct": 0.005}}, "maxOrdersPerMinute": 60}).
+set tightens the limits of the engine running on the journal (--symbol, default "*"); it refuses
+to loosen any limit, and with no engine running it changes nothing. show prints the journal's latest limits.`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE | --store URL]
 
 With --store, any engine's flag: every engine of the fleet hears the resolution.`,
@@ -144,8 +156,19 @@ const JSON_OUTPUT: Record<string, OptionSpec> = {
  * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
-  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, grace: { type: 'string', help: `after a first Ctrl-C (working orders cancelled, fills protected and reconciled), the most seconds to wait for every execution to settle (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
+  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, limits: { type: 'string', help: 'pre-trade limits (strict JSON file; see warden limits --help)' }, grace: { type: 'string', help: `after a first Ctrl-C (working orders cancelled, fills protected and reconciled), the most seconds to wait for every execution to settle (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
   recover: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT }, positionals: [0, 0] },
+  limits: {
+    options: {
+      ...JOURNAL,
+      symbol: { type: 'string', help: 'the symbol whose limits to tighten (default "*", every symbol not listed)' },
+      ...Object.fromEntries(Object.entries(LIMIT_OPTIONS).map(([option, field]) => [option, { type: 'string' as const, help: `tighten ${field}` }])),
+      'all-max-orders-per-minute': { type: 'string', help: 'tighten maxOrdersPerMinute over all symbols together' },
+      operator: { type: 'string', help: 'who (required to set)' },
+      reason: { type: 'string', help: 'why (required to set)' },
+    },
+    positionals: [1, 1],
+  },
   'kill-switch': {
     options: {
       ...JOURNAL,
@@ -301,6 +324,37 @@ async function serveConsole(a: Args): Promise<number> {
   });
   await running.close();
   return 0;
+}
+
+/** A problem with the limits (a file, a field, a collar the broker cannot quote) as one usage line naming the file. */
+function limitsUsage<T>(file: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (file === undefined || !(e instanceof WardenUsageError || (e instanceof Error && e.message.startsWith('--limits')))) throw e;
+    throw new UsageError(e.message.startsWith('--limits') ? e.message : `--limits ${file}: ${e.message}`);
+  }
+}
+
+/** `limits show|set`: the journal's latest limits, or a tightening for the engine running on it. */
+async function limitsCommand(a: Args): Promise<number> {
+  const [action] = a.positional;
+  if (action === 'show') {
+    const journal = openJournal(a, { mustExist: true, readOnly: true });
+    const records = journal.readAll();
+    await journal.close();
+    console.log(renderLimits(records));
+    return 0;
+  }
+  if (action !== 'set') throw new UsageError(`limits needs "show" or "set"\n${HELP.limits}`);
+  const fields = Object.fromEntries([...Object.keys(LIMIT_OPTIONS), 'all-max-orders-per-minute'].flatMap((o) => (opt(a, `--${o}`) === undefined ? [] : [[o, opt(a, `--${o}`)!]])));
+  let change;
+  try {
+    change = limitsChangeFrom({ symbol: opt(a, '--symbol'), fields });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return operatorCommand(a, { kind: 'limits', change, operator: required(a, '--operator'), reason: required(a, '--reason') });
 }
 
 /** Applies an operator's command as the console does, and says who applied it. */
@@ -561,6 +615,9 @@ async function main(argv: string[]): Promise<number> {
         }
         return Array.isArray(json) ? json : [json];
       });
+      // Limits are read and checked before anything is opened: a mistake in them changes nothing.
+      const limitsFile = opt(a, '--limits');
+      const limits = limitsFile === undefined ? undefined : limitsUsage(limitsFile, () => parseLimits(readLimitsFile(limitsFile)));
       const url = storeUrl(a);
       const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
       const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');
@@ -572,13 +629,17 @@ async function main(argv: string[]): Promise<number> {
           throw new UsageError(`--approver ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not readable'}`);
         }
       });
-      const engine = createEngine({
-        broker: await brokerFrom(a),
-        journal,
-        logger: operationalLogger(a, logBeside),
-        inspect: shown.inspect as never,
-        ...(approvers.length > 0 ? { approvers } : {}),
-      });
+      const broker = await brokerFrom(a);
+      const engine = limitsUsage(limitsFile, () =>
+        createEngine({
+          broker,
+          journal,
+          logger: operationalLogger(a, logBeside),
+          inspect: shown.inspect as never,
+          ...(approvers.length > 0 ? { approvers } : {}),
+          ...(limits !== undefined ? { limits } : {}),
+        }),
+      );
       await engine.recovery;
       const graceS = Number(opt(a, '--grace') ?? DEFAULT_GRACE_S);
       if (!Number.isFinite(graceS) || graceS < 0 || graceS > 600) throw new UsageError(`--grace must be 0-600 seconds, got ${opt(a, '--grace')}`);
@@ -649,6 +710,8 @@ async function main(argv: string[]): Promise<number> {
       await engine.close();
       return 0;
     }
+    case 'limits':
+      return limitsCommand(a);
     case 'resolve': {
       const [advisoryId] = a.positional;
       if (!advisoryId) throw new UsageError(`resolve needs an ADVISORY\n${HELP.resolve}`);

@@ -75,6 +75,24 @@ export const BROKER_CALL_LIMIT_MS = {
 } as const;
 
 /**
+ * Time limit of each pre-trade question to the venue (`getQuote`, `isTradable`), asked before the
+ * claim: no answer in time refuses the order (`price_collar` "no quote", `not_tradable`), never
+ * skips the check.
+ *
+ * @example
+ * LIMIT_FACT_CALL_MS; // 2_000: a quote slower than this refuses the order
+ */
+export const LIMIT_FACT_CALL_MS = 2_000 as const;
+
+/**
+ * The window of `maxOrdersPerMinute`: orders admitted within the last this many milliseconds count.
+ *
+ * @example
+ * RATE_WINDOW_MS; // 60_000
+ */
+export const RATE_WINDOW_MS = 60_000 as const;
+
+/**
  * Pause between two cancel attempts while stopping.
  *
  * @example
@@ -208,6 +226,19 @@ export const ErrorCode = {
   JournalUnavailable: 'journal_unavailable',
   /** A defect inside Warden; the execution is flagged for a human. */
   Internal: 'internal_error',
+  // Pre-trade limits (`createEngine({ limits })`), checked in `checkingLimits`; nothing is sent.
+  /** The order's quantity is above `maxQuantity`. */
+  LimitQuantity: 'limit_quantity',
+  /** quantity × referencePrice is above `maxNotional`. */
+  LimitNotional: 'limit_notional',
+  /** The absolute net position after this order could exceed `maxPosition`. */
+  LimitPosition: 'limit_position',
+  /** More orders in the last minute than `maxOrdersPerMinute` (the symbol's or all symbols'). */
+  LimitRate: 'limit_rate',
+  /** The venue's price is further from `referencePrice` than `priceCollarPct`, or no quote could be had. */
+  PriceCollar: 'price_collar',
+  /** The venue says the instrument cannot be traded now (closed, halted), or could not say. */
+  NotTradable: 'not_tradable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

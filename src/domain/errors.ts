@@ -9,7 +9,7 @@
 export class WardenUsageError extends Error {
   override readonly name = 'WardenUsageError';
   constructor(
-    readonly code: 'operator_required' | 'reason_required' | 'invalid_state' | 'invalid_symbol' | 'invalid_type' | 'not_awaiting_resolution' | 'engine_closed' | 'missing_dependency' | 'unknown_exchange' | 'broker_mismatch' | 'broker_required' | 'invalid_option',
+    readonly code: 'operator_required' | 'reason_required' | 'invalid_state' | 'invalid_symbol' | 'invalid_type' | 'not_awaiting_resolution' | 'engine_closed' | 'missing_dependency' | 'unknown_exchange' | 'broker_mismatch' | 'broker_required' | 'invalid_option' | 'invalid_limits' | 'limits_loosened',
     message: string,
   ) {
     super(message);

@@ -184,6 +184,12 @@ export const OrderRequestSchema = z.strictObject({
   side: SideSchema,
   quantity: positiveAmount,
   type: z.literal('market'),
+  /**
+   * Pre-trade price collar (`priceCollarPct`): the worst price the order may fill at (highest for a
+   * buy, lowest for a sell). An adapter that can bound the fill price at the venue (a marketable
+   * limit, a price bound) does so; one that cannot ignores it. Absent without a collar.
+   */
+  priceBound: price.optional(),
 });
 /**
  * An order as a broker adapter receives it in `submitOrder`.

@@ -7,9 +7,10 @@ import { afterResolve, remainingHolds } from './holdWords.js';
 import type { ExecutionRegistry } from './registry.js';
 
 /** Applies a command and says what it did, in words an operator reads at the prompt. Never throws. */
-export function commandHandler(board: KillSwitchBoard, registry: ExecutionRegistry): (command: OperatorCommand) => CommandOutcome {
+export function commandHandler(board: KillSwitchBoard, registry: ExecutionRegistry, limits?: (command: Extract<OperatorCommand, { kind: 'limits' }>) => CommandOutcome): (command: OperatorCommand) => CommandOutcome {
   return (command) => {
     try {
+      if (command.kind === 'limits') return limits ? limits(command) : { ok: false, message: 'this engine does not take limit changes' };
       if (command.kind === 'resolve') {
         const before = board.holds();
         registry.resolve(command.advisoryId, { operator: command.operator, note: command.note });

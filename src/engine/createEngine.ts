@@ -26,6 +26,7 @@ import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
 import { PositionLedger } from './ledger.js';
+import { checkEngineLimits, createLimitBook } from './limits.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
 import { refuseOtherBroker, restoreFromJournal } from './restore.js';
@@ -39,6 +40,7 @@ import type { Engine, EngineOptions, ResolveOptions } from './types.js';
  */
 export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? systemClock;
+  const limits = checkEngineLimits(options.limits, options.broker); // invalid limits change nothing: checked first
   const store: Journal = options.journal ?? new MemoryJournal(clock);
   const logger = options.logger ?? createDefaultLogger();
   const board = new KillSwitchBoard(() => clock.now());
@@ -59,6 +61,7 @@ export function createEngine(options: EngineOptions): Engine {
   board.restore(restored.killSwitchChanges);
   const registry = new ExecutionRegistry(board, journal, logger);
   const ledger = PositionLedger.of(restored.fills.values());
+  const limitBook = createLimitBook({ limits, broker: options.broker, clock, ledger, journal });
 
   const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });
   const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases });
@@ -83,7 +86,8 @@ export function createEngine(options: EngineOptions): Engine {
     ...(options.approvers ? { approvers: options.approvers } : {}),
     advisories,
     otherPositionQuantity: (symbol, executionId) => ledger.othersOn(symbol, executionId),
-    onBrokerCall,
+    onBrokerCall: limitBook.watch(onBrokerCall),
+    readLimitFacts: (request) => limitBook.readFacts(request),
     requestedCancel: (executionId) => fanOut.takeRequestedCancel(executionId),
     beforeDelivery: fanOut.tell,
     paceAnswers: loop.pace,
@@ -143,6 +147,7 @@ export function createEngine(options: EngineOptions): Engine {
         settled = true;
         fanOut.forget(executionId);
         ledger.settle(executionId);
+        limitBook.settled(executionId, outcome);
         record({ kind: JournalKind.Result, to: state, event: outcome.status, payload: outcome });
         const result = journal.failure !== null ? unrecordedResult(outcome, journal.failure) : outcome;
         registry.settled(executionId, result, symbol === null ? undefined : { symbol, ...(flagged && clear ? { clear } : {}) });
@@ -196,7 +201,7 @@ export function createEngine(options: EngineOptions): Engine {
   );
   // Operators' commands written into the store by other processes (`warden kill-switch set`,
   // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
-  const stopWatching = store.watchCommands?.(commandHandler(board, registry));
+  const stopWatching = store.watchCommands?.(commandHandler(board, registry, limitBook.command));
 
   return {
     execute: (input) =>
@@ -204,6 +209,7 @@ export function createEngine(options: EngineOptions): Engine {
     recovery,
     ready: fleet?.ready ?? Promise.resolve(),
     killSwitch: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), state: (symbol) => board.state(symbol), history: () => board.history(), holds: (symbol) => (symbol === undefined ? board.holds() : board.holdsOver(symbol)) },
+    limits: limitBook.api,
     resolve: (advisoryId, opts) => registry.resolve(advisoryId, opts),
     async shutdown(opts) {
       if (typeof opts?.reason !== 'string' || opts.reason.trim() === '') throw new WardenUsageError('reason_required', 'a shutdown needs a reason');

@@ -26,6 +26,16 @@ export class PositionLedger {
     this.running.delete(executionId);
   }
 
+  /** Net position on `symbol` from every execution. */
+  net(symbol: string): number {
+    return this.bySymbol.get(symbol) ?? 0;
+  }
+
+  /** The signed fill of a running execution (0 once it settled, or before it filled). */
+  filledBy(executionId: string): number {
+    return this.running.get(executionId)?.signed ?? 0;
+  }
+
   /** Net position on `symbol` from every execution except `executionId`. */
   othersOn(symbol: string, executionId: string): number {
     const own = this.running.get(executionId);

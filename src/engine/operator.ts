@@ -62,6 +62,8 @@ export async function applyOperatorCommand(path: string, command: OperatorComman
       if (!(e instanceof JournalError && e.code === 'no_answer' && SqliteJournal.writerOf(path) === null)) throw e;
     }
   }
+  // Limits are the running engine's: with none running, the next one starts with its own (--limits FILE).
+  if (command.kind === 'limits') return { ok: false, message: `no engine is running on ${path}: limits are set when an engine starts (warden run --limits FILE)`, appliedBy: 'direct' };
   const { engine } = adminEngine(path);
   try {
     if (command.kind === 'kill_switch') {

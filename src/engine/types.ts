@@ -8,6 +8,8 @@ import type { Journal, JournalFilter, JournalRecord, JournalVerification } from 
 import type { TakeOver } from './fleetLeases.js';
 import type { KillSwitchChange, KillSwitchHold, KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
+import type { LimitsInput } from '../domain/limits.js';
+import type { EngineLimits } from './limits.js';
 
 /**
  * What {@link createEngine} wires together: a broker, and optionally a journal, a logger, a clock, approvers and polling.
@@ -63,6 +65,12 @@ export interface EngineOptions {
   readonly leaseTtlMs?: number;
   /** Hears every execution this engine takes over from an engine whose lease expired. */
   readonly onTakeOver?: (takeOver: TakeOver) => void;
+  /**
+   * Pre-trade limits no approval overrides, per symbol with a `*` default (see `LimitsSchema`):
+   * validated and frozen here (invalid → `WardenUsageError` naming the field), journaled once,
+   * checked before every claim. Operators can tighten them while the engine runs, never loosen.
+   */
+  readonly limits?: LimitsInput;
 }
 
 /**
@@ -108,6 +116,8 @@ export interface Engine {
   /** Executes one snapshot (frozen or raw). Never throws; bad input resolves as `rejected`. */
   execute(input: unknown): Promise<ExecutionResult>;
   readonly killSwitch: EngineKillSwitch;
+  /** The pre-trade limits: read, tighten (never loosen), see their use. */
+  readonly limits: EngineLimits;
   /** Clears the reconciliation flag of an advisory after a human looked at it. */
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
   /**

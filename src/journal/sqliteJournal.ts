@@ -14,6 +14,7 @@ import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } 
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { LimitsSchema } from '../domain/limits.js';
 import { chainRecord, GENESIS_HASH, verifyChain } from './hashChain.js';
 import {
   JournalError,
@@ -52,6 +53,7 @@ const CommandSchema: z.ZodType<OperatorCommand> = z.discriminatedUnion('kind', [
     operator: z.string().min(1).max(100),
   }),
   z.object({ kind: z.literal('resolve'), advisoryId: z.string().min(1).max(128), operator: z.string().min(1).max(100), note: z.string().min(1).max(2000) }),
+  z.object({ kind: z.literal('limits'), change: LimitsSchema, operator: z.string().min(1).max(100), reason: z.string().min(1).max(500) }),
 ]);
 
 /** How often a writer looks for operators' commands. */

@@ -56,6 +56,16 @@ export function renderTimeline(records: readonly JournalRecord[]): string {
       case 'recovery':
         lines.push(`${t}  ↻ resumed after a restart: looking the order up before anything else`);
         break;
+      case 'limits': {
+        // The facts this execution's pre-trade limits were judged on.
+        const f = r.payload as { position?: { net?: number; openBuys?: number; openSells?: number }; ordersLastMinute?: { symbol?: number }; quote?: { kind: string; bid?: number; ask?: number } | null } | null;
+        if (r.event === 'check' && f) {
+          const open = (f.position?.openBuys ?? 0) + (f.position?.openSells ?? 0);
+          const quote = f.quote ? (f.quote.kind === 'quoted' ? `, quote ${f.quote.bid}/${f.quote.ask}` : ', no quote') : '';
+          lines.push(`${t}      ◦ limits checked: position ${f.position?.net ?? '?'}${open > 0 ? ` (+${open} in open orders)` : ''}, ${f.ordersLastMinute?.symbol ?? '?'} earlier order(s) in the last minute${quote}`);
+        }
+        break;
+      }
       case 'result': {
         const error = (r.payload as { error?: { code: string; message: string } | null } | null)?.error;
         lines.push(`${t}  = ${r.event}${error ? `  (${error.code}: ${error.message})` : ''}`);

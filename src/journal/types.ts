@@ -4,6 +4,7 @@ import type { ExecutionResult } from '../domain/result.js';
 import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { KillSwitchSetOptions } from '../engine/killSwitch.js';
+import type { LimitsInput } from '../domain/limits.js';
 
 /**
  * What a journal record is about; the values are stored in each record's `kind`.
@@ -24,6 +25,8 @@ export const JournalKind = {
   Claim: 'claim',
   /** A restarted engine resumes an execution a previous process left unfinished. */
   Recovery: 'recovery',
+  /** Pre-trade limits: the engine's at start (`start`), an operator's tightening (`tighten`), the facts one execution was judged on (`check`). */
+  Limits: 'limits',
 } as const;
 export type JournalKind = (typeof JournalKind)[keyof typeof JournalKind];
 
@@ -101,7 +104,9 @@ export interface JournalVerification {
  */
 export type OperatorCommand =
   | { readonly kind: 'kill_switch'; readonly state: 'off' | 'warning' | 'active'; readonly symbol?: string; readonly reason: string; readonly operator: string }
-  | { readonly kind: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string };
+  | { readonly kind: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string }
+  /** Tighten the running engine's limits (`warden limits set`); `change` names only the fields it sets. */
+  | { readonly kind: 'limits'; readonly change: LimitsInput; readonly operator: string; readonly reason: string };
 
 /**
  * What the engine answered to an operator's command.

@@ -6,3 +6,4 @@ export * from './orderReports.js';
 export * from './reconciliation.js';
 export * from './outcome.js';
 export * from './polling.js';
+export * from './limits.js';

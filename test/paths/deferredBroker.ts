@@ -4,7 +4,7 @@
  */
 import type { BrokerAdapter, OrderReport } from '../../src/index.js';
 
-type Method = 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection';
+type Method = 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection' | 'isTradable' | 'getQuote';
 
 interface Pending {
   readonly method: Method;
@@ -24,6 +24,9 @@ export class DeferredBroker implements BrokerAdapter {
   getOrder = (ref: unknown) => this.defer('getOrder', ref) as Promise<OrderReport | null>;
   getPosition = (symbol: string) => this.defer('getPosition', symbol) as never;
   placeProtection = (req: unknown) => this.defer('placeProtection', req) as never;
+  // Pre-trade facts: every execution asks whether the venue trades; one with a collar asks for a quote.
+  isTradable = (symbol: string) => this.defer('isTradable', symbol) as Promise<boolean>;
+  getQuote = (symbol: string) => this.defer('getQuote', symbol) as Promise<{ bid: number; ask: number }>;
 
   subscribe(listener: (r: OrderReport) => void): () => void {
     this.listeners.add(listener);

@@ -12,6 +12,7 @@ import { createExecutionMachine, type ExecutionEvent } from '../../machines/exec
 import { BrokerError, type OrderReport } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { T0 } from '../support/fixtures.js';
+import { NO_LIMIT_FACTS, type LimitFacts } from '../../src/rules/limits.js';
 
 export type ModelMachine = ReturnType<typeof createExecutionMachine>;
 export type ModelSnapshot = SnapshotFrom<ModelMachine>;
@@ -37,8 +38,16 @@ const after = (delay: string, stateId: string): ModelEvent => ({ type: `xstate.a
 export const definitive = () => new BrokerError('refused by venue', { retryable: false, code: 'refused' });
 export const unknownOutcome = () => new BrokerError('connection reset', { retryable: true, code: 'network' });
 
+/**
+ * What the engine gathers for the limits on a venue that can say whether it trades (and quote, in
+ * models with a collar): the facts a path's `readLimitFacts` answers with. The default: no limits,
+ * the venue open — or closed.
+ */
+export const OPEN: LimitFacts = { ...NO_LIMIT_FACTS, tradable: { kind: 'open' } };
+export const DEFAULT_LIMIT_FACTS: readonly LimitFacts[] = [OPEN, { ...NO_LIMIT_FACTS, tradable: { kind: 'closed', reason: 'the venue says it is closed or halted' } }];
+
 /** Every event that could matter in `snap`, with payloads consistent with its context. */
-export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
+export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[] = DEFAULT_LIMIT_FACTS): ModelEvent[] {
   const c = snap.context;
   const s = c.snapshot;
   if (!s || !c.clientOrderId) return [];
@@ -53,6 +62,8 @@ export function eventsFor(snap: ModelSnapshot): ModelEvent[] {
   const open = c.order === null || !['filled', 'cancelled', 'rejected'].includes(c.order.status);
   const events: ModelEvent[] = [];
   const plan = c.protection.kind === 'none' ? null : c.protection.plan;
+  // The pre-trade limits, judged on what the venue and the engine's book say.
+  if (at('checkingLimits')) for (const facts of limitFacts) events.push(done('readLimitFacts', facts));
   // The claim: recorded, or held by another engine sharing the store.
   if (at('claiming')) events.push(done('claimAdvisory', undefined), fail('claimAdvisory', new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' })));
   if (at('submitting')) {
@@ -169,10 +180,11 @@ export interface ModelPath {
 export function explore(
   machine: ModelMachine,
   input: { snapshot: unknown; killSwitch?: 'off' | 'warning' | 'active'; recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number } },
+  limitFacts: readonly LimitFacts[] = DEFAULT_LIMIT_FACTS,
 ): Adjacency {
   return getAdjacencyMap(machine as never, {
     input: { ...input, executionId: 'model' },
-    events: (s: ModelSnapshot) => eventsFor(s) as never,
+    events: (s: ModelSnapshot) => eventsFor(s, limitFacts) as never,
     serializeState: (s: ModelSnapshot) => serializeSnapshot(s),
     serializeEvent: (e: ModelEvent) => serializeEvent(e),
     limit: 50_000_000,

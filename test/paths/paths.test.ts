@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { executionMachine } from '../../machines/execution.machine.js';
 import { iso, rawSnapshot, snapshot, T0 } from '../support/fixtures.js';
-import { coveringPaths, explore, modelMachine, serializeSnapshot, transitionTour, type ModelPath } from './model.js';
+import { coveringPaths, DEFAULT_LIMIT_FACTS, explore, modelMachine, OPEN, serializeSnapshot, transitionTour, type ModelPath } from './model.js';
+import type { LimitsInput } from '../../src/index.js';
+import { resolveLimits, type LimitFacts } from '../../src/rules/limits.js';
+import { parseLimits } from '../../src/domain/limits.js';
 import { replayPath, transitionKey, type ReplayCoverage } from './replay.js';
 
 const ALL = process.env.WARDEN_PATHS === 'all';
@@ -22,6 +25,8 @@ const EXEMPT: Record<string, string> = {
     'a snapshot that expires between its first send and a resend; the path model keeps one expiry far away, so `test/retries.test.ts` "expiry is re-checked before a retry" takes it',
   'execution.live.trading.unconfirmed.checkingResend | always | !snapshotHashIntact | execution.live.stopping':
     'rule 1 checked again before a resend: the snapshot is deep-frozen when it is read, so its hash cannot stop matching mid-execution (`test/frozenSnapshot.test.ts` "deep-freezes the snapshot"); the guard stays as the rule\'s own statement',
+  'execution.checkingLimits | xstate.error.actor.readLimitFacts | - | execution.rejected':
+    "the engine's limit book never rejects (a fact it cannot have is a fact, e.g. no quote); `test/limits.test.ts` \"facts that cannot be read at all refuse the order, nothing sent\" provides a failing reader",
   'execution.live | xstate.error.actor.orderFeed | - | (stays)':
     'the push subscription fails when it is opened; the execution carries on by polling; `test/engine.test.ts` "never throws on a broken adapter: a failing push feed degrades to polling, journaled"',
 };
@@ -39,12 +44,19 @@ interface Model {
   readonly duplicate?: boolean;
   readonly recovery?: { clientOrderId: string; deadlineAt: number; submitAttempts: number };
   readonly durability?: 'durable' | 'openOrdersOnly';
+  readonly limits?: LimitsInput;
   readonly paths: ModelPath[];
 }
 
-function model(name: string, input: unknown, frozen: Model['frozen'], options: { killSwitch?: 'warning' | 'active'; duplicate?: boolean; recovery?: Model['recovery']; durability?: Model['durability'] } = {}): Model {
+type ModelOptions = { killSwitch?: 'warning' | 'active'; duplicate?: boolean; recovery?: Model['recovery']; durability?: Model['durability']; limits?: LimitsInput; quotes?: LimitFacts['quote'][] };
+
+function model(name: string, input: unknown, frozen: Model['frozen'], { quotes, ...options }: ModelOptions = {}): Model {
   const machine = modelMachine({ duplicate: options.duplicate ?? false, durability: options.durability ?? 'durable' });
-  const adj = explore(machine, { snapshot: input, ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}), ...(options.recovery ? { recovery: options.recovery } : {}) });
+  // With limits, the facts the engine's book gathers on an empty book: the symbol's limits, the venue open, and each quote offered.
+  const limitFacts = options.limits
+    ? (quotes ?? [null]).map((quote): LimitFacts => ({ ...OPEN, limits: resolveLimits(parseLimits(options.limits), 'EURUSD'), maxOrdersPerMinuteAll: parseLimits(options.limits).maxOrdersPerMinute ?? null, quote }))
+    : DEFAULT_LIMIT_FACTS;
+  const adj = explore(machine, { snapshot: input, ...(options.killSwitch ? { killSwitch: options.killSwitch } : {}), ...(options.recovery ? { recovery: options.recovery } : {}) }, limitFacts);
   const initialKey = serializeSnapshot(Object.values(adj)[0]!.state);
   const tour = transitionTour(adj, initialKey);
   tourSize += tour.length;
@@ -73,6 +85,15 @@ const models: Model[] = [
   // A venue that keeps client ids only among open orders (Binance): an unconfirmed order is never resent.
   model('buy on an open-orders-only venue', buy, buy, { durability: 'openOrdersOnly' }),
   model('restart on an open-orders-only venue', buy, buy, { durability: 'openOrdersOnly', recovery: { clientOrderId: `wd-${buy.hash.slice(0, 24)}`, deadlineAt: T0 + 30_000, submitAttempts: 1 } }),
+  // Pre-trade limits, each broken by the order (10 EURUSD at 1.1): refused before the claim, nothing sent.
+  model('buy above maxQuantity', buy, buy, { limits: { symbols: { '*': { maxQuantity: 9 } } } }),
+  model('buy above maxNotional', buy, buy, { limits: { symbols: { EURUSD: { maxNotional: 10.9 } } } }),
+  model('buy above maxPosition', buy, buy, { limits: { symbols: { '*': { maxPosition: 9 } } } }),
+  model('buy above maxOrdersPerMinute', buy, buy, { limits: { symbols: {}, maxOrdersPerMinute: 0 } }),
+  model('buy outside the price collar', buy, buy, {
+    limits: { symbols: { '*': { priceCollarPct: 0.01 } } },
+    quotes: [{ kind: 'quoted', bid: 1.119, ask: 1.12 }, { kind: 'none', reason: 'no answer within 2000 ms' }],
+  }),
 ];
 
 const label = (p: ModelPath) => p.steps.map((s) => s.event.type.replace(/^xstate\.(done|error)\.actor\./, '$1:').replace(/^xstate\.after\.([^.]+)\..*/, 'after:$1')).join(' → ') || '(settles at once)';
@@ -91,6 +112,7 @@ for (const m of models) {
           ...(m.duplicate ? { duplicate: true } : {}),
           ...(m.recovery ? { recovery: m.recovery } : {}),
           ...(m.durability ? { durability: m.durability } : {}),
+          ...(m.limits ? { limits: m.limits } : {}),
         });
         replayed++;
       });

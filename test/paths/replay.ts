@@ -6,7 +6,8 @@
 import { SimulatedClock, type AnyStateMachine } from 'xstate';
 import { expect } from 'vitest';
 import { pino } from 'pino';
-import { createEngine, type ExecutionResult, type FrozenSnapshot, type OrderReport } from '../../src/index.js';
+import { createEngine, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type OrderReport } from '../../src/index.js';
+import type { LimitFacts } from '../../src/rules/limits.js';
 import type { ExecutionContext } from '../../machines/execution.machine.js';
 import { checkInvariants, checkSafety } from '../support/invariants.js';
 import { T0 } from '../support/fixtures.js';
@@ -57,6 +58,8 @@ export async function replayPath(args: {
   machine: AnyStateMachine;
   /** How far the replayed venue honours client order ids (default: durably). */
   durability?: 'durable' | 'openOrdersOnly';
+  /** The engine's pre-trade limits. */
+  limits?: LimitsInput;
 }): Promise<ExecutionResult> {
   const { path, coverage } = args;
   const clock = new SimulatedClock();
@@ -76,6 +79,7 @@ export async function replayPath(args: {
     clock,
     pollIntervalMs: POLL_MS, // polls only matter where a path fails one; their answers are never given otherwise
     logger: pino({ level: 'silent' }),
+    ...(args.limits ? { limits: args.limits } : {}),
     inspect: (ev) => {
       if (ev.actorRef.sessionId !== ev.rootId) return;
       if (ev.type === '@xstate.snapshot') live = ev.snapshot as never;
@@ -90,7 +94,13 @@ export async function replayPath(args: {
     },
   });
   if (args.killSwitch && args.killSwitch !== 'off') engine.killSwitch.set(args.killSwitch, { reason: 'path', operator: 'path' });
-  if (args.duplicate && args.snapshot) void engine.execute(args.snapshot); // the advisory is already executing on this engine
+  if (args.duplicate && args.snapshot) {
+    // The advisory is already executing on this engine: past its limits, being claimed.
+    void engine.execute(args.snapshot);
+    await flush();
+    broker.settle('isTradable', { ok: true, value: true });
+    await flush();
+  }
 
   const describe = (i: number) => `step ${i + 1}/${path.steps.length} (${path.steps[i]?.event.type})`;
   const resultPromise = args.recovery ? engine.recovery.then((r) => r[0]!) : engine.execute(args.input);
@@ -116,6 +126,16 @@ export async function replayPath(args: {
       const [, kind, id] = actor;
       const ok = kind === 'done';
       if (id === 'claimAdvisory') return journal.answerClaim(ok ? 'claimed' : 'duplicate');
+      if (id === 'readLimitFacts') {
+        // The venue answers what the path's facts say; the engine's own book supplies the rest.
+        const facts = (event as { output: LimitFacts }).output;
+        if (facts.quote !== null) {
+          const q = facts.quote;
+          broker.settle('getQuote', q.kind === 'quoted' ? { ok: true, value: { bid: q.bid, ask: q.ask } } : { ok: false, error: new Error(q.reason) });
+        }
+        broker.settle('isTradable', { ok: true, value: facts.tradable?.kind === 'open' });
+        return;
+      }
       const payload = ok ? (event as { output: unknown }).output : (event as { error: unknown }).error;
       if (id === 'reconcile') {
         const variant = (event as { variant?: 'matched' | 'mismatch' }).variant;

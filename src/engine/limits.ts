@@ -1,0 +1,259 @@
+/**
+ * The engine's pre-trade limits: what it was started with (frozen, journaled once), what operators
+ * tightened since, and the book that admits orders against them. The book gathers the facts each
+ * limit is judged on — the venue's quote and tradability (each within `LIMIT_FACT_CALL_MS`), the
+ * position and the orders of the last minute — and admits the order in the same synchronous step:
+ * it is counted and its quantity reserved, so executions checked together see each other. The
+ * statechart judges (`checkingLimits`); this file only gathers, counts and remembers.
+ */
+import type { BrokerObserver } from '../broker/checkedBroker.js';
+import { describeThrown } from '../broker/errors.js';
+import type { BrokerAdapter, Quote } from '../broker/types.js';
+import type { Clock } from '../domain/clock.js';
+import { LIMIT_FACT_CALL_MS, RATE_WINDOW_MS } from '../domain/constants.js';
+import { WardenUsageError } from '../domain/errors.js';
+import { deepFreeze } from '../domain/json.js';
+import { parseLimits, type Limits, type LimitsInput } from '../domain/limits.js';
+import type { ExecutionResult } from '../domain/result.js';
+import { PositionReportSchema, type FrozenSnapshot } from '../domain/schemas.js';
+import { JournalKind, type CommandOutcome, type OperatorCommand } from '../journal/types.js';
+import { loosenings, mergeLimits, resolveLimits, type LimitFacts, type QuoteFact, type TradableFact } from '../rules/limits.js';
+import type { EngineJournal } from './engineJournal.js';
+import type { PositionLedger } from './ledger.js';
+
+/**
+ * One tightening of an engine's limits: who, why, when, and the limits before and after.
+ *
+ * @example
+ * const change: LimitsChange = engine.limits.set({ symbols: { EURUSD: { maxPosition: 50_000 } } }, { operator: 'ana', reason: 'NFP at 14:30' });
+ * console.log(change.from.symbols.EURUSD, '→', change.to.symbols.EURUSD);
+ */
+export interface LimitsChange {
+  readonly at: string;
+  readonly operator: string;
+  readonly reason: string;
+  readonly change: Limits;
+  readonly from: Limits;
+  readonly to: Limits;
+}
+
+/**
+ * How much of a symbol's limits is in use: the net position Warden knows, what open executions
+ * could still add, and the orders admitted in the last minute (on the symbol and over all).
+ *
+ * @example
+ * const use: LimitsUsage = engine.limits.usage('EURUSD');
+ * console.log(`${Math.abs(use.position.net)} of ${engine.limits.current().symbols.EURUSD?.maxPosition}`);
+ */
+export interface LimitsUsage {
+  readonly position: LimitFacts['position'];
+  readonly ordersLastMinute: LimitFacts['ordersLastMinute'];
+}
+
+/**
+ * An engine's limits, for operators: read them, tighten them (never loosen), see their use.
+ *
+ * @example
+ * engine.limits.set({ symbols: { '*': { maxQuantity: 5_000 } } }, { operator: 'ana', reason: 'thin market' });
+ * engine.limits.current().symbols['*']?.maxQuantity; // 5_000
+ */
+export interface EngineLimits {
+  current(): Limits;
+  /**
+   * Lays `change` over the current limits (a change names only the fields it sets) if that only
+   * tightens them; journaled with operator and reason. Throws `WardenUsageError`
+   * (`limits_loosened`, `invalid_limits`, `operator_required`, `reason_required`) and changes nothing otherwise.
+   */
+  set(change: LimitsInput, options: { readonly operator: string; readonly reason: string }): LimitsChange;
+  history(): readonly LimitsChange[];
+  usage(symbol: string): LimitsUsage;
+}
+
+const NO_LIMITS: Limits = deepFreeze({ symbols: {} });
+
+/**
+ * Validates `createEngine`'s `limits` option before anything else is opened: invalid limits, or a
+ * price collar on a broker that cannot quote, throw `WardenUsageError` (`invalid_limits`) naming the field.
+ *
+ * @example
+ * const limits = checkEngineLimits({ limits: { symbols: { '*': { maxQuantity: 10 } } } }, broker);
+ */
+export function checkEngineLimits(input: LimitsInput | undefined, broker: BrokerAdapter): Limits {
+  const limits = input === undefined ? NO_LIMITS : parseLimits(input);
+  requireQuotes(limits, broker, 'limits');
+  return limits;
+}
+
+/** A collar the venue can never be asked about would refuse every order: say so at once instead. */
+function requireQuotes(limits: Limits, broker: BrokerAdapter, where: string): void {
+  const quotes = has(() => typeof broker.getQuote === 'function');
+  if (quotes) return;
+  const collared = Object.entries(limits.symbols).find(([, l]) => l.priceCollarPct !== undefined);
+  if (collared) throw new WardenUsageError('invalid_limits', `${where}.symbols.${collared[0]}.priceCollarPct: the broker ${broker.name} cannot quote (it has no getQuote), so no order could pass the collar`);
+}
+
+const has = (get: () => boolean): boolean => {
+  try {
+    return get();
+  } catch {
+    return false;
+  }
+};
+
+type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+/** One pre-trade question to the venue, within its time limit; a failure or silence is an answer too. */
+function ask<T>(clock: Clock, call: () => Promise<T>): Promise<Answer<T>> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (answer: Answer<T>) => {
+      if (done) return;
+      done = true;
+      clock.clearTimeout(timer);
+      resolve(answer);
+    };
+    const timer = clock.setTimeout(() => finish({ ok: false, reason: `no answer within ${LIMIT_FACT_CALL_MS} ms` }), LIMIT_FACT_CALL_MS);
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(call());
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    pending.then(
+      (value) => finish({ ok: true, value }),
+      (e: unknown) => finish({ ok: false, reason: describeThrown(e) }),
+    );
+  });
+}
+
+const positivePrice = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
+
+/**
+ * The engine's limits and the book that admits orders against them.
+ *
+ * @example
+ * const book = createLimitBook({ limits: checkEngineLimits(options.limits, broker), broker, clock, ledger, journal });
+ * const machine = createExecutionMachine({ broker, readLimitFacts: book.readFacts });
+ */
+export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; clock: Clock; ledger: PositionLedger; journal: EngineJournal }) {
+  const { broker, clock, ledger, journal } = deps;
+  let current = deps.limits;
+  const changes: LimitsChange[] = [];
+  /** Admitted executions not yet settled: their full quantity counts until they settle. */
+  const reserved = new Map<string, { symbol: string; side: FrozenSnapshot['side']; quantity: number }>();
+  /** Orders admitted, oldest first, pruned to the rate window. */
+  let admitted: { executionId: string; symbol: string; at: number }[] = [];
+  /** Per symbol, what the venue reported beyond Warden's own fills at its last reconciliation. */
+  const outside = new Map<string, number>();
+  const configured = () => Object.keys(current.symbols).length > 0 || current.maxOrdersPerMinute !== undefined;
+
+  if (configured()) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current } });
+
+  const usage = (symbol: string, except: string | null): LimitsUsage => {
+    let openBuys = 0;
+    let openSells = 0;
+    for (const [id, r] of reserved) {
+      if (id === except || r.symbol !== symbol) continue;
+      const left = Math.max(0, r.quantity - Math.abs(ledger.filledBy(id)));
+      if (r.side === 'buy') openBuys += left;
+      else openSells += left;
+    }
+    const since = clock.now() - RATE_WINDOW_MS;
+    admitted = admitted.filter((a) => a.at > since);
+    return {
+      position: { net: (outside.get(symbol) ?? 0) + ledger.net(symbol), openBuys, openSells },
+      ordersLastMinute: { symbol: admitted.filter((a) => a.symbol === symbol).length, all: admitted.length },
+    };
+  };
+
+  const quoteOf = async (symbol: string): Promise<QuoteFact> => {
+    const answer = await ask<Quote>(clock, () => broker.getQuote!(symbol));
+    if (!answer.ok) return { kind: 'none', reason: answer.reason };
+    const q = answer.value as Partial<Quote> | null;
+    return q && positivePrice(q.bid) && positivePrice(q.ask) ? { kind: 'quoted', bid: q.bid, ask: q.ask } : { kind: 'none', reason: 'unreadable quote' };
+  };
+  const tradableOf = async (symbol: string): Promise<TradableFact> => {
+    const answer = await ask<boolean>(clock, () => broker.isTradable!(symbol));
+    if (!answer.ok) return { kind: 'closed', reason: `the venue could not say (${answer.reason})` };
+    return answer.value === true ? { kind: 'open' } : { kind: 'closed', reason: answer.value === false ? 'the venue says it is closed or halted' : 'unreadable answer' };
+  };
+
+  const api: EngineLimits = {
+    current: () => current,
+    history: () => [...changes],
+    usage: (symbol) => usage(symbol, null),
+    set(change, options) {
+      if (typeof options?.operator !== 'string' || options.operator.trim() === '') throw new WardenUsageError('operator_required', 'tightening limits needs an operator name');
+      if (typeof options.reason !== 'string' || options.reason.trim() === '') throw new WardenUsageError('reason_required', 'tightening limits needs a reason');
+      const parsed = parseLimits(change, 'change');
+      const next = deepFreeze(mergeLimits(current, parsed));
+      const looser = loosenings(current, next);
+      if (looser.length > 0) throw new WardenUsageError('limits_loosened', `limits can only be tightened while the engine runs; this would loosen ${looser.join('; ')}`);
+      requireQuotes(next, broker, 'change');
+      const record: LimitsChange = deepFreeze({ at: new Date(clock.now()).toISOString(), operator: options.operator, reason: options.reason, change: parsed, from: current, to: next });
+      journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'tighten', payload: record });
+      current = next;
+      changes.push(record);
+      return record;
+    },
+  };
+
+  return {
+    api,
+    /** Gathers the facts, then counts and reserves in one synchronous step (see the file's comment). */
+    async readFacts({ executionId, snapshot }: { executionId: string; snapshot: FrozenSnapshot }): Promise<LimitFacts> {
+      const { symbol } = snapshot;
+      const collar = resolveLimits(current, symbol).priceCollarPct !== undefined;
+      const [quote, tradable] = await Promise.all([
+        collar ? quoteOf(symbol) : null,
+        has(() => typeof broker.isTradable === 'function') ? tradableOf(symbol) : null,
+      ]);
+      // From here to the return nothing awaits: read, count and reserve are one step.
+      const limits = resolveLimits(current, symbol);
+      const use = usage(symbol, executionId);
+      const facts: LimitFacts = {
+        limits,
+        maxOrdersPerMinuteAll: current.maxOrdersPerMinute ?? null,
+        ...use,
+        quote: limits.priceCollarPct === undefined ? null : (quote ?? { kind: 'none', reason: 'the collar was set while the quote was being asked for' }),
+        tradable,
+      };
+      reserved.set(executionId, { symbol, side: snapshot.side, quantity: snapshot.positionSize });
+      admitted.push({ executionId, symbol, at: clock.now() });
+      if (configured() || tradable !== null) journal.append({ kind: JournalKind.Limits, executionId, advisoryId: snapshot.advisoryId, snapshotHash: snapshot.hash, event: 'check', payload: facts });
+      return facts;
+    },
+    /** The execution is over: its unfilled part is no longer reserved; a refused order (nothing sent) is not counted. */
+    settled(executionId: string, result: ExecutionResult): void {
+      reserved.delete(executionId);
+      if (result.status === 'rejected') admitted = admitted.filter((a) => a.executionId !== executionId);
+    },
+    /** Sees reconciliation's position answers: what the venue holds beyond Warden's own fills. */
+    watch(observer: BrokerObserver): BrokerObserver {
+      return (call) => {
+        if (call.phase === 'response' && call.method === 'getPosition') {
+          const position = PositionReportSchema.safeParse(call.payload);
+          if (position.success) outside.set(position.data.symbol, position.data.quantity - ledger.net(position.data.symbol));
+        }
+        return observer(call);
+      };
+    },
+    /** An operator's `warden limits set`, written into the store's inbox by another process. */
+    command(command: Extract<OperatorCommand, { kind: 'limits' }>): CommandOutcome {
+      try {
+        const change = api.set(command.change, { operator: command.operator, reason: command.reason });
+        return { ok: true, message: `limits tightened: ${JSON.stringify(change.change)}` };
+      } catch (e) {
+        return { ok: false, message: e instanceof WardenUsageError ? e.message : describeThrown(e) };
+      }
+    },
+  };
+}
+
+/**
+ * The engine's limit book: facts for `checkingLimits`, settlement, and the operator's API.
+ *
+ * @example
+ * const book: LimitBook = createLimitBook({ limits, broker, clock, ledger, journal });
+ */
+export type LimitBook = ReturnType<typeof createLimitBook>;
