@@ -10,3 +10,4 @@
 export { HttpBroker, type HttpBrokerOptions } from '../broker/httpBroker.js';
 export { startPaperService, type PaperService, type PaperServiceOptions } from '../broker/paperService.js';
 export * from '../broker/ccxt/index.js';
+export * from '../broker/oanda/index.js';
