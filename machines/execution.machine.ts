@@ -205,6 +205,7 @@ export const executionMachine = setup({
                 input: ({ context }) => ({
                   executionId: context.executionId,
                   request: { clientOrderId: context.clientOrderId!, symbol: context.snapshot!.symbol, side: context.snapshot!.side, quantity: context.snapshot!.positionSize, type: 'market' as const },
+                  protectOnFill: { slOffsetPct: context.snapshot!.slOffsetPct, tpOffsetPct: context.snapshot!.tpOffsetPct, referencePrice: context.snapshot!.referencePrice },
                 }),
                 onDone: [
                   {
