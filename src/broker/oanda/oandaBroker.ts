@@ -329,10 +329,11 @@ export class OandaBroker implements BrokerAdapter {
     return { ...base, status: 'rejected', stopLoss: held.stopLoss, takeProfit: held.takeProfit, quantity: 0, reason: failure.message };
   }
 
-  /** Fills and cancels pushed from the account's transactions stream (one connection for all listeners). */
-  subscribe(listener: (report: OrderReport) => void): () => void {
-    return this.#stream.add(listener);
-  }
+  /**
+   * Fills and cancels pushed from the account's transactions stream (one connection for all
+   * listeners). Bound to the instance, so it works when a host wraps the adapter (e.g. in a Proxy).
+   */
+  readonly subscribe = (listener: (report: OrderReport) => void): (() => void) => this.#stream.add(listener);
 
   /**
    * The dry run: reads the account summary and the instruments for `symbols` and sends nothing.
