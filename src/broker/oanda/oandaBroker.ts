@@ -133,6 +133,8 @@ export class OandaBroker implements BrokerAdapter {
   readonly #sent = new Map<string, number>();
   /** Orders OANDA refused outright (400/404 with a reject transaction): no order exists to look up. */
   readonly #rejected = new Map<string, OrderReport>();
+  /** Fill transactions already read, by id. */
+  readonly #fills = new Map<string, OrderFillTransaction>();
 
   constructor(options: OandaBrokerOptions) {
     if (typeof options.token !== 'string' || options.token.length === 0) throw new TypeError('OandaBroker needs a token');
@@ -446,7 +448,13 @@ export class OandaBroker implements BrokerAdapter {
   }
 
   async #fillTransaction(id: string): Promise<OrderFillTransaction> {
-    return this.#parse(OrderFillTransactionSchema, await this.#transaction(id), 'fill transaction');
+    // A transaction never changes: each fill is read once, however often its order is polled.
+    const known = this.#fills.get(id);
+    if (known) return known;
+    const fill = this.#parse(OrderFillTransactionSchema, await this.#transaction(id), 'fill transaction');
+    this.#fills.set(id, fill);
+    if (this.#fills.size > REMEMBERED_IDS) this.#fills.delete(this.#fills.keys().next().value!);
+    return fill;
   }
 
   async #cancelReason(id: string): Promise<string | undefined> {
