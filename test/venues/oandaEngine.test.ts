@@ -11,6 +11,16 @@ import { VirtualClock } from '../../src/testing/index.js';
 import { rawSnapshot, silentLogger, snapshot, T0 } from '../support/fixtures.js';
 import { checkInvariants } from '../support/invariants.js';
 import { drive, trackCalls } from './drive.js';
+
+/**
+ * Quiet, and still quiet after many turns of the event loop: under load the engine's loop budget
+ * hands answers in over several turns, and virtual time must not move while one is still queued.
+ */
+async function patientQuiet(inFlight: () => Promise<void>): Promise<void> {
+  await inFlight();
+  for (let i = 0; i < 15; i++) await new Promise<void>((r) => setImmediate(r));
+  await inFlight();
+}
 import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from './oandaVenue.js';
 
 let closers: (() => Promise<void>)[] = [];
@@ -22,7 +32,8 @@ afterEach(async () => {
 async function start({ virtual = true, pollIntervalMs = 500 }: { virtual?: boolean; pollIntervalMs?: number } = {}) {
   const venue = await new OandaVenue().start();
   const oanda = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5 });
-  const { broker, quiet } = trackCalls(oanda);
+  const { broker, quiet: inFlight } = trackCalls(oanda);
+  const quiet = () => patientQuiet(inFlight);
   const clock = new VirtualClock(T0);
   const journal = new MemoryJournal();
   const engine = createEngine({ broker, journal, logger: silentLogger(), pollIntervalMs, ...(virtual ? { clock } : {}) });
@@ -31,6 +42,7 @@ async function start({ virtual = true, pollIntervalMs = 500 }: { virtual?: boole
     checkInvariants({ result, snapshot: s, journal: await journal.records() });
     expect(venue.ordersWithClientId(result.clientOrderId ?? '').length).toBeLessThanOrEqual(1);
     expect(venue.schemaErrors).toEqual([]);
+    expect(venue.unprotected).toEqual([]); // no open trade was ever without a stop once a request was done
   };
   closers.push(async () => {
     await engine.close();

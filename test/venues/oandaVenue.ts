@@ -157,6 +157,11 @@ export class OandaVenue {
   ]);
   /** Every spec violation in an answer this venue sent (should stay empty). */
   readonly schemaErrors: string[] = [];
+  /**
+   * Open trades seen without a pending stop loss once a request was handled (Warden's invariant on
+   * this venue: a fill is never without a stop, so this stays empty when entries carry `stopLossOnFill`).
+   */
+  readonly unprotected: string[] = [];
   /** Every request, in order. */
   readonly requests: { method: string; path: string; body: unknown }[] = [];
   /** How many first look-ups of each new order answer NO_SUCH_ORDER. */
@@ -262,6 +267,18 @@ export class OandaVenue {
   // ---- HTTP
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.on('finish', () => this.#checkProtected());
+    await this.#route(req, res);
+    this.#checkProtected();
+  }
+
+  #checkProtected(): void {
+    for (const t of this.#trades.values()) {
+      if (t.state === 'OPEN' && t.stopLoss?.state !== 'PENDING' && !this.unprotected.includes(t.id)) this.unprotected.push(t.id);
+    }
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://venue');
     const method = req.method ?? 'GET';
     let body: unknown = undefined;
