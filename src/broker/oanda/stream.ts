@@ -32,8 +32,6 @@ export class TransactionStream {
   #abort: AbortController | null = null;
   /** The last transaction id taken in (from a transaction, a heartbeat or a gap fill). */
   #lastId: string | null = null;
-  /** How many times the stream was (re)opened; read by tests. */
-  connections = 0;
 
   constructor(options: TransactionStreamOptions) {
     this.#options = options;
@@ -91,7 +89,6 @@ export class TransactionStream {
         await res.body?.cancel().catch(() => undefined);
         return false;
       }
-      this.connections += 1;
       const decoder = new TextDecoder();
       let buffer = '';
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
