@@ -82,7 +82,13 @@ export interface OandaBrokerOptions {
   readonly now?: () => number;
 }
 
-/** What the dry run reads: the account and the instruments it may trade. */
+/**
+ * What the dry run reads: the account and the instruments it may trade.
+ *
+ * @example
+ * const check: OandaAccountCheck = await broker.checkAccount(['EURUSD']);
+ * console.log(check.balance, check.currency, check.instruments[0]?.instrument); // '100000.0000' 'USD' 'EUR_USD'
+ */
 export interface OandaAccountCheck {
   readonly accountId: string;
   readonly currency: string;
