@@ -29,7 +29,7 @@ export const actorTypes = {
   // The bare definition has no limits: nothing to gather, every limit passes.
   readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(() => Promise.resolve(NO_LIMIT_FACTS)),
   claimAdvisory: fromPromise<void, AdvisoryClaim>(() => notProvided('claimAdvisory')),
-  submitOrder: fromPromise<OrderReport, Call<{ request: OrderRequest }>>(() => notProvided('submitOrder')),
+  submitOrder: fromPromise<OrderReport, Call<{ request: OrderRequest; protectOnFill?: OrderRequest['protectOnFill'] }>>(() => notProvided('submitOrder')),
   lookupOrder: fromPromise<OrderReport | null, Call<{ ref: OrderRef }>>(() => notProvided('lookupOrder')),
   cancelOrder: fromPromise<OrderReport, Call<{ ref: OrderRef; alreadyRequested: boolean }>>(() => notProvided('cancelOrder')),
   placeProtection: fromPromise<ProtectionReport, Call<{ request: ProtectionRequest }>>(() => notProvided('placeProtection')),
@@ -89,7 +89,8 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
         })(),
       ),
     ),
-    submitOrder: fromPromise(({ input }) => delivered(input.executionId, broker.submitOrder(input.executionId, input.request))),
+    // A venue that attaches the stop to the entry order is told the snapshot's offsets; others get the plain request.
+    submitOrder: fromPromise(({ input }) => delivered(input.executionId, broker.submitOrder(input.executionId, env.venueProtectsOnFill && input.protectOnFill ? { ...input.request, protectOnFill: input.protectOnFill } : input.request))),
     lookupOrder: fromPromise(({ input }) => delivered(input.executionId, broker.getOrder(input.executionId, input.ref))),
     cancelOrder: fromPromise(({ input }) =>
       // The kill switch fan-out may have sent this cancel already: its answer is this cancel's answer.

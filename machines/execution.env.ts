@@ -118,6 +118,8 @@ export interface ExecutionEnv {
   readonly venueKeepsClientIds: boolean;
   /** The adapter pushes order updates (`subscribe`): polling is only a backstop. */
   readonly venuePushes: boolean;
+  /** The adapter attaches a stop to the entry order at the venue (`capabilities.protectOnFill`). */
+  readonly venueProtectsOnFill: boolean;
   readonly pollIntervalMs: number;
   readonly minPollIntervalMs: number;
   readonly otherPositionQuantity: (symbol: string, executionId: string) => number;
@@ -162,6 +164,7 @@ export function createEnv(deps: ExecutionMachineDeps): ExecutionEnv {
     approvers: deps.approvers ? parseApproverKeys(deps.approvers) : null,
     venueKeepsClientIds: durability === 'durable',
     venuePushes: read(() => typeof broker.subscribe === 'function', false),
+    venueProtectsOnFill: read(() => broker.capabilities?.protectOnFill === true, false),
     pollIntervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     minPollIntervalMs: deps.minPollIntervalMs ?? FAST_POLL_MS,
     otherPositionQuantity: deps.otherPositionQuantity ?? (() => 0),

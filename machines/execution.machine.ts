@@ -244,6 +244,7 @@ export const executionMachine = setup({
                     // The price collar, for an adapter that can bound the fill price at the venue.
                     ...(context.send.priceBound !== null ? { priceBound: context.send.priceBound } : {}),
                   },
+                  protectOnFill: { slOffsetPct: context.snapshot!.slOffsetPct, tpOffsetPct: context.snapshot!.tpOffsetPct, referencePrice: context.snapshot!.referencePrice },
                 }),
                 onDone: [
                   {

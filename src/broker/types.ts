@@ -39,6 +39,12 @@ export interface BrokerAdapter {
    * unfinished executions only with an adapter of the same identity. Defaults to `name`.
    */
   readonly identity?: string;
+  /**
+   * What the venue can do beyond the contract. `protectOnFill: true`: the adapter attaches a stop
+   * to the entry order at the venue from `OrderRequest.protectOnFill` (so a fill is never without
+   * a stop), and Warden sends that field; `placeProtection` then sets rule 2's exact levels.
+   */
+  readonly capabilities?: { readonly protectOnFill?: boolean };
   /** Must be idempotent on `req.clientOrderId`: a resend returns the existing order. */
   submitOrder(req: OrderRequest): Promise<OrderReport>;
   /** Returns the order's state after the cancel attempt (it may have filled first). */

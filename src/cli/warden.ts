@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeHolds } from '../engine/holdWords.js';
 import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
-import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
+import { CcxtBroker, HttpBroker, OandaBroker, startPaperService } from '../entries/adapters.js';
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 
@@ -46,8 +46,11 @@ store shared by many engines: one journal, one claim per advisory, one kill swit
 
 --broker ccxt:binanceusdm trades on a real venue through ccxt (install it: npm install ccxt).
 Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET. Add
---sandbox for the venue's test environment (Binance: Demo Trading).`,
-  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]] [--journal FILE | --store URL] [--limits FILE] [--json]
+--sandbox for the venue's test environment (Binance: Demo Trading).
+
+--broker oanda:practice (or oanda:live) trades on OANDA v20: token from OANDA_TOKEN, account from
+OANDA_ACCOUNT. run --dry-run reads the account and the snapshots' instruments and sends nothing.`,
+  run: `usage: warden run SNAPSHOT.json… [--broker URL|paper|ccxt:EXCHANGE [--sandbox]|oanda:practice|oanda:live [--dry-run]] [--journal FILE | --store URL] [--limits FILE] [--json]
 
 Executes each snapshot (a JSON file holding one snapshot or an array), showing each state
 change on stderr, then prints a results table (or --json). Exit 1 if any execution needs
@@ -142,7 +145,7 @@ const JOURNAL: Record<string, OptionSpec> = { journal: { type: 'string', help: `
 /** A store several engines share instead of a journal file. */
 const STORE: Record<string, OptionSpec> = { store: { type: 'string', help: 'a PostgreSQL store shared by many engines (postgres://…; default $WARDEN_DATABASE_URL) instead of --journal' } };
 const BROKER: Record<string, OptionSpec> = {
-  broker: { type: 'string', help: 'URL of a paper/HTTP broker, "paper" (in-process), or ccxt:EXCHANGE' },
+  broker: { type: 'string', help: 'URL of a paper/HTTP broker, "paper" (in-process), ccxt:EXCHANGE, or oanda:practice|oanda:live' },
   sandbox: { type: 'boolean', help: "with ccxt: the venue's test environment" },
 };
 const JSON_OUTPUT: Record<string, OptionSpec> = {
@@ -156,7 +159,7 @@ const JSON_OUTPUT: Record<string, OptionSpec> = {
  * and a non-zero exit, before anything is opened or written. `--help` lists these definitions.
  */
 const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; readonly positionals: readonly [min: number, max: number] }> = {
-  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, limits: { type: 'string', help: 'pre-trade limits (strict JSON file; see warden limits --help)' }, grace: { type: 'string', help: `after a first Ctrl-C (working orders cancelled, fills protected and reconciled), the most seconds to wait for every execution to settle (default ${DEFAULT_GRACE_S})` } }, positionals: [1, Infinity] },
+  run: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT, approver: { type: 'string', multiple: true, help: 'a public key (PEM file) whose signature approvals need; repeat for several' }, limits: { type: 'string', help: 'pre-trade limits (strict JSON file; see warden limits --help)' }, grace: { type: 'string', help: `after a first Ctrl-C (working orders cancelled, fills protected and reconciled), the most seconds to wait for every execution to settle (default ${DEFAULT_GRACE_S})` }, 'dry-run': { type: 'boolean', help: 'with oanda: read the account and instruments, send nothing' } }, positionals: [1, Infinity] },
   recover: { options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT }, positionals: [0, 0] },
   limits: {
     options: {
@@ -471,8 +474,27 @@ async function brokerFrom(a: Args): Promise<BrokerAdapter> {
     if (!apiKey || !secret) throw new UsageError(`--broker ${target} needs WARDEN_API_KEY and WARDEN_API_SECRET in the environment`);
     return CcxtBroker.create({ exchange: target.slice('ccxt:'.length), apiKey, secret, sandbox: a.flags.has('--sandbox') });
   }
-  if (!/^https?:\/\//.test(target)) throw new UsageError(`--broker must be a URL (http://…), "paper" or "ccxt:EXCHANGE", got ${target}`);
+  if (target === 'oanda:practice' || target === 'oanda:live') {
+    // Never from flags (shell history, process listings). OANDA_URL points at a loopback test venue.
+    const token = process.env.OANDA_TOKEN;
+    const accountId = process.env.OANDA_ACCOUNT;
+    if (!token || !accountId) throw new UsageError(`--broker ${target} needs OANDA_TOKEN and OANDA_ACCOUNT in the environment`);
+    return new OandaBroker({ environment: target === 'oanda:live' ? 'live' : 'practice', token, accountId, ...(process.env.OANDA_URL ? { restUrl: process.env.OANDA_URL } : {}) });
+  }
+  if (!/^https?:\/\//.test(target)) throw new UsageError(`--broker must be a URL (http://…), "paper", "ccxt:EXCHANGE" or "oanda:practice|live", got ${target}`);
   return new HttpBroker({ baseUrl: target });
+}
+
+/** `run --dry-run`: reads the OANDA account and the snapshots' instruments; opens no journal, sends no order. */
+async function dryRun(a: Args, snapshots: unknown[]): Promise<number> {
+  const broker = await brokerFrom(a);
+  if (!(broker instanceof OandaBroker)) throw new UsageError('--dry-run needs --broker oanda:practice or oanda:live');
+  const symbols = [...new Set(snapshots.map((s) => (s as { symbol?: unknown } | null)?.symbol).filter((s): s is string => typeof s === 'string'))];
+  const check = await broker.checkAccount(symbols);
+  console.log(`${broker.name} account ${check.accountId}: ${check.balance} ${check.currency}, ${check.openTradeCount} open trade(s), ${check.pendingOrderCount} pending order(s)${check.hedgingEnabled ? ', hedging enabled' : ''}`);
+  for (const i of check.instruments) console.log(`  ${i.symbol} → ${i.instrument}: prices to ${i.displayPrecision} decimals, minimum ${i.minimumTradeSize} units`);
+  console.log('dry run: nothing was sent');
+  return 0;
 }
 
 /** An engine for administration over the --journal file. */
@@ -618,6 +640,7 @@ async function main(argv: string[]): Promise<number> {
       // Limits are read and checked before anything is opened: a mistake in them changes nothing.
       const limitsFile = opt(a, '--limits');
       const limits = limitsFile === undefined ? undefined : limitsUsage(limitsFile, () => parseLimits(readLimitsFile(limitsFile)));
+      if (a.flags.has('--dry-run')) return dryRun(a, snapshots);
       const url = storeUrl(a);
       const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
       const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');

@@ -190,6 +190,14 @@ export const OrderRequestSchema = z.strictObject({
    * limit, a price bound) does so; one that cannot ignores it. Absent without a collar.
    */
   priceBound: price.optional(),
+  /**
+   * Present only for an adapter that declares `capabilities.protectOnFill`: the snapshot's offsets
+   * and reference price, so the venue can attach a stop to the entry order itself (OANDA's
+   * `stopLossOnFill`). Rule 2's exact levels are still set by `placeProtection` once the fill is known.
+   */
+  protectOnFill: z
+    .strictObject({ slOffsetPct: z.number().gt(-1).lt(1), tpOffsetPct: z.number().gt(-1).lt(1), referencePrice: z.number().positive() })
+    .optional(),
 });
 /**
  * An order as a broker adapter receives it in `submitOrder`.

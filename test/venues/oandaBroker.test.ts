@@ -1,0 +1,275 @@
+/** OandaBroker on its own, against the offline v20 venue on loopback. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerError, type OrderReport, type OrderRequest } from '../../src/index.js';
+import { OandaBroker, type OandaBrokerOptions } from '../../src/entries/adapters.js';
+import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from './oandaVenue.js';
+
+let opened: { venue: OandaVenue; brokers: OandaBroker[] }[] = [];
+afterEach(async () => {
+  for (const { venue, brokers } of opened) {
+    for (const b of brokers) b.close();
+    // Every answer the venue gave, and every streamed line, matched the v20 spec.
+    expect(venue.schemaErrors).toEqual([]);
+    await venue.close();
+  }
+  opened = [];
+});
+
+async function setup(options: Partial<OandaBrokerOptions> = {}) {
+  const venue = await new OandaVenue().start();
+  const brokers: OandaBroker[] = [];
+  const make = (more: Partial<OandaBrokerOptions> = {}) => {
+    const b = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5, ...options, ...more });
+    brokers.push(b);
+    return b;
+  };
+  opened.push({ venue, brokers });
+  return { venue, broker: make(), make };
+}
+
+const order = (clientOrderId: string, overrides: Partial<OrderRequest> = {}): OrderRequest => ({ clientOrderId, symbol: 'EURUSD', side: 'buy', quantity: 1000, type: 'market', ...overrides });
+const posts = (venue: OandaVenue) => venue.requests.filter((r) => r.method === 'POST');
+const sentOrder = (venue: OandaVenue, i = 0) => (posts(venue)[i]?.body as { order: Record<string, unknown> }).order;
+
+async function thrown(p: Promise<unknown>): Promise<BrokerError> {
+  const e = await p.then(() => null, (err: unknown) => err);
+  expect(e).toBeInstanceOf(BrokerError);
+  return e as BrokerError;
+}
+
+/** Waits (on I/O, not on a timer of ours) until `ok` holds. */
+async function until(ok: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!ok()) throw new Error(`never happened: ${what}`);
+}
+
+describe('OandaBroker: orders', () => {
+  it('a buy is a FOK market order with signed units, the client id on order and trade, and answers the fill', async () => {
+    const { venue, broker } = await setup();
+    const report = await broker.submitOrder(order('wd-a1'));
+    expect(report).toMatchObject({ clientOrderId: 'wd-a1', status: 'filled', filledQuantity: 1000, averageFillPrice: 1.1 });
+    expect(sentOrder(venue)).toMatchObject({ type: 'MARKET', instrument: 'EUR_USD', units: '1000', timeInForce: 'FOK', clientExtensions: { id: 'wd-a1' }, tradeClientExtensions: { id: 'wd-a1' } });
+    expect(sentOrder(venue).stopLossOnFill).toBeUndefined();
+    expect(venue.requests[0]!.path).toBe(`/v3/accounts/${VENUE_ACCOUNT}/instruments`);
+  });
+
+  it('a sell sends negative units; XAUUSD maps to XAU_USD and a configured name to its instrument', async () => {
+    const { venue, broker } = await setup({ instruments: { US500: 'SPX500_USD' } });
+    await broker.submitOrder(order('wd-s1', { side: 'sell', symbol: 'XAUUSD', quantity: 5 }));
+    await broker.submitOrder(order('wd-s2', { symbol: 'US500', quantity: 2.5 }));
+    expect(sentOrder(venue, 0)).toMatchObject({ instrument: 'XAU_USD', units: '-5' });
+    expect(sentOrder(venue, 1)).toMatchObject({ instrument: 'SPX500_USD', units: '2.5' });
+    expect(venue.netUnits('XAU_USD')).toBe(-5);
+  });
+
+  it('an unmapped symbol, a size off the unit step or below the minimum is refused before anything is sent', async () => {
+    const { venue, broker } = await setup();
+    expect((await thrown(broker.submitOrder(order('wd-x1', { symbol: 'BTC/USDT' })))).code).toBe('unknown_instrument');
+    expect((await thrown(broker.submitOrder(order('wd-x2', { symbol: 'GBPUSD' })))).code).toBe('unknown_instrument'); // not tradeable on this account
+    const offStep = await thrown(broker.submitOrder(order('wd-x3', { quantity: 1000.5 })));
+    expect(offStep).toMatchObject({ retryable: false, code: 'InvalidQuantity' });
+    expect(offStep.message).toContain('nothing was sent');
+    expect((await thrown(broker.submitOrder(order('wd-x4', { symbol: 'US500', quantity: 0.05 }), ))).code).toBe('unknown_instrument');
+    expect(posts(venue)).toHaveLength(0);
+  });
+
+  it('protectOnFill attaches stopLossOnFill.distance = |slOffsetPct| × reference, on the instrument precision; OANDA prices it from the fill', async () => {
+    const { venue, broker } = await setup();
+    venue.script({ kind: 'fill', price: 1.10213 });
+    await broker.submitOrder(order('wd-p1', { protectOnFill: { slOffsetPct: -0.0051234, tpOffsetPct: 0.01, referencePrice: 1.1 } }));
+    expect(sentOrder(venue).stopLossOnFill).toEqual({ distance: '0.00564', timeInForce: 'GTC' });
+    // The stop exists from the fill itself, on the losing side of the trade's own open price.
+    expect(venue.tradeOf('wd-p1')).toMatchObject({ price: 1.10213, stopLoss: 1.09649, takeProfit: null });
+  });
+
+  it('a 201 that cancels (MARKET_HALTED, INSUFFICIENT_MARGIN) is a cancelled order with OANDA\'s reason', async () => {
+    const { venue, broker } = await setup();
+    venue.script({ kind: 'cancel', reason: 'MARKET_HALTED' }, { kind: 'cancel', reason: 'INSUFFICIENT_MARGIN' });
+    expect(await broker.submitOrder(order('wd-c1'))).toMatchObject({ status: 'cancelled', filledQuantity: 0, reason: 'MARKET_HALTED' });
+    expect(await broker.submitOrder(order('wd-c2'))).toMatchObject({ status: 'cancelled', reason: 'INSUFFICIENT_MARGIN' });
+    // And the look-up tells the same, reason included.
+    expect(await broker.getOrder({ clientOrderId: 'wd-c1' })).toMatchObject({ status: 'cancelled', filledQuantity: 0, reason: 'MARKET_HALTED' });
+  });
+
+  it('priceBound: with a collar, a fill beyond it is cancelled BOUNDS_VIOLATION', async () => {
+    const { venue, broker } = await setup({ priceBoundPct: 0.001 });
+    venue.instruments.get('EUR_USD')!.price = 1.1015; // 0.14 % above the reference
+    const report = await broker.submitOrder(order('wd-b1', { protectOnFill: { slOffsetPct: -0.01, tpOffsetPct: 0.02, referencePrice: 1.1 } }));
+    expect(sentOrder(venue).priceBound).toBe('1.10110');
+    expect(report).toMatchObject({ status: 'cancelled', reason: 'BOUNDS_VIOLATION' });
+    expect(venue.netUnits('EUR_USD')).toBe(0);
+  });
+
+  it('a 400 reject is definitive with its errorCode; the order is then known as rejected', async () => {
+    const { venue, broker } = await setup();
+    venue.script({ kind: 'reject', reason: 'INSUFFICIENT_MARGIN' });
+    const e = await thrown(broker.submitOrder(order('wd-r1')));
+    expect(e).toMatchObject({ retryable: false, code: 'INSUFFICIENT_MARGIN' });
+    expect(await broker.getOrder({ clientOrderId: 'wd-r1' })).toMatchObject({ status: 'rejected' });
+  });
+
+  it('429 and 503 are unknown outcomes; a cut connection after the venue acted too, and the look-up adopts the order', async () => {
+    const { venue, broker } = await setup();
+    venue.failNext('POST', '/orders', '429');
+    expect(await thrown(broker.submitOrder(order('wd-u1')))).toMatchObject({ retryable: true, code: 'rate_limited' });
+    venue.failNext('GET', '/orders/', '503');
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-u1' }))).toMatchObject({ retryable: true, code: 'http_503' });
+    venue.script({ kind: 'lostAnswer' });
+    expect(await thrown(broker.submitOrder(order('wd-u2')))).toMatchObject({ retryable: true, code: 'network' });
+    expect(await broker.getOrder({ clientOrderId: 'wd-u2' })).toMatchObject({ status: 'filled', filledQuantity: 1000 });
+  });
+
+  it('every request has a time limit: a hung answer is an unknown outcome (timeout)', async () => {
+    const { venue, make } = await setup();
+    const broker = make({ requestLimitMs: 40 });
+    await broker.getPosition('EURUSD'); // instruments loaded
+    venue.failNext('POST', '/orders', 'hang');
+    expect(await thrown(broker.submitOrder(order('wd-t1')))).toMatchObject({ retryable: true, code: 'timeout' });
+    venue.releaseHung();
+  });
+
+  it('a refused connection is not_sent; the token never appears in an error', async () => {
+    const { venue } = await setup();
+    const closedUrl = venue.url;
+    await venue.close(); // nothing listens there any more
+    const broker = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: closedUrl });
+    const e = await thrown(broker.submitOrder(order('wd-n1')));
+    expect(e).toMatchObject({ retryable: true, code: 'not_sent' });
+    expect(JSON.stringify({ m: e.message, b: broker })).not.toContain(VENUE_TOKEN);
+  });
+
+  it('a wrong token is a definitive refusal (401)', async () => {
+    const { make } = await setup();
+    const e = await thrown(make({ token: 'wrong' }).submitOrder(order('wd-w1')));
+    expect(e.retryable).toBe(true); // instruments are read first: an unanswerable read is not a refusal of the order
+    expect(e.code).toBe('http_401');
+  });
+});
+
+describe('OandaBroker: client ids are unique among PENDING orders only', () => {
+  it('CLIENT_ORDER_ID_ALREADY_EXISTS while pending: the existing order is adopted, not refused, and no second order is made', async () => {
+    const { venue, broker, make } = await setup();
+    venue.script({ kind: 'pending' });
+    expect(await broker.submitOrder(order('wd-d1'))).toMatchObject({ status: 'pending' });
+    const other = make(); // a restarted process: it does not remember having sent wd-d1
+    expect(await other.submitOrder(order('wd-d1'))).toMatchObject({ clientOrderId: 'wd-d1', status: 'pending' });
+    expect(venue.ordersWithClientId('wd-d1')).toHaveLength(1);
+    venue.fillPending('wd-d1');
+    expect(await other.getOrder({ clientOrderId: 'wd-d1' })).toMatchObject({ status: 'filled', filledQuantity: 1000 });
+  });
+
+  it('after a fill the venue takes the id again: the adapter looks an id it sent up first and never sends it twice', async () => {
+    const { venue, broker, make } = await setup();
+    await broker.submitOrder(order('wd-d2'));
+    expect(await broker.submitOrder(order('wd-d2'))).toMatchObject({ status: 'filled' });
+    expect(venue.ordersWithClientId('wd-d2')).toHaveLength(1);
+    // What the venue itself does with a resend from a process that forgot: a NEW order, which is why
+    // OANDA is openOrdersOnly. While the first trade is open its client trade id stops it.
+    expect(await make().submitOrder(order('wd-d2'))).toMatchObject({ status: 'cancelled', reason: 'CLIENT_TRADE_ID_ALREADY_EXISTS' });
+    expect(venue.ordersWithClientId('wd-d2')).toHaveLength(2);
+    expect(venue.netUnits('EUR_USD')).toBe(1000);
+  });
+});
+
+describe('OandaBroker: look-ups', () => {
+  it('NO_SUCH_ORDER right after the send is lag (unknown outcome), not absence; after the grace, and for an id never sent, it is null', async () => {
+    let now = 1_000_000;
+    const { venue, broker } = await setup({ now: () => now, lookupGraceMs: 2_000 });
+    venue.lookupLag = 2;
+    venue.script({ kind: 'lostAnswer' });
+    await thrown(broker.submitOrder(order('wd-l1')));
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-l1' }))).toMatchObject({ retryable: true, code: 'lookup_lag' });
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-l1' }))).toMatchObject({ retryable: true, code: 'lookup_lag' });
+    expect(await broker.getOrder({ clientOrderId: 'wd-l1' })).toMatchObject({ status: 'filled' });
+    expect(await broker.getOrder({ clientOrderId: 'wd-never' })).toBeNull();
+    venue.lookupLag = 1;
+    await broker.submitOrder(order('wd-l2'));
+    now += 2_001;
+    expect(await broker.getOrder({ clientOrderId: 'wd-l2' })).toBeNull();
+  });
+
+  it('cancel: a pending order is cancelled; a filled one answers its fill; an unknown one is a definitive unknown_order', async () => {
+    const { venue, broker } = await setup();
+    venue.script({ kind: 'pending' });
+    await broker.submitOrder(order('wd-k1'));
+    expect(await broker.cancelOrder({ clientOrderId: 'wd-k1' })).toMatchObject({ status: 'cancelled', filledQuantity: 0, reason: 'CLIENT_REQUEST' });
+    await broker.submitOrder(order('wd-k2'));
+    expect(await broker.cancelOrder({ clientOrderId: 'wd-k2' })).toMatchObject({ status: 'filled', filledQuantity: 1000, averageFillPrice: 1.1 });
+    expect(await thrown(broker.cancelOrder({ clientOrderId: 'wd-k3' }))).toMatchObject({ retryable: false, code: 'unknown_order' });
+  });
+});
+
+describe('OandaBroker: protection and positions', () => {
+  it('placeProtection sets rule 2\'s levels on the trade (replacing the stop from the fill), rounded to the tick, idempotently', async () => {
+    const { venue, broker } = await setup();
+    await broker.submitOrder(order('wd-pp1', { protectOnFill: { slOffsetPct: -0.01, tpOffsetPct: 0.02, referencePrice: 1.1 } }));
+    expect(venue.tradeOf('wd-pp1')).toMatchObject({ stopLoss: 1.089, takeProfit: null });
+    const req = { clientOrderId: 'wd-pp1-p', symbol: 'EURUSD', side: 'buy' as const, quantity: 1000, stopLoss: 1.0890000001, takeProfit: 1.122000004 };
+    const placed = await broker.placeProtection(req);
+    expect(placed).toEqual({ clientOrderId: 'wd-pp1-p', status: 'placed', stopLoss: 1.089, takeProfit: 1.122, quantity: 1000, tickSize: 1e-5 });
+    const puts = () => venue.requests.filter((r) => r.method === 'PUT').length;
+    expect(puts()).toBe(1);
+    expect(await broker.placeProtection(req)).toEqual(placed);
+    expect(puts()).toBe(1); // already held: nothing sent again
+    expect(await broker.getPosition('EURUSD')).toEqual({ symbol: 'EURUSD', quantity: 1000, averagePrice: 1.1, stopLoss: 1.089, takeProfit: 1.122 });
+  });
+
+  it('a short position is negative, with its own levels; flat is zero with none', async () => {
+    const { broker } = await setup();
+    expect(await broker.getPosition('USDJPY')).toEqual({ symbol: 'USDJPY', quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null });
+    await broker.submitOrder(order('wd-sh', { symbol: 'USDJPY', side: 'sell', quantity: 300 }));
+    await broker.placeProtection({ clientOrderId: 'wd-sh-p', symbol: 'USDJPY', side: 'sell', quantity: 300, stopLoss: 151.5, takeProfit: 147 });
+    expect(await broker.getPosition('USDJPY')).toEqual({ symbol: 'USDJPY', quantity: -300, averagePrice: 150, stopLoss: 151.5, takeProfit: 147 });
+  });
+
+  it('protection for an order with no open trade, or of the other side, is a rejected report, not a throw', async () => {
+    const { broker } = await setup();
+    expect(await broker.placeProtection({ clientOrderId: 'wd-none-p', symbol: 'EURUSD', side: 'buy', quantity: 1, stopLoss: 1, takeProfit: 1.2 })).toMatchObject({ status: 'rejected', quantity: 0 });
+    await broker.submitOrder(order('wd-side'));
+    expect(await broker.placeProtection({ clientOrderId: 'wd-side-p', symbol: 'EURUSD', side: 'sell', quantity: 1000, stopLoss: 1.2, takeProfit: 1 })).toMatchObject({ status: 'rejected' });
+  });
+});
+
+describe('OandaBroker: the transactions stream', () => {
+  it('pushes a fill from the stream; after a dropped stream it reconnects and fills the gap from /transactions/sinceid', async () => {
+    const { venue, broker } = await setup();
+    const seen: OrderReport[] = [];
+    const stop = broker.subscribe((r) => seen.push(r));
+    await until(() => venue.openStreams === 1, 'stream open');
+    venue.script({ kind: 'pending' }, { kind: 'pending' });
+    await broker.submitOrder(order('wd-st1'));
+    await broker.submitOrder(order('wd-st2'));
+    venue.fillPending('wd-st1');
+    await until(() => seen.some((r) => r.clientOrderId === 'wd-st1' && r.status === 'filled'), 'pushed fill');
+    venue.dropStreams();
+    venue.fillPending('wd-st2'); // while nobody listens
+    await until(() => seen.some((r) => r.clientOrderId === 'wd-st2' && r.status === 'filled'), 'gap filled after reconnect');
+    expect(venue.requests.some((r) => r.path.includes('/transactions/sinceid'))).toBe(true);
+    expect(seen.filter((r) => r.clientOrderId === 'wd-st1')).toHaveLength(1); // nothing twice
+    stop();
+    await until(() => venue.openStreams === 0, 'stream closed when nobody listens');
+  });
+
+  it('a heartbeat whose lastTransactionID is ahead reveals missed transactions, which are fetched', async () => {
+    const { venue, broker } = await setup();
+    const seen: OrderReport[] = [];
+    broker.subscribe((r) => seen.push(r));
+    await until(() => venue.openStreams === 1, 'stream open');
+    venue.streamTransactions = false;
+    venue.script({ kind: 'cancel', reason: 'MARKET_HALTED' });
+    await broker.submitOrder(order('wd-hb1'));
+    expect(seen).toHaveLength(0);
+    venue.heartbeat();
+    await until(() => seen.some((r) => r.clientOrderId === 'wd-hb1'), 'gap fill after heartbeat');
+    expect(seen[0]).toMatchObject({ status: 'cancelled', reason: 'MARKET_HALTED' });
+  });
+});
+
+describe('OandaBroker: the dry run', () => {
+  it('reads the account and the instruments and sends nothing', async () => {
+    const { venue, broker } = await setup();
+    const check = await broker.checkAccount(['EURUSD', 'XAUUSD']);
+    expect(check).toMatchObject({ accountId: VENUE_ACCOUNT, currency: 'USD', hedgingEnabled: false, instruments: [{ symbol: 'EURUSD', instrument: 'EUR_USD', displayPrecision: 5 }, { symbol: 'XAUUSD', instrument: 'XAU_USD', displayPrecision: 3 }] });
+    expect(venue.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+});
