@@ -161,20 +161,30 @@ export function createActions(env: ExecutionEnv) {
     forgetRequestedCancel: update(({ context }) => ({ cancel: { ...context.cancel, requested: false } })),
 
     // --- rule 2: protection from the actual fill
-    /** The plan is made on every attempt from what has filled by then, so levels, quantity and price belong together. */
+    /**
+     * The plan is made on every attempt from what has filled by then, so levels, quantity and price
+     * belong together. Attempts count tries of one plan: an amend for a new fill starts again at one.
+     */
     planProtection: update(({ context }) => {
       const s = context.snapshot!;
       const averageFillPrice = context.order!.averageFillPrice!;
-      const plan = { ...protectiveLevels(s.side, averageFillPrice, s.slOffsetPct, s.tpOffsetPct), quantity: context.order!.filledQuantity, averageFillPrice };
-      const attempts = context.protection.kind === 'none' ? 1 : context.protection.attempts + 1;
-      return { protection: { kind: 'planned', plan, attempts } };
+      const quantity = context.order!.filledQuantity;
+      const plan = { ...protectiveLevels(s.side, averageFillPrice, s.slOffsetPct, s.tpOffsetPct), quantity, averageFillPrice };
+      const p = context.protection;
+      const samePlan = p.kind !== 'none' && p.plan !== null && p.plan.quantity === quantity && p.plan.averageFillPrice === averageFillPrice;
+      return { protection: { kind: 'planned', plan, attempts: samePlan ? p.attempts + 1 : 1 } };
     }),
     recordProtectionPlaced: update(({ context }, params: { quantity: number; tickSize: number | undefined }) =>
       context.protection.kind === 'planned' ? { protection: { ...context.protection, kind: 'placed', quantity: params.quantity, tick: params.tickSize ?? null } } : {},
     ),
     recordProtectionFailure: update(({ context }, params: { problem: string }) => {
       const p = context.protection;
-      return { protection: { kind: 'failed', plan: p.kind === 'none' ? null : p.plan, attempts: p.kind === 'none' ? 0 : p.attempts, error: params.problem } };
+      return { protection: { kind: 'failed', plan: p.kind === 'none' ? null : p.plan, attempts: p.kind === 'none' ? 0 : p.attempts, error: params.problem, retrying: false } };
+    }),
+    /** While the order works, an unknown outcome is tried again after PROTECTION_RETRY_DELAY_MS (the chart raises PROTECTION_RETRY). */
+    recordProtectionUnknown: update(({ context }, params: { problem: string }) => {
+      const p = context.protection;
+      return p.kind === 'planned' ? { protection: { kind: 'failed', plan: p.plan, attempts: p.attempts, error: params.problem, retrying: true } } : {};
     }),
 
     // --- rule 6: one reconciliation

@@ -23,6 +23,16 @@ export const submitAnswerAwaited = (c: ExecutionContext): boolean => {
   return last !== undefined && last.kind === 'submit' && last.outcome === 'in_flight';
 };
 
+/** See the guard of the same name: a pure reading of the context, shared with the invariant checks. */
+export const filledBeyondProtected = (c: ExecutionContext): boolean => {
+  const filled = c.order?.filledQuantity ?? 0;
+  if (!(filled > 0) || !((c.order?.averageFillPrice ?? 0) > 0)) return false;
+  const p = c.protection;
+  if (p.kind === 'none') return true;
+  if (p.kind === 'planned' || p.plan === null) return false;
+  return filled > p.plan.quantity;
+};
+
 /** The deadline fired, or its time has come (a resend is checked against the clock, not just the timer). */
 const deadlinePassed = (c: ExecutionContext, nowMs: number): boolean => c.deadline === null || c.deadline.passed || nowMs >= c.deadline.at;
 
@@ -65,6 +75,20 @@ export function createGuards(env: ExecutionEnv) {
     // --- after the order
     anyQuantityFilled: ({ context }: On) => (context.order?.filledQuantity ?? 0) > 0,
     fillPriceKnown: ({ context }: On) => (context.order?.averageFillPrice ?? 0) > 0,
+    /**
+     * Rule 2 as fills land: a priced fill exceeds what protection was last asked to cover, and no
+     * protection request is out. Covers the first fill, each later fill (an amend), and a fill that
+     * came after an attempt failed (tried again at once).
+     */
+    filledBeyondProtected: ({ context }: On) => filledBeyondProtected(context),
+    /** The protection the venue confirmed is already for the final filled quantity at its average: nothing to amend. */
+    protectedAsFilled: ({ context }: On) => {
+      const p = context.protection;
+      const o = context.order;
+      return p.kind === 'placed' && o !== null && p.plan.quantity === o.filledQuantity && p.plan.averageFillPrice === o.averageFillPrice;
+    },
+    /** An unknown protection outcome while the order worked waits for its retry (PROTECTION_RETRY). */
+    protectionRetryAwaited: ({ context }: On) => context.protection.kind === 'failed' && context.protection.retrying,
     protectionConfirmed: (_: On, params: { report: ProtectionReport }) => params.report.status === 'placed',
     protectionRetryable: ({ context }: On, params: { error: unknown }) =>
       context.protection.kind === 'planned' && context.protection.attempts < MAX_PROTECTION_ATTEMPTS && classifyBrokerFailure(params.error).kind === 'unknown',

@@ -8,12 +8,12 @@
  * Read the `createMachine` config as the specification. The generated diagram is in
  * docs/execution-machine.md.
  */
-import { and, not, setup, type SnapshotFrom } from 'xstate';
+import { and, cancel, not, raise, setup, spawnChild, stopChild, type SnapshotFrom } from 'xstate';
 import { randomUUID } from 'node:crypto';
 import type { BrokerAdapter } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure } from '../src/broker/errors.js';
-import { ErrorCode, HARD_TIMEOUT_MS, KillSwitchState } from '../src/domain/constants.js';
-import type { FrozenSnapshot, OrderRef } from '../src/domain/schemas.js';
+import { ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS } from '../src/domain/constants.js';
+import type { FrozenSnapshot, OrderRef, ProtectionReport } from '../src/domain/schemas.js';
 import { parseSnapshotInput } from '../src/domain/snapshot.js';
 import { killSwitchCancelsWorkingOrders } from '../src/rules/killSwitch.js';
 import { isTerminalStatus } from '../src/rules/orderReports.js';
@@ -40,6 +40,29 @@ const protectionIdFor = (clientOrderId: string): string => `${clientOrderId}-p`;
 /** The order an execution would cancel: by clientOrderId, with the broker's id once known. */
 const orderRef = (c: ExecutionContext): OrderRef => ({ clientOrderId: c.clientOrderId!, brokerOrderId: c.order?.brokerOrderId ?? null, symbol: c.snapshot!.symbol });
 const refInput = ({ context }: { context: ExecutionContext }) => ({ executionId: context.executionId, ref: orderRef(context) });
+
+/**
+ * Rule 2's request for the latest plan. One protective client id per order: each amend replaces
+ * what the venue holds under it (never a second stop), and a resend of the same plan changes nothing.
+ */
+const protectionInput = ({ context }: { context: ExecutionContext }) => {
+  const plan = context.protection.kind === 'planned' ? context.protection.plan : null;
+  return {
+    executionId: context.executionId,
+    request: {
+      clientOrderId: protectionIdFor(context.clientOrderId!),
+      symbol: context.snapshot!.symbol,
+      side: context.snapshot!.side,
+      quantity: plan!.quantity,
+      stopLoss: plan!.stopLoss,
+      takeProfit: plan!.takeProfit,
+    },
+  };
+};
+
+/** A spawned child's answer (its done and error events are not in the machine's typed event union). */
+const outputOf = (event: unknown): ProtectionReport => (event as { output: ProtectionReport }).output;
+const errorOf = (event: unknown): unknown => (event as { error: unknown }).error;
 
 /** The bare definition's parts: they exist for the types and the diagram; no broker is ever called. */
 const unconfiguredBroker: BrokerAdapter = {
@@ -198,6 +221,12 @@ export const executionMachine = setup({
 
     live: {
       invoke: { id: 'orderFeed', src: 'orderFeed', input: ({ context }) => ({ executionId: context.executionId, clientOrderId: context.clientOrderId! }) },
+      // Rule 2 as fills land, for the whole region: the first priced fill is protected at once and
+      // each later one amends it (quantity and levels from the new average), while the order's own
+      // flow (working, stopping on the deadline or the kill switch) goes on untouched. Rule 3 AFTER:
+      // no kill-switch guard here. Once the order is over, `assessing` takes over.
+      // The request is a spawned child: it outlives the state that sent it (working → stopping).
+      always: { guard: 'filledBeyondProtected', actions: ['planProtection', cancel('protectionRetry'), spawnChild('placeProtection', { id: 'protectFill', input: protectionInput })] },
       on: {
         ORDER_UPDATE: { actions: merge<{ report: unknown }>(({ event }) => event.report) },
         KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'during' } } },
@@ -205,6 +234,26 @@ export const executionMachine = setup({
         REPORT_INVALID: { actions: 'reportUnhandled' },
         // A broken push feed is not fatal: polling still sees every fill. The failure is journaled.
         'xstate.error.actor.orderFeed': {},
+        // The answer about a fill's protection, while the order works or stops. A fill that landed
+        // meanwhile is covered next (filledBeyondProtected); a failure leaves the final round to try again.
+        'xstate.done.actor.protectFill': [
+          {
+            guard: { type: 'protectionConfirmed', params: ({ event }: { event: unknown }) => ({ report: outputOf(event) }) },
+            actions: { type: 'recordProtectionPlaced', params: ({ event }: { event: unknown }) => ({ quantity: outputOf(event).quantity, tickSize: outputOf(event).tickSize }) },
+          },
+          { actions: { type: 'recordProtectionFailure', params: ({ event }: { event: unknown }) => ({ problem: `protection rejected: ${outputOf(event).reason ?? 'no reason given'}` }) } },
+        ],
+        'xstate.error.actor.protectFill': [
+          {
+            guard: { type: 'protectionRetryable', params: ({ event }: { event: unknown }) => ({ error: errorOf(event) }) },
+            actions: [
+              { type: 'recordProtectionUnknown', params: ({ event }: { event: unknown }) => ({ problem: classifyBrokerFailure(errorOf(event)).message }) },
+              raise({ type: 'PROTECTION_RETRY' }, { id: 'protectionRetry', delay: () => PROTECTION_RETRY_DELAY_MS }),
+            ],
+          },
+          { actions: { type: 'recordProtectionFailure', params: ({ event }: { event: unknown }) => ({ problem: classifyBrokerFailure(errorOf(event)).message }) } },
+        ],
+        PROTECTION_RETRY: { guard: 'protectionRetryAwaited', actions: ['planProtection', spawnChild('placeProtection', { id: 'protectFill', input: protectionInput })] },
       },
       initial: 'trading',
       states: {
@@ -369,8 +418,12 @@ export const executionMachine = setup({
         },
 
         // Rule 4: whatever filled, whenever, is a position; decide protection from what is known.
+        // The order is over: a protection request still out is superseded by the final one.
         assessing: {
+          entry: [stopChild('protectFill'), cancel('protectionRetry')],
           always: [
+            // Protected as it filled, for the final quantity and average: nothing left to place.
+            { guard: 'protectedAsFilled', target: '#execution.reconciling' },
             { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting' },
             // A fill without a price cannot be protected by formula: never guess, let reconciliation flag it.
             {
@@ -389,20 +442,7 @@ export const executionMachine = setup({
           invoke: {
             id: 'placeProtection',
             src: 'placeProtection',
-            input: ({ context }) => {
-              const plan = context.protection.kind === 'planned' ? context.protection.plan : null;
-              return {
-                executionId: context.executionId,
-                request: {
-                  clientOrderId: protectionIdFor(context.clientOrderId!),
-                  symbol: context.snapshot!.symbol,
-                  side: context.snapshot!.side,
-                  quantity: plan!.quantity,
-                  stopLoss: plan!.stopLoss,
-                  takeProfit: plan!.takeProfit,
-                },
-              };
-            },
+            input: protectionInput,
             onDone: [
               {
                 guard: { type: 'protectionConfirmed', params: ({ event }) => ({ report: event.output }) },

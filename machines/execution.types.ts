@@ -45,7 +45,9 @@ export type ProtectionPlan = ProtectiveLevels & { readonly quantity: number; rea
 /**
  * Rule 2's protective orders, as far as they got: none needed yet, planned from the fill (and
  * being placed), confirmed placed, or failed (refused, unknown after every attempt, or a fill
- * without a price, when there is no plan at all).
+ * without a price, when there is no plan at all). Fills are protected as they land, so while the
+ * order works a plan may amend what the venue holds under the same protective id, and an
+ * unknown answer may wait for its retry (`retrying`).
  *
  * @example
  * const placed = context.protection.kind === 'placed' ? context.protection.quantity : 0;
@@ -54,7 +56,7 @@ export type ProtectionState =
   | { readonly kind: 'none' }
   | { readonly kind: 'planned'; readonly plan: ProtectionPlan; readonly attempts: number }
   | { readonly kind: 'placed'; readonly plan: ProtectionPlan; readonly attempts: number; readonly quantity: number; readonly tick: number | null }
-  | { readonly kind: 'failed'; readonly plan: ProtectionPlan | null; readonly attempts: number; readonly error: string };
+  | { readonly kind: 'failed'; readonly plan: ProtectionPlan | null; readonly attempts: number; readonly error: string; readonly retrying: boolean };
 
 /**
  * Everything the execution statechart knows about one execution, from validation to its result.
@@ -112,7 +114,9 @@ export type ExecutionEvent =
   | { type: 'POLL_FAILED'; error: string }
   /** `cancelRequested`: the host already asked the broker to cancel this order (the kill switch fan-out). */
   | { type: 'KILL_SWITCH'; state: KillSwitchState; cancelRequested?: boolean }
-  | { type: 'RESOLVE'; operator: string; note: string };
+  | { type: 'RESOLVE'; operator: string; note: string }
+  /** Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after protection's outcome was unknown while the order worked. */
+  | { type: 'PROTECTION_RETRY' };
 
 /**
  * What the statechart tells its host, which listens with `actor.on(type, …)` and never reads the

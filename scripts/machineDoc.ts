@@ -52,9 +52,18 @@ function eventLabel(eventType: string): string {
 
 function actionLabel(a: unknown): string {
   if (typeof a === 'string') return a;
-  const t = (a as { type?: unknown }).type;
-  return typeof t === 'string' ? t : 'inline';
+  const x = a as { type?: unknown; id?: unknown; src?: unknown; sendId?: unknown; event?: { type?: unknown } };
+  // XState's own actions, by what they do: a spawned child, a raised (delayed) event, a cancelled one.
+  if (x.type === 'xstate.spawnChild') return `spawn ${String(x.id)} (${String(x.src)})`;
+  if (x.type === 'xstate.raise') return `raise ${String(x.event?.type)}`;
+  if (x.type === 'xstate.cancel') return `cancel ${String(x.sendId)}`;
+  if (x.type === 'xstate.stopChild') return `stop ${typeof (a as { actorRef?: unknown }).actorRef === 'string' ? String((a as { actorRef: string }).actorRef) : 'child'}`;
+  return typeof x.type === 'string' ? x.type : 'inline';
 }
+
+/** The ids of actors a transition spawns. */
+const spawnedBy = (t: Transition): string[] =>
+  t.actions.flatMap((a) => ((a as { type?: unknown }).type === 'xstate.spawnChild' ? [String((a as { id?: unknown }).id)] : []));
 
 function transitionsOf(node: Node): Transition[] {
   return [...(node.always ?? []), ...[...node.transitions.values()].flat()];
@@ -95,12 +104,29 @@ export function renderMachineDoc(machine: AnyStateMachine, source: string): stri
     }
   });
 
+  // Actors a compound state spawns alongside its own flow (they outlive its sub-states): a note
+  // beside the compound state's first leaf, with every transition that spawns them or hears from them.
+  walk(root, (n) => {
+    if (n === root || Object.keys(n.states).length === 0) return;
+    const spawned = new Set(transitionsOf(n).flatMap(spawnedBy));
+    if (spawned.size === 0) return;
+    const about = (t: Transition) => (t.target ?? []).length === 0 && (spawnedBy(t).length > 0 || [...spawned].some((id) => new RegExp(`^xstate\\.(done|error)\\.actor\\.${id}$`).test(t.eventType)));
+    const rows = transitionsOf(n)
+      .filter(about)
+      .map((t) => {
+        const guard = guardLabel(t.guard);
+        const actions = t.actions.map(actionLabel).filter((a) => !a.startsWith('cancel ')).join(', ');
+        return `${eventLabel(t.eventType)}${guard ? ` [${guard}]` : ''} / ${actions}`.replace(/:/g, '﹕');
+      });
+    lines.push(`  note right of ${mermaidId(leafOf(n).id)}`, `    alongside anywhere in ${shortName(n.id)}, the order's own flow untouched﹕`, ...rows.map((r) => `    ${r}`), '  end note');
+  });
+
   const stateRows: string[] = [];
   const transitionRows: string[] = [];
   walk(root, (n) => {
     if (n === root) return;
     const invokes = n.invoke.map((i) => `\`${i.id}\``).join(', ');
-    const entry = n.entry.map(actionLabel).filter((a) => !a.startsWith('xstate.')).join(', ');
+    const entry = n.entry.map(actionLabel).filter((a) => !a.startsWith('xstate.') && !a.startsWith('raise xstate.')).join(', ');
     stateRows.push(`| \`${shortName(n.id)}\` | ${n.type} | ${invokes} | ${entry} | ${n.tags.join(', ')} |`);
   });
   walk(root, (n) => {

@@ -22,7 +22,8 @@ describe('npm run trace', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/hash chain verified/);
     expect(stdout).toContain(`advisory ${advisory}`);
-    const order = ['◦ filled 4000', 'live.trading.working → live.stopping.cancelling', '↳ placeProtection', '= partially_filled'].map((l) => stdout.indexOf(l));
+    // The part that filled is protected as it lands, before the deadline stops the rest.
+    const order = ['◦ filled 4000', '↳ placeProtection', 'live.trading.working → live.stopping.cancelling', '= partially_filled'].map((l) => stdout.indexOf(l));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   }, 30_000);

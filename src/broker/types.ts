@@ -64,6 +64,11 @@ export interface BrokerAdapter {
   getOrder(ref: OrderRef): Promise<OrderReport | null>;
   /** Called only by reconciliation. Quantity is signed: + long, - short. */
   getPosition(symbol: string): Promise<PositionReport>;
+  /**
+   * Called again with the same `req.clientOrderId` as later fills raise the quantity and move the
+   * levels: a request that differs from what is held under that id replaces it (never a second
+   * stop); the same request again changes nothing.
+   */
   placeProtection(req: ProtectionRequest): Promise<ProtectionReport>;
   /** Optional push updates for all orders; returns an unsubscribe function. */
   subscribe?(listener: (report: OrderReport) => void): () => void;

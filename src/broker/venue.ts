@@ -152,21 +152,40 @@ export class Venue {
     };
   }
 
-  /** Places reduce-only SL/TP for an open position. Idempotent on clientOrderId. */
+  /**
+   * Places reduce-only SL/TP for an open position, one protective order per clientOrderId: the
+   * same request again changes nothing; a request for more (a later fill) replaces what is held
+   * under that id, in place, so a position never carries two stops of one execution. A request
+   * for less than is held under the id is an older one arriving late, answered with what is held.
+   */
   protect(req: ProtectionRequest): ProtectionReport {
     const existing = this.protections.get(req.clientOrderId);
-    if (existing) return placed(existing);
+    if (existing && (req.quantity < existing.quantity - EPS || sameProtection(existing, req))) return placed(existing);
     const p = this.positions.get(req.symbol);
     const held = p ? signedQuantity(req.side, p.quantity) : 0;
     if (held + EPS < req.quantity) {
       return { clientOrderId: req.clientOrderId, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: `no ${req.side} position of ${req.quantity} on ${req.symbol} to protect` };
     }
+    if (existing) this.dropProtection(existing);
     const prot: ProtectiveOrder = { ...req, placedAt: this.now() };
     this.protections.set(req.clientOrderId, prot);
     const list = this.protectionsBySymbol.get(req.symbol) ?? [];
     list.push(prot);
     this.protectionsBySymbol.set(req.symbol, list);
     return placed(prot);
+  }
+
+  /** Protective orders held under `clientOrderId` (zero or one: an amend replaces). */
+  protectionsOf(clientOrderId: string): readonly ProtectionRequest[] {
+    const p = this.protections.get(clientOrderId);
+    return p ? [{ clientOrderId: p.clientOrderId, symbol: p.symbol, side: p.side, quantity: p.quantity, stopLoss: p.stopLoss, takeProfit: p.takeProfit }] : [];
+  }
+
+  private dropProtection(prot: ProtectiveOrder): void {
+    this.protections.delete(prot.clientOrderId);
+    const list = this.protectionsBySymbol.get(prot.symbol);
+    const i = list?.indexOf(prot) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
   }
 
   /** Sets a position directly, as a manual trade outside Warden would. */
@@ -241,6 +260,9 @@ export class Venue {
     return r;
   }
 }
+
+const sameProtection = (a: ProtectionRequest, b: ProtectionRequest): boolean =>
+  a.symbol === b.symbol && a.side === b.side && a.quantity === b.quantity && a.stopLoss === b.stopLoss && a.takeProfit === b.takeProfit;
 
 function placed(p: ProtectiveOrder): ProtectionReport {
   return { clientOrderId: p.clientOrderId, status: 'placed', stopLoss: p.stopLoss, takeProfit: p.takeProfit, quantity: p.quantity };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { harness, snapshot } from '../support/fixtures.js';
+import { harness, snapshot, T0 } from '../support/fixtures.js';
 
 describe('failure 3: partial fill at the deadline or on kill', () => {
   for (const stop of ['deadline', 'kill switch'] as const) {
@@ -18,6 +18,12 @@ describe('failure 3: partial fill at the deadline or on kill', () => {
         expect(result.filledQuantity).toBe(4);
         expect(result.fillPrice).toBeCloseTo((1.101 + 3 * 1.1) / 4, 12);
         expect(h.broker.callsOf('placeProtection').at(-1)?.args).toMatchObject({ quantity: 4, stopLoss: result.stopLoss, takeProfit: result.takeProfit });
+        // Each part protected as it landed (not at the stop), under one protective id: the venue holds one order, for all 4.
+        expect(h.broker.callsOf('placeProtection').map((c) => [c.at - T0, (c.args as { quantity: number }).quantity])).toEqual([
+          [510, 1],
+          [910, 4],
+        ]);
+        expect(h.broker.venue.protectionsOf(`${result.clientOrderId}-p`)).toEqual([expect.objectContaining({ quantity: 4 })]);
         expect(h.broker.venue.get(result.clientOrderId!)?.status).toBe('cancelled');
         expect(h.broker.venue.position('EURUSD')).toMatchObject({ quantity: side === 'buy' ? 4 : -4, stopLoss: result.stopLoss });
       });

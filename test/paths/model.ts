@@ -72,7 +72,8 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
   if (at('lookingUp')) events.push(done('lookupOrder', report('pending', 0, null)), done('lookupOrder', null), fail('lookupOrder', unknownOutcome()));
   if (at('retryPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.retryPause'));
   if (at('lookupPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.lookupPause'));
-  if (at('trading') && !c.deadline?.passed) events.push(after('hardTimeout', 'execution.live.trading'));
+  // (Not while a fill's protection is out: replayed, the 30 s jump would outlast its call limit.)
+  if (at('trading') && !c.deadline?.passed && c.protection.kind !== 'planned') events.push(after('hardTimeout', 'execution.live.trading'));
   if (at('cancelPause')) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
   if (at('protectionPause')) events.push(after('protectionRetryDelay', 'execution.live.protectionPause'));
   // Fills arrive by push while the order can still fill: before the answer, while working, while stopping.
@@ -110,6 +111,22 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
       fail('placeProtection', definitive()),
     );
   }
+  // Rule 2 as fills land: the answer to a fill's protection while the order works or stops.
+  // Offered where the order works or stops (the same region-level handler answers in every state;
+  // answering in each sub-state of an unknown outcome too would triple the graph for no new edge).
+  // Read from the context: the graph's pure transitions never see the child finish.
+  const cover = c.protection.kind === 'planned' && at('working', 'cancelling', 'confirming') ? c.protection.plan : null;
+  if (cover !== null) {
+    events.push(
+      done('protectFill', { clientOrderId: `${c.clientOrderId}-p`, status: 'placed', stopLoss: cover.stopLoss, takeProfit: cover.takeProfit, quantity: cover.quantity }),
+      done('protectFill', { clientOrderId: `${c.clientOrderId}-p`, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: 'refused' }),
+      fail('protectFill', definitive()),
+    );
+    // One unknown outcome and its retry are enough to take every edge.
+    if (c.protection.kind === 'planned' && c.protection.attempts === 1) events.push(fail('protectFill', unknownOutcome()));
+  }
+  // The retry after an unknown outcome, where no other timer of the same length is running.
+  if (c.protection.kind === 'failed' && c.protection.retrying && at('working', 'cancelling', 'confirming')) events.push({ type: 'PROTECTION_RETRY' });
   if (at('reconciling')) {
     events.push({ ...done('reconcile', observation(c, 'matched')), variant: 'matched' }, { ...done('reconcile', observation(c, 'mismatch')), variant: 'mismatch' }, fail('reconcile', unknownOutcome()));
   }
@@ -155,6 +172,9 @@ export function serializeSnapshot(snap: ModelSnapshot): string {
     c.protection.kind === 'none' ? 0 : c.protection.attempts,
     c.send.outcomeUncertain,
     c.protection.kind,
+    // What protection was last asked to cover (the guard compares it with the fill), and whether a retry waits.
+    c.protection.kind === 'none' || c.protection.plan === null ? 0 : c.protection.plan.quantity >= size ? 2 : 1,
+    c.protection.kind === 'failed' && c.protection.retrying,
   ]);
 }
 

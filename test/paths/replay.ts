@@ -6,10 +6,10 @@
 import { SimulatedClock, type AnyStateMachine } from 'xstate';
 import { expect } from 'vitest';
 import { pino } from 'pino';
-import { createEngine, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type OrderReport } from '../../src/index.js';
+import { createEngine, PROTECTION_RETRY_DELAY_MS, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type OrderReport } from '../../src/index.js';
 import type { LimitFacts } from '../../src/rules/limits.js';
 import type { ExecutionContext } from '../../machines/execution.machine.js';
-import { checkInvariants, checkSafety } from '../support/invariants.js';
+import { checkInvariants, checkProtectionKeepsUp, checkSafety } from '../support/invariants.js';
 import { T0 } from '../support/fixtures.js';
 import { DeferredBroker } from './deferredBroker.js';
 import { ClaimingJournal } from './claimingJournal.js';
@@ -22,6 +22,7 @@ const INVOKE_METHOD: Record<string, 'submitOrder' | 'getOrder' | 'cancelOrder' |
   confirmOrder: 'getOrder',
   cancelOrder: 'cancelOrder',
   placeProtection: 'placeProtection',
+  protectFill: 'placeProtection',
 };
 
 interface TransitionLike {
@@ -111,7 +112,11 @@ export async function replayPath(args: {
     await apply(step.event);
     await flush();
     expect(JSON.stringify(live!.value), describe(i)).toBe(JSON.stringify(step.state.value));
-    if (args.snapshot) checkSafety({ snapshot: args.snapshot, journal: await engine.journal.records({ advisoryId: args.snapshot.advisoryId }) });
+    if (args.snapshot) {
+      const journal = await engine.journal.records({ advisoryId: args.snapshot.advisoryId });
+      checkSafety({ snapshot: args.snapshot, journal });
+      checkProtectionKeepsUp({ journal, settled: false });
+    }
   }
   const result = await resultPromise;
   if (args.snapshot) {
@@ -175,6 +180,10 @@ export async function replayPath(args: {
         return;
       case 'KILL_SWITCH':
         engine.killSwitch.set((event as { state: 'warning' | 'active' }).state, { symbol: args.snapshot!.symbol, reason: 'path', operator: 'path' });
+        return;
+      case 'PROTECTION_RETRY':
+        // Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after an unknown protection outcome.
+        clock.increment(PROTECTION_RETRY_DELAY_MS);
         return;
       case 'RESOLVE':
         engine.resolve(args.snapshot!.advisoryId, { operator: 'carol', note: 'checked' });

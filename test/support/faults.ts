@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { pino, type Logger } from 'pino';
 import { BrokerError, createEngine, freezeSnapshot, type BrokerAdapter, type ExecutionResult, type FrozenSnapshot, type JournalRecord, type OrderReport } from '../../src/index.js';
 import { ScriptedBroker, VirtualClock, type CancelStep, type LookupStep, type ProtectionStep, type SubmitStep } from '../../src/testing/index.js';
-import { checkInvariants } from './invariants.js';
+import { checkInvariants, checkProtectionKeepsUp } from './invariants.js';
 
 const T0 = Date.parse('2026-11-24T10:00:00.000Z');
 
@@ -121,6 +121,7 @@ export async function runFaultScript(sc: BrokerScript, s: fc.Scheduler, options:
   const result = await running;
   const journal = await engine.journal.records();
   checkInvariants({ result, snapshot, journal, venue: scripted.venue });
+  checkProtectionKeepsUp({ journal });
   return { result, snapshot, journal };
 }
 

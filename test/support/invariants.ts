@@ -101,3 +101,54 @@ export function checkInvariants(args: { result: ExecutionResult; snapshot: Froze
     expect(result.reconciliation.mismatches.length).toBeGreaterThan(0);
   }
 }
+
+/**
+ * Rule 2 as fills land: no filled quantity goes without protection for longer than one protection
+ * round trip. Read from one execution's journal, record by record: whenever the known filled
+ * quantity (priced) exceeds what protection was last asked to cover and no protection request is
+ * out, the next request must follow without any time passing. A request that failed is exempt
+ * until the next fill (the final round retries it, and a fill that ends unprotected is flagged:
+ * `checkInvariants`). With `settled: false` (a step of a running execution) the condition may not
+ * hold at the end of the journal either, while the execution is live.
+ */
+export function checkProtectionKeepsUp(args: { journal: readonly JournalRecord[]; settled?: boolean }): void {
+  const byExecution = new Map<string, JournalRecord[]>();
+  for (const r of args.journal) if (r.executionId !== null) (byExecution.get(r.executionId) ?? byExecution.set(r.executionId, []).get(r.executionId)!).push(r);
+  for (const [executionId, own] of byExecution) {
+    let filled = 0;
+    let price: number | null = null;
+    let requested = 0;
+    let inFlight = false;
+    let state = 'validating';
+    let uncoveredSince: number | null = null;
+    let uncoveredAt = -1;
+    const priceOf = (report: unknown) => {
+      const p = report !== null && typeof report === 'object' ? (report as { averageFillPrice?: unknown }).averageFillPrice : undefined;
+      if (typeof p === 'number' && p > 0) price = p;
+    };
+    for (const r of own) {
+      const at = Date.parse(r.at);
+      if (r.kind === 'transition') {
+        const p = r.payload as { filledQuantity?: number; event?: { type?: string; report?: unknown } };
+        filled = Math.max(filled, p.filledQuantity ?? 0);
+        if (p.event?.type === 'ORDER_UPDATE') priceOf(p.event.report);
+        state = r.to ?? state;
+      } else if (r.event === 'placeProtection') {
+        if (r.kind === 'broker.request') {
+          requested = (r.payload as { quantity: number }).quantity;
+          inFlight = true;
+        } else inFlight = false;
+      } else if (r.kind === 'broker.response') priceOf(r.payload);
+      const uncovered = filled > requested && !inFlight && price !== null && state.startsWith('live.');
+      if (uncovered && uncoveredSince === null) {
+        uncoveredSince = at;
+        uncoveredAt = r.sequence;
+      }
+      if (!uncovered) uncoveredSince = null;
+      else expect(at - uncoveredSince!, `execution ${executionId}: ${filled} filled, protection asked for ${requested} since record #${uncoveredAt}; record #${r.sequence} is ${at - uncoveredSince!} ms later`).toBe(0);
+    }
+    if (args.settled === false && uncoveredSince !== null) {
+      expect.fail(`execution ${executionId}: ${filled} filled in ${state}, protection asked for only ${requested} and no request is out (since record #${uncoveredAt})`);
+    }
+  }
+}

@@ -149,6 +149,31 @@ describe('CcxtBroker against the fake venue', () => {
     expect(await broker.getPosition(BTC)).toEqual({ symbol: BTC, quantity: 0.01, averagePrice: 97_000, stopLoss: 96_030.1, takeProfit: 98_940.8 });
   });
 
+  it('protection amended for a later fill replaces both legs under the same ids: never a second stop', async () => {
+    const { fake, broker } = await venue();
+    fake.script({ kind: 'rest' });
+    await broker.submitOrder(order('wd-m'));
+    fake.fill('wd-m', 0.004, 97_000);
+    const first = await broker.placeProtection(protection('wd-m-p', 0.004));
+    expect(first).toMatchObject({ status: 'placed', quantity: 0.004 });
+    fake.fill('wd-m', 0.006, 97_100);
+    const amended = { ...protection('wd-m-p', 0.01), stopLoss: 96_100.2, takeProfit: 99_000.4 };
+    expect(await broker.placeProtection(amended)).toEqual({ clientOrderId: 'wd-m-p', status: 'placed', stopLoss: 96_100.2, takeProfit: 99_000.4, quantity: 0.01, tickSize: 0.1 });
+    // Cancel-and-place by client id: the earlier legs are cancelled, the new ones carry the same ids.
+    expect(fake.callsTo('DELETE', '/fapi/v1/algoOrder').map((r) => r.params.clientAlgoId)).toEqual(['wd-m-p-sl', 'wd-m-p-tp']);
+    expect(fake.openAlgoOrders('BTCUSDT').map((a) => [a.clientAlgoId, a.quantity, a.triggerPrice])).toEqual([
+      ['wd-m-p-sl', 0.01, 96_100.2],
+      ['wd-m-p-tp', 0.01, 99_000.4],
+    ]);
+    // The same amend again (a retry after a lost answer) changes nothing; so does a restarted adapter's.
+    expect(await broker.placeProtection(amended)).toMatchObject({ status: 'placed', quantity: 0.01 });
+    const restarted = new CcxtBroker({ exchange: binanceUsdmAt(fake.url) });
+    expect(await restarted.placeProtection(amended)).toMatchObject({ status: 'placed', quantity: 0.01 });
+    expect(fake.callsTo('DELETE', '/fapi/v1/algoOrder')).toHaveLength(2);
+    expect(fake.openAlgoOrders('BTCUSDT')).toHaveLength(2);
+    expect(await broker.getPosition(BTC)).toMatchObject({ quantity: 0.01, stopLoss: 96_100.2, takeProfit: 99_000.4 });
+  });
+
   it('protection refused by the venue is reported as rejected, with the reason', async () => {
     const { broker } = await venue();
     // No position: Binance refuses reduce-only orders (-2022).

@@ -59,7 +59,7 @@ export async function venueEngine() {
   const venue = await connectedVenue();
   const clock = new VirtualClock(T0);
   const { broker, quiet } = trackCalls(venue.broker);
-  const journal = new MemoryJournal();
+  const journal = new MemoryJournal(clock); // on the engine's clock, as createEngine's default journal is
   const { logger, lines } = capturingLogger();
   const engine = createEngine({ broker, clock, journal, logger, pollIntervalMs: 500 });
   const run = <T>(p: Promise<T>) => drive(clock, quiet, p);

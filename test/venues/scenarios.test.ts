@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { protectiveLevels } from '../../src/rules/protection.js';
-import { snapshot } from '../support/fixtures.js';
+import { snapshot, T0 } from '../support/fixtures.js';
+import { checkProtectionKeepsUp } from '../support/invariants.js';
 import { API_KEY, API_SECRET, venueEngine } from './connect.js';
 import type { FakeBinanceUsdm } from './fakeBinanceUsdm.js';
 
@@ -24,6 +25,9 @@ const start = async () => {
   opened.push(v.close);
   return v;
 };
+
+/** The quantities of the protective legs working at the venue. */
+const workingQuantities = (fake: FakeBinanceUsdm) => fake.openAlgoOrders('BTCUSDT').map((a) => a.quantity);
 
 /** The SL and TP working at the venue for `symbol`, as the venue holds them. */
 const workingProtection = (fake: FakeBinanceUsdm, symbol: string) =>
@@ -101,6 +105,33 @@ describe('venue scenarios through ccxt (Binance USDⓈ-M, loopback)', () => {
     expect(fake.positionAmount('BTCUSDT')).toBe(0.004);
     expect(Object.values(workingProtection(fake, 'BTCUSDT')).map((p) => p.quantity)).toEqual([0.004, 0.004]);
     expect(result.reconciliation?.status).toBe('matched');
+    await check(result, s);
+  });
+
+  it('a partial fill at 1 s is protected when it is seen, and a second fill amends the same two legs', async () => {
+    const { fake, clock, engine, journal, run, check } = await start();
+    fake.script({ kind: 'rest' });
+    const s = btc();
+    const id = `wd-${s.hash.slice(0, 24)}`;
+    let atTwoSeconds: unknown[] = [];
+    clock.setTimeout(() => fake.fill(id, 0.004, 96_990), 1_000);
+    clock.setTimeout(() => (atTwoSeconds = workingQuantities(fake)), 2_000);
+    clock.setTimeout(() => fake.fill(id, 0.006, 97_010), 5_000);
+    const result = await run(engine.execute(s));
+    const average = (0.004 * 96_990 + 0.006 * 97_010) / 0.01;
+    expect(result).toMatchObject({ status: 'filled', filledQuantity: 0.01, protectionPlaced: true, requiresManualResolution: false });
+    expect(result.fillPrice).toBeCloseTo(average, 6);
+    // Protected for 0.004 long before the deadline, then amended in place: never two stops.
+    expect(atTwoSeconds).toEqual([0.004, 0.004]);
+    expect(workingQuantities(fake)).toEqual([0.01, 0.01]);
+    const records = await journal.records();
+    const firstFillSeen = records.find((r) => r.kind === 'transition' && (r.payload as { filledQuantity: number }).filledQuantity > 0)!;
+    const firstProtection = records.find((r) => r.kind === 'broker.request' && r.event === 'placeProtection')!;
+    expect(Date.parse(firstProtection.at)).toBe(Date.parse(firstFillSeen.at)); // sent the moment the fill is known
+    expect(Date.parse(firstFillSeen.at) - T0).toBeLessThanOrEqual(1_000 + 500); // known within one poll of landing
+    expect(records.filter((r) => r.kind === 'broker.request' && r.event === 'placeProtection').map((r) => (r.payload as { quantity: number }).quantity)).toEqual([0.004, 0.01]);
+    expect(result.reconciliation?.status).toBe('matched');
+    checkProtectionKeepsUp({ journal: records });
     await check(result, s);
   });
 

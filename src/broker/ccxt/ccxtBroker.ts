@@ -376,15 +376,20 @@ export class CcxtBroker implements BrokerAdapter {
       const ref = { clientOrderId: `${req.clientOrderId}-${suffix}`, symbol: req.symbol };
       // What is working at the venue, at its own level and size.
       const placed = (o: CcxtOrder, fallbackQuantity: number) => ({ placed: true as const, price: o.triggerPrice ?? price, quantity: o.amount ?? fallbackQuantity });
+      // A leg already working under this id for this plan is adopted (a retry); one for another plan
+      // (an earlier fill) is cancelled, then this plan is placed under the same id: Binance keeps
+      // ids unique among open orders only, so an amend never leaves two stops working.
+      const isThisPlan = (o: CcxtOrder) => o.amount !== undefined && Math.abs(o.amount - amount) <= STEP_TOLERANCE * amount && (o.triggerPrice === undefined || o.triggerPrice === price);
+      const send = async () => placed(await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId }), amount);
+      const replaceOrAdopt = async (): Promise<ReturnType<typeof placed> | null> => {
+        const existing = await this.#findTrigger(ref);
+        if (existing === null) return null;
+        if (isThisPlan(existing)) return placed(existing, 0);
+        await this.#cancelTrigger(ref);
+        return this.#classified(send());
+      };
       try {
-        return await this.#sendOnce(
-          ref.clientOrderId,
-          async () => {
-            const existing = await this.#findTrigger(ref);
-            return existing ? placed(existing, 0) : null;
-          },
-          async () => placed(await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId }), amount),
-        );
+        return await this.#sendOnce(ref.clientOrderId, replaceOrAdopt, send);
       } catch (e) {
         if (e instanceof BrokerError && !e.retryable) return { placed: false as const, reason: e.message };
         throw e;
@@ -490,15 +495,38 @@ export class CcxtBroker implements BrokerAdapter {
     return symbol;
   }
 
-  /** A working trigger order by client id; null if the venue does not know it or it is no longer working. */
-  async #findTrigger(ref: OrderRef & { symbol: string }): Promise<CcxtOrder | null> {
+  /** Cancels a working trigger order by client id; one the venue no longer knows is already gone. */
+  async #cancelTrigger(ref: OrderRef & { symbol: string }): Promise<void> {
     try {
-      const order = await this.#exchange.fetchOrder(undefined, ref.symbol, { clientOrderId: ref.clientOrderId, trigger: true });
-      return order.status === 'open' ? order : null;
+      await this.#exchange.cancelOrder(undefined, ref.symbol, { clientOrderId: ref.clientOrderId, trigger: true });
     } catch (e) {
       const failure = this.#classify(e);
-      if (failure.kind === 'not_found') return null;
+      if (failure.kind === 'not_found') return;
       throw toBrokerError({ ...failure, kind: 'unknown' });
+    }
+  }
+
+  /** A venue call whose failure is classified like any send's: refused, not sent, or unknown. */
+  async #classified<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (e) {
+      const failure = this.#classify(e);
+      throw toBrokerError(failure.kind === 'rejected' || failure.kind === 'not_sent' ? failure : { ...failure, kind: 'unknown' });
+    }
+  }
+
+  /**
+   * A working trigger order by client id; null if none is working. Read from the open trigger
+   * orders, not by id: an amend reuses a leg's id once its earlier order is cancelled, and a
+   * look-up by id could answer with that cancelled one.
+   */
+  async #findTrigger(ref: OrderRef & { symbol: string }): Promise<CcxtOrder | null> {
+    try {
+      const open = await this.#exchange.fetchOpenOrders(ref.symbol, undefined, undefined, { trigger: true });
+      return open.find((o) => o.clientOrderId === ref.clientOrderId) ?? null;
+    } catch (e) {
+      throw toBrokerError({ ...this.#classify(e), kind: 'unknown' });
     }
   }
 
