@@ -408,6 +408,22 @@ async function brokerFrom(a: Args): Promise<BrokerAdapter> {
   return new HttpBroker({ baseUrl: target });
 }
 
+/** Raised when the broker does not answer at all: nothing was sent and nothing claimed. */
+class UnreachableError extends Error {}
+
+/** The --broker, once it is known to answer (an HTTP broker is asked for /health first). */
+async function reachableBroker(a: Args): Promise<BrokerAdapter> {
+  const broker = await brokerFrom(a);
+  if (broker instanceof HttpBroker) {
+    try {
+      await broker.checkReachable();
+    } catch (e) {
+      throw new UnreachableError(`${(e as Error).message}; nothing was sent and no advisory was used (start the broker, then run again)`);
+    }
+  }
+  return broker;
+}
+
 /** An engine for administration over the --journal file. */
 function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {}) {
   return sharedAdminEngine(journalPath(a, { mustExist: true }), { readOnly });
@@ -429,6 +445,8 @@ function progressPrinter() {
   const last = new Map<string, string>();
   const advisories = new Map<string, string>();
   const started = new Map<string, number>();
+  const before = new Map<string, string>();
+  const loops = new Map<string, { a: string; b: string; turns: number }>();
   const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0]!);
   const inspect = (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
@@ -436,7 +454,20 @@ function progressPrinter() {
     const id = snap.context.executionId;
     const state = name(snap.value);
     if (last.get(id) === state) return;
+    const previous = last.get(id);
     last.set(id, state);
+    // A loop between two states (look up, pause, look up…) is one line and a count, not hundreds.
+    const loop = loops.get(id);
+    if (loop && (state === loop.a || state === loop.b)) {
+      loop.turns++;
+      return;
+    }
+    if (loop) {
+      loops.delete(id);
+      if (loop.turns > 0) process.stderr.write(`  ${''.padEnd(24)} … ${loop.a} ↔ ${loop.b} ${Math.ceil(loop.turns / 2)} more time(s)\n`);
+    }
+    if (previous !== undefined && before.get(id) === state) loops.set(id, { a: state, b: previous, turns: 0 });
+    if (previous !== undefined) before.set(id, previous);
     const now = Date.now();
     if (!started.has(id)) started.set(id, now);
     const advisory = snap.context.snapshot?.advisoryId ?? '(invalid input)';
@@ -526,9 +557,6 @@ async function main(argv: string[]): Promise<number> {
         return Array.isArray(json) ? json : [json];
       });
       const url = storeUrl(a);
-      const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
-      const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');
-      const shown = progressPrinter();
       const approvers = (a.options.get('--approver') ?? []).map((file) => {
         try {
           return readFileSync(file, 'utf8');
@@ -536,8 +564,13 @@ async function main(argv: string[]): Promise<number> {
           throw new UsageError(`--approver ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not readable'}`);
         }
       });
+      // A broker that cannot be reached is said once, before any advisory is claimed (and so used up).
+      const broker = await reachableBroker(a);
+      const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
+      const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');
+      const shown = progressPrinter();
       const engine = createEngine({
-        broker: await brokerFrom(a),
+        broker,
         journal,
         logger: operationalLogger(a, logBeside),
         inspect: shown.inspect as never,
@@ -579,7 +612,14 @@ async function main(argv: string[]): Promise<number> {
         const brokers = [...new Set(unfinished.map((u) => u.broker ?? 'not recorded (an older journal)'))].join(', ');
         throw new UsageError(`recover needs --broker: ${unfinished.length} unfinished execution(s) were sent to ${brokers}; name that broker (a URL or ccxt:EXCHANGE)`);
       }
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: operationalLogger(a, journal.path), inspect: progressPrinter().inspect as never });
+      let broker: BrokerAdapter;
+      try {
+        broker = await reachableBroker(a);
+      } catch (e) {
+        await journal.close();
+        throw e;
+      }
+      const engine = createEngine({ broker, journal, logger: operationalLogger(a, journal.path), inspect: progressPrinter().inspect as never });
       const results = await engine.recovery;
       await engine.close();
       if (results.length === 0) {
