@@ -469,7 +469,7 @@ export function advisoryPage(ctx: PageContext, query: string, found: { records: 
     query ? `Advisory ${query}` : 'Advisory',
     ctx,
     html`<h1>Advisory</h1>
-<form class="inline" method="get" action="/advisory"><label>advisory or execution id<input name="id" value="${query}" maxlength="128" size="40"></label><button type="submit">Show</button></form>
+<form class="inline" method="get" action="/advisory"><label>advisory or execution id<input name="id" value="${query}" maxlength="128" size="40"></label><button type="submit" id="show">Show</button></form>
 ${
   !query
     ? ''

@@ -179,7 +179,10 @@ export function createConsoleApp(options: {
 
   // A page on another name that resolves here (DNS rebinding) is refused before anything is read.
   app.use('*', async (c, next) => {
-    const host = hostnameOf(c.req.header('host') ?? new URL(c.req.url).host);
+    // On a real connection, the Host header as sent (none is no name at all); in-process requests have only their URL.
+    const incoming = (c.env as { incoming?: { headers?: Record<string, unknown> } } | undefined)?.incoming;
+    const raw = incoming ? incoming.headers?.host : new URL(c.req.url).host;
+    const host = hostnameOf(typeof raw === 'string' ? raw : undefined);
     if (host === null || !allowedHosts.has(host)) return c.text(`this console answers only at its own address; Host ${JSON.stringify((c.req.header('host') ?? '').slice(0, 100))} is not one of them`, 421);
     await next();
   });

@@ -127,7 +127,7 @@ describe('the console in a browser', () => {
   it("shows one advisory's timeline with its hash-chain check", async () => {
     await page.goto(url('/advisory'));
     await page.type('input[name="id"]', 'desk-a');
-    await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+    await Promise.all([page.waitForNavigation(), page.click('#show')]);
     expect(await page.$eval('#chain', (e) => e.textContent)).toContain('hash chain verified');
     const kinds = await page.$$eval('#timeline tr td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
     expect(kinds).toEqual(expect.arrayContaining(['claim', 'broker.request', 'transition', 'result']));
