@@ -16,6 +16,7 @@ import { adminEngine as sharedAdminEngine, applyOperatorCommand } from '../engin
 import { reasonOf } from './reasons.js';
 import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
+import { addOperator, DEFAULT_OPERATORS_FILE, readOperators, type ConsoleOperator } from '../console/operators.js';
 
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
 
@@ -78,12 +79,16 @@ Exit 1 while any waits, 0 when none does.`,
   journal: `usage: warden journal verify [--journal FILE | --store URL]
        warden journal show ADVISORY [--journal FILE | --store URL]
        warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]`,
-  console: `usage: warden console [--journal FILE | --demo] [--port P] [--token-file FILE] [--host H --allow-remote]
+  console: `usage: warden console [--journal FILE | --demo] [--port P] [--operators FILE] [--token-file FILE] [--host H --allow-remote]
+       warden console add-operator NAME [--operators FILE]
 
-Serves the operator console for the journal on http://127.0.0.1:7080/ (pages Now, Kill switch,
-Flags, Advisory; Prometheus metrics at /metrics). Anyone who reaches it reads; acting needs the
-operator token, taken from WARDEN_CONSOLE_TOKEN or from --token-file (created, readable by its
-owner only, when missing) and never from a flag. --demo shows the newest journal npm start wrote.`,
+Serves the operator console for the journal on http://127.0.0.1:7080/ (pages Now, Positions,
+Finished, Kill switch, Flags, Advisory; Prometheus metrics at /metrics). Anyone who reaches it
+reads; acting needs an operator token. add-operator gives one operator their own token (printed
+once; the file, default ${DEFAULT_OPERATORS_FILE}, keeps only its digest): the journal then records
+who acted. A token shared by all (each action then asks for a name) comes from WARDEN_CONSOLE_TOKEN
+or --token-file (created, readable by its owner only, when missing), never from a flag. --demo
+shows the newest journal npm start wrote. The console answers only at its loopback names and --host.`,
   'paper-broker': `usage: warden paper-broker [--port P] [--state FILE] [--markets FILE.json] [--seed N]
 
 Serves the paper broker on 127.0.0.1 (prints its URL), persisting its book to --state so it
@@ -170,9 +175,10 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
       port: { type: 'string', help: 'port (default 7080; 0 picks a free one)' },
       host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
       'allow-remote': { type: 'boolean', help: 'allow an address beyond loopback' },
-      'token-file': { type: 'string', help: 'file holding the operator token (created when missing)' },
+      'token-file': { type: 'string', help: 'file holding the shared operator token (created when missing)' },
+      operators: { type: 'string', help: `the named operators file (default ${DEFAULT_OPERATORS_FILE}, used when it exists)` },
     },
-    positionals: [0, 0],
+    positionals: [0, 2],
   },
   'paper-broker': {
     options: {
@@ -275,6 +281,28 @@ function operatorToken(a: Args): string | null {
 }
 
 async function serveConsole(a: Args): Promise<number> {
+  const [action, name] = a.positional;
+  const operatorsFile = opt(a, '--operators') ?? DEFAULT_OPERATORS_FILE;
+  if (action === 'add-operator') {
+    if (!name) throw new UsageError(`console add-operator needs a NAME\n${HELP.console}`);
+    let token: string;
+    try {
+      token = addOperator(operatorsFile, name);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    console.log(`operator ${name} added to ${operatorsFile}; their token (shown this once, give it to ${name} only):\n${token}`);
+    return 0;
+  }
+  if (action !== undefined) throw new UsageError(`console takes no argument but add-operator NAME, got "${action}"\n${HELP.console}`);
+  let operators: ConsoleOperator[] = [];
+  if (existsSync(operatorsFile)) {
+    try {
+      operators = readOperators(operatorsFile);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  } else if (opt(a, '--operators') !== undefined) throw new UsageError(`no operators file at ${operatorsFile} (create it with: warden console add-operator NAME --operators ${operatorsFile})`);
   if (a.flags.has('--demo') && opt(a, '--journal') !== undefined) throw new UsageError('give --journal FILE or --demo, not both');
   const journal = a.flags.has('--demo') ? newestDemoJournal() : journalPath(a, { mustExist: true });
   const port = Number(opt(a, '--port') ?? 7080);
@@ -284,12 +312,13 @@ async function serveConsole(a: Args): Promise<number> {
   const host = opt(a, '--host');
   let running;
   try {
-    running = await startConsole({ journal, token, port, ...(host ? { host } : {}), allowRemote: a.flags.has('--allow-remote') });
+    running = await startConsole({ journal, token, operators, port, ...(host ? { host } : {}), allowRemote: a.flags.has('--allow-remote') });
   } catch (e) {
     if (e instanceof JournalError) throw e;
     throw new UsageError((e as Error).message);
   }
-  console.log(`console at ${running.url}  (journal ${journal}; ${token === null ? 'read-only: set WARDEN_CONSOLE_TOKEN or --token-file to act' : 'operators sign in with the token to act'}; metrics at ${running.url}metrics)`);
+  const acting = [operators.length > 0 ? `${operators.length} named operator(s) sign in with their own token` : null, token !== null ? 'the shared token signs in (names typed per action)' : null].filter((x) => x !== null);
+  console.log(`console at ${running.url}  (journal ${journal}; ${acting.length === 0 ? 'read-only: add an operator (warden console add-operator NAME), or set WARDEN_CONSOLE_TOKEN or --token-file, to act' : acting.join('; ')}; metrics at ${running.url}metrics)`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());

@@ -79,9 +79,9 @@ function result(over: Partial<ExecutionResult> & { advisoryId: string }): Execut
 }
 /** A claim and a result, as an engine journals them. */
 function finished(journal: MemoryJournal, advisoryId: string, symbol: string, side: 'buy' | 'sell', over: Partial<ExecutionResult> = {}, approvedBy = 'alice') {
-  const r = result({ advisoryId, ...over });
-  journal.append({ kind: JournalKind.Claim, executionId: r.executionId, advisoryId, snapshotHash: 'h', payload: { snapshot: { advisoryId, symbol, side, positionSize: r.filledQuantity || 1, referencePrice: 1.1, approval: { approvedBy, approvedAt: at(-60) } }, clientOrderId: r.clientOrderId, deadlineAt: Date.parse(at(30)) } });
-  journal.append({ kind: JournalKind.Result, executionId: r.executionId, advisoryId, snapshotHash: 'h', payload: r });
+  const r = result({ ...over, advisoryId });
+  journal.append({ kind: JournalKind.Claim, executionId: `x-${advisoryId}`, advisoryId, snapshotHash: 'h', payload: { snapshot: { advisoryId, symbol, side, positionSize: r.filledQuantity || 1, referencePrice: 1.1, approval: { approvedBy, approvedAt: at(-60) } }, clientOrderId: r.clientOrderId, deadlineAt: Date.parse(at(30)) } });
+  journal.append({ kind: JournalKind.Result, executionId: `x-${advisoryId}`, advisoryId, snapshotHash: 'h', payload: r });
 }
 
 describe('who may talk to the console', () => {
