@@ -3,10 +3,10 @@
  * data/warden.journal.sqlite); errors are one clear line and a non-zero exit.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
+import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperBrokerState, type PaperMarket } from '../index.js';
 import { CcxtBroker, HttpBroker, startPaperService } from '../entries/adapters.js';
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
@@ -425,7 +425,7 @@ async function fleetResolve(url: string, advisoryId: string, operator: string, n
 
 async function brokerFrom(a: Args): Promise<BrokerAdapter> {
   const target = opt(a, '--broker') ?? 'paper';
-  if (target === 'paper') return new PaperBroker({ seed: Date.now() % 2 ** 31, markets: DEFAULT_MARKETS });
+  if (target === 'paper') return paperBroker(a);
   if (target.startsWith('ccxt:')) {
     // Never from flags: those end up in shell history and process listings.
     const apiKey = process.env.WARDEN_API_KEY;
@@ -435,6 +435,33 @@ async function brokerFrom(a: Args): Promise<BrokerAdapter> {
   }
   if (!/^https?:\/\//.test(target)) throw new UsageError(`--broker must be a URL (http://…), "paper" or "ccxt:EXCHANGE", got ${target}`);
   return new HttpBroker({ baseUrl: target });
+}
+
+/**
+ * The in-process paper venue. Beside a journal file its book (positions, protective orders) is kept
+ * in JOURNAL.paper.json, so a second run on the same symbol meets the position the journal says the
+ * first one filled, instead of a venue that forgot it and a reconciliation flag.
+ */
+function paperBroker(a: Args): PaperBroker {
+  const broker = new PaperBroker({ seed: Date.now() % 2 ** 31, markets: DEFAULT_MARKETS });
+  if (storeUrl(a) !== null) return broker;
+  const file = `${journalPath(a, { mustExist: false })}.paper.json`;
+  if (existsSync(file)) {
+    let state: PaperBrokerState;
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as PaperBrokerState;
+      if (!state || !state.venue || !Array.isArray(state.venue.orders) || !Array.isArray(state.pendingFills)) throw new Error('unexpected shape');
+    } catch (e) {
+      throw new UsageError(`the paper venue's book ${file} is not readable (${(e as Error).message}); move it away to start from an empty book`);
+    }
+    broker.restore(state);
+  }
+  broker.onChange = () => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(broker.state()));
+    renameSync(`${file}.tmp`, file);
+  };
+  return broker;
 }
 
 /** Raised when the broker does not answer at all: nothing was sent and nothing claimed. */
@@ -667,10 +694,11 @@ async function main(argv: string[]): Promise<number> {
       }
       if (action !== 'show') throw new UsageError(`kill-switch needs "set" or "show"\n${HELP['kill-switch']}`);
       const { engine } = adminEngine(a, { readOnly: true });
-      const symbols = [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
+      const only = opt(a, '--symbol');
+      const symbols = only !== undefined ? [only] : [...new Set(engine.killSwitch.history().map((c) => c.symbol).filter((s): s is string => s !== null))];
       console.log(`global: ${engine.killSwitch.state()}`);
       for (const s of symbols) console.log(`${s}: ${engine.killSwitch.state(s)}`);
-      for (const c of engine.killSwitch.history().slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
+      for (const c of engine.killSwitch.history().filter((c) => only === undefined || c.symbol === only || c.symbol === null).slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}: ${c.reason}`);
       await engine.close();
       return 0;
     }
@@ -784,6 +812,13 @@ async function main(argv: string[]): Promise<number> {
   }
   return 2;
 }
+
+// A reader that stops early (`warden … | head`) is no error: what is left to print goes nowhere, and
+// the command still finishes what it started (an execution in flight is never abandoned for a pipe).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+});
 
 try {
   process.exitCode = await main(process.argv.slice(2));
