@@ -70,3 +70,44 @@ describe('the warden command at a desk', () => {
     expect(bad.stderr).toMatch(/^warden: /);
   }, 30_000);
 });
+
+describe('the demo', () => {
+  it("writes no journal time in the future: its simulated run ends before the wall clock's now", async () => {
+    const data = mkdtempSync(join(tmpdir(), 'warden-demo-times-'));
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts', '--data', data], (e, _out, err) => (e ? reject(new Error(err)) : resolve())));
+    const after = Date.now();
+    const { readdirSync } = await import('node:fs');
+    const path = join(data, readdirSync(data).find((f) => f.endsWith('.journal.sqlite'))!);
+    const times = new SqliteJournal(path, undefined, { readOnly: true }).readAll().map((r) => Date.parse(r.at));
+    expect(times.length).toBeGreaterThan(100);
+    expect(Math.max(...times)).toBeLessThanOrEqual(after);
+    expect(Math.max(...times)).toBeGreaterThan(after - 5 * 60_000); // and recent: it reads as a run that just happened
+  }, 60_000);
+});
+
+describe('help and packaging', () => {
+  it('the main help names exactly the commands that take --journal, --store and --broker, as their own help does', async () => {
+    const JOURNAL = ['run', 'recover', 'kill-switch', 'flags', 'resolve', 'journal', 'console'];
+    const STORE = ['run', 'recover', 'kill-switch', 'flags', 'resolve', 'journal'];
+    const BROKER = ['run', 'recover'];
+    const help = (await warden(['--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(`--journal FILE (default data/warden.journal.sqlite): ${JOURNAL.join(', ')}.`);
+    expect(help).toContain(`instead of --journal: ${STORE.join(', ')}, on a PostgreSQL store`);
+    expect(help).toContain(`--broker URL|paper|ccxt:EXCHANGE [--sandbox]: ${BROKER.join(', ')}.`);
+    for (const command of ['run', 'recover', 'kill-switch', 'flags', 'resolve', 'journal', 'console', 'approve', 'trace', 'paper-broker']) {
+      const own = (await warden([command, '--help'])).stdout;
+      for (const [flag, takers] of [['--journal', JOURNAL], ['--store', STORE], ['--broker', BROKER]] as const) expect(own.includes(`${flag} VALUE`), `${command} ${flag}`).toBe(takers.includes(command));
+    }
+  }, 120_000);
+
+  it('the tarball ships no source maps pointing at unshipped sources; keys and tarballs are git-ignored', async () => {
+    const build = JSON.parse((await import('node:fs')).readFileSync('tsconfig.build.json', 'utf8')) as { compilerOptions: Record<string, unknown> };
+    expect(build.compilerOptions.sourceMap).toBe(false);
+    expect(build.compilerOptions.declarationMap).toBe(false);
+    const files = (JSON.parse((await import('node:fs')).readFileSync('package.json', 'utf8')) as { files: string[] }).files;
+    expect(files).not.toContain('src');
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync('git', ['check-ignore', 'keys/approver.key.pem', 'warden-0.1.0.tgz']).toString().trim().split('\n')).toHaveLength(2);
+  });
+});

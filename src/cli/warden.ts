@@ -36,10 +36,11 @@ usage: warden <command> [options]      (warden <command> --help for more)
   paper-broker                run the paper broker as a service on loopback
   console                     the operator console in the browser (and /metrics)
 
-common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper|ccxt:EXCHANGE [--sandbox]
-
---store postgres://… (or WARDEN_DATABASE_URL) puts run, kill-switch and journal on a PostgreSQL
-store shared by many engines: one journal, one claim per advisory, one kill switch for the fleet.
+--journal FILE (default ${DEFAULT_JOURNAL}): run, recover, kill-switch, flags, resolve, journal, console.
+--store postgres://… (or WARDEN_DATABASE_URL) instead of --journal: run, recover, kill-switch, flags,
+resolve, journal, on a PostgreSQL store shared by many engines (one journal, one claim per advisory,
+one kill switch for the fleet). --broker URL|paper|ccxt:EXCHANGE [--sandbox]: run, recover.
+approve, trace and paper-broker take none of these.
 
 --broker ccxt:binanceusdm trades on a real venue through ccxt (install it: npm install ccxt).
 Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET. Add
@@ -247,7 +248,14 @@ function storeUrl(a: Args): string | null {
 
 /** Connects to the shared store (loads pg only now). */
 async function openStore(url: string) {
-  const { PostgresStore } = await import('../entries/postgres.js');
+  let entry: typeof import('../entries/postgres.js');
+  try {
+    entry = await import('../entries/postgres.js');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /'pg'/.test((e as Error).message)) throw new UsageError("--store needs the PostgreSQL driver, an optional dependency: npm install pg");
+    throw e;
+  }
+  const { PostgresStore } = entry;
   return PostgresStore.connect(url);
 }
 
@@ -480,6 +488,11 @@ async function reachableBroker(a: Args): Promise<BrokerAdapter> {
   return broker;
 }
 
+/** A broker identity as a person gives it with --broker: an HTTP broker's identity `http:URL` is its URL. */
+function brokerLabel(text: string): string {
+  return text.replace(/\bhttp:(?=https?:\/\/)/g, '');
+}
+
 /** An engine for administration over the --journal file. */
 function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {}) {
   return sharedAdminEngine(journalPath(a, { mustExist: true }), { readOnly });
@@ -665,7 +678,7 @@ async function main(argv: string[]): Promise<number> {
           console.log('nothing to recover: every execution in the journal has finished');
           return 0;
         }
-        const brokers = [...new Set(unfinished.map((u) => u.broker ?? 'not recorded (an older journal)'))].join(', ');
+        const brokers = [...new Set(unfinished.map((u) => (u.broker ? brokerLabel(u.broker) : 'not recorded (an older journal)')))].join(', ');
         throw new UsageError(`recover needs --broker: ${unfinished.length} unfinished execution(s) were sent to ${brokers}; name that broker (a URL or ccxt:EXCHANGE)`);
       }
       let broker: BrokerAdapter;
@@ -824,6 +837,6 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   const known = e instanceof UsageError || e instanceof JournalError || e instanceof WardenUsageError;
-  console.error(`warden: ${(e as Error).message}`);
+  console.error(`warden: ${e instanceof WardenUsageError ? brokerLabel((e as Error).message) : (e as Error).message}`);
   process.exitCode = known ? 2 : 1;
 }
