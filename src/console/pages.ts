@@ -70,9 +70,9 @@ button{font:inherit;padding:5px 12px;border-radius:5px;border:1px solid #8c959f;
 .st.here{border:2px solid var(--hi);background:#e8f0fe}.st.within{border-color:var(--hi)}
 .st .who{display:block;font-size:11px;color:var(--hi);font-weight:600}
 .timeline td:first-child,.timeline td:nth-child(2){white-space:nowrap}.timeline code{word-break:break-all}
-.status{display:flex;flex-wrap:wrap;gap:14px;align-items:center;padding:6px 20px;background:#fff;border-bottom:1px solid var(--line);font-size:13px}
-.status .scope{display:inline-flex;gap:4px;align-items:center}.status .holds{font-size:11px;color:var(--muted)}
-.status form{margin-left:auto}.local{color:var(--muted);font-size:12px}
+.statusbar{display:flex;flex-wrap:wrap;gap:14px;align-items:center;padding:6px 20px;background:#fff;border-bottom:1px solid var(--line);font-size:13px}
+.statusbar .scope{display:inline-flex;gap:4px;align-items:center}.statusbar .holds{font-size:11px;color:var(--muted)}
+.statusbar form{margin-left:auto}.local{color:var(--muted);font-size:12px}
 .summary{display:grid;grid-template-columns:max-content auto;gap:2px 14px;background:#fff;border:1px solid var(--line);padding:10px;border-radius:6px;margin-bottom:10px}
 .summary dt{color:var(--muted)}.summary dd{margin:0}.pager{display:flex;gap:12px;align-items:center;margin:8px 0}
 tr.differs td{background:#fff8c5}
@@ -143,7 +143,7 @@ export function scopes(s: ConsoleSnapshot): { scope: string; state: string; hold
 export function statusSection(s: ConsoleSnapshot, ctx: Pick<PageContext, 'canAct' | 'csrf' | 'health' | 'now'>): Html {
   const shown = scopes(s).filter((x, i) => i === 0 || x.state !== 'off');
   const h = ctx.health;
-  return html`<div class="status" id="status">${shown.map(
+  return html`<div class="statusbar" id="status">${shown.map(
     (x) => html`<span class="scope" data-scope="${x.scope}" data-state="${x.state}">${x.scope} ${pill(x.state)}${x.holds.length > 0 ? html`<span class="holds">${x.holds.map((hold) => html`<span class="hold">${hold.scope} ${hold.state} by ${hold.by} (${hold.type}): ${hold.reason}</span>`)}</span>` : ''}</span>`,
   )}
 <a href="/flags" id="status-flags" class="${s.flagsOpen.length > 0 ? 'bad' : ''}">${s.flagsOpen.length} open flag${s.flagsOpen.length === 1 ? '' : 's'}</a>

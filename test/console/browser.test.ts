@@ -177,7 +177,7 @@ describe('the console in a browser', () => {
     expect(await page.$eval('#status-flags', (e) => e.textContent)).toBe('0 open flags');
     expect(await page.$eval('#status-journal', (e) => e.textContent)).toMatch(/chain verified/);
     // The viewer's local time beside UTC, and an age the page keeps up to date by itself.
-    expect(await page.$eval('#finished time + .local', (e) => e.textContent)).toMatch(/^ · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d local$/);
+    expect(await (await page.waitForSelector('#finished time + .local', { timeout: 5_000 }))!.evaluate((e) => e.textContent)).toMatch(/^ · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d local$/);
     const age = await page.$eval('#status-journal .age', (e) => e.textContent);
     await page.waitForFunction(`document.querySelector('#status-journal .age')?.textContent !== ${JSON.stringify(age)}`, { timeout: 5_000 });
     await shoot('now-status');
