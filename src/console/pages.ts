@@ -72,7 +72,7 @@ button{font:inherit;padding:5px 12px;border-radius:5px;border:1px solid #8c959f;
 .timeline td:first-child,.timeline td:nth-child(2){white-space:nowrap}.timeline code{word-break:break-all}
 .statusbar{display:flex;flex-wrap:wrap;gap:14px;align-items:center;padding:6px 20px;background:#fff;border-bottom:1px solid var(--line);font-size:13px}
 .statusbar .scope{display:inline-flex;gap:4px;align-items:center}.statusbar .holds{font-size:11px;color:var(--muted)}
-.statusbar form{margin-left:auto}.local{color:var(--muted);font-size:12px}
+.statusbar form{margin-left:auto}.hold+.hold::before{content:" · "}.local{color:var(--muted);font-size:12px}
 .summary{display:grid;grid-template-columns:max-content auto;gap:2px 14px;background:#fff;border:1px solid var(--line);padding:10px;border-radius:6px;margin-bottom:10px}
 .summary dt{color:var(--muted)}.summary dd{margin:0}.pager{display:flex;gap:12px;align-items:center;margin:8px 0}
 tr.differs td{background:#fff8c5}
@@ -125,7 +125,7 @@ const stricter = (a: string, b: string) => ((SEVERITY[a] ?? 2) >= (SEVERITY[b] ?
  * Each scope's effective state (a symbol's is the stricter of its own and the global one) with what
  * holds it: today the last change of each switch involved; a list, so several holds per scope fit.
  */
-export function scopes(s: ConsoleSnapshot): { scope: string; state: string; holds: { scope: string; state: string; type: string; by: string; reason: string }[] }[] {
+export function scopes(s: ConsoleSnapshot): { scope: string; own: string; state: string; holds: { scope: string; state: string; type: string; by: string; reason: string }[] }[] {
   const last = new Map<string | null, (typeof s.killSwitch.history)[number]>();
   for (const c of s.killSwitch.history) last.set(c.symbol, c);
   const holdsOf = (symbol: string | null) => {
@@ -134,14 +134,20 @@ export function scopes(s: ConsoleSnapshot): { scope: string; state: string; hold
   };
   const globalHolds = holdsOf(null);
   return [
-    { scope: 'global', state: s.killSwitch.global, holds: globalHolds },
-    ...s.killSwitch.symbols.map((x) => ({ scope: x.symbol, state: stricter(x.state, s.killSwitch.global), holds: [...holdsOf(x.symbol), ...globalHolds] })),
+    { scope: 'global', own: s.killSwitch.global, state: s.killSwitch.global, holds: globalHolds },
+    ...s.killSwitch.symbols.map((x) => {
+      const own = last.get(x.symbol)?.to ?? 'off';
+      return { scope: x.symbol, own, state: stricter(stricter(own, x.state), s.killSwitch.global), holds: [...holdsOf(x.symbol), ...globalHolds] };
+    }),
   ];
 }
 
 /** The status bar on every page: effective kill switch per scope with its holds, open flags, the journal's health, and stop-everything. */
 export function statusSection(s: ConsoleSnapshot, ctx: Pick<PageContext, 'canAct' | 'csrf' | 'health' | 'now'>): Html {
-  const shown = scopes(s).filter((x, i) => i === 0 || x.state !== 'off');
+  // The global switch, and each symbol held on its own (the global one's hold already covers the rest).
+  const shown = scopes(s)
+    .filter((x, i) => i === 0 || x.own !== 'off')
+    .map((x, i) => (i === 0 ? x : { ...x, holds: x.holds.filter((h) => h.scope !== 'global') }));
   const h = ctx.health;
   return html`<div class="statusbar" id="status">${shown.map(
     (x) => html`<span class="scope" data-scope="${x.scope}" data-state="${x.state}">${x.scope} ${pill(x.state)}${x.holds.length > 0 ? html`<span class="holds">${x.holds.map((hold) => html`<span class="hold">${hold.scope} ${hold.state} by ${hold.by} (${hold.type}): ${hold.reason}</span>`)}</span>` : ''}</span>`,
@@ -323,8 +329,8 @@ ${operatorField(ctx, 'operator')}
     ctx,
     html`<h1>Kill switch</h1>
 <table id="switches"><tr><th>scope</th><th>own state</th><th>effective</th><th>held by</th></tr>${scopes(s).map(
-      (x, i) =>
-        html`<tr data-scope="${x.scope}"><td>${x.scope}</td><td>${pill(i === 0 ? s.killSwitch.global : (s.killSwitch.symbols[i - 1]?.state ?? 'off'))}</td><td class="effective">${pill(x.state)}</td><td class="muted">${x.holds.map((h) => html`<div>${h.scope} ${h.state} by ${h.by} (${h.type}): ${h.reason}</div>`)}</td></tr>`,
+      (x) =>
+        html`<tr data-scope="${x.scope}"><td>${x.scope}</td><td>${pill(x.own)}</td><td class="effective">${pill(x.state)}</td><td class="muted">${x.holds.map((h) => html`<div>${h.scope} ${h.state} by ${h.by} (${h.type}): ${h.reason}</div>`)}</td></tr>`,
     )}</table>
 <h2>Change</h2>${form}
 <h2>History</h2>

@@ -190,6 +190,9 @@ describe('what a desk reads', () => {
   finished(journal, 'f-late', 'XAUUSD', 'sell', { status: 'failed_timeout', filledQuantity: 0, fillPrice: null, stopLoss: null, takeProfit: null, slippagePct: null, error: { code: 'timeout', message: 'nothing filled within the 30 s window' } }, 'carol');
   for (let i = 0; i < 70; i++) finished(journal, `bulk-${String(i).padStart(2, '0')}`, 'GBPUSD', 'buy', { filledQuantity: 0, status: 'rejected', fillPrice: null, error: { code: 'kill_switch_active', message: 'halted' } });
   journal.append({ kind: JournalKind.BrokerResponse, executionId: 'x-f-gold', advisoryId: 'f-gold', snapshotHash: 'h', event: 'getPosition', payload: { symbol: 'XAUUSD', quantity: -3, averagePrice: 2650, stopLoss: 2676.6, takeProfit: 2597.1 } });
+  journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: 'set', payload: { at: at(3), symbol: 'EURUSD', from: 'off', to: 'warning', type: 'manual', reason: 'ECB', operator: 'ops' } });
+  journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: 'set', payload: { at: at(4), symbol: 'EURUSD', from: 'warning', to: 'off', type: 'manual', reason: 'ECB done', operator: 'ops' } });
+  journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: 'set', payload: { at: at(4), symbol: 'XAUUSD', from: 'off', to: 'active', type: 'manual', reason: 'gold halt', operator: 'kim' } });
   journal.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: 'set', payload: { at: at(5), symbol: null, from: 'off', to: 'warning', type: 'manual', reason: 'NFP', operator: 'ops' } });
   const { get } = appOver(journal);
 
@@ -238,6 +241,13 @@ describe('what a desk reads', () => {
     expect(page).toMatch(/data-scope="global" data-state="warning"/);
     expect(page).toContain('global warning by ops (manual): NFP');
     expect(page).toMatch(/id="status-flags"[^>]*>0 open flags/);
+    // A symbol held on its own is listed with its own hold; one that only the global switch holds is not repeated.
+    expect(page).toMatch(/data-scope="XAUUSD" data-state="active">XAUUSD <span class="pill active">active<\/span><span class="holds"><span class="hold">XAUUSD active by kim \(manual\): gold halt<\/span><\/span>/);
+    expect(page).not.toMatch(/data-scope="EURUSD"/);
+    const switches = await (await get('/kill-switch')).text();
+    const row = (scope: string) => new RegExp(`<tr data-scope="${scope}">(.*?)</tr>`, 's').exec(switches)![1]!;
+    expect(row('EURUSD')).toMatch(/<td><span class="pill off">off<\/span><\/td><td class="effective"><span class="pill warning">warning<\/span>/);
+    expect(row('XAUUSD')).toMatch(/<td><span class="pill active">active<\/span><\/td><td class="effective"><span class="pill active">active<\/span>/);
     const clock = await (await get('/clock.js')).text();
     expect(clock).toContain("' local'");
   });
