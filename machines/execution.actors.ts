@@ -84,7 +84,8 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
             // Nothing is sent without a claim on record: a refusal, never an unknown outcome. Held by
             // another execution, or not recorded (the store failed or did not answer).
             const code = e instanceof BrokerError && e.code === 'duplicate_advisory' ? 'duplicate_advisory' : 'journal_unavailable';
-            throw new BrokerError(`advisory ${input.advisoryId}: ${describeThrown(e)}`, { retryable: false, code, cause: e });
+            const why = code === 'duplicate_advisory' ? 'already claimed (a previous run executed it, or an execution holds it now)' : describeThrown(e);
+            throw new BrokerError(`advisory ${input.advisoryId}: ${why}`, { retryable: false, code, cause: e });
           }
         })(),
       ),

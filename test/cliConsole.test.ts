@@ -66,6 +66,32 @@ describe('warden console', () => {
     expect(r.stderr).toMatch(/readable by others .*chmod 600/);
   }, 30_000);
 
+  it('add-operator prints a token once; signed in with it, what the operator does is journaled under their name', async () => {
+    await aJournal();
+    const operators = join(dir, 'ops', 'operators.json');
+    const added = await warden(['console', 'add-operator', 'dana', '--operators', operators]);
+    expect(added.code).toBe(0);
+    const token = added.stdout.trim().split('\n').at(-1)!;
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(operators, 'utf8')).not.toContain(token);
+    expect(statSync(operators).mode & 0o777).toBe(0o600);
+    expect((await warden(['console', 'add-operator', 'dana', '--operators', operators])).stderr).toMatch(/already exists/);
+    const c = serve(['--operators', operators], { WARDEN_CONSOLE_TOKEN: '' });
+    const url = (await c.url).replace(/\/$/, '');
+    expect(c.output()).toMatch(/1 named operator\(s\) sign in with their own token/);
+    const login = await fetch(`${url}/login`, { method: 'POST', body: new URLSearchParams({ token }), headers: { origin: url }, redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await fetch(`${url}/kill-switch`, { headers: { cookie } })).text())![1]!;
+    const set = await fetch(`${url}/kill-switch`, { method: 'POST', body: new URLSearchParams({ state: 'warning', symbol: 'GBPUSD', reason: 'cable news', operator: 'someone-else', csrf }), headers: { origin: url, cookie }, redirect: 'manual' });
+    expect(set.status).toBe(303);
+    c.child.kill('SIGTERM');
+    await c.exited;
+    const change = new SqliteJournal(journal, undefined, { readOnly: true }).readAll().findLast((r) => r.kind === 'kill_switch')?.payload as { operator: string; symbol: string };
+    expect(change).toMatchObject({ operator: 'dana', symbol: 'GBPUSD' });
+    expect((await warden(['console', '--journal', journal, '--port', '0', '--operators', join(dir, 'none.json')])).stderr).toMatch(/no operators file at/);
+  }, 30_000);
+
   it('refuses an address beyond loopback unless allowed, and a missing journal', async () => {
     const remote = await warden(['console', '--journal', journal, '--port', '0', '--host', '0.0.0.0']);
     expect(remote.code).toBe(2);

@@ -55,9 +55,9 @@ describe('recover at the right broker only', () => {
     const { path } = await unfinishedAt('http:http://127.0.0.1:7070');
     const r = await warden(['recover', '--journal', path]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/recover needs --broker: 1 unfinished execution\(s\) were sent to http:http:\/\/127\.0\.0\.1:7070/);
+    expect(r.stderr).toMatch(/recover needs --broker: 1 unfinished execution\(s\) were sent to http:\/\/127\.0\.0\.1:7070/);
     const paper = await warden(['recover', '--broker', 'paper', '--journal', path]);
     expect(paper.code).toBe(2);
-    expect(paper.stderr).toMatch(/were sent to http:http:\/\/127\.0\.0\.1:7070, not to paper:in-process/);
+    expect(paper.stderr).toMatch(/were sent to http:\/\/127\.0\.0\.1:7070, not to paper:in-process/);
   }, 60_000);
 });

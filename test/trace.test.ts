@@ -42,8 +42,8 @@ describe('npm run trace', () => {
 
   it('gives one clear line for a missing file, a bad file, or an unknown advisory', async () => {
     const missing = await run(['src/cli/trace.ts', join(dir, 'nope.jsonl')]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr.trim()).toMatch(/^trace: cannot read .*nope\.jsonl: ENOENT$/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toMatch(/^warden: .*nope\.jsonl: no such file$/);
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"not":"a record"}\n');
     expect((await run(['src/cli/trace.ts', bad])).stderr).toMatch(/line 1: not a journal record/);

@@ -59,6 +59,24 @@ export class HttpBroker implements BrokerAdapter {
     return this.request('POST', '/protections', req) as Promise<ProtectionReport>;
   }
 
+  /**
+   * Whether the service answers at all: any HTTP answer to `GET /health` (even a 404) means it is
+   * reachable. Throws a BrokerError with code `unreachable`, naming the network error, otherwise.
+   * Sends nothing about any order: a caller checks this before it commits to trading.
+   *
+   * @example
+   * await new HttpBroker({ baseUrl: 'http://127.0.0.1:7070' }).checkReachable(); // throws when nothing listens
+   */
+  async checkReachable(timeoutMs = Math.min(this.timeoutMs, 3_000)): Promise<void> {
+    try {
+      const res = await fetch(`${this.baseUrl}/health`, { headers: { ...this.#headers }, signal: AbortSignal.timeout(timeoutMs) });
+      await res.body?.cancel();
+    } catch (e) {
+      const timedOut = (e as Error).name === 'TimeoutError';
+      throw new BrokerError(`broker ${this.baseUrl} is unreachable: ${timedOut ? `no answer within ${timeoutMs} ms` : networkDetail(e)}`, { retryable: true, code: 'unreachable', cause: e });
+    }
+  }
+
   private async request(method: string, path: string, payload?: unknown, notFoundIsNull = false): Promise<unknown> {
     let res: Response;
     try {
@@ -70,7 +88,7 @@ export class HttpBroker implements BrokerAdapter {
       });
     } catch (e) {
       const timedOut = (e as Error).name === 'TimeoutError';
-      throw new BrokerError(timedOut ? `${method} ${path} timed out after ${this.timeoutMs} ms` : `${method} ${path} failed: ${(e as Error).message}`, { retryable: true, code: timedOut ? 'timeout' : 'network', cause: e });
+      throw new BrokerError(timedOut ? `${method} ${path} timed out after ${this.timeoutMs} ms` : `${method} ${path} failed: ${networkDetail(e)}`, { retryable: true, code: timedOut ? 'timeout' : 'network', cause: e });
     }
     let answer: unknown;
     try {
@@ -86,4 +104,12 @@ export class HttpBroker implements BrokerAdapter {
     const definitive = res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408;
     throw new BrokerError(text, { retryable: !definitive, code: typeof code === 'string' ? code : `http_${res.status}` });
   }
+}
+
+/** fetch's own message is "fetch failed"; the reason (connection refused, unknown host) is in its cause. */
+function networkDetail(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const detail = typeof cause?.message === 'string' && cause.message !== '' ? cause.message : typeof cause?.code === 'string' ? cause.code : null;
+  const message = e instanceof Error ? e.message : String(e);
+  return detail === null ? message : `${message} (${detail})`.slice(0, 300);
 }

@@ -208,8 +208,8 @@ export class PaperBroker implements BrokerAdapter {
   }
 
   private scheduleFills(req: OrderRequest, market: PaperMarket): void {
-    if (market.noLiquidity) return;
-    const steps = market.fillSteps ?? [{ afterMs: market.fillAfterMs ?? 150, fraction: 1 }];
+    // The accepted order is a change even where nothing will fill it: it is persisted either way.
+    const steps = market.noLiquidity ? [] : (market.fillSteps ?? [{ afterMs: market.fillAfterMs ?? 150, fraction: 1 }]);
     for (const step of steps) {
       this.schedule({ clientOrderId: req.clientOrderId, dueAt: this.clock.now() + step.afterMs, quantity: req.quantity * step.fraction, side: req.side, symbol: req.symbol });
     }

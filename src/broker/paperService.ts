@@ -156,6 +156,11 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
   return {
     url: `http://127.0.0.1:${port}`,
     broker,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Idle keep-alive connections end with the service, as they would with its process.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -24,9 +24,15 @@ const option = (name: string): string | undefined => {
 /** Also write the run's records as JSON Lines, the forensic hand-off format. */
 const jsonlFile = option('--jsonl');
 
-// Simulated time starts now, so journal times read as real ones across runs.
-const START = Date.now();
-const RUN = new Date(START).toISOString().replace(/[-:.Z]/g, ''); // e.g. 20261124T101500123
+/**
+ * The nine scenarios span about 9½ minutes of simulated time (deadlines, then a minute between
+ * scenarios). The simulated clock starts that long before now, so the journal's times read as real
+ * ones that have just happened: none lies in the future.
+ */
+const SIMULATED_SPAN_MS = 10 * 60_000;
+const REAL_START = Date.now();
+const START = REAL_START - SIMULATED_SPAN_MS;
+const RUN = new Date(REAL_START).toISOString().replace(/[-:.Z]/g, ''); // e.g. 20261124T101500123
 /**
  * Every run writes a fresh durable journal (data/demo-<time>.journal.sqlite): the scenarios set
  * switches and open positions, and a second run over the first one's record would inherit them.
@@ -177,6 +183,7 @@ if (jsonlFile) {
   writeFileSync(jsonlFile, toJsonl(mine));
   console.log(`this run's records written to ${jsonlFile}; explain an advisory with: npm run trace -- ${jsonlFile} demo-${RUN}-7`);
 }
+if (clock.now() > Date.now()) console.error(`demo: the simulated run ended ${Math.ceil((clock.now() - Date.now()) / 1000)} s ahead of the wall clock; SIMULATED_SPAN_MS needs raising`);
 await engine.close();
 if (failure !== null) {
   console.error(`\ndemo: stopped after ${rows.length} of ${scenarios.length} scenarios: ${failure instanceof Error ? failure.message : String(failure)}`);

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { executionTrail, parseJsonl, renderTimeline, verifyChain } from '../entries/journal.js';
 
-const USAGE = 'usage: npm run trace -- JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]';
+const USAGE = 'usage: warden trace JOURNAL.jsonl [ADVISORY_OR_EXECUTION_ID]   (in a clone also: npm run trace -- …)';
+
+/** One line, prefixed like every `warden` command's errors. Exit codes as theirs: 2 bad input, 3 broken chain. */
+const fail = (message: string, code = 2): number => {
+  console.error(`warden: ${message}`);
+  return code;
+};
 
 function main(argv: string[]): number {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -16,22 +22,20 @@ function main(argv: string[]): number {
   }
   const [file, id] = argv;
   if (!file) {
-    console.error(`trace: no journal file given\n${USAGE}`);
-    return 2;
+    return fail(`trace: no journal file given\n${USAGE}`);
   }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    console.error(`trace: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    return 1;
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a journal export' : code === 'EACCES' ? 'not readable (permission denied)' : `not readable (${code ?? (e as Error).message})`}`);
   }
   let records;
   try {
     records = parseJsonl(text);
   } catch (e) {
-    console.error(`trace: ${file} ${(e as Error).message}`);
-    return 1;
+    return fail(`${file}: ${(e as Error).message}`);
   }
   const segment = (records[0]?.sequence ?? 1) !== 1;
   const chain = verifyChain(records, { segment });
@@ -39,8 +43,7 @@ function main(argv: string[]): number {
   console.log(chain.ok ? `journal: ${records.length} records, hash chain verified${scope}` : `journal: ${records.length} records, hash chain BROKEN at record ${chain.brokenAt}: do not trust what follows it`);
   const executions = [...new Set(records.filter((r) => r.executionId && (!id || r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
   if (executions.length === 0) {
-    console.error(`trace: no execution${id ? ` of ${id}` : ''} in ${file}`);
-    return 1;
+    return fail(`no execution${id ? ` of ${id}` : ''} in ${file}`);
   }
   for (const executionId of executions) {
     const trail = executionTrail(records, executionId);

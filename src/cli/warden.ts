@@ -3,11 +3,11 @@
  * data/warden.journal.sqlite); errors are one clear line and a non-zero exit.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeHolds } from '../engine/holdWords.js';
-import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperMarket } from '../index.js';
+import { createEngine, JournalError, PaperBroker, WardenUsageError, type BrokerAdapter, type ExecutionResult, type JournalVerification, type KillSwitchState, type OperatorCommand, type PaperBrokerState, type PaperMarket } from '../index.js';
 import { CcxtBroker, HttpBroker, OandaBroker, startPaperService } from '../entries/adapters.js';
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
@@ -19,6 +19,7 @@ import { LIMIT_OPTIONS, limitsChangeFrom, readLimitsFile, renderLimits } from '.
 import { parseLimits } from '../domain/limits.js';
 import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
+import { addOperator, DEFAULT_OPERATORS_FILE, readOperators, type ConsoleOperator } from '../console/operators.js';
 
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
 
@@ -39,10 +40,11 @@ usage: warden <command> [options]      (warden <command> --help for more)
   paper-broker                run the paper broker as a service on loopback
   console                     the operator console in the browser (and /metrics)
 
-common options: --journal FILE (default ${DEFAULT_JOURNAL}), --broker URL|paper|ccxt:EXCHANGE [--sandbox]
-
---store postgres://… (or WARDEN_DATABASE_URL) puts run, kill-switch and journal on a PostgreSQL
-store shared by many engines: one journal, one claim per advisory, one kill switch for the fleet.
+--journal FILE (default ${DEFAULT_JOURNAL}): run, recover, kill-switch, flags, resolve, journal, console.
+--store postgres://… (or WARDEN_DATABASE_URL) instead of --journal: run, recover, kill-switch, flags,
+resolve, journal, on a PostgreSQL store shared by many engines (one journal, one claim per advisory,
+one kill switch for the fleet). --broker URL|paper|ccxt:EXCHANGE [--sandbox]: run, recover.
+approve, trace and paper-broker take none of these.
 
 --broker ccxt:binanceusdm trades on a real venue through ccxt (install it: npm install ccxt).
 Credentials come from the environment only: WARDEN_API_KEY and WARDEN_API_SECRET. Add
@@ -98,12 +100,16 @@ Exit 1 while any waits, 0 when none does.`,
   journal: `usage: warden journal verify [--journal FILE | --store URL]
        warden journal show ADVISORY [--journal FILE | --store URL]
        warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]`,
-  console: `usage: warden console [--journal FILE | --demo] [--port P] [--token-file FILE] [--host H --allow-remote]
+  console: `usage: warden console [--journal FILE | --demo] [--port P] [--operators FILE] [--token-file FILE] [--host H --allow-remote]
+       warden console add-operator NAME [--operators FILE]
 
-Serves the operator console for the journal on http://127.0.0.1:7080/ (pages Now, Kill switch,
-Flags, Advisory; Prometheus metrics at /metrics). Anyone who reaches it reads; acting needs the
-operator token, taken from WARDEN_CONSOLE_TOKEN or from --token-file (created, readable by its
-owner only, when missing) and never from a flag. --demo shows the newest journal npm start wrote.`,
+Serves the operator console for the journal on http://127.0.0.1:7080/ (pages Now, Positions,
+Finished, Kill switch, Flags, Advisory; Prometheus metrics at /metrics). Anyone who reaches it
+reads; acting needs an operator token. add-operator gives one operator their own token (printed
+once; the file, default ${DEFAULT_OPERATORS_FILE}, keeps only its digest): the journal then records
+who acted. A token shared by all (each action then asks for a name) comes from WARDEN_CONSOLE_TOKEN
+or --token-file (created, readable by its owner only, when missing), never from a flag. --demo
+shows the newest journal npm start wrote. The console answers only at its loopback names and --host.`,
   'paper-broker': `usage: warden paper-broker [--port P] [--state FILE] [--markets FILE.json] [--seed N]
 
 Serves the paper broker on 127.0.0.1 (prints its URL), persisting its book to --state so it
@@ -201,9 +207,10 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
       port: { type: 'string', help: 'port (default 7080; 0 picks a free one)' },
       host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
       'allow-remote': { type: 'boolean', help: 'allow an address beyond loopback' },
-      'token-file': { type: 'string', help: 'file holding the operator token (created when missing)' },
+      'token-file': { type: 'string', help: 'file holding the shared operator token (created when missing)' },
+      operators: { type: 'string', help: `the named operators file (default ${DEFAULT_OPERATORS_FILE}, used when it exists)` },
     },
-    positionals: [0, 0],
+    positionals: [0, 2],
   },
   'paper-broker': {
     options: {
@@ -272,7 +279,14 @@ function storeUrl(a: Args): string | null {
 
 /** Connects to the shared store (loads pg only now). */
 async function openStore(url: string) {
-  const { PostgresStore } = await import('../entries/postgres.js');
+  let entry: typeof import('../entries/postgres.js');
+  try {
+    entry = await import('../entries/postgres.js');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /'pg'/.test((e as Error).message)) throw new UsageError("--store needs the PostgreSQL driver, an optional dependency: npm install pg");
+    throw e;
+  }
+  const { PostgresStore } = entry;
   return PostgresStore.connect(url);
 }
 
@@ -306,6 +320,28 @@ function operatorToken(a: Args): string | null {
 }
 
 async function serveConsole(a: Args): Promise<number> {
+  const [action, name] = a.positional;
+  const operatorsFile = opt(a, '--operators') ?? DEFAULT_OPERATORS_FILE;
+  if (action === 'add-operator') {
+    if (!name) throw new UsageError(`console add-operator needs a NAME\n${HELP.console}`);
+    let token: string;
+    try {
+      token = addOperator(operatorsFile, name);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    console.log(`operator ${name} added to ${operatorsFile}; their token (shown this once, give it to ${name} only):\n${token}`);
+    return 0;
+  }
+  if (action !== undefined) throw new UsageError(`console takes no argument but add-operator NAME, got "${action}"\n${HELP.console}`);
+  let operators: ConsoleOperator[] = [];
+  if (existsSync(operatorsFile)) {
+    try {
+      operators = readOperators(operatorsFile);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  } else if (opt(a, '--operators') !== undefined) throw new UsageError(`no operators file at ${operatorsFile} (create it with: warden console add-operator NAME --operators ${operatorsFile})`);
   if (a.flags.has('--demo') && opt(a, '--journal') !== undefined) throw new UsageError('give --journal FILE or --demo, not both');
   const journal = a.flags.has('--demo') ? newestDemoJournal() : journalPath(a, { mustExist: true });
   const port = Number(opt(a, '--port') ?? 7080);
@@ -315,12 +351,13 @@ async function serveConsole(a: Args): Promise<number> {
   const host = opt(a, '--host');
   let running;
   try {
-    running = await startConsole({ journal, token, port, ...(host ? { host } : {}), allowRemote: a.flags.has('--allow-remote') });
+    running = await startConsole({ journal, token, operators, port, ...(host ? { host } : {}), allowRemote: a.flags.has('--allow-remote') });
   } catch (e) {
     if (e instanceof JournalError) throw e;
     throw new UsageError((e as Error).message);
   }
-  console.log(`console at ${running.url}  (journal ${journal}; ${token === null ? 'read-only: set WARDEN_CONSOLE_TOKEN or --token-file to act' : 'operators sign in with the token to act'}; metrics at ${running.url}metrics)`);
+  const acting = [operators.length > 0 ? `${operators.length} named operator(s) sign in with their own token` : null, token !== null ? 'the shared token signs in (names typed per action)' : null].filter((x) => x !== null);
+  console.log(`console at ${running.url}  (journal ${journal}; ${acting.length === 0 ? 'read-only: add an operator (warden console add-operator NAME), or set WARDEN_CONSOLE_TOKEN or --token-file, to act' : acting.join('; ')}; metrics at ${running.url}metrics)`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
@@ -466,7 +503,7 @@ async function fleetResolve(url: string, advisoryId: string, operator: string, n
 
 async function brokerFrom(a: Args): Promise<BrokerAdapter> {
   const target = opt(a, '--broker') ?? 'paper';
-  if (target === 'paper') return new PaperBroker({ seed: Date.now() % 2 ** 31, markets: DEFAULT_MARKETS });
+  if (target === 'paper') return paperBroker(a);
   if (target.startsWith('ccxt:')) {
     // Never from flags: those end up in shell history and process listings.
     const apiKey = process.env.WARDEN_API_KEY;
@@ -497,6 +534,54 @@ async function dryRun(a: Args, snapshots: unknown[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The in-process paper venue. Beside a journal file its book (positions, protective orders) is kept
+ * in JOURNAL.paper.json, so a second run on the same symbol meets the position the journal says the
+ * first one filled, instead of a venue that forgot it and a reconciliation flag.
+ */
+function paperBroker(a: Args): PaperBroker {
+  const broker = new PaperBroker({ seed: Date.now() % 2 ** 31, markets: DEFAULT_MARKETS });
+  if (storeUrl(a) !== null) return broker;
+  const file = `${journalPath(a, { mustExist: false })}.paper.json`;
+  if (existsSync(file)) {
+    let state: PaperBrokerState;
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as PaperBrokerState;
+      if (!state || !state.venue || !Array.isArray(state.venue.orders) || !Array.isArray(state.pendingFills)) throw new Error('unexpected shape');
+    } catch (e) {
+      throw new UsageError(`the paper venue's book ${file} is not readable (${(e as Error).message}); move it away to start from an empty book`);
+    }
+    broker.restore(state);
+  }
+  broker.onChange = () => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(broker.state()));
+    renameSync(`${file}.tmp`, file);
+  };
+  return broker;
+}
+
+/** Raised when the broker does not answer at all: nothing was sent and nothing claimed. */
+class UnreachableError extends Error {}
+
+/** The --broker, once it is known to answer (an HTTP broker is asked for /health first). */
+async function reachableBroker(a: Args): Promise<BrokerAdapter> {
+  const broker = await brokerFrom(a);
+  if (broker instanceof HttpBroker) {
+    try {
+      await broker.checkReachable();
+    } catch (e) {
+      throw new UnreachableError(`${(e as Error).message}; nothing was sent and no advisory was used (start the broker, then run again)`);
+    }
+  }
+  return broker;
+}
+
+/** A broker identity as a person gives it with --broker: an HTTP broker's identity `http:URL` is its URL. */
+function brokerLabel(text: string): string {
+  return text.replace(/\bhttp:(?=https?:\/\/)/g, '');
+}
+
 /** An engine for administration over the --journal file. */
 function adminEngine(a: Args, { readOnly = false }: { readOnly?: boolean } = {}) {
   return sharedAdminEngine(journalPath(a, { mustExist: true }), { readOnly });
@@ -519,6 +604,8 @@ function progressPrinter() {
   const advisories = new Map<string, string>();
   const started = new Map<string, number>();
   const clientOrderIds = new Map<string, string>();
+  const before = new Map<string, string>();
+  const loops = new Map<string, { a: string; b: string; turns: number }>();
   const name = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${name(x)}`)[0]!);
   const inspect = (ev: { type: string; actorRef: { sessionId: string }; rootId?: string; snapshot?: unknown }) => {
     if (ev.type !== '@xstate.microstep' || ev.actorRef.sessionId !== ev.rootId) return;
@@ -527,7 +614,20 @@ function progressPrinter() {
     if (snap.context.clientOrderId) clientOrderIds.set(id, snap.context.clientOrderId);
     const state = name(snap.value);
     if (last.get(id) === state) return;
+    const previous = last.get(id);
     last.set(id, state);
+    // A loop between two states (look up, pause, look up…) is one line and a count, not hundreds.
+    const loop = loops.get(id);
+    if (loop && (state === loop.a || state === loop.b)) {
+      loop.turns++;
+      return;
+    }
+    if (loop) {
+      loops.delete(id);
+      if (loop.turns > 0) process.stderr.write(`  ${''.padEnd(24)} … ${loop.a} ↔ ${loop.b} ${Math.ceil(loop.turns / 2)} more time(s)\n`);
+    }
+    if (previous !== undefined && before.get(id) === state) loops.set(id, { a: state, b: previous, turns: 0 });
+    if (previous !== undefined) before.set(id, previous);
     const now = Date.now();
     if (!started.has(id)) started.set(id, now);
     const advisory = snap.context.snapshot?.advisoryId ?? '(invalid input)';
@@ -642,9 +742,6 @@ async function main(argv: string[]): Promise<number> {
       const limits = limitsFile === undefined ? undefined : limitsUsage(limitsFile, () => parseLimits(readLimitsFile(limitsFile)));
       if (a.flags.has('--dry-run')) return dryRun(a, snapshots);
       const url = storeUrl(a);
-      const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
-      const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');
-      const shown = progressPrinter();
       const approvers = (a.options.get('--approver') ?? []).map((file) => {
         try {
           return readFileSync(file, 'utf8');
@@ -652,7 +749,11 @@ async function main(argv: string[]): Promise<number> {
           throw new UsageError(`--approver ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not readable'}`);
         }
       });
-      const broker = await brokerFrom(a);
+      // A broker that cannot be reached is said once, before any advisory is claimed (and so used up).
+      const broker = await reachableBroker(a);
+      const journal = url ? await openStore(url) : openJournal(a, { mustExist: false });
+      const logBeside = journal instanceof SqliteJournal ? journal.path : join('data', 'warden-fleet');
+      const shown = progressPrinter();
       const engine = limitsUsage(limitsFile, () =>
         createEngine({
           broker,
@@ -700,10 +801,17 @@ async function main(argv: string[]): Promise<number> {
           console.log('nothing to recover: every execution in the journal has finished');
           return 0;
         }
-        const brokers = [...new Set(unfinished.map((u) => u.broker ?? 'not recorded (an older journal)'))].join(', ');
+        const brokers = [...new Set(unfinished.map((u) => (u.broker ? brokerLabel(u.broker) : 'not recorded (an older journal)')))].join(', ');
         throw new UsageError(`recover needs --broker: ${unfinished.length} unfinished execution(s) were sent to ${brokers}; name that broker (a URL or ccxt:EXCHANGE)`);
       }
-      const engine = createEngine({ broker: await brokerFrom(a), journal, logger: operationalLogger(a, journal.path), inspect: progressPrinter().inspect as never });
+      let broker: BrokerAdapter;
+      try {
+        broker = await reachableBroker(a);
+      } catch (e) {
+        await journal.close();
+        throw e;
+      }
+      const engine = createEngine({ broker, journal, logger: operationalLogger(a, journal.path), inspect: progressPrinter().inspect as never });
       const results = await engine.recovery;
       await engine.close();
       if (results.length === 0) {
@@ -846,10 +954,17 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
+// A reader that stops early (`warden … | head`) is no error: what is left to print goes nowhere, and
+// the command still finishes what it started (an execution in flight is never abandoned for a pipe).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   const known = e instanceof UsageError || e instanceof JournalError || e instanceof WardenUsageError;
-  console.error(`warden: ${(e as Error).message}`);
+  console.error(`warden: ${e instanceof WardenUsageError ? brokerLabel((e as Error).message) : (e as Error).message}`);
   process.exitCode = known ? 2 : 1;
 }

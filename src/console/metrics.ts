@@ -74,17 +74,27 @@ export class WardenMetrics {
     const key = `${r.executionId ?? ''}|${r.event ?? ''}`;
     switch (r.kind) {
       case JournalKind.BrokerRequest:
-        this.requests.set(key, Date.parse(r.at));
-        if (this.requests.size > 100_000) this.requests.delete(this.requests.keys().next().value!); // bounded: answers that never came
+        if (r.executionId === null && r.event === 'cancelOrders') {
+          // The kill switch's batch: one request names every order; each order's answer comes as its own cancelOrder record.
+          const orders = (r.payload as { orders?: unknown } | null)?.orders;
+          if (Array.isArray(orders))
+            for (const o of orders.slice(0, 100_000)) {
+              const id = (o as { executionId?: unknown } | null)?.executionId;
+              if (typeof id === 'string') this.remember(`batch|${id}`, r.at);
+            }
+        } else this.remember(key, r.at);
         break;
       case JournalKind.BrokerResponse:
       case JournalKind.BrokerError: {
-        const sent = this.requests.get(key);
-        this.requests.delete(key);
-        const method = bounded(r.event, METHODS);
+        // An answer to a batch is counted as the batch (method cancelOrders), the time from its one request.
+        const batchKey = `batch|${r.executionId ?? ''}`;
+        const inBatch = r.event === 'cancelOrder' && !this.requests.has(key) && this.requests.has(batchKey);
+        const sent = this.requests.get(inBatch ? batchKey : key);
+        this.requests.delete(inBatch ? batchKey : key);
+        const method = inBatch ? 'cancelOrders' : bounded(r.event, METHODS);
         const code = (r.payload as { code?: unknown } | null)?.code;
         const outcome = r.kind === JournalKind.BrokerResponse ? 'answered' : bounded(code, OUTCOMES);
-        if (sent !== undefined && Number.isFinite(sent)) this.brokerCalls.observe({ method, outcome }, Math.max(0, Date.parse(r.at) - sent) / 1000);
+        if (sent !== undefined && Number.isFinite(sent) && typeof r.at === 'string') this.brokerCalls.observe({ method, outcome }, Math.max(0, Date.parse(r.at) - sent) / 1000);
         if (outcome === 'timeout' || outcome === 'unreadable_answer' || outcome === 'wrong_order' || outcome === 'thrown') this.unknownOutcomes.inc({ method });
         break;
       }
@@ -100,6 +110,12 @@ export class WardenMetrics {
       default:
         break;
     }
+  }
+
+  private remember(key: string, at: string): void {
+    this.requests.delete(key);
+    this.requests.set(key, typeof at === 'string' ? Date.parse(at) : NaN);
+    if (this.requests.size > 100_000) this.requests.delete(this.requests.keys().next().value!); // bounded: answers that never came
   }
 
   /** The Prometheus text exposition. */

@@ -12,3 +12,4 @@ export { startConsole, createConsoleApp, type ConsoleOptions, type RunningConsol
 export { ConsoleView, type ConsoleSnapshot, type ExecutionView, type RecordSource } from '../console/view.js';
 export { WardenMetrics, instrumentJournal } from '../console/metrics.js';
 export { applyOperatorCommand, adminEngine, type OperatorOutcome } from '../engine/operator.js';
+export { addOperator, readOperators, tokenDigest, type ConsoleOperator } from '../console/operators.js';

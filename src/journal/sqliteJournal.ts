@@ -109,6 +109,15 @@ interface Row {
   hash: string;
 }
 
+/** A payload that is not JSON (edited by hand) is read as a marked text, never a throw; its hash no longer matches. */
+function parseStoredPayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { unreadablePayload: String(text).slice(0, 1_000) };
+  }
+}
+
 const toRecord = (r: Row): JournalRecord => ({
   sequence: r.sequence,
   at: r.at,
@@ -119,7 +128,7 @@ const toRecord = (r: Row): JournalRecord => ({
   from: r.from_state,
   to: r.to_state,
   event: r.event,
-  payload: JSON.parse(r.payload) as unknown,
+  payload: parseStoredPayload(r.payload),
   previousHash: r.previous_hash,
   hash: r.hash,
 });

@@ -9,6 +9,7 @@ import { createEngine, PaperBroker, type Engine, type PaperMarket, type Position
 import { SqliteJournal } from '../../src/entries/sqlite.js';
 import { startConsole, type RunningConsole } from '../../src/entries/console.js';
 import { silentLogger } from './fixtures.js';
+import type { ConsoleOperator } from '../../src/console/operators.js';
 
 export const OPERATOR_TOKEN = 'desk-token-0123456789abcdef';
 
@@ -34,12 +35,12 @@ export interface Desk {
   close(): Promise<void>;
 }
 
-export async function openDesk(markets: Record<string, PaperMarket>, options: { token?: string | null } = {}): Promise<Desk> {
+export async function openDesk(markets: Record<string, PaperMarket>, options: { token?: string | null; operators?: readonly ConsoleOperator[] } = {}): Promise<Desk> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-desk-'));
   const path = join(dir, 'desk.journal.sqlite');
   const broker = new DeskBroker({ seed: 7, latencyMs: [1, 3], markets });
   const engine = createEngine({ broker, journal: new SqliteJournal(path), logger: silentLogger(), pollIntervalMs: 200 });
-  const running = await startConsole({ journal: path, token: options.token === undefined ? OPERATOR_TOKEN : options.token, port: 0, pollMs: 50 });
+  const running = await startConsole({ journal: path, token: options.token === undefined ? OPERATOR_TOKEN : options.token, ...(options.operators ? { operators: options.operators } : {}), port: 0, pollMs: 50 });
   const prices = Object.fromEntries(Object.entries(markets).map(([s, m]) => [s, m.price]));
   return {
     dir,
