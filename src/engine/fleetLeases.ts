@@ -6,7 +6,8 @@
  * looked up by clientOrderId first, the stored absolute deadline still in force.
  */
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
-import { describeThrown } from '../broker/errors.js';
+import type { BrokerObserver } from '../broker/checkedBroker.js';
+import { BrokerError, describeThrown } from '../broker/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { WardenUsageError } from '../domain/errors.js';
 import type { ExecutionResult } from '../domain/result.js';
@@ -21,8 +22,17 @@ import type { ExecutionRegistry } from './registry.js';
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 /** Shortest lease accepted (ms): renewals every third of it must fit between database round trips. */
 export const MIN_LEASE_TTL_MS = 300;
-/** Renewals and the scan for expired leases run this many times per lease length. */
+/** The scan for expired leases runs this many times per lease length. */
 const CHECKS_PER_TTL = 3;
+/**
+ * Renewals go out this many times per lease length, at a fixed rate (one in flight at a time),
+ * in their own loop: a takeover, a claim or a journal batch never holds one up. A store that self-
+ * fences stops sending at 80 % of the lease, so a renewal and its answer must fit in the 55 % left
+ * after the previous one was sent.
+ */
+const RENEWALS_PER_TTL = 4;
+/** Broker calls that change something at the venue: refused for an execution whose lease is not confirmed. */
+const SENDS: ReadonlySet<string> = new Set(['submitOrder', 'placeProtection', 'cancelOrder']);
 
 /**
  * An execution this engine took over from another one whose lease expired.
@@ -51,7 +61,45 @@ export interface FleetLeases {
   stop(): Promise<void>;
 }
 
-type LeasingStore = Journal & Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & { readonly writer: string };
+type LeasingStore = Journal &
+  Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & {
+    readonly writer: string;
+    /** Optional: every lease of `owner` renewed in one round trip; `lost` ones another engine holds now. */
+    renewLeases?(owner: string, leases: readonly { executionId: string; epoch: number }[], ttlMs: number): Promise<readonly { executionId: string; renewed: boolean; lost: boolean; why: string }[]>;
+  };
+
+/** A store that knows, execution by execution, whether this engine may still send (its lease confirmed). */
+interface FencingStore {
+  fencedFor(executionId: string): string | null;
+}
+
+/**
+ * Wraps the engine's broker-call observer so that nothing that changes the venue (a submit, a
+ * protection, a cancel) goes out for an execution the store says this engine may not send for:
+ * its lease lost, or not confirmed for most of its length (self-fencing, before anyone may take
+ * the execution over). Checked when the request is made and again once its record is durable.
+ * Reads still go out. On a store without leases the observer is returned as it is.
+ *
+ * @example
+ * const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf, beforeAnswer }));
+ */
+export function fenceSends(store: Journal, observe: BrokerObserver): BrokerObserver {
+  const fencing = store as Journal & Partial<FencingStore>;
+  if (typeof fencing.fencedFor !== 'function') return observe;
+  const fencedFor = fencing.fencedFor.bind(store);
+  const check = (executionId: string, method: string) => {
+    const why = fencedFor(executionId);
+    if (why !== null) throw new BrokerError(`${method} not sent: ${why}`, { retryable: false, code: 'fenced' });
+  };
+  return (c) => {
+    if (c.phase !== 'request' || c.executionId === null || !SENDS.has(c.method)) return observe(c);
+    const executionId = c.executionId;
+    check(executionId, c.method);
+    const recorded = observe(c);
+    // The wait for the record may be long (a slow database): the lease is checked again after it.
+    return recorded && typeof recorded.then === 'function' ? recorded.then(() => check(executionId, c.method)) : recorded;
+  };
+}
 
 const leasing = (store: Journal): store is LeasingStore =>
   typeof store.writer === 'string' && [store.acquireLease, store.renewLease, store.releaseLease, store.expiredLeases, store.takeOver, store.claimOf].every((f) => typeof f === 'function');
@@ -86,7 +134,9 @@ export function joinFleetLeases(deps: {
   const notMine = new Set<string>();
   let stopped = false;
   let scanning = false;
+  let renewing = false;
   let timer: unknown;
+  let renewTimer: unknown;
 
   const track = <T>(p: Promise<T>) => {
     pending.add(p);
@@ -94,16 +144,35 @@ export function joinFleetLeases(deps: {
     return p;
   };
 
-  const renewAll = () =>
-    Promise.all(
-      [...held].map(([executionId, epoch]) =>
+  const lost = (executionId: string, epoch: number | undefined, why: string) => {
+    held.delete(executionId);
+    logger.error({ executionId, epoch, err: why }, "lease lost: another engine took this execution over; this engine's writes and sends for it are refused from now on");
+  };
+  /** Every lease this engine holds, renewed in one round trip when the store can (else one by one). */
+  const renewAll = async () => {
+    const leases = [...held].map(([executionId, epoch]) => ({ executionId, epoch }));
+    if (leases.length === 0) return;
+    if (store.renewLeases) {
+      const outcomes = await store.renewLeases(me, leases, ttlMs).catch((e: unknown) => {
+        logger.warn({ leases: leases.length, err: describeThrown(e) }, 'lease renewal failed; retrying at the next renewal');
+        return [];
+      });
+      for (const o of outcomes) {
+        if (o.renewed || held.get(o.executionId) === undefined) continue;
+        if (o.lost) lost(o.executionId, held.get(o.executionId), o.why);
+        else held.delete(o.executionId); // released meanwhile: the execution ended here
+      }
+      return;
+    }
+    await Promise.all(
+      leases.map(({ executionId, epoch }) =>
         store.renewLease(executionId, me, epoch, ttlMs).catch((e: unknown) => {
-          if ((e as { code?: unknown }).code !== 'lease_lost') return logger.warn({ executionId, err: describeThrown(e) }, 'lease renewal failed; retrying at the next check');
-          held.delete(executionId);
-          logger.error({ executionId, epoch, err: describeThrown(e) }, 'lease lost: another engine took this execution over; this engine\'s writes for it are refused from now on');
+          if ((e as { code?: unknown }).code !== 'lease_lost') return logger.warn({ executionId, err: describeThrown(e) }, 'lease renewal failed; retrying at the next renewal');
+          lost(executionId, epoch, describeThrown(e));
         }),
       ),
     );
+  };
 
   /** Takes one expired execution over and resumes it (nothing happens when another engine got there first). */
   async function takeOver(lease: { executionId: string; owner: string; epoch: number }): Promise<void> {
@@ -146,7 +215,11 @@ export function joinFleetLeases(deps: {
     }
     // Without its claim record nothing was sent: a send waits for the batch that holds the claim.
     const submitAttempts = restored.unfinished.find((u) => u.executionId === executionId)?.recovery.submitAttempts ?? 0;
-    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: claim.deadlineAt, submitAttempts };
+    // Rule 4 on one clock: what is left of the window by the database's clock, from this engine's
+    // now (the claim's absolute deadline was read on the engine that made it, whatever its skew).
+    const remainingMs = (claim as { remainingMs?: number | null }).remainingMs;
+    const deadlineAt = typeof remainingMs === 'number' ? clock.now() + remainingMs : claim.deadlineAt;
+    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt, submitAttempts };
     const reason = `taken over from ${owner}: its lease (epoch ${lease.epoch}) expired; resuming from the store`;
     journal.append({ kind: JournalKind.Recovery, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, event: 'TAKE_OVER', payload: { reason, takenOverFrom: owner, epoch, recovery } });
     logger.warn({ ...log, advisoryId: claim.advisoryId, clientOrderId: claim.clientOrderId }, `execution taken over from ${owner}: resuming it (order looked up by clientOrderId first)`);
@@ -154,12 +227,11 @@ export function joinFleetLeases(deps: {
     deps.onTakeOver?.({ executionId, advisoryId: claim.advisoryId, from: owner, epoch, recovery, result });
   }
 
+  /** Takeovers, in their own loop: however long one takes, renewals go out on time. */
   const scan = async () => {
     if (scanning) return;
     scanning = true;
     try {
-      await renewAll();
-      if (stopped) return;
       const expired = (await store.expiredLeases()).filter((l) => l.owner !== me && !held.has(l.executionId));
       for (const lease of expired) {
         if (stopped) break;
@@ -179,6 +251,15 @@ export function joinFleetLeases(deps: {
     });
   };
   timer = clock.setTimeout(tick, ttlMs / CHECKS_PER_TTL);
+  /** Renewals at a fixed rate, one in flight at a time: a slow one delays no later one beyond its own answer. */
+  const renewTick = () => {
+    if (stopped) return;
+    renewTimer = clock.setTimeout(renewTick, ttlMs / RENEWALS_PER_TTL);
+    if (renewing) return;
+    renewing = true;
+    void renewAll().finally(() => (renewing = false));
+  };
+  renewTimer = clock.setTimeout(renewTick, ttlMs / RENEWALS_PER_TTL);
   for (const { executionId } of deps.resuming ?? []) void track(retake(executionId));
 
   /** A restart under the same writer id resumes its own executions: its live lease is kept, an expired one taken back (epoch + 1). */
@@ -208,6 +289,7 @@ export function joinFleetLeases(deps: {
     async stop() {
       stopped = true;
       clock.clearTimeout(timer);
+      clock.clearTimeout(renewTimer);
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
