@@ -2,11 +2,13 @@
  * One engine of a cluster, as its own process: a PostgresStore (its own writer id) and the shared
  * paper broker service over HTTP. Reads commands from stdin and reports events on stdout, one JSON
  * object per line (protocol.ts).
- * Usage: node --import tsx engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs>
+ * Usage: node --import tsx engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs> [clockSkewMs]
+ * With a clock skew, the engine (and its store's records) read a wall clock that far off; its
+ * timers and PostgreSQL's `now()` are unaffected.
  */
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { createEngine } from '../../src/index.js';
+import { createEngine, systemClock, type Clock } from '../../src/index.js';
 import { HttpBroker } from '../../src/entries/adapters.js';
 import { PostgresStore } from '../../src/entries/postgres.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
@@ -14,7 +16,9 @@ import type { EngineCommand, EngineEvent } from './protocol.js';
 /** Log lines worth a line in a timeline; the rest stays in the engine. */
 const TOLD = /taken over|lease|fenced|journal unwritable|kill switch|unconfirmed|resuming/i;
 
-const [name, databaseUrl, brokerUrl, ttlText] = process.argv.slice(2);
+const [name, databaseUrl, brokerUrl, ttlText, skewText] = process.argv.slice(2);
+const skewMs = Number(skewText ?? 0);
+const clock: Clock = skewMs === 0 ? systemClock : { ...systemClock, now: () => Date.now() + skewMs };
 if (!name || !databaseUrl || !brokerUrl || !ttlText) {
   console.error('usage: engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs>');
   process.exit(2);
@@ -31,15 +35,16 @@ const logger = pino(
     },
   },
 );
-const store = await PostgresStore.connect(databaseUrl, { writer: name });
+const store = await PostgresStore.connect(databaseUrl, { writer: name, clock });
 const engine = createEngine({
+  clock,
   broker: new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000 }),
   journal: store,
   logger,
   pollIntervalMs: 100,
   leaseTtlMs: Number(ttlText),
   onTakeOver: (t) => {
-    emit({ type: 'takeover', executionId: t.executionId, advisoryId: t.advisoryId, from: t.from, epoch: t.epoch });
+    emit({ type: 'takeover', executionId: t.executionId, advisoryId: t.advisoryId, from: t.from, epoch: t.epoch, deadlineAt: t.recovery.deadlineAt, clockNow: clock.now() });
     void t.result.then((result) => emit({ type: 'result', result, takenOverFrom: t.from }));
   },
 });

@@ -284,7 +284,10 @@ export class PostgresStore implements Journal {
       await ensureSchema(client);
       const chain = await loadChain(client, writer);
       const { rows } = await client.query<{ execution_id: string }>('SELECT execution_id FROM warden_leases WHERE owner <> $1', [writer]);
-      return new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)), options.monotonic);
+      const store = new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)), options.monotonic);
+      // Opened now, not at the first renewal: on a slow link, opening it then would eat the lease.
+      store.leaseConnection().catch(() => undefined);
+      return store;
     } catch (e) {
       await client?.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
