@@ -46,6 +46,8 @@ export interface EngineSpawnOptions {
   readonly databaseUrl?: string;
   /** How far this engine's wall clock is off (ms, + ahead). */
   readonly clockSkewMs?: number;
+  /** What its broker declares of client order ids (default: the paper service's own, `durable`). */
+  readonly durability?: 'openOrdersOnly' | 'none';
 }
 
 export interface ClusterOptions {
@@ -95,7 +97,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const service = paper;
     const spawnEngine = (name: string, how: EngineSpawnOptions = {}) =>
       new Promise<ClusterEngine>((resolve, reject) => {
-        const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? db.url, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0)];
+        const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? db.url, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0), how.durability ?? 'declared'];
         const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
         children.add(child);
         let stderr = '';

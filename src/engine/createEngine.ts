@@ -71,7 +71,7 @@ export function createEngine(options: EngineOptions): Engine {
     loop,
   });
   // On a leasing store, nothing goes to the venue for an execution whose lease is not confirmed (fencing).
-  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell }));
+  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell }), { leases, broker: options.broker });
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({
     broker: options.broker,

@@ -7,6 +7,7 @@
  */
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import type { BrokerObserver } from '../broker/checkedBroker.js';
+import type { BrokerAdapter } from '../broker/types.js';
 import { BrokerError, describeThrown } from '../broker/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { WardenUsageError } from '../domain/errors.js';
@@ -52,12 +53,24 @@ export interface TakeOver {
   readonly result: Promise<ExecutionResult>;
 }
 
+/** What the engine an execution was taken over from had already asked of the venue. */
+export interface InheritedSends {
+  readonly from: string;
+  readonly submitOrder: boolean;
+  readonly placeProtection: boolean;
+}
+
 /** The engine's side of leasing: the claim path leases, `settled` releases, a timer renews and takes over. */
 export interface FleetLeases {
   /** Leases a new execution to this engine; rejects (nothing may be sent) if the store refuses or cannot answer. */
   acquire(executionId: string): Promise<void>;
   /** The execution is over (or waits for an operator): its lease is released. */
   settled(executionId: string): void;
+  /**
+   * For an execution this engine took over: the sends the previous owner had already journaled
+   * (entry order, protection) and whom it took them over from; undefined for any other execution.
+   */
+  inherited(executionId: string): InheritedSends | undefined;
   stop(): Promise<void>;
 }
 
@@ -78,18 +91,29 @@ interface FencingStore {
  * protection, a cancel) goes out for an execution the store says this engine may not send for:
  * its lease lost, or not confirmed for most of its length (self-fencing, before anyone may take
  * the execution over). Checked when the request is made and again once its record is durable.
- * Reads still go out. On a store without leases the observer is returned as it is.
+ * Reads still go out. And after a takeover, on a venue that does not keep client order ids for
+ * good, an entry order or a protection the previous owner had already requested is never sent
+ * again: a look-up there cannot prove it absent, and a second one could be a second order (the
+ * execution ends flagged instead). On a store without leases the observer is returned as it is.
  *
  * @example
- * const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf, beforeAnswer }));
+ * const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf, beforeAnswer }), { leases, broker });
  */
-export function fenceSends(store: Journal, observe: BrokerObserver): BrokerObserver {
+export function fenceSends(store: Journal, observe: BrokerObserver, context: { readonly leases?: Pick<FleetLeases, 'inherited'> | null; readonly broker?: BrokerAdapter } = {}): BrokerObserver {
   const fencing = store as Journal & Partial<FencingStore>;
   if (typeof fencing.fencedFor !== 'function') return observe;
   const fencedFor = fencing.fencedFor.bind(store);
+  const durable = durabilityOf(context.broker) === 'durable';
   const check = (executionId: string, method: string) => {
     const why = fencedFor(executionId);
     if (why !== null) throw new BrokerError(`${method} not sent: ${why}`, { retryable: false, code: 'fenced' });
+    const before = durable || (method !== 'submitOrder' && method !== 'placeProtection') ? undefined : context.leases?.inherited(executionId);
+    if (before?.[method as 'submitOrder' | 'placeProtection']) {
+      throw new BrokerError(
+        `${method} not sent: ${before.from}, which this execution was taken over from, had already requested it, and this venue does not keep client order ids for good: a second request could be a second ${method === 'submitOrder' ? 'order' : 'protective order'}. Check the venue and resolve`,
+        { retryable: false, code: 'fenced' },
+      );
+    }
   };
   return (c) => {
     if (c.phase !== 'request' || c.executionId === null || !SENDS.has(c.method)) return observe(c);
@@ -99,6 +123,15 @@ export function fenceSends(store: Journal, observe: BrokerObserver): BrokerObser
     // The wait for the record may be long (a slow database): the lease is checked again after it.
     return recorded && typeof recorded.then === 'function' ? recorded.then(() => check(executionId, c.method)) : recorded;
   };
+}
+
+/** The adapter's declared client-id durability, read defensively (undeclared: `openOrdersOnly`). */
+function durabilityOf(broker: BrokerAdapter | undefined): string {
+  try {
+    return broker?.clientOrderIdDurability ?? 'openOrdersOnly';
+  } catch {
+    return 'openOrdersOnly';
+  }
 }
 
 const leasing = (store: Journal): store is LeasingStore =>
@@ -130,6 +163,8 @@ export function joinFleetLeases(deps: {
   const held = new Map<string, number>();
   /** Releases and takeovers in progress, awaited by stop(). */
   const pending = new Set<Promise<unknown>>();
+  /** Sends of executions this engine took over, as their previous owners journaled them. */
+  const inherited = new Map<string, InheritedSends>();
   /** Executions this engine cannot resume (another broker): reported once. */
   const notMine = new Set<string>();
   let stopped = false;
@@ -199,12 +234,13 @@ export function joinFleetLeases(deps: {
     }
     // If the store cannot be read now, the lease is left to expire again: this engine or another retries.
     // How far it got, read from its records as a restart reads them (restore.ts).
-    const restored = restoreFromJournal(
-      await store.records({ executionId }).catch((e: unknown) => {
-        held.delete(executionId);
-        throw e;
-      }),
-    );
+    const records = await store.records({ executionId }).catch((e: unknown) => {
+      held.delete(executionId);
+      throw e;
+    });
+    const restored = restoreFromJournal(records);
+    const asked = (method: string) => records.some((r) => r.kind === JournalKind.BrokerRequest && r.event === method);
+    inherited.set(executionId, { from: owner, submitOrder: asked('submitOrder'), placeProtection: asked('placeProtection') });
     const finished = restored.fills.has(executionId);
     if (finished) {
       // It finished; its engine died before releasing the lease. A flag it raised waits here now.
@@ -284,8 +320,10 @@ export function joinFleetLeases(deps: {
       held.set(executionId, await store.acquireLease(executionId, me, ttlMs));
     },
     settled(executionId) {
+      inherited.delete(executionId);
       void release(executionId);
     },
+    inherited: (executionId) => inherited.get(executionId),
     async stop() {
       stopped = true;
       clock.clearTimeout(timer);
