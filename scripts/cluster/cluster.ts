@@ -11,9 +11,10 @@ import { startPaperService, type PaperService } from '../../src/entries/adapters
 import { PostgresStore, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/entries/postgres.js';
 import type { PaperMarket } from '../../src/broker/paperBroker.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
+import { startLatencyProxy, type LatencyProxy } from './latencyProxy.js';
 
 /** Bound on an engine process starting (tsx, connecting, the fleet kill switch confirmed). */
-const ENGINE_START_TIMEOUT_MS = 20_000;
+const ENGINE_START_TIMEOUT_MS = 45_000;
 const ENGINE_SCRIPT = fileURLToPath(new URL('./engineProcess.ts', import.meta.url));
 
 export interface ClusterEngine {
@@ -58,6 +59,8 @@ export interface ClusterOptions {
   readonly onEvent?: (event: EngineEvent) => void;
   /** Where PostgreSQL keeps its data (removed at stop). */
   readonly dir?: string;
+  /** Every engine reaches PostgreSQL through a loopback proxy adding this delay each way (ms). */
+  readonly latencyMs?: number;
   /** Per engine (by index) of the first `engines`: its own database URL or clock skew. */
   readonly engineOptions?: (index: number, databaseUrl: string) => EngineSpawnOptions;
 }
@@ -86,18 +89,22 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const events: EngineEvent[] = [];
   const waiters = new Set<() => void>();
   let paper: PaperService | null = null;
+  let proxy: LatencyProxy | null = null;
   const stop = async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const o of observers) await o.close().catch(() => undefined);
     await paper?.close();
+    await proxy?.close();
     await db.stop();
   };
   try {
+    if (options.latencyMs !== undefined && options.latencyMs > 0) proxy = await startLatencyProxy(db.port, options.latencyMs);
+    const engineUrl = proxy ? proxy.via(db.url) : db.url;
     paper = await startPaperService({ port: 0, seed: 7, latencyMs: [2, 10], markets: options.markets });
     const service = paper;
     const spawnEngine = (name: string, how: EngineSpawnOptions = {}) =>
       new Promise<ClusterEngine>((resolve, reject) => {
-        const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? db.url, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0), how.durability ?? 'declared'];
+        const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? engineUrl, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0), how.durability ?? 'declared'];
         const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
         children.add(child);
         let stderr = '';

@@ -32,6 +32,8 @@ const CHECKS_PER_TTL = 3;
  * after the previous one was sent.
  */
 const RENEWALS_PER_TTL = 4;
+/** Longest a send waits for its lease's next renewal answer before it is refused (ms). */
+const CONFIRMATION_WAIT_MS = 2_000;
 /** Broker calls that change something at the venue: refused for an execution whose lease is not confirmed. */
 const SENDS: ReadonlySet<string> = new Set(['submitOrder', 'placeProtection', 'cancelOrder']);
 
@@ -84,6 +86,8 @@ type LeasingStore = Journal &
 /** A store that knows, execution by execution, whether this engine may still send (its lease confirmed). */
 interface FencingStore {
   fencedFor(executionId: string): string | null;
+  /** Resolves at the execution's next renewal outcome. */
+  confirmation?(executionId: string): Promise<void>;
 }
 
 /**
@@ -104,24 +108,39 @@ export function fenceSends(store: Journal, observe: BrokerObserver, context: { r
   if (typeof fencing.fencedFor !== 'function') return observe;
   const fencedFor = fencing.fencedFor.bind(store);
   const durable = durabilityOf(context.broker) === 'durable';
+  const confirmation = fencing.confirmation?.bind(store);
+  const refuse = (method: string, why: string) => new BrokerError(`${method} not sent: ${why}`, { retryable: false, code: 'fenced' });
   const check = (executionId: string, method: string) => {
-    const why = fencedFor(executionId);
-    if (why !== null) throw new BrokerError(`${method} not sent: ${why}`, { retryable: false, code: 'fenced' });
     const before = durable || (method !== 'submitOrder' && method !== 'placeProtection') ? undefined : context.leases?.inherited(executionId);
     if (before?.[method as 'submitOrder' | 'placeProtection']) {
-      throw new BrokerError(
-        `${method} not sent: ${before.from}, which this execution was taken over from, had already requested it, and this venue does not keep client order ids for good: a second request could be a second ${method === 'submitOrder' ? 'order' : 'protective order'}. Check the venue and resolve`,
-        { retryable: false, code: 'fenced' },
+      throw refuse(
+        method,
+        `${before.from}, which this execution was taken over from, had already requested it, and this venue does not keep client order ids for good: a second request could be a second ${method === 'submitOrder' ? 'order' : 'protective order'}. Check the venue and resolve`,
       );
     }
+    return fencedFor(executionId);
+  };
+  /** A lease not confirmed lately: the send waits for the next renewal's answer (bounded by the lease) and looks again. */
+  const gate = async (executionId: string, method: string): Promise<void> => {
+    if (check(executionId, method) === null) return;
+    if (confirmation) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([confirmation(executionId), new Promise<void>((resolve) => (timer = setTimeout(resolve, CONFIRMATION_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    const why = check(executionId, method);
+    if (why !== null) throw refuse(method, why);
   };
   return (c) => {
     if (c.phase !== 'request' || c.executionId === null || !SENDS.has(c.method)) return observe(c);
     const executionId = c.executionId;
-    check(executionId, c.method);
-    const recorded = observe(c);
-    // The wait for the record may be long (a slow database): the lease is checked again after it.
-    return recorded && typeof recorded.then === 'function' ? recorded.then(() => check(executionId, c.method)) : recorded;
+    const first = check(executionId, c.method);
+    // The wait for the record may be long (a slow database): the lease is looked at again after it.
+    if (first === null) {
+      const recorded = observe(c);
+      return recorded && typeof recorded.then === 'function' ? recorded.then(() => gate(executionId, c.method)) : recorded;
+    }
+    return gate(executionId, c.method).then(() => observe(c) ?? undefined);
   };
 }
 

@@ -240,6 +240,8 @@ export class PostgresStore implements Journal {
   private readonly held = new Map<string, HeldLease>();
   /** The connection lease renewals go through alone: no claim, record or takeover queues ahead of them. */
   private leaseClient: Promise<pg.Client> | null = null;
+  /** Sends waiting for their lease's next renewal outcome, by execution. */
+  private readonly confirmations = new Map<string, (() => void)[]>();
   private readonly monotonic: () => number;
   private readonly watches = new Set<KillSwitchWatch>();
 
@@ -481,6 +483,7 @@ export class PostgresStore implements Journal {
   private lose(executionId: string, why: string): void {
     const lease = this.held.get(executionId);
     if (lease && !lease.lost) lease.lost = why;
+    this.confirmed(executionId);
   }
 
   /** The writer connection, reopened (lock retaken, chain tail checked) if it was lost while idle. */
@@ -779,9 +782,9 @@ export class PostgresStore implements Journal {
   async acquireLease(executionId: string, owner: string, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<number> {
     this.usable();
     checkTtl(ttlMs);
-    // Measured from before the query: the database's expiry is later still (it counts from when it ran).
-    const sentAt = this.monotonic();
-    const { rows } = await this.pool.query<{ epoch: string; owner: string; expires_at: Date; inserted: boolean }>(
+    // Measured from when the query leaves (not from a wait for a pooled connection): the database's
+    // expiry is later still, since it counts from when the statement ran there.
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string }>(
       `INSERT INTO warden_leases (execution_id, owner, epoch, expires_at) VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
        ON CONFLICT (execution_id) DO UPDATE SET expires_at = EXCLUDED.expires_at, updated_at = now()
          WHERE warden_leases.owner = EXCLUDED.owner AND NOT warden_leases.released AND warden_leases.expires_at > now()
@@ -846,7 +849,7 @@ export class PostgresStore implements Journal {
       this.dropLeaseClient(client);
       throw e;
     }
-    return rows.map((r) => {
+    const outcomes = rows.map((r) => {
       const epoch = Number(r.epoch);
       const lease = this.held.get(r.execution_id);
       if (r.renewed) {
@@ -863,6 +866,8 @@ export class PostgresStore implements Journal {
       if (lost) this.lose(r.execution_id, `journal write for execution ${r.execution_id} refused: written under lease epoch ${epoch} of ${owner}, but the lease is now ${current === null ? 'gone' : `epoch ${current} of ${r.owner}`}. Another engine took this execution over; this writer must stop writing for it.`);
       return { executionId: r.execution_id, epoch, renewed: false, lost, why };
     });
+    for (const o of outcomes) this.confirmed(o.executionId);
+    return outcomes;
   }
 
   /**
@@ -885,6 +890,42 @@ export class PostgresStore implements Journal {
     return since < limit
       ? null
       : `lease of execution ${executionId} (epoch ${lease.epoch}) not confirmed for ${Math.round(since)} ms (sending stops after ${Math.round(limit)} ms of a ${lease.ttlMs} ms lease): another engine may soon take it over`;
+  }
+
+  /**
+   * Resolves at the next renewal outcome for the execution (at once if it holds no lease or lost
+   * it): what a send that found its lease unconfirmed waits for before it looks again.
+   *
+   * @example
+   * if (store.fencedFor(executionId)) await Promise.race([store.confirmation(executionId), timeout(ttlMs)]);
+   */
+  confirmation(executionId: string): Promise<void> {
+    const lease = this.held.get(executionId);
+    if (!lease || lease.lost) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.confirmations.get(executionId) ?? [];
+      list.push(resolve);
+      this.confirmations.set(executionId, list);
+    });
+  }
+
+  private confirmed(executionId: string): void {
+    const list = this.confirmations.get(executionId);
+    if (!list) return;
+    this.confirmations.delete(executionId);
+    for (const resolve of list) resolve();
+  }
+
+  /** A pooled query, with the monotonic time it was sent at (after any wait for a connection). */
+  private async timedQuery<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
+    const client = await this.pool.connect();
+    try {
+      const sentAt = this.monotonic();
+      const { rows } = await client.query<T>(text, values);
+      return { rows, sentAt };
+    } finally {
+      client.release();
+    }
   }
 
   /** The lease connection, opened on first use and again after a failure. */
@@ -955,8 +996,7 @@ export class PostgresStore implements Journal {
   async takeOver(executionId: string, newOwner: string, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<number> {
     this.usable();
     checkTtl(ttlMs);
-    const sentAt = this.monotonic();
-    const { rows } = await this.pool.query<{ epoch: string }>(
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string }>(
       `UPDATE warden_leases SET owner = $2, epoch = epoch + 1, expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
         WHERE execution_id = $1 AND NOT released AND expires_at <= now() RETURNING epoch`,
       [executionId, newOwner, ttlMs],
