@@ -118,7 +118,11 @@ const unexecuted = raceResultsOf.filter((r) => !executed.has(r.advisoryId));
 if (unexecuted.length > 0) console.log(`  not executed anywhere: ${tally(unexecuted.map((r) => `${r.error?.code}: ${(r.error?.message ?? '').replace(/advisory \S+: /, '').slice(0, 140)}`))}`);
 const warnings = raceEvents
   .filter((e) => e.type === 'log' && e.level >= 40)
-  .map((e) => (e.type === 'log' ? `${e.msg.slice(0, 70)}${typeof e.fields.error === 'string' ? ` (${e.fields.error.slice(0, 110)})` : ''}` : ''));
+  .map((e) => {
+    if (e.type !== 'log') return '';
+    const why = typeof e.fields.error === 'string' ? e.fields.error : typeof e.fields.err === 'string' ? e.fields.err : null;
+    return `${e.msg.slice(0, 60)}${why ? ` (${why.replace(/wd-\w+|[0-9a-f-]{36}/g, '…').slice(0, 110)})` : ''}`;
+  });
 if (warnings.length > 0) console.log(`  engine warnings: ${tally(warnings)}`);
 let duplicates = 0;
 let lost = 0;

@@ -182,6 +182,8 @@ export function joinFleetLeases(deps: {
   const held = new Map<string, number>();
   /** Releases and takeovers in progress, awaited by stop(). */
   const pending = new Set<Promise<unknown>>();
+  /** Ended executions whose release the store did not answer: released again after the next renewal. */
+  const unreleased = new Set<string>();
   /** Sends of executions this engine took over, as their previous owners journaled them. */
   const inherited = new Map<string, InheritedSends>();
   /** Executions this engine cannot resume (another broker): reported once. */
@@ -312,7 +314,13 @@ export function joinFleetLeases(deps: {
     renewTimer = clock.setTimeout(renewTick, ttlMs / RENEWALS_PER_TTL);
     if (renewing) return;
     renewing = true;
-    void renewAll().finally(() => (renewing = false));
+    void renewAll().finally(() => {
+      renewing = false;
+      for (const executionId of unreleased) {
+        unreleased.delete(executionId);
+        void release(executionId);
+      }
+    });
   };
   renewTimer = clock.setTimeout(renewTick, ttlMs / RENEWALS_PER_TTL);
   for (const { executionId } of deps.resuming ?? []) void track(retake(executionId));
@@ -330,7 +338,14 @@ export function joinFleetLeases(deps: {
     const epoch = held.get(executionId);
     if (epoch === undefined) return Promise.resolve();
     held.delete(executionId);
-    return track(store.releaseLease(executionId, me, epoch)).catch((e: unknown) => logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself'));
+    return track(store.releaseLease(executionId, me, epoch)).catch((e: unknown) => {
+      if ((e as { code?: unknown }).code === 'lease_lost' || stopped) return logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself');
+      // The store did not answer: the lease is kept (and renewed) until a release goes through, so
+      // nobody takes over an execution that already ended here.
+      logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released yet; retrying at the next renewal');
+      held.set(executionId, epoch);
+      unreleased.add(executionId);
+    });
   }
 
   return {
