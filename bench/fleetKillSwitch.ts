@@ -52,16 +52,21 @@ try {
     }
     const setter = round % ENGINES;
     const setAt = performance.now();
+    const setWall = Date.now();
+    const killFrom = cluster.events.length;
     cluster.engines[setter]!.send({ op: 'killSwitch', state: 'active', reason: `bench round ${round}`, operator: 'bench' });
     let settled = 0;
     await cluster.waitFor((e) => (e.type === 'result' && ++settled >= owner.size ? true : undefined), WAIT_MS, from);
     for (const [id, i] of owner) (round === 0 ? cold : i === setter ? local : heard).push(cancelled.get(id)! - setAt);
+    // Where the time goes: when each engine applied the change (its own log line), against the command.
+    const applied = cluster.engines.map((e) => cluster.events.slice(killFrom).find((x) => x.type === 'log' && x.engine === e.name && /kill switch changed/.test(x.msg))?.at);
+    const appliedText = applied.map((at, i) => `${i === setter ? 'setter' : `engine ${i + 1}`} ${at === undefined ? '?' : at - setWall} ms`).join(', ');
     from = cluster.events.length;
     cluster.engines[setter]!.send({ op: 'killSwitch', state: 'off', reason: `bench round ${round} over`, operator: 'bench' });
     await cluster.waitFor((e) => (e.type === 'answer' && e.op === 'killSwitch' ? true : undefined), WAIT_MS, from);
     await new Promise((r) => setTimeout(r, 200)); // every engine hears `off` before the next round's orders
     if (round === 0) console.log(`  round 1 (cold: the engines run this path for the first time): ${summary(cold)}`);
-    else console.log(`  round ${round + 1}/${ROUNDS}: set on engine ${setter + 1}; its own orders ${summary(local.slice(-ORDERS_PER_ENGINE))}; the others' ${summary(heard.slice(-ORDERS_PER_ENGINE * (ENGINES - 1)))}`);
+    else console.log(`  round ${round + 1}/${ROUNDS}: set on engine ${setter + 1}; its own orders ${summary(local.slice(-ORDERS_PER_ENGINE))}; the others' ${summary(heard.slice(-ORDERS_PER_ENGINE * (ENGINES - 1)))}; applied: ${appliedText}`);
   }
   console.log(`\nkill switch set on one engine → cancel requested at the venue (rounds 2–${ROUNDS}):`);
   console.log(`  that engine's own orders:       ${summary(local)}`);

@@ -1,37 +1,65 @@
 /**
- * `npm run soak:cluster -- [--trials N]`: the SIGKILL-takeover trial many times on one cluster (a
- * real embedded PostgreSQL, the paper broker service, three engine processes; each killed engine is
- * replaced by a fresh one). Prints totals — duplicate orders, lost records, unprotected unflagged
- * fills, all of which must be 0 — and how long takeovers took.
+ * `npm run soak:cluster -- [--trials N] [--race N] [--engines N] [--lease-ms N] [--latency-ms N] [--cpu-load N]`:
+ * on one cluster (a real embedded PostgreSQL, the paper broker service, engine processes):
+ *
+ * 1. the race: every engine is handed the same N advisories at once, under the conditions asked
+ *    for — each engine `--latency-ms` away from PostgreSQL each way (a loopback proxy) and
+ *    `--cpu-load` busy processes on the machine. Nobody dies, so there must be 0 takeovers of live
+ *    executions, 0 duplicate submits or protections, 0 fenced engines and 0 flags;
+ * 2. the SIGKILL-takeover trial `--trials` times (each killed engine is replaced by a fresh one):
+ *    0 duplicate orders, lost records, unprotected unflagged fills.
  */
-import { startCluster } from './cluster/cluster.js';
+import { clusterSnapshot, startCluster } from './cluster/cluster.js';
+import { startCpuLoad } from './cluster/cpuLoad.js';
 import { failoverMarkets, failoverTrial, KILL_POINTS } from './cluster/failoverTrial.js';
 
 /** Trials when no --trials is given. */
 const DEFAULT_TRIALS = 30;
+/** Shared advisories of the race when no --race is given. */
+const DEFAULT_RACE = 100;
 /** Lease length of the soak's engines (ms): a takeover comes within about one lease of a death. */
-const LEASE_TTL_MS = 1_000;
-const ENGINES = 3;
+const DEFAULT_LEASE_TTL_MS = 1_000;
+const DEFAULT_ENGINES = 3;
+/** Bound on the race's results arriving (ms). */
+const RACE_TIMEOUT_MS = 180_000;
+/** Busy processes end by themselves after this long, whatever happens to the soak (ms). */
+const CPU_LOAD_BOUND_MS = 30 * 60_000;
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const trials = Number(arg('--trials') ?? DEFAULT_TRIALS);
-if (!Number.isInteger(trials) || trials <= 0) {
-  console.error('usage: npm run soak:cluster -- [--trials N]   (N a positive whole number; default 30)');
-  process.exit(2);
-}
+const USAGE = 'usage: npm run soak:cluster -- [--trials N] [--race N] [--engines N] [--lease-ms N] [--latency-ms N] [--cpu-load N]   (whole numbers; defaults 30, 100, 3, 1000, 0, 0)';
+const whole = (name: string, fallback: number, min: number) => {
+  const value = Number(arg(name) ?? fallback);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`${name} must be a whole number of at least ${min}, got ${String(arg(name))}\n${USAGE}`);
+    process.exit(2);
+  }
+  return value;
+};
+const trials = whole('--trials', DEFAULT_TRIALS, 0);
+const race = whole('--race', DEFAULT_RACE, 0);
+const ENGINES = whole('--engines', DEFAULT_ENGINES, 2);
+const LEASE_TTL_MS = whole('--lease-ms', DEFAULT_LEASE_TTL_MS, 300);
+const latencyMs = whole('--latency-ms', 0, 0);
+const cpuLoad = whole('--cpu-load', 0, 0);
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
 
-console.log(`soak:cluster: ${trials} SIGKILL-takeover trials, ${ENGINES} engine processes, lease ${LEASE_TTL_MS} ms, real PostgreSQL`);
+console.log(
+  `soak:cluster: race of ${race} shared advisories, then ${trials} SIGKILL-takeover trials; ${ENGINES} engine processes, lease ${LEASE_TTL_MS} ms, ` +
+    `PostgreSQL ${latencyMs} ms away each way, ${cpuLoad} busy processes`,
+);
 const started = performance.now();
-const cluster = await startCluster({ engines: ENGINES, leaseTtlMs: LEASE_TTL_MS, markets: failoverMarkets(trials), dir: '.cache/postgres-soak' });
+const raceMarkets = Object.fromEntries(Array.from({ length: race }, (_, i) => [`R${i}`, { price: 1.1, fillAfterMs: 30 + (i % 7) * 40, slippageBps: 0 }]));
+const cluster = await startCluster({ engines: ENGINES, leaseTtlMs: LEASE_TTL_MS, markets: { ...failoverMarkets(trials), ...raceMarkets }, dir: '.cache/postgres-soak', latencyMs });
+const load = startCpuLoad(cpuLoad, CPU_LOAD_BOUND_MS);
 const stop = async (code: number) => {
+  load.stop();
   await cluster.stop();
   process.exit(code);
 };
@@ -40,6 +68,62 @@ process.once('SIGTERM', () => void stop(143));
 
 const observer = await cluster.observer();
 const runId = Date.now().toString(36);
+
+// ---- 1. the race: nobody dies, so nothing may be taken over, sent twice, fenced or flagged
+const submits = new Map<string, number>();
+const protectionRequests = new Map<string, number>();
+{
+  const broker = cluster.paper.broker;
+  const submit = broker.submitOrder.bind(broker);
+  broker.submitOrder = (req) => (submits.set(req.clientOrderId, (submits.get(req.clientOrderId) ?? 0) + 1), submit(req));
+  const place = broker.placeProtection.bind(broker);
+  broker.placeProtection = (req) => (protectionRequests.set(req.clientOrderId, (protectionRequests.get(req.clientOrderId) ?? 0) + 1), place(req));
+}
+const raceFrom = cluster.events.length;
+const raceStarted = performance.now();
+let raceResults = 0;
+const raceSnapshots = Array.from({ length: race }, (_, i) => clusterSnapshot(`race-${runId}-${i}`, `R${i}`, 1.1));
+for (const s of raceSnapshots) for (const e of cluster.engines) e.send({ op: 'execute', snapshot: s });
+const raceDone =
+  race === 0
+    ? Promise.resolve(true)
+    : cluster.waitFor((e) => (e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) && ++raceResults >= race * ENGINES ? true : undefined), RACE_TIMEOUT_MS, raceFrom).catch(() => false);
+const raceComplete = await raceDone;
+const raceEvents = cluster.events.slice(raceFrom);
+const raceSeconds = (performance.now() - raceStarted) / 1000;
+const raceRan = raceEvents.filter((e) => e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) && e.result.status !== 'rejected');
+const liveTakeovers = raceEvents.filter((e) => e.type === 'takeover').length;
+const duplicateSubmits = [...submits.values()].reduce((n, c) => n + c - 1, 0);
+const duplicateProtections = [...protectionRequests.values()].reduce((n, c) => n + c - 1, 0);
+const fencedEngines = new Set(raceEvents.filter((e) => e.type === 'log' && /journal unwritable|lease lost/.test(e.msg)).map((e) => e.engine));
+const raceFlags = raceRan.filter((e) => e.type === 'result' && e.result.requiresManualResolution).length;
+const raceProblems = liveTakeovers + duplicateSubmits + duplicateProtections + fencedEngines.size + raceFlags + (raceComplete ? 0 : 1) + (race > 0 && raceRan.length !== race ? 1 : 0);
+console.log(`
+race: ${race} advisories × ${ENGINES} engines in ${raceSeconds.toFixed(1)} s${raceComplete ? '' : ' (INCOMPLETE: not every result arrived)'}
+  executed (one engine each):      ${raceRan.length} of ${race}
+  takeovers of live executions:    ${liveTakeovers}
+  duplicate submits:               ${duplicateSubmits}
+  duplicate protection requests:   ${duplicateProtections}
+  fenced engines:                  ${fencedEngines.size}${fencedEngines.size ? ` (${[...fencedEngines].join(', ')})` : ''}
+  flags:                           ${raceFlags}`);
+// Why, in a few words: what the flags and the advisories nobody executed had to say.
+const tally = (values: string[]) => [...values.reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<string, number>())].map(([v, n]) => `${n}× ${v}`).join('; ');
+const raceResultsOf = raceEvents.flatMap((e) => (e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) ? [e.result] : []));
+if (raceFlags > 0) {
+  const why = raceResultsOf.filter((r) => r.status !== 'rejected' && r.requiresManualResolution).map((r) => (r.reconciliation?.mismatches ?? []).map((m) => m.field).join('+') || r.error?.code || r.status);
+  console.log(`  flagged because: ${tally(why)}`);
+}
+const executed = new Set(raceResultsOf.filter((r) => r.status !== 'rejected').map((r) => r.advisoryId));
+const unexecuted = raceResultsOf.filter((r) => !executed.has(r.advisoryId));
+if (unexecuted.length > 0) console.log(`  not executed anywhere: ${tally(unexecuted.map((r) => `${r.error?.code}: ${(r.error?.message ?? '').replace(/advisory \S+: /, '').slice(0, 140)}`))}`);
+const warnings = raceEvents
+  .filter((e) => e.type === 'log' && e.level >= 40)
+  .map((e) => {
+    if (e.type !== 'log') return '';
+    const why = typeof e.fields.error === 'string' ? e.fields.error : typeof e.fields.err === 'string' ? e.fields.err : null;
+    return `${e.msg.slice(0, 60)}${why ? ` (${why.replace(/wd-\w+|[0-9a-f-]{36}/g, '…').slice(0, 110)})` : ''}`;
+  });
+if (warnings.length > 0) console.log(`  engine warnings: ${tally(warnings)}`);
 let duplicates = 0;
 let lost = 0;
 let unprotected = 0;
@@ -75,8 +159,9 @@ const check = await observer.verify();
 if (!check.ok) lost++;
 const seconds = (performance.now() - started) / 1000;
 const ms = (v: number) => `${Math.round(v)} ms`;
+const passed = failed === 0 && check.ok && raceProblems === 0;
 console.log(`
-soak:cluster ${failed === 0 && check.ok ? 'passed' : 'FAILED'}: ${trials} trials in ${seconds.toFixed(0)} s
+soak:cluster ${passed ? 'passed' : 'FAILED'}: race and ${trials} trials in ${seconds.toFixed(0)} s
   duplicate orders:                ${duplicates}
   lost records (no result / verify): ${lost}   (journal verify: ${check.ok ? 'ok' : 'BROKEN'}, ${check.records} records, ${check.writers} writers)
   unprotected unflagged fills:     ${unprotected}
@@ -85,4 +170,4 @@ soak:cluster ${failed === 0 && check.ok ? 'passed' : 'FAILED'}: ${trials} trials
   SIGKILL → takeover: p50 ${ms(percentile(takeovers, 50))}, p99 ${ms(percentile(takeovers, 99))}, max ${ms(Math.max(...takeovers))}
   SIGKILL → result:   p50 ${ms(percentile(finishes, 50))}, p99 ${ms(percentile(finishes, 99))}, max ${ms(Math.max(...finishes))}
   statuses: ${[...statuses].map(([s, n]) => `${s} ${n}`).join(', ')}`);
-await stop(failed === 0 && duplicates + lost + unprotected === 0 ? 0 : 1);
+await stop(passed && duplicates + lost + unprotected === 0 ? 0 : 1);

@@ -11,9 +11,10 @@ import { startPaperService, type PaperService } from '../../src/entries/adapters
 import { PostgresStore, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/entries/postgres.js';
 import type { PaperMarket } from '../../src/broker/paperBroker.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
+import { startLatencyProxy, type LatencyProxy } from './latencyProxy.js';
 
 /** Bound on an engine process starting (tsx, connecting, the fleet kill switch confirmed). */
-const ENGINE_START_TIMEOUT_MS = 20_000;
+const ENGINE_START_TIMEOUT_MS = 45_000;
 const ENGINE_SCRIPT = fileURLToPath(new URL('./engineProcess.ts', import.meta.url));
 
 export interface ClusterEngine {
@@ -32,12 +33,22 @@ export interface Cluster {
   readonly events: EngineEvent[];
   readonly leaseTtlMs: number;
   /** Starts one more engine process (a fresh writer id) and waits until it is ready. */
-  spawnEngine(name: string): Promise<ClusterEngine>;
+  spawnEngine(name: string, options?: EngineSpawnOptions): Promise<ClusterEngine>;
   /** The first event from index `from` on for which `match` returns a value; rejects after `timeoutMs`. */
   waitFor<T>(match: (event: EngineEvent) => T | undefined, timeoutMs: number, from?: number): Promise<T>;
   /** A store of the harness's own, to read and verify what the engines wrote. */
   observer(): Promise<PostgresStore>;
   stop(): Promise<void>;
+}
+
+/** How one engine process differs from the rest: its way to the database, its clock. */
+export interface EngineSpawnOptions {
+  /** The database URL this engine uses (e.g. through a latency proxy); default the server's own. */
+  readonly databaseUrl?: string;
+  /** How far this engine's wall clock is off (ms, + ahead). */
+  readonly clockSkewMs?: number;
+  /** What its broker declares of client order ids (default: the paper service's own, `durable`). */
+  readonly durability?: 'openOrdersOnly' | 'none';
 }
 
 export interface ClusterOptions {
@@ -48,6 +59,10 @@ export interface ClusterOptions {
   readonly onEvent?: (event: EngineEvent) => void;
   /** Where PostgreSQL keeps its data (removed at stop). */
   readonly dir?: string;
+  /** Every engine reaches PostgreSQL through a loopback proxy adding this delay each way (ms). */
+  readonly latencyMs?: number;
+  /** Per engine (by index) of the first `engines`: its own database URL or clock skew. */
+  readonly engineOptions?: (index: number, databaseUrl: string) => EngineSpawnOptions;
 }
 
 /** An approved snapshot valid for ten minutes from now (nothing depends on today's date). */
@@ -74,18 +89,23 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const events: EngineEvent[] = [];
   const waiters = new Set<() => void>();
   let paper: PaperService | null = null;
+  let proxy: LatencyProxy | null = null;
   const stop = async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const o of observers) await o.close().catch(() => undefined);
     await paper?.close();
+    await proxy?.close();
     await db.stop();
   };
   try {
+    if (options.latencyMs !== undefined && options.latencyMs > 0) proxy = await startLatencyProxy(db.port, options.latencyMs);
+    const engineUrl = proxy ? proxy.via(db.url) : db.url;
     paper = await startPaperService({ port: 0, seed: 7, latencyMs: [2, 10], markets: options.markets });
     const service = paper;
-    const spawnEngine = (name: string) =>
+    const spawnEngine = (name: string, how: EngineSpawnOptions = {}) =>
       new Promise<ClusterEngine>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', ENGINE_SCRIPT, name, db.url, service.url, String(options.leaseTtlMs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? engineUrl, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0), how.durability ?? 'declared'];
+        const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
         children.add(child);
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
@@ -118,15 +138,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           for (const w of [...waiters]) w();
         });
       });
-    const engines = await Promise.all(Array.from({ length: options.engines }, (_, i) => spawnEngine(`engine-${String.fromCharCode(97 + i)}`)));
+    const engines = await Promise.all(Array.from({ length: options.engines }, (_, i) => spawnEngine(`engine-${String.fromCharCode(97 + i)}`, options.engineOptions?.(i, db.url))));
     return {
       db,
       paper,
       engines,
       events,
       leaseTtlMs: options.leaseTtlMs,
-      async spawnEngine(name) {
-        const engine = await spawnEngine(name);
+      async spawnEngine(name, how) {
+        const engine = await spawnEngine(name, how);
         engines.push(engine);
         return engine;
       },

@@ -2,11 +2,14 @@
  * One engine of a cluster, as its own process: a PostgresStore (its own writer id) and the shared
  * paper broker service over HTTP. Reads commands from stdin and reports events on stdout, one JSON
  * object per line (protocol.ts).
- * Usage: node --import tsx engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs>
+ * Usage: node --import tsx engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs> [clockSkewMs] [clientOrderIdDurability]
+ * With a clock skew, the engine (and its store's records) read a wall clock that far off; its
+ * timers and PostgreSQL's `now()` are unaffected. With a durability, the broker declares it (as a
+ * venue that keeps client order ids only among open orders would).
  */
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { createEngine } from '../../src/index.js';
+import { createEngine, systemClock, type BrokerAdapter, type Clock } from '../../src/index.js';
 import { HttpBroker } from '../../src/entries/adapters.js';
 import { PostgresStore } from '../../src/entries/postgres.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
@@ -14,7 +17,9 @@ import type { EngineCommand, EngineEvent } from './protocol.js';
 /** Log lines worth a line in a timeline; the rest stays in the engine. */
 const TOLD = /taken over|lease|fenced|journal unwritable|kill switch|unconfirmed|resuming/i;
 
-const [name, databaseUrl, brokerUrl, ttlText] = process.argv.slice(2);
+const [name, databaseUrl, brokerUrl, ttlText, skewText, durability] = process.argv.slice(2);
+const skewMs = Number(skewText ?? 0);
+const clock: Clock = skewMs === 0 ? systemClock : { ...systemClock, now: () => Date.now() + skewMs };
 if (!name || !databaseUrl || !brokerUrl || !ttlText) {
   console.error('usage: engineProcess.ts <name> <databaseUrl> <brokerUrl> <leaseTtlMs>');
   process.exit(2);
@@ -31,15 +36,30 @@ const logger = pino(
     },
   },
 );
-const store = await PostgresStore.connect(databaseUrl, { writer: name });
+const http = new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000 });
+const broker: BrokerAdapter =
+  durability === 'openOrdersOnly' || durability === 'none'
+    ? {
+        name: http.name,
+        identity: http.identity,
+        clientOrderIdDurability: durability,
+        submitOrder: (req) => http.submitOrder(req),
+        cancelOrder: (ref) => http.cancelOrder(ref),
+        getOrder: (ref) => http.getOrder(ref),
+        getPosition: (symbol) => http.getPosition(symbol),
+        placeProtection: (req) => http.placeProtection(req),
+      }
+    : http;
+const store = await PostgresStore.connect(databaseUrl, { writer: name, clock });
 const engine = createEngine({
-  broker: new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000 }),
+  clock,
+  broker,
   journal: store,
   logger,
   pollIntervalMs: 100,
   leaseTtlMs: Number(ttlText),
   onTakeOver: (t) => {
-    emit({ type: 'takeover', executionId: t.executionId, advisoryId: t.advisoryId, from: t.from, epoch: t.epoch });
+    emit({ type: 'takeover', executionId: t.executionId, advisoryId: t.advisoryId, from: t.from, epoch: t.epoch, deadlineAt: t.recovery.deadlineAt, clockNow: clock.now() });
     void t.result.then((result) => emit({ type: 'result', result, takenOverFrom: t.from }));
   },
 });

@@ -15,7 +15,16 @@ export type EngineCommand =
 export type EngineEvent = { readonly engine: string; readonly at: number } & (
   | { readonly type: 'ready'; readonly writer: string; readonly pid: number }
   | { readonly type: 'result'; readonly result: ExecutionResult; readonly takenOverFrom: string | null }
-  | { readonly type: 'takeover'; readonly executionId: string; readonly advisoryId: string; readonly from: string; readonly epoch: number }
+  | {
+      readonly type: 'takeover';
+      readonly executionId: string;
+      readonly advisoryId: string;
+      readonly from: string;
+      readonly epoch: number;
+      /** The hard deadline the taker resumes with, and its own clock's time when it did, both on its clock. */
+      readonly deadlineAt: number;
+      readonly clockNow: number;
+    }
   | { readonly type: 'log'; readonly level: number; readonly msg: string; readonly fields: Record<string, unknown> }
   | { readonly type: 'answer'; readonly op: string; readonly ok: boolean; readonly message: string }
   | { readonly type: 'closed' }

@@ -23,7 +23,7 @@ import { prepareInput, peek, type PreparedInput } from './input.js';
 import { HoldKind, KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
-import { joinFleetLeases } from './fleetLeases.js';
+import { fenceSends, joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
 import { PositionLedger } from './ledger.js';
 import { checkEngineLimits, createLimitBook } from './limits.js';
@@ -76,7 +76,8 @@ export function createEngine(options: EngineOptions): Engine {
     cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
     loop,
   });
-  const onBrokerCall = journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell });
+  // On a leasing store, nothing goes to the venue for an execution whose lease is not confirmed (fencing).
+  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell }), { leases, broker: options.broker });
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({
     broker: options.broker,

@@ -6,7 +6,9 @@
  * looked up by clientOrderId first, the stored absolute deadline still in force.
  */
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
-import { describeThrown } from '../broker/errors.js';
+import type { BrokerObserver } from '../broker/checkedBroker.js';
+import type { BrokerAdapter } from '../broker/types.js';
+import { BrokerError, describeThrown } from '../broker/errors.js';
 import type { Clock } from '../domain/clock.js';
 import { ErrorCode } from '../domain/constants.js';
 import { WardenUsageError } from '../domain/errors.js';
@@ -23,8 +25,19 @@ import type { ExecutionRegistry } from './registry.js';
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 /** Shortest lease accepted (ms): renewals every third of it must fit between database round trips. */
 export const MIN_LEASE_TTL_MS = 300;
-/** Renewals and the scan for expired leases run this many times per lease length. */
+/** The scan for expired leases runs this many times per lease length. */
 const CHECKS_PER_TTL = 3;
+/**
+ * Renewals go out this many times per lease length, at a fixed rate (one in flight at a time),
+ * in their own loop: a takeover, a claim or a journal batch never holds one up. A store that self-
+ * fences stops sending at 80 % of the lease, so a renewal and its answer must fit in the 55 % left
+ * after the previous one was sent.
+ */
+const RENEWALS_PER_TTL = 4;
+/** Longest a send waits for its lease's next renewal answer before it is refused (ms). */
+const CONFIRMATION_WAIT_MS = 2_000;
+/** Broker calls that change something at the venue: refused for an execution whose lease is not confirmed. */
+const SENDS: ReadonlySet<string> = new Set(['submitOrder', 'placeProtection', 'cancelOrder']);
 
 /**
  * An execution this engine took over from another one whose lease expired.
@@ -44,16 +57,103 @@ export interface TakeOver {
   readonly result: Promise<ExecutionResult>;
 }
 
+/** What the engine an execution was taken over from had already asked of the venue. */
+export interface InheritedSends {
+  readonly from: string;
+  readonly submitOrder: boolean;
+  readonly placeProtection: boolean;
+}
+
 /** The engine's side of leasing: the claim path leases, `settled` releases, a timer renews and takes over. */
 export interface FleetLeases {
   /** Leases a new execution to this engine; rejects (nothing may be sent) if the store refuses or cannot answer. */
   acquire(executionId: string): Promise<void>;
   /** The execution is over (or waits for an operator): its lease is released. */
   settled(executionId: string): void;
+  /**
+   * For an execution this engine took over: the sends the previous owner had already journaled
+   * (entry order, protection) and whom it took them over from; undefined for any other execution.
+   */
+  inherited(executionId: string): InheritedSends | undefined;
   stop(): Promise<void>;
 }
 
-type LeasingStore = Journal & Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & { readonly writer: string };
+type LeasingStore = Journal &
+  Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & {
+    readonly writer: string;
+    /** Optional: every lease of `owner` renewed in one round trip; `lost` ones another engine holds now. */
+    renewLeases?(owner: string, leases: readonly { executionId: string; epoch: number }[], ttlMs: number): Promise<readonly { executionId: string; renewed: boolean; lost: boolean; why: string }[]>;
+  };
+
+/** A store that knows, execution by execution, whether this engine may still send (its lease confirmed). */
+interface FencingStore {
+  fencedFor(executionId: string): string | null;
+  /** Resolves at the execution's next renewal outcome. */
+  confirmation?(executionId: string): Promise<void>;
+}
+
+/**
+ * Wraps the engine's broker-call observer so that nothing that changes the venue (a submit, a
+ * protection, a cancel) goes out for an execution the store says this engine may not send for:
+ * its lease lost, or not confirmed for most of its length (self-fencing, before anyone may take
+ * the execution over). Checked when the request is made and again once its record is durable.
+ * Reads still go out. And after a takeover, on a venue that does not keep client order ids for
+ * good, an entry order or a protection the previous owner had already requested is never sent
+ * again: a look-up there cannot prove it absent, and a second one could be a second order (the
+ * execution ends flagged instead). On a store without leases the observer is returned as it is.
+ *
+ * @example
+ * const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf, beforeAnswer }), { leases, broker });
+ */
+export function fenceSends(store: Journal, observe: BrokerObserver, context: { readonly leases?: Pick<FleetLeases, 'inherited'> | null; readonly broker?: BrokerAdapter } = {}): BrokerObserver {
+  const fencing = store as Journal & Partial<FencingStore>;
+  if (typeof fencing.fencedFor !== 'function') return observe;
+  const fencedFor = fencing.fencedFor.bind(store);
+  const durable = durabilityOf(context.broker) === 'durable';
+  const confirmation = fencing.confirmation?.bind(store);
+  const refuse = (method: string, why: string) => new BrokerError(`${method} not sent: ${why}`, { retryable: false, code: 'fenced' });
+  const check = (executionId: string, method: string) => {
+    const before = durable || (method !== 'submitOrder' && method !== 'placeProtection') ? undefined : context.leases?.inherited(executionId);
+    if (before?.[method as 'submitOrder' | 'placeProtection']) {
+      throw refuse(
+        method,
+        `${before.from}, which this execution was taken over from, had already requested it, and this venue does not keep client order ids for good: a second request could be a second ${method === 'submitOrder' ? 'order' : 'protective order'}. Check the venue and resolve`,
+      );
+    }
+    return fencedFor(executionId);
+  };
+  /** A lease not confirmed lately: the send waits for the next renewal's answer (bounded by the lease) and looks again. */
+  const gate = async (executionId: string, method: string): Promise<void> => {
+    if (check(executionId, method) === null) return;
+    if (confirmation) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([confirmation(executionId), new Promise<void>((resolve) => (timer = setTimeout(resolve, CONFIRMATION_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    const why = check(executionId, method);
+    if (why !== null) throw refuse(method, why);
+  };
+  return (c) => {
+    if (c.phase !== 'request' || c.executionId === null || !SENDS.has(c.method)) return observe(c);
+    const executionId = c.executionId;
+    const first = check(executionId, c.method);
+    // The wait for the record may be long (a slow database): the lease is looked at again after it.
+    if (first === null) {
+      const recorded = observe(c);
+      return recorded && typeof recorded.then === 'function' ? recorded.then(() => gate(executionId, c.method)) : recorded;
+    }
+    return gate(executionId, c.method).then(() => observe(c) ?? undefined);
+  };
+}
+
+/** The adapter's declared client-id durability, read defensively (undeclared: `openOrdersOnly`). */
+function durabilityOf(broker: BrokerAdapter | undefined): string {
+  try {
+    return broker?.clientOrderIdDurability ?? 'openOrdersOnly';
+  } catch {
+    return 'openOrdersOnly';
+  }
+}
 
 const leasing = (store: Journal): store is LeasingStore =>
   typeof store.writer === 'string' && [store.acquireLease, store.renewLease, store.releaseLease, store.expiredLeases, store.takeOver, store.claimOf].every((f) => typeof f === 'function');
@@ -84,11 +184,17 @@ export function joinFleetLeases(deps: {
   const held = new Map<string, number>();
   /** Releases and takeovers in progress, awaited by stop(). */
   const pending = new Set<Promise<unknown>>();
+  /** Ended executions whose release the store did not answer: released again after the next renewal. */
+  const unreleased = new Set<string>();
+  /** Sends of executions this engine took over, as their previous owners journaled them. */
+  const inherited = new Map<string, InheritedSends>();
   /** Executions this engine cannot resume (another broker): reported once. */
   const notMine = new Set<string>();
   let stopped = false;
   let scanning = false;
+  let renewing = false;
   let timer: unknown;
+  let renewTimer: unknown;
 
   const track = <T>(p: Promise<T>) => {
     pending.add(p);
@@ -96,16 +202,35 @@ export function joinFleetLeases(deps: {
     return p;
   };
 
-  const renewAll = () =>
-    Promise.all(
-      [...held].map(([executionId, epoch]) =>
+  const lost = (executionId: string, epoch: number | undefined, why: string) => {
+    held.delete(executionId);
+    logger.error({ executionId, epoch, err: why }, "lease lost: another engine took this execution over; this engine's writes and sends for it are refused from now on");
+  };
+  /** Every lease this engine holds, renewed in one round trip when the store can (else one by one). */
+  const renewAll = async () => {
+    const leases = [...held].map(([executionId, epoch]) => ({ executionId, epoch }));
+    if (leases.length === 0) return;
+    if (store.renewLeases) {
+      const outcomes = await store.renewLeases(me, leases, ttlMs).catch((e: unknown) => {
+        logger.warn({ leases: leases.length, err: describeThrown(e) }, 'lease renewal failed; retrying at the next renewal');
+        return [];
+      });
+      for (const o of outcomes) {
+        if (o.renewed || held.get(o.executionId) === undefined) continue;
+        if (o.lost) lost(o.executionId, held.get(o.executionId), o.why);
+        else held.delete(o.executionId); // released meanwhile: the execution ended here
+      }
+      return;
+    }
+    await Promise.all(
+      leases.map(({ executionId, epoch }) =>
         store.renewLease(executionId, me, epoch, ttlMs).catch((e: unknown) => {
-          if ((e as { code?: unknown }).code !== 'lease_lost') return logger.warn({ executionId, err: describeThrown(e) }, 'lease renewal failed; retrying at the next check');
-          held.delete(executionId);
-          logger.error({ executionId, epoch, err: describeThrown(e) }, 'lease lost: another engine took this execution over; this engine\'s writes for it are refused from now on');
+          if ((e as { code?: unknown }).code !== 'lease_lost') return logger.warn({ executionId, err: describeThrown(e) }, 'lease renewal failed; retrying at the next renewal');
+          lost(executionId, epoch, describeThrown(e));
         }),
       ),
     );
+  };
 
   /** Takes one expired execution over and resumes it (nothing happens when another engine got there first). */
   async function takeOver(lease: { executionId: string; owner: string; epoch: number }): Promise<void> {
@@ -132,12 +257,13 @@ export function joinFleetLeases(deps: {
     }
     // If the store cannot be read now, the lease is left to expire again: this engine or another retries.
     // How far it got, read from its records as a restart reads them (restore.ts).
-    const restored = restoreFromJournal(
-      await store.records({ executionId }).catch((e: unknown) => {
-        held.delete(executionId);
-        throw e;
-      }),
-    );
+    const records = await store.records({ executionId }).catch((e: unknown) => {
+      held.delete(executionId);
+      throw e;
+    });
+    const restored = restoreFromJournal(records);
+    const asked = (method: string) => records.some((r) => r.kind === JournalKind.BrokerRequest && r.event === method);
+    inherited.set(executionId, { from: owner, submitOrder: asked('submitOrder'), placeProtection: asked('placeProtection') });
     const finished = restored.fills.has(executionId);
     if (finished) {
       // It finished; its engine died before releasing the lease. A flag it raised waits here now.
@@ -157,7 +283,11 @@ export function joinFleetLeases(deps: {
       return release(executionId);
     }
     const submitAttempts = unfinished.recovery.submitAttempts;
-    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: claim.deadlineAt, submitAttempts };
+    // Rule 4 on one clock: what is left of the window by the database's clock, from this engine's
+    // now (the claim's absolute deadline was read on the engine that made it, whatever its skew).
+    const remainingMs = (claim as { remainingMs?: number | null }).remainingMs;
+    const deadlineAt = typeof remainingMs === 'number' ? clock.now() + remainingMs : claim.deadlineAt;
+    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt, submitAttempts };
     const reason = `taken over from ${owner}: its lease (epoch ${lease.epoch}) expired; resuming from the store`;
     journal.append({ kind: JournalKind.Recovery, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, event: 'TAKE_OVER', payload: { reason, takenOverFrom: owner, epoch, recovery } });
     logger.warn({ ...log, advisoryId: claim.advisoryId, clientOrderId: claim.clientOrderId }, `execution taken over from ${owner}: resuming it (order looked up by clientOrderId first)`);
@@ -165,12 +295,11 @@ export function joinFleetLeases(deps: {
     deps.onTakeOver?.({ executionId, advisoryId: claim.advisoryId, from: owner, epoch, recovery, result });
   }
 
+  /** Takeovers, in their own loop: however long one takes, renewals go out on time. */
   const scan = async () => {
     if (scanning) return;
     scanning = true;
     try {
-      await renewAll();
-      if (stopped) return;
       const expired = (await store.expiredLeases()).filter((l) => l.owner !== me && !held.has(l.executionId));
       for (const lease of expired) {
         if (stopped) break;
@@ -190,6 +319,21 @@ export function joinFleetLeases(deps: {
     });
   };
   timer = clock.setTimeout(tick, ttlMs / CHECKS_PER_TTL);
+  /** Renewals at a fixed rate, one in flight at a time: a slow one delays no later one beyond its own answer. */
+  const renewTick = () => {
+    if (stopped) return;
+    renewTimer = clock.setTimeout(renewTick, ttlMs / RENEWALS_PER_TTL);
+    if (renewing) return;
+    renewing = true;
+    void renewAll().finally(() => {
+      renewing = false;
+      for (const executionId of unreleased) {
+        unreleased.delete(executionId);
+        void release(executionId);
+      }
+    });
+  };
+  renewTimer = clock.setTimeout(renewTick, ttlMs / RENEWALS_PER_TTL);
   for (const { executionId } of deps.resuming ?? []) void track(retake(executionId));
 
   /** A restart under the same writer id resumes its own executions: its live lease is kept, an expired one taken back (epoch + 1). */
@@ -205,7 +349,14 @@ export function joinFleetLeases(deps: {
     const epoch = held.get(executionId);
     if (epoch === undefined) return Promise.resolve();
     held.delete(executionId);
-    return track(store.releaseLease(executionId, me, epoch)).catch((e: unknown) => logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself'));
+    return track(store.releaseLease(executionId, me, epoch)).catch((e: unknown) => {
+      if ((e as { code?: unknown }).code === 'lease_lost' || stopped) return logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself');
+      // The store did not answer: the lease is kept (and renewed) until a release goes through, so
+      // nobody takes over an execution that already ended here.
+      logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released yet; retrying at the next renewal');
+      held.set(executionId, epoch);
+      unreleased.add(executionId);
+    });
   }
 
   return {
@@ -214,11 +365,14 @@ export function joinFleetLeases(deps: {
       held.set(executionId, await store.acquireLease(executionId, me, ttlMs));
     },
     settled(executionId) {
+      inherited.delete(executionId);
       void release(executionId);
     },
+    inherited: (executionId) => inherited.get(executionId),
     async stop() {
       stopped = true;
       clock.clearTimeout(timer);
+      clock.clearTimeout(renewTimer);
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };

@@ -17,7 +17,7 @@ describe('PostgresStore schema', () => {
     await Promise.all([db.open(), db.open(), db.open()]);
     await db.open();
     const versions = await query<{ version: number }>('SELECT version FROM warden_migrations ORDER BY version');
-    expect(versions.map((v) => v.version)).toEqual([POSTGRES_SCHEMA_VERSION]);
+    expect(versions.map((v) => v.version)).toEqual(Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
     const tables = await query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'warden_%' ORDER BY table_name");
     expect(tables.map((t) => t.table_name)).toEqual(['warden_claims', 'warden_kill_switch_changes', 'warden_leases', 'warden_migrations', 'warden_records']);
   });
@@ -29,8 +29,8 @@ describe('PostgresStore schema', () => {
       const error = await PostgresStore.connect(db.server().url).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(JournalError);
       expect((error as JournalError).code).toBe('unsupported_schema');
-      expect((error as JournalError).message).toMatch(/version 2.*upgrade Warden/);
-      expect(await query('SELECT version FROM warden_migrations')).toHaveLength(2);
+      expect((error as JournalError).message).toMatch(new RegExp(`version ${POSTGRES_SCHEMA_VERSION + 1}, and this Warden knows versions up to ${POSTGRES_SCHEMA_VERSION}.*upgrade Warden`));
+      expect(await query('SELECT version FROM warden_migrations')).toHaveLength(POSTGRES_SCHEMA_VERSION + 1);
     } finally {
       await query('DELETE FROM warden_migrations WHERE version > $1', [POSTGRES_SCHEMA_VERSION]);
     }

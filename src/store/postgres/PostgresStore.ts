@@ -39,6 +39,18 @@ const VERIFY_PAGE = 10_000;
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 /** How long a batch waits before it is tried again while the server is out of reach (ms). */
 const OUTAGE_RETRY_MS = 500;
+/**
+ * Share of a lease kept as a safety margin: an engine sends for an execution only until
+ * `ttl × (1 − LEASE_SAFETY_MARGIN)` after it last sent a renewal the database confirmed, so it
+ * stops by itself before anyone may take the execution over (the database's expiry is later still:
+ * the renewal ran there after it was sent).
+ *
+ * @example
+ * const sendsUntil = renewalSentAt + ttlMs * (1 - LEASE_SAFETY_MARGIN);
+ */
+export const LEASE_SAFETY_MARGIN = 0.2;
+/** The longest window a claim's deadline may have on the database's clock (rule 4's 30 s). */
+const HARD_WINDOW_MS = 30_000;
 
 /**
  * Whether a failure means the server could not be reached (nothing was written): no SQLSTATE (a
@@ -69,6 +81,11 @@ export interface PostgresStoreOptions {
   readonly clock?: Clock;
   /** Pooled connections for claims, leases, kill switch and reads (default 4). */
   readonly poolSize?: number;
+  /**
+   * Monotonic time (ms) that lease confirmations are measured on, for self-fencing (default
+   * `performance.now()`; never the wall clock, which an operator or NTP may move).
+   */
+  readonly monotonic?: () => number;
 }
 
 /**
@@ -89,6 +106,12 @@ export type ClaimRequest = StoreClaim;
 export interface StoredClaim extends ClaimRequest {
   readonly writer: string;
   readonly claimedAt: string;
+  /**
+   * What is left of the execution's hard window now, measured on the database's clock (ms, never
+   * below 0): an engine taking it over adds this to its own clock, so no engine's skew moves the
+   * deadline. Null for a claim written before the database kept deadlines.
+   */
+  readonly remainingMs: number | null;
 }
 
 /**
@@ -128,6 +151,22 @@ export interface Lease {
 }
 
 /**
+ * What became of one lease in a {@link PostgresStore.renewLeases} call: renewed, or not and why
+ * (`lost`: another engine holds it now; otherwise it was released under this epoch).
+ *
+ * @example
+ * const [r] = await store.renewLeases('engine-a', [{ executionId, epoch }], 10_000);
+ * if (r?.lost) stopWorkingOn(r.executionId);
+ */
+export interface LeaseRenewal {
+  readonly executionId: string;
+  readonly epoch: number;
+  readonly renewed: boolean;
+  readonly lost: boolean;
+  readonly why: string;
+}
+
+/**
  * The outcome of verifying the whole store: every writer's chain.
  *
  * @example
@@ -146,6 +185,20 @@ interface Pending {
   readonly record: StoredRecord;
   /** The lease owner the record was appended under (fencing), or null. */
   readonly owner: string | null;
+}
+
+/**
+ * A lease this instance holds or held. `lost` once the database said another engine has it (a
+ * refused renewal or a fenced batch): kept, so every later write for the execution still carries
+ * the old epoch and is refused. `confirmedAt` is when (monotonic) the last renewal the database
+ * accepted was sent.
+ */
+interface HeldLease {
+  readonly owner: string;
+  readonly epoch: number;
+  ttlMs: number;
+  confirmedAt: number;
+  lost: string | null;
 }
 
 interface Waiter {
@@ -183,8 +236,13 @@ export class PostgresStore implements Journal {
   private outage: JournalError | null = null;
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
-  /** Leases this instance holds: executionId → owner and epoch; appends for them carry the epoch. */
-  private readonly held = new Map<string, { owner: string; epoch: number }>();
+  /** Leases this instance holds (or lost): executionId → owner and epoch; appends for them carry the epoch. */
+  private readonly held = new Map<string, HeldLease>();
+  /** The connection lease renewals go through alone: no claim, record or takeover queues ahead of them. */
+  private leaseClient: Promise<pg.Client> | null = null;
+  /** Sends waiting for their lease's next renewal outcome, by execution. */
+  private readonly confirmations = new Map<string, (() => void)[]>();
+  private readonly monotonic: () => number;
   private readonly watches = new Set<KillSwitchWatch>();
 
   private constructor(
@@ -196,7 +254,9 @@ export class PostgresStore implements Journal {
     chain: StoredRecord[],
     /** Executions of this chain that another engine took over (or finished): not this writer's to resume. */
     private readonly elsewhere: ReadonlySet<string> = new Set(),
+    monotonic: () => number = () => performance.now(),
   ) {
+    this.monotonic = monotonic;
     this.view = chain;
     if (writerClient) this.adoptWriter(writerClient);
     const tail = chain.at(-1);
@@ -226,7 +286,10 @@ export class PostgresStore implements Journal {
       await ensureSchema(client);
       const chain = await loadChain(client, writer);
       const { rows } = await client.query<{ execution_id: string }>('SELECT execution_id FROM warden_leases WHERE owner <> $1', [writer]);
-      return new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)));
+      const store = new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)), options.monotonic);
+      // Opened now, not at the first renewal: on a slow link, opening it then would eat the lease.
+      store.leaseConnection().catch(() => undefined);
+      return store;
     } catch (e) {
       await client?.end().catch(() => undefined);
       await pool.end().catch(() => undefined);
@@ -245,6 +308,8 @@ export class PostgresStore implements Journal {
     if (this.closed) throw new JournalError('unreadable', 'the PostgreSQL store is closed');
     if (this.failure) throw this.failure;
     const lease = entry.executionId === null ? undefined : this.held.get(entry.executionId);
+    // A lease known lost: nothing more is written for the execution, whatever happened to it since.
+    if (lease?.lost) throw new JournalError('fenced', lease.lost);
     const chained = chainRecord(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
     const record: StoredRecord = { ...chained, writer: this.writer, globalSequence: null, epoch: lease?.epoch ?? null };
     this.pending.push({ record, owner: lease?.owner ?? null });
@@ -330,7 +395,8 @@ export class PostgresStore implements Journal {
   }
 
   /** One transaction: global-order lock, lease check of every execution in the batch, the rows. */
-  private async insertBatch(batch: Pending[]): Promise<void> {
+  private async insertBatch(appended: Pending[]): Promise<void> {
+    let batch = appended;
     let client = await this.writerConnection();
     try {
       await client.query('BEGIN');
@@ -342,6 +408,7 @@ export class PostgresStore implements Journal {
     }
     try {
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK]);
+      batch = appended.map((p) => this.underLease(p));
       await this.checkFences(client, batch);
       for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
         const slice = batch.slice(i, i + ROWS_PER_INSERT);
@@ -370,6 +437,17 @@ export class PostgresStore implements Journal {
     this.durableHash = batch.at(-1)!.record.hash;
   }
 
+  /**
+   * A record appended before its execution's lease was granted is written under that lease: the
+   * epoch is the one this instance holds (or lost) when it writes, so no record of a leased
+   * execution ever goes out without one. (The epoch is not part of the record's hash.)
+   */
+  private underLease(p: Pending): Pending {
+    if (p.record.epoch !== null || p.record.executionId === null) return p;
+    const lease = this.held.get(p.record.executionId);
+    return lease ? { record: { ...p.record, epoch: lease.epoch }, owner: lease.owner } : p;
+  }
+
   /** Refuses the batch if any execution's lease is no longer the one its records were appended under. */
   private async checkFences(client: pg.Client, batch: Pending[]): Promise<void> {
     // One process appended the whole batch, so each execution's latest record states the lease
@@ -381,23 +459,31 @@ export class PostgresStore implements Journal {
       'SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id = ANY($1) FOR SHARE',
       [[...claims.keys()]],
     );
+    const refusals: string[] = [];
     for (const row of rows) {
       const p = claims.get(row.execution_id);
       if (!p) continue;
       const epoch = Number(row.epoch);
-      // Without an epoch: accepted once the lease is released, or from its owner (records appended
-      // just before its lease was granted). With one: the epoch and owner of the lease, released or
-      // not (the last records of a finished execution may commit after its release).
+      // Without an epoch (this instance never leased the execution): accepted once the lease is
+      // released (a resolution, say), or from its owner. With one: only the epoch and owner of the
+      // lease, released or not (the last records of a finished execution may commit after its release).
       const ok = p.record.epoch === null ? row.released || row.owner === this.writer : p.record.epoch === epoch && p.owner === row.owner;
-      if (!ok) {
-        const mine = p.record.epoch === null ? 'without a lease' : `under lease epoch ${p.record.epoch} of ${p.owner}`;
-        throw new JournalError(
-          'fenced',
-          `journal write for execution ${row.execution_id} refused: written ${mine}, but the lease is now epoch ${epoch} of ${row.owner}${row.released ? ' (released)' : ''}. ` +
-            'Another engine took this execution over; this writer must stop writing for it. Nothing of this batch was written.',
-        );
-      }
+      if (ok) continue;
+      const mine = p.record.epoch === null ? 'without a lease' : `under lease epoch ${p.record.epoch} of ${p.owner}`;
+      const why =
+        `journal write for execution ${row.execution_id} refused: written ${mine}, but the lease is now epoch ${epoch} of ${row.owner}${row.released ? ' (released)' : ''}. ` +
+        'Another engine took this execution over; this writer must stop writing for it.';
+      this.lose(row.execution_id, why);
+      refusals.push(why);
     }
+    if (refusals.length > 0) throw new JournalError('fenced', `${refusals.join(' ')} Nothing of this batch was written.`);
+  }
+
+  /** The database says another engine has the execution now: this instance never writes or sends for it again. */
+  private lose(executionId: string, why: string): void {
+    const lease = this.held.get(executionId);
+    if (lease && !lease.lost) lease.lost = why;
+    this.confirmed(executionId);
   }
 
   /** The writer connection, reopened (lock retaken, chain tail checked) if it was lost while idle. */
@@ -523,10 +609,14 @@ export class PostgresStore implements Journal {
       if (typeof request[key] !== 'string' || request[key] === '') throw new PostgresStoreError('invalid_option', `claim needs a non-empty ${key}`);
     }
     if (!Number.isFinite(request.deadlineAt)) throw new PostgresStoreError('invalid_option', 'claim needs deadlineAt, ms since the epoch');
+    // The deadline again on the database's clock: what is left of the window by this engine's clock
+    // (never more than the whole window), from the database's now. Whoever takes the execution over
+    // reads what is left of it from there, whatever its own clock says.
+    const windowLeftMs = Math.min(HARD_WINDOW_MS, Math.max(0, request.deadlineAt - this.clock.now()));
     const { rows } = await this.pool.query(
-      `INSERT INTO warden_claims (advisory_id, execution_id, client_order_id, deadline_at, snapshot, broker, writer_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING advisory_id`,
-      [request.advisoryId, request.executionId, request.clientOrderId, new Date(request.deadlineAt).toISOString(), JSON.stringify(request.snapshot ?? null), request.broker, this.writer],
+      `INSERT INTO warden_claims (advisory_id, execution_id, client_order_id, deadline_at, snapshot, broker, writer_id, deadline_db)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING advisory_id`,
+      [request.advisoryId, request.executionId, request.clientOrderId, new Date(request.deadlineAt).toISOString(), JSON.stringify(request.snapshot ?? null), request.broker, this.writer, windowLeftMs],
     );
     return rows.length === 1 ? 'claimed' : 'duplicate';
   }
@@ -539,13 +629,23 @@ export class PostgresStore implements Journal {
    */
   async claimed(advisoryId: string): Promise<StoredClaim | null> {
     this.usable();
-    const { rows } = await this.pool.query<{ advisory_id: string; execution_id: string; client_order_id: string; deadline_at: string; snapshot: unknown; broker: string; writer_id: string; claimed_at: Date }>(
-      'SELECT * FROM warden_claims WHERE advisory_id = $1',
+    const { rows } = await this.pool.query<{ advisory_id: string; execution_id: string; client_order_id: string; deadline_at: string; snapshot: unknown; broker: string; writer_id: string; claimed_at: Date; remaining_ms: number | null }>(
+      `SELECT *, greatest(0, extract(epoch FROM deadline_db - now()) * 1000)::float8 AS remaining_ms FROM warden_claims WHERE advisory_id = $1`,
       [advisoryId],
     );
     const r = rows[0];
     if (!r) return null;
-    return { advisoryId: r.advisory_id, executionId: r.execution_id, clientOrderId: r.client_order_id, deadlineAt: Date.parse(r.deadline_at), snapshot: r.snapshot as StoredClaim['snapshot'], broker: r.broker, writer: r.writer_id, claimedAt: r.claimed_at.toISOString() };
+    return {
+      advisoryId: r.advisory_id,
+      executionId: r.execution_id,
+      clientOrderId: r.client_order_id,
+      deadlineAt: Date.parse(r.deadline_at),
+      snapshot: r.snapshot as StoredClaim['snapshot'],
+      broker: r.broker,
+      writer: r.writer_id,
+      claimedAt: r.claimed_at.toISOString(),
+      remainingMs: r.remaining_ms === null ? null : Math.floor(r.remaining_ms),
+    };
   }
 
   /**
@@ -682,7 +782,9 @@ export class PostgresStore implements Journal {
   async acquireLease(executionId: string, owner: string, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<number> {
     this.usable();
     checkTtl(ttlMs);
-    const { rows } = await this.pool.query<{ epoch: string; owner: string; expires_at: Date; inserted: boolean }>(
+    // Measured from when the query leaves (not from a wait for a pooled connection): the database's
+    // expiry is later still, since it counts from when the statement ran there.
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string }>(
       `INSERT INTO warden_leases (execution_id, owner, epoch, expires_at) VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
        ON CONFLICT (execution_id) DO UPDATE SET expires_at = EXCLUDED.expires_at, updated_at = now()
          WHERE warden_leases.owner = EXCLUDED.owner AND NOT warden_leases.released AND warden_leases.expires_at > now()
@@ -699,30 +801,155 @@ export class PostgresStore implements Journal {
       );
     }
     const epoch = Number(row.epoch);
-    this.held.set(executionId, { owner, epoch });
+    this.held.set(executionId, { owner, epoch, ttlMs, confirmedAt: sentAt, lost: null });
     return epoch;
   }
 
   /**
-   * Extends a lease this owner holds at `epoch`. Throws `lease_lost` if another engine took it over
-   * (the epoch moved on) or it was released: stop working on the execution.
+   * Extends a lease this owner holds at `epoch`, on the lease connection. Throws `lease_lost` if
+   * another engine took it over (the epoch moved on) or it was released: stop working on it.
    *
    * @example
    * await store.renewLease(executionId, 'engine-a', epoch, 10_000);
    */
   async renewLease(executionId: string, owner: string, epoch: number, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<void> {
+    const [outcome] = await this.renewLeases(owner, [{ executionId, epoch }], ttlMs);
+    if (outcome && !outcome.renewed) throw new PostgresStoreError('lease_lost', outcome.why);
+  }
+
+  /**
+   * Extends every listed lease of `owner` in ONE statement on a connection of its own (no claim,
+   * journal batch or takeover ever queues ahead of it), against the database's clock. Each lease
+   * comes back renewed, or not with why; one another engine holds now is marked lost here, and
+   * this instance writes and sends nothing more for its execution.
+   *
+   * @example
+   * for (const r of await store.renewLeases('engine-a', [{ executionId, epoch: 1 }], 10_000)) if (!r.renewed) console.log(r.why);
+   */
+  async renewLeases(owner: string, leases: readonly { readonly executionId: string; readonly epoch: number }[], ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<LeaseRenewal[]> {
     this.usable();
     checkTtl(ttlMs);
-    const { rowCount } = await this.pool.query(
-      `UPDATE warden_leases SET expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
-        WHERE execution_id = $1 AND owner = $2 AND epoch = $3 AND NOT released`,
-      [executionId, owner, epoch, ttlMs],
-    );
-    if (rowCount !== 1) {
-      this.held.delete(executionId);
-      const current = await this.lease(executionId);
-      throw new PostgresStoreError('lease_lost', `lease of execution ${executionId} at epoch ${epoch} is gone (now ${current ? `epoch ${current.epoch} of ${current.owner}` : 'no lease'}): stop working on it`);
+    if (leases.length === 0) return [];
+    const client = await this.leaseConnection();
+    const sentAt = this.monotonic();
+    let rows: { execution_id: string; epoch: string; renewed: boolean; owner: string | null; current: string | null; released: boolean | null }[];
+    try {
+      ({ rows } = await client.query(
+        `WITH mine AS (SELECT * FROM unnest($2::text[], $3::bigint[]) AS m(execution_id, epoch)),
+         renewed AS (
+           UPDATE warden_leases l SET expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
+             FROM mine WHERE l.execution_id = mine.execution_id AND l.epoch = mine.epoch AND l.owner = $1 AND NOT l.released
+           RETURNING l.execution_id)
+         SELECT m.execution_id, m.epoch, (r.execution_id IS NOT NULL) AS renewed, l.owner, l.epoch AS current, l.released
+           FROM mine m LEFT JOIN renewed r USING (execution_id) LEFT JOIN warden_leases l USING (execution_id)`,
+        [owner, leases.map((l) => l.executionId), leases.map((l) => l.epoch), ttlMs],
+      ));
+    } catch (e) {
+      // A renewal that got no answer leaves the connection in doubt: the next one opens a fresh one.
+      this.dropLeaseClient(client);
+      throw e;
     }
+    const outcomes = rows.map((r) => {
+      const epoch = Number(r.epoch);
+      const lease = this.held.get(r.execution_id);
+      if (r.renewed) {
+        if (lease && lease.epoch === epoch && !lease.lost) {
+          lease.confirmedAt = Math.max(lease.confirmedAt, sentAt);
+          lease.ttlMs = ttlMs;
+        }
+        return { executionId: r.execution_id, epoch, renewed: true, lost: false, why: '' };
+      }
+      const current = r.current === null ? null : Number(r.current);
+      // Released under this very epoch: the execution finished here; nothing was lost.
+      const lost = !(r.released && current === epoch && r.owner === owner);
+      const why = `lease of execution ${r.execution_id} at epoch ${epoch} is gone (now ${current === null ? 'no lease' : `epoch ${current} of ${r.owner}${r.released ? ', released' : ''}`}): stop working on it`;
+      if (lost) this.lose(r.execution_id, `journal write for execution ${r.execution_id} refused: written under lease epoch ${epoch} of ${owner}, but the lease is now ${current === null ? 'gone' : `epoch ${current} of ${r.owner}`}. Another engine took this execution over; this writer must stop writing for it.`);
+      return { executionId: r.execution_id, epoch, renewed: false, lost, why };
+    });
+    for (const o of outcomes) this.confirmed(o.executionId);
+    return outcomes;
+  }
+
+  /**
+   * Whether this instance must not send anything for the execution now, and why (null: it may).
+   * Refused once its lease is known lost, and — self-fencing — whenever the lease has not been
+   * confirmed for `ttl × (1 − LEASE_SAFETY_MARGIN)` (monotonic time since the last renewal the
+   * database accepted was sent): the engine stops by itself before anyone may take the execution
+   * over. An execution this instance holds no lease for is not fenced here.
+   *
+   * @example
+   * const why = store.fencedFor(executionId);
+   * if (why) throw new Error(`not sent: ${why}`);
+   */
+  fencedFor(executionId: string): string | null {
+    const lease = this.held.get(executionId);
+    if (!lease) return null;
+    if (lease.lost) return lease.lost;
+    const since = this.monotonic() - lease.confirmedAt;
+    const limit = lease.ttlMs * (1 - LEASE_SAFETY_MARGIN);
+    return since < limit
+      ? null
+      : `lease of execution ${executionId} (epoch ${lease.epoch}) not confirmed for ${Math.round(since)} ms (sending stops after ${Math.round(limit)} ms of a ${lease.ttlMs} ms lease): another engine may soon take it over`;
+  }
+
+  /**
+   * Resolves at the next renewal outcome for the execution (at once if it holds no lease or lost
+   * it): what a send that found its lease unconfirmed waits for before it looks again.
+   *
+   * @example
+   * if (store.fencedFor(executionId)) await Promise.race([store.confirmation(executionId), timeout(ttlMs)]);
+   */
+  confirmation(executionId: string): Promise<void> {
+    const lease = this.held.get(executionId);
+    if (!lease || lease.lost) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.confirmations.get(executionId) ?? [];
+      list.push(resolve);
+      this.confirmations.set(executionId, list);
+    });
+  }
+
+  private confirmed(executionId: string): void {
+    const list = this.confirmations.get(executionId);
+    if (!list) return;
+    this.confirmations.delete(executionId);
+    for (const resolve of list) resolve();
+  }
+
+  /** A pooled query, with the monotonic time it was sent at (after any wait for a connection). */
+  private async timedQuery<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
+    const client = await this.pool.connect();
+    try {
+      const sentAt = this.monotonic();
+      const { rows } = await client.query<T>(text, values);
+      return { rows, sentAt };
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The lease connection, opened on first use and again after a failure. */
+  private leaseConnection(): Promise<pg.Client> {
+    if (this.leaseClient) return this.leaseClient;
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
+    const opening = client.connect().then(
+      () => client,
+      (e: unknown) => {
+        if (this.leaseClient === opening) this.leaseClient = null;
+        throw e;
+      },
+    );
+    client.on('error', () => this.dropLeaseClient(client));
+    client.on('end', () => this.dropLeaseClient(client));
+    this.leaseClient = opening;
+    return opening;
+  }
+
+  private dropLeaseClient(client: pg.Client): void {
+    void this.leaseClient?.then((c) => {
+      if (c === client) this.leaseClient = null;
+    }, () => undefined);
+    client.end().catch(() => undefined);
   }
 
   /**
@@ -736,7 +963,10 @@ export class PostgresStore implements Journal {
     this.usable();
     await this.flush(); // the execution's last records are written under the lease
     const { rowCount } = await this.pool.query('UPDATE warden_leases SET released = true, updated_at = now() WHERE execution_id = $1 AND owner = $2 AND epoch = $3 AND NOT released', [executionId, owner, epoch]);
-    this.held.delete(executionId);
+    // A lease this instance lost stays known as lost: later writes for the execution keep its old epoch.
+    const mine = this.held.get(executionId)?.epoch === epoch;
+    if (rowCount === 1 && mine) this.held.delete(executionId);
+    else if (mine) this.lose(executionId, `journal write for execution ${executionId} refused: its lease at epoch ${epoch} of ${owner} was taken over or released elsewhere; this writer must stop writing for it.`);
     if (rowCount !== 1) throw new PostgresStoreError('lease_lost', `lease of execution ${executionId} at epoch ${epoch} of ${owner} is not held: it was taken over or released`);
   }
 
@@ -766,7 +996,7 @@ export class PostgresStore implements Journal {
   async takeOver(executionId: string, newOwner: string, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<number> {
     this.usable();
     checkTtl(ttlMs);
-    const { rows } = await this.pool.query<{ epoch: string }>(
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string }>(
       `UPDATE warden_leases SET owner = $2, epoch = epoch + 1, expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
         WHERE execution_id = $1 AND NOT released AND expires_at <= now() RETURNING epoch`,
       [executionId, newOwner, ttlMs],
@@ -779,7 +1009,7 @@ export class PostgresStore implements Journal {
       throw new PostgresStoreError('lease_live', `execution ${executionId} is still leased by ${current.owner} (epoch ${current.epoch}) until ${current.expiresAt}: it can be taken over only after that`);
     }
     const epoch = Number(row.epoch);
-    this.held.set(executionId, { owner: newOwner, epoch });
+    this.held.set(executionId, { owner: newOwner, epoch, ttlMs, confirmedAt: sentAt, lost: null });
     return epoch;
   }
 
@@ -807,6 +1037,9 @@ export class PostgresStore implements Journal {
     const client = this.writerClient;
     this.writerClient = null;
     await client?.end().catch(() => undefined);
+    const leaseClient = this.leaseClient;
+    this.leaseClient = null;
+    await leaseClient?.then((c) => c.end()).catch(() => undefined);
     await this.pool.end().catch(() => undefined);
   }
 

@@ -13,7 +13,7 @@ import { JournalError } from '../../journal/types.js';
  * const { rows } = await client.query('SELECT max(version) AS v FROM warden_migrations');
  * rows[0].v === POSTGRES_SCHEMA_VERSION; // true once PostgresStore.connect has run
  */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /**
  * First key of every advisory lock Warden takes (PostgreSQL's two-key form), so its locks never
@@ -88,6 +88,11 @@ const MIGRATIONS: Readonly<Record<number, string>> = {
       updated_at timestamptz NOT NULL DEFAULT now()
     );
     CREATE INDEX warden_leases_expiring ON warden_leases (expires_at) WHERE NOT released;
+  `,
+  // Rule 4's deadline on the database's clock, so an engine taking an execution over measures what
+  // is left of the window on the one clock the fleet shares.
+  2: `
+    ALTER TABLE warden_claims ADD COLUMN deadline_db timestamptz;
   `,
 };
 
