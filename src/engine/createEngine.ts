@@ -67,7 +67,7 @@ export function createEngine(options: EngineOptions): Engine {
     clock,
     running: registry.running,
     stateOf: (symbol) => board.state(symbol),
-    cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
+    cancelOrders: (batch, reason, onOutcome) => fanOutBroker.cancelOrders(batch, reason, onOutcome),
     loop,
   });
   const onBrokerCall = journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell });
@@ -86,7 +86,7 @@ export function createEngine(options: EngineOptions): Engine {
     paceAnswers: loop.pace,
   });
   /** The same boundary as the executions' own calls: bounded, validated, journaled. */
-  const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall });
+  const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall, pace: loop.pace });
   // A store shared by several engines carries one kill switch for all of them (fail-closed).
   const fleet = joinFleetKillSwitch({ store, board, clock, logger, registry, ...(options.killSwitchStalenessMs !== undefined ? { stalenessBudgetMs: options.killSwitchStalenessMs } : {}) });
   board.onChange((change) => {
