@@ -27,7 +27,7 @@ import { createLoopBudget } from './loopBudget.js';
 import { PositionLedger } from './ledger.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
-import { refuseOtherBroker, restoreFromJournal } from './restore.js';
+import { refuseOtherBroker, restoreFromStore } from './restore.js';
 import type { Engine, EngineOptions, ResolveOptions } from './types.js';
 
 /**
@@ -42,7 +42,7 @@ export function createEngine(options: EngineOptions): Engine {
   const logger = options.logger ?? createDefaultLogger();
   const board = new KillSwitchBoard(() => clock.now());
   // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
-  const restored = restoreFromJournal(store.restartRecords?.() ?? store.readAll());
+  const restored = restoreFromStore(store);
   const brokerIdentity = identityOf(options.broker);
   if (options.recover !== false) refuseOtherBroker(restored, brokerIdentity);
 

@@ -54,6 +54,32 @@ export function chainRecord(entry: JournalEntry, sequence: number, at: string, p
 }
 
 /**
+ * Builds the next record of a chain from a payload that is already plain JSON and must be kept
+ * whole (a checkpoint's lists, which `toJournalPayload` would cut at 1,000 items).
+ *
+ * @example
+ * const record = chainPlainRecord({ kind: JournalKind.Checkpoint, executionId: null, advisoryId: null, snapshotHash: null, payload }, 42, at, previous.hash);
+ */
+export function chainPlainRecord(entry: JournalEntry, sequence: number, at: string, previousHash: string): JournalRecord {
+  const record = {
+    sequence,
+    at,
+    kind: entry.kind,
+    executionId: entry.executionId,
+    advisoryId: entry.advisoryId,
+    snapshotHash: entry.snapshotHash,
+    from: entry.from ?? null,
+    to: entry.to ?? null,
+    event: entry.event ?? null,
+    payload: entry.payload ?? null,
+    previousHash,
+    hash: '',
+  };
+  record.hash = hashOf(record);
+  return record;
+}
+
+/**
  * Checks sequence continuity, each record's own hash and its link to the previous one. A whole
  * journal must start at record 1 from the genesis hash; with `segment`, an exported excerpt is
  * checked from its first record on (its link to earlier records cannot be).
