@@ -13,6 +13,7 @@ import { chainPlainRecord } from '../src/journal/hashChain.js';
 import type { CheckpointPayload } from '../src/journal/checkpoint.js';
 import { JournalError } from '../src/journal/types.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
+import { warden } from './support/cli.js';
 import { mortal, tempJournalPath } from './support/crash.js';
 import { silentLogger, snapshot, T0 } from './support/fixtures.js';
 
@@ -183,6 +184,17 @@ describe('journal checkpoints', () => {
     expect(await j.verify()).toEqual({ ok: false, brokenAt: 3 });
     await j.close();
   });
+
+  it('warden journal verify checks from the checkpoints; --full checks everything and finds the edit before them', async () => {
+    const { path } = await diedWithHistory();
+    edit(path, 3);
+    const quick = await warden(['journal', 'verify', '--journal', path], 60_000);
+    expect(quick.code).toBe(0);
+    expect(quick.stdout).toMatch(new RegExp(`verified from the checkpoint at record ${checkpoints(path).at(-2)} \\(--full: every record\\)`));
+    const full = await warden(['journal', 'verify', '--full', '--journal', path], 60_000);
+    expect(full.code).toBe(3);
+    expect(full.stdout).toMatch(/BROKEN at record 3$/m);
+  }, 60_000);
 
   it("an edit after the last checkpoint is found by the writer's open", async () => {
     const { path } = await diedWithHistory();
