@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, KillSwitchState, type JournalRecord } from '../src/index.js';
 import { SqliteJournal } from '../src/entries/sqlite.js';
 import { restoreFromJournal, restoreFromStore, type RestoredState } from '../src/engine/restore.js';
-import { chainPlainRecord } from '../src/journal/hashChain.js';
+import { chainPlainRecord, storedRecordHash } from '../src/journal/hashChain.js';
 import type { CheckpointPayload } from '../src/journal/checkpoint.js';
 import { JournalError } from '../src/journal/types.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
@@ -171,6 +171,11 @@ describe('journal checkpoints', () => {
     expect(await j.verify()).toEqual({ ok: true });
     expect(await j.verify({ full: true })).toEqual({ ok: true });
     expect(await j.verify({ full: false })).toEqual({ ok: true, from: marks.at(-2) });
+    // Verification hashes each record from its stored payload text: the same hash as from the parsed record.
+    for (const r of j.readAll()) {
+      expect(storedRecordHash({ ...r, payloadText: JSON.stringify(r.payload) })).toBe(r.hash);
+      expect(storedRecordHash({ ...r, payloadText: ` ${JSON.stringify(r.payload)}` })).not.toBe(r.hash);
+    }
     await j.close();
   });
 

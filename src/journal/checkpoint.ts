@@ -185,7 +185,11 @@ export function checkpointFits(r: JournalRecord, covered: JournalRecord | undefi
  * @example
  * const check = verifyWithCheckpoints(db.prepare('SELECT * FROM records ORDER BY sequence').iterate());
  */
-export function verifyWithCheckpoints(records: Iterable<JournalRecord>, from?: { readonly checkpoint?: JournalRecord; readonly tracker: RestartTracker }): JournalVerification {
+export function verifyWithCheckpoints(
+  records: Iterable<JournalRecord>,
+  from?: { readonly checkpoint?: JournalRecord; readonly tracker: RestartTracker },
+  hash?: (r: JournalRecord) => string,
+): JournalVerification {
   const tracker = from?.tracker ?? new RestartTracker();
   let previous: JournalRecord | undefined;
   let forged: number | undefined;
@@ -203,7 +207,7 @@ export function verifyWithCheckpoints(records: Iterable<JournalRecord>, from?: {
       yield r;
     }
   };
-  const check = verifyChain(checked(), { segment: from?.checkpoint !== undefined });
+  const check = verifyChain(checked(), { segment: from?.checkpoint !== undefined, ...(hash ? { hash } : {}) });
   if (!check.ok) return check;
   return forged === undefined ? check : { ok: false, brokenAt: forged };
 }
