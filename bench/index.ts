@@ -6,10 +6,10 @@
 import { writeFileSync } from 'node:fs';
 import { benchConcurrency } from './concurrency.js';
 import { benchJournal } from './journal.js';
-import { benchKillSwitch, killSwitchRuns } from './killSwitch.js';
+import { benchKillSwitch, killSwitchRuns, killSwitchTargetMs, venueName } from './killSwitch.js';
 import { benchOverhead } from './overhead.js';
 import { benchImportCost } from './importCost.js';
-import { benchJournalOpen, journalOpenSection } from './journalOpen.js';
+import { benchJournalOpen, journalOpenSection, RESTART_TARGET_MS } from './journalOpen.js';
 import { benchJournalMemory } from './journalMemory.js';
 import { benchBreakdown } from './breakdown.js';
 import { benchHeapBreakdown, HEAP_PARTS } from './heapBreakdown.js';
@@ -32,8 +32,8 @@ console.log('4. journal');
 const journal = await benchJournal();
 console.log('4b. heap held by the in-memory journal');
 const journalMemory = await benchJournalMemory();
-console.log('4c. opening a large journal');
-const journalOpen = benchJournalOpen();
+console.log('4c. restarting over a large journal');
+const journalOpen = await benchJournalOpen();
 console.log('5. import cost of the root entry');
 const importCost = benchImportCost();
 console.log('6. latency and durable throughput');
@@ -44,14 +44,19 @@ console.log('8. where an execution\'s CPU goes (sampling profiler)');
 const breakdown = await benchBreakdown();
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-const k1000 = kill.find((k) => k.n === 1_000 && !k.batch);
-const k10000 = kill.find((k) => k.n === 10_000 && !k.batch);
+const k1000 = kill.find((k) => k.n === 1_000 && !k.batch && k.venue === 'held');
+const killMissed = kill.filter((k) => !k.met);
 
 /** Issue-level targets, each with its measured figure (medians). */
 const targets: { target: string; figure: string; met: boolean | null }[] = [
   { target: '`engine.execute` ≤ 1.25× the XState floor (section 1)', figure: `${fmt(overhead.floorRatio.median, 2)}× (${fmt(overhead.warden.median, 0)} µs against ${fmt(overhead.floor.median, 0)} µs)`, met: overhead.floorRatio.median <= 1.25 },
-  ...(k1000 ? [{ target: 'kill switch: every cancel of 1,000 working orders requested ≤ 10 ms (section 2)', figure: `${fmt(k1000.ms.median, 2)} ms; longest loop hold ${fmt(k1000.blockMs.median, 1)} ms`, met: k1000.ms.median <= 10 }] : []),
-  ...(k10000 ? [{ target: 'kill switch: 10,000 working orders ≤ 100 ms (section 2)', figure: `${fmt(k10000.ms.median, 1)} ms; longest loop hold ${fmt(k10000.blockMs.median, 1)} ms`, met: k10000.ms.median <= 100 }] : []),
+  // Every venue speed and cancel kind is its own target: a figure that holds only when answers are held back is not the figure.
+  ...kill.map((k) => ({
+    target: `kill switch, ${k.n.toLocaleString('en')} working${k.batch ? ', batch cancel' : ''}, venue ${venueName(k.venue)}: every cancel requested and longest loop hold ≤ ${killSwitchTargetMs(k.n)} ms (section 2)`,
+    figure: `${fmt(k.ms.median, 2)} ms; longest loop hold ${fmt(k.blockMs.median, 1)} ms`,
+    met: k.met,
+  })),
+  { target: `restart over ${journalOpen.million.records.toLocaleString('en')} journal records with 10 unfinished: ready and resuming ≤ ${RESTART_TARGET_MS} ms, memory independent of history (section 4c)`, figure: `${fmt(journalOpen.million.ms.median, 0)} ms, +${fmt(journalOpen.million.rssMiB.median, 0)} MiB (+${fmt(journalOpen.cases[1]!.rssMiB.median, 0)} MiB at 100,000)`, met: journalOpen.met },
   { target: 'durable journal ≥ 50,000 fsync\'d records/s with group commit (section 4)', figure: `${fmt(journal.batch1000.median, 0)} records/s in batches of 1,000`, met: journal.batch1000.median >= 50_000 },
   { target: `heap ≤ 10 KB per in-flight execution, ${conc.n.toLocaleString('en')} in flight (section 3)`, figure: kib(conc.allAtOnce.bytesPerExecution.median), met: conc.allAtOnce.bytesPerExecution.median <= 10_000 },
   { target: `${conc.n.toLocaleString('en')} executions started at once: event-loop delay p99 ≤ 50 ms (section 3)`, figure: `${fmt(conc.allAtOnce.p99Ms.median, 1)} ms`, met: conc.allAtOnce.p99Ms.median <= 50 },
@@ -139,23 +144,31 @@ N executions working (acknowledged, never filled), ${killSwitchRuns} runs each (
 \`killSwitch.set('active')\`: the time until the adapter has been asked to cancel the last of them,
 the longest the event loop was held at a stretch meanwhile, and the time until every execution has
 heard of the switch and is in \`stopping\`. "batch" is a venue with \`cancelOrders\` (one call for all).
+Venues of four speeds: one that holds its cancel answers back until the measurement is over (the
+reference), and venues that answer at once, after 1 ms and after 10 ms (look-ups too). The variants
+alternate run by run in the same process; "× reference" is each median over the reference's
+(cancels requested / loop hold / all told).
 
-| working executions | ms until every cancel is requested | per execution | longest event-loop hold (ms) | ms until every execution is told |
-|---|---|---|---|---|
-${kill.map((k) => `| ${k.n.toLocaleString('en')}${k.batch ? ', batch' : ''} | ${range(k.ms, 2)} | ${fmt(k.perExecutionUs, 1)} µs | ${range(k.blockMs, 1)} | ${range(k.toldMs, 0)} |`).join('\n')}
+| working executions | venue | ms until every cancel is requested | per execution | longest event-loop hold (ms) | ms until every execution is told | × reference | |
+|---|---|---|---|---|---|---|---|
+${kill.map((k) => `| ${k.n.toLocaleString('en')}${k.batch ? ', batch' : ''} | ${venueName(k.venue)} | ${range(k.ms, 2)} | ${fmt(k.perExecutionUs, 1)} µs | ${range(k.blockMs, 1)} | ${range(k.toldMs, 0)} | ${k.venue === 'held' ? 'reference' : `${fmt(k.ratio.ms, 2)} / ${fmt(k.ratio.blockMs, 2)} / ${fmt(k.ratio.toldMs, 2)}`} | ${k.met ? 'PASS' : 'FAIL'} |`).join('\n')}
 
-Targets: every cancel requested within 10 ms at N = 1,000 and 100 ms at N = 10,000, without holding
-the event loop longer. ${k1000 ? (k1000.ms.median <= 10 ? `**Met at 1,000** (${fmt(k1000.ms.median, 2)} ms).` : `**Missed at 1,000**: ${fmt(k1000.ms.median, 2)} ms.`) : ''} ${k10000 ? (k10000.ms.median <= 100 ? `**Met at 10,000** (${fmt(k10000.ms.median, 1)} ms).` : `**Missed at 10,000**: ${fmt(k10000.ms.median, 1)} ms.`) : ''}
+Targets, in every variant: every cancel requested, and no stretch of the event loop held, longer
+than 10 ms at N = 1,000 and 100 ms at N = 10,000. ${killMissed.length === 0 ? `**Met in all ${kill.length} variants.**` : `**Missed in ${killMissed.length} of ${kill.length}**: ${killMissed.map((k) => `${k.n.toLocaleString('en')}${k.batch ? ' batch' : ''}, ${venueName(k.venue)}`).join('; ')}.`}
 Delivering the switch to each execution in turn inside \`set()\` instead (each running a
 macrostep, writing its records and starting its own cancel) would hold the event loop for the
 whole of the last column's time before the last cancel was even requested.
 
 How: the engine asks the chart which orders the switch cancels (\`killSwitchCancelTarget\`, the
 same rule as the region's \`always\`), writes one \`broker.request\` record \`cancelOrders\` naming
-them all (at most 1,000 a record), and sends them through the checked boundary at once. Then it
-tells the executions in the next turns, through the engine's loop budget ahead of any waiting
-answer (\`KILL_SWITCH\` with \`cancelRequested\`);
-each goes through stopping, look-up and reconciliation as before. An execution that would hear
+them all (at most 1,000 a record), and sends them through the checked boundary at once, with the
+engine's loop budget paused until the last is sent. Then it tells the executions in the next turns,
+through the loop budget ahead of any waiting answer (\`KILL_SWITCH\` with \`cancelRequested\`).
+The cancels' own answers wait in the same line as any answer, behind those tells: before, they
+were taken in the moment they came, so a venue that answered within a turn had its first answers
+(each telling its execution and moving it on) run ahead of executions not yet told, and held the
+loop for as many answers as had come. Each execution goes through stopping, look-up and
+reconciliation as before. An execution that would hear
 anything else first (an answer, a push, a poll, its claim's answer, its own timer) is told first. Telling every
 execution still costs ${k1000 ? fmt((k1000.toldMs.median * 1000) / k1000.n, 0) : '?'} µs each at 1,000 (the last column): that is spread out, not avoided.
 

@@ -2,33 +2,48 @@
  * 2. Kill-switch reaction: N executions working (acknowledged, never filled); the time from
  * killSwitch.set('active') until the adapter has been asked to cancel every one of them, how long
  * the event loop is held at a stretch meanwhile, and the time until every execution has heard of
- * the switch (is in stopping). With and without a batch cancel (`cancelOrders`) at the adapter.
+ * the switch (is in stopping). With and without a batch cancel (`cancelOrders`) at the adapter,
+ * and for venues of every speed: one that holds its cancel answers back until the measurement is
+ * over (the reference, run in the same process), and venues that answer at once, after 1 ms and
+ * after 10 ms. A fast venue is the case that hurts: its answers arrive while the fan-out is still
+ * at work.
+ *
+ * `npx tsx bench/killSwitch.ts [--quick]` runs this section alone and prints PASS or FAIL per variant.
  */
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createEngine, MemoryJournal, type BrokerAdapter, type JournalEntry, type OrderRef, type OrderReport } from '../src/index.js';
-import { benchSnapshot, quick, stats, type Stat } from './util.js';
+import { benchSnapshot, fmt, machine, quick, range, stats, type Stat } from './util.js';
 
-/** Acknowledges at once, never fills; counts cancels, and honours them once the measurement is over. */
+/** How the venue answers a cancel (and, after the switch, any look-up): held back until the measurement is over, or after a delay. */
+export type VenueSpeed = 'held' | 0 | 1 | 10;
+export const VENUE_SPEEDS: readonly VenueSpeed[] = ['held', 0, 1, 10];
+export const venueName = (s: VenueSpeed) => (s === 'held' ? 'answers held back' : s === 0 ? 'answers at once' : `answers after ${s} ms`);
+
+/** Acknowledges at once, never fills; counts cancels and answers them as its speed says. */
 class WorkingBroker implements BrokerAdapter {
   readonly name = 'working';
   cancels = 0;
-  batchCalls = 0;
   private readonly cancelled = new Set<string>();
   private readonly held: (() => void)[] = [];
   onCancel: (() => void) | null = null;
+  constructor(private readonly speed: VenueSpeed) {}
   submitOrder(req: { clientOrderId: string }): Promise<OrderReport> {
-    return Promise.resolve({ clientOrderId: req.clientOrderId, brokerOrderId: req.clientOrderId, status: 'pending', filledQuantity: 0, averageFillPrice: null });
+    return Promise.resolve(this.report(req.clientOrderId));
   }
-  cancelOrder(ref: { clientOrderId: string }): Promise<OrderReport> {
+  cancelOrder(ref: OrderRef): Promise<OrderReport> {
     this.cancels++;
     this.onCancel?.();
-    // Answered only after the measurement: the answer is not part of the reaction time.
-    return new Promise((resolve) =>
-      this.held.push(() => {
-        this.cancelled.add(ref.clientOrderId);
-        resolve(this.report(ref.clientOrderId));
-      }),
-    );
+    return this.answer(() => {
+      this.cancelled.add(ref.clientOrderId);
+      return this.report(ref.clientOrderId);
+    });
+  }
+  /** Held: answered only after the measurement (the answer is not part of the reaction time). */
+  protected answer<T>(value: () => T): Promise<T> {
+    if (this.speed === 'held') return new Promise((resolve) => this.held.push(() => resolve(value())));
+    if (this.speed === 0) return Promise.resolve(value());
+    return new Promise((resolve) => setTimeout(() => resolve(value()), this.speed as number));
   }
   release(): void {
     for (const answer of this.held.splice(0)) answer();
@@ -36,17 +51,15 @@ class WorkingBroker implements BrokerAdapter {
   protected report(clientOrderId: string): OrderReport {
     return { clientOrderId, brokerOrderId: clientOrderId, status: this.cancelled.has(clientOrderId) ? 'cancelled' : 'pending', filledQuantity: 0, averageFillPrice: null };
   }
-  protected hold(answer: () => void): void {
-    this.held.push(answer);
-  }
   protected markCancelled(clientOrderId: string): void {
     this.cancelled.add(clientOrderId);
   }
   getOrder(ref: { clientOrderId: string }): Promise<OrderReport | null> {
-    return Promise.resolve(this.report(ref.clientOrderId));
+    return this.speed === 'held' ? Promise.resolve(this.report(ref.clientOrderId)) : this.answer(() => this.report(ref.clientOrderId));
   }
   getPosition(symbol: string) {
-    return Promise.resolve({ symbol, quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null });
+    const flat = () => ({ symbol, quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null });
+    return this.speed === 'held' ? Promise.resolve(flat()) : this.answer(flat);
   }
   placeProtection(): never {
     throw new Error('never filled');
@@ -55,24 +68,27 @@ class WorkingBroker implements BrokerAdapter {
 
 /** The same venue with a batch cancel: one call for every order. */
 class BatchBroker extends WorkingBroker {
+  batchCalls = 0;
   cancelOrders(refs: readonly OrderRef[]): Promise<OrderReport[]> {
     this.batchCalls++;
     this.cancels += refs.length;
     this.onCancel?.();
-    return new Promise((resolve) =>
-      this.hold(() => {
-        for (const r of refs) this.markCancelled(r.clientOrderId);
-        resolve(refs.map((r) => this.report(r.clientOrderId)));
-      }),
-    );
+    return this.answer(() => {
+      for (const r of refs) this.markCancelled(r.clientOrderId);
+      return refs.map((r) => this.report(r.clientOrderId));
+    });
   }
 }
 
-export const killSwitchRuns = quick ? 3 : 7;
+export const killSwitchRuns = quick ? 3 : 5;
+
+/** The bar for every variant: every cancel requested, and the longest hold of the event loop, within this. */
+export const killSwitchTargetMs = (n: number) => (n <= 1_000 ? 10 : 100);
 
 export interface KillSwitchFigures {
   n: number;
   batch: boolean;
+  venue: VenueSpeed;
   /** set('active') until the adapter was asked to cancel the last order. */
   ms: Stat;
   perExecutionUs: number;
@@ -80,60 +96,105 @@ export interface KillSwitchFigures {
   blockMs: Stat;
   /** set('active') until every execution had heard and was in stopping. */
   toldMs: Stat;
+  /** Medians against the reference (answers held back, same N and cancel kind) run alternately in this process. */
+  ratio: { ms: number; blockMs: number; toldMs: number };
+  /** Every cancel requested, and the loop never held, within `killSwitchTargetMs(n)`. */
+  met: boolean;
 }
 
-export async function benchKillSwitch(): Promise<KillSwitchFigures[]> {
-  const cases = quick
-    ? [{ n: 100, batch: false }, { n: 1_000, batch: false }, { n: 1_000, batch: true }]
-    : [{ n: 100, batch: false }, { n: 1_000, batch: false }, { n: 10_000, batch: false }, { n: 1_000, batch: true }, { n: 10_000, batch: true }];
-  const runs = killSwitchRuns;
+interface Sample {
+  ms: number;
+  block: number;
+  told: number;
+}
+
+async function once(n: number, batch: boolean, venue: VenueSpeed): Promise<Sample> {
+  const broker = batch ? new BatchBroker(venue) : new WorkingBroker(venue);
+  // Counts the executions that have entered stopping, to know when every one has heard.
+  const inner = new MemoryJournal();
+  let stopping = 0;
+  let working = 0;
+  const journal = Object.assign(Object.create(inner) as MemoryJournal, {
+    append: (entry: JournalEntry) => {
+      if (entry.kind === 'transition' && entry.to === 'live.trading.working') working++;
+      if (entry.kind === 'transition' && entry.to === 'live.stopping.cancelling') stopping++;
+      return inner.append(entry);
+    },
+  });
+  const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000, minPollIntervalMs: 3_600_000 });
+  const results = Array.from({ length: n }, (_, i) => engine.execute(benchSnapshot(`K${i % 100}`)));
+  // Every order acknowledged and working (a burst is started over several turns: the loop budget).
+  while (working < n) await new Promise((r) => setImmediate(r));
+  let lastCancelAt = 0;
+  broker.onCancel = () => {
+    if (broker.cancels === n) lastCancelAt = performance.now();
+  };
+  const t = performance.now();
+  engine.killSwitch.set('active', { reason: 'bench', operator: 'bench' });
+  let tick = performance.now();
+  let longest = tick - t;
+  while (stopping < n) {
+    await new Promise((r) => setImmediate(r));
+    const now = performance.now();
+    longest = Math.max(longest, now - tick);
+    tick = now;
+  }
+  const told = performance.now() - t;
+  if (lastCancelAt === 0) throw new Error(`only ${broker.cancels} of ${n} cancels requested`);
+  // Let every execution finish (cancelled, reconciled) so nothing lingers into the next run.
+  broker.release();
+  await Promise.all(results);
+  await engine.close();
+  return { ms: lastCancelAt - t, block: longest, told };
+}
+
+export async function benchKillSwitch(options: { sizes?: readonly number[]; runs?: number } = {}): Promise<KillSwitchFigures[]> {
+  const sizes = options.sizes ?? [1_000, 10_000];
+  const runs = options.runs ?? killSwitchRuns;
   const out: KillSwitchFigures[] = [];
-  for (const { n, batch } of cases) {
-    const samples: number[] = [];
-    const blocks: number[] = [];
-    const told: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      const broker = batch ? new BatchBroker() : new WorkingBroker();
-      // Counts the executions that have entered stopping, to know when every one has heard.
-      const inner = new MemoryJournal();
-      let stopping = 0;
-      let working = 0;
-      const journal = Object.assign(Object.create(inner) as MemoryJournal, {
-        append: (entry: JournalEntry) => {
-          if (entry.kind === 'transition' && entry.to === 'live.trading.working') working++;
-          if (entry.kind === 'transition' && entry.to === 'live.stopping.cancelling') stopping++;
-          return inner.append(entry);
-        },
-      });
-      const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000, minPollIntervalMs: 3_600_000 });
-      for (let i = 0; i < n; i++) void engine.execute(benchSnapshot(`K${i % 100}`));
-      // Every order acknowledged and working (a burst is started over several turns: the loop budget).
-      while (working < n) await new Promise((r) => setImmediate(r));
-      let lastCancelAt = 0;
-      broker.onCancel = () => {
-        if (broker.cancels === n) lastCancelAt = performance.now();
-      };
-      const t = performance.now();
-      engine.killSwitch.set('active', { reason: 'bench', operator: 'bench' });
-      let tick = performance.now();
-      let longest = tick - t;
-      while (stopping < n) {
-        await new Promise((r) => setImmediate(r));
-        const now = performance.now();
-        longest = Math.max(longest, now - tick);
-        tick = now;
+  for (const n of sizes) {
+    for (const batch of [false, true]) {
+      const samples = new Map<VenueSpeed, Sample[]>(VENUE_SPEEDS.map((v) => [v, []]));
+      // Variants alternate run by run, so a busy moment of the machine falls on all of them alike.
+      for (let run = 0; run < runs; run++) for (const venue of VENUE_SPEEDS) samples.get(venue)!.push(await once(n, batch, venue));
+      const reference = samples.get('held')!;
+      const median = (xs: Sample[], k: keyof Sample) => stats(xs.map((x) => x[k])).median;
+      for (const venue of VENUE_SPEEDS) {
+        const xs = samples.get(venue)!;
+        const ms = stats(xs.map((x) => x.ms));
+        const blockMs = stats(xs.map((x) => x.block));
+        const toldMs = stats(xs.map((x) => x.told));
+        const bar = killSwitchTargetMs(n);
+        const f: KillSwitchFigures = {
+          n,
+          batch,
+          venue,
+          ms,
+          perExecutionUs: (ms.median * 1000) / n,
+          blockMs,
+          toldMs,
+          ratio: { ms: ms.median / median(reference, 'ms'), blockMs: blockMs.median / median(reference, 'block'), toldMs: toldMs.median / median(reference, 'told') },
+          met: ms.median <= bar && blockMs.median <= bar,
+        };
+        out.push(f);
+        console.log(`  ${killSwitchLine(f)}`);
       }
-      if (lastCancelAt === 0) throw new Error(`only ${broker.cancels} of ${n} cancels requested`);
-      samples.push(lastCancelAt - t);
-      blocks.push(longest);
-      told.push(performance.now() - t);
-      // Let every execution finish (cancelled, reconciled) so nothing lingers into the next benchmark.
-      broker.release();
-      await engine.close();
     }
-    const ms = stats(samples);
-    out.push({ n, batch, ms, perExecutionUs: (ms.median * 1000) / n, blockMs: stats(blocks), toldMs: stats(told) });
-    console.log(`  kill switch, ${n} working${batch ? ', batch cancel' : ''}: every cancel requested in ${ms.median.toFixed(2)} ms, longest block ${stats(blocks).median.toFixed(2)} ms, all told in ${stats(told).median.toFixed(1)} ms`);
   }
   return out;
+}
+
+/** One variant as the bench prints it: figures, ratios to the reference and the verdict. */
+export function killSwitchLine(f: KillSwitchFigures): string {
+  const bar = killSwitchTargetMs(f.n);
+  const vs = f.venue === 'held' ? 'reference' : `×${fmt(f.ratio.ms, 2)} / ×${fmt(f.ratio.blockMs, 2)} / ×${fmt(f.ratio.toldMs, 2)} of the reference`;
+  return `${f.met ? 'PASS' : 'FAIL'}  kill switch, ${f.n.toLocaleString('en')} working${f.batch ? ', batch cancel' : ''}, ${venueName(f.venue)}: every cancel requested in ${range(f.ms, 2, ' ms')}, longest loop hold ${range(f.blockMs, 1, ' ms')} (both ≤ ${bar} ms), all told in ${range(f.toldMs, 0, ' ms')}; ${vs}`;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`npx tsx bench/killSwitch.ts${quick ? ' --quick' : ''} on ${machine()}: medians (min–max) of ${killSwitchRuns} runs`);
+  const sizes = process.argv.includes('--only-1000') ? [1_000] : undefined;
+  const figures = await benchKillSwitch(sizes ? { sizes } : {});
+  const failed = figures.filter((f) => !f.met).length;
+  console.log(`\n${figures.length - failed} of ${figures.length} variants PASS`);
 }

@@ -10,6 +10,7 @@ import { createEngine, MemoryJournal, PaperBroker, type BrokerAdapter, type Orde
 import { createLoopBudget, pacedBacklog } from '../src/engine/loopBudget.js';
 import { createKillSwitchFanOut } from '../src/engine/killSwitchFanOut.js';
 import { rawSnapshot } from './support/fixtures.js';
+import { VirtualClock } from '../src/testing/index.js';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -112,6 +113,54 @@ describe('loop budget', () => {
     await answer;
     for (let i = 0; i < 5; i++) await turn();
     expect(order).toEqual(['answer that came first', 'deadline']);
+  });
+
+  it('pause: nothing is let in while it lasts, however much of the slice is left; then everything in its order', async () => {
+    const loop = createLoopBudget(1_000); // a slice that never runs out: only the pause holds work back
+    const order: string[] = [];
+    const resume = loop.pause();
+    const answer = loop.pace();
+    expect(answer).toBeDefined(); // not taken in at once
+    const a = answer!.then(() => order.push('answer'));
+    const started = loop.admit(async () => void order.push('start'));
+    loop.soon(() => order.push('told'));
+    for (let i = 0; i < 5; i++) await turn();
+    expect(order).toEqual([]);
+    resume();
+    resume(); // a second call changes nothing
+    await Promise.all([a, started]);
+    expect(order).toEqual(['told', 'answer', 'start']);
+    expect(loop.pace()).toBeUndefined();
+  });
+
+  it('the fan-out keeps the engine paused until its cancels are sent, when their record makes them wait', async () => {
+    const loop = createLoopBudget(1_000);
+    const clock = new VirtualClock(0);
+    // A working execution, as the chart would show it to the fan-out.
+    const context = { attempts: [], order: { status: 'pending', brokerOrderId: 'B-1' }, clientOrderId: 'wd-1', snapshot: { symbol: 'EURUSD' } };
+    const target = { symbol: 'EURUSD', send: () => undefined, snapshot: () => ({ status: 'active', value: { live: { trading: 'working' } }, context }) as never };
+    const log: string[] = [];
+    let recorded!: () => void;
+    const fanOut = createKillSwitchFanOut({
+      clock,
+      running: new Map([['exec-1', target]]),
+      stateOf: () => 'active',
+      // The batch's record is still being written: the cancels go out when it is.
+      cancelOrders: (batch) =>
+        new Promise<void>((r) => (recorded = r)).then(() => {
+          for (const item of batch) log.push(`cancel requested ${item.ref.clientOrderId}`);
+        }),
+      loop,
+    });
+    fanOut.onChange({ at: new Date(0).toISOString(), symbol: null, from: 'off', to: 'active', type: 'manual', reason: 'panic', operator: 'ops' });
+    const answer = loop.pace();
+    expect(answer).toBeDefined();
+    const taken = answer!.then(() => log.push('answer taken in'));
+    for (let i = 0; i < 5; i++) await turn();
+    expect(log).toEqual([]);
+    recorded();
+    await taken;
+    expect(log).toEqual(['cancel requested wd-1', 'answer taken in']);
   });
 
   it('an engine under load takes answers and pushes in the order the venue gave them: 2,000 executions on 8 symbols, none flagged', async () => {

@@ -67,12 +67,13 @@ export interface CheckedBroker {
   /**
    * Cancels several orders at once (the kill switch fan-out): one request record naming them all,
    * then the adapter's `cancelOrders` if it has one, else one `cancelOrder` each, all sent before
-   * this returns (unless the request record is still being made durable). One time limit for the
-   * batch. Each order's answer is validated and reported as its execution's `cancelOrder` answer,
-   * and `onAnswer` hears exactly once per item what a `cancelOrder` call would have given: the
-   * report, or the failure (a `BrokerError`).
+   * this returns, unless the request record is still being made durable: then the returned promise
+   * resolves once they are (or once they are known not to be sent). One time limit for the batch.
+   * Each order's answer waits for its turn (`pace`) as any answer does, then is validated and
+   * reported as its execution's `cancelOrder` answer, and `onAnswer` hears exactly once per item
+   * what a `cancelOrder` call would have given: the report, or the failure (a `BrokerError`).
    */
-  cancelOrders(items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): void;
+  cancelOrders(items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): Promise<void> | undefined;
   /** Push updates for one order, parsed; `onInvalid` hears reports about it that cannot be read. */
   subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
 }
@@ -300,19 +301,25 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
     }
   };
 
-  const cancelOrders = (items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): void => {
-    if (items.length === 0) return;
+  const cancelOrders = (items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): Promise<void> | undefined => {
+    if (items.length === 0) return undefined;
     // Callbacks rather than a promise per order: this runs for thousands of orders inside one kill switch change.
     const done = new Uint8Array(items.length);
     let open = items.length;
     let timer: unknown;
     let started = 0;
+    /** An order's answer (or failure) is in: its time limit is decided now; it is taken in at its turn (`pace`), like any answer. */
     const settle = (i: number, raw: unknown, failed: boolean): void => {
       if (done[i] === 1) return;
       done[i] = 1;
       if (--open === 0 && timer !== undefined) clock.clearTimeout(timer);
-      const { executionId, ref } = items[i]!;
       const elapsedMs = clock.now() - started;
+      const turn = pace();
+      if (turn) void turn.then(() => takeIn(i, raw, failed, elapsedMs));
+      else takeIn(i, raw, failed, elapsedMs);
+    };
+    const takeIn = (i: number, raw: unknown, failed: boolean, elapsedMs: number): void => {
+      const { executionId, ref } = items[i]!;
       if (failed) {
         const error = toBrokerError(raw);
         safeObserve({ executionId, phase: 'error', method: 'cancelOrder', payload: error, elapsedMs });
@@ -345,7 +352,7 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
       });
     } catch (e) {
       notRecorded(e);
-      return;
+      return undefined;
     }
     const send = () => {
       started = clock.now();
@@ -401,8 +408,9 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
         }
       }
     };
-    if (recorded && typeof recorded.then === 'function') recorded.then(send, notRecorded);
-    else send();
+    if (recorded && typeof recorded.then === 'function') return recorded.then(send, notRecorded);
+    send();
+    return undefined;
   };
 
   return {

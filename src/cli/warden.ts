@@ -97,7 +97,7 @@ Explains executions from an exported journal (warden journal export --jsonl), ve
 
 Lists every execution waiting for an operator's resolve(), with its reconciliation differences.
 Exit 1 while any waits, 0 when none does.`,
-  journal: `usage: warden journal verify [--journal FILE | --store URL]
+  journal: `usage: warden journal verify [--full] [--journal FILE | --store URL]
        warden journal show ADVISORY [--journal FILE | --store URL]
        warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]`,
   console: `usage: warden console [--journal FILE | --demo] [--port P] [--operators FILE] [--token-file FILE] [--host H --allow-remote]
@@ -199,7 +199,7 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
   },
   trace: { options: {}, positionals: [1, 2] },
   resolve: { options: { ...JOURNAL, ...STORE, operator: { type: 'string', help: 'who checked' }, note: { type: 'string', help: 'what was done' } }, positionals: [1, 1] },
-  journal: { options: { ...JOURNAL, ...STORE, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
+  journal: { options: { ...JOURNAL, ...STORE, full: { type: 'boolean', help: 'verify every record and checkpoint (default: from the checkpoints a writer opens from)' }, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2] },
   console: {
     options: {
       ...JOURNAL,
@@ -888,9 +888,9 @@ async function main(argv: string[]): Promise<number> {
       const journal = url ? await openStore(url) : openJournal(a, { mustExist: true, readOnly: true });
       const where = journal instanceof SqliteJournal ? `journal ${journal.path}` : 'store';
       if (action === 'verify') {
-        const v: JournalVerification & { writers?: number; records?: number; writer?: string; writerSequence?: number } = await journal.verify();
+        const v: JournalVerification & { writers?: number; records?: number; writer?: string; writerSequence?: number } = await journal.verify({ full: a.flags.has('--full') });
         const count = v.writers !== undefined ? `${v.records} records of ${v.writers} writer(s), hash chains` : `${journal.readAll().length} records, hash chain`;
-        console.log(v.ok ? `${where}: ${count} verified` : `${where}: BROKEN at record ${v.brokenAt}${v.writer !== undefined ? ` (writer ${v.writer}, its record ${v.writerSequence})` : ''}`);
+        console.log(v.ok ? `${where}: ${count} verified${v.from !== undefined ? ` from the checkpoint at record ${v.from} (--full: every record)` : ''}` : `${where}: BROKEN at record ${v.brokenAt}${v.writer !== undefined ? ` (writer ${v.writer}, its record ${v.writerSequence})` : ''}`);
         await journal.close();
         return v.ok ? 0 : 3;
       }

@@ -29,7 +29,7 @@ import { PositionLedger } from './ledger.js';
 import { checkEngineLimits, createLimitBook } from './limits.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
-import { refuseOtherBroker, restoreFromJournal } from './restore.js';
+import { refuseOtherBroker, restoreFromStore } from './restore.js';
 import type { Engine, EngineOptions, ResolveOptions } from './types.js';
 
 /**
@@ -45,7 +45,7 @@ export function createEngine(options: EngineOptions): Engine {
   const logger = options.logger ?? createDefaultLogger();
   const board = new KillSwitchBoard(() => clock.now());
   // Everything a previous process left in the journal: claims, switches, fills, open flags, unfinished work.
-  const restored = restoreFromJournal(store.restartRecords?.() ?? store.readAll());
+  const restored = restoreFromStore(store);
   const brokerIdentity = identityOf(options.broker);
   if (options.recover !== false) refuseOtherBroker(restored, brokerIdentity);
 
@@ -73,7 +73,7 @@ export function createEngine(options: EngineOptions): Engine {
     clock,
     running: registry.running,
     stateOf: (symbol) => board.state(symbol),
-    cancelOrders: (batch, reason, onOutcome) => void fanOutBroker.cancelOrders(batch, reason, onOutcome),
+    cancelOrders: (batch, reason, onOutcome) => fanOutBroker.cancelOrders(batch, reason, onOutcome),
     loop,
   });
   // On a leasing store, nothing goes to the venue for an execution whose lease is not confirmed (fencing).
@@ -94,7 +94,7 @@ export function createEngine(options: EngineOptions): Engine {
     paceAnswers: loop.pace,
   });
   /** The same boundary as the executions' own calls: bounded, validated, journaled. */
-  const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall });
+  const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall, pace: loop.pace });
   // A store shared by several engines carries one kill switch for all of them (fail-closed).
   const fleet = joinFleetKillSwitch({ store, board, clock, logger, registry, ...(options.killSwitchStalenessMs !== undefined ? { stalenessBudgetMs: options.killSwitchStalenessMs } : {}) });
   board.onChange((change) => {

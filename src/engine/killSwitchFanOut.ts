@@ -1,9 +1,12 @@
 /**
  * The kill switch fan-out (rule 3): when a switch changes, the chart says which running
  * executions' orders it cancels (`killSwitchCancelTarget`); those cancels are requested at once,
- * in batches through the checked broker boundary, before any execution is told. The executions
- * then hear `KILL_SWITCH` in the next turns of the event loop, through the engine's loop budget
- * ahead of any waiting answer, so the event loop is never held for the whole fleet; an execution
+ * in batches through the checked broker boundary, before any execution is told, with the engine's
+ * loop budget paused: no answer, push or timer is taken in until the last cancel is requested.
+ * The executions then hear `KILL_SWITCH` in the next turns of the event loop, through the loop
+ * budget ahead of any waiting answer — the fan-out's own answers included, which wait in line like
+ * any other, however fast the venue gives them — so the event loop is never held for the whole
+ * fleet, and every execution hears before any answer is taken in; an execution
  * is always told first, before anything else reaches it (a broker answer, a push, a poll result,
  * the store's answer to its claim, one of its own timers), so none acts on a switch it has not
  * heard of. Each takes the fan-out's answer as its first cancel's, and stops as always.
@@ -57,14 +60,17 @@ export function createKillSwitchFanOut(deps: {
   readonly running: ReadonlyMap<string, FanOutTarget>;
   /** The effective switch for a symbol (null: the global one). */
   readonly stateOf: (symbol: string | undefined) => KillSwitchState;
-  /** Sends a batch of cancels through the checked boundary; `onOutcome` hears each item's answer. */
-  readonly cancelOrders: (batch: readonly CancelItem[], reason: string, onOutcome: (index: number, outcome: CancelOutcome) => void) => void;
+  /**
+   * Sends a batch of cancels through the checked boundary; `onOutcome` hears each item's answer (in
+   * its turn of the loop budget). A returned promise: the sends wait for their record, and are made when it settles.
+   */
+  readonly cancelOrders: (batch: readonly CancelItem[], reason: string, onOutcome: (index: number, outcome: CancelOutcome) => void) => Promise<void> | undefined | void;
   /**
    * The engine's loop budget: executions are told in its turns, ahead of waiting answers, and an
    * execution's own timers wait in line like its answers (a timer that falls due while answers that
    * came before it wait is taken in after them).
    */
-  readonly loop: Pick<LoopBudget, 'pace' | 'soon'>;
+  readonly loop: Pick<LoopBudget, 'pace' | 'soon' | 'pause'>;
 }): KillSwitchFanOut {
   const { clock, running } = deps;
   /** Switch events not yet told to an execution, in order. */
@@ -113,39 +119,15 @@ export function createKillSwitchFanOut(deps: {
       return new Promise<OrderReport>((resolve, reject) => (requested.waiting = { resolve, reject }));
     },
     onChange(change) {
-      // Earlier changes first, to everyone: each decision below reads an execution that knows them.
-      for (const id of untold.keys()) tell(id);
-      const cancels: CancelItem[] = [];
-      for (const [executionId, r] of running) {
-        if (change.symbol !== null && change.symbol !== r.symbol) continue;
-        const state = deps.stateOf(r.symbol ?? undefined);
-        const ref: OrderRef | null = killSwitchCancelTarget(r.snapshot(), state);
-        if (ref !== null) cancels.push({ executionId, ref });
-        const events = untold.get(executionId);
-        const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
-        if (events) events.push(event);
-        else {
-          untold.set(executionId, [event]);
-          // Told in a later turn, unless something bound for it tells it first.
-          deps.loop.soon(() => tell(executionId));
-        }
-      }
-      // A journal record lists at most FAN_OUT_BATCH orders (payloads keep the first 1,000 of an array).
-      for (let from = 0; from < cancels.length; from += FAN_OUT_BATCH) {
-        const batch = cancels.slice(from, from + FAN_OUT_BATCH);
-        // Registered before anything is sent: an adapter that pushes a report while the batch goes
-        // out makes its execution hear of the switch, and take this cancel, then.
-        const requested = batch.map(({ executionId }) => {
-          const r: RequestedCancel = { outcome: null, waiting: null };
-          requestedCancels.set(executionId, r);
-          return r;
-        });
-        deps.cancelOrders(batch, `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`, (i, outcome) => {
-          const r = requested[i]!;
-          if (r.waiting === null) r.outcome = outcome;
-          else if ('report' in outcome) r.waiting.resolve(outcome.report);
-          else r.waiting.reject(outcome.error);
-        });
+      // Nothing is taken in until every cancel below is requested: an answer, a push or a timer
+      // that arrives meanwhile waits in line (behind the tells queued here).
+      const resume = deps.loop.pause();
+      const sending: Promise<void>[] = [];
+      try {
+        requestCancels(change, sending);
+      } finally {
+        if (sending.length === 0) resume();
+        else void Promise.allSettled(sending).then(resume);
       }
     },
     forget(executionId) {
@@ -153,4 +135,42 @@ export function createKillSwitchFanOut(deps: {
       requestedCancels.delete(executionId);
     },
   };
+
+  function requestCancels(change: KillSwitchChange, sending: Promise<void>[]): void {
+    // Earlier changes first, to everyone: each decision below reads an execution that knows them.
+    for (const id of untold.keys()) tell(id);
+    const cancels: CancelItem[] = [];
+    for (const [executionId, r] of running) {
+      if (change.symbol !== null && change.symbol !== r.symbol) continue;
+      const state = deps.stateOf(r.symbol ?? undefined);
+      const ref: OrderRef | null = killSwitchCancelTarget(r.snapshot(), state);
+      if (ref !== null) cancels.push({ executionId, ref });
+      const events = untold.get(executionId);
+      const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
+      if (events) events.push(event);
+      else {
+        untold.set(executionId, [event]);
+        // Told in a later turn, unless something bound for it tells it first.
+        deps.loop.soon(() => tell(executionId));
+      }
+    }
+    // A journal record lists at most FAN_OUT_BATCH orders (payloads keep the first 1,000 of an array).
+    for (let from = 0; from < cancels.length; from += FAN_OUT_BATCH) {
+      const batch = cancels.slice(from, from + FAN_OUT_BATCH);
+      // Registered before anything is sent: a report the adapter pushes while the batch goes out
+      // waits for the pause to end; its execution then hears of the switch, and takes this cancel.
+      const requested = batch.map(({ executionId }) => {
+        const r: RequestedCancel = { outcome: null, waiting: null };
+        requestedCancels.set(executionId, r);
+        return r;
+      });
+      const sent = deps.cancelOrders(batch, `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`, (i, outcome) => {
+        const r = requested[i]!;
+        if (r.waiting === null) r.outcome = outcome;
+        else if ('report' in outcome) r.waiting.resolve(outcome.report);
+        else r.waiting.reject(outcome.error);
+      });
+      if (sent) sending.push(sent);
+    }
+  }
 }

@@ -15,6 +15,12 @@
  * execution's own timers (the 30 s deadline, retry pauses) wait in the same line when they fall
  * due (src/engine/killSwitchFanOut.ts, `timersOf`): an answer that came before the deadline is
  * taken in before it.
+ *
+ * The kill switch's fan-out pauses the line while it requests its cancels (`pause`), and tells the
+ * executions ahead of every waiting answer (`soon`); its own cancels' answers wait in line like
+ * any other. So every cancel is requested, and every execution told, before any answer is taken
+ * in, however fast the venue answers: a venue that answers at once cannot make the last order
+ * hear later, nor hold the loop for the whole fleet's answers.
  */
 
 /** How long an engine's work may run back to back within one turn of the event loop. */
@@ -44,6 +50,12 @@ export interface LoopBudget {
    * turns, ahead of every waiting answer and start.
    */
   soon(task: () => void): void;
+  /**
+   * Lets nothing in until the returned function is called: every start, answer, push and timer
+   * that arrives meanwhile waits in line. The kill switch's fan-out pauses the engine while it
+   * requests its cancels, so no answer reaches an execution before the last cancel is requested.
+   */
+  pause(): () => void;
 }
 
 /** The first guess at what letting one waiting item in costs, before any has been measured. */
@@ -56,6 +68,8 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
   const answers: (() => void)[] = [];
   const starts: (() => void)[] = [];
   const waiting = () => urgent.length + answers.length + starts.length;
+  /** Pauses in force (see `pause`): while any is, nothing is let in. */
+  let paused = 0;
   let sliceStartedAt: number | null = null;
   const closeSlice = () => {
     sliceStartedAt = null;
@@ -66,7 +80,7 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
       sliceStartedAt = now();
       nextTurn(closeSlice);
     }
-    return waiting() === 0 && now() - sliceStartedAt < sliceMs;
+    return paused === 0 && waiting() === 0 && now() - sliceStartedAt < sliceMs;
   };
 
   // Waiting items are let in by rounds: one callback per item, all queued for the same turn of
@@ -90,8 +104,8 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
     }
     const last = --roundLeft === 0;
     try {
-      // At least one item per round, however small the slice.
-      if (roundLetIn === 0 || now() - roundStartedAt < sliceMs) {
+      // At least one item per round, however small the slice; none while paused.
+      if (paused === 0 && (roundLetIn === 0 || now() - roundStartedAt < sliceMs)) {
         const next = urgent.length > 0 ? urgent.shift() : answers.length > 0 ? answers.shift() : starts.shift();
         if (next !== undefined) {
           backlog--;
@@ -105,7 +119,8 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
       if (last) {
         if (roundLetIn > 0) itemCostMs = Math.max(0.001, (now() - roundStartedAt) / roundLetIn);
         roundStartedAt = null;
-        if (waiting() > 0) startRound();
+        // Paused: the pump stops here, and the end of the pause starts it again.
+        if (waiting() > 0 && paused === 0) startRound();
         else pumping = false;
       }
     }
@@ -113,7 +128,7 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
   const wait = (queue: (() => void)[], item: () => void) => {
     queue.push(item);
     backlog++;
-    if (!pumping) {
+    if (!pumping && paused === 0) {
       pumping = true;
       startRound();
     }
@@ -137,6 +152,18 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
     },
     soon(task) {
       wait(urgent, task);
+    },
+    pause() {
+      paused++;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        if (--paused === 0 && waiting() > 0 && !pumping) {
+          pumping = true;
+          startRound();
+        }
+      };
     },
   };
 }

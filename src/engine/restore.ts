@@ -4,7 +4,8 @@
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
-import { JournalKind, type JournalRecord } from '../journal/types.js';
+import { readCheckpoint } from '../journal/checkpoint.js';
+import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
 import { signedQuantity } from '../rules/protection.js';
 import type { KillSwitchChange } from './killSwitch.js';
 import { WardenUsageError } from '../domain/errors.js';
@@ -35,7 +36,19 @@ interface ClaimPayload {
   readonly broker?: unknown;
 }
 
-export function restoreFromJournal(records: readonly JournalRecord[]): RestoredState {
+/**
+ * The state a restart needs, from the records `restartRecords()` (or `readAll()`) gives. Records
+ * that open with a checkpoint (a restart read from it) start from its ledger: the fills of every
+ * execution settled before it, one figure per symbol (keyed `checkpoint:SYMBOL` in `fills`).
+ * `claimed` adds advisories claimed in records not given (the store's index of claims).
+ *
+ * @example
+ * const restored = restoreFromJournal(journal.restartRecords(), journal.claimedAdvisories());
+ */
+export function restoreFromJournal(records: readonly JournalRecord[], claimed: Iterable<string> = []): RestoredState {
+  const fills = new Map<string, { symbol: string; signed: number }>();
+  const opening = records[0] === undefined ? null : readCheckpoint(records[0]);
+  if (opening) for (const [symbol, signed] of opening.state.ledger) fills.set(`checkpoint:${symbol}`, { symbol, signed });
   const claims = new Map<string, { advisoryId: string; payload: ClaimPayload }>();
   const results = new Map<string, ExecutionResult>();
   const resolved = new Set<string>();
@@ -62,7 +75,6 @@ export function restoreFromJournal(records: readonly JournalRecord[]): RestoredS
         break;
     }
   }
-  const fills = new Map<string, { symbol: string; signed: number }>();
   const awaiting: { result: ExecutionResult; symbol: string }[] = [];
   const unfinished: UnfinishedExecution[] = [];
   for (const [executionId, claim] of claims) {
@@ -80,7 +92,21 @@ export function restoreFromJournal(records: readonly JournalRecord[]): RestoredS
       });
     }
   }
-  return { claimedAdvisories: new Set([...claims.values()].map((c) => c.advisoryId)), killSwitchChanges, fills, awaiting, unfinished };
+  const claimedAdvisories = new Set(claimed);
+  for (const c of claims.values()) claimedAdvisories.add(c.advisoryId);
+  return { claimedAdvisories, killSwitchChanges, fills, awaiting, unfinished };
+}
+
+/**
+ * What an engine starting over `store` restores: from what it needs to restart where the store
+ * can say (`restartRecords`, from its last checkpoint), else from every record.
+ *
+ * @example
+ * const restored = restoreFromStore(new SqliteJournal('data/warden.journal.sqlite'));
+ */
+export function restoreFromStore(store: Journal): RestoredState {
+  const records = store.restartRecords?.() ?? store.readAll();
+  return restoreFromJournal(records, records[0]?.kind === JournalKind.Checkpoint ? (store.claimedAdvisories?.() ?? []) : []);
 }
 
 /**

@@ -5,17 +5,22 @@
  * it before every send. Records stay hash-chained; the `advisories` table makes "one execution per
  * advisory" hold for the file's whole life, across restarts.
  *
- * Opening verifies the schema and the whole chain. A file that is not a Warden journal, has
+ * Opening verifies the schema and the chain from its last checkpoint on (src/journal/checkpoint.ts):
+ * the checkpoint must follow the record it signs off, every record it lists for a restart must be
+ * intact, and every record after it must chain. Checkpoints are written every `checkpointEvery`
+ * records (and on `checkpoint()`), so opening costs the same however long the history;
+ * `verify()` checks every record and every checkpoint. A file that is not a Warden journal, has
  * another schema, or was edited is refused with a JournalError and never written to.
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { LimitsSchema } from '../domain/limits.js';
-import { chainRecord, GENESIS_HASH, verifyChain } from './hashChain.js';
+import { checkpointFits, readCheckpoint, referencedRecords, RestartTracker, verifyWithCheckpoints, type CheckpointPayload } from './checkpoint.js';
+import { chainPlainRecord, chainRecord, GENESIS_HASH, recordHashIntact, storedRecordHash } from './hashChain.js';
 import {
   JournalError,
   JournalKind,
@@ -61,6 +66,53 @@ const COMMAND_POLL_MS = 200;
 
 const lockPathOf = (path: string) => `${path}.lock`;
 
+/** Records between two checkpoints, by default: what a writer verifies at open, at most. */
+export const DEFAULT_CHECKPOINT_EVERY = 5_000;
+
+const RESTART_KINDS = "('claim', 'kill_switch', 'resolution', 'result', 'recovery')";
+
+/**
+ * The chain from the second-to-last checkpoint on (from the first record when there is no such
+ * checkpoint): that checkpoint checked where it stands (its own hash, the record it signs off, the
+ * records it lists for a restart), then every later record chained to it and the last checkpoint
+ * checked against what they say. So opening verifies at most about two checkpoints' worth of
+ * records, and a last checkpoint that does not follow from the one before is refused.
+ * `tracker` knows what a checkpoint at the end would hold; `tail` is the last record.
+ */
+function verifyFromCheckpoint(db: Database.Database): { check: JournalVerification; tail?: JournalRecord; tracker: RestartTracker } {
+  const lastTwo = db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 2").all() as Row[];
+  const startRow = lastTwo[1];
+  let tail: JournalRecord | undefined;
+  if (startRow === undefined) {
+    const tracker = new RestartTracker();
+    const records = function* () {
+      for (const row of rowsAfter(db, 0)) yield (tail = toStoredRecord(row));
+    };
+    const check = verifyWithCheckpoints(records(), { tracker }, storedHash);
+    return { check, tracker, ...(tail ? { tail } : {}) };
+  }
+  const bySequence = db.prepare('SELECT * FROM records WHERE sequence = ?');
+  const start = toRecord(startRow);
+  const broken = (at: number) => ({ check: { ok: false, brokenAt: at }, tracker: new RestartTracker() });
+  const coveredRow = bySequence.get(start.sequence - 1) as Row | undefined;
+  const covered = coveredRow ? toRecord(coveredRow) : undefined;
+  // A checkpoint is trusted only where it stands: its own hash, and the record it signs off.
+  if (!recordHashIntact(start) || !checkpointFits(start, covered) || !recordHashIntact(covered!)) return broken(start.sequence);
+  const payload = readCheckpoint(start) as CheckpointPayload;
+  // What a restart reads from before the checkpoint must be what the checkpoint signed off.
+  for (const [sequence, hash] of referencedRecords(payload.state)) {
+    const row = bySequence.get(sequence) as Row | undefined;
+    if (!row || row.hash !== hash || !recordHashIntact(toRecord(row))) return broken(sequence);
+  }
+  const tracker = RestartTracker.from(payload.state);
+  const records = function* () {
+    yield (tail = start);
+    for (const row of rowsAfter(db, start.sequence)) yield (tail = toStoredRecord(row));
+  };
+  const check = verifyWithCheckpoints(records(), { checkpoint: start, tracker }, (r) => (r === start ? r.hash : storedHash(r)));
+  return { check: check.ok ? { ok: true, from: start.sequence } : check, tracker, ...(tail ? { tail } : {}) };
+}
+
 const pidAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -93,6 +145,17 @@ function liveWriter(path: string): JournalWriter | null {
 
 const SCHEMA = 'warden-journal/1';
 const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** The first 16 bytes of a file (where SQLite writes its magic), without reading the rest of it. */
+function readHead(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(16);
+    return buffer.subarray(0, readSync(fd, buffer, 0, 16, 0)).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 interface Row {
   sequence: number;
@@ -132,6 +195,49 @@ const toRecord = (r: Row): JournalRecord => ({
   previousHash: r.previous_hash,
   hash: r.hash,
 });
+
+/**
+ * A record for verification: its payload parsed only if something reads it (the restart tracker
+ * reads claims and results; most records are only hashed, from their stored text).
+ */
+type StoredRecord = JournalRecord & { readonly payloadText: string };
+const toStoredRecord = (r: Row): StoredRecord => {
+  let payload: unknown;
+  let parsed = false;
+  return {
+    sequence: r.sequence,
+    at: r.at,
+    kind: r.kind,
+    executionId: r.execution_id,
+    advisoryId: r.advisory_id,
+    snapshotHash: r.snapshot_hash,
+    from: r.from_state,
+    to: r.to_state,
+    event: r.event,
+    get payload() {
+      if (!parsed) {
+        payload = JSON.parse(r.payload) as unknown;
+        parsed = true;
+      }
+      return payload;
+    },
+    payloadText: r.payload,
+    previousHash: r.previous_hash,
+    hash: r.hash,
+  };
+};
+const storedHash = (r: JournalRecord): string => storedRecordHash(r as StoredRecord);
+
+/** Rows after `sequence`, in order, read a page at a time: constant memory, and far fewer native calls than a row-by-row cursor. */
+function* rowsAfter(db: Database.Database, sequence: number): Generator<Row> {
+  const page = db.prepare('SELECT * FROM records WHERE sequence > ? ORDER BY sequence LIMIT 4096');
+  for (let after = sequence; ; ) {
+    const rows = page.all(after) as Row[];
+    yield* rows;
+    if (rows.length < 4096) return;
+    after = rows[rows.length - 1]!.sequence;
+  }
+}
 
 function createSchema(db: Database.Database): void {
   db.exec(`
@@ -190,16 +296,27 @@ export class SqliteJournal implements Journal {
   private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private batch: NodeJS.Immediate | null = null;
   private failure: JournalError | null = null;
+  /** What a checkpoint written now would hold (a writer only). */
+  private tracker: RestartTracker | null = null;
+  private sinceCheckpoint = 0;
+  private readonly checkpointEvery: number;
 
   constructor(
     readonly path: string,
     private readonly clock: Clock = systemClock,
-    readonly options: { readonly readOnly?: boolean } = {},
+    readonly options: {
+      readonly readOnly?: boolean;
+      /** A checkpoint after this many records (default {@link DEFAULT_CHECKPOINT_EVERY}): what opening verifies, at most. */
+      readonly checkpointEvery?: number;
+    } = {},
   ) {
+    const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    if (!Number.isSafeInteger(every) || every < 1) throw new JournalError('unreadable', `checkpointEvery must be a whole number of records, at least 1 (got ${String(options.checkpointEvery)})`);
+    this.checkpointEvery = every;
     if (existsSync(path)) {
       let head: string;
       try {
-        head = readFileSync(path).subarray(0, 16).toString('latin1');
+        head = readHead(path);
       } catch (e) {
         throw new JournalError('unreadable', `cannot read journal ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
@@ -207,9 +324,10 @@ export class SqliteJournal implements Journal {
     }
     // An existing file is checked over a read-only connection first: nothing is written to a
     // file until it is known to be an intact Warden journal.
-    const existing = existsSync(path) && readFileSync(path).length > 0;
+    const existing = existsSync(path) && statSync(path).size > 0;
     if (options.readOnly && !existing) throw new JournalError('unreadable', `no journal at ${path}`);
     let tail: JournalRecord | undefined;
+    let tracker: RestartTracker | null = null;
     if (existing) {
       let ro: Database.Database;
       try {
@@ -225,12 +343,12 @@ export class SqliteJournal implements Journal {
           // for the commands that report on it. Opening stays cheap however long the journal.
           check = { ok: true };
         } else {
-          // A writer appends only to an intact chain, checked whole, streaming: constant memory.
-          const rows = ro.prepare('SELECT * FROM records ORDER BY sequence').iterate() as IterableIterator<Row>;
-          const records = function* () {
-            for (const row of rows) yield (tail = toRecord(row));
-          };
-          check = verifyChain(records());
+          // A writer appends only to an intact chain: checked from its last checkpoint on
+          // (streaming, constant memory), which signed off everything before it.
+          const verified = verifyFromCheckpoint(ro);
+          check = verified.check;
+          tail = verified.tail;
+          tracker = verified.tracker;
         }
       } catch (e) {
         if (e instanceof JournalError) throw e;
@@ -268,6 +386,7 @@ export class SqliteJournal implements Journal {
       this.last = tail.hash;
       this.nextSequence = tail.sequence + 1;
     }
+    this.tracker = tracker ?? new RestartTracker();
     this.insert = this.db.prepare(
       `INSERT INTO records (sequence, at, kind, execution_id, advisory_id, snapshot_hash, from_state, to_state, event, payload, previous_hash, hash)
        VALUES (@sequence, @at, @kind, @executionId, @advisoryId, @snapshotHash, @from, @to, @event, @payload, @previousHash, @hash)`,
@@ -368,10 +487,40 @@ export class SqliteJournal implements Journal {
       }
       this.pendingClaims.add(record.advisoryId);
     }
+    this.push(record);
+    this.tracker?.add(record);
+    if (++this.sinceCheckpoint >= this.checkpointEvery) this.appendCheckpoint();
+    return record;
+  }
+
+  private push(record: JournalRecord): void {
     this.pending.push(record);
     this.last = record.hash;
     this.nextSequence++;
     if (this.batch === null) this.batch = setImmediate(() => this.settleBatch());
+  }
+
+  /**
+   * Appends a checkpoint now: a record in the chain that signs off the one before it and lists
+   * what a restart needs. A writer opening the journal later verifies from the last one on.
+   * Returns it; written with this turn's batch (await `flush()` for it to be on disk).
+   *
+   * @example
+   * journal.checkpoint(); await journal.flush();
+   */
+  checkpoint(): JournalRecord {
+    if (this.closed) throw new JournalError('unreadable', `journal ${this.path} is closed`);
+    if (!this.insert || !this.tracker) throw new JournalError('read_only', `journal ${this.path} is open read-only`);
+    if (this.failure) throw this.failure;
+    if (this.nextSequence === 1) throw new JournalError('unreadable', `journal ${this.path} is empty: a checkpoint signs off records, and there are none`);
+    return this.appendCheckpoint();
+  }
+
+  private appendCheckpoint(): JournalRecord {
+    const payload: CheckpointPayload = { covers: [this.nextSequence - 1, this.last], state: this.tracker!.state() };
+    const record = chainPlainRecord({ kind: JournalKind.Checkpoint, executionId: null, advisoryId: null, snapshotHash: null, event: 'checkpoint', payload }, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
+    this.push(record);
+    this.sinceCheckpoint = 0;
     return record;
   }
 
@@ -430,16 +579,38 @@ export class SqliteJournal implements Journal {
   }
 
   /**
-   * Only what an engine needs at start, read through indexes: claims, kill-switch changes,
-   * resolutions, results, recoveries, and every record of the executions that never finished.
-   * At 100,000 records this is a few hundred rows, not the whole file.
+   * Only what an engine needs at start, read through indexes. With a checkpoint: the last one
+   * (its ledger stands for every execution settled before it), the records it lists (unfinished
+   * executions, open flags, kill switch changes), and after it the claims, kill-switch changes,
+   * resolutions, results, recoveries and every record of executions not finished — however long
+   * the history. Without one: the same kinds from the first record on.
    */
   restartRecords(): readonly JournalRecord[] {
     this.settleNow();
+    const last = this.db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 1").get() as Row | undefined;
+    const payload = last ? readCheckpoint(toRecord(last)) : null;
+    if (last && payload) {
+      const listed = referencedRecords(payload.state).map(([sequence]) => sequence);
+      const open = payload.state.unfinished.map((e) => e.executionId);
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM records WHERE sequence IN (SELECT value FROM json_each(@listed))
+           UNION
+           SELECT * FROM records WHERE sequence > @from AND (kind IN ${RESTART_KINDS}
+             OR execution_id IN (SELECT value FROM json_each(@open))
+             OR execution_id IN (
+               SELECT execution_id FROM records WHERE sequence > @from AND kind = 'claim'
+               EXCEPT SELECT execution_id FROM records WHERE sequence > @from AND kind = 'result'))
+           ORDER BY sequence`,
+        )
+        .all({ listed: JSON.stringify(listed), open: JSON.stringify(open), from: last.sequence }) as Row[];
+      // The checkpoint opens the set: restoreFromJournal starts from its ledger.
+      return [toRecord(last), ...rows.map(toRecord)];
+    }
     return (
       this.db
         .prepare(
-          `SELECT * FROM records WHERE kind IN ('claim', 'kill_switch', 'resolution', 'result', 'recovery')
+          `SELECT * FROM records WHERE kind IN ${RESTART_KINDS}
            UNION
            SELECT * FROM records WHERE execution_id IN (
              SELECT execution_id FROM records WHERE kind = 'claim'
@@ -471,8 +642,27 @@ export class SqliteJournal implements Journal {
     return (rows as Row[]).map(toRecord).filter((r) => filter.advisoryId === undefined || r.advisoryId === filter.advisoryId);
   }
 
-  async verify(): Promise<JournalVerification> {
-    return verifyChain(this.readAll());
+  /**
+   * Advisories ever claimed in this journal (the `advisories` table): what a restart from a
+   * checkpoint no longer reads from claim records.
+   */
+  claimedAdvisories(): readonly string[] {
+    this.settleNow();
+    return this.db.prepare('SELECT advisory_id FROM advisories').pluck().all() as string[];
+  }
+
+  /**
+   * `{ full: true }` (the default): every record, streaming, and every checkpoint against what the
+   * records before it say. `{ full: false }`: from the last checkpoint on, as a writer opens.
+   */
+  async verify(options: { readonly full?: boolean } = {}): Promise<JournalVerification> {
+    this.settleNow();
+    if (options.full === false) return verifyFromCheckpoint(this.db).check;
+    const db = this.db;
+    const records = function* () {
+      for (const row of rowsAfter(db, 0)) yield toStoredRecord(row);
+    };
+    return verifyWithCheckpoints(records(), undefined, storedHash);
   }
 
   async close(): Promise<void> {

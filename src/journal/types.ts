@@ -27,6 +27,8 @@ export const JournalKind = {
   Recovery: 'recovery',
   /** Pre-trade limits: the engine's at start (`start`), an operator's tightening (`tighten`), the facts one execution was judged on (`check`). */
   Limits: 'limits',
+  /** Signs off every record before it and lists what a restart needs (src/journal/checkpoint.ts). */
+  Checkpoint: 'checkpoint',
 } as const;
 export type JournalKind = (typeof JournalKind)[keyof typeof JournalKind];
 
@@ -93,6 +95,8 @@ export interface JournalVerification {
   readonly ok: boolean;
   /** Sequence number of the first record that fails verification. */
   readonly brokenAt?: number;
+  /** Verified from this checkpoint's record on (what it signs off was verified when it was written); absent: from the first record. */
+  readonly from?: number;
 }
 
 /**
@@ -242,13 +246,23 @@ export interface Journal {
    * order. A store that keeps many records implements it with indexes; without it, `readAll()`.
    */
   restartRecords?(): readonly JournalRecord[];
+  /**
+   * Optional, with checkpoints: every advisory ever claimed, from the store's own index, since a
+   * restart from a checkpoint reads no claim record settled before it.
+   */
+  claimedAdvisories?(): readonly string[];
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
   /**
    * Optional: the records after `sequence`, in order, at most `limit` of them; for followers (the
    * console, metrics) that keep up with a journal without reading it whole each time.
    */
   recordsAfter?(sequence: number, limit: number): readonly JournalRecord[];
-  verify(): Promise<JournalVerification>;
+  /**
+   * Checks the hash chain. `{ full: true }` (and the default) checks every record, and every
+   * checkpoint against what the records before it say; `{ full: false }`, where the store keeps
+   * checkpoints, checks from the last one on, as a writer does when it opens.
+   */
+  verify(options?: { readonly full?: boolean }): Promise<JournalVerification>;
   close(): Promise<void>;
 }
 
