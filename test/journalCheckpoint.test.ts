@@ -81,6 +81,16 @@ const lastSequence = (path: string) => {
 };
 
 /** Edits a record's payload in place (what an attacker with the file could do). */
+/** A record of a settled execution no checkpoint lists (a transition of the first one that finished): editing it is for --full to find. */
+function settledRecord(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare("SELECT min(sequence) AS s FROM records WHERE advisory_id = 'done-0' AND kind = 'transition'").get() as { s: number }).s;
+  } finally {
+    db.close();
+  }
+}
+
 function edit(path: string, sequence: number, payload: unknown = { forged: true }) {
   const db = new Database(path);
   try {
@@ -181,24 +191,26 @@ describe('journal checkpoints', () => {
 
   it('an edit before the checkpoints is found by a full verification (the writer opens: the checkpoint signed it off)', async () => {
     const { path } = await diedWithHistory();
-    edit(path, 3);
+    const at = settledRecord(path);
+    edit(path, at);
     expect(refusedAt(path)).toBeUndefined();
     const j = new SqliteJournal(path, undefined, { readOnly: true });
     expect(await j.verify({ full: false })).toMatchObject({ ok: true });
-    expect(await j.verify({ full: true })).toEqual({ ok: false, brokenAt: 3 });
-    expect(await j.verify()).toEqual({ ok: false, brokenAt: 3 });
+    expect(await j.verify({ full: true })).toEqual({ ok: false, brokenAt: at });
+    expect(await j.verify()).toEqual({ ok: false, brokenAt: at });
     await j.close();
   });
 
   it('warden journal verify checks from the checkpoints; --full checks everything and finds the edit before them', async () => {
     const { path } = await diedWithHistory();
-    edit(path, 3);
+    const at = settledRecord(path);
+    edit(path, at);
     const quick = await warden(['journal', 'verify', '--journal', path], 60_000);
     expect(quick.code).toBe(0);
     expect(quick.stdout).toMatch(new RegExp(`verified from the checkpoint at record ${checkpoints(path).at(-2)} \\(--full: every record\\)`));
     const full = await warden(['journal', 'verify', '--full', '--journal', path], 60_000);
     expect(full.code).toBe(3);
-    expect(full.stdout).toMatch(/BROKEN at record 3$/m);
+    expect(full.stdout).toMatch(new RegExp(`BROKEN at record ${at}$`, "m"));
   }, 60_000);
 
   it("an edit after the last checkpoint is found by the writer's open", async () => {
