@@ -25,11 +25,11 @@ const option = (name: string): string | undefined => {
 const jsonlFile = option('--jsonl');
 
 /**
- * The nine scenarios span about 9½ minutes of simulated time (deadlines, then a minute between
- * scenarios). The simulated clock starts that long before now, so the journal's times read as real
+ * The nine scenarios span about 10 minutes of simulated time (deadlines, then a minute between
+ * scenarios). The simulated clock starts a little longer than that before now, so the journal's times read as real
  * ones that have just happened: none lies in the future.
  */
-const SIMULATED_SPAN_MS = 10 * 60_000;
+const SIMULATED_SPAN_MS = 12 * 60_000;
 const REAL_START = Date.now();
 const START = REAL_START - SIMULATED_SPAN_MS;
 const RUN = new Date(REAL_START).toISOString().replace(/[-:.Z]/g, ''); // e.g. 20261124T101500123

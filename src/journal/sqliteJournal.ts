@@ -216,7 +216,7 @@ const toStoredRecord = (r: Row): StoredRecord => {
     event: r.event,
     get payload() {
       if (!parsed) {
-        payload = JSON.parse(r.payload) as unknown;
+        payload = parseStoredPayload(r.payload);
         parsed = true;
       }
       return payload;
