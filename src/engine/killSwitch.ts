@@ -33,7 +33,12 @@ export const HoldKind = {
 } as const;
 export type HoldKind = (typeof HoldKind)[keyof typeof HoldKind];
 
-/** How each kind of hold is lifted, in an operator's words. */
+/**
+ * How each kind of hold is lifted, in an operator's words.
+ *
+ * @example
+ * console.log(`a journal hold is lifted by ${HOLD_LIFTED_BY.journal}`);
+ */
 export const HOLD_LIFTED_BY: Readonly<Record<HoldKind, string>> = {
   operator: "an operator's `set off` on the same scope",
   reconciliation: 'resolving its flag (`engine.resolve()` / `warden resolve`)',
