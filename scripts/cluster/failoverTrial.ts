@@ -31,6 +31,11 @@ export interface FailoverOutcome {
   readonly survivor: string | null;
   /** The victim finished before the kill landed: nothing to take over. */
   readonly finishedBeforeKill: boolean;
+  /**
+   * The victim died after the store's claim and before its journal held the claim record: nothing
+   * was sent, so the engine that takes the lease over closes it as refused and never sends it.
+   */
+  readonly closedUnsent: boolean;
   /** From the SIGKILL to another engine's takeover, and to its result (ms). */
   readonly takeoverMs: number | null;
   readonly finishMs: number | null;
@@ -109,7 +114,13 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
   let fencedRefusals = 0;
   const claim = await observer.claimed(snapshot.advisoryId);
   if (!claim) problems.push('no claim stored');
-  if (!finishedBeforeKill && claim) {
+  // What the dead engine's journal holds once its connection is gone (a commit in flight lands or not).
+  await new Promise((r) => setTimeout(r, 200));
+  const closedUnsent = claim !== null && !finishedBeforeKill && !(await observer.records({ executionId: claim.executionId })).some((r) => r.kind === JournalKind.Claim);
+  if (closedUnsent && claim) {
+    // Nobody resumes it: the engine that takes the lease over writes its refusal and releases it.
+    await until(async () => (await observer.records({ executionId: claim.executionId })).some((r) => r.kind === JournalKind.Result), 'the refusal').catch(() => problems.push('no refusal written for a claim that never reached the journal'));
+  } else if (!finishedBeforeKill && claim) {
     const deadline = cluster.leaseTtlMs * 3 + 10_000;
     try {
       const takeover = await cluster.waitFor((e) => (e.type === 'takeover' && e.advisoryId === snapshot.advisoryId ? e : undefined), deadline, from);
@@ -132,7 +143,7 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
 
   // What the broker holds: one order for the advisory, never above its size, and nothing else on its symbol.
   const orders = cluster.paper.broker.venue.snapshot().orders.filter((o) => o.symbol === symbol);
-  if (orders.length !== 1) problems.push(`${orders.length} orders at the broker for ${symbol}`);
+  if (orders.length !== (closedUnsent ? 0 : 1)) problems.push(`${orders.length} orders at the broker for ${symbol}`);
   if (orders.some((o) => o.clientOrderId !== clientOrderId)) problems.push('an order at the broker belongs to no advisory');
   if (orders.reduce((q, o) => q + o.quantity, 0) > snapshot.positionSize) problems.push('more ordered than positionSize');
 
@@ -141,6 +152,7 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
   const results = records.filter((r) => r.kind === JournalKind.Result);
   if (results.length !== 1) problems.push(`${results.length} result records`);
   const result = results[0]?.payload as ExecutionResult | undefined;
+  if (closedUnsent && result && (result.status !== 'rejected' || result.error?.code !== 'journal_unavailable')) problems.push(`a claim that never reached the journal ended ${result.status}, not rejected unsent`);
   const filled = orders[0]?.filledQuantity ?? 0;
   const unprotectedFill = filled > 0 && !(result?.protectionPlaced || result?.requiresManualResolution);
   if (unprotectedFill) problems.push(`${filled} filled, neither protected nor flagged`);
@@ -156,5 +168,6 @@ export async function failoverTrial(cluster: Cluster, observer: PostgresStore, t
   }
   // The lease is released just after the result is handed out.
   if (claim) await until(async () => (await observer.lease(claim.executionId))?.released === true, 'the lease release').catch(() => problems.push('the lease was not released'));
-  return { problems, snapshot, killPoint, victim: victim.name, survivor, finishedBeforeKill, takeoverMs, finishMs, status, fencedRefusals, records: records.length, orders: orders.length, resultRecords: results.length, unprotectedFill };
+  if (closedUnsent) status = result?.status ?? null;
+  return { problems, snapshot, killPoint, victim: victim.name, survivor, finishedBeforeKill, closedUnsent, takeoverMs, finishMs, status, fencedRefusals, records: records.length, orders: orders.length, resultRecords: results.length, unprotectedFill };
 }

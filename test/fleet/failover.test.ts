@@ -32,11 +32,15 @@ afterAll(async () => {
 
 describe('failover: an engine dies mid-execution, another takes over after its lease expires', () => {
   KILL_POINTS.forEach((killPoint, trial) => {
-    it(`SIGKILL once the ${killPoint === 'claimed' ? 'claim is stored' : killPoint === 'working' ? 'order works at the broker' : 'order filled'}: one order, protected or flagged, journal intact, late writes fenced`, async () => {
+    it(`SIGKILL once the ${killPoint === 'claimed' ? 'claim is stored' : killPoint === 'working' ? 'order works at the broker' : 'order filled'}: one order, protected or flagged (none when the claim never reached the journal), journal intact, late writes fenced`, async () => {
       const outcome = await failoverTrial(cluster, observer, trial, killPoint, 'test');
       console.log(`failover ${killPoint}: ${outcome.victim} killed; ${outcome.survivor ?? 'nobody'} took over after ${outcome.takeoverMs} ms, finished ${outcome.status} after ${outcome.finishMs} ms`);
       expect(outcome.problems).toEqual([]);
-      if (!outcome.finishedBeforeKill) {
+      if (outcome.closedUnsent) {
+        // Killed before its claim reached the journal: nothing was sent, and nobody ever sends it.
+        expect(outcome.orders).toBe(0);
+        expect(outcome.status).toBe('rejected');
+      } else if (!outcome.finishedBeforeKill) {
         expect(outcome.survivor).not.toBeNull();
         expect(outcome.survivor).not.toBe(outcome.victim);
         expect(outcome.fencedRefusals).toBeGreaterThanOrEqual(1);
