@@ -92,7 +92,7 @@ export function layout(tab: string, title: string, ctx: PageContext, body: Html,
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} · Warden console</title><link rel="stylesheet" href="/console.css"></head>
-<body><header><b>WARDEN</b>${TABS.map(([id, href, name]) => html`<a href="${href}" class="${id === tab ? 'on' : ''}">${name}</a>`)}
+<body data-server-now="${String(ctx.now ?? Date.now())}"><header><b>WARDEN</b>${TABS.map(([id, href, name]) => html`<a href="${href}" class="${id === tab ? 'on' : ''}">${name}</a>`)}
 <span class="who"><span title="${ctx.store}">${basename(ctx.store)}</span> · ${ctx.canAct ? html`${ctx.operator ? html`signed in as <b id="operator-name">${ctx.operator}</b>` : 'operator session (shared token)'} · <a href="/logout" id="logout">sign out</a>` : ctx.actingEnabled ? html`read-only · <a href="/login">sign in to act</a>` : 'read-only (no operator token configured)'}</span></header>
 ${s ? html`<div id="status-live">${statusSection(s, ctx)}</div>` : ''}
 <main>${ctx.notice ? html`<div class="notice ${ctx.notice.ok ? 'ok' : 'bad'}" id="notice">${ctx.notice.text}</div>` : ''}${body}</main>
@@ -215,8 +215,12 @@ export const CLOCK_SCRIPT = `
   const pad = (n) => String(n).padStart(2, '0');
   const local = (d) => d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
   const ago = (ms) => ms < 1000 ? 'just now' : ms < 60000 ? Math.floor(ms / 1000) + ' s ago' : ms < 3600000 ? Math.floor(ms / 60000) + ' min ago' : ms < 86400000 ? Math.floor(ms / 3600000) + ' h ago' : Math.floor(ms / 86400000) + ' d ago';
+  // Ages and deadlines on the console's clock, not the viewer's: a browser whose clock differs from
+  // the server's would otherwise show ages that are off, or that never move.
+  const serverNow = Number(document.body.dataset.serverNow);
+  const offset = Number.isFinite(serverNow) ? serverNow - Date.now() : 0;
   const tick = () => {
-    const now = Date.now();
+    const now = Date.now() + offset;
     for (const el of document.querySelectorAll('time[datetime]:not([data-local])')) {
       const d = new Date(el.getAttribute('datetime'));
       if (isNaN(d.getTime())) continue;
