@@ -4,7 +4,8 @@
  * execution per advisory, ever), the fleet kill switch (durable rows plus NOTIFY) and execution
  * leases with fencing epochs. docs/scale-out.md describes the design.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './driver.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../../domain/clock.js';
@@ -278,7 +279,7 @@ export class PostgresStore implements Journal {
     if (!WRITER_ID.test(writer)) throw new PostgresStoreError('invalid_option', `writer must be 1-128 characters of A-Z a-z 0-9 . _ : @ -, got ${JSON.stringify(writer)}`);
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
     if (!Number.isInteger(poolSize) || poolSize < 1) throw new PostgresStoreError('invalid_option', `poolSize must be a positive integer, got ${String(options.poolSize)}`);
-    const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
+    const pool = new pgDriver.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
     pool.on('error', () => undefined); // an idle connection that dies is replaced on next use
     let client: pg.Client | null = null;
     try {
@@ -931,7 +932,7 @@ export class PostgresStore implements Journal {
   /** The lease connection, opened on first use and again after a failure. */
   private leaseConnection(): Promise<pg.Client> {
     if (this.leaseClient) return this.leaseClient;
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
+    const client = new pgDriver.Client({ connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
     const opening = client.connect().then(
       () => client,
       (e: unknown) => {
@@ -1059,7 +1060,7 @@ function redact(url: string): string {
 
 /** A connection holding this writer's session lock: one live connection writes a writer id at a time. */
 async function openWriterConnection(url: string, writer: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
+  const client = new pgDriver.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
   client.on('error', () => undefined); // replaced by the store's handler; a lost connection is reopened on the next batch
   try {
     await client.connect();
