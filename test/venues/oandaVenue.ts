@@ -110,7 +110,9 @@ export type OandaOrderScript =
   /** Stays PENDING until `fillPending` or `cancel`. */
   | { readonly kind: 'pending' }
   /** Handled as a fill, but the connection is cut before the answer. */
-  | { readonly kind: 'lostAnswer' };
+  | { readonly kind: 'lostAnswer' }
+  /** Created and left PENDING, but the connection is cut before the answer. */
+  | { readonly kind: 'lostPending' };
 
 interface VenueOrder {
   id: string;
@@ -179,6 +181,11 @@ export class OandaVenue {
   lookupLag = 0;
   /** When false, new transactions are not written to open streams (only heartbeats reveal them). */
   streamTransactions = true;
+  /** When true, new transactions are kept back from open streams until `releaseHeld` (a stream running behind). */
+  holdStream = false;
+  readonly #held: Json[] = [];
+  /** The next `PUT /trades/{tradeSpecifier}/orders` is refused (`STOP_LOSS_ORDER_REJECT`, `PRICE_DISTANCE_MINIMUM_NOT_MET`). */
+  refuseNextDependentOrders = false;
   readonly #transactions: Json[] = [];
   readonly #orders = new Map<string, VenueOrder>();
   readonly #trades = new Map<string, VenueTrade>();
@@ -231,6 +238,7 @@ export class OandaVenue {
     const batchID = String(this.#nextId);
     this.#fill(order, price, batchID, Math.sign(order.units) * units);
     if (units < Math.abs(order.units)) this.#cancel(order, 'INSUFFICIENT_LIQUIDITY', batchID);
+    this.#checkProtected();
   }
 
   /** Cancels a PENDING order as OANDA itself would (e.g. `MARKET_HALTED`), not at the client's request. */
@@ -238,6 +246,23 @@ export class OandaVenue {
     const order = [...this.#orders.values()].find((o) => o.clientId === clientId && o.state === 'PENDING');
     if (!order) throw new Error(`no pending order ${clientId}`);
     this.#cancel(order, reason, String(this.#nextId));
+  }
+
+  /** Writes the transactions kept back by `holdStream` that `which` selects (default: all), in order. */
+  releaseHeld(which: (t: { type: string; clientOrderID?: string }) => boolean = () => true): void {
+    for (const t of this.#held.filter((x) => which(x as never))) {
+      this.#held.splice(this.#held.indexOf(t), 1);
+      this.#writeStreams(t);
+    }
+  }
+
+  /** Opens a trade no Warden order made (another desk's), with its stop, as a fill of a market order would. */
+  openForeignTrade(instrument: string, units: number): void {
+    const o: VenueOrder = { id: String(this.#nextId), clientId: undefined, tradeClientId: undefined, instrument, units, state: 'PENDING', timeInForce: 'FOK', createTime: this.#time(), priceBound: undefined, stopLossDistance: '0.01', lookupsLeftMissing: 0 };
+    this.#record({ type: 'MARKET_ORDER', instrument, units: String(units), timeInForce: 'FOK', positionFill: 'DEFAULT', reason: 'CLIENT_ORDER' });
+    this.#orders.set(o.id, o);
+    this.#fill(o, this.instruments.get(instrument)!.price, o.id);
+    this.#checkProtected();
   }
 
   /** Writes a heartbeat to every open stream. */
@@ -266,8 +291,8 @@ export class OandaVenue {
   }
 
   /** Orders ever created with this client id (OANDA allows reuse once one is no longer pending). */
-  ordersWithClientId(clientId: string): readonly { id: string; state: string; units: number }[] {
-    return [...this.#orders.values()].filter((o) => o.clientId === clientId).map((o) => ({ id: o.id, state: o.state, units: o.units }));
+  ordersWithClientId(clientId: string): readonly { id: string; state: string; units: number; filled: number }[] {
+    return [...this.#orders.values()].filter((o) => o.clientId === clientId).map((o) => ({ id: o.id, state: o.state, units: o.units, filled: o.tradeOpenedID ? Math.abs(this.#trades.get(o.tradeOpenedID)?.initialUnits ?? 0) : 0 }));
   }
 
   /** Net units held on an instrument. */
@@ -289,6 +314,9 @@ export class OandaVenue {
     this.#faults.length = 0;
     this.lookupLag = 0;
     this.streamTransactions = true;
+    this.holdStream = false;
+    this.#held.length = 0;
+    this.refuseNextDependentOrders = false;
   }
 
   // ---- HTTP
@@ -401,7 +429,8 @@ export class OandaVenue {
     const errors = schemaErrorsOf({ $ref: `#/definitions/${TRANSACTION_DEFINITION[full.type as string] ?? 'Transaction'}` }, full);
     for (const e of errors) this.schemaErrors.push(`transaction ${full.type as string} ${e}`);
     this.#transactions.push(full);
-    if (this.streamTransactions) this.#writeStreams(full);
+    if (this.holdStream) this.#held.push(full);
+    else if (this.streamTransactions) this.#writeStreams(full);
     return full;
   }
 
@@ -491,6 +520,7 @@ export class OandaVenue {
     };
     this.#orders.set(o.id, o);
     const answer: Json = { orderCreateTransaction: created, relatedTransactionIDs: [created.id], lastTransactionID: '' };
+    if (script.kind === 'lostPending') return void res.socket?.destroy();
     if (script.kind === 'pending') {
       answer.lastTransactionID = this.lastTransactionID;
       return this.#send(res, path, 201, answer);
@@ -647,6 +677,12 @@ export class OandaVenue {
     const trade = this.#tradeBy(specifier);
     if (!trade || trade.state !== 'OPEN') return this.#send(res, path, 404, { errorCode: 'NO_SUCH_TRADE', errorMessage: 'The Trade specified does not exist' });
     const instrument = this.instruments.get(trade.instrument)!;
+    if (this.refuseNextDependentOrders) {
+      this.refuseNextDependentOrders = false;
+      const price = (body as { stopLoss?: { price?: string } } | undefined)?.stopLoss?.price ?? trade.price;
+      const tx = this.#record({ type: 'STOP_LOSS_ORDER_REJECT', tradeID: trade.id, price, timeInForce: 'GTC', triggerCondition: 'DEFAULT', reason: 'CLIENT_ORDER', rejectReason: 'PRICE_DISTANCE_MINIMUM_NOT_MET' });
+      return this.#send(res, path, 400, { stopLossOrderRejectTransaction: tx, lastTransactionID: this.lastTransactionID, errorCode: 'PRICE_DISTANCE_MINIMUM_NOT_MET', errorMessage: 'The Stop Loss price is too close to the current price' });
+    }
     const request = body as { stopLoss?: { price?: string }; takeProfit?: { price?: string } } | undefined;
     const answer: Json = {};
     const reject: Json = {};
