@@ -3,7 +3,7 @@
  * and decides nothing — the chart's transitions and guards decide. Times come from the env's
  * clock when an action runs; delays then read what was stored.
  */
-import { assign, emit, type ParameterizedObject } from 'xstate';
+import { assign, enqueueActions, type ParameterizedObject } from 'xstate';
 import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
 import { CANCEL_RETRY_DELAY_MS, ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS, RETRY_BACKOFF_MS } from '../src/domain/constants.js';
 import type { Attempt, ExecutionError, ReconciliationReport } from '../src/domain/result.js';
@@ -18,15 +18,23 @@ import { limitProblem, priceBoundFor, type LimitCheck, type LimitFacts } from '.
 import type { ReconcileAnswer } from './execution.actors.js';
 import type { ExecutionEnv } from './execution.env.js';
 import { buildExecutionResult } from './execution.result.js';
-import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, KillSwitchPhase } from './execution.types.js';
+import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionHostEvent, KillSwitchPhase } from './execution.types.js';
 
 type Args = { readonly context: ExecutionContext; readonly event: ExecutionEvent };
 /** An `assign` typed for this machine, with the params a transition hands it. */
 const update = <P extends ParameterizedObject['params'] | undefined = undefined>(fn: (args: Args, params: P) => Partial<ExecutionContext>) =>
   assign<ExecutionContext, ExecutionEvent, P, ExecutionEvent, never>(fn as never);
-/** An `emit` typed for this machine. */
+/**
+ * Tells the host: emitted to whoever listens with `actor.on(type, …)`, and, when the execution runs
+ * as a child actor (invoked or spawned by a parent machine), also sent to that parent as
+ * `warden.<type>` with the execution's id, so a parent chart reacts with `on: { 'warden.fill': … }`.
+ */
 const tell = <P extends ParameterizedObject['params'] | undefined = undefined>(fn: (args: Args, params: P) => ExecutionEmitted) =>
-  emit<ExecutionContext, ExecutionEvent, P, ExecutionEvent, ExecutionEmitted>(fn as never);
+  enqueueActions<ExecutionContext, ExecutionEvent, P, ExecutionEvent, never, never, never, never, ExecutionEmitted>(({ context, event, enqueue, self }, params) => {
+    const emitted = fn({ context, event }, params as P);
+    enqueue.emit(emitted);
+    if (self._parent !== undefined) enqueue.sendParent({ ...emitted, type: `warden.${emitted.type}`, executionId: context.executionId } as ExecutionHostEvent);
+  });
 
 /** A precondition rule 1, 3, 5 or the approval names, checked again to say why it failed. */
 export type PreconditionCheck = 'hash' | 'approval' | 'expiry' | 'killSwitch';
@@ -223,7 +231,6 @@ export function createActions(env: ExecutionEnv) {
 
     // --- the end
     settle: update(({ context }, params: { awaitingResolution: boolean }) => ({ result: buildExecutionResult(context, now(), params.awaitingResolution) })),
-    recordResolution: update(({ event }) => (event.type === 'RESOLVE' ? { resolution: { operator: event.operator, note: event.note, at: isoAt(now()) } } : {})),
 
     // --- what the host hears
     reportUnhandled: tell(({ event }) => ({ type: 'unhandled', event: { type: event.type } })),

@@ -14,6 +14,7 @@ import type { BrokerAdapter } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure } from '../src/broker/errors.js';
 import { ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS } from '../src/domain/constants.js';
 import type { FrozenSnapshot, OrderRef, ProtectionReport } from '../src/domain/schemas.js';
+import type { ExecutionResult } from '../src/domain/result.js';
 import { parseSnapshotInput } from '../src/domain/snapshot.js';
 import { killSwitchCancelsWorkingOrders } from '../src/rules/killSwitch.js';
 import { isTerminalStatus } from '../src/rules/orderReports.js';
@@ -24,7 +25,7 @@ import { createEnv, type ExecutionMachineDeps } from './execution.env.js';
 import { createGuards, submitAnswerAwaited } from './execution.guards.js';
 import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionInput } from './execution.types.js';
 
-export type { ExecutionContext, ExecutionEvent, ExecutionInput, ExecutionEmitted } from './execution.types.js';
+export type { ExecutionContext, ExecutionEvent, ExecutionInput, ExecutionEmitted, ExecutionHostEvent } from './execution.types.js';
 export { createAdvisoryRegistry, type AdvisoryClaim, type AdvisoryRegistry, type BrokerCall, type ExecutionMachineDeps } from './execution.env.js';
 
 /**
@@ -85,7 +86,7 @@ const limit = <G extends 'notTradable' | 'exceedsMaxQuantity' | 'exceedsMaxNotio
   params: ({ event }: { event: { output: LimitFacts } }) => ({ facts: event.output }),
 });
 const refuseLimit = (check: LimitCheck) => ({ type: 'refuseLimit' as const, params: ({ event }: { event: { output: LimitFacts } }) => ({ limit: check, facts: event.output }) });
-const settleAs = (state: 'completed' | 'rejected' | 'flagged' | 'resolved') => [
+const settleAs = (state: 'completed' | 'rejected' | 'flagged') => [
   { type: 'settle' as const, params: { awaitingResolution: state === 'flagged' } },
   { type: 'reportSettled' as const, params: { state } },
 ];
@@ -96,13 +97,14 @@ const settleAs = (state: 'completed' | 'rejected' | 'flagged' | 'resolved') => [
  * {@link createExecutionMachine} (or `createEngine`).
  *
  * @example
- * Object.keys(executionMachine.states); // ['validating', 'checkingLimits', 'claiming', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected', 'resolved']
+ * Object.keys(executionMachine.states); // ['validating', 'checkingLimits', 'claiming', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected']
  */
 export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
     events: {} as ExecutionEvent,
     input: {} as ExecutionInput,
+    output: {} as ExecutionResult,
     emitted: {} as ExecutionEmitted,
     tags: {} as 'settled' | 'awaitingResolution',
   },
@@ -143,9 +145,10 @@ export const executionMachine = setup({
           : null,
       reconciliation: null,
       result: null,
-      resolution: null,
     };
   },
+  // Every ending is final and hands out its result: a parent's `onDone` gets it as `event.output`.
+  output: ({ context }) => context.result!,
   // Every event no state handles is reported (and journaled by the engine), never dropped silently.
   on: {
     '*': { actions: 'reportUnhandled' },
@@ -481,15 +484,14 @@ export const executionMachine = setup({
       always: [{ guard: 'reconciliationMatched', target: 'completed' }, { target: 'flagged' }],
     },
 
-    /** A mismatch (or an unknowable state) waits here for an operator's resolve(). */
-    flagged: {
-      tags: ['settled', 'awaitingResolution'],
-      entry: settleAs('flagged'),
-      on: { RESOLVE: { target: 'resolved', actions: 'recordResolution' } },
-    },
+    /**
+     * A mismatch (or an unknowable state): the execution is over, its result says a person must
+     * look (`requiresManualResolution`). What waits for that person is the host's, not this actor's:
+     * the engine keeps the flag and the symbol's reconciliation hold until `resolve()`.
+     */
+    flagged: { type: 'final', tags: ['settled', 'awaitingResolution'], entry: settleAs('flagged') },
     completed: { type: 'final', tags: ['settled'], entry: settleAs('completed') },
     rejected: { type: 'final', tags: ['settled'], entry: settleAs('rejected') },
-    resolved: { type: 'final', tags: ['settled'], entry: settleAs('resolved') },
   },
 });
 

@@ -98,15 +98,15 @@ export interface ExecutionContext {
   readonly stop: { readonly reason: StopReason | 'refused'; readonly error: ExecutionError | null } | null;
   readonly reconciliation: ReconciliationReport | null;
   readonly result: ExecutionResult | null;
-  readonly resolution: { readonly operator: string; readonly note: string; readonly at: string } | null;
 }
 
 /**
- * Events the execution statechart handles: order reports, poll failures, kill switch changes and an operator's resolution.
+ * Events the execution statechart handles: order reports, poll failures and kill switch changes.
+ * An operator's resolution of a flag is not one: a flagged execution is over (its final state
+ * `flagged`); the host keeps the flag and records its resolution.
  *
  * @example
  * actor.send({ type: 'KILL_SWITCH', state: 'active' });
- * actor.send({ type: 'RESOLVE', operator: 'ana', note: 'closed the extra 500 by hand' });
  */
 export type ExecutionEvent =
   | { type: 'ORDER_UPDATE'; report: OrderReport }
@@ -114,7 +114,6 @@ export type ExecutionEvent =
   | { type: 'POLL_FAILED'; error: string }
   /** `cancelRequested`: the host already asked the broker to cancel this order (the kill switch fan-out). */
   | { type: 'KILL_SWITCH'; state: KillSwitchState; cancelRequested?: boolean }
-  | { type: 'RESOLVE'; operator: string; note: string }
   /** Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after protection's outcome was unknown while the order worked. */
   | { type: 'PROTECTION_RETRY' };
 
@@ -132,3 +131,17 @@ export type ExecutionEmitted =
   | { type: 'unhandled'; event: { type: string } }
   | { type: 'fill'; symbol: string; signedQuantity: number }
   | { type: 'settled'; result: ExecutionResult; state: string };
+
+/**
+ * What an execution running as a child actor sends its parent machine: each emitted event, typed
+ * `warden.<type>` and carrying the execution's id (a parent may run several). Every ending also
+ * reaches the parent as the invoke's `onDone`, with the `ExecutionResult` as `event.output`.
+ *
+ * @example
+ * // in the parent's config
+ * on: { 'warden.fill': { actions: assign({ net: ({ context, event }) => context.net + event.signedQuantity }) } },
+ */
+export type ExecutionHostEvent =
+  | { type: 'warden.unhandled'; executionId: string; event: { type: string } }
+  | { type: 'warden.fill'; executionId: string; symbol: string; signedQuantity: number }
+  | { type: 'warden.settled'; executionId: string; result: ExecutionResult; state: string };

@@ -14,4 +14,4 @@ export * from './journal/index.js';
  * rules.protectiveLevels('buy', 1.1, -0.01, 0.02); // { stopLoss: 1.089, takeProfit: 1.122 }
  */
 export * as rules from './rules/index.js';
-export { executionMachine, createExecutionMachine, clientOrderIdFor, createAdvisoryRegistry, type ExecutionMachine, type ExecutionMachineDeps, type AdvisoryRegistry, type ExecutionContext, type ExecutionEvent, type ExecutionInput } from '../machines/execution.machine.js';
+export { executionMachine, createExecutionMachine, clientOrderIdFor, createAdvisoryRegistry, type ExecutionMachine, type ExecutionMachineDeps, type AdvisoryRegistry, type ExecutionContext, type ExecutionEvent, type ExecutionInput, type ExecutionHostEvent } from '../machines/execution.machine.js';

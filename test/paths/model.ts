@@ -130,7 +130,6 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
   if (at('reconciling')) {
     events.push({ ...done('reconcile', observation(c, 'matched')), variant: 'matched' }, { ...done('reconcile', observation(c, 'mismatch')), variant: 'mismatch' }, fail('reconcile', unknownOutcome()));
   }
-  if (at('flagged')) events.push({ type: 'RESOLVE', operator: 'carol', note: 'checked' });
   return events;
 }
 
