@@ -1,7 +1,7 @@
 /** What run and recover print: live progress on stderr, the results table (or JSON), the operational log. */
 import type { ExecutionResult } from '../index.js';
 import { createDefaultLogger } from '../engine/logger.js';
-import { reasonOf } from '../engine/reasonWords.js';
+import { reasonOf } from '../journal/reasons.js';
 import { opt, type Args } from './args.js';
 
 /**

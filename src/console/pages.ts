@@ -10,7 +10,7 @@ import type { AnyStateMachine } from 'xstate';
 import { FINAL_STATUSES } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { JournalRecord, JournalVerification } from '../journal/types.js';
-import { reasonOf } from '../engine/reasonWords.js';
+import { reasonOf } from '../journal/reasons.js';
 import { isResult, type ConsoleSnapshot, type ExecutionView } from './view.js';
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;

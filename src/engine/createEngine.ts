@@ -160,18 +160,17 @@ export function createEngine(options: EngineOptions): Engine {
         }
         resolve(result);
       };
-      let resolvedResult: ExecutionResult | null = null;
       actor.on('unhandled', (ev) => record({ kind: JournalKind.UnhandledEvent, from: transitions.state(), to: transitions.state(), event: ev.event.type, payload: ev.event }));
       actor.on('fill', (ev) => ledger.update(executionId, ev.symbol, ev.signedQuantity));
-      actor.on('settled', (ev) => {
-        if (ev.state === 'resolved') resolvedResult = ev.result;
-        // A flagged execution waits in its state for the operator: RESOLVE ends it with its final result.
-        else
-          finish(ev.result, ev.state, ev.state === 'flagged', (resolution) => {
-            actor.send({ type: 'RESOLVE', ...resolution });
-            return resolvedResult ?? { ...ev.result, requiresManualResolution: false };
-          });
-      });
+      // Every ending is final, a flagged one included: the flag is the engine's to keep (registry),
+      // and its resolution is recorded here as the execution's last step, flagged → resolved.
+      actor.on('settled', (ev) =>
+        finish(ev.result, ev.state, ev.state === 'flagged', (resolution) => {
+          const { killSwitch } = actor.getSnapshot().context;
+          record({ kind: JournalKind.Transition, from: ev.state, to: 'resolved', event: 'RESOLVE', payload: { event: { type: 'RESOLVE', ...resolution }, filledQuantity: ev.result.filledQuantity, killSwitch: killSwitch.state } });
+          return { ...ev.result, requiresManualResolution: false };
+        }),
+      );
       actor.subscribe({
         error: (err) => {
           const result = internalFailureResult(executionId, prepared.advisoryId, actor.getSnapshot().context, clock.now(), describeThrown(err));

@@ -20,6 +20,7 @@ import { restoreFromJournal } from './restore.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { Logger } from './logger.js';
 import type { ExecutionRegistry } from './registry.js';
+import type { TakeOver } from './types.js';
 
 /** Default lease length (ms): another engine may take an execution over this long after its engine's last renewal. */
 export const DEFAULT_LEASE_TTL_MS = 10_000;
@@ -39,23 +40,7 @@ const CONFIRMATION_WAIT_MS = 2_000;
 /** Broker calls that change something at the venue: refused for an execution whose lease is not confirmed. */
 const SENDS: ReadonlySet<string> = new Set(['submitOrder', 'placeProtection', 'cancelOrder']);
 
-/**
- * An execution this engine took over from another one whose lease expired.
- *
- * @example
- * const engine = createEngine({ broker, journal: store, onTakeOver: (t) => void t.result.then((r) => console.log(`${t.advisoryId} taken over from ${t.from}: ${r.status}`)) });
- */
-export interface TakeOver {
-  readonly executionId: string;
-  readonly advisoryId: string;
-  /** The engine (writer id) whose lease expired. */
-  readonly from: string;
-  /** This engine's lease epoch: the previous owner's writes are refused from now on. */
-  readonly epoch: number;
-  readonly recovery: ExecutionRecovery;
-  /** The execution's result, once it settles here. */
-  readonly result: Promise<ExecutionResult>;
-}
+export type { TakeOver } from './types.js';
 
 /** What the engine an execution was taken over from had already asked of the venue. */
 export interface InheritedSends {

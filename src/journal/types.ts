@@ -3,7 +3,7 @@ import type { FrozenSnapshot } from '../domain/schemas.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState, KillSwitchType } from '../domain/constants.js';
-import type { KillSwitchSetOptions } from '../engine/killSwitch.js';
+import type { KillSwitchSetOptions } from '../domain/killSwitch.js';
 import type { LimitsInput } from '../domain/limits.js';
 
 /**

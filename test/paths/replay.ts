@@ -204,9 +204,6 @@ export async function replayPath(args: {
         // Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after an unknown protection outcome.
         clock.increment(PROTECTION_RETRY_DELAY_MS);
         return;
-      case 'RESOLVE':
-        engine.resolve(args.snapshot!.advisoryId, { operator: 'carol', note: 'checked' });
-        return;
       default:
         throw new Error(`the replay does not know how to produce ${type}`);
     }

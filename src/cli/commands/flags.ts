@@ -1,6 +1,6 @@
 /** `warden flags`: every execution waiting for an operator's resolve(), with its differences. */
 import type { ExecutionResult } from '../../index.js';
-import { reasonOf } from '../../engine/reasonWords.js';
+import { reasonOf } from '../../journal/reasons.js';
 import { JOURNAL, STORE, type Args, type Command } from '../args.js';
 import { adminEngine, openStore, storeUrl } from '../sources.js';
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { ExecutionResult, JournalVerification } from '../../index.js';
 import { executionTrail, renderTimeline, toJsonl } from '../../entries/journal.js';
 import { SqliteJournal } from '../../entries/sqlite.js';
-import { reasonOf } from '../../engine/reasonWords.js';
+import { reasonOf } from '../../journal/reasons.js';
 import { JOURNAL, opt, STORE, UsageError, type Args, type Command } from '../args.js';
 import { openJournal, openStore, storeUrl } from '../sources.js';
 
