@@ -35,8 +35,10 @@ function verifyFrom(db: Database.Database, startRow: Row): ChainState {
   if (!recordHashIntact(start) || !checkpointFits(start, signedOff) || (!archived && !recordHashIntact(covered!))) return broken(start.sequence);
   const payload = readCheckpoint(start) as CheckpointPayload;
   // What a restart reads from before the checkpoint must be what the checkpoint signed off.
-  for (const [sequence, hash] of referencedRecords(payload.state)) {
-    const row = rowAt(db, sequence);
+  const refs = referencedRecords(payload.state);
+  const found = new Map(rowsAt(db, refs.map(([sequence]) => sequence)).map((row) => [row.sequence, row]));
+  for (const [sequence, hash] of refs) {
+    const row = found.get(sequence);
     if (!row || row.hash !== hash || !recordHashIntact(toRecord(row))) return broken(sequence);
   }
   const tracker = RestartTracker.from(payload.state);

@@ -38,7 +38,7 @@ import {
 export type { JournalWriter } from './sqliteWriterLock.js';
 
 /** Records between two checkpoints, by default: what a writer verifies at open, at most. */
-export const DEFAULT_CHECKPOINT_EVERY = 5_000;
+export const DEFAULT_CHECKPOINT_EVERY = 2_000;
 
 /**
  * One process writes a journal file at a time: opening it for writing takes a lock (the
@@ -339,6 +339,12 @@ export class SqliteJournal implements Journal {
   claimedAdvisories(): readonly string[] {
     this.settleNow();
     return this.db.prepare('SELECT advisory_id FROM advisories').pluck().all() as string[];
+  }
+
+  /** Whether `advisoryId` was ever claimed in this journal (its index, and this turn's batch): one look-up, whatever the history. */
+  hasClaimed(advisoryId: string): boolean {
+    if (this.pendingClaims.has(advisoryId)) return true;
+    return (this.findAdvisory ?? this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?')).get(advisoryId) !== undefined;
   }
 
   /**
