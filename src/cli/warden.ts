@@ -99,7 +99,9 @@ Lists every execution waiting for an operator's resolve(), with its reconciliati
 Exit 1 while any waits, 0 when none does.`,
   journal: `usage: warden journal verify [--full] [--journal FILE | --store URL]
        warden journal show ADVISORY [--journal FILE | --store URL]
-       warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]`,
+       warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]
+       warden journal archive --before DATE --to FILE.jsonl.gz [--journal FILE]   (see journal archive --help)
+       warden journal verify --full --archive FILE.jsonl.gz… [--journal FILE]`,
   console: `usage: warden console [--journal FILE | --demo] [--port P] [--operators FILE] [--token-file FILE] [--host H --allow-remote]
        warden console add-operator NAME [--operators FILE]
 
@@ -720,6 +722,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (!HELP[command]) throw new UsageError(`unknown command "${command}" (warden --help lists them)`);
+  if (command === 'journal' && (rest[0] === 'archive' || rest.includes('--archive'))) return (await import('./journalArchive.js')).journalArchiveCommand(rest);
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(helpFor(command));
     return 0;

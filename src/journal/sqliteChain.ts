@@ -5,7 +5,8 @@
 import type Database from 'better-sqlite3';
 import { checkpointFits, readCheckpoint, referencedRecords, RestartTracker, verifyWithCheckpoints, type CheckpointPayload } from './checkpoint.js';
 import { recordHashIntact } from './hashChain.js';
-import { readAnchor, rowAt, rowsAfter, rowsAt, storedHash, toRecord, toStoredRecord, type Row } from './sqliteRows.js';
+import { ChainAudit } from './archiveAudit.js';
+import { readAnchor, rowAt, rowsAfter, rowsAt, storedHash, toRecord, toStoredRecord, type ArchiveAnchor, type Row } from './sqliteRows.js';
 import type { JournalRecord, JournalVerification } from './types.js';
 
 /** What opening a writer (or a verification) found: the check, what a checkpoint at the end would hold, and the last record. */
@@ -51,11 +52,28 @@ function verifyFrom(db: Database.Database, startRow: Row): ChainState {
   return { check: check.ok ? { ok: true, from: start.sequence } : check, tracker, ...(tail ? { tail } : {}) };
 }
 
-/** The first record of an archived journal: it must follow the anchor, and be a checkpoint (the archive cuts before one). */
-function firstAfterAnchor(db: Database.Database, anchorSequence: number): Row | { brokenAt: number } {
-  const first = db.prepare('SELECT * FROM records ORDER BY sequence LIMIT 1').get() as Row | undefined;
-  if (first === undefined || first.sequence !== anchorSequence + 1 || first.kind !== 'checkpoint') return { brokenAt: first?.sequence ?? anchorSequence + 1 };
-  return first;
+/**
+ * A journal whose history was archived, from its first record: the anchor's state (what a
+ * checkpoint after the last archived record would hold) is where checking starts; the records it
+ * lists (kill switch changes, kept as copies) must be intact, the first record must name the
+ * anchor's hash, and every later record and checkpoint is checked as in a full verification.
+ */
+function verifyFromAnchor(db: Database.Database, anchor: ArchiveAnchor): ChainState {
+  const refs = referencedRecords(anchor.state);
+  const found = new Map(rowsAt(db, refs.map(([sequence]) => sequence)).map((row) => [row.sequence, row]));
+  for (const [sequence, hash] of refs) {
+    const row = found.get(sequence);
+    if (!row || row.hash !== hash || !recordHashIntact(toRecord(row))) return { check: { ok: false, brokenAt: sequence }, tracker: new RestartTracker() };
+  }
+  const audit = new ChainAudit({ sequence: anchor.sequence + 1, previousHash: anchor.hash, state: anchor.state });
+  let tail: JournalRecord | undefined;
+  for (const row of rowsAfter(db, anchor.sequence)) {
+    const r = toStoredRecord(row);
+    if (!audit.push(r, storedHash(r))) return { check: audit.result(), tracker: new RestartTracker() };
+    tail = r;
+  }
+  const check = audit.result();
+  return { check: check.ok ? { ok: true, from: anchor.sequence + 1 } : check, tracker: audit.restartTracker, ...(tail ? { tail } : {}) };
 }
 
 /**
@@ -63,20 +81,17 @@ function firstAfterAnchor(db: Database.Database, anchorSequence: number): Row | 
  * first record when there is no such checkpoint), so opening verifies at most about two
  * checkpoints' worth of records, and a last checkpoint that does not follow from the one before
  * is refused. `full: true`: every record the file holds, and every checkpoint against what the
- * records before it say. A journal whose history was archived starts at the checkpoint that
- * follows the archive's last record: verified where it stands, as above; the archived records
- * themselves are checked with the archive ({@link verifyAcrossArchives}).
+ * records before it say. A journal whose history was archived starts after the archive's last
+ * record: it is checked from the archive anchor's state on (with `full`, or when fewer than two
+ * checkpoints remain); the archived
+ * records themselves are checked with the archive (`verifyAcrossArchives`, src/journal/archiveAudit.ts).
  */
 export function verifyChainOf(db: Database.Database, { full }: { readonly full: boolean }): ChainState {
   const anchor = readAnchor(db);
   let startRow: Row | undefined;
   if (!full) startRow = (db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 2").all() as Row[])[1];
-  if (startRow === undefined && anchor !== null) {
-    const first = firstAfterAnchor(db, anchor.sequence);
-    if ('brokenAt' in first) return { check: { ok: false, brokenAt: first.brokenAt }, tracker: new RestartTracker() };
-    startRow = first;
-  }
   if (startRow !== undefined) return verifyFrom(db, startRow);
+  if (anchor !== null) return verifyFromAnchor(db, anchor);
   const tracker = new RestartTracker();
   let tail: JournalRecord | undefined;
   const records = function* () {

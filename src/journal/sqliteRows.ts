@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { readCheckpoint, type CheckpointState } from './checkpoint.js';
 import { storedRecordHash } from './hashChain.js';
 import { createCommandInbox } from './sqliteCommands.js';
 import { JournalError, type JournalRecord } from './types.js';
@@ -146,12 +147,14 @@ const hasTable = (db: Database.Database, name: string): boolean => db.prepare("S
  * journal that was never archived (its chain starts at record 1).
  *
  * @example
- * const anchor = readAnchor(db); // { sequence: 45000, hash: '…', archive: 'archive-2026-01.jsonl.gz' }
+ * const anchor = readAnchor(db); // { sequence: 45000, hash: '…', archive: 'archive-2026-01.jsonl.gz', state: { … } }
  */
 export interface ArchiveAnchor {
   readonly sequence: number;
   readonly hash: string;
   readonly archive: string;
+  /** What a checkpoint after the last archived record would hold: where verifying the journal alone starts from. */
+  readonly state: CheckpointState;
 }
 
 export function readAnchor(db: Database.Database): ArchiveAnchor | null {
@@ -159,7 +162,8 @@ export function readAnchor(db: Database.Database): ArchiveAnchor | null {
   if (text === undefined) return null;
   try {
     const a = JSON.parse(text) as ArchiveAnchor;
-    if (Number.isSafeInteger(a.sequence) && a.sequence > 0 && typeof a.hash === 'string' && typeof a.archive === 'string') return a;
+    const fits = readCheckpoint({ kind: 'checkpoint', payload: { covers: [a.sequence, a.hash], state: a.state } } as JournalRecord) !== null;
+    if (Number.isSafeInteger(a.sequence) && a.sequence > 0 && typeof a.hash === 'string' && typeof a.archive === 'string' && fits) return a;
   } catch {
     // refused below
   }
