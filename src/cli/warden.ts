@@ -14,6 +14,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(MAIN_HELP);
     return command ? 0 : 2;
   }
+  // `journal archive` and `journal verify --archive` parse their own options (journalArchive.ts).
+  if (command === 'journal' && (rest[0] === 'archive' || rest.includes('--archive'))) return (await import('./journalArchive.js')).journalArchiveCommand(rest);
   const spec = commandNamed(command);
   if (!spec) throw new UsageError(`unknown command "${command}" (warden --help lists them)`);
   if (rest.includes('--help') || rest.includes('-h')) {

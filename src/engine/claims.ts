@@ -32,10 +32,12 @@ export function createClaims(deps: {
 }): AdvisoryRegistry {
   const { journal, store, brokerIdentity, leases } = deps;
   const claimed = new Set(deps.claimed);
+  // Claims settled before the store's last checkpoint are in its index, not in memory.
+  const isClaimed = (advisoryId: string) => claimed.has(advisoryId) || store.hasClaimed?.(advisoryId) === true;
   return {
-    has: (advisoryId) => claimed.has(advisoryId),
+    has: isClaimed,
     claim: (c) => {
-      if (claimed.has(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
+      if (isClaimed(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
       // An engine that cannot record claims nothing: no store claim, no lease another engine could take over.
       if (journal.failure !== null) throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
       claimed.add(c.advisoryId);

@@ -106,7 +106,8 @@ export function restoreFromJournal(records: readonly JournalRecord[], claimed: I
  */
 export function restoreFromStore(store: Journal): RestoredState {
   const records = store.restartRecords?.() ?? store.readAll();
-  return restoreFromJournal(records, records[0]?.kind === JournalKind.Checkpoint ? (store.claimedAdvisories?.() ?? []) : []);
+  // A store that answers `hasClaimed` from its index is asked per advisory instead (claims.ts).
+  return restoreFromJournal(records, records[0]?.kind === JournalKind.Checkpoint && !store.hasClaimed ? (store.claimedAdvisories?.() ?? []) : []);
 }
 
 /**

@@ -251,6 +251,12 @@ export interface Journal {
    * restart from a checkpoint reads no claim record settled before it.
    */
   claimedAdvisories?(): readonly string[];
+  /**
+   * Optional, with checkpoints: whether an advisory was ever claimed, from the store's own index.
+   * An engine over a store that has it asks per advisory instead of loading every claim at start,
+   * so its memory does not grow with history.
+   */
+  hasClaimed?(advisoryId: string): boolean;
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
   /**
    * Optional: the records after `sequence`, in order, at most `limit` of them; for followers (the

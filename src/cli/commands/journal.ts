@@ -9,7 +9,9 @@ import { openJournal, openStore, storeUrl } from '../sources.js';
 
 const HELP = `usage: warden journal verify [--full] [--journal FILE | --store URL]
        warden journal show ADVISORY [--journal FILE | --store URL]
-       warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]`;
+       warden journal export --jsonl [--out FILE] [--journal FILE | --store URL]
+       warden journal archive --before DATE --to FILE.jsonl.gz [--journal FILE]   (see journal archive --help)
+       warden journal verify --full --archive FILE.jsonl.gz… [--journal FILE]`;
 
 /** `warden journal`, its options and its help. */
 export const journalCommand: Command = { help: HELP, options: { ...JOURNAL, ...STORE, full: { type: 'boolean', help: 'verify every record and checkpoint (default: from the checkpoints a writer opens from)' }, jsonl: { type: 'boolean', help: 'export as JSON Lines' }, out: { type: 'string', help: 'export to this file' } }, positionals: [1, 2], run: journal };
