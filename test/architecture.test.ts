@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const MAX_LINES = 400;
@@ -39,14 +40,12 @@ function sourceFiles(dir: string): string[] {
 }
 
 const FILES = [...sourceFiles('src'), ...sourceFiles('machines')].map((f) => f.split('\\').join('/'));
-const IMPORT = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
-
 /** Every relative import of a file (type-only ones included: a circle of types is still a circle), resolved to a file. */
 function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
+  // TypeScript's own scanner: imports, re-exports and import() calls, never text in a comment.
+  const specs = ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((f) => f.fileName);
   const out: string[] = [];
-  for (const m of text.matchAll(IMPORT)) {
-    const spec = m[1] ?? m[2]!;
+  for (const spec of specs) {
     if (!spec.startsWith('.')) continue;
     const target = normalize(join(dirname(file), spec)).split('\\').join('/').replace(/\.js$/, '.ts');
     out.push(FILES.includes(target) ? target : `${target}/index.ts`);
