@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { Journal, JournalFilter, JournalRecord, JournalVerification } from '../journal/types.js';
-import type { TakeOver } from './fleetLeases.js';
+import type { TakeOver } from './takeOver.js';
 import type { KillSwitchChange, KillSwitchHold, KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 import type { LimitsInput } from '../domain/limits.js';
