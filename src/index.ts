@@ -69,6 +69,22 @@ export {
   type StoreClaim,
 } from './journal/types.js';
 export { MemoryJournal, MEMORY_JOURNAL_DEFAULT_MAX_RECORDS, type MemoryJournalOptions } from './journal/memoryJournal.js';
+// What a store may do beyond recording, each an interface with the guard the engine asks with.
+export {
+  decidesClaims,
+  flushes,
+  hearsCommands,
+  keepsRestartIndex,
+  leasesExecutions,
+  sharesKillSwitch,
+  type ClaimStore,
+  type CommandInbox,
+  type FleetKillSwitchStore,
+  type GroupCommit,
+  type JournalFollower,
+  type LeaseStore,
+  type RestartIndex,
+} from './journal/capabilities.js';
 
 // --- the statechart, for hosts that run XState themselves
 export {

@@ -2,6 +2,7 @@
 import type { AdvisoryRegistry } from '../../machines/execution.machine.js';
 import { BrokerError, describeThrown } from '../broker/errors.js';
 import type { BrokerAdapter } from '../broker/types.js';
+import { decidesClaims, keepsRestartIndex } from '../journal/capabilities.js';
 import { JournalKind, type Journal } from '../journal/types.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { FleetLeases } from './fleetLeases.js';
@@ -33,7 +34,8 @@ export function createClaims(deps: {
   const { journal, store, brokerIdentity, leases } = deps;
   const claimed = new Set(deps.claimed);
   // Claims settled before the store's last checkpoint are in its index, not in memory.
-  const isClaimed = (advisoryId: string) => claimed.has(advisoryId) || store.hasClaimed?.(advisoryId) === true;
+  const index = keepsRestartIndex(store) ? store : null;
+  const isClaimed = (advisoryId: string) => claimed.has(advisoryId) || index?.hasClaimed?.(advisoryId) === true;
   return {
     has: isClaimed,
     claim: (c) => {
@@ -47,7 +49,7 @@ export function createClaims(deps: {
           throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
         }
       };
-      if (!store.claim) return record();
+      if (!decidesClaims(store)) return record();
       const claim = store.claim.bind(store);
       const leased = leases ? leases.acquire(c.executionId).catch((e: unknown) => {
         throw new BrokerError(`no lease for this execution, nothing sent: ${describeThrown(e)}`, { retryable: false, code: 'lease_unavailable' });

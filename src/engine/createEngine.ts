@@ -15,6 +15,7 @@ import { systemClock } from '../domain/clock.js';
 import { ErrorCode, KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
+import { hearsCommands } from '../journal/capabilities.js';
 import { JournalError, JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
 import { createClaims, identityOf } from './claims.js';
 import { commandHandler } from './commands.js';
@@ -201,7 +202,7 @@ export function createEngine(options: EngineOptions): Engine {
   );
   // Operators' commands written into the store by other processes (`warden kill-switch set`,
   // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
-  const stopWatching = store.watchCommands?.(commandHandler(board, registry, limitBook.command));
+  const stopWatching = hearsCommands(store) ? store.watchCommands(commandHandler(board, registry, limitBook.command)) : undefined;
 
   return {
     execute: (input) =>

@@ -15,6 +15,7 @@ import { WardenUsageError } from '../domain/errors.js';
 import { refusedResult } from '../../machines/execution.result.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
+import { leasesExecutions, type LeaseStore } from '../journal/capabilities.js';
 import { JournalKind, type Journal } from '../journal/types.js';
 import { restoreFromJournal } from './restore.js';
 import type { EngineJournal } from './engineJournal.js';
@@ -64,8 +65,7 @@ export interface FleetLeases {
 }
 
 type LeasingStore = Journal &
-  Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & {
-    readonly writer: string;
+  LeaseStore & {
     /** Optional: every lease of `owner` renewed in one round trip; `lost` ones another engine holds now. */
     renewLeases?(owner: string, leases: readonly { executionId: string; epoch: number }[], ttlMs: number): Promise<readonly { executionId: string; renewed: boolean; lost: boolean; why: string }[]>;
   };
@@ -140,8 +140,7 @@ function durabilityOf(broker: BrokerAdapter | undefined): string {
   }
 }
 
-const leasing = (store: Journal): store is LeasingStore =>
-  typeof store.writer === 'string' && [store.acquireLease, store.renewLease, store.releaseLease, store.expiredLeases, store.takeOver, store.claimOf].every((f) => typeof f === 'function');
+const leasing = (store: Journal): store is LeasingStore => leasesExecutions(store);
 
 export function joinFleetLeases(deps: {
   readonly store: Journal;
