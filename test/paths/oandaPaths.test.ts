@@ -8,21 +8,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { executionMachine } from '../../machines/execution.machine.js';
-import { snapshot } from '../support/fixtures.js';
+import { snapshot, T0 } from '../support/fixtures.js';
 import { coveringPaths, explore, modelMachine, serializeSnapshot, transitionTour, type ModelPath } from './model.js';
-import { oandaCannotExpress, OandaPathBroker } from './oandaBroker.js';
+import { oandaCannotExpress, OandaPathBroker, orderFoundAfter } from './oandaBroker.js';
 import { replayPath, type ReplayCoverage } from './replay.js';
 
 const coverage: ReplayCoverage = { states: new Set(), transitions: new Set() };
 const reasons = new Map<string, number>();
 let tourSize = 0;
 
-function oandaPaths(frozen: ReturnType<typeof snapshot>): ModelPath[] {
-  const adj = explore(modelMachine({ durability: 'openOrdersOnly' }), { snapshot: frozen });
+type Recovery = { clientOrderId: string; deadlineAt: number; submitAttempts: number };
+
+function oandaPaths(frozen: ReturnType<typeof snapshot>, recovery?: Recovery): ModelPath[] {
+  const adj = explore(modelMachine({ durability: 'openOrdersOnly' }), { snapshot: frozen, ...(recovery ? { recovery } : {}) });
   const tour = transitionTour(adj, serializeSnapshot(Object.values(adj)[0]!.state));
   tourSize += tour.length;
   const expressible = tour.filter((p) => {
-    const why = oandaCannotExpress(p);
+    const why = oandaCannotExpress(p, recovery !== undefined);
     if (why !== null) reasons.set(why, (reasons.get(why) ?? 0) + 1);
     return why === null;
   });
@@ -31,9 +33,12 @@ function oandaPaths(frozen: ReturnType<typeof snapshot>): ModelPath[] {
 
 const buy = snapshot();
 const sell = snapshot({ side: 'sell' });
-const models = [
+// A restart: a previous process claimed the advisory and sent once, then died.
+const recovery: Recovery = { clientOrderId: `wd-${buy.hash.slice(0, 24)}`, deadlineAt: T0 + 30_000, submitAttempts: 1 };
+const models: { name: string; frozen: typeof buy; recovery?: Recovery; paths: ModelPath[] }[] = [
   { name: 'buy', frozen: buy, paths: oandaPaths(buy) },
   { name: 'sell', frozen: sell, paths: oandaPaths(sell) },
+  { name: 'restart', frozen: buy, recovery, paths: oandaPaths(buy, recovery) },
 ];
 const label = (p: ModelPath) => p.steps.map((s) => s.event.type.replace(/^xstate\.(done|error)\.actor\./, '$1:').replace(/^xstate\.after\.([^.]+)\..*/, 'after:$1')).join(' → ') || '(settles at once)';
 
@@ -49,7 +54,11 @@ for (const m of models) {
           coverage,
           machine: executionMachine,
           durability: 'openOrdersOnly',
-          broker: async (clock) => (venue = await OandaPathBroker.start(() => clock.now())),
+          ...(m.recovery ? { recovery: m.recovery } : {}),
+          broker: async (clock) => {
+            const previous = m.recovery ? { request: { clientOrderId: m.recovery.clientOrderId, symbol: buy.symbol, side: buy.side, quantity: buy.positionSize, type: 'market' as const }, exists: orderFoundAfter(path, -1) } : undefined;
+            return (venue = await OandaPathBroker.start(() => clock.now(), previous));
+          },
         });
         expect(venue!.venue.unprotected, 'an open trade without its stop').toEqual([]);
       });

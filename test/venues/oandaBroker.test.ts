@@ -269,6 +269,20 @@ describe('OandaBroker: the transactions stream', () => {
     stop();
   });
 
+  it('after a restart the stream never saw the create: a fill of unknown share is partial, never complete, until the look-up says', async () => {
+    const { venue, broker, make } = await setup({ timeInForce: 'IOC' });
+    venue.script({ kind: 'pending' });
+    await broker.submitOrder(order('wd-rs1'));
+    const restarted = make(); // a new process: it never sent wd-rs1 and its stream opens after the create
+    const seen: OrderReport[] = [];
+    const stop = restarted.subscribe((r) => seen.push(r));
+    await until(() => venue.openStreams === 1, 'stream open');
+    venue.fillPending('wd-rs1', { units: 400 });
+    await until(() => seen.some((r) => r.status === 'cancelled'), 'the rest cancelled');
+    expect(seen.map((r) => [r.status, r.filledQuantity])).toEqual([['partially_filled', 400], ['cancelled', 400]]);
+    stop();
+  });
+
   it('timeInForce is FOK or IOC, the only two v20 allows for a market order; anything else is refused at construction', () => {
     expect(() => new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, timeInForce: 'GTC' as never })).toThrow(/timeInForce must be 'FOK' or 'IOC'.*GTC/);
   });

@@ -84,7 +84,7 @@ export function networkFailure(what: string, e: unknown, limitMs: number): Broke
 /**
  * The transactions stream read as order reports. A fill's transaction does not carry its order's
  * units, so the entry's units are taken from its `MARKET_ORDER` transaction (or from what this
- * process sent): a fill of fewer units is partial. An IOC order's rest is cancelled in the fill's
+ * process sent): a fill of fewer units is partial, and so is one whose order's units are unknown. An IOC order's rest is cancelled in the fill's
  * batch; the cancel then reports what filled before it, never zero.
  *
  * @example
@@ -116,7 +116,11 @@ export class StreamedOrders {
       if (!fill.success || fill.data.clientOrderID === undefined) return null;
       this.#remember(this.#fills, fill.data.orderID, fill.data);
       const id = fill.data.clientOrderID;
-      return fillReport(id, fill.data, this.#ordered.get(id) ?? sentQuantity(id));
+      const ordered = this.#ordered.get(id) ?? sentQuantity(id);
+      // The create came before this stream (another process sent it): a fill of unknown share is
+      // never called complete; the look-up, or the cancel of an IOC rest, says how it ended.
+      if (ordered === undefined) return { ...fillReport(id, fill.data, undefined), status: 'partially_filled' };
+      return fillReport(id, fill.data, ordered);
     }
     if (t.type === 'ORDER_CANCEL') {
       const cancel = OrderCancelTransactionSchema.safeParse(t);
@@ -139,6 +143,11 @@ export class StreamedOrders {
       return { clientOrderId: id, brokerOrderId: null, status: 'rejected', filledQuantity: 0, averageFillPrice: null, ...(typeof reason === 'string' ? { reason } : {}) };
     }
     return null;
+  }
+
+  /** The order's units, as a look-up read them: later streamed fills are measured against them. */
+  noteOrdered(clientOrderId: string, units: number): void {
+    if (units > 0) this.#remember(this.#ordered, clientOrderId, units);
   }
 
   #remember<V>(map: Map<string, V>, key: string, value: V): void {

@@ -191,6 +191,7 @@ export class OandaBroker implements BrokerAdapter {
       throw new BrokerError(`${this.name}: asked for ${ref.clientOrderId}, OANDA answered about ${order.clientExtensions.id}`, { retryable: true, code: 'wrong_order' });
     }
     const ordered = order.units === undefined ? undefined : Math.abs(Number(order.units));
+    if (ordered !== undefined) this.#streamed.noteOrdered(ref.clientOrderId, ordered);
     const base = { clientOrderId: ref.clientOrderId, brokerOrderId: order.id };
     const fill = order.fillingTransactionID ? await this.#rest.fillTransaction(order.fillingTransactionID) : null;
     switch (order.state) {
