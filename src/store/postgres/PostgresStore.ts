@@ -11,7 +11,8 @@ import { systemClock, type Clock } from '../../domain/clock.js';
 import type { ExecutionResult } from '../../domain/result.js';
 import type { KillSwitchState } from '../../domain/constants.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from '../../engine/killSwitch.js';
-import { chainRecord, GENESIS_HASH, verifyChain } from '../../journal/hashChain.js';
+import { chainPlainRecord, chainRecord, GENESIS_HASH, verifyChain } from '../../journal/hashChain.js';
+import { loadCheckpointedChain, verifyStoreChains, type WriterCheckpoints } from './checkpoints.js';
 import { JournalError, type Journal, type JournalEntry, type JournalFilter, type JournalRecord, type JournalVerification, type StoreClaim } from '../../journal/types.js';
 import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
@@ -86,6 +87,8 @@ export interface PostgresStoreOptions {
    * `performance.now()`; never the wall clock, which an operator or NTP may move).
    */
   readonly monotonic?: () => number;
+  /** A checkpoint in this writer's chain after this many records (default 2,000): what connecting verifies, at most about twice. */
+  readonly checkpointEvery?: number;
 }
 
 /**
@@ -244,6 +247,7 @@ export class PostgresStore implements Journal {
   private readonly confirmations = new Map<string, (() => void)[]>();
   private readonly monotonic: () => number;
   private readonly watches = new Set<KillSwitchWatch>();
+  private checkpoints: WriterCheckpoints | null = null;
 
   private constructor(
     readonly url: string,
@@ -284,9 +288,10 @@ export class PostgresStore implements Journal {
     try {
       client = await openWriterConnection(url, writer);
       await ensureSchema(client);
-      const chain = await loadChain(client, writer);
+      const { chain, checkpoints } = await loadCheckpointedChain(client, writer, options.checkpointEvery);
       const { rows } = await client.query<{ execution_id: string }>('SELECT execution_id FROM warden_leases WHERE owner <> $1', [writer]);
       const store = new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)), options.monotonic);
+      store.checkpoints = checkpoints;
       // Opened now, not at the first renewal: on a slow link, opening it then would eat the lease.
       store.leaseConnection().catch(() => undefined);
       return store;
@@ -310,13 +315,16 @@ export class PostgresStore implements Journal {
     const lease = entry.executionId === null ? undefined : this.held.get(entry.executionId);
     // A lease known lost: nothing more is written for the execution, whatever happened to it since.
     if (lease?.lost) throw new JournalError('fenced', lease.lost);
-    const chained = chainRecord(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
+    // A checkpoint's lists are kept whole (chainRecord's payload would cut them).
+    const chained = (entry.kind === 'checkpoint' ? chainPlainRecord : chainRecord)(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
     const record: StoredRecord = { ...chained, writer: this.writer, globalSequence: null, epoch: lease?.epoch ?? null };
     this.pending.push({ record, owner: lease?.owner ?? null });
     this.view.push(record);
     this.last = record.hash;
     this.nextSequence++;
     if (this.scheduled === null && this.inFlight === null) this.scheduled = setImmediate(() => this.writeNext());
+    const due = this.checkpoints?.after(record);
+    if (due) this.append(due);
     return record;
   }
 
@@ -553,8 +561,11 @@ export class PostgresStore implements Journal {
    * to the previous one) and that each chain's records are in global order. This writer's pending
    * records are committed first.
    */
-  async verify(): Promise<StoreVerification> {
+  async verify(options: { readonly full?: boolean } = {}): Promise<StoreVerification> {
     await this.flush().catch(() => undefined); // a failed store can still be verified
+    // Checkpoints' contents (and, with full: false, only from each writer's checkpoints: src/store/postgres/checkpoints.ts).
+    const checked = await verifyStoreChains(this.pool, { full: options.full !== false });
+    if (!checked.ok || options.full === false) return checked;
     const { rows: writers } = await this.pool.query<{ writer_id: string }>('SELECT DISTINCT writer_id FROM warden_records ORDER BY writer_id');
     let count = 0;
     for (const { writer_id: writer } of writers) {
@@ -1073,17 +1084,6 @@ async function openWriterConnection(url: string, writer: string): Promise<pg.Cli
     if (e instanceof JournalError) throw e;
     throw new JournalError(unreachable(e) ? 'unavailable' : 'unreadable', `cannot connect to PostgreSQL at ${redact(url)}: ${describe(e)}; check that the server runs and the URL is right`);
   }
-}
-
-/** Loads and verifies this writer's chain; a broken one is refused. */
-async function loadChain(client: pg.Client, writer: string): Promise<StoredRecord[]> {
-  const { rows } = await client.query<RecordRow>('SELECT * FROM warden_records WHERE writer_id = $1 ORDER BY writer_sequence', [writer]);
-  const chain = rows.map(toStoredRecord);
-  const check = verifyChain(chain);
-  if (!check.ok) {
-    throw new JournalError('chain_broken', `writer ${writer}'s journal chain fails verification at its record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
-  }
-  return chain;
 }
 
 /** The first record of `page` that breaks the chain continuing from `previous` (null: intact). */
