@@ -23,7 +23,7 @@ import { machine, quick, stats, type Stat } from './util.js';
 export const RESTART_TARGET_MS = 200;
 const tenMillion = process.argv.includes('--ten-million');
 export const TEN_MILLION_NOTE =
-  '10,000,000 records are not measured by default: the journal is about 4.8 GiB and takes about 8 minutes to build on a quiet 2-core machine (far longer under load); `npx tsx bench/journalOpen.ts --ten-million` builds it once into bench/.cache/ and measures it';
+  '10,000,000 records are not measured by default: the journal is about 4.8 GiB, and building it by SQL inserts takes 45 s to 5 min per million records on a 2-core machine depending on load (7 to 45 minutes); `npx tsx bench/journalOpen.ts --ten-million` builds it once into bench/.cache/ and measures it';
 
 /** A fresh process: an engine over the journal, until the first unfinished order is looked up. */
 const probe = (path: string) => `

@@ -128,7 +128,7 @@ export async function verifyStoreChains(pool: pg.Pool, { full }: { readonly full
       for (const row of rows) {
         const r = toStoredRecord(row);
         records++;
-        if (!audit.push(r)) return { ok: false, brokenAt: r.sequence === audit.result().brokenAt ? (r.globalSequence ?? undefined) : undefined, writer, writerSequence: audit.result().brokenAt!, writers: writers.length, records };
+        if (!audit.push(r)) return { ok: false, brokenAt: r.globalSequence ?? undefined, writer, writerSequence: r.sequence, writers: writers.length, records };
       }
       if (rows.length < PAGE) break;
       after = Number(rows.at(-1)!.writer_sequence);
