@@ -46,6 +46,12 @@ export interface ArchiveOutcome {
   readonly message: string;
 }
 
+/**
+ * What to archive, and where.
+ *
+ * @example
+ * const options: ArchiveOptions = { before: new Date('2026-01-01T00:00:00Z'), to: 'data/archive-2025.jsonl.gz' };
+ */
 export interface ArchiveOptions {
   /** Executions settled before this instant are archived. */
   readonly before: Date;

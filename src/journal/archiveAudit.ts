@@ -97,7 +97,7 @@ export class ChainAudit {
     } else if (ok && r.kind === JournalKind.Checkpoint) ok = checkpointFits(r, this.previous, this.tracker.state());
     else if (ok) this.tracker.add(r);
     if (!ok) {
-      this.brokenAt = this.expected; // the record that should stand here does not
+      this.brokenAt = r.sequence; // the first record that does not follow (as verifyChain reports)
       return false;
     }
     this.previous = r;
@@ -117,7 +117,13 @@ export class ChainAudit {
   }
 }
 
-/** What an audit across archives and a journal found. */
+/**
+ * What an audit across archives and a journal found.
+ *
+ * @example
+ * const audit: ArchiveAudit = await verifyAcrossArchives(['archive-2025.jsonl.gz'], 'data/warden.journal.sqlite');
+ * if (!audit.ok) console.log(`${audit.brokenIn}: ${audit.message}`);
+ */
 export interface ArchiveAudit extends JournalVerification {
   /** Records checked, archives and journal together. */
   readonly records: number;

@@ -21,7 +21,8 @@ import { readOpenFlags, readRecords, verifyStore } from './reads.js';
 import type { StoredRecord } from './records.js';
 import { ensureSchema } from './schema.js';
 import type { ClaimRequest, FleetKillSwitchRequest, Lease, LeaseRenewal, PostgresStoreOptions, StoredClaim, StoredKillSwitchChange, StoreVerification } from './types.js';
-import { JournalWriter, loadChain, openWriterConnection } from './writer.js';
+import { JournalWriter, openWriterConnection } from './writer.js';
+import { loadCheckpointedChain, verifyStoreChains } from './checkpoints.js';
 
 export { DEFAULT_LEASE_TTL_MS, LEASE_SAFETY_MARGIN } from './leases.js';
 export type { ClaimRequest, FleetKillSwitchRequest, Lease, LeaseRenewal, PostgresStoreOptions, StoredClaim, StoredKillSwitchChange, StoreVerification } from './types.js';
@@ -75,9 +76,10 @@ export class PostgresStore implements Journal {
     try {
       client = await openWriterConnection(url, writer);
       await ensureSchema(client);
-      const chain = await loadChain(client, writer);
+      const { chain, checkpoints } = await loadCheckpointedChain(client, writer, options.checkpointEvery);
       const { rows } = await client.query<{ execution_id: string }>('SELECT execution_id FROM warden_leases WHERE owner <> $1', [writer]);
       const store = new PostgresStore(url, writer, client, pool, options.clock ?? systemClock, chain, new Set(rows.map((r) => r.execution_id)), options.monotonic);
+      store.journal.checkpoints = checkpoints;
       // Opened now, not at the first renewal: on a slow link, opening it then would eat the lease.
       store.leases.leaseConnection().catch(() => undefined);
       return store;
@@ -140,8 +142,11 @@ export class PostgresStore implements Journal {
    * to the previous one) and that each chain's records are in global order. This writer's pending
    * records are committed first.
    */
-  async verify(): Promise<StoreVerification> {
+  async verify(options: { readonly full?: boolean } = {}): Promise<StoreVerification> {
     await this.flush().catch(() => undefined); // a failed store can still be verified
+    // Checkpoints' contents (and, with full: false, only from each writer's checkpoints: checkpoints.ts).
+    const checked = await verifyStoreChains(this.pool, { full: options.full !== false });
+    if (!checked.ok || options.full === false) return checked;
     return verifyStore(this.pool);
   }
 

@@ -30,6 +30,8 @@ export interface PostgresStoreOptions {
    * `performance.now()`; never the wall clock, which an operator or NTP may move).
    */
   readonly monotonic?: () => number;
+  /** A checkpoint in this writer's chain after this many records (default 2,000): what connecting verifies, at most about twice. */
+  readonly checkpointEvery?: number;
 }
 
 /**

@@ -6,11 +6,12 @@
  */
 import type pg from 'pg';
 import type { Clock } from '../../domain/clock.js';
-import { chainRecord, GENESIS_HASH, verifyChain } from '../../journal/hashChain.js';
+import { chainPlainRecord, chainRecord, GENESIS_HASH } from '../../journal/hashChain.js';
+import type { WriterCheckpoints } from './checkpoints.js';
 import { JournalError, type JournalEntry, type JournalRecord } from '../../journal/types.js';
 import { dedicatedClient, describe, redact, unreachable } from './connection.js';
 import type { LeaseKeeper } from './leases.js';
-import { RECORD_COLUMNS, recordValues, restartSubset, toStoredRecord, type RecordRow, type StoredRecord } from './records.js';
+import { RECORD_COLUMNS, recordValues, restartSubset, type StoredRecord } from './records.js';
 import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from './schema.js';
 
 /** Records per INSERT statement (14 parameters each, well under PostgreSQL's 65,535). */
@@ -45,6 +46,8 @@ export class JournalWriter {
   private outage: JournalError | null = null;
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Writes a checkpoint every so many records (set by `PostgresStore.connect`); null: none. */
+  checkpoints: WriterCheckpoints | null = null;
 
   constructor(
     private readonly url: string,
@@ -74,13 +77,16 @@ export class JournalWriter {
     const lease = entry.executionId === null ? undefined : this.leases.heldFor(entry.executionId);
     // A lease known lost: nothing more is written for the execution, whatever happened to it since.
     if (lease?.lost) throw new JournalError('fenced', lease.lost);
-    const chained = chainRecord(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
+    // A checkpoint's lists are kept whole (chainRecord's payload would cut them).
+    const chained = (entry.kind === 'checkpoint' ? chainPlainRecord : chainRecord)(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
     const record: StoredRecord = { ...chained, writer: this.writer, globalSequence: null, epoch: lease?.epoch ?? null };
     this.pending.push({ record, owner: lease?.owner ?? null });
     this.view.push(record);
     this.last = record.hash;
     this.nextSequence++;
     if (this.scheduled === null && this.inFlight === null) this.scheduled = setImmediate(() => this.writeNext());
+    const due = this.checkpoints?.after(record);
+    if (due) this.append(due);
     return record;
   }
 
@@ -321,13 +327,3 @@ export async function openWriterConnection(url: string, writer: string): Promise
   }
 }
 
-/** Loads and verifies this writer's chain; a broken one is refused. */
-export async function loadChain(client: pg.Client, writer: string): Promise<StoredRecord[]> {
-  const { rows } = await client.query<RecordRow>('SELECT * FROM warden_records WHERE writer_id = $1 ORDER BY writer_sequence', [writer]);
-  const chain = rows.map(toStoredRecord);
-  const check = verifyChain(chain);
-  if (!check.ok) {
-    throw new JournalError('chain_broken', `writer ${writer}'s journal chain fails verification at its record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
-  }
-  return chain;
-}
