@@ -34,6 +34,9 @@ function changeStatements(client: pg.Client, writer: string, change: KillSwitchC
       FROM inserted;`;
 }
 
+/** What a change reads, run once when its connection opens. */
+const WARM_UP = `SELECT to_state FROM warden_kill_switch_changes WHERE coalesce(symbol, '') = '' ORDER BY id DESC LIMIT 1`;
+
 /** Writes the fleet's kill switch changes of one store instance, on a connection of their own. */
 export class KillSwitchWriter {
   /** The connection once open (changes are sent on it at once, in the caller's turn). */
@@ -49,7 +52,9 @@ export class KillSwitchWriter {
     const client = dedicatedClient(this.url);
     client.on('error', () => this.drop(client));
     client.on('end', () => this.drop(client));
-    const opening = client.connect().then(
+    // A first read of the table warms the new server process (its catalog caches, the index): the
+    // first change, often the urgent one, does not pay for it.
+    const opening = client.connect().then(() => client.query(WARM_UP)).then(
       () => {
         if (this.opening === opening) {
           this.opening = null;
@@ -59,6 +64,7 @@ export class KillSwitchWriter {
       },
       (e: unknown) => {
         if (this.opening === opening) this.opening = null;
+        client.end().catch(() => undefined);
         throw e;
       },
     );
