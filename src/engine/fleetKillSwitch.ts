@@ -15,7 +15,7 @@ import type { ExecutionResult } from '../domain/result.js';
 import { flushes, sharesKillSwitch } from '../journal/capabilities.js';
 import type { FleetSwitch, Journal } from '../journal/types.js';
 import type { ExecutionRegistry } from './registry.js';
-import { HoldKind, type KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
+import { HoldKind, KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 
 /** How often the engine checks whether the fleet's state is still confirmed (ms of its clock). */
@@ -47,8 +47,8 @@ export function joinFleetKillSwitch(deps: {
   let failingClosed = false;
   let stopped = false;
   /** Writes a change of this engine's for the fleet. */
-  const write = (change: KillSwitchChange, request: { readonly state: KillSwitchState } & KillSwitchSetOptions) => {
-    const scope = scopeOf(change.symbol);
+  const write = (request: { readonly state: KillSwitchState } & KillSwitchSetOptions) => {
+    const scope = scopeOf(request.symbol);
     written.set(scope, null);
     setKillSwitch(request)
       .then((stored) => {
@@ -57,7 +57,7 @@ export function joinFleetKillSwitch(deps: {
       })
       .catch((e: unknown) => {
         written.delete(scope);
-        logger.error({ err: String(e), change }, 'kill switch applied on this engine but not written for the fleet: set it again, or with `warden kill-switch --store`');
+        logger.error({ err: String(e), change: request }, 'kill switch applied on this engine but not written for the fleet: set it again, or with `warden kill-switch --store`');
       });
   };
 
@@ -65,16 +65,24 @@ export function joinFleetKillSwitch(deps: {
   // lifting, go to every engine; every engine keeps the fleet's open flags, read again whenever the
   // fleet's switches change (a flag's halt, its lifting, or a resolution that leaves the halt on).
   let openFlags: { result: ExecutionResult; symbol: string }[] = [];
+  /** The flags' announcements last read after: the flags change only with one (an operator's setting never changes them). */
+  let announced: string | null = null;
   const readFlags = store.openFlags?.bind(store);
-  const refreshFlags = () => {
+  const announcementsIn = (switches: readonly FleetSwitch[]) => switches.filter((s) => s.type === KillSwitchType.Reconciliation).map((s) => s.changeId).join(',');
+  /** Reads the flags again (as of the switches' announcements, if given). */
+  const refreshFlags = (switches?: readonly FleetSwitch[]) => {
     if (!readFlags) return;
+    if (switches) announced = announcementsIn(switches);
     const since = registry.readingStarts();
     readFlags().then(
       (flags) => {
         openFlags = [...flags];
         registry.resolvedElsewhere(new Set(flags.map((f) => f.result.advisoryId ?? '')), since);
       },
-      (e: unknown) => logger.warn({ err: String(e) }, 'fleet flags could not be read; they are read again at the next change'),
+      (e: unknown) => {
+        announced = null;
+        logger.warn({ err: String(e) }, 'fleet flags could not be read; they are read again at the next change');
+      },
     );
   };
   registry.useFleet({
@@ -113,7 +121,7 @@ export function joinFleetKillSwitch(deps: {
   const watch = store.watchKillSwitches((switches) => {
     if (stopped) return;
     if (!watch.stale()) apply(switches, 'fleet kill switch');
-    refreshFlags();
+    if (announcementsIn(switches) !== announced) refreshFlags(switches);
   }, { clock, ...(deps.stalenessBudgetMs !== undefined ? { stalenessBudgetMs: deps.stalenessBudgetMs } : {}) });
 
   /** Fails closed while the fleet's state is unconfirmed; applies it again once confirmed. */
@@ -129,7 +137,7 @@ export function joinFleetKillSwitch(deps: {
       logger.warn({}, 'fleet kill switch confirmed again: the fleet state applies');
       apply(watch.switches(), 'fleet kill switch confirmed again');
       board.lift(HoldKind.FleetUnconfirmed, {}, 'fleet kill switch state confirmed again', 'warden');
-      refreshFlags();
+      refreshFlags(watch.switches());
     }
     timer = clock.setTimeout(check, FLEET_STALENESS_CHECK_MS);
   };
@@ -141,7 +149,7 @@ export function joinFleetKillSwitch(deps: {
       if (timer !== undefined) return;
       clock.clearTimeout(waited);
       check();
-      refreshFlags();
+      refreshFlags(watch.switches());
       resolve();
     };
     const waited = clock.setTimeout(start, deps.stalenessBudgetMs ?? 5_000);
@@ -151,10 +159,13 @@ export function joinFleetKillSwitch(deps: {
   return {
     ready,
     set(state, options) {
-      const change = board.set(state, options);
-      // An operator's setting is the fleet's whatever type it names; readers skip `reconciliation` rows as settings.
-      write(change, { state, ...options, type: change.type === KillSwitchType.Reconciliation ? KillSwitchType.Manual : change.type });
-      return change;
+      // Validated by the board's rules first (throws, nothing written); then written for the fleet
+      // before it is applied here, so the other engines' part is under way while this one's cancels
+      // go out. An operator's setting is the fleet's whatever type it names; readers skip
+      // `reconciliation` rows as settings.
+      const valid = new KillSwitchBoard(() => clock.now()).set(state, options);
+      write({ state, ...options, type: valid.type === KillSwitchType.Reconciliation ? KillSwitchType.Manual : valid.type });
+      return board.set(state, options);
     },
     async stop() {
       stopped = true;

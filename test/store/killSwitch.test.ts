@@ -3,6 +3,7 @@
  * (every symbol `warning`) when its state cannot be confirmed within the staleness budget, with a
  * virtual clock so no test waits for the budget to pass.
  */
+import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { WardenUsageError } from '../../src/domain/errors.js';
 import { FailClosedKillSwitch, KILL_SWITCH_STALENESS_BUDGET_MS } from '../../src/store/postgres/failClosed.js';
@@ -97,6 +98,76 @@ describe('PostgresStore fleet kill switch', () => {
     latencies.sort((x, y) => x - y);
     console.log(`kill switch set → heard by another instance, ${LATENCY_TRIALS} trials: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (includes the setter's commit)`);
     await watch.stop();
+  });
+
+  it('applies the change a notification names, ignores one that names no valid change, and never lets an older read undo it', async () => {
+    const clock = new VirtualClock(7_000_000);
+    const store = await db.open({ writer: 'told-watch' });
+    const seen: string[] = [];
+    const watch = store.watchKillSwitches((switches) => seen.push(switches.map((x) => `${x.symbol ?? 'global'}:${x.state}#${x.changeId}`).join(',')), { clock });
+    await watch.ready;
+    const confirmedAt = watch.lastConfirmedAt;
+    await clock.advance(1_000);
+    // Every read of the rows waits behind this lock: only the notification can tell the watch now.
+    const blocker = new pg.Client(db.server().url);
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN; LOCK TABLE warden_kill_switch_changes IN ACCESS EXCLUSIVE MODE');
+      await blocker.query(`SELECT pg_notify('warden_kill_switch', '{"id": 900000001, "symbol": "NZDUSD", "to": "active", "type": "manual"}')`);
+      await blocker.query(`SELECT pg_notify('warden_kill_switch', '{"id": 900000002, "symbol": "NZDUSD", "to": "bogus", "type": "manual"}')`);
+      await blocker.query('COMMIT'); // the notifications go out at commit, the lock is let go with them
+    } finally {
+      await blocker.end();
+    }
+    await vi.waitFor(() => expect(watch.state('NZDUSD')).toBe('active'), { timeout: 2_000, interval: 1 });
+    expect(seen.at(-1)).toContain('NZDUSD:active#900000001');
+    expect(seen.join(' ')).not.toContain('900000002'); // a payload that names no valid change is only a hint to read
+    // The read that follows shows no such row: the change heard stays (a slot's latest id only grows).
+    await vi.waitFor(() => expect(watch.lastConfirmedAt).not.toBe(confirmedAt), { timeout: 2_000, interval: 5 });
+    expect(watch.state('NZDUSD')).toBe('active');
+    expect(watch.switches().some((x) => x.changeId === 900000001)).toBe(true);
+    await watch.stop();
+  });
+
+  it('a notification alone never confirms the state: a watch that cannot read stays fail-closed', async () => {
+    const clock = new VirtualClock(8_000_000);
+    const store = await db.open({ writer: 'told-stale' });
+    const watch = store.watchKillSwitches(() => undefined, { clock, stalenessBudgetMs: 1_000, pollIntervalMs: 500 });
+    await watch.ready;
+    const confirmedAt = watch.lastConfirmedAt;
+    await clock.advance(500);
+    const blocker = new pg.Client(db.server().url);
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN; LOCK TABLE warden_kill_switch_changes IN ACCESS EXCLUSIVE MODE');
+      const other = new pg.Client(db.server().url);
+      await other.connect();
+      await other.query(`SELECT pg_notify('warden_kill_switch', '{"id": 910000001, "symbol": "CADJPY", "to": "active", "type": "manual"}')`);
+      await other.end();
+      await vi.waitFor(() => expect(watch.state('CADJPY')).toBe('active'), { timeout: 2_000, interval: 1 });
+      expect(watch.lastConfirmedAt).toBe(confirmedAt); // heard, not confirmed: the read is still held by the lock
+      await clock.advance(600); // 1,100 ms since the last read, 600 ms since the notification
+      expect(watch.stale()).toBe(true);
+      expect(watch.state('EURUSD')).toBe('warning');
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
+    await watch.stop();
+  });
+
+  it('writes a change on a connection of its own: it commits while every pooled connection is busy', async () => {
+    const store = await db.open({ writer: 'busy-pool', poolSize: 1 });
+    const order: string[] = [];
+    // The only pooled connection sleeps: a change queued behind it would commit after it.
+    const sleeping = (store as unknown as { pool: pg.Pool }).pool.query('SELECT pg_sleep(1.5)').then(() => order.push('pool free'));
+    await new Promise((r) => setTimeout(r, 50));
+    const change = await store.setKillSwitch({ state: 'warning', symbol: 'AUDCAD', reason: 'busy pool', operator: 'ops' });
+    order.push('change committed');
+    await sleeping;
+    expect(order).toEqual(['change committed', 'pool free']);
+    expect(change).toMatchObject({ symbol: 'AUDCAD', from: 'off', to: 'warning' });
+    expect((await store.killSwitches()).find((s) => s.symbol === 'AUDCAD')).toMatchObject({ state: 'warning', changeId: change.id });
   });
 
   it('fails closed while PostgreSQL is down and recovers by itself when it is back', async () => {

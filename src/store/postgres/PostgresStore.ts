@@ -14,7 +14,7 @@ import { insertClaim, readClaim, readClaimOf } from './claims.js';
 import { describe, openPool, redact, writerId } from './connection.js';
 import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
-import { readKillSwitchHistory, writeKillSwitch } from './killSwitchStore.js';
+import { KillSwitchWriter, readKillSwitchHistory } from './killSwitchStore.js';
 import { readFleetSwitches, startKillSwitchWatch, type KillSwitchWatch, type KillSwitchWatchOptions } from './killSwitchWatch.js';
 import { DEFAULT_LEASE_TTL_MS, LeaseKeeper } from './leases.js';
 import { readOpenFlags, readRecords, verifyStore } from './reads.js';
@@ -44,6 +44,7 @@ export class PostgresStore implements Journal {
   private closed = false;
   private readonly journal: JournalWriter;
   private readonly leases: LeaseKeeper;
+  private readonly switchWriter: KillSwitchWriter;
   private readonly watches = new Set<KillSwitchWatch>();
 
   private constructor(
@@ -59,6 +60,7 @@ export class PostgresStore implements Journal {
   ) {
     this.leases = new LeaseKeeper(url, pool, monotonic, () => this.usable(), () => this.flush());
     this.journal = new JournalWriter(url, writer, writerClient, clock, chain, elsewhere, this.leases);
+    this.switchWriter = new KillSwitchWriter(url);
   }
 
   /**
@@ -82,6 +84,7 @@ export class PostgresStore implements Journal {
       store.journal.checkpoints = checkpoints;
       // Opened now, not at the first renewal: on a slow link, opening it then would eat the lease.
       store.leases.leaseConnection().catch(() => undefined);
+      store.switchWriter.open().catch(() => undefined);
       return store;
     } catch (e) {
       await client?.end().catch(() => undefined);
@@ -206,15 +209,16 @@ export class PostgresStore implements Journal {
 
   /**
    * Changes a fleet kill switch: validated like `engine.killSwitch.set` (an operator is needed to
-   * turn one off), written as a row (the history is kept) and announced with `pg_notify`, in ONE
-   * transaction. Resolves with the stored change once it is durable.
+   * turn one off), written as a row (the history is kept) and announced with `pg_notify` (naming
+   * the change) in ONE transaction, sent as one round trip on a connection of its own (no pooled
+   * query delays it). Resolves with the stored change once it is durable.
    *
    * @example
    * await store.setKillSwitch({ state: 'active', reason: 'venue outage', operator: 'ops' });
    */
   async setKillSwitch(request: FleetKillSwitchRequest): Promise<StoredKillSwitchChange> {
     this.usable();
-    return writeKillSwitch(this.pool, this.writer, this.clock, request);
+    return this.switchWriter.set(this.writer, this.clock, request);
   }
 
   /**
@@ -378,6 +382,7 @@ export class PostgresStore implements Journal {
     await this.journal.close();
     for (const w of [...this.watches]) await w.stop();
     await this.leases.close();
+    await this.switchWriter.close();
     await this.pool.end().catch(() => undefined);
   }
 

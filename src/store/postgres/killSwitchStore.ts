@@ -1,42 +1,113 @@
 /**
  * The fleet kill switch's rows: each change is written (history kept) and announced with
- * `pg_notify` in one transaction, under a lock that orders changes of every engine.
+ * `pg_notify` in one transaction, under a lock that orders changes of every engine. A change goes
+ * out as ONE simple query on a connection of its own: no pooled claim or read queues ahead of it,
+ * and it costs one round trip (PostgreSQL runs the statements of one simple query as one implicit
+ * transaction, rolled back whole on any error).
  */
 import type pg from 'pg';
 import type { Clock } from '../../domain/clock.js';
 import type { KillSwitchState } from '../../domain/constants.js';
 import { KillSwitchBoard, type KillSwitchChange } from '../../engine/killSwitch.js';
+import { dedicatedClient } from './connection.js';
 import { ADVISORY_LOCK_NAMESPACE, KILL_SWITCH_CHANNEL, KILL_SWITCH_LOCK } from './schema.js';
 import type { FleetKillSwitchRequest, StoredKillSwitchChange } from './types.js';
 
-/** Validates the change like `engine.killSwitch.set`, writes it and announces it; resolves once durable. */
-export async function writeKillSwitch(pool: pg.Pool, writer: string, clock: Clock, request: FleetKillSwitchRequest): Promise<StoredKillSwitchChange> {
-  // The engine's own rules decide what a valid change is (throws WardenUsageError).
-  const { state, ...options } = request;
-  const change = new KillSwitchBoard(() => clock.now()).set(state, options);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, KILL_SWITCH_LOCK]);
-    const { rows: before } = await client.query<{ to_state: KillSwitchState }>(
-      `SELECT to_state FROM warden_kill_switch_changes WHERE coalesce(symbol, '') = coalesce($1, '') ORDER BY id DESC LIMIT 1`,
-      [change.symbol],
+/**
+ * The change's statements. The lock is taken first; the scope's `from` is read after it (under
+ * READ COMMITTED each statement takes a fresh snapshot, so it sees every change committed before
+ * the lock was granted). The simple protocol takes no parameters: every value was validated by
+ * the engine's rules and goes in as a literal escaped by the driver. The notification names the
+ * change (id, scope, state, type), so listeners can apply it before they read the rows.
+ */
+function changeStatements(client: pg.Client, writer: string, change: KillSwitchChange): string {
+  const lit = (v: string | null) => (v === null ? 'NULL' : client.escapeLiteral(v));
+  const symbol = lit(change.symbol);
+  return `SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${KILL_SWITCH_LOCK});
+    WITH inserted AS (
+      INSERT INTO warden_kill_switch_changes (at, symbol, from_state, to_state, type, reason, operator, writer_id)
+      SELECT ${lit(change.at)}, ${symbol},
+             coalesce((SELECT to_state FROM warden_kill_switch_changes WHERE coalesce(symbol, '') = coalesce(${symbol}, '') ORDER BY id DESC LIMIT 1), 'off'),
+             ${lit(change.to)}, ${lit(change.type)}, ${lit(change.reason)}, ${lit(change.operator)}, ${lit(writer)}
+      RETURNING id, symbol, from_state, to_state, type)
+    SELECT id, from_state, pg_notify(${lit(KILL_SWITCH_CHANNEL)}, json_build_object('id', id, 'symbol', symbol, 'to', to_state, 'type', type)::text)
+      FROM inserted;`;
+}
+
+/** What a change reads, run once when its connection opens. */
+const WARM_UP = `SELECT to_state FROM warden_kill_switch_changes WHERE coalesce(symbol, '') = '' ORDER BY id DESC LIMIT 1`;
+
+/** Writes the fleet's kill switch changes of one store instance, on a connection of their own. */
+export class KillSwitchWriter {
+  /** The connection once open (changes are sent on it at once, in the caller's turn). */
+  private client: pg.Client | null = null;
+  private opening: Promise<pg.Client> | null = null;
+
+  constructor(private readonly url: string) {}
+
+  /** Opens the connection (at connect, so the first change does not pay for it); again after a failure. */
+  open(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    if (this.opening) return this.opening;
+    const client = dedicatedClient(this.url);
+    client.on('error', () => this.drop(client));
+    client.on('end', () => this.drop(client));
+    // A first read of the table warms the new server process (its catalog caches, the index): the
+    // first change, often the urgent one, does not pay for it.
+    const opening = client.connect().then(() => client.query(WARM_UP)).then(
+      () => {
+        if (this.opening === opening) {
+          this.opening = null;
+          this.client = client;
+        }
+        return client;
+      },
+      (e: unknown) => {
+        if (this.opening === opening) this.opening = null;
+        client.end().catch(() => undefined);
+        throw e;
+      },
     );
-    const stored = { ...change, from: before[0]?.to_state ?? 'off' };
-    const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO warden_kill_switch_changes (at, symbol, from_state, to_state, type, reason, operator, writer_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [stored.at, stored.symbol, stored.from, stored.to, stored.type, stored.reason, stored.operator, writer],
-    );
-    const id = Number(rows[0]!.id);
-    await client.query('SELECT pg_notify($1, $2)', [KILL_SWITCH_CHANNEL, JSON.stringify({ id, symbol: stored.symbol, to: stored.to })]);
-    await client.query('COMMIT');
-    return { ...stored, id };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
+    this.opening = opening;
+    return opening;
+  }
+
+  /**
+   * Validates the change like `engine.killSwitch.set` (throws WardenUsageError), writes it and
+   * announces it; resolves once durable. With the connection open, the change is on the wire before
+   * this returns.
+   */
+  set(writer: string, clock: Clock, request: FleetKillSwitchRequest): Promise<StoredKillSwitchChange> {
+    const { state, ...options } = request;
+    const change = new KillSwitchBoard(() => clock.now()).set(state, options);
+    const send = (client: pg.Client) => {
+      return client.query(changeStatements(client, writer, change)).then(
+        (results) => {
+          const last = (Array.isArray(results) ? results.at(-1) : results) as pg.QueryResult<{ id: string; from_state: KillSwitchState }>;
+          const row = last.rows[0]!;
+          return { ...change, from: row.from_state, id: Number(row.id) };
+        },
+        (e: unknown) => {
+          // No answer leaves the connection in doubt: the next change opens a fresh one.
+          if (!(e instanceof Error && 'code' in e && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code))) this.drop(client);
+          throw e;
+        },
+      );
+    };
+    return this.client ? send(this.client) : this.open().then(send);
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    const client = this.client ?? (await this.opening?.catch(() => null)) ?? null;
+    this.client = null;
+    this.opening = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.client === client) this.client = null;
+    client.end().catch(() => undefined);
   }
 }
 

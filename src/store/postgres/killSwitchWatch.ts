@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { pgDriver } from './driver.js';
 import { systemClock, type Clock } from '../../domain/clock.js';
-import type { KillSwitchState } from '../../domain/constants.js';
+import { KillSwitchType, type KillSwitchState } from '../../domain/constants.js';
 import { FailClosedKillSwitch, type FleetSwitch } from './failClosed.js';
 import { PostgresStoreError } from './errors.js';
 import { KILL_SWITCH_CHANNEL } from './schema.js';
@@ -67,6 +67,38 @@ export interface KillSwitchWatch {
 const sameSwitches = (a: readonly FleetSwitch[], b: readonly FleetSwitch[]) =>
   a.length === b.length && a.every((s, i) => s.changeId === b[i]?.changeId);
 
+/** The row a switch is the latest of: its scope, and whether it is a flag's announcement (kept apart, as `readFleetSwitches` does). */
+const slotOf = (s: FleetSwitch) => `${s.type === 'reconciliation' ? 'r' : 'o'}:${s.symbol ?? ''}`;
+
+/**
+ * The newest switch of every slot in `a` or `b`: a slot's latest change id only grows (rows are
+ * never deleted), so a read older than a change already heard never undoes it.
+ */
+function newest(a: readonly FleetSwitch[], b: readonly FleetSwitch[]): FleetSwitch[] {
+  const slots = new Map<string, FleetSwitch>();
+  for (const s of [...a, ...b]) {
+    const seen = slots.get(slotOf(s));
+    if (!seen || seen.changeId < s.changeId) slots.set(slotOf(s), s);
+  }
+  return [...slots.values()].sort((x, y) => x.changeId - y.changeId);
+}
+
+const STATES = new Set<unknown>(['off', 'warning', 'active']);
+const TYPES = new Set<unknown>(Object.values(KillSwitchType));
+
+/** The change a notification names (`{ id, symbol, to, type }`), or null if it names none this watch can apply. */
+export function notifiedSwitch(payload: string | undefined): FleetSwitch | null {
+  let told: { id?: unknown; symbol?: unknown; to?: unknown; type?: unknown };
+  try {
+    told = JSON.parse(payload ?? '') as typeof told;
+  } catch {
+    return null;
+  }
+  if (told === null || typeof told !== 'object' || !Number.isSafeInteger(told.id) || !STATES.has(told.to) || !TYPES.has(told.type)) return null;
+  if (told.symbol !== null && typeof told.symbol !== 'string') return null;
+  return { symbol: told.symbol, state: told.to as KillSwitchState, type: told.type as FleetSwitch['type'], changeId: told.id as number };
+}
+
 /**
  * Reads every scope's current switch (the latest operators' change of each) and, apart, the latest
  * `reconciliation` row of each scope: an announcement that a flag was raised or resolved (the flag
@@ -94,6 +126,8 @@ export function startKillSwitchWatch(url: string, onChange: (switches: readonly 
   let current: FleetSwitch[] = [];
   let reading: Promise<void> | null = null;
   let readAgain = false;
+  /** Changes applied from notifications so far. */
+  let heardCount = 0;
   let backoff = RECONNECT_FIRST_MS;
   let reconnectTimer: NodeJS.Timeout | null = null;
   let markReady: () => void = () => undefined;
@@ -117,13 +151,17 @@ export function startKillSwitchWatch(url: string, onChange: (switches: readonly 
       try {
         do {
           readAgain = false;
+          const startedAfter = heardCount;
           const switches = await readFleetSwitches(c);
           if (stopped) return;
-          view.confirm(switches, clock.now());
+          // A change heard while this read ran, which it does not show yet: kept, and read again.
+          const merged = newest(current, switches);
+          if (heardCount > startedAfter && !sameSwitches(merged, switches)) readAgain = true;
+          view.confirm(merged, clock.now());
           markReady();
-          if (!sameSwitches(switches, current)) {
-            current = switches;
-            onChange(switches);
+          if (!sameSwitches(merged, current)) {
+            current = merged;
+            onChange(merged);
           }
         } while (readAgain && client === c);
       } catch {
@@ -133,6 +171,21 @@ export function startKillSwitchWatch(url: string, onChange: (switches: readonly 
       }
     })();
     return reading;
+  };
+
+  /**
+   * A change the notification names is applied at once, before the read that confirms it; it does
+   * not confirm the state (only a read does), so it never lifts or postpones failing closed.
+   */
+  const heard = (told: FleetSwitch | null) => {
+    const confirmedAt = view.lastConfirmedAt;
+    if (told === null || confirmedAt === null || stopped) return;
+    const merged = newest(current, [told]);
+    if (sameSwitches(merged, current)) return;
+    current = merged;
+    heardCount++;
+    view.confirm(merged, confirmedAt);
+    onChange(merged);
   };
 
   const connect = async () => {
@@ -148,7 +201,10 @@ export function startKillSwitchWatch(url: string, onChange: (switches: readonly 
         await c.end();
         return;
       }
-      c.on('notification', () => void read());
+      c.on('notification', (n) => {
+        heard(notifiedSwitch(n.payload));
+        void read(); // the rows confirm it
+      });
       client = c;
       backoff = RECONNECT_FIRST_MS;
       await read();
