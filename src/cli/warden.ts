@@ -16,6 +16,7 @@ import { restoreFromJournal } from '../engine/restore.js';
 import { adminEngine as sharedAdminEngine, applyOperatorCommand } from '../engine/operator.js';
 import { reasonOf } from './reasons.js';
 import { LIMIT_OPTIONS, limitsChangeFrom, readLimitsFile, renderLimits } from './limits.js';
+import { fleetLimitsCommand } from './fleetLimits.js';
 import { parseLimits } from '../domain/limits.js';
 import { PaperMarketsSchema } from '../broker/paperService.js';
 import { createDefaultLogger } from '../engine/logger.js';
@@ -73,15 +74,17 @@ and nothing else, and prints the holds that remain (a reconciliation flag's is l
 it; a journal, fenced or shutdown hold by a restart of that engine). \`show\` lists every hold with
 what lifts it. With --store the operators' switch is the fleet's: every engine on the store applies
 it to its executions.`,
-  limits: `usage: warden limits show [--journal FILE]
+  limits: `usage: warden limits show [--journal FILE | --store URL]
        warden limits set [--symbol S] [--max-quantity N] [--max-notional N] [--max-position N]
                          [--max-orders-per-minute N] [--price-collar-pct P] [--all-max-orders-per-minute N]
-                         --operator O --reason R [--journal FILE]
+                         --operator O --reason R [--journal FILE | --store URL]
 
 Pre-trade limits no approval overrides (set at start: warden run --limits FILE, strict JSON,
 e.g. {"symbols": {"*": {"maxQuantity": 100000}, "EURUSD": {"priceCollarPct": 0.005}}, "maxOrdersPerMinute": 60}).
 set tightens the limits of the engine running on the journal (--symbol, default "*"); it refuses
-to loosen any limit, and with no engine running it changes nothing. show prints the journal's latest limits.`,
+to loosen any limit, and with no engine running it changes nothing. show prints the journal's latest limits.
+With --store, the fleet's: set writes the tightening for every engine on the store (each applies it
+within a second and journals it); it refuses to loosen any engine's limits. show prints each engine's.`,
   resolve: `usage: warden resolve ADVISORY --operator O --note N [--journal FILE | --store URL]
 
 With --store, any engine's flag: every engine of the fleet hears the resolution.`,
@@ -170,6 +173,7 @@ const COMMANDS: Record<string, { readonly options: Record<string, OptionSpec>; r
   limits: {
     options: {
       ...JOURNAL,
+      ...STORE,
       symbol: { type: 'string', help: 'the symbol whose limits to tighten (default "*", every symbol not listed)' },
       ...Object.fromEntries(Object.entries(LIMIT_OPTIONS).map(([option, field]) => [option, { type: 'string' as const, help: `tighten ${field}` }])),
       'all-max-orders-per-minute': { type: 'string', help: 'tighten maxOrdersPerMinute over all symbols together' },
@@ -379,6 +383,8 @@ function limitsUsage<T>(file: string | undefined, fn: () => T): T {
 /** `limits show|set`: the journal's latest limits, or a tightening for the engine running on it. */
 async function limitsCommand(a: Args): Promise<number> {
   const [action] = a.positional;
+  const url = storeUrl(a);
+  if (url !== null && (action === 'show' || action === 'set')) return fleetLimits(a, url, action);
   if (action === 'show') {
     const journal = openJournal(a, { mustExist: true, readOnly: true });
     const records = journal.readAll();
@@ -395,6 +401,27 @@ async function limitsCommand(a: Args): Promise<number> {
     throw new UsageError((e as Error).message);
   }
   return operatorCommand(a, { kind: 'limits', change, operator: required(a, '--operator'), reason: required(a, '--reason') });
+}
+
+/** `limits show|set --store`: the fleet's limits (src/cli/fleetLimits.ts). */
+async function fleetLimits(a: Args, url: string, action: 'show' | 'set'): Promise<number> {
+  let request: Parameters<typeof fleetLimitsCommand>[1] = { action: 'show' };
+  if (action === 'set') {
+    const fields = Object.fromEntries([...Object.keys(LIMIT_OPTIONS), 'all-max-orders-per-minute'].flatMap((o) => (opt(a, `--${o}`) === undefined ? [] : [[o, opt(a, `--${o}`)!]])));
+    try {
+      request = { action, change: limitsChangeFrom({ symbol: opt(a, '--symbol'), fields }), operator: required(a, '--operator'), reason: required(a, '--reason') };
+    } catch (e) {
+      throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+    }
+  }
+  const store = await openStore(url);
+  try {
+    return await fleetLimitsCommand(store, request);
+  } catch (e) {
+    throw e instanceof WardenUsageError || (e instanceof Error && /^limits can only be tightened/.test(e.message)) ? new UsageError((e as Error).message) : e;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Applies an operator's command as the console does, and says who applied it. */

@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { KillSwitchSetOptions } from '../engine/killSwitch.js';
 import type { LimitsInput } from '../domain/limits.js';
+import type { FleetAdmission, FleetLimitFacts, FleetLimitsChange, FleetPosition } from './fleetLedger.js';
 
 /**
  * What a journal record is about; the values are stored in each record's `kind`.
@@ -238,6 +239,18 @@ export interface Journal {
   expiredLeases?(): Promise<readonly ExpiredLease[]>;
   takeOver?(executionId: string, newOwner: string, ttlMs: number): Promise<number>;
   claimOf?(executionId: string): Promise<StoreClaim | null>;
+  /**
+   * Optional, all together, on a store shared by several engines: the fleet's position ledger and
+   * limits (see `FleetPosition`). Reconciliation expects every other execution of the fleet on the
+   * symbol; the limits admit an execution against the fleet's position and order rate atomically;
+   * the engine reports what it hears filled and when the execution settled; operators' tightenings
+   * written for the fleet are read from `fleetLimitsChanges`.
+   */
+  fleetPosition?(symbol: string, excludingExecutionId: string): Promise<FleetPosition>;
+  admitToFleet?(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }>;
+  recordFleetFill?(executionId: string, filled: number): Promise<void>;
+  settleFleetPosition?(executionId: string, filled: number, sent: boolean): Promise<void>;
+  fleetLimitsChanges?(afterId: number): Promise<readonly FleetLimitsChange[]>;
   /** Every record, in sequence order, read synchronously. */
   readAll(): readonly JournalRecord[];
   /**

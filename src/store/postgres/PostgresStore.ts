@@ -17,6 +17,8 @@ import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
 import { readFleetSwitches, startKillSwitchWatch, type KillSwitchWatch, type KillSwitchWatchOptions } from './killSwitchWatch.js';
 import { RECORD_COLUMNS, recordValues, restartSubset, toStoredRecord, type RecordRow, type StoredRecord } from './records.js';
+import { admitToFleet, appliedBy, fleetLimitsChanges, fleetPosition, limitsByWriter, recordFleetFill, settleFleetPosition, writeFleetLimitsChange } from './ledger.js';
+import type { FleetAdmission, FleetLimitFacts, FleetLimitsChange, FleetPosition } from '../../journal/fleetLedger.js';
 import { ADVISORY_LOCK_NAMESPACE, ensureSchema, JOURNAL_ORDER_LOCK, KILL_SWITCH_CHANNEL, KILL_SWITCH_LOCK } from './schema.js';
 
 /** Connections for claims, leases, kill switch changes and store-wide reads. */
@@ -619,6 +621,37 @@ export class PostgresStore implements Journal {
       [request.advisoryId, request.executionId, request.clientOrderId, new Date(request.deadlineAt).toISOString(), JSON.stringify(request.snapshot ?? null), request.broker, this.writer, windowLeftMs],
     );
     return rows.length === 1 ? 'claimed' : 'duplicate';
+  }
+
+  // ---- The fleet's position ledger and limits (ledger.ts) --------------------------------
+
+  /** The fleet's position on `symbol` besides one execution (every engine's executions). */
+  fleetPosition(symbol: string, excludingExecutionId: string): Promise<FleetPosition> {
+    return fleetPosition(this.pool, symbol, excludingExecutionId);
+  }
+  /** Admits an execution against the fleet's facts, atomically for the fleet (see `admitToFleet`). */
+  admitToFleet(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }> {
+    return admitToFleet(this.pool, this.writer, request, admit);
+  }
+  recordFleetFill(executionId: string, filled: number): Promise<void> {
+    return recordFleetFill(this.pool, executionId, filled);
+  }
+  settleFleetPosition(executionId: string, filled: number, sent: boolean): Promise<void> {
+    return settleFleetPosition(this.pool, executionId, filled, sent);
+  }
+  fleetLimitsChanges(afterId: number): Promise<FleetLimitsChange[]> {
+    return fleetLimitsChanges(this.pool, afterId);
+  }
+  /** Writes a tightening every engine of the store applies (`warden limits set --store`); returns its id. */
+  writeFleetLimitsChange(change: Omit<FleetLimitsChange, 'id'>): Promise<number> {
+    return writeFleetLimitsChange(this.pool, this.writer, change);
+  }
+  /** Each engine's (writer's) latest limits, and who applied a fleet change: see ledger.ts. */
+  limitsByWriter() {
+    return limitsByWriter(this.pool);
+  }
+  limitsChangeAppliedBy(id: number): Promise<string[]> {
+    return appliedBy(this.pool, id);
   }
 
   /**

@@ -1,0 +1,207 @@
+/**
+ * The fleet's position ledger and limits in PostgreSQL (tables of schema version 3):
+ * `warden_positions` holds one row per execution its limits admitted, on any engine — side, size,
+ * the fill its engine has heard (never decreasing) and whether it settled; `warden_position_totals`
+ * sums the settled fills per symbol, so a read costs the open executions only; and
+ * `warden_limit_changes` holds the operators' tightenings that every engine polls for and applies.
+ *
+ * What a venue position equals, as the fleet counts it: the sum of the net fills of every execution
+ * on that symbol that an engine of this store ever admitted (the account is the fleet's alone).
+ * Settled executions count their final fill exactly; an open one may have filled at the venue
+ * anything between what its engine has heard and its whole size, since the store hears of a fill
+ * only after the venue made it.
+ */
+import type pg from 'pg';
+import type { FleetAdmission, FleetLimitFacts, FleetLimitsChange, FleetPosition } from '../../journal/fleetLedger.js';
+import { ADVISORY_LOCK_NAMESPACE } from './schema.js';
+
+/** Something that runs one statement: a pool or a client. */
+type Query = Pick<pg.Pool, 'query'> | Pick<pg.ClientBase, 'query'>;
+
+/** Second key of the lock that serialises admissions over all symbols (a fleet-wide rate limit). */
+const ALL_SYMBOLS_LOCK = 4;
+/** Admissions on one symbol are serialised under this namespace, keyed by the symbol's hash. */
+const SYMBOL_LOCK_NAMESPACE = 0x5741_5250; // 'WARP'
+/**
+ * An admitted execution that never reached a claim (its engine died in between) stops counting
+ * after this long: nothing can be sent for it without a claim.
+ */
+const UNCLAIMED_ADMISSION_SECONDS = 60;
+
+const POSITION_SQL = `
+  SELECT coalesce((SELECT settled_net FROM warden_position_totals WHERE symbol = $1), 0) AS settled,
+         coalesce(sum(CASE WHEN p.side = 'buy' THEN p.filled ELSE -p.filled END), 0) AS open_net,
+         coalesce(sum(CASE WHEN p.side = 'buy' THEN greatest(p.size - p.filled, 0) ELSE 0 END), 0) AS open_buys,
+         coalesce(sum(CASE WHEN p.side = 'sell' THEN greatest(p.size - p.filled, 0) ELSE 0 END), 0) AS open_sells
+    FROM warden_positions p
+   WHERE p.symbol = $1 AND NOT p.settled AND p.execution_id <> $2
+     AND (p.admitted_at > now() - interval '${UNCLAIMED_ADMISSION_SECONDS} seconds'
+          OR EXISTS (SELECT 1 FROM warden_claims c WHERE c.execution_id = p.execution_id))`;
+
+type PositionRow = { settled: number; open_net: number; open_buys: number; open_sells: number };
+
+const toPosition = (r: PositionRow | undefined): FleetPosition => {
+  const settled = Number(r?.settled ?? 0);
+  const openNet = Number(r?.open_net ?? 0);
+  const openBuys = Number(r?.open_buys ?? 0);
+  const openSells = Number(r?.open_sells ?? 0);
+  const net = settled + openNet;
+  return { net, low: net - openSells, high: net + openBuys, openBuys, openSells };
+};
+
+/**
+ * The fleet's position on `symbol` besides `excludingExecutionId`, in one statement (one snapshot).
+ *
+ * @example
+ * const { net, low, high } = await fleetPosition(pool, 'EURUSD', executionId);
+ */
+export async function fleetPosition(db: Query, symbol: string, excludingExecutionId: string): Promise<FleetPosition> {
+  const { rows } = await db.query<PositionRow>(POSITION_SQL, [symbol, excludingExecutionId]);
+  return toPosition(rows[0]);
+}
+
+/**
+ * Reads the fleet's facts for `request` and records the execution if `admit` accepts them, both
+ * under a lock that every engine's admission on the symbol takes: two engines can never both be
+ * admitted against the same room under a limit. Returns the facts `admit` was shown.
+ *
+ * @example
+ * const { facts, admitted } = await admitToFleet(pool, writer, request, (f) => limitProblem('position', snapshot, f) === null);
+ */
+export async function admitToFleet(
+  pool: pg.Pool,
+  writer: string,
+  request: FleetAdmission,
+  admit: (facts: FleetLimitFacts) => boolean,
+): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      if (request.wholeFleetRate) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, ALL_SYMBOLS_LOCK]);
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SYMBOL_LOCK_NAMESPACE, request.symbol]);
+      const [position, rate] = [
+        await fleetPosition(client, request.symbol, request.executionId),
+        await client.query<{ symbol: number; all: number }>(
+          `SELECT count(*) FILTER (WHERE symbol = $1)::int AS symbol, count(*)::int AS "all"
+             FROM warden_positions WHERE admitted_at > now() - interval '60 seconds' AND sent`,
+          [request.symbol],
+        ),
+      ];
+      const facts: FleetLimitFacts = { position, ordersLastMinute: { symbol: rate.rows[0]?.symbol ?? 0, all: rate.rows[0]?.all ?? 0 } };
+      const admitted = admit(facts);
+      if (admitted) {
+        await client.query(
+          `INSERT INTO warden_positions (execution_id, symbol, side, size, writer_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (execution_id) DO NOTHING`,
+          [request.executionId, request.symbol, request.side, request.size, writer],
+        );
+      }
+      await client.query('COMMIT');
+      return { facts, admitted };
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * What the execution's engine has heard filled (cumulative): a figure never goes down, and a
+ * settled execution's figure is final.
+ *
+ * @example
+ * await recordFleetFill(pool, executionId, 4_000);
+ */
+export async function recordFleetFill(db: Query, executionId: string, filled: number): Promise<void> {
+  await db.query('UPDATE warden_positions SET filled = greatest(filled, $2) WHERE execution_id = $1 AND NOT settled', [executionId, filled]);
+}
+
+/**
+ * The execution is over: its final fill joins the symbol's settled total, in the same statement
+ * (so a reader sees it either open or in the total, never in both or neither). `sent: false` (it
+ * was refused before any order) takes it out of the fleet's order rate.
+ *
+ * @example
+ * await settleFleetPosition(pool, executionId, result.filledQuantity ?? 0, result.status !== 'rejected');
+ */
+export async function settleFleetPosition(db: Query, executionId: string, filled: number, sent: boolean): Promise<void> {
+  await db.query(
+    `WITH s AS (
+       UPDATE warden_positions SET filled = greatest(filled, $2), settled = true, sent = $3
+        WHERE execution_id = $1 AND NOT settled
+        RETURNING symbol, CASE WHEN side = 'buy' THEN filled ELSE -filled END AS signed)
+     INSERT INTO warden_position_totals (symbol, settled_net) SELECT symbol, signed FROM s
+     ON CONFLICT (symbol) DO UPDATE SET settled_net = warden_position_totals.settled_net + EXCLUDED.settled_net`,
+    [executionId, filled, sent],
+  );
+}
+
+/**
+ * Writes a tightening for every engine of the store (each polls for it); returns its id.
+ *
+ * @example
+ * const id = await writeFleetLimitsChange(pool, 'cli', { change, operator: 'ana', reason: 'NFP' });
+ */
+export async function writeFleetLimitsChange(db: Query, writer: string, c: Omit<FleetLimitsChange, 'id'>): Promise<number> {
+  const { rows } = await db.query<{ id: string }>('INSERT INTO warden_limit_changes (change, operator, reason, writer_id) VALUES ($1, $2, $3, $4) RETURNING id', [
+    JSON.stringify(c.change),
+    c.operator,
+    c.reason,
+    writer,
+  ]);
+  return Number(rows[0]!.id);
+}
+
+/**
+ * The fleet's limit tightenings after `afterId`, oldest first.
+ *
+ * @example
+ * for (const c of await fleetLimitsChanges(pool, lastSeen)) apply(c);
+ */
+export async function fleetLimitsChanges(db: Query, afterId: number): Promise<FleetLimitsChange[]> {
+  const { rows } = await db.query<{ id: string; change: unknown; operator: string; reason: string }>(
+    'SELECT id, change, operator, reason FROM warden_limit_changes WHERE id > $1 ORDER BY id',
+    [afterId],
+  );
+  return rows.map((r) => ({ id: Number(r.id), change: r.change, operator: r.operator, reason: r.reason }));
+}
+
+/**
+ * Each writer's latest limits record (its start, or its latest tightening): the limits each
+ * engine of the store last ran with, as it journaled them.
+ *
+ * @example
+ * for (const { writer, limits } of await limitsByWriter(pool)) console.log(writer, limits);
+ */
+export async function limitsByWriter(db: Query): Promise<{ readonly writer: string; readonly at: string; readonly limits: unknown }[]> {
+  const { rows } = await db.query<{ writer_id: string; at: string; event: string; payload: string }>(
+    `SELECT DISTINCT ON (writer_id) writer_id, at, event, payload FROM warden_records
+      WHERE kind = 'limits' AND execution_id IS NULL AND event IN ('start', 'tighten')
+      ORDER BY writer_id, global_sequence DESC`,
+  );
+  return rows.map((r) => {
+    let payload: { limits?: unknown; to?: unknown } = {};
+    try {
+      payload = JSON.parse(r.payload) as typeof payload;
+    } catch {
+      // an unreadable record names no limits
+    }
+    return { writer: r.writer_id, at: r.at, limits: r.event === 'start' ? payload.limits : payload.to };
+  });
+}
+
+/**
+ * The writers that journaled applying fleet change `id` so far.
+ *
+ * @example
+ * const applied = await appliedBy(pool, 4); // ['engine-a', 'engine-b']
+ */
+export async function appliedBy(db: Query, id: number): Promise<string[]> {
+  const { rows } = await db.query<{ writer_id: string }>(
+    `SELECT DISTINCT writer_id FROM warden_records WHERE kind = 'limits' AND event = 'tighten' AND execution_id IS NULL AND payload LIKE $1 ORDER BY writer_id`,
+    [`%(fleet change ${id})%`],
+  );
+  return rows.map((r) => r.writer_id);
+}
