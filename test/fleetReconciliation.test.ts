@@ -1,7 +1,6 @@
 /**
  * Rule 6 beside the fleet's other executions on one account: the position they may hold is a
- * range (their open orders may have filled more than their engines heard), and the venue's one
- * pair of levels for the whole position is not this execution's to compare.
+ * range (their open orders may have filled more than their engines heard).
  */
 import { describe, expect, it } from 'vitest';
 import { rules } from '../src/index.js';
@@ -24,14 +23,10 @@ describe("reconciliation against the fleet's ledger", () => {
     ]);
   });
 
-  it('beside others, the venue\'s levels are another execution\'s: not compared, but they must exist', () => {
+  it('beside others the entry price is theirs too: compared only when the execution is alone on the symbol', () => {
     const beside = { ...expected, priorPositionQuantity: 10, priorPositionRange: { low: 10, high: 10 } };
-    const others = { ...position, quantity: 20, averagePrice: 1.2, stopLoss: 1.1, takeProfit: 1.3 };
-    expect(diffReconciliation(beside, { order, position: others })).toEqual({ status: 'matched', mismatches: [] });
-    expect(diffReconciliation(beside, { order, position: { ...others, stopLoss: null } }).status).toBe('missing_sl_tp');
-    // Alone, they are this execution's, and compared.
-    expect(diffReconciliation(expected, { order, position: { ...position, stopLoss: 1.1 } }).mismatches.map((m) => m.field)).toEqual(['position.stopLoss']);
+    expect(diffReconciliation(beside, { order, position: { ...position, quantity: 20, averagePrice: 1.2 } })).toEqual({ status: 'matched', mismatches: [] });
     const aloneInFleet = { ...expected, priorPositionRange: { low: 0, high: 0 } };
-    expect(diffReconciliation(aloneInFleet, { order, position: { ...position, stopLoss: 1.1 } }).status).toBe('mismatch');
+    expect(diffReconciliation(aloneInFleet, { order, position: { ...position, averagePrice: 1.2 } }).mismatches.map((m) => m.field)).toEqual(['position.averagePrice']);
   });
 });

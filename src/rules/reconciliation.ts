@@ -123,7 +123,7 @@ export function diffReconciliation(
       add('position.quantity', expectedQty, position.quantity, 'position size differs');
     }
   }
-  // Alone on the symbol, the venue's position is this execution's: its entry price and its levels.
+  // Alone on the symbol, the venue's position is this execution's: its entry price is compared.
   const alone = expected.priorPositionQuantity === 0 && (expected.priorPositionQuantityAsked ?? 0) === 0 && (range === undefined || (range.low === 0 && range.high === 0));
   if (alone && filled > 0 && mine?.averageFillPrice != null) {
     if (position.averagePrice === null || !samePrice(position.averagePrice, mine.averageFillPrice)) {
@@ -152,8 +152,6 @@ export function diffReconciliation(
   if (filled - expected.positionSize > QUANTITY_TOLERANCE * expected.positionSize) {
     add('order.overfilled', expected.positionSize, filled, `the broker filled ${filled}, more than the approved ${expected.positionSize}`);
   }
-  // Beside other executions, the venue shows one pair of levels for the whole position (one
-  // execution's): their presence is checked, and this one's own levels by its confirmed protection above.
   if (expected.protection && filled > 0) {
     for (const level of ['stopLoss', 'takeProfit'] as const) {
       const want = expected.protection[level];
@@ -161,7 +159,7 @@ export function diffReconciliation(
       if (got === null) {
         missingSlTp = true;
         add(`position.${level}`, want, null, `no ${level === 'stopLoss' ? 'stop-loss' : 'take-profit'} at the broker`);
-      } else if (alone && !roundedLevel(want, got, expected.priceTick)) {
+      } else if (!roundedLevel(want, got, expected.priceTick)) {
         add(`position.${level}`, want, got, `${level === 'stopLoss' ? 'stop-loss' : 'take-profit'} level differs`);
       }
     }

@@ -27,7 +27,9 @@ const PRICES: Record<string, number> = { EURUSD: 1.1, USDJPY: 150, XAUUSD: 2_650
 
 let cluster: Cluster;
 beforeAll(async () => {
-  const markets = Object.fromEntries(Object.entries(PRICES).map(([s, price]) => [s, { price, fillAfterMs: 20 }]));
+  // No slippage: every fill of a symbol at one price, so every execution's levels are the levels the
+  // venue shows for the whole position (it shows one pair, the latest; see docs/rules.md, rule 6).
+  const markets = Object.fromEntries(Object.entries(PRICES).map(([s, price]) => [s, { price, fillAfterMs: 20, slippageBps: 0 }]));
   cluster = await startCluster({ engines: 3, leaseTtlMs: 10_000, dir: '.cache/postgres-ledger-test', markets, engineOptions: () => ({ limits: LIMITS }) });
 }, 90_000);
 afterAll(async () => cluster?.stop(), 60_000);

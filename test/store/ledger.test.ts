@@ -28,7 +28,7 @@ describe("the fleet's position ledger", () => {
     expect(await b.fleetPosition('L1', 'none')).toEqual({ net: 3, low: 3, high: 3, openBuys: 0, openSells: 0 });
   });
 
-  it('two engines admitted at once against the last room under a limit: exactly one gets it', async () => {
+  it('30 admissions from three engines at once against room for 5 under a limit: exactly 5 get it', async () => {
     const stores = [await db.open({ writer: 'race-a' }), await db.open({ writer: 'race-b' }), await db.open({ writer: 'race-c' })];
     // Room for 5 of size 10 under 50: the rule sees what is open (what the others could still add).
     const fits = (f: { position: { net: number; openBuys: number } }) => f.position.net + f.position.openBuys + 10 <= 50;
