@@ -28,15 +28,27 @@ const SYMBOL_LOCK_NAMESPACE = 0x5741_5250; // 'WARP'
  */
 const UNCLAIMED_ADMISSION_SECONDS = 60;
 
-const POSITION_SQL = `
-  SELECT coalesce((SELECT settled_net FROM warden_position_totals WHERE symbol = $1), 0) AS settled,
+/** The fleet's position on symbol `sym` besides execution `id` (placeholders or quoted literals). */
+const positionSql = (sym: string, id: string) => `
+  SELECT coalesce((SELECT settled_net FROM warden_position_totals WHERE symbol = ${sym}), 0) AS settled,
          coalesce(sum(CASE WHEN p.side = 'buy' THEN p.filled ELSE -p.filled END), 0) AS open_net,
          coalesce(sum(CASE WHEN p.side = 'buy' THEN greatest(p.size - p.filled, 0) ELSE 0 END), 0) AS open_buys,
          coalesce(sum(CASE WHEN p.side = 'sell' THEN greatest(p.size - p.filled, 0) ELSE 0 END), 0) AS open_sells
     FROM warden_positions p
-   WHERE p.symbol = $1 AND NOT p.settled AND p.execution_id <> $2
+   WHERE p.symbol = ${sym} AND NOT p.settled AND p.execution_id <> ${id}
      AND (p.admitted_at > now() - interval '${UNCLAIMED_ADMISSION_SECONDS} seconds'
           OR EXISTS (SELECT 1 FROM warden_claims c WHERE c.execution_id = p.execution_id))`;
+/** The orders admitted in the last minute on symbol `sym` and over all symbols (not those refused before sending). */
+const rateSql = (sym: string) => `
+  SELECT count(*) FILTER (WHERE symbol = ${sym})::int AS symbol, count(*)::int AS "all"
+    FROM warden_positions WHERE admitted_at > now() - interval '60 seconds' AND sent`;
+
+/** A symbol's lock key: FNV-1a, as a signed 32-bit integer (PostgreSQL's two-key lock form). */
+function symbolLockKey(symbol: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < symbol.length; i++) h = Math.imul(h ^ symbol.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
 
 type PositionRow = { settled: number; open_net: number; open_buys: number; open_sells: number };
 
@@ -56,7 +68,7 @@ const toPosition = (r: PositionRow | undefined): FleetPosition => {
  * const { net, low, high } = await fleetPosition(pool, 'EURUSD', executionId);
  */
 export async function fleetPosition(db: Query, symbol: string, excludingExecutionId: string): Promise<FleetPosition> {
-  const { rows } = await db.query<PositionRow>(POSITION_SQL, [symbol, excludingExecutionId]);
+  const { rows } = await db.query<PositionRow>(positionSql('$1', '$2'), [symbol, excludingExecutionId]);
   return toPosition(rows[0]);
 }
 
@@ -74,29 +86,29 @@ export async function admitToFleet(
   request: FleetAdmission,
   admit: (facts: FleetLimitFacts) => boolean,
 ): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }> {
+  if (!Number.isFinite(request.size) || request.size <= 0) throw new RangeError(`admission needs a positive size, got ${String(request.size)}`);
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    // Two round trips, whatever the distance to the server: the locks and the reads in one simple
+    // query (each statement reads after the locks are held), then the row and the commit.
+    const sym = client.escapeLiteral(request.symbol);
+    const locks = [...(request.wholeFleetRate ? [[ADVISORY_LOCK_NAMESPACE, ALL_SYMBOLS_LOCK]] : []), [SYMBOL_LOCK_NAMESPACE, symbolLockKey(request.symbol)]];
     try {
-      if (request.wholeFleetRate) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, ALL_SYMBOLS_LOCK]);
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SYMBOL_LOCK_NAMESPACE, request.symbol]);
-      const [position, rate] = [
-        await fleetPosition(client, request.symbol, request.executionId),
-        await client.query<{ symbol: number; all: number }>(
-          `SELECT count(*) FILTER (WHERE symbol = $1)::int AS symbol, count(*)::int AS "all"
-             FROM warden_positions WHERE admitted_at > now() - interval '60 seconds' AND sent`,
-          [request.symbol],
-        ),
-      ];
-      const facts: FleetLimitFacts = { position, ordersLastMinute: { symbol: rate.rows[0]?.symbol ?? 0, all: rate.rows[0]?.all ?? 0 } };
+      const results = (await client.query(
+        ['BEGIN', ...locks.map(([a, b]) => `SELECT pg_advisory_xact_lock(${a}, ${b})`), positionSql(sym, client.escapeLiteral(request.executionId)), rateSql(sym)].join(';\n'),
+      )) as unknown as pg.QueryResult[];
+      const rate = results.at(-1)!.rows[0] as { symbol: number; all: number } | undefined;
+      const facts: FleetLimitFacts = {
+        position: toPosition(results.at(-2)!.rows[0] as PositionRow | undefined),
+        ordersLastMinute: { symbol: rate?.symbol ?? 0, all: rate?.all ?? 0 },
+      };
       const admitted = admit(facts);
-      if (admitted) {
-        await client.query(
-          `INSERT INTO warden_positions (execution_id, symbol, side, size, writer_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (execution_id) DO NOTHING`,
-          [request.executionId, request.symbol, request.side, request.size, writer],
-        );
-      }
-      await client.query('COMMIT');
+      const values = [request.executionId, request.symbol, request.side, writer].map((v) => client.escapeLiteral(v));
+      await client.query(
+        admitted
+          ? `INSERT INTO warden_positions (execution_id, symbol, side, writer_id, size) VALUES (${values.join(', ')}, ${request.size}) ON CONFLICT (execution_id) DO NOTHING;\nCOMMIT`
+          : 'COMMIT',
+      );
       return { facts, admitted };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
