@@ -14,7 +14,12 @@ import type { FrozenSnapshot } from '../domain/schemas.js';
 import { LIMIT_CHECKS, limitProblem, type LimitFacts } from '../rules/limits.js';
 import type { Logger } from './logger.js';
 
-/** Bound on one read of the fleet's position (ms): no answer is a failed reconciliation, never a guess. */
+/**
+ * Bound on one read of the fleet's position (ms): no answer is a failed reconciliation, never a guess.
+ *
+ * @example
+ * FLEET_READ_LIMIT_MS; // 5_000
+ */
 export const FLEET_READ_LIMIT_MS = 5_000;
 
 /**
@@ -35,7 +40,12 @@ export interface FleetLedger {
   settled(executionId: string, result: ExecutionResult): void;
 }
 
-/** The fleet's ledger on `store`, or null when the store is one engine's alone. */
+/**
+ * The fleet's ledger on `store`, or null when the store is one engine's alone.
+ *
+ * @example
+ * const fleet = joinFleetLedger({ store: await PostgresStore.connect(url), clock: systemClock, logger });
+ */
 export function joinFleetLedger(deps: { readonly store: Journal; readonly clock: Clock; readonly logger: Logger }): FleetLedger | null {
   const { store, clock, logger } = deps;
   const { fleetPosition, admitToFleet, recordFleetFill, settleFleetPosition } = store;

@@ -12,7 +12,12 @@ import type { CommandOutcome, Journal, OperatorCommand } from '../journal/types.
 import { loosenings, mergeLimits } from '../rules/limits.js';
 import type { Logger } from './logger.js';
 
-/** How often an engine looks for the fleet's new limit changes (ms of its clock). */
+/**
+ * How often an engine looks for the fleet's new limit changes (ms of its clock).
+ *
+ * @example
+ * FLEET_LIMITS_POLL_MS; // 250
+ */
 export const FLEET_LIMITS_POLL_MS = 250;
 
 /**
