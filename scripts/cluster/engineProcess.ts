@@ -53,7 +53,7 @@ const broker: BrokerAdapter =
     : http;
 const store = await PostgresStore.connect(databaseUrl, { writer: name, clock });
 // An engine that counts only its own executions: its store does not offer the fleet's ledger.
-const FLEET_LEDGER = new Set<string | symbol>(['fleetPosition', 'admitToFleet', 'recordFleetFill', 'settleFleetPosition']);
+const FLEET_LEDGER = new Set<string | symbol>(['fleetPosition', 'admitToFleet', 'recordFleetExecution', 'recordFleetFill', 'settleFleetPosition']);
 const journal =
   process.env.WARDEN_CLUSTER_LEDGER === 'engine'
     ? new Proxy(store, { get: (target, key) => (FLEET_LEDGER.has(key) ? undefined : typeof Reflect.get(target, key) === 'function' ? (Reflect.get(target, key) as (...a: unknown[]) => unknown).bind(target) : Reflect.get(target, key)) })

@@ -69,7 +69,7 @@ export function createEngine(options: EngineOptions): Engine {
   const fleetLimits = watchFleetLimits({ store, clock, logger, current: () => limitBook.api.current(), apply: limitBook.command });
 
   const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });
-  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases });
+  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases, ledger: fleetLedger });
 
   // Starts, answers, pushes and the executions' timers share the engine's slice of each turn of the event loop.
   const loop = createLoopBudget();

@@ -34,6 +34,8 @@ export interface FleetLedger {
   othersOn(symbol: string, executionId: string): Promise<FleetPosition>;
   /** Admits an execution if `admit` accepts the fleet's facts, atomically for the fleet. */
   admit(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }>;
+  /** The execution is claimed: from now on the fleet counts it (a no-op if its limits admitted it). */
+  record(executionId: string, snapshot: FrozenSnapshot): Promise<void>;
   /** The execution's engine heard this much filled (cumulative). */
   filled(executionId: string, filled: number): void;
   /** The execution is over. */
@@ -48,8 +50,8 @@ export interface FleetLedger {
  */
 export function joinFleetLedger(deps: { readonly store: Journal; readonly clock: Clock; readonly logger: Logger }): FleetLedger | null {
   const { store, clock, logger } = deps;
-  const { fleetPosition, admitToFleet, recordFleetFill, settleFleetPosition } = store;
-  if (!fleetPosition || !admitToFleet || !recordFleetFill || !settleFleetPosition) return null;
+  const { fleetPosition, admitToFleet, recordFleetExecution, recordFleetFill, settleFleetPosition } = store;
+  if (!fleetPosition || !admitToFleet || !recordFleetExecution || !recordFleetFill || !settleFleetPosition) return null;
   const bounded = <T>(what: string, call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const timer = clock.setTimeout(() => reject(new Error(`the store did not answer ${what} within ${FLEET_READ_LIMIT_MS} ms`)), FLEET_READ_LIMIT_MS);
@@ -64,6 +66,8 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
   return {
     othersOn: (symbol, executionId) => bounded("the fleet's position", () => fleetPosition.call(store, symbol, executionId)),
     admit: (request, admit) => bounded('an admission', () => admitToFleet.call(store, request, admit)),
+    record: (executionId, snapshot) =>
+      bounded('a record of the execution', () => recordFleetExecution.call(store, { executionId, symbol: snapshot.symbol, side: snapshot.side, size: snapshot.positionSize })),
     filled: (executionId, filled) => report('a fill', executionId, () => recordFleetFill.call(store, executionId, filled)),
     settled: (executionId, result) =>
       report('a settlement', executionId, () => settleFleetPosition.call(store, executionId, result.filledQuantity ?? 0, result.status !== 'rejected')),
@@ -86,6 +90,10 @@ export async function fleetFacts(
   factsOf: (use: { readonly position: LimitFacts['position']; readonly ordersLastMinute: LimitFacts['ordersLastMinute'] }) => LimitFacts,
 ): Promise<LimitFacts> {
   const toFacts = (f: FleetLimitFacts) => factsOf({ position: { net: f.position.net, openBuys: f.position.openBuys, openSells: f.position.openSells }, ordersLastMinute: f.ordersLastMinute });
+  // No limit reads the fleet's position or rate on this symbol: nothing to admit under the fleet's
+  // lock (the execution joins the ledger once claimed, `record`).
+  const own = factsOf({ position: { net: 0, openBuys: 0, openSells: 0 }, ordersLastMinute: { symbol: 0, all: 0 } });
+  if (own.limits.maxPosition === undefined && own.limits.maxOrdersPerMinute === undefined && own.maxOrdersPerMinuteAll === null) return own;
   const request = { executionId, symbol: snapshot.symbol, side: snapshot.side, size: snapshot.positionSize, wholeFleetRate };
   const { facts } = await fleet.admit(request, (f) => LIMIT_CHECKS.every((check) => limitProblem(check, snapshot, toFacts(f)) === null));
   return toFacts(facts);

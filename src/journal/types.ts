@@ -242,12 +242,14 @@ export interface Journal {
   /**
    * Optional, all together, on a store shared by several engines: the fleet's position ledger and
    * limits (see `FleetPosition`). Reconciliation expects every other execution of the fleet on the
-   * symbol; the limits admit an execution against the fleet's position and order rate atomically;
+   * symbol; the limits admit an execution against the fleet's position and order rate atomically
+   * (an execution no fleet limit concerns is recorded once claimed, `recordFleetExecution`);
    * the engine reports what it hears filled and when the execution settled; operators' tightenings
    * written for the fleet are read from `fleetLimitsChanges`.
    */
   fleetPosition?(symbol: string, excludingExecutionId: string): Promise<FleetPosition>;
   admitToFleet?(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }>;
+  recordFleetExecution?(execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void>;
   recordFleetFill?(executionId: string, filled: number): Promise<void>;
   settleFleetPosition?(executionId: string, filled: number, sent: boolean): Promise<void>;
   fleetLimitsChanges?(afterId: number): Promise<readonly FleetLimitsChange[]>;

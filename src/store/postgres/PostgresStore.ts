@@ -17,7 +17,7 @@ import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
 import { readFleetSwitches, startKillSwitchWatch, type KillSwitchWatch, type KillSwitchWatchOptions } from './killSwitchWatch.js';
 import { RECORD_COLUMNS, recordValues, restartSubset, toStoredRecord, type RecordRow, type StoredRecord } from './records.js';
-import { admitToFleet, appliedBy, fleetLimitsChanges, fleetPosition, limitsByWriter, recordFleetFill, settleFleetPosition, writeFleetLimitsChange } from './ledger.js';
+import { admitToFleet, appliedBy, fleetLimitsChanges, fleetPosition, limitsByWriter, recordFleetExecution, recordFleetFill, settleFleetPosition, writeFleetLimitsChange } from './ledger.js';
 import type { FleetAdmission, FleetLimitFacts, FleetLimitsChange, FleetPosition } from '../../journal/fleetLedger.js';
 import { ADVISORY_LOCK_NAMESPACE, ensureSchema, JOURNAL_ORDER_LOCK, KILL_SWITCH_CHANNEL, KILL_SWITCH_LOCK } from './schema.js';
 
@@ -632,6 +632,9 @@ export class PostgresStore implements Journal {
   /** Admits an execution against the fleet's facts, atomically for the fleet (see `admitToFleet`). */
   admitToFleet(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }> {
     return admitToFleet(this.pool, this.writer, request, admit);
+  }
+  recordFleetExecution(execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void> {
+    return recordFleetExecution(this.pool, this.writer, execution);
   }
   recordFleetFill(executionId: string, filled: number): Promise<void> {
     return recordFleetFill(this.pool, executionId, filled);

@@ -120,6 +120,23 @@ export async function admitToFleet(
 }
 
 /**
+ * Records a claimed execution in the fleet's ledger (when no limit needed it admitted under the
+ * fleet's lock): from now on other engines count it. One statement; a second record is a no-op.
+ *
+ * @example
+ * await recordFleetExecution(pool, 'engine-a', { executionId, symbol: 'EURUSD', side: 'buy', size: 10_000 });
+ */
+export async function recordFleetExecution(db: Query, writer: string, e: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void> {
+  await db.query('INSERT INTO warden_positions (execution_id, symbol, side, size, writer_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (execution_id) DO NOTHING', [
+    e.executionId,
+    e.symbol,
+    e.side,
+    e.size,
+    writer,
+  ]);
+}
+
+/**
  * What the execution's engine has heard filled (cumulative): a figure never goes down, and a
  * settled execution's figure is final.
  *
