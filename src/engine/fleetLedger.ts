@@ -63,14 +63,40 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
   const report = (what: string, executionId: string, write: () => Promise<void>) => {
     write().catch((e: unknown) => logger.error({ err: String(e), executionId }, `the fleet's ledger did not record ${what}: other engines count this execution's whole size until it is written`));
   };
+  /** Executions in the fleet's ledger (admitted or recorded), with their fill write in flight and the newest figure heard. */
+  const joined = new Map<string, { writing: boolean; next: number | null }>();
+  const writeFill = (executionId: string) => {
+    const j = joined.get(executionId);
+    if (!j || j.writing || j.next === null) return;
+    const filled = j.next;
+    j.next = null;
+    j.writing = true;
+    // One write at a time per execution, the newest figure next: a busy pool never queues a fill per report.
+    report('a fill', executionId, () => recordFleetFill.call(store, executionId, filled).finally(() => ((j.writing = false), writeFill(executionId))));
+  };
   return {
     othersOn: (symbol, executionId) => bounded("the fleet's position", () => fleetPosition.call(store, symbol, executionId)),
-    admit: (request, admit) => bounded('an admission', () => admitToFleet.call(store, request, admit)),
+    admit: (request, admit) =>
+      bounded('an admission', () => admitToFleet.call(store, request, admit)).then((answer) => {
+        if (answer.admitted) joined.set(request.executionId, { writing: false, next: null });
+        return answer;
+      }),
     record: (executionId, snapshot) =>
-      bounded('a record of the execution', () => recordFleetExecution.call(store, { executionId, symbol: snapshot.symbol, side: snapshot.side, size: snapshot.positionSize })),
-    filled: (executionId, filled) => report('a fill', executionId, () => recordFleetFill.call(store, executionId, filled)),
-    settled: (executionId, result) =>
-      report('a settlement', executionId, () => settleFleetPosition.call(store, executionId, result.filledQuantity ?? 0, result.status !== 'rejected')),
+      bounded('a record of the execution', () => recordFleetExecution.call(store, { executionId, symbol: snapshot.symbol, side: snapshot.side, size: snapshot.positionSize })).then(() => {
+        if (!joined.has(executionId)) joined.set(executionId, { writing: false, next: null });
+      }),
+    filled: (executionId, filled) => {
+      const j = joined.get(executionId);
+      if (!j) return;
+      j.next = filled;
+      writeFill(executionId);
+    },
+    // What joined the ledger here, or ran (one taken over joined on its first engine), is settled
+    // there: a duplicate or a refusal costs the store nothing.
+    settled: (executionId, result) => {
+      if (!joined.delete(executionId) && result.status === 'rejected') return;
+      report('a settlement', executionId, () => settleFleetPosition.call(store, executionId, result.filledQuantity ?? 0, result.status !== 'rejected'));
+    },
   };
 }
 
