@@ -1,6 +1,7 @@
 /**
  * The fleet's position ledger and limits in PostgreSQL (tables of schema version 3):
- * `warden_positions` holds one row per execution its limits admitted, on any engine — side, size,
+ * `warden_positions` holds one row per execution of any engine (admitted by a fleet limit, or
+ * recorded once claimed) — side, size,
  * the fill its engine has heard (never decreasing) and whether it settled; `warden_position_totals`
  * sums the settled fills per symbol, so a read costs the open executions only; and
  * `warden_limit_changes` holds the operators' tightenings that every engine polls for and applies.
