@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { assign, createActor, fromCallback, fromPromise, setup } from 'xstate';
-import { MemoryJournal, OrderReportSchema, PositionReportSchema, ProtectionReportSchema, rules, type BrokerAdapter, type FrozenSnapshot, type JournalKind, type OrderReport, type PositionReport, type ProtectionReport } from '../src/index.js';
+import { MemoryJournal, rules, type BrokerAdapter, type FrozenSnapshot, type JournalKind, type OrderReport, type PositionReport, type ProtectionReport } from '../src/index.js';
+import { OrderReportSchema, PositionReportSchema, ProtectionReportSchema } from '../src/domain/schemas.js';
 
 interface Chain {
   append(kind: string, executionId: string, payload: unknown): void;

@@ -3,7 +3,7 @@
  * and decides nothing — the chart's transitions and guards decide. Times come from the env's
  * clock when an action runs; delays then read what was stored.
  */
-import { assign, emit, type ParameterizedObject } from 'xstate';
+import { assign, enqueueActions, type ParameterizedObject } from 'xstate';
 import { BrokerError, classifyBrokerFailure, describeThrown } from '../src/broker/errors.js';
 import { CANCEL_RETRY_DELAY_MS, ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS, RETRY_BACKOFF_MS } from '../src/domain/constants.js';
 import type { Attempt, ExecutionError, ReconciliationReport } from '../src/domain/result.js';
@@ -18,15 +18,23 @@ import { limitProblem, priceBoundFor, type LimitCheck, type LimitFacts } from '.
 import type { ReconcileAnswer } from './execution.actors.js';
 import type { ExecutionEnv } from './execution.env.js';
 import { buildExecutionResult } from './execution.result.js';
-import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, KillSwitchPhase } from './execution.types.js';
+import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionHostEvent, KillSwitchPhase } from './execution.types.js';
 
 type Args = { readonly context: ExecutionContext; readonly event: ExecutionEvent };
 /** An `assign` typed for this machine, with the params a transition hands it. */
 const update = <P extends ParameterizedObject['params'] | undefined = undefined>(fn: (args: Args, params: P) => Partial<ExecutionContext>) =>
   assign<ExecutionContext, ExecutionEvent, P, ExecutionEvent, never>(fn as never);
-/** An `emit` typed for this machine. */
+/**
+ * Tells the host: emitted to whoever listens with `actor.on(type, …)`, and, when the execution runs
+ * as a child actor (invoked or spawned by a parent machine), also sent to that parent as
+ * `warden.<type>` with the execution's id, so a parent chart reacts with `on: { 'warden.fill': … }`.
+ */
 const tell = <P extends ParameterizedObject['params'] | undefined = undefined>(fn: (args: Args, params: P) => ExecutionEmitted) =>
-  emit<ExecutionContext, ExecutionEvent, P, ExecutionEvent, ExecutionEmitted>(fn as never);
+  enqueueActions<ExecutionContext, ExecutionEvent, P, ExecutionEvent, never, never, never, never, ExecutionEmitted>(({ context, event, enqueue, self }, params) => {
+    const emitted = fn({ context, event }, params as P);
+    enqueue.emit(emitted);
+    if (self._parent !== undefined) enqueue.sendParent({ ...emitted, type: `warden.${emitted.type}`, executionId: context.executionId } as ExecutionHostEvent);
+  });
 
 /** A precondition rule 1, 3, 5 or the approval names, checked again to say why it failed. */
 export type PreconditionCheck = 'hash' | 'approval' | 'expiry' | 'killSwitch';
@@ -49,8 +57,8 @@ export function createActions(env: ExecutionEnv) {
   const problemWith = (c: ExecutionContext, check: PreconditionCheck): ExecutionError | null => {
     const s = c.snapshot!;
     if (check === 'hash') return hashProblem(s);
-    if (check === 'approval') return approvalProblem(s, now(), env.approvers);
-    if (check === 'expiry') return expiryProblem(s, now());
+    if (check === 'approval') return approvalProblem(s, c.facts.now, c.facts.approvers);
+    if (check === 'expiry') return expiryProblem(s, c.facts.now);
     return killSwitchProblem(c.killSwitch.state);
   };
   /** The first reason to stop is the one the result gives; later ones do not overwrite it. */
@@ -58,7 +66,25 @@ export function createActions(env: ExecutionEnv) {
   const refuse = (error: ExecutionError | null): Partial<ExecutionContext> => ({ stop: { reason: 'refused', error } });
 
   return {
-    markStarted: update(() => ({ startedAt: now() })),
+    /**
+     * The start, and what the guards will need to know of the world outside, read once and kept as
+     * data: the clock (a start the input gave is kept), whether the host's registry already knows
+     * the advisory, whether the venue keeps client ids, the approvers' keys.
+     */
+    markStarted: update(({ context }) => {
+      const startedAt = context.startedAt > 0 ? context.startedAt : now(context);
+      return {
+        startedAt,
+        facts: {
+          now: startedAt,
+          advisoryKnown: context.snapshot !== null && env.advisories.has(context.snapshot.advisoryId),
+          venueKeepsClientIds: env.venueKeepsClientIds,
+          approvers: env.approvers,
+        },
+      };
+    }),
+    /** The clock's reading, kept for the guards that judge time (rule 5, before a resend: the deadline and the expiry). */
+    readClock: update(({ context }) => ({ facts: { ...context.facts, now: now(context) } })),
     // --- refusals before anything is sent
     refuseBecause: update(({ context }, params: { check: PreconditionCheck }) => ({
       ...refuse(problemWith(context, params.check)),
@@ -76,18 +102,20 @@ export function createActions(env: ExecutionEnv) {
     }),
 
     // --- rule 4: the deadline, fixed once and kept in the context for its timer
-    fixHardDeadline: update(() => ({ deadline: { at: now() + HARD_TIMEOUT_MS, windowMs: HARD_TIMEOUT_MS, passed: false } })),
+    fixHardDeadline: update(({ context }) => ({ deadline: { at: now(context) + HARD_TIMEOUT_MS, windowMs: HARD_TIMEOUT_MS, passed: false } })),
     /** The timer waits what is left of the fixed deadline when trading starts (the claim took some of it). */
-    armHardDeadline: update(({ context }) => ({ deadline: { at: context.deadline!.at, windowMs: Math.max(0, context.deadline!.at - now()), passed: false } })),
+    armHardDeadline: update(({ context }) => ({ deadline: { at: context.deadline!.at, windowMs: Math.max(0, context.deadline!.at - now(context)), passed: false } })),
     restoreExecution: update(({ context }) => {
       const r = context.recovery!;
       return {
-        deadline: { at: r.deadlineAt, windowMs: Math.max(0, r.deadlineAt - now()), passed: false },
+        deadline: { at: r.deadlineAt, windowMs: Math.max(0, r.deadlineAt - now(context)), passed: false },
         // Nobody knows what became of the last send: the look-up that follows decides.
         send: { ...context.send, attempts: r.submitAttempts, unconfirmed: true },
       };
     }),
     markDeadlinePassed: update(({ context }) => ({ deadline: { ...context.deadline!, passed: true } })),
+    /** Rule 5: the pause before a resend is over; `checkingResend` checks every precondition again before it sends. */
+    serveRetryPause: update(({ context }) => ({ send: { ...context.send, pauseServed: true } })),
     /** Each pause's length is decided when it starts and kept in the context, where its timer reads it. */
     startPause: update((_, params: { kind: 'retry' | 'cancel' | 'protection'; attempts: number }) => ({
       pauseMs: params.kind === 'cancel' ? CANCEL_RETRY_DELAY_MS : params.kind === 'protection' ? PROTECTION_RETRY_DELAY_MS : (RETRY_BACKOFF_MS[Math.min(params.attempts, RETRY_BACKOFF_MS.length - 1)] ?? 0),
@@ -95,16 +123,16 @@ export function createActions(env: ExecutionEnv) {
 
     // --- sending and looking up
     recordSubmitAttempt: update(({ context }) => ({
-      send: { ...context.send, attempts: context.send.attempts + 1, lastNotMade: false, unconfirmed: true },
-      attempts: [...context.attempts, newAttempt(context, 'submit', now())],
+      send: { ...context.send, attempts: context.send.attempts + 1, lastNotMade: false, unconfirmed: true, pauseServed: false },
+      attempts: [...context.attempts, newAttempt(context, 'submit', now(context))],
     })),
-    recordLookupAttempt: update(({ context }) => ({ attempts: [...context.attempts, newAttempt(context, 'lookup', now())] })),
+    recordLookupAttempt: update(({ context }) => ({ attempts: [...context.attempts, newAttempt(context, 'lookup', now(context))] })),
     settleAttempt: update(({ context }, params: { outcome: Attempt['outcome']; error?: unknown }) => ({
       send: {
         ...context.send,
         // Any answer but "unknown" settles whether the order exists — except that "not found" proves
         // nothing on a venue whose look-ups may lag and whose ids are not durable.
-        unconfirmed: params.outcome === 'unknown' || (params.outcome === 'not_found' && !env.venueKeepsClientIds) ? context.send.unconfirmed : false,
+        unconfirmed: params.outcome === 'unknown' || (params.outcome === 'not_found' && !context.facts.venueKeepsClientIds) ? context.send.unconfirmed : false,
         lastNotMade:
           params.outcome === 'unknown' && context.attempts.at(-1)?.kind === 'submit' ? params.error instanceof BrokerError && params.error.code === 'not_sent' : context.send.lastNotMade,
       },
@@ -118,7 +146,7 @@ export function createActions(env: ExecutionEnv) {
       if (!params.report) return {};
       const order = mergeOrderReport(context.order, params.report);
       const full = order.filledQuantity >= context.snapshot!.positionSize;
-      return { order, fullFillKnownAt: full && context.fullFillKnownAt === null ? now() : context.fullFillKnownAt };
+      return { order, fullFillKnownAt: full && context.fullFillKnownAt === null ? now(context) : context.fullFillKnownAt };
     }),
     /** A pushed report proves the order exists: a look-up still in flight is answered by it. */
     adoptPushedOrder: update(({ context }) => ({
@@ -209,21 +237,20 @@ export function createActions(env: ExecutionEnv) {
         },
         params.observed,
       );
-      const report: ReconciliationReport = { ...diff, checkedAt: isoAt(now()), queries: { getOrder: 1, getPosition: 1 } };
+      const report: ReconciliationReport = { ...diff, checkedAt: isoAt(now(context)), queries: { getOrder: 1, getPosition: 1 } };
       return { reconciliation: report };
     }),
-    recordReconciliationUnavailable: update((_, params: { error: unknown }) => ({
+    recordReconciliationUnavailable: update(({ context }, params: { error: unknown }) => ({
       reconciliation: {
         status: 'unavailable' as const,
-        checkedAt: isoAt(now()),
+        checkedAt: isoAt(now(context)),
         mismatches: [{ field: 'broker', expected: 'answer', actual: null, message: `reconciliation query failed: ${describeThrown(params.error)}` }],
         queries: { getOrder: 1, getPosition: 1 },
       },
     })),
 
     // --- the end
-    settle: update(({ context }, params: { awaitingResolution: boolean }) => ({ result: buildExecutionResult(context, now(), params.awaitingResolution) })),
-    recordResolution: update(({ event }) => (event.type === 'RESOLVE' ? { resolution: { operator: event.operator, note: event.note, at: isoAt(now()) } } : {})),
+    settle: update(({ context }, params: { awaitingResolution: boolean }) => ({ result: buildExecutionResult(context, now(context), params.awaitingResolution) })),
 
     // --- what the host hears
     reportUnhandled: tell(({ event }) => ({ type: 'unhandled', event: { type: event.type } })),

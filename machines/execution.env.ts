@@ -11,6 +11,7 @@ import { DEFAULT_POLL_INTERVAL_MS } from '../src/domain/constants.js';
 import type { FrozenSnapshot, OrderReport } from '../src/domain/schemas.js';
 import { FAST_POLL_MS } from '../src/rules/polling.js';
 import { NO_LIMIT_FACTS, type LimitFacts } from '../src/rules/limits.js';
+import type { ExecutionContext } from './execution.types.js';
 
 export type { BrokerCall };
 
@@ -115,7 +116,8 @@ export interface LimitFactsRequest {
 
 /** The deps, read once and checked: what every guard, action and actor of one machine shares. */
 export interface ExecutionEnv {
-  readonly now: () => number;
+  /** The time for an action to stamp: the clock's reading (the bare definition's stands at the execution's start). */
+  readonly now: (c: ExecutionContext) => number;
   readonly clock: Clock;
   readonly broker: ReturnType<typeof checkedBroker>;
   readonly advisories: AdvisoryRegistry;

@@ -1,7 +1,9 @@
 /**
- * The execution statechart's guards: each is named after the rule it encodes and reads the
- * context (or the params a transition hands it), never a raw event. Rules themselves are pure
- * functions in `src/rules`; a guard only asks one of them about this execution.
+ * The execution statechart's guards: each is named after the rule it encodes and reads only the
+ * context and the params a transition hands it — never a clock, a registry or the venue: time and
+ * the facts of the world outside are in the context (`facts`), read there by actions when the chart
+ * needs them. Rules themselves are pure functions in `src/rules`; a guard only asks one of them
+ * about this execution. The same guards serve the bare definition and every deployment.
  */
 import { classifyBrokerFailure } from '../src/broker/errors.js';
 import { MAX_CANCEL_ATTEMPTS, MAX_PROTECTION_ATTEMPTS, MAX_SUBMIT_ATTEMPTS } from '../src/domain/constants.js';
@@ -10,7 +12,7 @@ import { killSwitchAllowsNewOrders, killSwitchCancelsWorkingOrders } from '../sr
 import { isTerminalStatus } from '../src/rules/orderReports.js';
 import { approvalProblem, expiryProblem, hashProblem } from '../src/rules/preconditions.js';
 import { limitProblem, type LimitFacts } from '../src/rules/limits.js';
-import type { ExecutionEnv } from './execution.env.js';
+import type { KillSwitchState } from '../src/domain/constants.js';
 import type { ExecutionContext } from './execution.types.js';
 
 type On = { readonly context: ExecutionContext };
@@ -33,19 +35,30 @@ export const filledBeyondProtected = (c: ExecutionContext): boolean => {
   return filled > p.plan.quantity;
 };
 
-/** The deadline fired, or its time has come (a resend is checked against the clock, not just the timer). */
-const deadlinePassed = (c: ExecutionContext, nowMs: number): boolean => c.deadline === null || c.deadline.passed || nowMs >= c.deadline.at;
+/**
+ * Rule 3 DURING, decided once: in `live.trading` a switch that cancels working orders stops
+ * trading at once, unless a submit's answer is awaited (the cancel must not overtake the order it
+ * cancels; the stop comes with the answer). The chart's region rule is this guard
+ * (`killSwitchStopsTrading`); the engine asks it with a switch state not yet told
+ * (`killSwitchCancelTarget`) to request every such cancel in one batch.
+ */
+export const killSwitchStopsTrading = (c: ExecutionContext, state: KillSwitchState = c.killSwitch.state): boolean => killSwitchCancelsWorkingOrders(state) && !submitAnswerAwaited(c);
 
-export function createGuards(env: ExecutionEnv) {
-  const { now } = env;
-  return {
+/** The broker said the order is over (filled, cancelled, rejected): nothing left to cancel. */
+export const orderEnded = (c: ExecutionContext): boolean => c.order !== null && isTerminalStatus(c.order.status);
+
+/**
+ * The guards, one per rule they encode. `facts.now` is the clock as an action last read it for
+ * the chart: at the start (validation) and on entering `checkingResend` (rule 5).
+ */
+export const executionGuards = {
     // --- entry preconditions (rules 1, 3 BEFORE, approval, expiry, once per advisory)
     inputWellFormed: ({ context }: On) => context.snapshot !== null,
     resumingExecution: ({ context }: On) => context.recovery !== null && context.recovery.clientOrderId === context.clientOrderId,
     snapshotHashIntact: ({ context }: On) => hashProblem(context.snapshot!) === null,
-    approvalPresent: ({ context }: On) => approvalProblem(context.snapshot!, now(), env.approvers) === null,
-    notExpired: ({ context }: On) => expiryProblem(context.snapshot!, now()) === null,
-    firstExecutionOfAdvisory: ({ context }: On) => !env.advisories.has(context.snapshot!.advisoryId),
+    approvalPresent: ({ context }: On) => approvalProblem(context.snapshot!, context.facts.now, context.facts.approvers) === null,
+    notExpired: ({ context }: On) => expiryProblem(context.snapshot!, context.facts.now) === null,
+    firstExecutionOfAdvisory: ({ context }: On) => !context.facts.advisoryKnown,
     killSwitchAllowsEntry: ({ context }: On) => killSwitchAllowsNewOrders(context.killSwitch.state),
     // --- pre-trade limits, one guard each (true when that limit refuses the order), judged on the facts gathered before the claim
     notTradable: ({ context }: On, params: Facts) => limitProblem('tradable', context.snapshot!, params.facts) !== null,
@@ -55,21 +68,24 @@ export function createGuards(env: ExecutionEnv) {
     exceedsOrderRate: ({ context }: On, params: Facts) => limitProblem('rate', context.snapshot!, params.facts) !== null,
     outsidePriceCollar: ({ context }: On, params: Facts) => limitProblem('collar', context.snapshot!, params.facts) !== null,
     // --- rule 5, before each resend: each blocker its own guard, so each stop names its reason
-    deadlinePassed: ({ context }: On) => deadlinePassed(context, now()),
+    /** The deadline fired, or its time has come (a resend is checked against the clock as read on entering `checkingResend`, not just the timer). */
+    deadlinePassed: ({ context }: On) => context.deadline === null || context.deadline.passed || context.facts.now >= context.deadline.at,
     submitAttemptsLeft: ({ context }: On) => context.send.attempts < MAX_SUBMIT_ATTEMPTS,
     /**
      * Rule 5 on a venue that forgets client ids once an order is done (Binance): the same id could
      * be a second order. Only a failure proving nothing left this process allows a resend there.
      */
-    resendSafeOnVenue: ({ context }: On) => env.venueKeepsClientIds || context.send.lastNotMade,
+    resendSafeOnVenue: ({ context }: On) => context.facts.venueKeepsClientIds || context.send.lastNotMade,
+    /** Rule 5: the pause before this resend is over (`checkingResend` then checks every precondition again, and sends). */
+    retryPauseServed: ({ context }: On) => context.send.pauseServed,
     // --- while trading
     brokerRejectedOrder: (_: On, params: { report: OrderReport }) => params.report.status === 'rejected',
     brokerRefusedDefinitively: (_: On, params: { error: unknown }) => classifyBrokerFailure(params.error).kind === 'rejected',
     orderFoundAtBroker: (_: On, params: { report: OrderReport | null }) => params.report !== null,
     orderFullyFilled: ({ context }: On) => context.order !== null && context.order.filledQuantity >= context.snapshot!.positionSize,
-    orderEndedAtBroker: ({ context }: On) => context.order !== null && isTerminalStatus(context.order.status),
-    killSwitchCancelsOrders: ({ context }: On) => killSwitchCancelsWorkingOrders(context.killSwitch.state),
-    submitAnswerAwaited: ({ context }: On) => submitAnswerAwaited(context),
+    orderEndedAtBroker: ({ context }: On) => orderEnded(context),
+    /** Rule 3 DURING, the region rule of `live.trading` (see {@link killSwitchStopsTrading}). */
+    killSwitchStopsTrading: ({ context }: On) => killSwitchStopsTrading(context),
     orderStillWorking: ({ context }: On) => context.order !== null && !isTerminalStatus(context.order.status),
     cancelAttemptsLeft: ({ context }: On) => context.cancel.attempts < MAX_CANCEL_ATTEMPTS,
     // --- after the order
@@ -93,5 +109,4 @@ export function createGuards(env: ExecutionEnv) {
     protectionRetryable: ({ context }: On, params: { error: unknown }) =>
       context.protection.kind === 'planned' && context.protection.attempts < MAX_PROTECTION_ATTEMPTS && classifyBrokerFailure(params.error).kind === 'unknown',
     reconciliationMatched: ({ context }: On) => context.reconciliation?.status === 'matched',
-  };
-}
+};

@@ -14,17 +14,17 @@ import type { BrokerAdapter } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure } from '../src/broker/errors.js';
 import { ErrorCode, HARD_TIMEOUT_MS, KillSwitchState, PROTECTION_RETRY_DELAY_MS } from '../src/domain/constants.js';
 import type { FrozenSnapshot, OrderRef, ProtectionReport } from '../src/domain/schemas.js';
+import type { ExecutionResult } from '../src/domain/result.js';
 import { parseSnapshotInput } from '../src/domain/snapshot.js';
-import { killSwitchCancelsWorkingOrders } from '../src/rules/killSwitch.js';
-import { isTerminalStatus } from '../src/rules/orderReports.js';
 import type { LimitCheck, LimitFacts } from '../src/rules/limits.js';
 import { actorTypes, createActors } from './execution.actors.js';
 import { createActions } from './execution.actions.js';
-import { createEnv, type ExecutionMachineDeps } from './execution.env.js';
-import { createGuards, submitAnswerAwaited } from './execution.guards.js';
+import { createEnv, type ExecutionEnv, type ExecutionMachineDeps } from './execution.env.js';
+import { executionGuards, killSwitchStopsTrading, orderEnded } from './execution.guards.js';
+import type { Clock } from '../src/domain/clock.js';
 import type { ExecutionContext, ExecutionEmitted, ExecutionEvent, ExecutionInput } from './execution.types.js';
 
-export type { ExecutionContext, ExecutionEvent, ExecutionInput, ExecutionEmitted } from './execution.types.js';
+export type { ExecutionContext, ExecutionEvent, ExecutionInput, ExecutionEmitted, ExecutionHostEvent } from './execution.types.js';
 export { createAdvisoryRegistry, type AdvisoryClaim, type AdvisoryRegistry, type BrokerCall, type ExecutionMachineDeps } from './execution.env.js';
 
 /**
@@ -73,10 +73,10 @@ const unconfiguredBroker: BrokerAdapter = {
   getPosition: (symbol) => Promise.resolve({ symbol, quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null }),
   placeProtection: () => Promise.reject(new BrokerError('no broker configured', { retryable: false })),
 };
-const unbound = createEnv({ broker: unconfiguredBroker });
-
-/** Rule 5: every precondition of a send, checked again before each resend (`checkingResend` names the one that failed). */
-const resendAllowed = and([not('deadlinePassed'), 'killSwitchAllowsEntry', 'snapshotHashIntact', 'notExpired', 'submitAttemptsLeft', 'resendSafeOnVenue']);
+/** A clock that stands still; nothing in the bare definition reads it (its actors are not provided). */
+const standingClock: Clock = { now: () => 0, setTimeout: () => { throw new Error('the bare executionMachine keeps no timers of its own'); }, clearTimeout: () => undefined };
+/** The bare definition reads no clock: its time stands at the start its input gives (`input.startedAt`). */
+const unbound: ExecutionEnv = { ...createEnv({ broker: unconfiguredBroker, clock: standingClock }), now: (c) => c.startedAt };
 /** Merge what the broker said about the order, and tell the host the fill it now knows. */
 const merge = <E>(report: (args: { event: E }) => unknown) => [{ type: 'mergeReport' as const, params: ({ event }: { event: E }) => ({ report: report({ event }) as never }) }, 'reportFill' as const];
 /** A limit guard (true when the limit refuses), judged on the facts `readLimitFacts` answered; and the refusal that names the limit. */
@@ -85,7 +85,7 @@ const limit = <G extends 'notTradable' | 'exceedsMaxQuantity' | 'exceedsMaxNotio
   params: ({ event }: { event: { output: LimitFacts } }) => ({ facts: event.output }),
 });
 const refuseLimit = (check: LimitCheck) => ({ type: 'refuseLimit' as const, params: ({ event }: { event: { output: LimitFacts } }) => ({ limit: check, facts: event.output }) });
-const settleAs = (state: 'completed' | 'rejected' | 'flagged' | 'resolved') => [
+const settleAs = (state: 'completed' | 'rejected' | 'flagged') => [
   { type: 'settle' as const, params: { awaitingResolution: state === 'flagged' } },
   { type: 'reportSettled' as const, params: { state } },
 ];
@@ -96,18 +96,20 @@ const settleAs = (state: 'completed' | 'rejected' | 'flagged' | 'resolved') => [
  * {@link createExecutionMachine} (or `createEngine`).
  *
  * @example
- * Object.keys(executionMachine.states); // ['validating', 'checkingLimits', 'claiming', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected', 'resolved']
+ * Object.keys(executionMachine.states); // ['validating', 'checkingLimits', 'claiming', 'live', 'reconciling', 'judging', 'flagged', 'completed', 'rejected']
  */
 export const executionMachine = setup({
   types: {
     context: {} as ExecutionContext,
     events: {} as ExecutionEvent,
     input: {} as ExecutionInput,
+    output: {} as ExecutionResult,
     emitted: {} as ExecutionEmitted,
-    tags: {} as 'settled' | 'awaitingResolution',
+    tags: {} as 'settled' | 'awaitingResolution' | 'trading',
   },
   actors: actorTypes,
-  guards: createGuards(unbound),
+  // Guards read only the context and their params: the same in the bare definition and every deployment.
+  guards: executionGuards,
   actions: createActions(unbound),
   delays: {
     // Delays read the context only, never a clock: a test, or a restart, reproduces a run exactly.
@@ -127,11 +129,12 @@ export const executionMachine = setup({
       snapshot,
       clientOrderId: snapshot && parsed.kind === 'valid' ? clientOrderIdFor(snapshot) : null,
       recovery: input.recovery ?? null,
-      startedAt: 0, // set on entry, from the provided clock
+      startedAt: input.startedAt ?? 0, // or set on entry, from the provided clock
+      facts: { now: input.startedAt ?? 0, advisoryKnown: false, venueKeepsClientIds: false, approvers: null }, // read on entry
       killSwitch: { state: input.killSwitch ?? KillSwitchState.Off, phase: null, seen: KillSwitchState.Off },
       deadline: null,
       pauseMs: 0,
-      send: { attempts: 0, unconfirmed: false, lastNotMade: false, outcomeUncertain: false, priceBound: null },
+      send: { attempts: 0, unconfirmed: false, lastNotMade: false, outcomeUncertain: false, priceBound: null, pauseServed: false },
       attempts: [],
       order: null,
       fullFillKnownAt: null,
@@ -143,9 +146,10 @@ export const executionMachine = setup({
           : null,
       reconciliation: null,
       result: null,
-      resolution: null,
     };
   },
+  // Every ending is final and hands out its result: a parent's `onDone` gets it as `event.output`.
+  output: ({ context }) => context.result!,
   // Every event no state handles is reported (and journaled by the engine), never dropped silently.
   on: {
     '*': { actions: 'reportUnhandled' },
@@ -270,8 +274,9 @@ export const executionMachine = setup({
           // order works, and while its outcome is unknown (looking up, pausing, about to resend). Only a
           // send whose answer is awaited is let finish first (bounded by its call limit), so the cancel
           // cannot overtake the order it cancels. `warning` leaves the working order alone.
+          tags: ['trading'],
           always: {
-            guard: and(['killSwitchCancelsOrders', not('submitAnswerAwaited')]),
+            guard: 'killSwitchStopsTrading',
             target: '#execution.live.stopping',
             actions: [{ type: 'stopBecause', params: { reason: 'kill_switch' } }, 'carryUnconfirmedSend'],
           },
@@ -343,8 +348,10 @@ export const executionMachine = setup({
                     onError: { target: 'lookupPause', actions: { type: 'settleAttempt', params: ({ event }) => ({ outcome: 'unknown' as const, error: event.error }) } },
                   },
                 },
-                // Rule 5: the order is not there. Send it again only if every precondition of a send still holds.
+                // Rule 5: the order is not there. Send it again only if every precondition of a send
+                // still holds, checked here and only here: once now, and again after the pause, just before the send.
                 checkingResend: {
+                  entry: 'readClock',
                   always: [
                     { guard: 'deadlinePassed', target: '#execution.live.stopping', actions: { type: 'stopBeforeResend', params: { check: 'deadline' } } },
                     { guard: not('killSwitchAllowsEntry'), target: '#execution.live.stopping', actions: { type: 'stopBeforeResend', params: { check: 'killSwitch' } } },
@@ -353,6 +360,7 @@ export const executionMachine = setup({
                     { guard: not('submitAttemptsLeft'), target: '#execution.live.stopping', actions: { type: 'stopBeforeResend', params: { check: 'attempts' } } },
                     // A venue that may have filled and forgotten the id: keep looking and listening until the deadline.
                     { guard: not('resendSafeOnVenue'), target: 'lookupPause' },
+                    { guard: 'retryPauseServed', target: '#execution.live.trading.submitting' },
                     { target: 'retryPause' },
                   ],
                 },
@@ -362,9 +370,10 @@ export const executionMachine = setup({
                 },
                 retryPause: {
                   entry: { type: 'startPause', params: ({ context }) => ({ kind: 'retry' as const, attempts: context.send.attempts }) },
-                  // Whatever comes to forbid the resend during the pause stops it at once, with its own reason.
-                  always: { guard: not(resendAllowed), target: 'checkingResend' },
-                  after: { retryBackoff: [{ guard: resendAllowed, target: '#execution.live.trading.submitting' }, { target: 'checkingResend' }] },
+                  // A switch that forbids new orders during the pause (the one precondition an event can
+                  // take away meanwhile) stops it at once; checkingResend names the reason.
+                  always: { guard: not('killSwitchAllowsEntry'), target: 'checkingResend' },
+                  after: { retryBackoff: { target: 'checkingResend', actions: 'serveRetryPause' } },
                 },
               },
             },
@@ -481,15 +490,14 @@ export const executionMachine = setup({
       always: [{ guard: 'reconciliationMatched', target: 'completed' }, { target: 'flagged' }],
     },
 
-    /** A mismatch (or an unknowable state) waits here for an operator's resolve(). */
-    flagged: {
-      tags: ['settled', 'awaitingResolution'],
-      entry: settleAs('flagged'),
-      on: { RESOLVE: { target: 'resolved', actions: 'recordResolution' } },
-    },
+    /**
+     * A mismatch (or an unknowable state): the execution is over, its result says a person must
+     * look (`requiresManualResolution`). What waits for that person is the host's, not this actor's:
+     * the engine keeps the flag and the symbol's reconciliation hold until `resolve()`.
+     */
+    flagged: { type: 'final', tags: ['settled', 'awaitingResolution'], entry: settleAs('flagged') },
     completed: { type: 'final', tags: ['settled'], entry: settleAs('completed') },
     rejected: { type: 'final', tags: ['settled'], entry: settleAs('rejected') },
-    resolved: { type: 'final', tags: ['settled'], entry: settleAs('resolved') },
   },
 });
 
@@ -512,29 +520,22 @@ export type ExecutionMachine = typeof executionMachine;
  */
 export function createExecutionMachine(deps: ExecutionMachineDeps): ExecutionMachine {
   const env = createEnv(deps);
-  return executionMachine.provide({ actors: createActors(env), guards: createGuards(env), actions: createActions(env) });
+  return executionMachine.provide({ actors: createActors(env), actions: createActions(env) });
 }
-
-/** `live.trading` or any state inside it; read off the state value (`matches` costs more, and this runs per execution). */
-const inTrading = (value: unknown): boolean => {
-  const live = value !== null && typeof value === 'object' ? (value as { live?: unknown }).live : undefined;
-  return live === 'trading' || (live !== null && typeof live === 'object' && 'trading' in live);
-};
 
 /**
  * The order this execution would cancel at once if a KILL_SWITCH event with `state` reached it
- * now, or null. It reads the same conditions as the chart's region-level rule on `live.trading`
- * (the switch cancels, and no send's answer is awaited) and the order not being over, so a host
- * can request every such cancel in one batch and then tell each execution with
- * `{ type: 'KILL_SWITCH', state, cancelRequested: true }`; the execution then goes through
- * stopping as always but waits for that cancel's answer instead of sending its own.
+ * now, or null. It asks the chart's own guards: in `live.trading` (its tag), the region rule
+ * `killSwitchStopsTrading` with that state, and `cancelling`'s `orderEndedAtBroker` (an order
+ * over is not cancelled). So a host can request every such cancel in one batch and then tell each
+ * execution with `{ type: 'KILL_SWITCH', state, cancelRequested: true }`; the execution then goes
+ * through stopping as always but waits for that cancel's answer instead of sending its own.
  *
  * @example
  * const ref = killSwitchCancelTarget(actor.getSnapshot(), 'active');
  */
 export function killSwitchCancelTarget(snapshot: SnapshotFrom<ExecutionMachine>, state: KillSwitchState): OrderRef | null {
-  if (snapshot.status !== 'active' || !killSwitchCancelsWorkingOrders(state) || !inTrading(snapshot.value)) return null;
+  if (snapshot.status !== 'active' || !snapshot.hasTag('trading')) return null;
   const c = snapshot.context;
-  if (submitAnswerAwaited(c) || (c.order !== null && isTerminalStatus(c.order.status))) return null;
-  return orderRef(c);
+  return killSwitchStopsTrading(c, state) && !orderEnded(c) ? orderRef(c) : null;
 }

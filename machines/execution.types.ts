@@ -1,4 +1,5 @@
 /** Context, input and events of the execution statechart. */
+import type { KeyObject } from 'node:crypto';
 import type { KillSwitchState } from '../src/domain/constants.js';
 import type { Attempt, ExecutionError, ExecutionResult, ReconciliationReport } from '../src/domain/result.js';
 import type { FrozenSnapshot, OrderReport } from '../src/domain/schemas.js';
@@ -20,6 +21,12 @@ export interface ExecutionInput {
   /** The host's own parse of `snapshot`, when it has one: the machine then does not parse again. */
   readonly parsed?: SnapshotInputResult;
   readonly executionId?: string;
+  /**
+   * When the execution starts, on the host's clock (ms since epoch): validation judges approval and
+   * expiry at this time. Without it, a machine from `createExecutionMachine` reads its clock; the
+   * bare `executionMachine` reads no clock, and its time stands at this start (0 without one).
+   */
+  readonly startedAt?: number;
   /** Effective kill switch state for the snapshot's symbol when the execution starts. */
   readonly killSwitch?: KillSwitchState;
   /**
@@ -59,6 +66,19 @@ export type ProtectionState =
   | { readonly kind: 'failed'; readonly plan: ProtectionPlan | null; readonly attempts: number; readonly error: string; readonly retrying: boolean };
 
 /**
+ * The facts of the world outside that the guards judge, read by actions and kept in the context.
+ *
+ * @example
+ * const late = context.facts.now >= context.deadline!.at;
+ */
+export interface ExecutionFacts {
+  readonly now: number;
+  readonly advisoryKnown: boolean;
+  readonly venueKeepsClientIds: boolean;
+  readonly approvers: readonly KeyObject[] | null;
+}
+
+/**
  * Everything the execution statechart knows about one execution, from validation to its result.
  * Eighteen top-level keys at most, related facts in one tagged value each: XState copies the
  * context on every `assign`, and a wider object turns that copy into a slow dictionary-mode one.
@@ -72,6 +92,12 @@ export interface ExecutionContext {
   readonly clientOrderId: string | null;
   readonly recovery: ExecutionRecovery | null;
   readonly startedAt: number;
+  /**
+   * What the guards know of the world outside, as data: the clock as an action last read it for the
+   * chart (`now`: at the start, and on entering `checkingResend`), whether the host's registry already
+   * knew the advisory at the start, whether the venue keeps client ids durably, the approvers' keys.
+   */
+  readonly facts: ExecutionFacts;
   /** Effective kill switch for the symbol (kept current by KILL_SWITCH events); when a non-off switch first met this execution, and the most severe state seen. */
   readonly killSwitch: { readonly state: KillSwitchState; readonly phase: KillSwitchPhase | null; readonly seen: KillSwitchState };
   /**
@@ -85,9 +111,10 @@ export interface ExecutionContext {
    * Sending the order: how many sends, whether one is out that no answer has confirmed or ruled
    * out (`unconfirmed`), whether the last failed in a way proving it never left this process
    * (`lastNotMade`), whether the order's outcome stays uncertain (`outcomeUncertain`), and the
-   * price collar's bound sent with it (`priceBound`, null without a collar).
+   * price collar's bound sent with it (`priceBound`, null without a collar), and whether the pause
+   * before a resend is over (`pauseServed`).
    */
-  readonly send: { readonly attempts: number; readonly unconfirmed: boolean; readonly lastNotMade: boolean; readonly outcomeUncertain: boolean; readonly priceBound: number | null };
+  readonly send: { readonly attempts: number; readonly unconfirmed: boolean; readonly lastNotMade: boolean; readonly outcomeUncertain: boolean; readonly priceBound: number | null; readonly pauseServed: boolean };
   readonly attempts: readonly Attempt[];
   readonly order: OrderView | null;
   readonly fullFillKnownAt: number | null;
@@ -98,15 +125,15 @@ export interface ExecutionContext {
   readonly stop: { readonly reason: StopReason | 'refused'; readonly error: ExecutionError | null } | null;
   readonly reconciliation: ReconciliationReport | null;
   readonly result: ExecutionResult | null;
-  readonly resolution: { readonly operator: string; readonly note: string; readonly at: string } | null;
 }
 
 /**
- * Events the execution statechart handles: order reports, poll failures, kill switch changes and an operator's resolution.
+ * Events the execution statechart handles: order reports, poll failures and kill switch changes.
+ * An operator's resolution of a flag is not one: a flagged execution is over (its final state
+ * `flagged`); the host keeps the flag and records its resolution.
  *
  * @example
  * actor.send({ type: 'KILL_SWITCH', state: 'active' });
- * actor.send({ type: 'RESOLVE', operator: 'ana', note: 'closed the extra 500 by hand' });
  */
 export type ExecutionEvent =
   | { type: 'ORDER_UPDATE'; report: OrderReport }
@@ -114,7 +141,6 @@ export type ExecutionEvent =
   | { type: 'POLL_FAILED'; error: string }
   /** `cancelRequested`: the host already asked the broker to cancel this order (the kill switch fan-out). */
   | { type: 'KILL_SWITCH'; state: KillSwitchState; cancelRequested?: boolean }
-  | { type: 'RESOLVE'; operator: string; note: string }
   /** Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after protection's outcome was unknown while the order worked. */
   | { type: 'PROTECTION_RETRY' };
 
@@ -132,3 +158,17 @@ export type ExecutionEmitted =
   | { type: 'unhandled'; event: { type: string } }
   | { type: 'fill'; symbol: string; signedQuantity: number }
   | { type: 'settled'; result: ExecutionResult; state: string };
+
+/**
+ * What an execution running as a child actor sends its parent machine: each emitted event, typed
+ * `warden.<type>` and carrying the execution's id (a parent may run several). Every ending also
+ * reaches the parent as the invoke's `onDone`, with the `ExecutionResult` as `event.output`.
+ *
+ * @example
+ * // in the parent's config
+ * on: { 'warden.fill': { actions: assign({ net: ({ context, event }) => context.net + event.signedQuantity }) } },
+ */
+export type ExecutionHostEvent =
+  | { type: 'warden.unhandled'; executionId: string; event: { type: string } }
+  | { type: 'warden.fill'; executionId: string; symbol: string; signedQuantity: number }
+  | { type: 'warden.settled'; executionId: string; result: ExecutionResult; state: string };

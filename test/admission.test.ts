@@ -11,7 +11,23 @@ import { InstantBroker } from '../bench/instantBroker.js';
 
 describe('admission in slices', () => {
   it('a burst of 2,000 all settle, each as it was handed over, though the inputs change right after', async () => {
-    const engine = createEngine({ broker: new InstantBroker(), journal: new MemoryJournal(), logger: pino({ level: 'silent' }) });
+    // Which turn of the event loop each execution started in: a turn ends at each setImmediate.
+    let turn = 0;
+    const startedIn: number[] = [];
+    const engine = createEngine({
+      broker: new InstantBroker(),
+      journal: new MemoryJournal(),
+      logger: pino({ level: 'silent' }),
+      inspect: (ev) => {
+        if (ev.type === '@xstate.event' && ev.event.type === 'xstate.init' && ev.actorRef.sessionId === ev.rootId) startedIn.push(turn);
+      },
+    });
+    let counting = true;
+    const count = () => {
+      turn++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
     const now = Date.now();
     const inputs = Array.from({ length: 2_000 }, (_, i) =>
       rawSnapshot({
@@ -26,6 +42,11 @@ describe('admission in slices', () => {
       input.symbol = 'OTHER';
     }
     const results = await Promise.all(pending);
+    counting = false;
+    // In slices: the burst started over several turns, the first of them taking only part of it.
+    expect(startedIn).toHaveLength(2_000);
+    expect(startedIn.filter((t) => t === startedIn[0]).length).toBeLessThan(2_000);
+    expect(new Set(startedIn).size).toBeGreaterThan(1);
     expect(results.map((r) => r.status)).toEqual(results.map(() => 'filled'));
     expect(new Set(results.map((r) => r.filledQuantity))).toEqual(new Set([3]));
     expect(new Set(results.map((r) => r.advisoryId)).size).toBe(2_000);

@@ -4,7 +4,8 @@
  * settles, and a fill nobody could protect or confirm ends flagged.
  */
 import { describe, expect, it } from 'vitest';
-import { BROKER_CALL_LIMIT_MS, BrokerError, classifyBrokerFailure, createEngine, HARD_TIMEOUT_MS, KillSwitchState, type BrokerAdapter, type OrderRef } from '../src/index.js';
+import { BROKER_CALL_LIMIT_MS, BrokerError, createEngine, HARD_TIMEOUT_MS, KillSwitchState, type BrokerAdapter, type OrderRef } from '../src/index.js';
+import { classifyBrokerFailure } from '../src/broker/errors.js';
 import { harness, silentLogger, snapshot, T0 } from './support/fixtures.js';
 
 /** The longest a settled result may take after the hard deadline when every call hangs (docs/safety.md). */

@@ -3,7 +3,7 @@
  * cannot be recorded sends nothing, and the kill switch still holds while the claim is recorded.
  */
 import { createActor } from 'xstate';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { executionMachine } from '../machines/execution.machine.js';
 import { MemoryJournal, type Clock, type StoreClaim } from '../src/index.js';
 import { VirtualClock } from '../src/testing/index.js';
@@ -104,15 +104,18 @@ describe('claiming an advisory before its first send', () => {
   });
 
   it('the bare definition has no broker and no claim store: its actors reject "not provided" and it refuses, calling nothing', async () => {
-    // The bare definition's guards read the system clock: give it a snapshot valid now, whatever the date.
-    const now = Date.now();
-    const fresh = snapshot({ createdAt: iso(now - 60_000), expiresAt: iso(now + 3_600_000), approval: { approvedBy: 'alice', approvedAt: iso(now - 30_000) } });
-    const actor = createActor(executionMachine, { input: { snapshot: fresh, executionId: 'bare' } });
+    // The bare definition reads no clock: it judges at the start its input gives, whatever the wall clock says.
+    vi.useFakeTimers({ now: Date.parse('2041-01-01T00:00:00.000Z'), toFake: ['Date'] });
+    const fresh = snapshot();
+    const actor = createActor(executionMachine, { input: { snapshot: fresh, executionId: 'bare', startedAt: T0 } });
     const settled = new Promise((resolve) => actor.subscribe((s) => s.hasTag('settled') && resolve(s.context.result)));
     actor.start();
     expect(actor.getSnapshot().value).toBe('checkingLimits'); // no limits in the bare definition: on to the claim
     const result = await settled;
     expect(result).toMatchObject({ status: 'rejected', clientOrderId: null, error: { code: 'journal_unavailable' } });
     expect((result as { error: { message: string } }).error.message).toContain('claimAdvisory is not provided');
+    // Its time stands at the start: nothing read the wall clock (years later here).
+    expect([(result as { startedAt: string }).startedAt, (result as { finishedAt: string }).finishedAt]).toEqual([iso(T0), iso(T0)]);
+    vi.useRealTimers();
   });
 });

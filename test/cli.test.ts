@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { warden } from './support/cli.js';
 import { describe, expect, it } from 'vitest';
-import { verifyChain } from '../src/index.js';
+import { verifyChain } from '../src/entries/journal.js';
 import { parseJsonl } from '../src/entries/journal.js';
 
 

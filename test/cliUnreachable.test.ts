@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExecutionResult } from '../src/index.js';
-import { reasonOf } from '../src/cli/reasons.js';
+import { reasonOf } from '../src/journal/reasons.js';
 import { warden } from './support/cli.js';
 
 /** A loopback port nothing listens on. */

@@ -31,3 +31,30 @@ describe('entry points', () => {
     expect(modules.some((m) => /better-sqlite3/.test(m))).toBe(true);
   }, 60_000);
 });
+
+describe('an optional dependency that is not installed', () => {
+  // A resolve hook that answers for `pg` exactly what Node answers when the package is absent.
+  const hidePg = `
+    import { register } from 'node:module';
+    register('data:text/javascript,' + encodeURIComponent(\`
+      export async function resolve(specifier, context, next) {
+        if (specifier === 'pg') throw Object.assign(new Error("Cannot find package 'pg' imported from " + context.parentURL), { code: 'ERR_MODULE_NOT_FOUND' });
+        return next(specifier, context);
+      }\`));`;
+  const importWithoutPg = async (entry: string): Promise<string> => {
+    const probe = `${hidePg}
+      try { await import(${JSON.stringify(entry)}); console.log('loaded'); } catch (e) { console.log('failed: ' + e.message); }`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { timeout: 60_000 });
+    return stdout.trim();
+  };
+
+  it('warden/postgres without pg says which package to install', async () => {
+    expect(await importWithoutPg('./src/entries/postgres.ts')).toBe(
+      "failed: warden/postgres needs the 'pg' package (an optional peer dependency of warden): run `npm install pg@^8` in your project.",
+    );
+  }, 60_000);
+
+  it('the root entry does not need pg at all', async () => {
+    expect(await importWithoutPg('./src/index.ts')).toBe('loaded');
+  }, 60_000);
+});

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, freezeSnapshot, hashSnapshotFields, parseSnapshotInput, SnapshotValidationError } from '../src/index.js';
+import { freezeSnapshot, SnapshotValidationError } from '../src/index.js';
+import { hashSnapshotFields, parseSnapshotInput } from '../src/domain/snapshot.js';
+import { canonicalJson } from '../src/domain/json.js';
 import { harness, rawSnapshot, snapshot } from './support/fixtures.js';
 
 describe('rule 1: frozen snapshot', () => {

@@ -5,7 +5,7 @@
  * gone, `rejected / kill_switch_active` (nothing sent) while it stands.
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, JournalError, JournalKind, MemoryJournal, type Engine, type ExecutionResult, type FleetSwitch, type Journal, type KillSwitchSetOptions, type KillSwitchState } from '../src/index.js';
+import { createEngine, JournalError, JournalKind, MemoryJournal, type Engine, type ExecutionResult, type FleetKillSwitchStore, type FleetSwitch, type Journal, type KillSwitchSetOptions, type KillSwitchState } from '../src/index.js';
 import { ScriptedBroker, VirtualClock } from '../src/testing/index.js';
 import { silentLogger, snapshot, T0 } from './support/fixtures.js';
 
@@ -37,7 +37,7 @@ function fleetStore(clock: VirtualClock) {
       .map((r) => ({ result: r.payload as ExecutionResult, symbol: symbols.get(r.executionId)! }));
   };
   /** One engine's view of the store; a restart opens a new one over the same records. */
-  const open_ = (own?: { failure: Error | null }): Journal => ({
+  const open_ = (own?: { failure: Error | null }): Journal & FleetKillSwitchStore => ({
     append: (entry) => {
       if (failure) throw failure;
       if (own?.failure) throw own.failure;

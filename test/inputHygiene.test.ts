@@ -4,7 +4,8 @@
  * stay the caller's (unfrozen, unchanged).
  */
 import { describe, expect, it } from 'vitest';
-import { freezeSnapshot, parseSnapshotInput, SnapshotValidationError } from '../src/index.js';
+import { freezeSnapshot, SnapshotValidationError } from '../src/index.js';
+import { parseSnapshotInput } from '../src/domain/snapshot.js';
 import { rawSnapshot } from './support/fixtures.js';
 
 /** A snapshot whose `field` answers `values[0]`, then `values[1]`, … on successive reads. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KillSwitchBoard, WardenUsageError } from '../src/index.js';
+import { WardenUsageError } from '../src/index.js';
+import { KillSwitchBoard } from '../src/engine/killSwitch.js';
 import { harness, snapshot } from './support/fixtures.js';
 
 

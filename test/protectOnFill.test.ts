@@ -4,7 +4,8 @@
  * new average) under the same protective id — never a second stop, never a wait for the deadline.
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, PaperBroker, PROTECTION_RETRY_DELAY_MS, Venue, type JournalRecord } from '../src/index.js';
+import { createEngine, PaperBroker, PROTECTION_RETRY_DELAY_MS, type JournalRecord } from '../src/index.js';
+import { Venue } from '../src/broker/venue.js';
 import { HttpBroker, startPaperService } from '../src/entries/adapters.js';
 import { protectiveLevels } from '../src/rules/index.js';
 import { VirtualClock } from '../src/testing/index.js';

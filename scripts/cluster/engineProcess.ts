@@ -9,7 +9,8 @@
  */
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { createEngine, systemClock, type BrokerAdapter, type Clock } from '../../src/index.js';
+import { createEngine, type BrokerAdapter, type Clock } from '../../src/index.js';
+import { systemClock } from '../../src/domain/clock.js';
 import { HttpBroker } from '../../src/entries/adapters.js';
 import { PostgresStore } from '../../src/entries/postgres.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';

@@ -9,7 +9,7 @@ import { createEngine, freezeSnapshot, PaperBroker, type ExecutionResult, type P
 import { executionTrail, renderTimeline, toJsonl } from '../entries/journal.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 import { VirtualClock } from '../testing/index.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf } from '../journal/reasons.js';
 
 const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);

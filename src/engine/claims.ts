@@ -2,6 +2,7 @@
 import type { AdvisoryRegistry } from '../../machines/execution.machine.js';
 import { BrokerError, describeThrown } from '../broker/errors.js';
 import type { BrokerAdapter } from '../broker/types.js';
+import { decidesClaims, keepsRestartIndex } from '../journal/capabilities.js';
 import { JournalKind, type Journal } from '../journal/types.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { FleetLeases } from './fleetLeases.js';
@@ -35,10 +36,13 @@ export function createClaims(deps: {
 }): AdvisoryRegistry {
   const { journal, store, brokerIdentity, leases, ledger } = deps;
   const claimed = new Set(deps.claimed);
+  // Claims settled before the store's last checkpoint are in its index, not in memory.
+  const index = keepsRestartIndex(store) ? store : null;
+  const isClaimed = (advisoryId: string) => claimed.has(advisoryId) || index?.hasClaimed?.(advisoryId) === true;
   return {
-    has: (advisoryId) => claimed.has(advisoryId),
+    has: isClaimed,
     claim: (c) => {
-      if (claimed.has(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
+      if (isClaimed(c.advisoryId)) throw new BrokerError('claimed by another execution', { retryable: false, code: 'duplicate_advisory' });
       // An engine that cannot record claims nothing: no store claim, no lease another engine could take over.
       if (journal.failure !== null) throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
       claimed.add(c.advisoryId);
@@ -48,7 +52,7 @@ export function createClaims(deps: {
           throw new BrokerError(`journal unavailable: ${journal.failure}`, { retryable: false, code: 'journal_unavailable' });
         }
       };
-      if (!store.claim) return record();
+      if (!decidesClaims(store)) return record();
       const claim = store.claim.bind(store);
       const leased = leases ? leases.acquire(c.executionId).catch((e: unknown) => {
         throw new BrokerError(`no lease for this execution, nothing sent: ${describeThrown(e)}`, { retryable: false, code: 'lease_unavailable' });

@@ -15,6 +15,7 @@ import { systemClock } from '../domain/clock.js';
 import { ErrorCode, KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
+import { hearsCommands } from '../journal/capabilities.js';
 import { JournalError, JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
 import { createClaims, identityOf } from './claims.js';
 import { commandHandler } from './commands.js';
@@ -167,18 +168,17 @@ export function createEngine(options: EngineOptions): Engine {
         }
         resolve(result);
       };
-      let resolvedResult: ExecutionResult | null = null;
       actor.on('unhandled', (ev) => record({ kind: JournalKind.UnhandledEvent, from: transitions.state(), to: transitions.state(), event: ev.event.type, payload: ev.event }));
       actor.on('fill', (ev) => (ledger.update(executionId, ev.symbol, ev.signedQuantity), fleetLedger?.filled(executionId, Math.abs(ev.signedQuantity))));
-      actor.on('settled', (ev) => {
-        if (ev.state === 'resolved') resolvedResult = ev.result;
-        // A flagged execution waits in its state for the operator: RESOLVE ends it with its final result.
-        else
-          finish(ev.result, ev.state, ev.state === 'flagged', (resolution) => {
-            actor.send({ type: 'RESOLVE', ...resolution });
-            return resolvedResult ?? { ...ev.result, requiresManualResolution: false };
-          });
-      });
+      // Every ending is final, a flagged one included: the flag is the engine's to keep (registry),
+      // and its resolution is recorded here as the execution's last step, flagged → resolved.
+      actor.on('settled', (ev) =>
+        finish(ev.result, ev.state, ev.state === 'flagged', (resolution) => {
+          const { killSwitch } = actor.getSnapshot().context;
+          record({ kind: JournalKind.Transition, from: ev.state, to: 'resolved', event: 'RESOLVE', payload: { event: { type: 'RESOLVE', ...resolution }, filledQuantity: ev.result.filledQuantity, killSwitch: killSwitch.state } });
+          return { ...ev.result, requiresManualResolution: false };
+        }),
+      );
       actor.subscribe({
         error: (err) => {
           const result = internalFailureResult(executionId, prepared.advisoryId, actor.getSnapshot().context, clock.now(), describeThrown(err));
@@ -209,7 +209,7 @@ export function createEngine(options: EngineOptions): Engine {
   );
   // Operators' commands written into the store by other processes (`warden kill-switch set`,
   // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
-  const stopWatching = store.watchCommands?.(commandHandler(board, registry, limitBook.command));
+  const stopWatching = hearsCommands(store) ? store.watchCommands(commandHandler(board, registry, limitBook.command)) : undefined;
 
   return {
     execute: (input) =>

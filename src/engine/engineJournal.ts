@@ -5,6 +5,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { BrokerObserver } from '../broker/checkedBroker.js';
 import { describeThrown } from '../broker/errors.js';
+import { flushes } from '../journal/capabilities.js';
 import { JournalError, JournalKind, type Journal, type JournalEntry, type JournalRecord } from '../journal/types.js';
 import type { ExecutionContext } from '../../machines/execution.types.js';
 import type { Logger } from './logger.js';
@@ -50,7 +51,7 @@ export function createEngineJournal(store: Journal, onFailure: (why: string, err
       }
     },
     durable() {
-      return store.flush?.().catch((e: unknown) => {
+      return (flushes(store) ? store.flush() : undefined)?.catch((e: unknown) => {
         // A shared store out of reach keeps what is queued and writes it when it is back: the wait
         // fails (nothing is sent meanwhile) but the journal is not lost. Anything else is for good.
         if (!(e instanceof JournalError && e.code === 'unavailable')) failed(e);

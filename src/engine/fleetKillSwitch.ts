@@ -12,6 +12,7 @@
 import type { Clock } from '../domain/clock.js';
 import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
+import { flushes, sharesKillSwitch } from '../journal/capabilities.js';
 import type { FleetSwitch, Journal } from '../journal/types.js';
 import type { ExecutionRegistry } from './registry.js';
 import { HoldKind, type KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
@@ -39,7 +40,7 @@ export function joinFleetKillSwitch(deps: {
   readonly stalenessBudgetMs?: number;
 }): FleetKillSwitch | null {
   const { store, board, clock, logger, registry } = deps;
-  if (!store.watchKillSwitches || !store.setKillSwitch) return null;
+  if (!sharesKillSwitch(store)) return null;
   const setKillSwitch = store.setKillSwitch.bind(store);
   /** Scopes this engine changed whose write has not been heard back: older fleet readings do not undo them. */
   const written = new Map<string, number | null>();
@@ -90,7 +91,7 @@ export function joinFleetKillSwitch(deps: {
   // written is not announced; it halts this engine only.
   board.onChange((change) => {
     if (change.hold?.kind !== HoldKind.Reconciliation || change.operator === 'fleet' || stopped) return;
-    Promise.resolve(store.flush?.())
+    Promise.resolve(flushes(store) ? store.flush() : undefined)
       .then(() => setKillSwitch({ state: change.hold!.state, ...(change.symbol === null ? {} : { symbol: change.symbol }), type: KillSwitchType.Reconciliation, reason: change.reason, operator: change.operator }))
       .catch((e: unknown) => logger.error({ err: String(e), change }, 'reconciliation flag not announced to the fleet: its records are not in the store; it halts this engine only'));
   });

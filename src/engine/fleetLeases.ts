@@ -15,11 +15,13 @@ import { WardenUsageError } from '../domain/errors.js';
 import { refusedResult } from '../../machines/execution.result.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
+import { leasesExecutions, type LeaseStore } from '../journal/capabilities.js';
 import { JournalKind, type Journal } from '../journal/types.js';
 import { restoreFromJournal } from './restore.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { Logger } from './logger.js';
 import type { ExecutionRegistry } from './registry.js';
+import type { TakeOver } from './types.js';
 
 /** Default lease length (ms): another engine may take an execution over this long after its engine's last renewal. */
 export const DEFAULT_LEASE_TTL_MS = 10_000;
@@ -39,23 +41,7 @@ const CONFIRMATION_WAIT_MS = 2_000;
 /** Broker calls that change something at the venue: refused for an execution whose lease is not confirmed. */
 const SENDS: ReadonlySet<string> = new Set(['submitOrder', 'placeProtection', 'cancelOrder']);
 
-/**
- * An execution this engine took over from another one whose lease expired.
- *
- * @example
- * const engine = createEngine({ broker, journal: store, onTakeOver: (t) => void t.result.then((r) => console.log(`${t.advisoryId} taken over from ${t.from}: ${r.status}`)) });
- */
-export interface TakeOver {
-  readonly executionId: string;
-  readonly advisoryId: string;
-  /** The engine (writer id) whose lease expired. */
-  readonly from: string;
-  /** This engine's lease epoch: the previous owner's writes are refused from now on. */
-  readonly epoch: number;
-  readonly recovery: ExecutionRecovery;
-  /** The execution's result, once it settles here. */
-  readonly result: Promise<ExecutionResult>;
-}
+export type { TakeOver } from './types.js';
 
 /** What the engine an execution was taken over from had already asked of the venue. */
 export interface InheritedSends {
@@ -79,8 +65,7 @@ export interface FleetLeases {
 }
 
 type LeasingStore = Journal &
-  Required<Pick<Journal, 'acquireLease' | 'renewLease' | 'releaseLease' | 'expiredLeases' | 'takeOver' | 'claimOf'>> & {
-    readonly writer: string;
+  LeaseStore & {
     /** Optional: every lease of `owner` renewed in one round trip; `lost` ones another engine holds now. */
     renewLeases?(owner: string, leases: readonly { executionId: string; epoch: number }[], ttlMs: number): Promise<readonly { executionId: string; renewed: boolean; lost: boolean; why: string }[]>;
   };
@@ -155,8 +140,7 @@ function durabilityOf(broker: BrokerAdapter | undefined): string {
   }
 }
 
-const leasing = (store: Journal): store is LeasingStore =>
-  typeof store.writer === 'string' && [store.acquireLease, store.renewLease, store.releaseLease, store.expiredLeases, store.takeOver, store.claimOf].every((f) => typeof f === 'function');
+const leasing = (store: Journal): store is LeasingStore => leasesExecutions(store);
 
 export function joinFleetLeases(deps: {
   readonly store: Journal;

@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../domain/clock.js';
 import type { ExecutionResult } from '../domain/result.js';
-import type { FleetAdmission, FleetLimitFacts, FleetPosition } from '../journal/fleetLedger.js';
+import { keepsFleetLedger, type FleetAdmission, type FleetLimitFacts, type FleetPosition } from '../journal/fleetLedger.js';
 import type { Journal } from '../journal/types.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
 import { LIMIT_CHECKS, limitProblem, type LimitFacts } from '../rules/limits.js';
@@ -50,8 +50,7 @@ export interface FleetLedger {
  */
 export function joinFleetLedger(deps: { readonly store: Journal; readonly clock: Clock; readonly logger: Logger }): FleetLedger | null {
   const { store, clock, logger } = deps;
-  const { fleetPosition, admitToFleet, recordFleetExecution, recordFleetFill, settleFleetPosition } = store;
-  if (!fleetPosition || !admitToFleet || !recordFleetExecution || !recordFleetFill || !settleFleetPosition) return null;
+  if (!keepsFleetLedger(store)) return null;
   const bounded = <T>(what: string, call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const timer = clock.setTimeout(() => reject(new Error(`the store did not answer ${what} within ${FLEET_READ_LIMIT_MS} ms`)), FLEET_READ_LIMIT_MS);
@@ -72,17 +71,17 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
     j.next = null;
     j.writing = true;
     // One write at a time per execution, the newest figure next: a busy pool never queues a fill per report.
-    report('a fill', executionId, () => recordFleetFill.call(store, executionId, filled).finally(() => ((j.writing = false), writeFill(executionId))));
+    report('a fill', executionId, () => store.recordFleetFill(executionId, filled).finally(() => ((j.writing = false), writeFill(executionId))));
   };
   return {
-    othersOn: (symbol, executionId) => bounded("the fleet's position", () => fleetPosition.call(store, symbol, executionId)),
+    othersOn: (symbol, executionId) => bounded("the fleet's position", () => store.fleetPosition(symbol, executionId)),
     admit: (request, admit) =>
-      bounded('an admission', () => admitToFleet.call(store, request, admit)).then((answer) => {
+      bounded('an admission', () => store.admitToFleet(request, admit)).then((answer) => {
         if (answer.admitted) joined.set(request.executionId, { writing: false, next: null });
         return answer;
       }),
     record: (executionId, snapshot) =>
-      bounded('a record of the execution', () => recordFleetExecution.call(store, { executionId, symbol: snapshot.symbol, side: snapshot.side, size: snapshot.positionSize })).then(() => {
+      bounded('a record of the execution', () => store.recordFleetExecution({ executionId, symbol: snapshot.symbol, side: snapshot.side, size: snapshot.positionSize })).then(() => {
         if (!joined.has(executionId)) joined.set(executionId, { writing: false, next: null });
       }),
     filled: (executionId, filled) => {
@@ -95,7 +94,7 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
     // there: a duplicate or a refusal costs the store nothing.
     settled: (executionId, result) => {
       if (!joined.delete(executionId) && result.status === 'rejected') return;
-      report('a settlement', executionId, () => settleFleetPosition.call(store, executionId, result.filledQuantity ?? 0, result.status !== 'rejected'));
+      report('a settlement', executionId, () => store.settleFleetPosition(executionId, result.filledQuantity ?? 0, result.status !== 'rejected'));
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../domain/clock.js';
 import { parseLimits, type Limits, type SymbolLimits } from '../domain/limits.js';
-import type { FleetLimitsChange } from '../journal/fleetLedger.js';
+import { keepsFleetLedger, type FleetLimitsChange } from '../journal/fleetLedger.js';
 import type { CommandOutcome, Journal, OperatorCommand } from '../journal/types.js';
 import { loosenings, mergeLimits } from '../rules/limits.js';
 import type { Logger } from './logger.js';
@@ -61,8 +61,7 @@ export function watchFleetLimits(deps: {
   readonly apply: (command: Extract<OperatorCommand, { kind: 'limits' }>) => CommandOutcome;
 }): { readonly ready: Promise<void>; stop(): void } | null {
   const { store, clock, logger } = deps;
-  const read = store.fleetLimitsChanges;
-  if (!read) return null;
+  if (!keepsFleetLedger(store)) return null;
   let last = 0;
   let stopped = false;
   let timer: unknown;
@@ -83,7 +82,7 @@ export function watchFleetLimits(deps: {
   };
   const poll = async () => {
     try {
-      for (const c of await read.call(store, last)) take(c);
+      for (const c of await store.fleetLimitsChanges(last)) take(c);
     } catch (e) {
       logger.error({ err: String(e) }, "the fleet's limit changes could not be read; trying again");
     }

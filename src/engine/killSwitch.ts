@@ -10,6 +10,7 @@ import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import { SymbolSchema } from '../domain/schemas.js';
 import { mostSevere } from '../rules/killSwitch.js';
 import { WardenUsageError } from '../domain/errors.js';
+import type { KillSwitchSetOptions } from '../domain/killSwitch.js';
 
 /**
  * Who owns a hold, and so the only action that lifts it.
@@ -96,20 +97,7 @@ export interface KillSwitchChange {
   readonly remaining?: readonly KillSwitchHold[];
 }
 
-/**
- * What a kill switch change applies to and why; without `symbol` it sets the global switch.
- *
- * @example
- * const options: KillSwitchSetOptions = { symbol: 'EURUSD', reason: 'news at 14:30', operator: 'ana' };
- * engine.killSwitch.set('warning', options);
- */
-export interface KillSwitchSetOptions {
-  readonly symbol?: string;
-  readonly type?: KillSwitchType;
-  readonly reason: string;
-  /** Who made the change. Required to turn a switch off. */
-  readonly operator?: string;
-}
+export type { KillSwitchSetOptions } from '../domain/killSwitch.js';
 
 /** What raises a hold other than the operator's. */
 export interface HoldRequest {

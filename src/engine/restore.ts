@@ -5,6 +5,7 @@ import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
 import { readCheckpoint } from '../journal/checkpoint.js';
+import { keepsRestartIndex } from '../journal/capabilities.js';
 import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
 import { signedQuantity } from '../rules/protection.js';
 import type { KillSwitchChange } from './killSwitch.js';
@@ -105,8 +106,10 @@ export function restoreFromJournal(records: readonly JournalRecord[], claimed: I
  * const restored = restoreFromStore(new SqliteJournal('data/warden.journal.sqlite'));
  */
 export function restoreFromStore(store: Journal): RestoredState {
-  const records = store.restartRecords?.() ?? store.readAll();
-  return restoreFromJournal(records, records[0]?.kind === JournalKind.Checkpoint ? (store.claimedAdvisories?.() ?? []) : []);
+  const index = keepsRestartIndex(store) ? store : null;
+  const records = index?.restartRecords() ?? store.readAll();
+  // A store that answers `hasClaimed` from its index is asked per advisory instead (claims.ts).
+  return restoreFromJournal(records, records[0]?.kind === JournalKind.Checkpoint && !index?.hasClaimed ? (index?.claimedAdvisories?.() ?? []) : []);
 }
 
 /**

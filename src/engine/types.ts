@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { Journal, JournalFilter, JournalRecord, JournalVerification } from '../journal/types.js';
-import type { TakeOver } from './fleetLeases.js';
+import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import type { KillSwitchChange, KillSwitchHold, KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
 import type { LimitsInput } from '../domain/limits.js';
@@ -147,4 +147,22 @@ export interface Engine {
   readonly journal: { records(filter?: JournalFilter): Promise<JournalRecord[]>; verify(): Promise<JournalVerification> };
   /** Refuses new executions, waits for running ones to settle, then closes the journal. */
   close(): Promise<void>;
+}
+
+/**
+ * An execution this engine took over from another one whose lease expired.
+ *
+ * @example
+ * const engine = createEngine({ broker, journal: store, onTakeOver: (t) => void t.result.then((r) => console.log(`${t.advisoryId} taken over from ${t.from}: ${r.status}`)) });
+ */
+export interface TakeOver {
+  readonly executionId: string;
+  readonly advisoryId: string;
+  /** The engine (writer id) whose lease expired. */
+  readonly from: string;
+  /** This engine's lease epoch: the previous owner's writes are refused from now on. */
+  readonly epoch: number;
+  readonly recovery: ExecutionRecovery;
+  /** The execution's result, once it settles here. */
+  readonly result: Promise<ExecutionResult>;
 }

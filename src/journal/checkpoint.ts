@@ -133,6 +133,11 @@ export class RestartTracker {
     this.ledger.set(e.symbol, (this.ledger.get(e.symbol) ?? 0) + (e.side === 'buy' ? e.filled : -e.filled));
   }
 
+  /** No execution in flight and no open flag: nothing a restart would resume or hold for. */
+  quiet(): boolean {
+    return this.unfinished.size === 0 && this.flagged.size === 0;
+  }
+
   state(): CheckpointState {
     const list = (m: Map<string, Tracked>): CheckpointExecution[] => [...m].map(([executionId, e]) => ({ executionId, symbol: e.symbol, side: e.side, filled: e.filled, records: [...e.records] }));
     return { unfinished: list(this.unfinished), flagged: list(this.flagged), switches: [...this.switches], ledger: [...this.ledger] };

@@ -4,6 +4,7 @@
  * engines ask it instead of their own ledger, so executions on one account see each other.
  */
 import type { Side } from '../domain/constants.js';
+import type { Journal } from './types.js';
 
 /**
  * The fleet's net position on a symbol, besides one execution. `net` sums what was heard filled
@@ -64,3 +65,33 @@ export interface FleetLimitsChange {
   readonly operator: string;
   readonly reason: string;
 }
+
+/**
+ * The fleet's position ledger and limits, on a store shared by several engines (PostgreSQL).
+ * Reconciliation expects every other execution of the fleet on the symbol; the limits admit an
+ * execution against the fleet's position and order rate atomically (one no fleet limit concerns is
+ * recorded once claimed); the engine reports what it hears filled and when the execution settled;
+ * operators' tightenings written for the fleet are read from `fleetLimitsChanges`.
+ *
+ * @example
+ * if (keepsFleetLedger(store)) console.log(await store.fleetPosition('EURUSD', executionId));
+ */
+export interface FleetLedgerStore {
+  fleetPosition(symbol: string, excludingExecutionId: string): Promise<FleetPosition>;
+  admitToFleet(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }>;
+  recordFleetExecution(execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void>;
+  recordFleetFill(executionId: string, filled: number): Promise<void>;
+  settleFleetPosition(executionId: string, filled: number, sent: boolean): Promise<void>;
+  fleetLimitsChanges(afterId: number): Promise<readonly FleetLimitsChange[]>;
+}
+
+const LEDGER_METHODS = ['fleetPosition', 'admitToFleet', 'recordFleetExecution', 'recordFleetFill', 'settleFleetPosition', 'fleetLimitsChanges'] as const;
+
+/**
+ * Whether the store keeps the fleet's position ledger (every method of it).
+ *
+ * @example
+ * const fleet = keepsFleetLedger(store) ? store : null;
+ */
+export const keepsFleetLedger = <J extends Journal>(store: J): store is J & FleetLedgerStore =>
+  LEDGER_METHODS.every((m) => typeof (store as unknown as Record<string, unknown>)[m] === 'function');

@@ -6,7 +6,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const RecordSchema = z.object({
   sequence: z.number().int().positive(),
   at: z.string(),
-  kind: z.enum(['transition', 'broker.request', 'broker.response', 'broker.error', 'unhandled_event', 'kill_switch', 'resolution', 'result', 'claim', 'recovery']),
+  kind: z.enum(['transition', 'broker.request', 'broker.response', 'broker.error', 'unhandled_event', 'kill_switch', 'resolution', 'result', 'claim', 'recovery', 'limits', 'checkpoint']),
   executionId: z.string().nullable(),
   advisoryId: z.string().nullable(),
   snapshotHash: z.string().nullable(),
@@ -39,15 +39,26 @@ export function parseJsonl(text: string): JournalRecord[] {
   const out: JournalRecord[] = [];
   for (const [i, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      throw new Error(`line ${i + 1}: not JSON`);
-    }
-    const parsed = RecordSchema.safeParse(value);
-    if (!parsed.success) throw new Error(`line ${i + 1}: not a journal record (${parsed.error.issues[0]?.path.join('.') || 'root'}: ${parsed.error.issues[0]?.message})`);
-    out.push(parsed.data as JournalRecord);
+    out.push(parseJsonlLine(line, i + 1));
   }
   return out;
+}
+
+/**
+ * One line of JSON Lines as a record (for reading a long file line by line); throws an Error
+ * naming the line.
+ *
+ * @example
+ * for await (const line of lines) check(parseJsonlLine(line, ++n));
+ */
+export function parseJsonlLine(line: string, lineNumber: number): JournalRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error(`line ${lineNumber}: not JSON`);
+  }
+  const parsed = RecordSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`line ${lineNumber}: not a journal record (${parsed.error.issues[0]?.path.join('.') || 'root'}: ${parsed.error.issues[0]?.message})`);
+  return parsed.data as JournalRecord;
 }

@@ -5,22 +5,24 @@
  * it before every send. Records stay hash-chained; the `advisories` table makes "one execution per
  * advisory" hold for the file's whole life, across restarts.
  *
- * Opening verifies the schema and the chain from its last checkpoint on (src/journal/checkpoint.ts):
+ * Opening verifies the schema and the chain from its last checkpoint on (src/journal/sqliteChain.ts):
  * the checkpoint must follow the record it signs off, every record it lists for a restart must be
  * intact, and every record after it must chain. Checkpoints are written every `checkpointEvery`
  * records (and on `checkpoint()`), so opening costs the same however long the history;
  * `verify()` checks every record and every checkpoint. A file that is not a Warden journal, has
- * another schema, or was edited is refused with a JournalError and never written to.
+ * another schema, or was edited is refused with a JournalError and never written to. The writer
+ * lock lives in sqliteWriterLock.ts, the operators' command inbox in sqliteCommands.ts, the file's
+ * layout in sqliteRows.ts, archiving settled history in archive.ts.
  */
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { z } from 'zod';
+import { existsSync, statSync } from 'node:fs';
 import { systemClock, type Clock } from '../domain/clock.js';
-import { LimitsSchema } from '../domain/limits.js';
-import { checkpointFits, readCheckpoint, referencedRecords, RestartTracker, verifyWithCheckpoints, type CheckpointPayload } from './checkpoint.js';
-import { chainPlainRecord, chainRecord, GENESIS_HASH, recordHashIntact, storedRecordHash } from './hashChain.js';
+import { RestartTracker, type CheckpointPayload } from './checkpoint.js';
+import { chainPlainRecord, chainRecord, GENESIS_HASH } from './hashChain.js';
+import { submitCommand, watchInbox } from './sqliteCommands.js';
+import { restartRows, verifyChainOf } from './sqliteChain.js';
+import { checkSchema, createAdditions, createSchema, readHead, SQLITE_MAGIC, toRecord, type Row } from './sqliteRows.js';
+import { liveWriter, releaseWriterLock, takeWriterLock, type JournalWriter } from './sqliteWriterLock.js';
 import {
   JournalError,
   JournalKind,
@@ -33,242 +35,10 @@ import {
   type OperatorCommand,
 } from './types.js';
 
-/**
- * Who holds a journal's writer lock (the `<journal>.lock` file beside it).
- *
- * @example
- * const writer: JournalWriter | null = SqliteJournal.writerOf('data/warden.journal.sqlite');
- * if (writer) console.log(`written by pid ${writer.pid} on ${writer.host} since ${writer.since}`);
- */
-export interface JournalWriter {
-  readonly pid: number;
-  readonly host: string;
-  readonly since: string;
-  readonly token: string;
-}
-
-const WriterSchema = z.object({ pid: z.number().int().positive(), host: z.string().max(256), since: z.string().max(64), token: z.string().max(64) });
-
-const CommandSchema: z.ZodType<OperatorCommand> = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('kill_switch'),
-    state: z.enum(['off', 'warning', 'active']),
-    symbol: z.string().min(1).max(32).optional(),
-    reason: z.string().min(1).max(500),
-    operator: z.string().min(1).max(100),
-  }),
-  z.object({ kind: z.literal('resolve'), advisoryId: z.string().min(1).max(128), operator: z.string().min(1).max(100), note: z.string().min(1).max(2000) }),
-  z.object({ kind: z.literal('limits'), change: LimitsSchema, operator: z.string().min(1).max(100), reason: z.string().min(1).max(500) }),
-]);
-
-/** How often a writer looks for operators' commands. */
-const COMMAND_POLL_MS = 200;
-
-const lockPathOf = (path: string) => `${path}.lock`;
+export type { JournalWriter } from './sqliteWriterLock.js';
 
 /** Records between two checkpoints, by default: what a writer verifies at open, at most. */
-export const DEFAULT_CHECKPOINT_EVERY = 5_000;
-
-const RESTART_KINDS = "('claim', 'kill_switch', 'resolution', 'result', 'recovery')";
-
-/**
- * The chain from the second-to-last checkpoint on (from the first record when there is no such
- * checkpoint): that checkpoint checked where it stands (its own hash, the record it signs off, the
- * records it lists for a restart), then every later record chained to it and the last checkpoint
- * checked against what they say. So opening verifies at most about two checkpoints' worth of
- * records, and a last checkpoint that does not follow from the one before is refused.
- * `tracker` knows what a checkpoint at the end would hold; `tail` is the last record.
- */
-function verifyFromCheckpoint(db: Database.Database): { check: JournalVerification; tail?: JournalRecord; tracker: RestartTracker } {
-  const lastTwo = db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 2").all() as Row[];
-  const startRow = lastTwo[1];
-  let tail: JournalRecord | undefined;
-  if (startRow === undefined) {
-    const tracker = new RestartTracker();
-    const records = function* () {
-      for (const row of rowsAfter(db, 0)) yield (tail = toStoredRecord(row));
-    };
-    const check = verifyWithCheckpoints(records(), { tracker }, storedHash);
-    return { check, tracker, ...(tail ? { tail } : {}) };
-  }
-  const bySequence = db.prepare('SELECT * FROM records WHERE sequence = ?');
-  const start = toRecord(startRow);
-  const broken = (at: number) => ({ check: { ok: false, brokenAt: at }, tracker: new RestartTracker() });
-  const coveredRow = bySequence.get(start.sequence - 1) as Row | undefined;
-  const covered = coveredRow ? toRecord(coveredRow) : undefined;
-  // A checkpoint is trusted only where it stands: its own hash, and the record it signs off.
-  if (!recordHashIntact(start) || !checkpointFits(start, covered) || !recordHashIntact(covered!)) return broken(start.sequence);
-  const payload = readCheckpoint(start) as CheckpointPayload;
-  // What a restart reads from before the checkpoint must be what the checkpoint signed off.
-  for (const [sequence, hash] of referencedRecords(payload.state)) {
-    const row = bySequence.get(sequence) as Row | undefined;
-    if (!row || row.hash !== hash || !recordHashIntact(toRecord(row))) return broken(sequence);
-  }
-  const tracker = RestartTracker.from(payload.state);
-  const records = function* () {
-    yield (tail = start);
-    for (const row of rowsAfter(db, start.sequence)) yield (tail = toStoredRecord(row));
-  };
-  const check = verifyWithCheckpoints(records(), { checkpoint: start, tracker }, (r) => (r === start ? r.hash : storedHash(r)));
-  return { check: check.ok ? { ok: true, from: start.sequence } : check, tracker, ...(tail ? { tail } : {}) };
-}
-
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
-  }
-};
-
-/** The live writer of `path`, or null. A lock left by a process that died on this host is stale. */
-function liveWriter(path: string): JournalWriter | null {
-  let text: string;
-  try {
-    text = readFileSync(lockPathOf(path), 'utf8');
-  } catch {
-    return null;
-  }
-  let parsed;
-  try {
-    parsed = WriterSchema.safeParse(JSON.parse(text));
-  } catch {
-    parsed = { success: false as const };
-  }
-  // An unreadable lock (a crash mid-write) proves nobody; one from another host cannot be checked, so it holds.
-  if (!parsed.success) return null;
-  const w = parsed.data;
-  if (w.host === hostname() && !pidAlive(w.pid)) return null;
-  return w;
-}
-
-const SCHEMA = 'warden-journal/1';
-const SQLITE_MAGIC = 'SQLite format 3\0';
-
-/** The first 16 bytes of a file (where SQLite writes its magic), without reading the rest of it. */
-function readHead(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(16);
-    return buffer.subarray(0, readSync(fd, buffer, 0, 16, 0)).toString('latin1');
-  } finally {
-    closeSync(fd);
-  }
-}
-
-interface Row {
-  sequence: number;
-  at: string;
-  kind: JournalRecord['kind'];
-  execution_id: string | null;
-  advisory_id: string | null;
-  snapshot_hash: string | null;
-  from_state: string | null;
-  to_state: string | null;
-  event: string | null;
-  payload: string;
-  previous_hash: string;
-  hash: string;
-}
-
-/** A payload that is not JSON (edited by hand) is read as a marked text, never a throw; its hash no longer matches. */
-function parseStoredPayload(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return { unreadablePayload: String(text).slice(0, 1_000) };
-  }
-}
-
-const toRecord = (r: Row): JournalRecord => ({
-  sequence: r.sequence,
-  at: r.at,
-  kind: r.kind,
-  executionId: r.execution_id,
-  advisoryId: r.advisory_id,
-  snapshotHash: r.snapshot_hash,
-  from: r.from_state,
-  to: r.to_state,
-  event: r.event,
-  payload: parseStoredPayload(r.payload),
-  previousHash: r.previous_hash,
-  hash: r.hash,
-});
-
-/**
- * A record for verification: its payload parsed only if something reads it (the restart tracker
- * reads claims and results; most records are only hashed, from their stored text).
- */
-type StoredRecord = JournalRecord & { readonly payloadText: string };
-const toStoredRecord = (r: Row): StoredRecord => {
-  let payload: unknown;
-  let parsed = false;
-  return {
-    sequence: r.sequence,
-    at: r.at,
-    kind: r.kind,
-    executionId: r.execution_id,
-    advisoryId: r.advisory_id,
-    snapshotHash: r.snapshot_hash,
-    from: r.from_state,
-    to: r.to_state,
-    event: r.event,
-    get payload() {
-      if (!parsed) {
-        payload = parseStoredPayload(r.payload);
-        parsed = true;
-      }
-      return payload;
-    },
-    payloadText: r.payload,
-    previousHash: r.previous_hash,
-    hash: r.hash,
-  };
-};
-const storedHash = (r: JournalRecord): string => storedRecordHash(r as StoredRecord);
-
-/** Rows after `sequence`, in order, read a page at a time: constant memory, and far fewer native calls than a row-by-row cursor. */
-function* rowsAfter(db: Database.Database, sequence: number): Generator<Row> {
-  const page = db.prepare('SELECT * FROM records WHERE sequence > ? ORDER BY sequence LIMIT 4096');
-  for (let after = sequence; ; ) {
-    const rows = page.all(after) as Row[];
-    yield* rows;
-    if (rows.length < 4096) return;
-    after = rows[rows.length - 1]!.sequence;
-  }
-}
-
-function createSchema(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE records (
-      sequence INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
-      execution_id TEXT, advisory_id TEXT, snapshot_hash TEXT,
-      from_state TEXT, to_state TEXT, event TEXT, payload TEXT NOT NULL,
-      previous_hash TEXT NOT NULL, hash TEXT NOT NULL
-    );
-    CREATE INDEX records_by_advisory ON records (advisory_id);
-    CREATE INDEX records_by_execution ON records (execution_id);
-    CREATE INDEX records_by_kind ON records (kind);
-    CREATE TABLE advisories (advisory_id TEXT PRIMARY KEY, execution_id TEXT NOT NULL, sequence INTEGER NOT NULL);
-  `);
-  createCommandInbox(db);
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA);
-}
-
-/** Operators' commands for the process that writes the journal (kill switch, resolve). Additive: older files gain it. */
-function createCommandInbox(db: Database.Database): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS commands (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, payload TEXT NOT NULL, applied_at TEXT, outcome TEXT
-  )`);
-}
-
-function checkSchema(db: Database.Database, path: string): void {
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
-  const schema = tables.includes('meta') ? (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined)?.value : undefined;
-  if (schema !== SCHEMA) throw new JournalError('unsupported_schema', `${path} has schema ${schema ?? 'unknown'}, expected ${SCHEMA}; refusing to touch it`);
-}
+export const DEFAULT_CHECKPOINT_EVERY = 2_000;
 
 /**
  * One process writes a journal file at a time: opening it for writing takes a lock (the
@@ -345,7 +115,7 @@ export class SqliteJournal implements Journal {
         } else {
           // A writer appends only to an intact chain: checked from its last checkpoint on
           // (streaming, constant memory), which signed off everything before it.
-          const verified = verifyFromCheckpoint(ro);
+          const verified = verifyChainOf(ro, { full: false });
           check = verified.check;
           tail = verified.tail;
           tracker = verified.tracker;
@@ -374,10 +144,7 @@ export class SqliteJournal implements Journal {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 2000');
       if (!existing) createSchema(this.db);
-      else {
-        createCommandInbox(this.db);
-        this.db.exec('CREATE INDEX IF NOT EXISTS records_by_kind ON records (kind)'); // additive, for restartRecords
-      }
+      else createAdditions(this.db);
     } catch (e) {
       releaseWriterLock(path, this.lockToken);
       throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
@@ -408,62 +175,16 @@ export class SqliteJournal implements Journal {
    * @example
    * const outcome = await SqliteJournal.submitCommand(path, { kind: 'kill_switch', state: 'active', reason: 'news', operator: 'ops' });
    */
-  static async submitCommand(path: string, command: OperatorCommand, options: { timeoutMs?: number } = {}): Promise<CommandOutcome> {
-    const parsed = CommandSchema.safeParse(command);
-    if (!parsed.success) throw new JournalError('unreadable', `not a valid command: ${parsed.error.message.slice(0, 300)}`);
-    const writer = liveWriter(path);
-    if (!writer) throw new JournalError('no_answer', `nobody is writing ${path}: open the journal directly`);
-    const db = new Database(path, { fileMustExist: true });
-    try {
-      db.pragma('busy_timeout = 2000');
-      createCommandInbox(db);
-      const id = db.prepare('INSERT INTO commands (at, payload) VALUES (?, ?)').run(new Date().toISOString(), JSON.stringify(parsed.data)).lastInsertRowid;
-      const read = db.prepare('SELECT applied_at, outcome FROM commands WHERE id = ?');
-      const deadline = Date.now() + (options.timeoutMs ?? 3_000);
-      for (;;) {
-        const row = read.get(id) as { applied_at: string | null; outcome: string | null } | undefined;
-        if (row?.applied_at) return JSON.parse(row.outcome ?? '{"ok":false,"message":"no outcome"}') as CommandOutcome;
-        if (Date.now() >= deadline) {
-          // Withdrawn, so a writer that wakes later does not act on a command nobody waits for.
-          const withdrawn = db.prepare("UPDATE commands SET applied_at = ?, outcome = ? WHERE id = ? AND applied_at IS NULL").run(new Date().toISOString(), JSON.stringify({ ok: false, message: 'withdrawn: no answer in time' }), id);
-          if (withdrawn.changes === 0) continue; // answered just now
-          throw new JournalError('no_answer', `the process writing ${path} (pid ${writer.pid} on ${writer.host}) did not apply the command within ${options.timeoutMs ?? 3_000} ms; nothing was changed`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    } finally {
-      db.close();
-    }
+  static submitCommand(path: string, command: OperatorCommand, options: { timeoutMs?: number } = {}): Promise<CommandOutcome> {
+    return submitCommand(path, command, options);
   }
 
   /** Hands each operator's command written by another process to `handler`, once, and stores its answer. */
   watchCommands(handler: (command: OperatorCommand) => CommandOutcome): () => void {
     if (!this.insert) return () => undefined; // a reader applies nothing
-    const pending = this.db.prepare('SELECT id, payload FROM commands WHERE applied_at IS NULL ORDER BY id');
-    const done = this.db.prepare('UPDATE commands SET applied_at = ?, outcome = ? WHERE id = ? AND applied_at IS NULL');
-    const poll = () => {
-      if (this.closed) return;
-      try {
-        for (const row of pending.all() as { id: number; payload: string }[]) {
-          let outcome: CommandOutcome;
-          try {
-            const parsed = CommandSchema.safeParse(JSON.parse(row.payload));
-            outcome = parsed.success ? handler(parsed.data) : { ok: false, message: `refused: ${parsed.error.message.slice(0, 200)}` };
-          } catch (e) {
-            outcome = { ok: false, message: `refused: ${(e as Error).message?.slice(0, 200) ?? 'unreadable'}` };
-          }
-          // What the command changed is on disk before the operator is told it was applied.
-          this.settleNow();
-          done.run(new Date().toISOString(), JSON.stringify(outcome), row.id);
-        }
-      } catch {
-        // A busy or failing database: the next poll tries again; the operator's wait is bounded.
-      }
-    };
-    const timer = setInterval(poll, COMMAND_POLL_MS);
-    timer.unref();
+    const stopPolling = watchInbox(this.db, handler, { closed: () => this.closed, settle: () => this.settleNow() });
     const stop = () => {
-      clearInterval(timer);
+      stopPolling();
       this.watchers.delete(stop);
     };
     this.watchers.add(stop);
@@ -587,38 +308,7 @@ export class SqliteJournal implements Journal {
    */
   restartRecords(): readonly JournalRecord[] {
     this.settleNow();
-    const last = this.db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 1").get() as Row | undefined;
-    const payload = last ? readCheckpoint(toRecord(last)) : null;
-    if (last && payload) {
-      const listed = referencedRecords(payload.state).map(([sequence]) => sequence);
-      const open = payload.state.unfinished.map((e) => e.executionId);
-      const rows = this.db
-        .prepare(
-          `SELECT * FROM records WHERE sequence IN (SELECT value FROM json_each(@listed))
-           UNION
-           SELECT * FROM records WHERE sequence > @from AND (kind IN ${RESTART_KINDS}
-             OR execution_id IN (SELECT value FROM json_each(@open))
-             OR execution_id IN (
-               SELECT execution_id FROM records WHERE sequence > @from AND kind = 'claim'
-               EXCEPT SELECT execution_id FROM records WHERE sequence > @from AND kind = 'result'))
-           ORDER BY sequence`,
-        )
-        .all({ listed: JSON.stringify(listed), open: JSON.stringify(open), from: last.sequence }) as Row[];
-      // The checkpoint opens the set: restoreFromJournal starts from its ledger.
-      return [toRecord(last), ...rows.map(toRecord)];
-    }
-    return (
-      this.db
-        .prepare(
-          `SELECT * FROM records WHERE kind IN ${RESTART_KINDS}
-           UNION
-           SELECT * FROM records WHERE execution_id IN (
-             SELECT execution_id FROM records WHERE kind = 'claim'
-             EXCEPT SELECT execution_id FROM records WHERE kind = 'result')
-           ORDER BY sequence`,
-        )
-        .all() as Row[]
-    ).map(toRecord);
+    return restartRows(this.db);
   }
 
   recordsAfter(sequence: number, limit: number): readonly JournalRecord[] {
@@ -651,18 +341,19 @@ export class SqliteJournal implements Journal {
     return this.db.prepare('SELECT advisory_id FROM advisories').pluck().all() as string[];
   }
 
+  /** Whether `advisoryId` was ever claimed in this journal (its index, and this turn's batch): one look-up, whatever the history. */
+  hasClaimed(advisoryId: string): boolean {
+    if (this.pendingClaims.has(advisoryId)) return true;
+    return (this.findAdvisory ?? this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?')).get(advisoryId) !== undefined;
+  }
+
   /**
    * `{ full: true }` (the default): every record, streaming, and every checkpoint against what the
    * records before it say. `{ full: false }`: from the last checkpoint on, as a writer opens.
    */
   async verify(options: { readonly full?: boolean } = {}): Promise<JournalVerification> {
     this.settleNow();
-    if (options.full === false) return verifyFromCheckpoint(this.db).check;
-    const db = this.db;
-    const records = function* () {
-      for (const row of rowsAfter(db, 0)) yield toStoredRecord(row);
-    };
-    return verifyWithCheckpoints(records(), undefined, storedHash);
+    return verifyChainOf(this.db, { full: options.full !== false }).check;
   }
 
   async close(): Promise<void> {
@@ -672,47 +363,5 @@ export class SqliteJournal implements Journal {
     for (const stop of [...this.watchers]) stop();
     this.db.close();
     if (this.lockToken) releaseWriterLock(this.path, this.lockToken);
-  }
-}
-
-/** Takes `path`'s writer lock (atomically creating the lock file), or throws `locked` naming the holder. */
-function takeWriterLock(path: string): string {
-  const token = randomUUID();
-  const me: JournalWriter = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPathOf(path), 'wx');
-      try {
-        writeSync(fd, JSON.stringify(me));
-      } finally {
-        closeSync(fd);
-      }
-      return token;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new JournalError('unreadable', `cannot lock journal ${path}: ${(e as Error).message}`);
-    }
-    const holder = liveWriter(path);
-    if (holder) {
-      throw new JournalError(
-        'locked',
-        `${path} is being written by pid ${holder.pid} on ${holder.host} since ${holder.since}; one process writes a journal at a time. ` +
-          'Operators reach that process with `warden kill-switch set` and `warden resolve`, which hand it the command.',
-      );
-    }
-    try {
-      unlinkSync(lockPathOf(path)); // stale: its process is gone
-    } catch {
-      // someone else removed it first; try again
-    }
-  }
-  throw new JournalError('locked', `${path}: could not take the writer lock`);
-}
-
-function releaseWriterLock(path: string, token: string): void {
-  try {
-    const w = WriterSchema.safeParse(JSON.parse(readFileSync(lockPathOf(path), 'utf8')));
-    if (w.success && w.data.token === token) unlinkSync(lockPathOf(path));
-  } catch {
-    // already gone
   }
 }

@@ -1,11 +1,7 @@
 /** The forensic journal: every transition and broker call, hash-chained. */
 import type { FrozenSnapshot } from '../domain/schemas.js';
-import type { ExecutionResult } from '../domain/result.js';
-import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState, KillSwitchType } from '../domain/constants.js';
-import type { KillSwitchSetOptions } from '../engine/killSwitch.js';
 import type { LimitsInput } from '../domain/limits.js';
-import type { FleetAdmission, FleetLimitFacts, FleetLimitsChange, FleetPosition } from './fleetLedger.js';
 
 /**
  * What a journal record is about; the values are stored in each record's `kind`.
@@ -189,9 +185,10 @@ export interface ExpiredLease {
 
 /**
  * A journal store. `append` chains the record synchronously (so the order of records is the order
- * of events) and returns it. A store that writes in batches (group commit) implements `flush`; the
- * engine awaits it before every send and before it hands out a result, so the intent to send is on
- * disk before the send starts. A store without `flush` must make each record durable in `append`.
+ * of events) and returns it; each record is durable once `append` returns, unless the store writes
+ * in batches (`GroupCommit`, in src/journal/capabilities.ts). What a store may do beyond this
+ * (claims, a fleet's kill switch, leases, operators' commands, a restart index) is a capability of
+ * its own there, which the engine asks for by type.
  *
  * @example
  * const journal: Journal = new SqliteJournal('data/warden.journal.sqlite');
@@ -199,79 +196,9 @@ export interface ExpiredLease {
  */
 export interface Journal {
   append(entry: JournalEntry): JournalRecord;
-  /**
-   * Optional: resolves once every record appended so far is durable; rejects if they could not be
-   * written (the store then refuses further appends).
-   */
-  flush?(): Promise<void>;
-  /**
-   * Optional: hears operators' commands written by other processes (the `warden kill-switch` and
-   * `resolve` commands while an engine holds the journal). Each is handed over once; the answer is
-   * stored for the operator. Returns a function that stops watching.
-   */
-  watchCommands?(handler: (command: OperatorCommand) => CommandOutcome): () => void;
-  /**
-   * Optional: a store shared by several engines decides advisory claims itself, durably, so that
-   * one advisory gets one execution fleet-wide: `duplicate` when another execution holds it. The
-   * engine asks before it journals the claim and before the first send; a store without it leaves
-   * the claim to the engine (one process).
-   */
-  claim?(claim: StoreClaim): Promise<'claimed' | 'duplicate'>;
-  /**
-   * Optional, with `watchKillSwitches`: a kill switch shared by every engine on the store. The
-   * engine writes its operators' changes here, applies every change it hears to its executions, and
-   * reads the fleet's state fail-closed (no new orders while it cannot confirm it).
-   */
-  setKillSwitch?(request: { readonly state: KillSwitchState } & KillSwitchSetOptions): Promise<unknown>;
-  /** Optional, on a store shared by several engines: every engine's flags still awaiting resolution, with their symbols. */
-  openFlags?(): Promise<readonly { readonly result: ExecutionResult; readonly symbol: string }[]>;
-  watchKillSwitches?(onChange: (switches: readonly FleetSwitch[]) => void, options?: { readonly clock?: Clock; readonly stalenessBudgetMs?: number }): FleetKillSwitchWatch;
-  /**
-   * Optional, all together: execution leases with fencing epochs, on a store shared by several
-   * engines. The engine leases an execution (owner: its `writer` id) before the first send, renews
-   * it while the execution runs, releases it when it settles, and takes over executions whose lease
-   * expired (their engine died), resuming them from their claim (`claimOf`) and their records.
-   */
-  readonly writer?: string;
-  acquireLease?(executionId: string, owner: string, ttlMs: number): Promise<number>;
-  renewLease?(executionId: string, owner: string, epoch: number, ttlMs: number): Promise<void>;
-  releaseLease?(executionId: string, owner: string, epoch: number): Promise<void>;
-  expiredLeases?(): Promise<readonly ExpiredLease[]>;
-  takeOver?(executionId: string, newOwner: string, ttlMs: number): Promise<number>;
-  claimOf?(executionId: string): Promise<StoreClaim | null>;
-  /**
-   * Optional, all together, on a store shared by several engines: the fleet's position ledger and
-   * limits (see `FleetPosition`). Reconciliation expects every other execution of the fleet on the
-   * symbol; the limits admit an execution against the fleet's position and order rate atomically
-   * (an execution no fleet limit concerns is recorded once claimed, `recordFleetExecution`);
-   * the engine reports what it hears filled and when the execution settled; operators' tightenings
-   * written for the fleet are read from `fleetLimitsChanges`.
-   */
-  fleetPosition?(symbol: string, excludingExecutionId: string): Promise<FleetPosition>;
-  admitToFleet?(request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean): Promise<{ readonly facts: FleetLimitFacts; readonly admitted: boolean }>;
-  recordFleetExecution?(execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void>;
-  recordFleetFill?(executionId: string, filled: number): Promise<void>;
-  settleFleetPosition?(executionId: string, filled: number, sent: boolean): Promise<void>;
-  fleetLimitsChanges?(afterId: number): Promise<readonly FleetLimitsChange[]>;
   /** Every record, in sequence order, read synchronously. */
   readAll(): readonly JournalRecord[];
-  /**
-   * Optional: only the records an engine needs to restart (claims, kill-switch changes,
-   * resolutions, results, recoveries, and every record of unfinished executions), in sequence
-   * order. A store that keeps many records implements it with indexes; without it, `readAll()`.
-   */
-  restartRecords?(): readonly JournalRecord[];
-  /**
-   * Optional, with checkpoints: every advisory ever claimed, from the store's own index, since a
-   * restart from a checkpoint reads no claim record settled before it.
-   */
-  claimedAdvisories?(): readonly string[];
   records(filter?: JournalFilter): Promise<JournalRecord[]>;
-  /**
-   * Optional: the records after `sequence`, in order, at most `limit` of them; for followers (the
-   * console, metrics) that keep up with a journal without reading it whole each time.
-   */
-  recordsAfter?(sequence: number, limit: number): readonly JournalRecord[];
   /**
    * Checks the hash chain. `{ full: true }` (and the default) checks every record, and every
    * checkpoint against what the records before it say; `{ full: false }`, where the store keeps

@@ -130,7 +130,6 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
   if (at('reconciling')) {
     events.push({ ...done('reconcile', observation(c, 'matched')), variant: 'matched' }, { ...done('reconcile', observation(c, 'mismatch')), variant: 'mismatch' }, fail('reconcile', unknownOutcome()));
   }
-  if (at('flagged')) events.push({ type: 'RESOLVE', operator: 'carol', note: 'checked' });
   return events;
 }
 
@@ -175,6 +174,7 @@ export function serializeSnapshot(snap: ModelSnapshot): string {
     // What protection was last asked to cover (the guard compares it with the fill), and whether a retry waits.
     c.protection.kind === 'none' || c.protection.plan === null ? 0 : c.protection.plan.quantity >= size ? 2 : 1,
     c.protection.kind === 'failed' && c.protection.retrying,
+    c.send.pauseServed,
   ]);
 }
 

@@ -20,7 +20,7 @@ const COVERAGE_DOC = 'docs/coverage.md';
 /** Transitions no generated path can take, and the test that takes them instead. */
 const EXEMPT: Record<string, string> = {
   'execution | * | - | (stays)':
-    'an event no state handles (e.g. RESOLVE sent before the execution is flagged) can only come from a host that sends events to the machine itself, never through the engine; `test/machine.test.ts` "reports an event no state handles instead of dropping it"',
+    'an event no state handles (e.g. one the chart does not know) can only come from a host that sends events to the machine itself, never through the engine; `test/machine.test.ts` "reports an event no state handles instead of dropping it"',
   'execution.live.trading.unconfirmed.checkingResend | always | !notExpired | execution.live.stopping':
     'a snapshot that expires between its first send and a resend; the path model keeps one expiry far away, so `test/retries.test.ts` "expiry is re-checked before a retry" takes it',
   'execution.live.trading.unconfirmed.checkingResend | always | !snapshotHashIntact | execution.live.stopping':

@@ -6,7 +6,7 @@
 import { SimulatedClock, type AnyStateMachine } from 'xstate';
 import { expect } from 'vitest';
 import { pino } from 'pino';
-import { createEngine, PROTECTION_RETRY_DELAY_MS, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type OrderReport } from '../../src/index.js';
+import { createEngine, PROTECTION_RETRY_DELAY_MS, type BrokerAdapter, type ExecutionResult, type FrozenSnapshot, type LimitsInput, type OrderReport } from '../../src/index.js';
 import type { LimitFacts } from '../../src/rules/limits.js';
 import type { ExecutionContext } from '../../machines/execution.machine.js';
 import { checkInvariants, checkProtectionKeepsUp, checkSafety } from '../support/invariants.js';
@@ -43,6 +43,15 @@ export interface ReplayCoverage {
 
 const POLL_MS = 1_000;
 
+/** What the replay needs from the adapter it drives: answers and pushes as the path says. */
+export interface PathBroker extends BrokerAdapter {
+  settle(method: 'submitOrder' | 'cancelOrder' | 'getOrder' | 'getPosition' | 'placeProtection' | 'isTradable' | 'getQuote', outcome: { ok: true; value: unknown } | { ok: false; error: unknown }): void | Promise<void>;
+  push(report: OrderReport): void | Promise<void>;
+  waiting(method: 'getOrder'): number;
+  beforeStep?(path: ModelPath, i: number): void;
+  close?(): void | Promise<void>;
+}
+
 const flush = async () => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 };
@@ -61,11 +70,20 @@ export async function replayPath(args: {
   durability?: 'durable' | 'openOrdersOnly';
   /** The engine's pre-trade limits. */
   limits?: LimitsInput;
+  /** Another adapter answering as the path says (default: a DeferredBroker). */
+  broker?: (clock: SimulatedClock) => Promise<PathBroker>;
 }): Promise<ExecutionResult> {
   const { path, coverage } = args;
   const clock = new SimulatedClock();
   clock.set(T0);
-  const broker = new DeferredBroker(args.durability ?? 'durable');
+  const broker: PathBroker = args.broker ? await args.broker(clock) : new DeferredBroker(args.durability ?? 'durable');
+  try {
+    return await replayWith(broker);
+  } finally {
+    await broker.close?.();
+  }
+
+  async function replayWith(broker: PathBroker): Promise<ExecutionResult> {
   let live: { value: unknown; context: ExecutionContext; status: string } | null = null;
   const journal = new ClaimingJournal(clock);
   if (args.recovery && args.snapshot) {
@@ -99,7 +117,7 @@ export async function replayPath(args: {
     // The advisory is already executing on this engine: past its limits, being claimed.
     void engine.execute(args.snapshot);
     await flush();
-    broker.settle('isTradable', { ok: true, value: true });
+    await broker.settle('isTradable', { ok: true, value: true });
     await flush();
   }
 
@@ -109,6 +127,7 @@ export async function replayPath(args: {
   expect(JSON.stringify(live!.value), 'initial state').toBe(JSON.stringify(path.initial.value));
 
   for (const [i, step] of path.steps.entries()) {
+    broker.beforeStep?.(path, i);
     await apply(step.event);
     await flush();
     expect(JSON.stringify(live!.value), describe(i)).toBe(JSON.stringify(step.state.value));
@@ -136,9 +155,9 @@ export async function replayPath(args: {
         const facts = (event as { output: LimitFacts }).output;
         if (facts.quote !== null) {
           const q = facts.quote;
-          broker.settle('getQuote', q.kind === 'quoted' ? { ok: true, value: { bid: q.bid, ask: q.ask } } : { ok: false, error: new Error(q.reason) });
+          await broker.settle('getQuote', q.kind === 'quoted' ? { ok: true, value: { bid: q.bid, ask: q.ask } } : { ok: false, error: new Error(q.reason) });
         }
-        broker.settle('isTradable', { ok: true, value: facts.tradable?.kind === 'open' });
+        await broker.settle('isTradable', { ok: true, value: facts.tradable?.kind === 'open' });
         return;
       }
       const payload = ok ? (event as { output: unknown }).output : (event as { error: unknown }).error;
@@ -146,14 +165,14 @@ export async function replayPath(args: {
         const variant = (event as { variant?: 'matched' | 'mismatch' }).variant;
         const out = (variant ? observation(live!.context as never, variant) : payload) as { order: unknown; position: unknown };
         if (ok) {
-          broker.settle('getPosition', { ok: true, value: out.position });
-          broker.settle('getOrder', { ok: true, value: out.order });
+          await broker.settle('getPosition', { ok: true, value: out.position });
+          await broker.settle('getOrder', { ok: true, value: out.order });
         } else {
-          broker.settle('getPosition', { ok: false, error: payload });
+          await broker.settle('getPosition', { ok: false, error: payload });
         }
         return;
       }
-      broker.settle(INVOKE_METHOD[id!]!, ok ? { ok: true, value: payload } : { ok: false, error: payload });
+      await broker.settle(INVOKE_METHOD[id!]!, ok ? { ok: true, value: payload } : { ok: false, error: payload });
       return;
     }
     const delayed = /^xstate\.after\.([^.]+)\./.exec(type);
@@ -166,17 +185,17 @@ export async function replayPath(args: {
     }
     switch (type) {
       case 'ORDER_UPDATE':
-        broker.push((event as { report: OrderReport }).report);
+        await broker.push((event as { report: OrderReport }).report);
         return;
       case 'REPORT_INVALID':
-        broker.push({ clientOrderId: live!.context.clientOrderId!, brokerOrderId: 'B-1', status: 'filled', filledQuantity: -1, averageFillPrice: null } as OrderReport);
+        await broker.push({ clientOrderId: live!.context.clientOrderId!, brokerOrderId: 'B-1', status: 'filled', filledQuantity: -1, averageFillPrice: null } as OrderReport);
         return;
       case 'POLL_FAILED':
         if (broker.waiting('getOrder') === 0) {
           clock.increment(POLL_MS);
           await flush();
         }
-        broker.settle('getOrder', { ok: false, error: new Error('connection reset') });
+        await broker.settle('getOrder', { ok: false, error: new Error('connection reset') });
         return;
       case 'KILL_SWITCH':
         engine.killSwitch.set((event as { state: 'warning' | 'active' }).state, { symbol: args.snapshot!.symbol, reason: 'path', operator: 'path' });
@@ -185,11 +204,9 @@ export async function replayPath(args: {
         // Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after an unknown protection outcome.
         clock.increment(PROTECTION_RETRY_DELAY_MS);
         return;
-      case 'RESOLVE':
-        engine.resolve(args.snapshot!.advisoryId, { operator: 'carol', note: 'checked' });
-        return;
       default:
         throw new Error(`the replay does not know how to produce ${type}`);
     }
   }
+}
 }

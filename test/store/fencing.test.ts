@@ -57,7 +57,7 @@ describe('fencing without gaps', () => {
     const b = await db.open({ writer: 'early-b' });
     a.append(transition('exec-early', 'validating')); // appended before the lease, written after the takeover
     // Hold the batch back until the lease moved on: the writer connection is busy in a transaction of ours.
-    const writer = (a as unknown as { writerClient: { query: (q: string) => Promise<unknown> } }).writerClient;
+    const writer = (a as unknown as { journal: { writerClient: { query: (q: string) => Promise<unknown> } } }).journal.writerClient;
     const stall = writer.query('SELECT pg_sleep(0.4)');
     expect(await takenOver(a, b, 'exec-early')).toBe(2);
     await b.releaseLease('exec-early', 'early-b', 2);

@@ -4,7 +4,8 @@
  * `checkInvariants` adds what must hold once it has settled.
  */
 import { expect } from 'vitest';
-import { FINAL_STATUSES, HARD_TIMEOUT_MS, type ExecutionResult, type FrozenSnapshot, type JournalRecord, type OrderRequest, type Venue } from '../../src/index.js';
+import { FINAL_STATUSES, HARD_TIMEOUT_MS, type ExecutionResult, type FrozenSnapshot, type JournalRecord, type OrderRequest } from '../../src/index.js';
+import type { Venue } from '../../src/broker/venue.js';
 import { protectiveLevels } from '../../src/rules/index.js';
 
 const SEVERITY = { off: 0, warning: 1, active: 2 } as const;

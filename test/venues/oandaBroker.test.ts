@@ -121,7 +121,7 @@ describe('OandaBroker: orders', () => {
 
   it('every request has a time limit: a hung answer is an unknown outcome (timeout)', async () => {
     const { venue, make } = await setup();
-    const broker = make({ requestLimitMs: 40 });
+    const broker = make({ requestLimitMs: 400 }); // room for a loaded machine's loopback; the hang outlasts it anyway
     await broker.getPosition('EURUSD'); // instruments loaded
     venue.failNext('POST', '/orders', 'hang');
     expect(await thrown(broker.submitOrder(order('wd-t1')))).toMatchObject({ retryable: true, code: 'timeout' });
@@ -248,6 +248,43 @@ describe('OandaBroker: the transactions stream', () => {
     expect(seen.filter((r) => r.clientOrderId === 'wd-st1')).toHaveLength(1); // nothing twice
     stop();
     await until(() => venue.openStreams === 0, 'stream closed when nobody listens');
+  });
+
+  it('IOC: a streamed fill of fewer units than ordered is partial, and the cancel of the rest reports what filled, never zero', async () => {
+    const { venue, broker } = await setup({ timeInForce: 'IOC' });
+    const seen: OrderReport[] = [];
+    const stop = broker.subscribe((r) => seen.push(r));
+    await until(() => venue.openStreams === 1, 'stream open');
+    venue.script({ kind: 'pending' });
+    expect(await broker.submitOrder(order('wd-ioc1'))).toMatchObject({ status: 'pending' });
+    expect(sentOrder(venue)).toMatchObject({ timeInForce: 'IOC' });
+    venue.fillPending('wd-ioc1', { units: 400, price: 1.10011 });
+    await until(() => seen.some((r) => r.status === 'cancelled'), 'the rest cancelled');
+    expect(seen.map((r) => ({ status: r.status, filledQuantity: r.filledQuantity, averageFillPrice: r.averageFillPrice }))).toEqual([
+      { status: 'partially_filled', filledQuantity: 400, averageFillPrice: 1.10011 },
+      { status: 'cancelled', filledQuantity: 400, averageFillPrice: 1.10011 },
+    ]);
+    // A look-up says the same: the order is over, with its fill.
+    expect(await broker.getOrder({ clientOrderId: 'wd-ioc1' })).toMatchObject({ status: 'cancelled', filledQuantity: 400, averageFillPrice: 1.10011 });
+    stop();
+  });
+
+  it('after a restart the stream never saw the create: a fill of unknown share is partial, never complete, until the look-up says', async () => {
+    const { venue, broker, make } = await setup({ timeInForce: 'IOC' });
+    venue.script({ kind: 'pending' });
+    await broker.submitOrder(order('wd-rs1'));
+    const restarted = make(); // a new process: it never sent wd-rs1 and its stream opens after the create
+    const seen: OrderReport[] = [];
+    const stop = restarted.subscribe((r) => seen.push(r));
+    await until(() => venue.openStreams === 1, 'stream open');
+    venue.fillPending('wd-rs1', { units: 400 });
+    await until(() => seen.some((r) => r.status === 'cancelled'), 'the rest cancelled');
+    expect(seen.map((r) => [r.status, r.filledQuantity])).toEqual([['partially_filled', 400], ['cancelled', 400]]);
+    stop();
+  });
+
+  it('timeInForce is FOK or IOC, the only two v20 allows for a market order; anything else is refused at construction', () => {
+    expect(() => new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, timeInForce: 'GTC' as never })).toThrow(/timeInForce must be 'FOK' or 'IOC'.*GTC/);
   });
 
   it('a heartbeat whose lastTransactionID is ahead reveals missed transactions, which are fetched', async () => {

@@ -5,11 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, freezeSnapshot, MemoryJournal, type FrozenSnapshot } from '../../src/index.js';
-import { OandaBroker } from '../../src/entries/adapters.js';
+import { OandaBroker, type OandaBrokerOptions } from '../../src/entries/adapters.js';
 import { protectiveLevels } from '../../src/rules/protection.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { rawSnapshot, silentLogger, snapshot, T0 } from '../support/fixtures.js';
-import { checkInvariants } from '../support/invariants.js';
+import { checkInvariants, checkProtectionKeepsUp } from '../support/invariants.js';
 import { drive, trackCalls } from './drive.js';
 
 /**
@@ -29,13 +29,13 @@ afterEach(async () => {
   closers = [];
 });
 
-async function start({ virtual = true, pollIntervalMs = 500 }: { virtual?: boolean; pollIntervalMs?: number } = {}) {
+async function start({ virtual = true, pollIntervalMs = 500, options = {} }: { virtual?: boolean; pollIntervalMs?: number; options?: Partial<OandaBrokerOptions> } = {}) {
   const venue = await new OandaVenue().start();
-  const oanda = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5 });
+  const oanda = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5, ...options });
   const { broker, quiet: inFlight } = trackCalls(oanda);
   const quiet = () => patientQuiet(inFlight);
   const clock = new VirtualClock(T0);
-  const journal = new MemoryJournal();
+  const journal = new MemoryJournal(virtual ? clock : undefined);
   const engine = createEngine({ broker, journal, logger: silentLogger(), pollIntervalMs, ...(virtual ? { clock } : {}) });
   const run = <T>(p: Promise<T>) => (virtual ? drive(clock, quiet, p) : p);
   const check = async (s: FrozenSnapshot, result: Awaited<ReturnType<typeof engine.execute>>) => {
@@ -49,7 +49,7 @@ async function start({ virtual = true, pollIntervalMs = 500 }: { virtual?: boole
     oanda.close();
     await venue.close();
   });
-  return { venue, engine, run, check };
+  return { venue, engine, journal, clock, run, check };
 }
 
 /** The venue's transactions of one batch (a request's transactions share its batchID). */
@@ -144,5 +144,55 @@ describe('engine × OandaBroker × offline v20 venue', () => {
     expect(result.reconciliation?.status).toBe('matched');
     expect(result.durationMs).toBeLessThan(3_600_000);
     await check(s, result);
+  });
+
+  it('IOC, a partial fill at 1 s: stopped at the venue in the fill\'s own batch, rule 2\'s levels for the 500 units within one protection round trip, not at the deadline', async () => {
+    const { venue, engine, journal, clock, run, check } = await start({ options: { timeInForce: 'IOC' } });
+    venue.script({ kind: 'pending' });
+    const s = eurusd({ positionSize: 1_000 });
+    const id = `wd-${s.hash.slice(0, 24)}`;
+    // At 1 s OANDA finds liquidity for 500 of the 1,000 units: ORDER_FILL for 500, the rest ORDER_CANCEL.
+    clock.setTimeout(() => venue.fillPending(id, { units: 500, price: 1.10021 }), 1_000);
+    const result = await run(engine.execute(s));
+    const levels = protectiveLevels('buy', 1.10021, s.slOffsetPct, s.tpOffsetPct);
+    expect(result).toMatchObject({ status: 'partially_filled', filledQuantity: 500, fillPrice: 1.10021, protectionPlaced: true, requiresManualResolution: false });
+    expect(result.reconciliation?.status).toBe('matched');
+    expect((venue.requests.find((r) => r.method === 'POST')!.body as { order: { timeInForce: string } }).order.timeInForce).toBe('IOC');
+    expect(await batchOf(venue, id)).toEqual([{ type: 'ORDER_FILL', reason: 'MARKET_ORDER' }, { type: 'STOP_LOSS_ORDER', reason: 'ON_FILL' }, { type: 'ORDER_CANCEL', reason: 'INSUFFICIENT_LIQUIDITY' }]);
+    // The trade holds rule 2's exact levels from its own fill, for its 500 units; the rest was never waited for.
+    expect(venue.tradeOf(id)).toMatchObject({ units: 500, stopLoss: Number(levels.stopLoss.toFixed(5)), takeProfit: Number(levels.takeProfit.toFixed(5)) });
+    expect(result.durationMs).toBeLessThan(2_000);
+    const records = await journal.records();
+    const known = records.find((r) => r.kind === 'transition' && (r.payload as { filledQuantity: number }).filledQuantity > 0)!;
+    const protections = records.filter((r) => r.kind === 'broker.request' && r.event === 'placeProtection');
+    expect(Date.parse(known.at) - T0).toBeLessThanOrEqual(1_000 + 500); // pushed, or at the latest the next poll
+    expect(Date.parse(protections[0]!.at)).toBe(Date.parse(known.at)); // asked for the moment the fill is known
+    expect(protections[0]!.payload).toMatchObject({ quantity: 500, ...levels });
+    const answered = records.find((r) => r.kind === 'broker.response' && r.event === 'placeProtection')!;
+    expect(answered.payload).toMatchObject({ status: 'placed', quantity: 500 });
+    expect(Date.parse(answered.at)).toBe(Date.parse(known.at)); // one round trip (zero virtual time on loopback)
+    checkProtectionKeepsUp({ journal: records });
+    await check(s, result);
+  });
+
+  it('IOC with liquidity for part of the units at once: one 201 carries the fill and the cancel; FOK is cancelled whole', async () => {
+    for (const timeInForce of ['IOC', 'FOK'] as const) {
+      const { venue, engine, journal, run, check } = await start({ options: { timeInForce } });
+      venue.script({ kind: 'partial', units: 400, price: 1.09987 });
+      const s = eurusd({ advisoryId: `adv-partial-${timeInForce}`, positionSize: 1_000 });
+      const result = await run(engine.execute(s));
+      if (timeInForce === 'IOC') {
+        expect(result).toMatchObject({ status: 'partially_filled', filledQuantity: 400, fillPrice: 1.09987, protectionPlaced: true, requiresManualResolution: false });
+        // The 201's answer is the finished order: what filled, the rest cancelled; nothing left to wait for.
+        const answer = (await journal.records()).find((r) => r.kind === 'broker.response' && r.event === 'submitOrder')!;
+        expect(answer.payload).toMatchObject({ status: 'cancelled', filledQuantity: 400, averageFillPrice: 1.09987, reason: 'INSUFFICIENT_LIQUIDITY' });
+        expect(venue.tradeOf(result.clientOrderId!)).toMatchObject({ units: 400, stopLoss: Number(protectiveLevels('buy', 1.09987, s.slOffsetPct, s.tpOffsetPct).stopLoss.toFixed(5)) });
+      } else {
+        expect(result).toMatchObject({ filledQuantity: 0, protectionPlaced: false });
+        expect(venue.netUnits('EUR_USD')).toBe(0);
+      }
+      expect(result.reconciliation?.status).toBe('matched');
+      await check(s, result);
+    }
   });
 });

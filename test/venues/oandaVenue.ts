@@ -5,12 +5,17 @@
  * a violation is recorded in `schemaErrors` (tests assert there are none) and answered as a 500.
  *
  * What it reproduces, in the spec's words:
- * - `POST /orders` with a `MarketOrderRequest` (FOK): `201` with `orderCreateTransaction` and
+ * - `POST /orders` with a `MarketOrderRequest` (`timeInForce` FOK or IOC, the only two v20 allows
+ *   for it; anything else is `TIME_IN_FORCE_INVALID`): `201` with `orderCreateTransaction` and
  *   `orderFillTransaction` (`tradeOpened`, and the `STOP_LOSS_ORDER` of `stopLossOnFill.distance`
  *   priced from the trade's open price), or `201` with `orderCancelTransaction` (`MARKET_HALTED`,
  *   `INSUFFICIENT_MARGIN`, `BOUNDS_VIOLATION` when `priceBound` is not met,
  *   `CLIENT_TRADE_ID_ALREADY_EXISTS`), or `400` with `orderRejectTransaction` (`rejectReason`,
  *   `errorCode`, `errorMessage`);
+ * - a partial fill the only way v20 has one: an IOC order fills part of its units and the rest is
+ *   cancelled in the same batch (`ORDER_FILL`, then `ORDER_CANCEL` `INSUFFICIENT_LIQUIDITY`), at
+ *   once (`partial` script) or when a pending order fills (`fillPending` with `units`); a FOK order
+ *   short of liquidity is cancelled whole;
  * - client id uniqueness among PENDING orders only (`CLIENT_ORDER_ID_ALREADY_EXISTS`);
  * - `NO_SUCH_ORDER` for the first look-ups of a fresh order (`lookupLag`);
  * - `429` (rate limiting), a lost answer (the order is made, the connection is cut), a hung request;
@@ -95,12 +100,19 @@ export interface OandaVenueInstrument {
 /** How the next order create is answered. */
 export type OandaOrderScript =
   | { readonly kind: 'fill'; readonly price?: number }
+  /**
+   * Liquidity for only `units`: an `IOC` order fills them and its rest is cancelled in the same
+   * batch (`ORDER_FILL`, then `ORDER_CANCEL` `INSUFFICIENT_LIQUIDITY`); a `FOK` order is cancelled whole.
+   */
+  | { readonly kind: 'partial'; readonly units: number; readonly price?: number }
   | { readonly kind: 'cancel'; readonly reason: 'MARKET_HALTED' | 'INSUFFICIENT_MARGIN' | 'INSUFFICIENT_LIQUIDITY' }
   | { readonly kind: 'reject'; readonly reason: 'INSUFFICIENT_MARGIN' | 'UNITS_MIMIMUM_NOT_MET' | 'INSTRUMENT_NOT_TRADEABLE' | 'ACCOUNT_NOT_ACTIVE' }
   /** Stays PENDING until `fillPending` or `cancel`. */
   | { readonly kind: 'pending' }
   /** Handled as a fill, but the connection is cut before the answer. */
-  | { readonly kind: 'lostAnswer' };
+  | { readonly kind: 'lostAnswer' }
+  /** Created and left PENDING, but the connection is cut before the answer. */
+  | { readonly kind: 'lostPending' };
 
 interface VenueOrder {
   id: string;
@@ -109,6 +121,7 @@ interface VenueOrder {
   instrument: string;
   units: number;
   state: 'PENDING' | 'FILLED' | 'CANCELLED';
+  timeInForce: 'FOK' | 'IOC';
   createTime: string;
   priceBound: string | undefined;
   stopLossDistance: string | undefined;
@@ -168,6 +181,11 @@ export class OandaVenue {
   lookupLag = 0;
   /** When false, new transactions are not written to open streams (only heartbeats reveal them). */
   streamTransactions = true;
+  /** When true, new transactions are kept back from open streams until `releaseHeld` (a stream running behind). */
+  holdStream = false;
+  readonly #held: Json[] = [];
+  /** The next `PUT /trades/{tradeSpecifier}/orders` is refused (`STOP_LOSS_ORDER_REJECT`, `PRICE_DISTANCE_MINIMUM_NOT_MET`). */
+  refuseNextDependentOrders = false;
   readonly #transactions: Json[] = [];
   readonly #orders = new Map<string, VenueOrder>();
   readonly #trades = new Map<string, VenueTrade>();
@@ -206,11 +224,45 @@ export class OandaVenue {
     return this;
   }
 
-  /** Fills a PENDING order (by client id) at the instrument's price, as OANDA would when the market opens. */
-  fillPending(clientId: string): void {
+  /**
+   * Fills a PENDING order (by client id) at the instrument's price, as OANDA would when the market
+   * opens. With `units` fewer than ordered (an `IOC` order only), that many fill and the rest is
+   * cancelled in the same batch, `INSUFFICIENT_LIQUIDITY`.
+   */
+  fillPending(clientId: string, options: { units?: number; price?: number } = {}): void {
     const order = [...this.#orders.values()].find((o) => o.clientId === clientId && o.state === 'PENDING');
     if (!order) throw new Error(`no pending order ${clientId}`);
-    this.#fill(order, this.instruments.get(order.instrument)!.price, `r-${this.#nextId}`);
+    const price = options.price ?? this.instruments.get(order.instrument)!.price;
+    const units = options.units ?? Math.abs(order.units);
+    if (units < Math.abs(order.units) && order.timeInForce !== 'IOC') throw new Error(`a ${order.timeInForce} order never fills in part`);
+    const batchID = String(this.#nextId);
+    this.#fill(order, price, batchID, Math.sign(order.units) * units);
+    if (units < Math.abs(order.units)) this.#cancel(order, 'INSUFFICIENT_LIQUIDITY', batchID);
+    this.#checkProtected();
+  }
+
+  /** Cancels a PENDING order as OANDA itself would (e.g. `MARKET_HALTED`), not at the client's request. */
+  cancelPending(clientId: string, reason: 'MARKET_HALTED' | 'INSUFFICIENT_LIQUIDITY' = 'MARKET_HALTED'): void {
+    const order = [...this.#orders.values()].find((o) => o.clientId === clientId && o.state === 'PENDING');
+    if (!order) throw new Error(`no pending order ${clientId}`);
+    this.#cancel(order, reason, String(this.#nextId));
+  }
+
+  /** Writes the transactions kept back by `holdStream` that `which` selects (default: all), in order. */
+  releaseHeld(which: (t: { type: string; clientOrderID?: string }) => boolean = () => true): void {
+    for (const t of this.#held.filter((x) => which(x as never))) {
+      this.#held.splice(this.#held.indexOf(t), 1);
+      this.#writeStreams(t);
+    }
+  }
+
+  /** Opens a trade no Warden order made (another desk's), with its stop, as a fill of a market order would. */
+  openForeignTrade(instrument: string, units: number): void {
+    const o: VenueOrder = { id: String(this.#nextId), clientId: undefined, tradeClientId: undefined, instrument, units, state: 'PENDING', timeInForce: 'FOK', createTime: this.#time(), priceBound: undefined, stopLossDistance: '0.01', lookupsLeftMissing: 0 };
+    this.#record({ type: 'MARKET_ORDER', instrument, units: String(units), timeInForce: 'FOK', positionFill: 'DEFAULT', reason: 'CLIENT_ORDER' });
+    this.#orders.set(o.id, o);
+    this.#fill(o, this.instruments.get(instrument)!.price, o.id);
+    this.#checkProtected();
   }
 
   /** Writes a heartbeat to every open stream. */
@@ -239,8 +291,8 @@ export class OandaVenue {
   }
 
   /** Orders ever created with this client id (OANDA allows reuse once one is no longer pending). */
-  ordersWithClientId(clientId: string): readonly { id: string; state: string; units: number }[] {
-    return [...this.#orders.values()].filter((o) => o.clientId === clientId).map((o) => ({ id: o.id, state: o.state, units: o.units }));
+  ordersWithClientId(clientId: string): readonly { id: string; state: string; units: number; filled: number }[] {
+    return [...this.#orders.values()].filter((o) => o.clientId === clientId).map((o) => ({ id: o.id, state: o.state, units: o.units, filled: o.tradeOpenedID ? Math.abs(this.#trades.get(o.tradeOpenedID)?.initialUnits ?? 0) : 0 }));
   }
 
   /** Net units held on an instrument. */
@@ -262,6 +314,9 @@ export class OandaVenue {
     this.#faults.length = 0;
     this.lookupLag = 0;
     this.streamTransactions = true;
+    this.holdStream = false;
+    this.#held.length = 0;
+    this.refuseNextDependentOrders = false;
   }
 
   // ---- HTTP
@@ -374,7 +429,8 @@ export class OandaVenue {
     const errors = schemaErrorsOf({ $ref: `#/definitions/${TRANSACTION_DEFINITION[full.type as string] ?? 'Transaction'}` }, full);
     for (const e of errors) this.schemaErrors.push(`transaction ${full.type as string} ${e}`);
     this.#transactions.push(full);
-    if (this.streamTransactions) this.#writeStreams(full);
+    if (this.holdStream) this.#held.push(full);
+    else if (this.streamTransactions) this.#writeStreams(full);
     return full;
   }
 
@@ -413,7 +469,7 @@ export class OandaVenue {
     const path = '/accounts/{accountID}/orders';
     const order = (body as { order?: Json } | undefined)?.order;
     const reject = (reason: string, message: string, status = 400, request: Json = order ?? {}) => {
-      const tx = this.#record({ type: 'MARKET_ORDER_REJECT', instrument: request.instrument, units: request.units, timeInForce: 'FOK', positionFill: 'DEFAULT', reason: 'CLIENT_ORDER', ...(request.clientExtensions ? { clientExtensions: request.clientExtensions } : {}), rejectReason: reason });
+      const tx = this.#record({ type: 'MARKET_ORDER_REJECT', instrument: request.instrument, units: request.units, timeInForce: request.timeInForce === 'IOC' ? 'IOC' : 'FOK', positionFill: 'DEFAULT', reason: 'CLIENT_ORDER', ...(request.clientExtensions ? { clientExtensions: request.clientExtensions } : {}), rejectReason: reason });
       return this.#send(res, path, status, { orderRejectTransaction: tx, relatedTransactionIDs: [tx.id], lastTransactionID: this.lastTransactionID, errorCode: reason, errorMessage: message });
     };
     if (!order || order.type !== 'MARKET') return this.#send(res, path, 400, { errorCode: 'INVALID_ORDER', errorMessage: 'only MARKET orders are served offline' });
@@ -428,6 +484,8 @@ export class OandaVenue {
     if (clientId !== undefined && [...this.#orders.values()].some((o) => o.clientId === clientId && o.state === 'PENDING')) {
       return reject('CLIENT_ORDER_ID_ALREADY_EXISTS', 'The client Order ID specified is already in use');
     }
+    const timeInForce = order.timeInForce ?? 'FOK';
+    if (timeInForce !== 'FOK' && timeInForce !== 'IOC') return reject('TIME_IN_FORCE_INVALID', 'The TimeInForce specified is invalid for a Market Order');
     const slDistance = (order.stopLossOnFill as { distance?: string } | undefined)?.distance;
     if (slDistance !== undefined) {
       if (!/^\d+(\.\d+)?$/.test(slDistance) || Number(slDistance) <= 0) return reject('STOP_LOSS_ON_FILL_DISTANCE_INVALID' as never, 'The Stop Loss on fill distance is invalid');
@@ -439,7 +497,7 @@ export class OandaVenue {
       type: 'MARKET_ORDER',
       instrument: instrument.name,
       units: String(order.units),
-      timeInForce: 'FOK',
+      timeInForce,
       positionFill: String(order.positionFill ?? 'DEFAULT'),
       reason: 'CLIENT_ORDER',
       ...(order.priceBound !== undefined ? { priceBound: String(order.priceBound) } : {}),
@@ -454,6 +512,7 @@ export class OandaVenue {
       instrument: instrument.name,
       units,
       state: 'PENDING',
+      timeInForce,
       createTime: created.time as string,
       priceBound: order.priceBound === undefined ? undefined : String(order.priceBound),
       stopLossDistance: slDistance,
@@ -461,20 +520,28 @@ export class OandaVenue {
     };
     this.#orders.set(o.id, o);
     const answer: Json = { orderCreateTransaction: created, relatedTransactionIDs: [created.id], lastTransactionID: '' };
+    if (script.kind === 'lostPending') return void res.socket?.destroy();
     if (script.kind === 'pending') {
       answer.lastTransactionID = this.lastTransactionID;
       return this.#send(res, path, 201, answer);
     }
     let cancelReason: string | null = script.kind === 'cancel' ? script.reason : null;
-    const price = script.kind === 'fill' && script.price !== undefined ? script.price : instrument.price;
+    const price = (script.kind === 'fill' || script.kind === 'partial') && script.price !== undefined ? script.price : instrument.price;
+    // Liquidity for only part of the units: FOK is cancelled whole; IOC fills that part, the rest is cancelled below.
+    const available = script.kind === 'partial' ? Math.min(script.units, Math.abs(units)) : Math.abs(units);
+    if (available < Math.abs(units) && timeInForce === 'FOK') cancelReason = 'INSUFFICIENT_LIQUIDITY';
     if (cancelReason === null && o.priceBound !== undefined && (units > 0 ? price > Number(o.priceBound) : price < Number(o.priceBound))) cancelReason = 'BOUNDS_VIOLATION';
     if (cancelReason === null && tradeClientId !== undefined && [...this.#trades.values()].some((t) => t.clientId === tradeClientId && t.state === 'OPEN')) cancelReason = 'CLIENT_TRADE_ID_ALREADY_EXISTS';
     if (cancelReason !== null) {
       answer.orderCancelTransaction = this.#cancel(o, cancelReason, created.id as string);
     } else {
-      const { fill, related } = this.#fill(o, price, created.id as string);
+      const { fill, related } = this.#fill(o, price, created.id as string, Math.sign(units) * available);
       answer.orderFillTransaction = fill;
       (answer.relatedTransactionIDs as string[]).push(...related);
+      if (available < Math.abs(units)) {
+        answer.orderCancelTransaction = this.#cancel(o, 'INSUFFICIENT_LIQUIDITY', created.id as string);
+        (answer.relatedTransactionIDs as string[]).push((answer.orderCancelTransaction as Json).id as string);
+      }
     }
     answer.lastTransactionID = this.lastTransactionID;
     if (script.kind === 'lostAnswer') {
@@ -492,7 +559,7 @@ export class OandaVenue {
     return tx;
   }
 
-  #fill(o: VenueOrder, price: number, batchID: string): { fill: Json; related: string[] } {
+  #fill(o: VenueOrder, price: number, batchID: string, units = o.units): { fill: Json; related: string[] } {
     const instrument = this.instruments.get(o.instrument)!;
     const priceText = price.toFixed(instrument.displayPrecision);
     const fillId = String(this.#nextId);
@@ -501,7 +568,7 @@ export class OandaVenue {
       orderID: o.id,
       ...(o.clientId ? { clientOrderID: o.clientId } : {}),
       instrument: o.instrument,
-      units: String(o.units),
+      units: String(units),
       price: priceText,
       fullVWAP: priceText,
       reason: 'MARKET_ORDER',
@@ -509,7 +576,7 @@ export class OandaVenue {
       financing: '0.0000',
       commission: '0.0000',
       accountBalance: '100000.0000',
-      tradeOpened: { tradeID: fillId, units: String(o.units), price: priceText, ...(o.tradeClientId ? { clientExtensions: { id: o.tradeClientId } } : {}), halfSpreadCost: '0.0000', initialMarginRequired: '0.0000' },
+      tradeOpened: { tradeID: fillId, units: String(units), price: priceText, ...(o.tradeClientId ? { clientExtensions: { id: o.tradeClientId } } : {}), halfSpreadCost: '0.0000', initialMarginRequired: '0.0000' },
       halfSpreadCost: '0.0000',
       batchID,
     });
@@ -517,12 +584,12 @@ export class OandaVenue {
     o.fillingTransactionID = fill.id as string;
     o.tradeOpenedID = fill.id as string;
     o.filledTime = fill.time as string;
-    const trade: VenueTrade = { id: fill.id as string, instrument: o.instrument, price: priceText, openTime: fill.time as string, initialUnits: o.units, currentUnits: o.units, state: 'OPEN', clientId: o.tradeClientId, stopLoss: undefined, takeProfit: undefined };
+    const trade: VenueTrade = { id: fill.id as string, instrument: o.instrument, price: priceText, openTime: fill.time as string, initialUnits: units, currentUnits: units, state: 'OPEN', clientId: o.tradeClientId, stopLoss: undefined, takeProfit: undefined };
     this.#trades.set(trade.id, trade);
     const related = [fill.id as string];
     if (o.stopLossDistance !== undefined) {
       // stopLossOnFill.distance: priced from the trade's open price, on the losing side.
-      const level = (o.units > 0 ? price - Number(o.stopLossDistance) : price + Number(o.stopLossDistance)).toFixed(instrument.displayPrecision);
+      const level = (units > 0 ? price - Number(o.stopLossDistance) : price + Number(o.stopLossDistance)).toFixed(instrument.displayPrecision);
       const sl = this.#record({ type: 'STOP_LOSS_ORDER', tradeID: trade.id, ...(trade.clientId ? { clientTradeID: trade.clientId } : {}), price: level, distance: o.stopLossDistance, timeInForce: 'GTC', triggerCondition: 'DEFAULT', reason: 'ON_FILL', orderFillTransactionID: fill.id, batchID });
       trade.stopLoss = { id: sl.id as string, type: 'STOP_LOSS', tradeID: trade.id, price: level, state: 'PENDING', createTime: sl.time as string };
       related.push(sl.id as string);
@@ -557,7 +624,7 @@ export class OandaVenue {
       type: 'MARKET',
       instrument: o.instrument,
       units: String(o.units),
-      timeInForce: 'FOK',
+      timeInForce: o.timeInForce,
       positionFill: 'DEFAULT',
       ...(o.priceBound ? { priceBound: o.priceBound } : {}),
       ...(o.clientId ? { clientExtensions: { id: o.clientId } } : {}),
@@ -610,6 +677,12 @@ export class OandaVenue {
     const trade = this.#tradeBy(specifier);
     if (!trade || trade.state !== 'OPEN') return this.#send(res, path, 404, { errorCode: 'NO_SUCH_TRADE', errorMessage: 'The Trade specified does not exist' });
     const instrument = this.instruments.get(trade.instrument)!;
+    if (this.refuseNextDependentOrders) {
+      this.refuseNextDependentOrders = false;
+      const price = (body as { stopLoss?: { price?: string } } | undefined)?.stopLoss?.price ?? trade.price;
+      const tx = this.#record({ type: 'STOP_LOSS_ORDER_REJECT', tradeID: trade.id, price, timeInForce: 'GTC', triggerCondition: 'DEFAULT', reason: 'CLIENT_ORDER', rejectReason: 'PRICE_DISTANCE_MINIMUM_NOT_MET' });
+      return this.#send(res, path, 400, { stopLossOrderRejectTransaction: tx, lastTransactionID: this.lastTransactionID, errorCode: 'PRICE_DISTANCE_MINIMUM_NOT_MET', errorMessage: 'The Stop Loss price is too close to the current price' });
+    }
     const request = body as { stopLoss?: { price?: string }; takeProfit?: { price?: string } } | undefined;
     const answer: Json = {};
     const reject: Json = {};

@@ -5,139 +5,15 @@
  */
 import { inspect } from 'node:util';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../../domain/schemas.js';
-import type { OrderStatus } from '../../domain/schemas.js';
-import { WardenUsageError } from '../../domain/errors.js';
 import { createHash } from 'node:crypto';
 import { BrokerError } from '../errors.js';
 import { closingSide } from '../../rules/protection.js';
 import type { BrokerAdapter } from '../types.js';
+import { connectExchange } from './connect.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
+import { isHedgeModeRow, orderReportOf, protectiveLevelsOf, tickSizeOf } from './mapping.js';
+import type { CcxtBrokerOptions, CcxtConnectOptions, CcxtExchange, CcxtMarket, CcxtOrder } from './types.js';
 
-/**
- * The part of a ccxt order Warden reads.
- *
- * @example
- * const order: CcxtOrder = await exchange.fetchOrder('8389765', 'BTC/USDT:USDT');
- * console.log(order.status, order.filled, order.average);
- */
-export interface CcxtOrder {
-  readonly id?: string | undefined;
-  readonly clientOrderId?: string | undefined;
-  readonly status?: string | undefined;
-  readonly amount?: number | undefined;
-  readonly filled?: number | undefined;
-  readonly average?: number | undefined;
-  readonly cost?: number | undefined;
-  readonly reduceOnly?: boolean | undefined;
-  readonly side?: string | undefined;
-  readonly triggerPrice?: number | undefined;
-  readonly stopLossPrice?: number | undefined;
-  readonly takeProfitPrice?: number | undefined;
-  readonly timestamp?: number | undefined;
-  readonly info?: unknown;
-}
-
-/**
- * The part of a ccxt position Warden reads.
- *
- * @example
- * const [position]: CcxtPosition[] = await exchange.fetchPositions(['BTC/USDT:USDT']);
- * console.log(position?.side, position?.contracts, position?.entryPrice);
- */
-export interface CcxtPosition {
-  readonly symbol?: string | undefined;
-  readonly contracts?: number | undefined;
-  readonly side?: string | undefined;
-  readonly entryPrice?: number | undefined;
-  /** ccxt's flag for a hedge-mode (dual-side) position row. */
-  readonly hedged?: boolean | undefined;
-  readonly info?: unknown;
-}
-
-/**
- * The part of a ccxt market Warden reads.
- *
- * @example
- * const market: CcxtMarket = exchange.market('BTC/USDT:USDT');
- * console.log(market.precision?.amount, market.limits?.amount?.min);
- */
-export interface CcxtMarket {
-  readonly symbol?: string;
-  readonly contractSize?: number | undefined;
-  readonly precision?: { readonly amount?: number | undefined; readonly price?: number | undefined };
-  readonly limits?: { readonly amount?: { readonly min?: number | undefined }; readonly market?: { readonly min?: number | undefined } };
-}
-
-/**
- * The ccxt `Exchange` methods the adapter uses. Any ccxt exchange instance satisfies it; so can
- * a test double.
- *
- * @example
- * const exchange: CcxtExchange = new ccxt.pro.binanceusdm({ apiKey, secret });
- * const broker = new CcxtBroker({ exchange });
- */
-export interface CcxtExchange {
-  readonly id: string;
-  apiKey?: string;
-  secret?: string;
-  precisionMode?: number;
-  loadMarkets(): Promise<unknown>;
-  market(symbol: string): CcxtMarket;
-  amountToPrecision(symbol: string, amount: number): string | undefined;
-  priceToPrecision(symbol: string, price: number): string | undefined;
-  createOrder(symbol: string, type: string, side: 'buy' | 'sell', amount: number, price?: number, params?: Record<string, unknown>): Promise<CcxtOrder>;
-  fetchOrder(id: string | undefined, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
-  cancelOrder(id: string | undefined, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
-  fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Record<string, unknown>): Promise<CcxtOrder[]>;
-  fetchPositions(symbols?: string[], params?: Record<string, unknown>): Promise<CcxtPosition[]>;
-  /** ccxt pro: the next batch of order updates from the venue's private stream. */
-  watchOrders?(symbol?: string, since?: number, limit?: number, params?: Record<string, unknown>): Promise<CcxtOrder[]>;
-  readonly has?: Readonly<Record<string, unknown>>;
-  /** ccxt pro: closes the exchange's websockets. */
-  close?(): Promise<unknown>;
-}
-
-/**
- * Options of `new CcxtBroker`: an exchange instance the host built, and a name for logs.
- *
- * @example
- * const broker = new CcxtBroker({ exchange: new ccxt.pro.binanceusdm({ apiKey, secret }), name: 'binance-main' });
- */
-export interface CcxtBrokerOptions {
-  /** A ccxt exchange instance, configured by the host (credentials, sandbox, proxies). */
-  readonly exchange: CcxtExchange;
-  /** Name used in logs and the journal; defaults to `ccxt:<exchange id>`. */
-  readonly name?: string;
-}
-
-/**
- * Options of {@link CcxtBroker.create}: an exchange id and credentials; Warden builds the exchange.
- *
- * @example
- * const options: CcxtConnectOptions = { exchange: 'binanceusdm', apiKey, secret, sandbox: true };
- * const broker = await CcxtBroker.create(options);
- */
-export interface CcxtConnectOptions {
-  /** A ccxt exchange id, e.g. `'binanceusdm'`. */
-  readonly exchange: string;
-  readonly apiKey: string;
-  readonly secret: string;
-  /**
-   * Use the venue's test environment. For Binance futures that is Demo Trading (ccxt's
-   * `enableDemoTrading`), because ccxt refuses the retired futures testnet; elsewhere ccxt's
-   * `setSandboxMode(true)`.
-   */
-  readonly sandbox?: boolean;
-  /**
-   * Extra ccxt constructor options, merged over Warden's defaults: `enableRateLimit: true` and
-   * `options.fetchCurrencies: false`.
-   */
-  readonly ccxtOptions?: Record<string, unknown>;
-}
-
-// ccxt's precisionMode values.
-const DECIMAL_PLACES = 2;
-const TICK_SIZE = 4;
 /** How many sent client ids the adapter remembers (far more than one 30 s window sends). */
 const REMEMBERED_IDS = 50_000;
 /** Float noise allowed when checking that a quantity is already on the venue's step. */
@@ -145,26 +21,6 @@ const STEP_TOLERANCE = 1e-9;
 /** How long the push stream waits before it reconnects after a failure, doubling up to the maximum. */
 const WATCH_RETRY_MS = 500;
 const WATCH_RETRY_MAX_MS = 30_000;
-
-/**
- * Loads ccxt on demand. Throws a clear error when it is not installed: it is an optional peer
- * dependency, so the core never needs its 60 MB.
- *
- * @example
- * const ccxt = await loadCcxt(); // throws WardenUsageError('missing_dependency') when ccxt is not installed
- * console.log(ccxt.version);
- */
-export async function loadCcxt(): Promise<Record<string, unknown>> {
-  try {
-    const specifier = 'ccxt';
-    const mod = (await import(specifier)) as { default?: Record<string, unknown> } & Record<string, unknown>;
-    return mod.default ?? mod;
-  } catch (e) {
-    const missing = (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module) 'ccxt'/.test(String(e));
-    if (!missing) throw e;
-    throw new WardenUsageError('missing_dependency', "CcxtBroker needs the optional peer dependency 'ccxt', which is not installed. Install it next to Warden: npm install ccxt@4.5.84");
-  }
-}
 
 /**
  * A {@link BrokerAdapter} over a ccxt exchange.
@@ -211,27 +67,7 @@ export class CcxtBroker implements BrokerAdapter {
 
   /** Builds the exchange from an id and credentials (loading ccxt lazily). */
   static async create(options: CcxtConnectOptions): Promise<CcxtBroker> {
-    const ccxt = await loadCcxt();
-    // The pro class (same package) is the REST class plus websockets: order updates are pushed.
-    const pro = ccxt.pro as Record<string, unknown> | undefined;
-    const Exchange = pro?.[options.exchange] ?? ccxt[options.exchange];
-    if (typeof Exchange !== 'function') throw new WardenUsageError('unknown_exchange', `ccxt has no exchange called '${options.exchange}'`);
-    const exchange = new (Exchange as new (config: Record<string, unknown>) => CcxtExchange & {
-      setSandboxMode?(on: boolean): void;
-      enableDemoTrading?(on: boolean): void;
-    })({
-      enableRateLimit: true,
-      ...options.ccxtOptions,
-      // Warden needs markets, not the wallet's currency list (a spot endpoint futures keys may not reach).
-      options: { fetchCurrencies: false, ...(options.ccxtOptions?.options as Record<string, unknown> | undefined) },
-      apiKey: options.apiKey,
-      secret: options.secret,
-    });
-    if (options.sandbox) {
-      if (typeof exchange.enableDemoTrading === 'function') exchange.enableDemoTrading(true);
-      else exchange.setSandboxMode?.(true);
-    }
-    return new CcxtBroker({ exchange });
+    return new CcxtBroker({ exchange: await connectExchange(options) });
   }
 
   toJSON(): { name: string } {
@@ -283,7 +119,7 @@ export class CcxtBroker implements BrokerAdapter {
           if (typeof order?.clientOrderId !== 'string') continue;
           let report: OrderReport;
           try {
-            report = this.#report(order, order.clientOrderId);
+            report = orderReportOf(order, order.clientOrderId);
           } catch {
             continue; // an order the venue described in a way we cannot read: polling reads it
           }
@@ -307,7 +143,7 @@ export class CcxtBroker implements BrokerAdapter {
     return this.#sendOnce(
       req.clientOrderId,
       () => this.getOrder(ref),
-      async () => this.#report(await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId }), req.clientOrderId),
+      async () => orderReportOf(await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId }), req.clientOrderId),
     );
   }
 
@@ -315,7 +151,7 @@ export class CcxtBroker implements BrokerAdapter {
     const symbol = this.#symbolOf(ref);
     await this.#loadMarkets();
     try {
-      return this.#report(await this.#exchange.cancelOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
+      return orderReportOf(await this.#exchange.cancelOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
     } catch (e) {
       const failure = this.#classify(e);
       if (failure.kind === 'unknown') throw toBrokerError(failure);
@@ -330,7 +166,7 @@ export class CcxtBroker implements BrokerAdapter {
     const symbol = this.#symbolOf(ref);
     await this.#loadMarkets();
     try {
-      return this.#report(await this.#exchange.fetchOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
+      return orderReportOf(await this.#exchange.fetchOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
     } catch (e) {
       const failure = this.#classify(e);
       if (failure.kind === 'not_found') return null;
@@ -481,11 +317,7 @@ export class CcxtBroker implements BrokerAdapter {
   }
 
   #tick(symbol: string): number | undefined {
-    const precision = this.#market(symbol).precision?.price;
-    if (precision === undefined) return undefined;
-    if (this.#exchange.precisionMode === TICK_SIZE) return precision;
-    if (this.#exchange.precisionMode === DECIMAL_PLACES) return 10 ** -precision;
-    return undefined;
+    return tickSizeOf(this.#market(symbol).precision?.price, this.#exchange.precisionMode);
   }
 
   #symbolOf(ref: OrderRef): string {
@@ -529,64 +361,4 @@ export class CcxtBroker implements BrokerAdapter {
       throw toBrokerError({ ...this.#classify(e), kind: 'unknown' });
     }
   }
-
-  #report(order: CcxtOrder, clientOrderId: string): OrderReport {
-    const filled = order.filled ?? 0;
-    const average = order.average ?? (filled > 0 && order.cost ? order.cost / filled : undefined);
-    return {
-      clientOrderId: order.clientOrderId ?? clientOrderId,
-      brokerOrderId: order.id ?? null,
-      status: statusOf(order.status, filled),
-      filledQuantity: filled,
-      averageFillPrice: average !== undefined && average > 0 ? average : null,
-    };
-  }
-}
-
-/** ccxt's unified status, in Warden's words. Anything unrecognised is still working. */
-function statusOf(status: string | undefined, filled: number): OrderStatus {
-  switch (status) {
-    case 'closed':
-      return 'filled';
-    case 'canceled':
-    case 'expired':
-      return 'cancelled';
-    case 'rejected':
-      return 'rejected';
-    default:
-      return filled > 0 ? 'partially_filled' : 'pending';
-  }
-}
-
-/**
- * The working reduce-only trigger orders that close the position, read as its SL and TP. A
- * venue's raw type (`STOP_MARKET`, `TAKE_PROFIT_MARKET`) decides which is which; without one,
- * the side of the entry price does. With several of a kind, the latest counts.
- */
-function protectiveLevelsOf(orders: readonly CcxtOrder[], quantity: number, entry: number | null): { stopLoss: number | null; takeProfit: number | null } {
-  const closing = quantity > 0 ? 'sell' : 'buy';
-  let stopLoss: { price: number; at: number } | null = null;
-  let takeProfit: { price: number; at: number } | null = null;
-  for (const o of orders) {
-    const price = o.triggerPrice ?? o.stopLossPrice ?? o.takeProfitPrice;
-    if (quantity === 0 || o.reduceOnly !== true || o.side !== closing || price === undefined || !(price > 0)) continue;
-    const rawType = String((o.info as { orderType?: unknown; type?: unknown } | undefined)?.orderType ?? (o.info as { type?: unknown } | undefined)?.type ?? '').toUpperCase();
-    const isTakeProfit = rawType.includes('TAKE_PROFIT')
-      ? true
-      : rawType.includes('STOP')
-        ? false
-        : o.takeProfitPrice !== undefined || (entry !== null && (quantity > 0 ? price > entry : price < entry));
-    const at = o.timestamp ?? 0;
-    if (isTakeProfit) {
-      if (!takeProfit || at >= takeProfit.at) takeProfit = { price, at };
-    } else if (!stopLoss || at >= stopLoss.at) stopLoss = { price, at };
-  }
-  return { stopLoss: stopLoss?.price ?? null, takeProfit: takeProfit?.price ?? null };
-}
-
-/** A position row of a hedge-mode account: ccxt's `hedged`, or Binance's own `positionSide` LONG/SHORT. */
-function isHedgeModeRow(p: CcxtPosition): boolean {
-  if (p.hedged === true) return true;
-  const side = (p.info as { positionSide?: unknown } | undefined)?.positionSide;
-  return side === 'LONG' || side === 'SHORT';
 }

@@ -1,2 +1,4 @@
-export { CcxtBroker, loadCcxt, type CcxtBrokerOptions, type CcxtConnectOptions, type CcxtExchange, type CcxtMarket, type CcxtOrder, type CcxtPosition } from './ccxtBroker.js';
+export { CcxtBroker } from './ccxtBroker.js';
+export { loadCcxt } from './connect.js';
+export type { CcxtBrokerOptions, CcxtConnectOptions, CcxtExchange, CcxtMarket, CcxtOrder, CcxtPosition } from './types.js';
 export { classifyCcxtError, type CcxtFailure, type CcxtFailureKind } from './errors.js';

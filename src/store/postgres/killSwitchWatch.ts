@@ -3,7 +3,8 @@
  * on each notification, on each (re)connect and on a backstop poll. Each successful read confirms
  * the state; {@link FailClosedKillSwitch} turns an old confirmation into `warning`.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './driver.js';
 import { systemClock, type Clock } from '../../domain/clock.js';
 import type { KillSwitchState } from '../../domain/constants.js';
 import { FailClosedKillSwitch, type FleetSwitch } from './failClosed.js';
@@ -137,7 +138,7 @@ export function startKillSwitchWatch(url: string, onChange: (switches: readonly 
   const connect = async () => {
     if (stopped || client || connecting) return;
     connecting = true;
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: WATCH_IO_TIMEOUT_MS, query_timeout: WATCH_IO_TIMEOUT_MS });
+    const c = new pgDriver.Client({ connectionString: url, connectionTimeoutMillis: WATCH_IO_TIMEOUT_MS, query_timeout: WATCH_IO_TIMEOUT_MS });
     c.on('error', () => lost(c));
     c.on('end', () => lost(c));
     try {

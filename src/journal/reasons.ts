@@ -1,4 +1,4 @@
-/** The reason the CLI and the demo print for a result that is not a plain fill. */
+/** The reason the CLI, the demo and the console print for a result that is not a plain fill. */
 import type { ExecutionResult } from '../domain/result.js';
 
 /**
