@@ -219,7 +219,7 @@ export function createActions(env: ExecutionEnv) {
     recordReconciliation: update(({ context }, params: { observed: ReconcileAnswer }) => {
       const s = context.snapshot!;
       const othersOn = (o: ReconcileAnswer) =>
-        o.others ? { priorPositionQuantity: o.others.answered, priorPositionQuantityAsked: o.others.asked } : { priorPositionQuantity: env.otherPositionQuantity(s.symbol, context.executionId) };
+        o.others ? { priorPositionQuantity: o.others.answered, priorPositionQuantityAsked: o.others.asked, ...(o.others.low !== undefined && o.others.high !== undefined ? { priorPositionRange: { low: o.others.low, high: o.others.high } } : {}) } : { priorPositionQuantity: env.otherPositionQuantity(s.symbol, context.executionId) };
       const p = context.protection;
       const placed = p.kind === 'placed' ? p : null;
       const diff = diffReconciliation(

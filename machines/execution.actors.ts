@@ -21,7 +21,7 @@ type Call<I> = { readonly executionId: string } & I;
 export type ReconcileAnswer = {
   readonly order: OrderReport | null;
   readonly position: PositionReport;
-  readonly others?: { readonly asked: number; readonly answered: number };
+  readonly others?: { readonly asked: number; readonly answered: number; readonly low?: number; readonly high?: number };
 };
 
 /** The actors' logic, typed; `createActors(env)` and `notProvided` both have this shape. */
@@ -64,6 +64,20 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
           },
         );
   const reconcileOnce = (executionId: string, ref: OrderRef, symbol: string): Promise<ReconcileAnswer> => {
+    const fleet = env.fleetPosition;
+    // On a fleet, the other executions are read from the store just before the position is asked
+    // for and just after its answer; their open orders widen what the venue may have measured.
+    if (fleet) {
+      const order = broker.getOrder(executionId, ref);
+      const measured = fleet(symbol, executionId).then((asked) =>
+        broker.getPosition(executionId, symbol).then((position) => fleet(symbol, executionId).then((answered) => ({ position, asked, answered }))),
+      );
+      return Promise.all([order, measured]).then(([found, { position, asked, answered }]) => ({
+        order: found,
+        position,
+        others: { asked: asked.net, answered: answered.net, low: Math.min(asked.low, answered.low), high: Math.max(asked.high, answered.high) },
+      }));
+    }
     const asked = env.otherPositionQuantity(symbol, executionId);
     return Promise.all([
       broker.getOrder(executionId, ref),

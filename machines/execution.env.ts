@@ -67,6 +67,12 @@ export interface ExecutionMachineDeps {
    * (other executions' fills), read at reconciliation time. Defaults to 0: a flat account.
    */
   readonly otherPositionQuantity?: (symbol: string, executionId: string) => number;
+  /**
+   * Optional, on a store shared by several engines: the fleet's other executions on the symbol,
+   * read from the store before the position is asked for and after its answer (in place of
+   * `otherPositionQuantity`). `low`..`high` is what their open orders may have filled by then.
+   */
+  readonly fleetPosition?: (symbol: string, executionId: string) => Promise<{ readonly net: number; readonly low: number; readonly high: number }>;
   /** Ed25519 public keys (PEM); when given, a snapshot must carry an approval signed by one of them. */
   readonly approvers?: readonly string[];
   /**
@@ -125,6 +131,7 @@ export interface ExecutionEnv {
   readonly pollIntervalMs: number;
   readonly minPollIntervalMs: number;
   readonly otherPositionQuantity: (symbol: string, executionId: string) => number;
+  readonly fleetPosition: ExecutionMachineDeps['fleetPosition'];
   readonly requestedCancel: (executionId: string) => Promise<OrderReport> | undefined;
   readonly beforeDelivery: ((executionId: string) => void) | undefined;
   readonly readLimitFacts: (request: LimitFactsRequest) => Promise<LimitFacts>;
@@ -170,6 +177,7 @@ export function createEnv(deps: ExecutionMachineDeps): ExecutionEnv {
     pollIntervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     minPollIntervalMs: deps.minPollIntervalMs ?? FAST_POLL_MS,
     otherPositionQuantity: deps.otherPositionQuantity ?? (() => 0),
+    fleetPosition: deps.fleetPosition,
     requestedCancel: deps.requestedCancel ?? (() => undefined),
     beforeDelivery: deps.beforeDelivery,
     readLimitFacts: deps.readLimitFacts ?? (() => Promise.resolve(NO_LIMIT_FACTS)),

@@ -10,6 +10,7 @@ import { freezeSnapshot, type FrozenSnapshot } from '../../src/index.js';
 import { startPaperService, type PaperService } from '../../src/entries/adapters.js';
 import { PostgresStore, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/entries/postgres.js';
 import type { PaperMarket } from '../../src/broker/paperBroker.js';
+import type { LimitsInput } from '../../src/domain/limits.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
 import { startLatencyProxy, type LatencyProxy } from './latencyProxy.js';
 
@@ -49,6 +50,10 @@ export interface EngineSpawnOptions {
   readonly clockSkewMs?: number;
   /** What its broker declares of client order ids (default: the paper service's own, `durable`). */
   readonly durability?: 'openOrdersOnly' | 'none';
+  /** Its pre-trade limits (`createEngine({ limits })`). */
+  readonly limits?: LimitsInput;
+  /** `engine`: it counts only its own executions (its store hides the fleet's ledger), as before the fleet had one. */
+  readonly ledger?: 'fleet' | 'engine';
 }
 
 export interface ClusterOptions {
@@ -105,7 +110,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const spawnEngine = (name: string, how: EngineSpawnOptions = {}) =>
       new Promise<ClusterEngine>((resolve, reject) => {
         const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? engineUrl, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0), how.durability ?? 'declared'];
-        const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const env = { ...process.env, WARDEN_CLUSTER_LIMITS: how.limits === undefined ? '' : JSON.stringify(how.limits), WARDEN_CLUSTER_LEDGER: how.ledger ?? 'fleet' };
+        const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
         children.add(child);
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));

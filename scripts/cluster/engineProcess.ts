@@ -14,6 +14,7 @@ import { systemClock } from '../../src/domain/clock.js';
 import { HttpBroker } from '../../src/entries/adapters.js';
 import { PostgresStore } from '../../src/entries/postgres.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
+import type { LimitsInput } from '../../src/domain/limits.js';
 
 /** Log lines worth a line in a timeline; the rest stays in the engine. */
 const TOLD = /taken over|lease|fenced|journal unwritable|kill switch|unconfirmed|resuming/i;
@@ -52,10 +53,18 @@ const broker: BrokerAdapter =
       }
     : http;
 const store = await PostgresStore.connect(databaseUrl, { writer: name, clock });
+// An engine that counts only its own executions: its store does not offer the fleet's ledger.
+const FLEET_LEDGER = new Set<string | symbol>(['fleetPosition', 'admitToFleet', 'recordFleetExecution', 'recordFleetFill', 'settleFleetPosition']);
+const journal =
+  process.env.WARDEN_CLUSTER_LEDGER === 'engine'
+    ? new Proxy(store, { get: (target, key) => (FLEET_LEDGER.has(key) ? undefined : typeof Reflect.get(target, key) === 'function' ? (Reflect.get(target, key) as (...a: unknown[]) => unknown).bind(target) : Reflect.get(target, key)) })
+    : store;
+const limitsText = process.env.WARDEN_CLUSTER_LIMITS;
 const engine = createEngine({
   clock,
   broker,
-  journal: store,
+  journal,
+  ...(limitsText ? { limits: JSON.parse(limitsText) as LimitsInput } : {}),
   logger,
   pollIntervalMs: 100,
   leaseTtlMs: Number(ttlText),
@@ -83,6 +92,8 @@ const handle = async (command: EngineCommand) => {
       });
     case 'resolve':
       return answer('resolve', () => engine.resolve(command.advisoryId, { operator: command.operator, note: command.note }).status);
+    case 'limits':
+      return answer('limits', () => JSON.stringify(engine.limits.current()));
     case 'awaiting':
       return answer('awaiting', () => JSON.stringify(engine.awaitingResolution().map((r) => r.advisoryId)));
     case 'close':

@@ -9,6 +9,7 @@ export type EngineCommand =
   | { readonly op: 'killSwitch'; readonly state: KillSwitchState; readonly reason: string; readonly operator: string }
   | { readonly op: 'resolve'; readonly advisoryId: string; readonly operator: string; readonly note: string }
   | { readonly op: 'awaiting' }
+  | { readonly op: 'limits' }
   | { readonly op: 'close' };
 
 /** Every event carries the engine's name and the time it happened (ms since the epoch). */

@@ -6,6 +6,7 @@ import { decidesClaims, keepsRestartIndex } from '../journal/capabilities.js';
 import { JournalKind, type Journal } from '../journal/types.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { FleetLeases } from './fleetLeases.js';
+import type { FleetLedger } from './fleetLedger.js';
 
 /** The identity an adapter declares (`identity`, else `name`), read defensively. */
 export function identityOf(broker: BrokerAdapter): string {
@@ -30,8 +31,10 @@ export function createClaims(deps: {
   readonly brokerIdentity: string;
   /** On a leasing store: the execution's lease, taken before its claim (so no send without one). */
   readonly leases?: Pick<FleetLeases, 'acquire'> | null;
+  /** On a store with the fleet's ledger: the claimed execution joins it before anything is sent. */
+  readonly ledger?: Pick<FleetLedger, 'record'> | null;
 }): AdvisoryRegistry {
-  const { journal, store, brokerIdentity, leases } = deps;
+  const { journal, store, brokerIdentity, leases, ledger } = deps;
   const claimed = new Set(deps.claimed);
   // Claims settled before the store's last checkpoint are in its index, not in memory.
   const index = keepsRestartIndex(store) ? store : null;
@@ -57,6 +60,10 @@ export function createClaims(deps: {
       return leased.then(() => claim({ ...c, broker: brokerIdentity })).then((outcome) => {
         if (outcome === 'duplicate') throw new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' });
         record();
+        // An execution the other engines could not count would be a position they did not open: nothing is sent without it.
+        return ledger?.record(c.executionId, c.snapshot).catch((e: unknown) => {
+          throw new BrokerError(`not recorded in the fleet's ledger, nothing sent: ${describeThrown(e)}`, { retryable: false, code: 'journal_unavailable' });
+        });
       });
     },
   };

@@ -27,6 +27,8 @@ import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { fenceSends, joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
 import { PositionLedger } from './ledger.js';
+import { joinFleetLedger } from './fleetLedger.js';
+import { watchFleetLimits } from './fleetLimits.js';
 import { checkEngineLimits, createLimitBook } from './limits.js';
 import { createDefaultLogger } from './logger.js';
 import { ExecutionRegistry, type RunningExecution } from './registry.js';
@@ -62,10 +64,13 @@ export function createEngine(options: EngineOptions): Engine {
   board.restore(restored.killSwitchChanges);
   const registry = new ExecutionRegistry(board, journal, logger);
   const ledger = PositionLedger.of(restored.fills.values());
-  const limitBook = createLimitBook({ limits, broker: options.broker, clock, ledger, journal });
+  // On a store shared by engines, positions and limits count every engine's executions.
+  const fleetLedger = joinFleetLedger({ store, clock, logger });
+  const limitBook = createLimitBook({ limits, broker: options.broker, clock, ledger, journal, fleet: fleetLedger });
+  const fleetLimits = watchFleetLimits({ store, clock, logger, current: () => limitBook.api.current(), apply: limitBook.command });
 
   const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });
-  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases });
+  const advisories = createClaims({ claimed: restored.claimedAdvisories, journal, store, brokerIdentity, leases, ledger: fleetLedger });
 
   // Starts, answers, pushes and the executions' timers share the engine's slice of each turn of the event loop.
   const loop = createLoopBudget();
@@ -88,8 +93,9 @@ export function createEngine(options: EngineOptions): Engine {
     ...(options.approvers ? { approvers: options.approvers } : {}),
     advisories,
     otherPositionQuantity: (symbol, executionId) => ledger.othersOn(symbol, executionId),
+    ...(fleetLedger ? { fleetPosition: fleetLedger.othersOn } : {}),
     onBrokerCall: limitBook.watch(onBrokerCall),
-    readLimitFacts: (request) => limitBook.readFacts(request),
+    readLimitFacts: (request) => (fleetLimits ? fleetLimits.ready.then(() => limitBook.readFacts(request)) : limitBook.readFacts(request)),
     requestedCancel: (executionId) => fanOut.takeRequestedCancel(executionId),
     beforeDelivery: fanOut.tell,
     paceAnswers: loop.pace,
@@ -150,6 +156,7 @@ export function createEngine(options: EngineOptions): Engine {
         fanOut.forget(executionId);
         ledger.settle(executionId);
         limitBook.settled(executionId, outcome);
+        fleetLedger?.settled(executionId, outcome);
         record({ kind: JournalKind.Result, to: state, event: outcome.status, payload: outcome });
         const result = journal.failure !== null ? unrecordedResult(outcome, journal.failure) : outcome;
         registry.settled(executionId, result, symbol === null ? undefined : { symbol, ...(flagged && clear ? { clear } : {}) });
@@ -162,7 +169,7 @@ export function createEngine(options: EngineOptions): Engine {
         resolve(result);
       };
       actor.on('unhandled', (ev) => record({ kind: JournalKind.UnhandledEvent, from: transitions.state(), to: transitions.state(), event: ev.event.type, payload: ev.event }));
-      actor.on('fill', (ev) => ledger.update(executionId, ev.symbol, ev.signedQuantity));
+      actor.on('fill', (ev) => (ledger.update(executionId, ev.symbol, ev.signedQuantity), fleetLedger?.filled(executionId, Math.abs(ev.signedQuantity))));
       // Every ending is final, a flagged one included: the flag is the engine's to keep (registry),
       // and its resolution is recorded here as the execution's last step, flagged → resolved.
       actor.on('settled', (ev) =>
@@ -223,6 +230,7 @@ export function createEngine(options: EngineOptions): Engine {
     async close() {
       closed = true;
       stopWatching?.();
+      fleetLimits?.stop();
       await Promise.allSettled([...inFlight]);
       await Promise.all([fleet?.stop(), leases?.stop()]);
       await store.close();

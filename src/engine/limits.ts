@@ -20,6 +20,7 @@ import { JournalKind, type CommandOutcome, type OperatorCommand } from '../journ
 import { loosenings, mergeLimits, resolveLimits, type LimitFacts, type QuoteFact, type TradableFact } from '../rules/limits.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { PositionLedger } from './ledger.js';
+import { fleetFacts, type FleetLedger } from './fleetLedger.js';
 
 /**
  * One tightening of an engine's limits: who, why, when, and the limits before and after.
@@ -135,8 +136,9 @@ const positivePrice = (n: unknown): n is number => typeof n === 'number' && Numb
  * const book = createLimitBook({ limits: checkEngineLimits(options.limits, broker), broker, clock, ledger, journal });
  * const machine = createExecutionMachine({ broker, readLimitFacts: book.readFacts });
  */
-export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; clock: Clock; ledger: PositionLedger; journal: EngineJournal }) {
+export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; clock: Clock; ledger: PositionLedger; journal: EngineJournal; fleet?: FleetLedger | null }) {
   const { broker, clock, ledger, journal } = deps;
+  const fleet = deps.fleet ?? null;
   let current = deps.limits;
   const changes: LimitsChange[] = [];
   /** Admitted executions not yet settled: their full quantity counts until they settle. */
@@ -186,7 +188,8 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
       if (typeof options?.operator !== 'string' || options.operator.trim() === '') throw new WardenUsageError('operator_required', 'tightening limits needs an operator name');
       if (typeof options.reason !== 'string' || options.reason.trim() === '') throw new WardenUsageError('reason_required', 'tightening limits needs a reason');
       const parsed = parseLimits(change, 'change');
-      const next = deepFreeze(mergeLimits(current, parsed));
+      // A copy: the record's `from` and `to` share no object, which the journal would write as "[circular]".
+      const next = deepFreeze(structuredClone(mergeLimits(current, parsed)));
       const looser = loosenings(current, next);
       if (looser.length > 0) throw new WardenUsageError('limits_loosened', `limits can only be tightened while the engine runs; this would loosen ${looser.join('; ')}`);
       requireQuotes(next, broker, 'change');
@@ -208,16 +211,20 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
         collar ? quoteOf(symbol) : null,
         has(() => typeof broker.isTradable === 'function') ? tradableOf(symbol) : null,
       ]);
-      // From here to the return nothing awaits: read, count and reserve are one step.
-      const limits = resolveLimits(current, symbol);
-      const use = usage(symbol, executionId);
-      const facts: LimitFacts = {
-        limits,
-        maxOrdersPerMinuteAll: current.maxOrdersPerMinute ?? null,
-        ...use,
-        quote: limits.priceCollarPct === undefined ? null : (quote ?? { kind: 'none', reason: 'the collar was set while the quote was being asked for' }),
-        tradable,
+      const factsOf = (use: LimitsUsage): LimitFacts => {
+        const limits = resolveLimits(current, symbol);
+        return {
+          limits,
+          maxOrdersPerMinuteAll: current.maxOrdersPerMinute ?? null,
+          ...use,
+          quote: limits.priceCollarPct === undefined ? null : (quote ?? { kind: 'none', reason: 'the collar was set while the quote was being asked for' }),
+          tradable,
+        };
       };
+      // On a fleet, the store reads every engine's position and orders and admits the order under
+      // the fleet's lock for the symbol: judged with the same rules the chart's guards apply.
+      // Otherwise, from here to the return nothing awaits: read, count and reserve are one step.
+      const facts = fleet ? await fleetFacts(fleet, snapshot, executionId, current.maxOrdersPerMinute !== undefined, factsOf) : factsOf(usage(symbol, executionId));
       reserved.set(executionId, { symbol, side: snapshot.side, quantity: snapshot.positionSize });
       admitted.push({ executionId, symbol, at: clock.now() });
       if (configured() || tradable !== null) journal.append({ kind: JournalKind.Limits, executionId, advisoryId: snapshot.advisoryId, snapshotHash: snapshot.hash, event: 'check', payload: facts });

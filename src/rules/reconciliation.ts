@@ -31,6 +31,12 @@ export interface ReconciliationExpectation {
    * the other executions' fills heard while it answered, and is not a difference.
    */
   readonly priorPositionQuantityAsked?: number;
+  /**
+   * On a fleet: the least and most the other executions may hold at the venue (their open orders
+   * may have filled more than their engines heard). A position in this range, plus this
+   * execution's fill, is explained.
+   */
+  readonly priorPositionRange?: { readonly low: number; readonly high: number };
   /** Levels computed from the fill (rule 2); null when nothing filled. */
   readonly protection: { readonly stopLoss: number; readonly takeProfit: number } | null;
   /** Quantity the broker confirmed as protected (0 when protection was not confirmed). */
@@ -100,10 +106,12 @@ export function diffReconciliation(
   const signedFill = signedQuantity(expected.side, filled);
   const expectedQty = expected.priorPositionQuantity + signedFill;
   const askedQty = (expected.priorPositionQuantityAsked ?? expected.priorPositionQuantity) + signedFill;
+  const range = expected.priorPositionRange;
   const explained =
     sameQuantity(expectedQty, position.quantity) ||
     sameQuantity(askedQty, position.quantity) ||
-    (position.quantity > Math.min(expectedQty, askedQty) && position.quantity < Math.max(expectedQty, askedQty));
+    (position.quantity > Math.min(expectedQty, askedQty) && position.quantity < Math.max(expectedQty, askedQty)) ||
+    (range !== undefined && position.quantity >= range.low + signedFill - QUANTITY_TOLERANCE && position.quantity <= range.high + signedFill + QUANTITY_TOLERANCE);
   if (!explained) {
     if (expectedQty === 0) {
       phantom = true;
@@ -115,7 +123,9 @@ export function diffReconciliation(
       add('position.quantity', expectedQty, position.quantity, 'position size differs');
     }
   }
-  if (expected.priorPositionQuantity === 0 && (expected.priorPositionQuantityAsked ?? 0) === 0 && filled > 0 && mine?.averageFillPrice != null) {
+  // Alone on the symbol, the venue's position is this execution's: its entry price is compared.
+  const alone = expected.priorPositionQuantity === 0 && (expected.priorPositionQuantityAsked ?? 0) === 0 && (range === undefined || (range.low === 0 && range.high === 0));
+  if (alone && filled > 0 && mine?.averageFillPrice != null) {
     if (position.averagePrice === null || !samePrice(position.averagePrice, mine.averageFillPrice)) {
       add('position.averagePrice', mine.averageFillPrice, position.averagePrice, 'position entry price differs from the fill');
     }

@@ -57,8 +57,8 @@ describe('reconciliation flags on a fleet', () => {
     const halted = await execute(c, 'gold-2');
     expect(halted).toMatchObject({ status: 'rejected', error: { code: 'kill_switch_active' } });
 
-    // An operator flattens the extra position, then resolves the flag on engine b.
-    cluster.paper.broker.venue.setPosition('XAUUSD', 0, null);
+    // An operator closes the extra position (Warden's fill stays: the fleet's ledger counts it), then resolves the flag on engine b.
+    cluster.paper.broker.venue.setPosition('XAUUSD', 10, GOLD);
     expect(await ask(b, 'resolve', 'gold-1')).toBe('filled');
     expect(await until(a, (w) => w.length === 0)).toEqual([]);
     expect(await until(c, (w) => w.length === 0)).toEqual([]);
@@ -76,15 +76,16 @@ describe('reconciliation flags on a fleet', () => {
 
   it('warden resolve --store resolves any engine\'s flag, and the fleet hears it', async () => {
     const [a, , c] = cluster.engines as [ClusterEngine, ClusterEngine, ClusterEngine];
-    cluster.paper.broker.venue.setPosition('XAUUSD', 3, GOLD);
+    const venue = cluster.paper.broker.venue;
+    venue.setPosition('XAUUSD', venue.position('XAUUSD').quantity + 3, GOLD); // someone else's 3
     expect(await execute(c, 'gold-4')).toMatchObject({ requiresManualResolution: true });
     expect(await until(a, (w) => w.includes('gold-4'))).toEqual(['gold-4']);
-    cluster.paper.broker.venue.setPosition('XAUUSD', 0, null);
+    venue.setPosition('XAUUSD', venue.position('XAUUSD').quantity - 3, GOLD);
     const cli = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', 'flattened by hand'], 60_000);
     expect(cli.stdout).toMatch(/resolved gold-4 .* for the fleet; XAUUSD takes new orders again/);
     expect(await until(c, (w) => w.length === 0)).toEqual([]);
     expect(await until(a, (w) => w.length === 0)).toEqual([]);
-    // (Engine b: it has traded nothing on XAUUSD, so its reconciliation expects only this fill.)
+    // Engine b has traded nothing on XAUUSD: its reconciliation expects the fleet's fills and this one.
     expect(await execute(cluster.engines[1]!, 'gold-5')).toMatchObject({ status: 'filled', requiresManualResolution: false });
     const again = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', 'twice'], 60_000);
     expect([again.code, again.stderr]).toEqual([2, 'warden: no execution of advisory gold-4 is waiting for resolution on the store\n']);

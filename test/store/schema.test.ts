@@ -19,7 +19,7 @@ describe('PostgresStore schema', () => {
     const versions = await query<{ version: number }>('SELECT version FROM warden_migrations ORDER BY version');
     expect(versions.map((v) => v.version)).toEqual(Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
     const tables = await query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'warden_%' ORDER BY table_name");
-    expect(tables.map((t) => t.table_name)).toEqual(['warden_claims', 'warden_kill_switch_changes', 'warden_leases', 'warden_migrations', 'warden_records']);
+    expect(tables.map((t) => t.table_name)).toEqual(['warden_claims', 'warden_kill_switch_changes', 'warden_leases', 'warden_limit_changes', 'warden_migrations', 'warden_position_totals', 'warden_positions', 'warden_records']);
   });
 
   it('refuses a database written by a newer Warden, with a clear error, and changes nothing', async () => {

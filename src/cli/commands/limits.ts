@@ -1,24 +1,28 @@
 /** `warden limits show|set`: the journal's latest pre-trade limits, or a tightening for the engine running on it. */
 import { WardenUsageError } from '../../index.js';
 import { LIMIT_OPTIONS, limitsChangeFrom, renderLimits } from '../limits.js';
-import { JOURNAL, opt, required, UsageError, type Args, type Command } from '../args.js';
-import { openJournal, operatorCommand } from '../sources.js';
+import { JOURNAL, opt, required, STORE, UsageError, type Args, type Command } from '../args.js';
+import { openJournal, openStore, operatorCommand, storeUrl } from '../sources.js';
+import { fleetLimitsCommand } from '../fleetLimits.js';
 
-const HELP = `usage: warden limits show [--journal FILE]
+const HELP = `usage: warden limits show [--journal FILE | --store URL]
        warden limits set [--symbol S] [--max-quantity N] [--max-notional N] [--max-position N]
                          [--max-orders-per-minute N] [--price-collar-pct P] [--all-max-orders-per-minute N]
-                         --operator O --reason R [--journal FILE]
+                         --operator O --reason R [--journal FILE | --store URL]
 
 Pre-trade limits no approval overrides (set at start: warden run --limits FILE, strict JSON,
 e.g. {"symbols": {"*": {"maxQuantity": 100000}, "EURUSD": {"priceCollarPct": 0.005}}, "maxOrdersPerMinute": 60}).
 set tightens the limits of the engine running on the journal (--symbol, default "*"); it refuses
-to loosen any limit, and with no engine running it changes nothing. show prints the journal's latest limits.`;
+to loosen any limit, and with no engine running it changes nothing. show prints the journal's latest limits.
+With --store, the fleet's: set writes the tightening for every engine on the store (each applies it
+within a second and journals it); it refuses to loosen any engine's limits. show prints each engine's.`;
 
 /** `warden limits`, its options and its help. */
 export const limitsCommand: Command = {
   help: HELP,
   options: {
     ...JOURNAL,
+    ...STORE,
     symbol: { type: 'string', help: 'the symbol whose limits to tighten (default "*", every symbol not listed)' },
     ...Object.fromEntries(Object.entries(LIMIT_OPTIONS).map(([option, field]) => [option, { type: 'string' as const, help: `tighten ${field}` }])),
     'all-max-orders-per-minute': { type: 'string', help: 'tighten maxOrdersPerMinute over all symbols together' },
@@ -42,6 +46,8 @@ export function limitsUsage<T>(file: string | undefined, fn: () => T): T {
 /** `limits show|set`: the journal's latest limits, or a tightening for the engine running on it. */
 async function limits(a: Args): Promise<number> {
   const [action] = a.positional;
+  const url = storeUrl(a);
+  if (url !== null && (action === 'show' || action === 'set')) return fleetLimits(a, url, action);
   if (action === 'show') {
     const journal = openJournal(a, { mustExist: true, readOnly: true });
     const records = journal.readAll();
@@ -58,4 +64,25 @@ async function limits(a: Args): Promise<number> {
     throw new UsageError((e as Error).message);
   }
   return operatorCommand(a, { kind: 'limits', change, operator: required(a, '--operator'), reason: required(a, '--reason') });
+}
+
+/** `limits show|set --store`: the fleet's limits (src/cli/fleetLimits.ts). */
+async function fleetLimits(a: Args, url: string, action: 'show' | 'set'): Promise<number> {
+  let request: Parameters<typeof fleetLimitsCommand>[1] = { action: 'show' };
+  if (action === 'set') {
+    const fields = Object.fromEntries([...Object.keys(LIMIT_OPTIONS), 'all-max-orders-per-minute'].flatMap((o) => (opt(a, `--${o}`) === undefined ? [] : [[o, opt(a, `--${o}`)!]])));
+    try {
+      request = { action, change: limitsChangeFrom({ symbol: opt(a, '--symbol'), fields }), operator: required(a, '--operator'), reason: required(a, '--reason') };
+    } catch (e) {
+      throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+    }
+  }
+  const store = await openStore(url);
+  try {
+    return await fleetLimitsCommand(store, request);
+  } catch (e) {
+    throw e instanceof WardenUsageError || (e instanceof Error && /^limits can only be tightened/.test(e.message)) ? new UsageError((e as Error).message) : e;
+  } finally {
+    await store.close();
+  }
 }

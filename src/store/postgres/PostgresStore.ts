@@ -16,6 +16,8 @@ import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
 import { KillSwitchWriter, readKillSwitchHistory } from './killSwitchStore.js';
 import { readFleetSwitches, startKillSwitchWatch, type KillSwitchWatch, type KillSwitchWatchOptions } from './killSwitchWatch.js';
+import { admitToFleet, appliedBy, fleetLimitsChanges, fleetPosition, limitsByWriter, recordFleetExecution, recordFleetFill, settleFleetPosition, writeFleetLimitsChange } from './ledger.js';
+import type { FleetAdmission, FleetLimitFacts, FleetLimitsChange, FleetPosition } from '../../journal/fleetLedger.js';
 import { DEFAULT_LEASE_TTL_MS, LeaseKeeper } from './leases.js';
 import { readOpenFlags, readRecords, verifyStore } from './reads.js';
 import type { StoredRecord } from './records.js';
@@ -167,6 +169,19 @@ export class PostgresStore implements Journal {
     this.usable();
     return insertClaim(this.pool, this.writer, this.clock, request);
   }
+
+  // ---- The fleet's position ledger and limits (FleetLedgerStore; the SQL is in ledger.ts) -----
+  fleetPosition = (symbol: string, excludingExecutionId: string): Promise<FleetPosition> => fleetPosition(this.pool, symbol, excludingExecutionId);
+  admitToFleet = (request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean) => admitToFleet(this.pool, this.writer, request, admit);
+  recordFleetExecution = (execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void> => recordFleetExecution(this.pool, this.writer, execution);
+  recordFleetFill = (executionId: string, filled: number): Promise<void> => recordFleetFill(this.pool, executionId, filled);
+  settleFleetPosition = (executionId: string, filled: number, sent: boolean): Promise<void> => settleFleetPosition(this.pool, executionId, filled, sent);
+  fleetLimitsChanges = (afterId: number): Promise<FleetLimitsChange[]> => fleetLimitsChanges(this.pool, afterId);
+  /** `warden limits set|show --store`: a tightening for every engine, each engine's latest limits, who applied a change. */
+  writeFleetLimitsChange = (change: Omit<FleetLimitsChange, 'id'>): Promise<number> => writeFleetLimitsChange(this.pool, this.writer, change);
+  limitsByWriter = () => limitsByWriter(this.pool);
+  limitsChangeAppliedBy = (id: number): Promise<string[]> => appliedBy(this.pool, id);
+
 
   /**
    * The claim of an advisory, or null.

@@ -13,7 +13,7 @@ import { JournalError } from '../../journal/types.js';
  * const { rows } = await client.query('SELECT max(version) AS v FROM warden_migrations');
  * rows[0].v === POSTGRES_SCHEMA_VERSION; // true once PostgresStore.connect has run
  */
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 /**
  * First key of every advisory lock Warden takes (PostgreSQL's two-key form), so its locks never
@@ -93,6 +93,35 @@ const MIGRATIONS: Readonly<Record<number, string>> = {
   // is left of the window on the one clock the fleet shares.
   2: `
     ALTER TABLE warden_claims ADD COLUMN deadline_db timestamptz;
+  `,
+  // The fleet's position ledger and limits (ledger.ts): one row per execution admitted by its
+  // limits, the settled fills summed per symbol, and the operators' tightenings for every engine.
+  3: `
+    CREATE TABLE warden_positions (
+      execution_id text PRIMARY KEY,
+      symbol text NOT NULL,
+      side text NOT NULL CHECK (side IN ('buy', 'sell')),
+      size double precision NOT NULL,
+      filled double precision NOT NULL DEFAULT 0,
+      settled boolean NOT NULL DEFAULT false,
+      sent boolean NOT NULL DEFAULT true,
+      writer_id text NOT NULL,
+      admitted_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX warden_positions_open ON warden_positions (symbol) WHERE NOT settled;
+    CREATE INDEX warden_positions_admitted ON warden_positions (admitted_at);
+    CREATE TABLE warden_position_totals (
+      symbol text PRIMARY KEY,
+      settled_net double precision NOT NULL DEFAULT 0
+    );
+    CREATE TABLE warden_limit_changes (
+      id bigserial PRIMARY KEY,
+      change jsonb NOT NULL,
+      operator text NOT NULL,
+      reason text NOT NULL,
+      writer_id text NOT NULL,
+      recorded_at timestamptz NOT NULL DEFAULT now()
+    );
   `,
 };
 
