@@ -6,7 +6,7 @@
  * changes the flags, so it costs no scan of the results.
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, MemoryJournal, type FleetSwitch, type Journal, type KillSwitchSetOptions, type KillSwitchState } from '../../src/index.js';
+import { createEngine, MemoryJournal, type FleetKillSwitchStore, type FleetSwitch, type Journal, type KillSwitchSetOptions, type KillSwitchState } from '../../src/index.js';
 import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
 import { silentLogger, T0 } from '../support/fixtures.js';
 
@@ -28,7 +28,7 @@ function drivenStore(clock: VirtualClock) {
     for (const l of [...listeners]) l(switches);
     return changeId;
   };
-  const journal: Journal = {
+  const journal: Journal & FleetKillSwitchStore = {
     append: (entry) => inner.append(entry),
     readAll: () => inner.readAll(),
     records: (f) => inner.records(f),
