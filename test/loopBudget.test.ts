@@ -138,7 +138,7 @@ describe('loop budget', () => {
     const clock = new VirtualClock(0);
     // A working execution, as the chart would show it to the fan-out.
     const context = { attempts: [], order: { status: 'pending', brokerOrderId: 'B-1' }, clientOrderId: 'wd-1', snapshot: { symbol: 'EURUSD' } };
-    const target = { symbol: 'EURUSD', send: () => undefined, snapshot: () => ({ status: 'active', value: { live: { trading: 'working' } }, context }) as never };
+    const target = { symbol: 'EURUSD', send: () => undefined, snapshot: () => ({ status: 'active', value: { live: { trading: 'working' } }, hasTag: (tag: string) => tag === 'trading', context }) as never };
     const log: string[] = [];
     let recorded!: () => void;
     const fanOut = createKillSwitchFanOut({
