@@ -1,10 +1,6 @@
 /**
- * The store many engine processes share: one PostgreSQL database holding the journal (one hash
- * chain per writer instance, in a global order PostgreSQL assigns), the advisory claims (one
- * execution per advisory, ever), the fleet kill switch (durable rows plus NOTIFY) and execution
- * leases with fencing epochs. docs/scale-out.md describes the design. Each concern has its own
- * room: writer.ts (batches, fences), reads.ts (records, verify, open flags), claims.ts,
- * killSwitchStore.ts and killSwitchWatch.ts, leases.ts; this class is the public face over them.
+ * The store many engine processes share, on PostgreSQL (docs/scale-out.md). This class is the public
+ * face over its rooms: writer.ts, reads.ts, claims.ts, ledger.ts, killSwitchStore.ts, leases.ts.
  */
 import type pg from 'pg';
 import { systemClock, type Clock } from '../../domain/clock.js';
@@ -181,7 +177,6 @@ export class PostgresStore implements Journal {
   writeFleetLimitsChange = (change: Omit<FleetLimitsChange, 'id'>): Promise<number> => writeFleetLimitsChange(this.pool, this.writer, change);
   limitsByWriter = () => limitsByWriter(this.pool);
   limitsChangeAppliedBy = (id: number): Promise<string[]> => appliedBy(this.pool, id);
-
 
   /**
    * The claim of an advisory, or null.
@@ -386,8 +381,6 @@ export class PostgresStore implements Journal {
   lease(executionId: string): Promise<(Lease & { readonly released: boolean }) | null> {
     return this.leases.lease(executionId);
   }
-
-  // ---- Life --------------------------------------------------------------------------------
 
   /** Commits what is pending (if it can), stops every kill switch watch and closes the connections. */
   async close(): Promise<void> {
