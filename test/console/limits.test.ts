@@ -10,6 +10,9 @@ import { createConsoleApp, ConsoleView, WardenMetrics } from '../../src/entries/
 import { MemoryJournal } from '../../src/journal/memoryJournal.js';
 import { JournalKind } from '../../src/index.js';
 import type { Clock } from '../../src/domain/clock.js';
+import { createEngine } from '../../src/index.js';
+import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
+import { silentLogger, snapshot, T0 as ENGINE_T0 } from '../support/fixtures.js';
 
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const NOW = T0 + 90_000;
@@ -155,5 +158,24 @@ describe('a journal with no limits, or limits it cannot read', () => {
     view.refresh();
     const inForce = view.snapshot(NOW).limits.inForce;
     expect(inForce).toMatchObject({ kind: 'set', limits: TIGHTER, tightenings: [{ operator: '(unreadable)', reason: '(unreadable)' }] });
+  });
+});
+
+describe('the records a running engine writes', () => {
+  it('are read as the engine holds them: its start, an operator tightening and its submits', async () => {
+    const clock = new VirtualClock(ENGINE_T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    broker.onAccepted((o) => clock.setTimeout(() => broker.fill(o.clientOrderId, o.quantity, 1.1), 20));
+    const journal = new MemoryJournal(clock);
+    const engine = createEngine({ broker, clock, journal, logger: silentLogger(), pollIntervalMs: 500, limits: { symbols: { '*': { maxPosition: 100 } }, maxOrdersPerMinute: 10 } });
+    expect((await clock.run(engine.execute(snapshot({ advisoryId: 'real-1', positionSize: 60 })))).status).toBe('filled');
+    engine.limits.set({ symbols: { EURUSD: { maxPosition: 75 } } }, { operator: 'ana', reason: 'thin market' });
+    const view = new ConsoleView(journal);
+    view.refresh();
+    const l = view.snapshot(clock.now()).limits;
+    expect(l.inForce).toMatchObject({ kind: 'set', limits: engine.limits.current(), tightenings: [{ operator: 'ana', reason: 'thin market' }] });
+    expect(l.ordersLastMinute).toBe(1);
+    expect(l.symbols).toEqual([{ symbol: 'EURUSD', limits: { maxPosition: 75 }, position: 60, ordersLastMinute: 1 }]);
+    await engine.close();
   });
 });
