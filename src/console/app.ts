@@ -151,7 +151,7 @@ export function createConsoleApp(options: {
 
   app.get('/', (c) => c.html(nowPage(machine, view.snapshot(), now(), contextOf(c))));
   app.get('/kill-switch', (c) => c.html(killSwitchPage(view.snapshot(), contextOf(c))));
-  app.get('/positions', (c) => c.html(positionsPage(view.snapshot(), contextOf(c))));
+  app.get('/positions', (c) => c.html(positionsPage(view.snapshot(now()), contextOf(c))));
   app.get('/finished', (c) => {
     const q = FinishedQuery.safeParse({ q: c.req.query('q') ?? undefined, status: c.req.query('status') ?? undefined, symbol: c.req.query('symbol') ?? undefined, page: c.req.query('page') || undefined });
     if (!q.success) return c.html(finishedPage(view.snapshot(), { ...contextOf(c), notice: { ok: false, text: `that filter is not understood: ${issues(q.error)}` } }, { q: '', status: '', symbol: '', page: 1 }), 400);
@@ -168,7 +168,7 @@ export function createConsoleApp(options: {
     if (!id.success) return c.html(advisoryPage({ ...contextOf(c), notice: { ok: false, text: 'an advisory id has at most 128 characters' } }, '', null), 400);
     return c.html(advisoryPage(contextOf(c), id.data, await options.readAdvisory(id.data), view.snapshot()));
   });
-  app.get('/api/state', (c) => c.json(view.snapshot()));
+  app.get('/api/state', (c) => c.json(view.snapshot(now())));
   app.get('/metrics', async (c) => {
     return c.body(await metrics.text(), 200, { 'content-type': metrics.registry.contentType });
   });

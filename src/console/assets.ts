@@ -30,6 +30,7 @@ button{font:inherit;padding:5px 12px;border-radius:5px;border:1px solid #8c959f;
 .summary{display:grid;grid-template-columns:max-content auto;gap:2px 14px;background:#fff;border:1px solid var(--line);padding:10px;border-radius:6px;margin-bottom:10px}
 .summary dt{color:var(--muted)}.summary dd{margin:0}.pager{display:flex;gap:12px;align-items:center;margin:8px 0}
 tr.differs td{background:#fff8c5}
+td.use.near{background:#fff8c5;font-weight:600}td.use.over{background:#ffebe9;color:var(--bad)}
 `;
 
 /** Served at /live.js: replaces the live section and the status bar whenever the server says the journal moved. */

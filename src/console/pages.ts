@@ -9,6 +9,7 @@ import { FINAL_STATUSES } from '../domain/constants.js';
 import { reasonOf } from '../journal/reasons.js';
 import { age, isNum, mismatchList, money, notional, num, pct, pill, price, time, when, type Html } from './format.js';
 import { csrfField, layout, operatorField, scopes, type PageContext } from './layout.js';
+import { limitsSection } from './limitsPage.js';
 import type { ConsoleSnapshot, ExecutionView } from './view.js';
 
 /** The machine's own states as nested boxes; the states executions are in now carry their advisories. */
@@ -72,7 +73,8 @@ ${
           p.protection.length === 0 ? '-' : html`<ul>${p.protection.slice(0, 10).map((x) => html`<li>${num(x.quantity)} ${x.side ?? ''}: SL ${price(x.stopLoss)} · TP ${price(x.takeProfit)} <span class="muted">(${x.advisoryId ?? '-'})</span></li>`)}</ul>`
         }</td></tr>`,
       )}</table>`
-}`,
+}
+${limitsSection(s.limits)}`,
     s,
   );
 }

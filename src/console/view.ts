@@ -7,6 +7,7 @@
 import type { ExecutionResult } from '../domain/result.js';
 import { KillSwitchBoard, type KillSwitchChange, type KillSwitchHold } from '../engine/killSwitch.js';
 import { JournalKind, type JournalRecord } from '../journal/types.js';
+import { LimitsTracker, type LimitsView } from './limitsView.js';
 
 /**
  * A journal the view can follow.
@@ -67,6 +68,8 @@ export interface ConsoleSnapshot {
   readonly flagsOpen: readonly ExecutionView[];
   readonly flagsResolved: readonly ExecutionView[];
   readonly killSwitch: { readonly global: string; readonly symbols: readonly { symbol: string; state: string }[]; readonly history: readonly KillSwitchChange[]; readonly holds: readonly KillSwitchHold[] };
+  /** The limits in force (the last start's, with the tightenings since) and their use at the snapshot's `now`. */
+  readonly limits: LimitsView;
 }
 
 /**
@@ -131,6 +134,7 @@ export class ConsoleView {
   private readonly listeners = new Set<(records: readonly JournalRecord[]) => void>();
   private readonly ledgers = new Map<string, Ledger>();
   private lastAt: string | null = null;
+  private readonly limits = new LimitsTracker();
 
   /** `keepFinished`: how many finished executions (not flagged) stay in view. */
   constructor(
@@ -165,10 +169,11 @@ export class ConsoleView {
     return this.executions.get(idOrAdvisory) ?? [...this.executions.values()].find((e) => e.advisoryId === idOrAdvisory);
   }
 
-  snapshot(): ConsoleSnapshot {
+  /** `now`: the moment "orders in the last minute" is counted back from. */
+  snapshot(now = Date.now()): ConsoleSnapshot {
     const all = [...this.executions.values()];
     const symbols = [...new Set(this.board.history().map((c) => c.symbol).filter((s): s is string => s !== null))].sort();
-    return {
+    const shown = {
       lastSequence: this.sequence,
       lastRecordAt: this.lastAt,
       positions: [...this.ledgers.entries()]
@@ -193,12 +198,14 @@ export class ConsoleView {
       flagsResolved: all.filter((e) => e.resolution !== null).reverse(),
       killSwitch: { global: this.board.state(), symbols: symbols.map((symbol) => ({ symbol, state: this.board.state(symbol) })), history: this.board.history(), holds: this.board.holds() },
     };
+    return { ...shown, limits: this.limits.view(now, shown.positions) };
   }
 
   private take(r: JournalRecord): void {
     this.sequence = r.sequence;
     const at = str(r.at, 64) ?? '';
     if (at) this.lastAt = at;
+    this.limits.take(r, this.executions.get(str(r.executionId, 200) ?? '')?.symbol ?? null);
     if (r.kind === JournalKind.KillSwitch) {
       // A change the view cannot read is not guessed at; the engine and `journal verify` say more.
       const change = killSwitchChange(r.payload);
