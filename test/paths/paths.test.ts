@@ -20,15 +20,15 @@ const COVERAGE_DOC = 'docs/coverage.md';
 /** Transitions no generated path can take, and the test that takes them instead. */
 const EXEMPT: Record<string, string> = {
   'execution | * | - | (stays)':
-    'an event no state handles (e.g. one the chart does not know) can only come from a host that sends events to the machine itself, never through the engine; `test/machine.test.ts` "reports an event no state handles instead of dropping it"',
+    'an event no state handles (e.g. one the chart does not know) can only come from a host that sends events to the machine itself, never through the engine; `test/engine/machine.test.ts` "reports an event no state handles instead of dropping it"',
   'execution.live.trading.unconfirmed.checkingResend | always | !notExpired | execution.live.stopping':
-    'a snapshot that expires between its first send and a resend; the path model keeps one expiry far away, so `test/retries.test.ts` "expiry is re-checked before a retry" takes it',
+    'a snapshot that expires between its first send and a resend; the path model keeps one expiry far away, so `test/rules/retries/retries.test.ts` "expiry is re-checked before a retry" takes it',
   'execution.live.trading.unconfirmed.checkingResend | always | !snapshotHashIntact | execution.live.stopping':
-    'rule 1 checked again before a resend: the snapshot is deep-frozen when it is read, so its hash cannot stop matching mid-execution (`test/frozenSnapshot.test.ts` "deep-freezes the snapshot"); the guard stays as the rule\'s own statement',
+    'rule 1 checked again before a resend: the snapshot is deep-frozen when it is read, so its hash cannot stop matching mid-execution (`test/rules/frozen-snapshot/frozenSnapshot.test.ts` "deep-freezes the snapshot"); the guard stays as the rule\'s own statement',
   'execution.checkingLimits | xstate.error.actor.readLimitFacts | - | execution.rejected':
-    "the engine's limit book never rejects (a fact it cannot have is a fact, e.g. no quote); `test/limits.test.ts` \"facts that cannot be read at all refuse the order, nothing sent\" provides a failing reader",
+    "the engine's limit book never rejects (a fact it cannot have is a fact, e.g. no quote); `test/limits/limits.test.ts` \"facts that cannot be read at all refuse the order, nothing sent\" provides a failing reader",
   'execution.live | xstate.error.actor.orderFeed | - | (stays)':
-    'the push subscription fails when it is opened; the execution carries on by polling; `test/engine.test.ts` "never throws on a broken adapter: a failing push feed degrades to polling, journaled"',
+    'the push subscription fails when it is opened; the execution carries on by polling; `test/engine/engine.test.ts` "never throws on a broken adapter: a failing push feed degrades to polling, journaled"',
 };
 const SAMPLE = 120;
 const coverage: ReplayCoverage = { states: new Set(), transitions: new Set() };
