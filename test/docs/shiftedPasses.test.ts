@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 // @ts-expect-error a plain-JavaScript script without types
-import { chooseShifted } from '../scripts/testShifted.mjs';
+import { chooseShifted } from '../../scripts/testShifted.mjs';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const WATCH = new URL('./support/clockReaders.mjs', import.meta.url).href;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WATCH = new URL('../support/clockReaders.mjs', import.meta.url).href;
 
 /** Runs `body` in a fresh node process under the watch for 'the-test-file'; returns the marks. */
 function marksOf(body: string): { file: string; why: string }[] {
@@ -39,7 +39,7 @@ describe('the clock watch', () => {
   });
 
   it("marks the project's own read of the clock", () => {
-    const now = marksOf(`const { systemClock } = await import(${JSON.stringify(new URL('../src/domain/clock.ts', import.meta.url).href)}); systemClock.now();`);
+    const now = marksOf(`const { systemClock } = await import(${JSON.stringify(new URL('../../src/domain/clock.ts', import.meta.url).href)}); systemClock.now();`);
     expect(now).toHaveLength(1);
     expect(now[0]).toMatchObject({ file: 'the-test-file' });
     expect(now[0]!.why).toMatch(/^Date\.now\(\)/);
