@@ -1,14 +1,20 @@
 /**
  * `npm run bench:fleet [-- --runs N --rounds M]`: the fleet kill switch end to end. Each run starts
  * three engine processes on a fresh embedded PostgreSQL and one paper broker service (the cluster
- * harness of `npm run demo:cluster`); in each round every engine has working orders, one engine sets
- * the switch `active`, and the latency is measured from that command to each order's cancel
- * request arriving at the venue — on the engine that set it and on the engines that heard it
- * through PostgreSQL. The first round of a run is the cold one (the engines run this path for the
- * first time). Prints every run, the median and range over runs, the distribution, where the time
- * goes (command → each engine applied it → cancels at the venue), the load average, and PASS/FAIL
- * against the targets (a quiet machine's: the other engines' orders p99 ≤ 25 ms, the cold round
- * p99 ≤ 100 ms, both as the median over runs). Nothing is asserted in tests from these figures.
+ * harness of `npm run demo:cluster`); in each round every engine has working orders (at the venue,
+ * and known to work by its engine: its submit answer is in), one engine sets the switch `active`,
+ * and the latency is measured from that command to each order's cancel request arriving at the
+ * venue — on the engine that set it and on the engines that heard it through PostgreSQL. The first
+ * round of a run is the cold one (the engines run this path for the first time).
+ *
+ * Every process stamps the stages of the change with the machine's monotonic clock
+ * (`process.hrtime`, one clock for every process): command received, change written, applied,
+ * commit answered on the setter; NOTIFY heard and applied on the others; each cancel handed to the
+ * adapter; each cancel received at the venue. Prints every run, the median and range over runs,
+ * each stage's p50/p99/max, each warm round's p50 (to show rounds that differ), the distribution,
+ * the load average, and PASS/FAIL against the targets (a quiet machine's: the other engines' orders
+ * p99 ≤ 25 ms, the cold round p99 ≤ 100 ms, both as the median over runs). Nothing is asserted in
+ * tests from these figures.
  */
 import { loadavg } from 'node:os';
 import { clusterSnapshot, startCluster } from '../scripts/cluster/cluster.js';
@@ -68,12 +74,14 @@ interface Run {
   /** Warm rounds: the other engines' orders whose cancel the fan-out requested, and those cancelled later by their execution (its submit answer not yet taken in). */
   fannedOut: number;
   later: number;
+  /** Each warm round's p50 of the other engines' orders. */
+  readonly roundP50: number[];
 }
 
 async function run(index: number): Promise<Run> {
   process.env.WARDEN_CLUSTER_TRACE = '1';
   const cluster = await startCluster({ engines: ENGINES, leaseTtlMs: 10_000, dir: `.cache/postgres-bench-fleet-${index}`, markets: { GBPUSD: { price: 1.27, noLiquidity: true } } });
-  const result: Run = { own: [], others: [], cold: [], stages: new Map(STAGES.map(([s]) => [s, []])), fannedOut: 0, later: 0 };
+  const result: Run = { own: [], others: [], cold: [], stages: new Map(STAGES.map(([s]) => [s, []])), fannedOut: 0, later: 0, roundP50: [] };
   const cancelled = new Map<string, number>();
   const broker = cluster.paper.broker;
   const cancel = broker.cancelOrder.bind(broker);
@@ -110,6 +118,7 @@ async function run(index: number): Promise<Run> {
       let settled = 0;
       await cluster.waitFor((e) => (e.type === 'result' && ++settled >= owner.size ? true : undefined), WAIT_MS, from);
       for (const [id, i] of owner) (round === 0 ? result.cold : i === setter ? result.own : result.others).push(cancelled.get(id)! - setAt);
+      if (round > 0) result.roundP50.push(pct([...owner].filter(([, i]) => i !== setter).map(([id]) => cancelled.get(id)! - setAt), 50));
       from = cluster.events.length;
       const offAt = hr();
       cluster.engines[setter]!.send({ op: 'killSwitch', state: 'off', reason: `bench run ${index + 1} round ${round + 1} over`, operator: 'bench' });
@@ -170,6 +179,7 @@ for (const [stage, what] of STAGES) {
   if (stage === 'command → venue, other engines') console.log(`    (the other engines' orders: ${runs.reduce((n, r) => n + r.fannedOut, 0)} cancelled by the fan-out, ${runs.reduce((n, r) => n + r.later, 0)} by their execution once its submit answer was in)`);
   if (xs.length > 0) console.log(`    ${stage.padEnd(36)} p50 ${ms(pct(xs, 50)).padStart(9)}  p99 ${ms(pct(xs, 99)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}  (${xs.length}; ${what})`);
 }
+console.log(`  each warm round's p50 (other engines' orders): ${runs.map((r) => r.roundP50.map((x) => x.toFixed(1)).join(' ')).join(' | ')} ms`);
 const edges = [5, 10, 15, 20, 25, 50, 100, 250, 1_000, Infinity];
 console.log(`  distribution of the other engines' orders (${others.length}):`);
 let below = 0;
