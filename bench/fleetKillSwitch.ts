@@ -71,6 +71,8 @@ interface Run {
   readonly cold: number[];
   /** Each stage's samples, warm rounds only. */
   readonly stages: Map<Stage, number[]>;
+  /** Each stage's samples in the cold round (its `command → venue` counts every engine but the setter, as warm). */
+  readonly coldStages: Map<Stage, number[]>;
   /** Warm rounds: the other engines' orders whose cancel the fan-out requested, and those cancelled later by their execution (its submit answer not yet taken in). */
   fannedOut: number;
   later: number;
@@ -81,7 +83,7 @@ interface Run {
 async function run(index: number): Promise<Run> {
   process.env.WARDEN_CLUSTER_TRACE = '1';
   const cluster = await startCluster({ engines: ENGINES, leaseTtlMs: 10_000, dir: `.cache/postgres-bench-fleet-${index}`, markets: { GBPUSD: { price: 1.27, noLiquidity: true } } });
-  const result: Run = { own: [], others: [], cold: [], stages: new Map(STAGES.map(([s]) => [s, []])), fannedOut: 0, later: 0, roundP50: [] };
+  const result: Run = { own: [], others: [], cold: [], stages: new Map(STAGES.map(([s]) => [s, []])), coldStages: new Map(STAGES.map(([s]) => [s, []])), fannedOut: 0, later: 0, roundP50: [] };
   const cancelled = new Map<string, number>();
   const broker = cluster.paper.broker;
   const cancel = broker.cancelOrder.bind(broker);
@@ -89,8 +91,9 @@ async function run(index: number): Promise<Run> {
     if (!cancelled.has(ref.clientOrderId)) cancelled.set(ref.clientOrderId, hr());
     return cancel(ref);
   };
+  let into = result.stages;
   const add = (stage: Stage, x: number | undefined) => {
-    if (x !== undefined && Number.isFinite(x)) result.stages.get(stage)!.push(x);
+    if (x !== undefined && Number.isFinite(x)) into.get(stage)!.push(x);
   };
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -124,7 +127,7 @@ async function run(index: number): Promise<Run> {
       cluster.engines[setter]!.send({ op: 'killSwitch', state: 'off', reason: `bench run ${index + 1} round ${round + 1} over`, operator: 'bench' });
       await cluster.waitFor((e) => (e.type === 'answer' && e.op === 'killSwitch' ? true : undefined), WAIT_MS, from);
       await new Promise((r) => setTimeout(r, 200)); // every engine hears `off` (and sends its traces) before the next round's orders
-      if (round === 0) continue;
+      into = round === 0 ? result.coldStages : result.stages;
       // The round's stages, from the engines' traces of the `active` change.
       const traces = cluster.events.slice(killFrom).filter((x) => x.type === 'trace' && x.hr >= setAt && x.hr < offAt) as Extract<EngineEvent, { type: 'trace' }>[];
       const at = (engine: string, stage: string) => traces.find((t) => t.engine === engine && t.stage === stage)?.hr;
@@ -144,7 +147,7 @@ async function run(index: number): Promise<Run> {
           if (o !== i) continue;
           const requested = traces.find((t) => t.stage === 'cancel_requested' && t.clientOrderId === id)?.hr;
           add('applied → each cancel requested', (requested ?? NaN) - (applied ?? NaN));
-          if (i !== setter && requested !== undefined && applied !== undefined) {
+          if (round > 0 && i !== setter && requested !== undefined && applied !== undefined) {
             if (requested <= applied) result.fannedOut++;
             else result.later++;
           }
@@ -178,6 +181,11 @@ for (const [stage, what] of STAGES) {
   const xs = runs.flatMap((r) => r.stages.get(stage)!);
   if (stage === 'command → venue, other engines') console.log(`    (the other engines' orders: ${runs.reduce((n, r) => n + r.fannedOut, 0)} cancelled by the fan-out, ${runs.reduce((n, r) => n + r.later, 0)} by their execution once its submit answer was in)`);
   if (xs.length > 0) console.log(`    ${stage.padEnd(36)} p50 ${ms(pct(xs, 50)).padStart(9)}  p99 ${ms(pct(xs, 99)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}  (${xs.length}; ${what})`);
+}
+console.log(`  the cold first round's stages (p50 / max):`);
+for (const [stage] of STAGES) {
+  const xs = runs.flatMap((r) => r.coldStages.get(stage)!);
+  if (xs.length > 0) console.log(`    ${stage.padEnd(36)} p50 ${ms(pct(xs, 50)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}  (${xs.length})`);
 }
 console.log(`  each warm round's p50 (other engines' orders): ${runs.map((r) => r.roundP50.map((x) => x.toFixed(1)).join(' ')).join(' | ')} ms`);
 const edges = [5, 10, 15, 20, 25, 50, 100, 250, 1_000, Infinity];

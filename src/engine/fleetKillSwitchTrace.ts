@@ -37,7 +37,12 @@ export interface FleetKillSwitchTrace {
 
 const trace = channel(FLEET_KILL_SWITCH_TRACE);
 
-/** Publishes a stage when someone listens; builds nothing otherwise. */
+/**
+ * Publishes a stage when someone listens; builds nothing otherwise.
+ *
+ * @example
+ * traceFleetKillSwitch(() => ({ stage: 'heard', changeId: 12, symbol: null, state: 'active' }));
+ */
 export function traceFleetKillSwitch(make: () => FleetKillSwitchTrace): void {
   if (trace.hasSubscribers) trace.publish(make());
 }
