@@ -1,17 +1,24 @@
 /**
  * `npm run bench:fleet [-- --runs N --rounds M]`: the fleet kill switch end to end. Each run starts
  * three engine processes on a fresh embedded PostgreSQL and one paper broker service (the cluster
- * harness of `npm run demo:cluster`); in each round every engine has working orders, one engine sets
- * the switch `active`, and the latency is measured from that command to each order's cancel
- * request arriving at the venue — on the engine that set it and on the engines that heard it
- * through PostgreSQL. The first round of a run is the cold one (the engines run this path for the
- * first time). Prints every run, the median and range over runs, the distribution, where the time
- * goes (command → each engine applied it → cancels at the venue), the load average, and PASS/FAIL
- * against the targets (a quiet machine's: the other engines' orders p99 ≤ 25 ms, the cold round
- * p99 ≤ 100 ms, both as the median over runs). Nothing is asserted in tests from these figures.
+ * harness of `npm run demo:cluster`); in each round every engine has working orders (at the venue,
+ * and known to work by its engine: its submit answer is in), one engine sets the switch `active`,
+ * and the latency is measured from that command to each order's cancel request arriving at the
+ * venue — on the engine that set it and on the engines that heard it through PostgreSQL. The first
+ * round of a run is the cold one (the engines run this path for the first time).
+ *
+ * Every process stamps the stages of the change with the machine's monotonic clock
+ * (`process.hrtime`, one clock for every process): command received, change written, applied,
+ * commit answered on the setter; NOTIFY heard and applied on the others; each cancel handed to the
+ * adapter; each cancel received at the venue. Prints every run, the median and range over runs,
+ * each stage's p50/p99/max, each warm round's p50 (to show rounds that differ), the distribution,
+ * the load average, and PASS/FAIL against the targets (a quiet machine's: the other engines' orders
+ * p99 ≤ 25 ms, the cold round p99 ≤ 100 ms, both as the median over runs). Nothing is asserted in
+ * tests from these figures.
  */
 import { loadavg } from 'node:os';
 import { clusterSnapshot, startCluster } from '../scripts/cluster/cluster.js';
+import type { EngineEvent } from '../scripts/cluster/protocol.js';
 import { machine } from './util.js';
 
 const ENGINES = 3;
@@ -41,24 +48,52 @@ const summary = (xs: readonly number[]) => `p50 ${ms(pct(xs, 50))}, p99 ${ms(pct
 const spread = (xs: readonly number[]) => `${ms(median(xs))} (range ${xs.length > 1 ? `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}` : 'one run'})`;
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
+/** The machine's monotonic clock (ms), the same in every process: the engines stamp their stages with it. */
+const hr = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Stages of one change, in order (ms). Every stage is a difference of monotonic times, measured where it happens. */
+const STAGES = [
+  ['command → setter received it', 'the bench writes the command to the setter\'s stdin'],
+  ['command → setter wrote the change', 'the one query is on the wire to PostgreSQL'],
+  ['command → setter applied it', 'its own fan-out ran: its cancels are requested'],
+  ['command → setter\'s commit answered', 'PostgreSQL committed (WAL flushed) and answered'],
+  ['command → heard by another engine', 'the NOTIFY is in, on each other engine'],
+  ['heard → applied', 'the other engine\'s board and fan-out, its cancels requested'],
+  ['applied → each cancel requested', 'the adapter\'s cancelOrder called, per order'],
+  ['cancel requested → venue received it', 'HTTP to the paper service, per order'],
+  ['command → venue, other engines', 'the figure against the target'],
+] as const;
+type Stage = (typeof STAGES)[number][0];
+
 interface Run {
   readonly own: number[];
   readonly others: number[];
   readonly cold: number[];
-  /** Command → the change applied on the setter / on each other engine (ms, from the engines' log lines). */
-  readonly appliedSetter: number[];
-  readonly appliedOthers: number[];
+  /** Each stage's samples, warm rounds only. */
+  readonly stages: Map<Stage, number[]>;
+  /** Each stage's samples in the cold round (its `command → venue` counts every engine but the setter, as warm). */
+  readonly coldStages: Map<Stage, number[]>;
+  /** Warm rounds: the other engines' orders whose cancel the fan-out requested, and those cancelled later by their execution (its submit answer not yet taken in). */
+  fannedOut: number;
+  later: number;
+  /** Each warm round's p50 of the other engines' orders. */
+  readonly roundP50: number[];
 }
 
 async function run(index: number): Promise<Run> {
+  process.env.WARDEN_CLUSTER_TRACE = '1';
   const cluster = await startCluster({ engines: ENGINES, leaseTtlMs: 10_000, dir: `.cache/postgres-bench-fleet-${index}`, markets: { GBPUSD: { price: 1.27, noLiquidity: true } } });
-  const result: Run = { own: [], others: [], cold: [], appliedSetter: [], appliedOthers: [] };
+  const result: Run = { own: [], others: [], cold: [], stages: new Map(STAGES.map(([s]) => [s, []])), coldStages: new Map(STAGES.map(([s]) => [s, []])), fannedOut: 0, later: 0, roundP50: [] };
   const cancelled = new Map<string, number>();
   const broker = cluster.paper.broker;
   const cancel = broker.cancelOrder.bind(broker);
   broker.cancelOrder = (ref) => {
-    if (!cancelled.has(ref.clientOrderId)) cancelled.set(ref.clientOrderId, performance.timeOrigin + performance.now());
+    if (!cancelled.has(ref.clientOrderId)) cancelled.set(ref.clientOrderId, hr());
     return cancel(ref);
+  };
+  let into = result.stages;
+  const add = (stage: Stage, x: number | undefined) => {
+    if (x !== undefined && Number.isFinite(x)) into.get(stage)!.push(x);
   };
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -71,28 +106,55 @@ async function run(index: number): Promise<Run> {
           e.send({ op: 'execute', snapshot: s });
         }
       }
+      // Every order works at the venue, and its engine has its submit answer (traced 50 ms after
+      // it came, by then taken in): the orders are working on both sides when the switch is set.
       const deadline = Date.now() + WAIT_MS;
-      while ([...owner.keys()].some((id) => broker.venue.get(id)?.status !== 'pending')) {
+      const answered = () => new Set(cluster.events.slice(from).flatMap((x) => (x.type === 'trace' && x.stage === 'submit_answered' ? [x.clientOrderId] : [])));
+      while ([...owner.keys()].some((id) => broker.venue.get(id)?.status !== 'pending') || answered().size < owner.size) {
         if (Date.now() > deadline) throw new Error('orders did not reach the venue in time');
         await new Promise((r) => setTimeout(r, 10));
       }
       const setter = round % ENGINES;
       const killFrom = cluster.events.length;
-      const setAt = performance.timeOrigin + performance.now();
+      const setAt = hr();
       cluster.engines[setter]!.send({ op: 'killSwitch', state: 'active', reason: `bench run ${index + 1} round ${round + 1}`, operator: 'bench' });
       let settled = 0;
       await cluster.waitFor((e) => (e.type === 'result' && ++settled >= owner.size ? true : undefined), WAIT_MS, from);
       for (const [id, i] of owner) (round === 0 ? result.cold : i === setter ? result.own : result.others).push(cancelled.get(id)! - setAt);
-      if (round > 0) {
-        for (const [i, e] of cluster.engines.entries()) {
-          const at = cluster.events.slice(killFrom).find((x) => x.type === 'log' && x.engine === e.name && /kill switch changed/.test(x.msg))?.at;
-          if (at !== undefined) (i === setter ? result.appliedSetter : result.appliedOthers).push(at - setAt);
-        }
-      }
+      if (round > 0) result.roundP50.push(pct([...owner].filter(([, i]) => i !== setter).map(([id]) => cancelled.get(id)! - setAt), 50));
       from = cluster.events.length;
+      const offAt = hr();
       cluster.engines[setter]!.send({ op: 'killSwitch', state: 'off', reason: `bench run ${index + 1} round ${round + 1} over`, operator: 'bench' });
       await cluster.waitFor((e) => (e.type === 'answer' && e.op === 'killSwitch' ? true : undefined), WAIT_MS, from);
-      await new Promise((r) => setTimeout(r, 200)); // every engine hears `off` before the next round's orders
+      await new Promise((r) => setTimeout(r, 200)); // every engine hears `off` (and sends its traces) before the next round's orders
+      into = round === 0 ? result.coldStages : result.stages;
+      // The round's stages, from the engines' traces of the `active` change.
+      const traces = cluster.events.slice(killFrom).filter((x) => x.type === 'trace' && x.hr >= setAt && x.hr < offAt) as Extract<EngineEvent, { type: 'trace' }>[];
+      const at = (engine: string, stage: string) => traces.find((t) => t.engine === engine && t.stage === stage)?.hr;
+      for (const [i, e] of cluster.engines.entries()) {
+        const applied = at(e.name, 'applied');
+        if (i === setter) {
+          add('command → setter received it', (at(e.name, 'command_received') ?? NaN) - setAt);
+          add('command → setter wrote the change', (at(e.name, 'write_sent') ?? NaN) - setAt);
+          add('command → setter applied it', (applied ?? NaN) - setAt);
+          add('command → setter\'s commit answered', (at(e.name, 'write_committed') ?? NaN) - setAt);
+        } else {
+          const heard = at(e.name, 'heard');
+          add('command → heard by another engine', (heard ?? NaN) - setAt);
+          add('heard → applied', (applied ?? NaN) - (heard ?? NaN));
+        }
+        for (const [id, o] of owner) {
+          if (o !== i) continue;
+          const requested = traces.find((t) => t.stage === 'cancel_requested' && t.clientOrderId === id)?.hr;
+          add('applied → each cancel requested', (requested ?? NaN) - (applied ?? NaN));
+          if (round > 0 && i !== setter && requested !== undefined && applied !== undefined) {
+            if (requested <= applied) result.fannedOut++;
+            else result.later++;
+          }
+          add('cancel requested → venue received it', (cancelled.get(id) ?? NaN) - (requested ?? NaN));
+          if (i !== setter) add('command → venue, other engines', (cancelled.get(id) ?? NaN) - setAt);
+        }
+      }
     }
   } finally {
     await cluster.stop();
@@ -114,7 +176,18 @@ console.log(`\nkill switch set on one engine → cancel requested at the venue, 
 console.log(`  the other engines' orders, p99 per run: ${spread(runs.map((r) => pct(r.others, 99)))}; p50 per run: ${spread(runs.map((r) => pct(r.others, 50)))}`);
 console.log(`  the setter's own orders,   p99 per run: ${spread(runs.map((r) => pct(r.own, 99)))}`);
 console.log(`  the cold first round,      p99 per run: ${spread(runs.map((r) => pct(r.cold, 99)))}`);
-console.log(`  where the time goes (median): command → applied on the setter ${ms(median(runs.flatMap((r) => r.appliedSetter)))}, on the other engines ${ms(median(runs.flatMap((r) => r.appliedOthers)))} (engine log times, 1 ms resolution)`);
+console.log(`  where the time goes, warm rounds (every process stamps its stages with the machine's monotonic clock):`);
+for (const [stage, what] of STAGES) {
+  const xs = runs.flatMap((r) => r.stages.get(stage)!);
+  if (stage === 'command → venue, other engines') console.log(`    (the other engines' orders: ${runs.reduce((n, r) => n + r.fannedOut, 0)} cancelled by the fan-out, ${runs.reduce((n, r) => n + r.later, 0)} by their execution once its submit answer was in)`);
+  if (xs.length > 0) console.log(`    ${stage.padEnd(36)} p50 ${ms(pct(xs, 50)).padStart(9)}  p99 ${ms(pct(xs, 99)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}  (${xs.length}; ${what})`);
+}
+console.log(`  the cold first round's stages (p50 / max):`);
+for (const [stage] of STAGES) {
+  const xs = runs.flatMap((r) => r.coldStages.get(stage)!);
+  if (xs.length > 0) console.log(`    ${stage.padEnd(36)} p50 ${ms(pct(xs, 50)).padStart(9)}  max ${ms(Math.max(...xs)).padStart(9)}  (${xs.length})`);
+}
+console.log(`  each warm round's p50 (other engines' orders): ${runs.map((r) => r.roundP50.map((x) => x.toFixed(1)).join(' ')).join(' | ')} ms`);
 const edges = [5, 10, 15, 20, 25, 50, 100, 250, 1_000, Infinity];
 console.log(`  distribution of the other engines' orders (${others.length}):`);
 let below = 0;

@@ -7,6 +7,7 @@
  * timers and PostgreSQL's `now()` are unaffected. With a durability, the broker declares it (as a
  * venue that keeps client order ids only among open orders would).
  */
+import { subscribe } from 'node:diagnostics_channel';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { createEngine, type BrokerAdapter, type Clock } from '../../src/index.js';
@@ -15,6 +16,7 @@ import { HttpBroker } from '../../src/entries/adapters.js';
 import { PostgresStore } from '../../src/entries/postgres.js';
 import type { EngineCommand, EngineEvent } from './protocol.js';
 import type { LimitsInput } from '../../src/domain/limits.js';
+import { FLEET_KILL_SWITCH_TRACE, type FleetKillSwitchTrace } from '../../src/engine/fleetKillSwitchTrace.js';
 
 /** Log lines worth a line in a timeline; the rest stays in the engine. */
 const TOLD = /taken over|lease|fenced|journal unwritable|kill switch|unconfirmed|resuming/i;
@@ -39,6 +41,32 @@ const logger = pino(
   },
 );
 const http = new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000 });
+
+// With WARDEN_CLUSTER_TRACE=1 (npm run bench:fleet): each stage of a kill switch change, stamped
+// with the machine's monotonic clock (shared by every process), sent in a batch once the burst is over.
+const tracing = process.env.WARDEN_CLUSTER_TRACE === '1';
+const hr = () => Number(process.hrtime.bigint()) / 1e6;
+const traces: Payload[] = [];
+const trace = (event: { stage: string; changeId?: number | null; clientOrderId?: string }) => {
+  traces.push({ type: 'trace', hr: hr(), ...event });
+  if (traces.length === 1) setTimeout(() => traces.splice(0).forEach(emit), 50);
+};
+if (tracing) {
+  subscribe(FLEET_KILL_SWITCH_TRACE, (m) => trace({ stage: (m as FleetKillSwitchTrace).stage, changeId: (m as FleetKillSwitchTrace).changeId }));
+  // The cancel handed to the adapter.
+  const cancel = http.cancelOrder.bind(http);
+  http.cancelOrder = (ref) => {
+    trace({ stage: 'cancel_requested', clientOrderId: ref.clientOrderId });
+    return cancel(ref);
+  };
+  // The order's submit answered: from here on (once taken in) its execution knows it works.
+  const submit = http.submitOrder.bind(http);
+  http.submitOrder = (req) =>
+    submit(req).then((report) => {
+      trace({ stage: 'submit_answered', clientOrderId: req.clientOrderId });
+      return report;
+    });
+}
 const broker: BrokerAdapter =
   durability === 'openOrdersOnly' || durability === 'none'
     ? {
@@ -104,7 +132,10 @@ const handle = async (command: EngineCommand) => {
 };
 createInterface({ input: process.stdin })
   .on('line', (line) => {
-    if (line.trim() !== '') void handle(JSON.parse(line) as EngineCommand);
+    if (line.trim() === '') return;
+    const command = JSON.parse(line) as EngineCommand;
+    if (tracing && command.op === 'killSwitch') trace({ stage: 'command_received' });
+    void handle(command);
   })
   // The harness is gone (it exited, or was killed): so is this engine, after its executions settle.
   .on('close', () => void handle({ op: 'close' }));

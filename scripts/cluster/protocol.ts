@@ -29,4 +29,6 @@ export type EngineEvent = { readonly engine: string; readonly at: number } & (
   | { readonly type: 'log'; readonly level: number; readonly msg: string; readonly fields: Record<string, unknown> }
   | { readonly type: 'answer'; readonly op: string; readonly ok: boolean; readonly message: string }
   | { readonly type: 'closed' }
+  /** With WARDEN_CLUSTER_TRACE=1: a stage of a kill switch change, at `hr` (ms of the machine's monotonic clock, `process.hrtime`). */
+  | { readonly type: 'trace'; readonly stage: string; readonly hr: number; readonly changeId?: number | null; readonly clientOrderId?: string }
 );

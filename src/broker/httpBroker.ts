@@ -3,10 +3,20 @@
  * a timeout, a network error, a 429 or a 5xx is an unknown outcome (BrokerError, retryable:
  * true: the order may exist); any other 4xx is a definitive refusal. A 404 on a look-up means
  * the broker does not know the order.
+ *
+ * Requests go through `node:http`/`node:https` with a keep-alive agent of the adapter's own (no
+ * Nagle delay, connections kept open between requests and opened in parallel as needed): a kill
+ * switch's burst of cancels costs about a third of the CPU time of `fetch` and goes out at once.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from '../domain/schemas.js';
 import { BrokerError } from './errors.js';
 import type { BrokerAdapter } from './types.js';
+
+// Real time, as `fetch`'s AbortSignal.timeout was, whatever fake timers a test installs later.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
 
 /**
  * How to reach a broker over HTTP: its base URL, a time limit per request and extra headers.
@@ -35,12 +45,18 @@ export class HttpBroker implements BrokerAdapter {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   readonly #headers: Readonly<Record<string, string>>;
+  /** Idle connections are kept (and do not keep the process alive); as many open at once as requests need. */
+  readonly #agent: HttpAgent;
+  readonly #send: typeof httpRequest;
 
   constructor(options: HttpBrokerOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.identity = `http:${this.baseUrl}`;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.#headers = options.headers ?? {};
+    const tls = this.baseUrl.startsWith('https:');
+    this.#agent = tls ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.#send = tls ? httpsRequest : httpRequest;
   }
 
   submitOrder(req: OrderRequest): Promise<OrderReport> {
@@ -78,21 +94,16 @@ export class HttpBroker implements BrokerAdapter {
   }
 
   private async request(method: string, path: string, payload?: unknown, notFoundIsNull = false): Promise<unknown> {
-    let res: Response;
+    let res: { status: number; ok: boolean; text: string };
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', ...this.#headers },
-        ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      res = await this.exchange(method, path, payload === undefined ? undefined : JSON.stringify(payload));
     } catch (e) {
       const timedOut = (e as Error).name === 'TimeoutError';
       throw new BrokerError(timedOut ? `${method} ${path} timed out after ${this.timeoutMs} ms` : `${method} ${path} failed: ${networkDetail(e)}`, { retryable: true, code: timedOut ? 'timeout' : 'network', cause: e });
     }
     let answer: unknown;
     try {
-      answer = await res.json();
+      answer = JSON.parse(res.text);
     } catch {
       throw new BrokerError(`${method} ${path}: HTTP ${res.status} with a body that is not JSON`, { retryable: true, code: `http_${res.status}` });
     }
@@ -104,9 +115,41 @@ export class HttpBroker implements BrokerAdapter {
     const definitive = res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408;
     throw new BrokerError(text, { retryable: !definitive, code: typeof code === 'string' ? code : `http_${res.status}` });
   }
+
+  /** One request and its whole answer, within the time limit (a `TimeoutError` past it: the request is abandoned). */
+  private exchange(method: string, path: string, body: string | undefined): Promise<{ status: number; ok: boolean; text: string }> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#headers };
+      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+      const req = this.#send(`${this.baseUrl}${path}`, { method, headers, agent: this.#agent });
+      const timer = realSetTimeout(() => {
+        const e = new Error(`no answer within ${this.timeoutMs} ms`);
+        e.name = 'TimeoutError';
+        req.destroy(e);
+      }, this.timeoutMs);
+      timer.unref(); // the request's socket keeps the process alive while it is out
+      const fail = (e: unknown) => {
+        realClearTimeout(timer);
+        reject(e);
+      };
+      req.setNoDelay(true);
+      req.on('error', fail);
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          realClearTimeout(timer);
+          const status = res.statusCode ?? 0;
+          resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      req.end(body);
+    });
+  }
 }
 
-/** fetch's own message is "fetch failed"; the reason (connection refused, unknown host) is in its cause. */
+/** fetch's own message is "fetch failed"; the reason (connection refused, unknown host) is in its cause. A `node:http` error names it itself. */
 function networkDetail(e: unknown): string {
   const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   const detail = typeof cause?.message === 'string' && cause.message !== '' ? cause.message : typeof cause?.code === 'string' ? cause.code : null;

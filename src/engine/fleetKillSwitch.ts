@@ -17,6 +17,7 @@ import type { FleetSwitch, Journal } from '../journal/types.js';
 import type { ExecutionRegistry } from './registry.js';
 import { HoldKind, KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
+import { traceFleetKillSwitch } from './fleetKillSwitchTrace.js';
 
 /** How often the engine checks whether the fleet's state is still confirmed (ms of its clock). */
 export const FLEET_STALENESS_CHECK_MS = 250;
@@ -50,9 +51,13 @@ export function joinFleetKillSwitch(deps: {
   const write = (request: { readonly state: KillSwitchState } & KillSwitchSetOptions) => {
     const scope = scopeOf(request.symbol);
     written.set(scope, null);
-    setKillSwitch(request)
+    const symbol = request.symbol ?? null;
+    const sent = setKillSwitch(request);
+    traceFleetKillSwitch(() => ({ stage: 'write_sent', changeId: null, symbol, state: request.state }));
+    sent
       .then((stored) => {
         const id = (stored as { id?: unknown } | undefined)?.id;
+        traceFleetKillSwitch(() => ({ stage: 'write_committed', changeId: typeof id === 'number' ? id : null, symbol, state: request.state }));
         if (written.get(scope) === null) written.set(scope, typeof id === 'number' ? id : 0);
       })
       .catch((e: unknown) => {
@@ -115,7 +120,10 @@ export function joinFleetKillSwitch(deps: {
         written.delete(scope);
       }
       if (board.operatorState(s.symbol) === s.state) continue;
+      const traced = () => ({ changeId: s.changeId, symbol: s.symbol, state: s.state });
+      traceFleetKillSwitch(() => ({ stage: 'heard', ...traced() }));
       board.set(s.state, { ...(s.symbol === null ? {} : { symbol: s.symbol }), type: s.type, reason: `${why} (fleet change ${s.changeId})`, operator: 'fleet' });
+      traceFleetKillSwitch(() => ({ stage: 'applied', ...traced() }));
     }
   };
   const watch = store.watchKillSwitches((switches) => {
@@ -165,7 +173,9 @@ export function joinFleetKillSwitch(deps: {
       // `reconciliation` rows as settings.
       const valid = new KillSwitchBoard(() => clock.now()).set(state, options);
       write({ state, ...options, type: valid.type === KillSwitchType.Reconciliation ? KillSwitchType.Manual : valid.type });
-      return board.set(state, options);
+      const change = board.set(state, options);
+      traceFleetKillSwitch(() => ({ stage: 'applied', changeId: null, symbol: change.symbol, state }));
+      return change;
     },
     async stop() {
       stopped = true;
