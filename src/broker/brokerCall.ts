@@ -82,3 +82,29 @@ export function safeObserver(observe: BrokerObserver): (call: BrokerCall) => voi
     }
   };
 }
+
+/**
+ * The one way an answer, a failure, a push, a poll's result or a timer reaches an execution (the
+ * engine's mailbox, src/engine/mailbox.ts): at the execution's turn, `takeIn` journals what
+ * arrived and hands it over; the returned promise settles with what `takeIn` returned or threw.
+ * Without a mailbox (`atOnce`), `takeIn` runs at once, synchronously.
+ *
+ * @example
+ * const deliver: Deliver = (executionId, takeIn) => atOnce(executionId, takeIn);
+ * const broker = checkedBroker(new PaperBroker({ seed: 1 }), { clock: systemClock, deliver });
+ */
+export type Deliver = <T>(executionId: string, takeIn: () => T) => Promise<T>;
+
+/**
+ * Takes in at once, synchronously: the boundary with no mailbox (a bare machine, a test).
+ *
+ * @example
+ * await atOnce('exec-1', () => 42); // 42, taken in before atOnce returned
+ */
+export const atOnce: Deliver = (_executionId, takeIn) => {
+  try {
+    return Promise.resolve(takeIn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+};
