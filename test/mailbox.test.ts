@@ -177,7 +177,7 @@ describe('the actors: nothing reaches the execution but through the mailbox', ()
   const s = snapshot();
   const order: OrderReport = { clientOrderId: 'wd-1', brokerOrderId: 'B1', status: 'pending', filledQuantity: 0, averageFillPrice: null };
   /** The actors over a mailbox that holds everything until `open()`; `log` also holds what the observer (the journal) sees. */
-  function gated() {
+  function gated(recording = true) {
     const log: string[] = [];
     const held: (() => void)[] = [];
     let opened = false;
@@ -190,7 +190,10 @@ describe('the actors: nothing reaches the execution but through the mailbox', ()
       broker,
       pollIntervalMs: 1,
       minPollIntervalMs: 1,
-      onBrokerCall: (c) => void log.push(`journal ${c.phase} ${c.method}`),
+      onBrokerCall: (c) => {
+        if (!recording) throw new Error('disk full');
+        log.push(`journal ${c.phase} ${c.method}`);
+      },
       deliver: <T,>(id: string, takeIn: () => T) =>
         new Promise<T>((resolve, reject) => {
           const go = () => {
@@ -222,6 +225,20 @@ describe('the actors: nothing reaches the execution but through the mailbox', ()
     open();
     await done;
     expect(log).toEqual(['journal request submitOrder', 'mailbox x', 'journal response submitOrder', 'resolved']);
+  });
+
+  it('a request the journal cannot record: nothing is sent, and that failure too reaches the execution only through the mailbox', async () => {
+    const { actors, log, open } = gated(false);
+    const actor = createActor(actors.submitOrder!, { input: { executionId: 'x', request: { clientOrderId: 'wd-1', symbol: s.symbol, side: 'buy', quantity: 1, type: 'market' } } }).start();
+    const done = toPromise(actor).then(
+      () => log.push('resolved'),
+      (e: unknown) => log.push(`failed ${(e as { code?: string }).code}`),
+    );
+    await settle();
+    expect(log).toEqual([]);
+    open();
+    await done;
+    expect(log).toEqual(['mailbox x', 'failed journal_unavailable']);
   });
 
   for (const name of ['orderFeed', 'watchOrder'] as const) {

@@ -79,21 +79,24 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
   const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
 
   const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
-    const notRecorded = (e: unknown) =>
-      // The intent could not be recorded: nothing is sent, and the caller knows nothing left.
-      new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+    // The intent could not be recorded: nothing is sent, and the caller knows nothing left. That
+    // failure reaches the execution like any other, through its mailbox.
+    const notRecorded = (e: unknown): Promise<never> =>
+      deliver(executionId, () => {
+        throw new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+      });
     let recorded: void | Promise<void>;
     try {
       recorded = observe({ executionId, phase: 'request', method, payload });
     } catch (e) {
-      throw notRecorded(e);
+      return notRecorded(e);
     }
     // Only a durable record that is still being written is waited for; otherwise the send starts at once.
     if (recorded && typeof recorded.then === 'function') {
       try {
         await recorded;
       } catch (e) {
-        throw notRecorded(e);
+        return notRecorded(e);
       }
     }
     const started = clock.now();
