@@ -52,14 +52,21 @@ const notProvided = (name: string): Promise<never> => Promise.reject(notProvided
 
 export function createActors(env: ExecutionEnv): typeof actorTypes {
   const { broker, clock, deliver } = env;
-  /** The host's answer reaches the execution through its mailbox, like a broker's. */
+  /**
+   * The host's answer reaches the execution through its mailbox, like a broker's: told of the
+   * switch first. It answers a step the execution is taking, so it is taken in at once (`'now'`).
+   */
   const handOver = <T>(executionId: string, answer: Promise<T>): Promise<T> =>
     answer.then(
-      (v) => deliver(executionId, () => v),
+      (v) => deliver(executionId, () => v, 'now'),
       (e: unknown) =>
-        deliver(executionId, () => {
-          throw e;
-        }),
+        deliver(
+          executionId,
+          () => {
+            throw e;
+          },
+          'now',
+        ),
     );
   const reconcileOnce = (executionId: string, ref: OrderRef, symbol: string): Promise<ReconcileAnswer> => {
     const fleet = env.fleetPosition;

@@ -160,6 +160,14 @@ describe('the mailbox: a turn of the loop, then the untold switch change, then t
     await expect(mailbox.deliver('x', () => { throw new Error('unreadable'); })).rejects.toThrow('unreadable');
   });
 
+  it("the host's own answer ('now') skips the line, but not the switch", () => {
+    const log: string[] = [];
+    const mailbox = createMailbox({ clock: new VirtualClock(T0), loop: { pace: () => new Promise<void>(() => undefined) }, tell: (id) => log.push(`told ${id}`) });
+    void mailbox.deliver('x', () => log.push('venue answer'));
+    void mailbox.deliver('x', () => log.push('claim answer'), 'now');
+    expect(log).toEqual(['told x', 'claim answer']); // the venue's answer still waits for a turn that never comes
+  });
+
   it("an execution's own timers fire through it, and a cleared one never does", async () => {
     const clock = new VirtualClock(T0);
     const log: string[] = [];

@@ -80,11 +80,15 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
 
   const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
     // The intent could not be recorded: nothing is sent, and the caller knows nothing left. That
-    // failure reaches the execution like any other, through its mailbox.
+    // failure reaches the execution through its mailbox, at once: nothing came from the venue.
     const notRecorded = (e: unknown): Promise<never> =>
-      deliver(executionId, () => {
-        throw new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
-      });
+      deliver(
+        executionId,
+        () => {
+          throw new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+        },
+        'now',
+      );
     let recorded: void | Promise<void>;
     try {
       recorded = observe({ executionId, phase: 'request', method, payload });

@@ -4,7 +4,8 @@
  * facts, a cancel the kill switch already requested, and the execution's own timers all go
  * through `deliver(executionId, takeIn)`:
  *
- * 1. it waits for a turn of the engine's loop budget (src/engine/loopBudget.ts), in arrival order;
+ * 1. it waits for a turn of the engine's loop budget (src/engine/loopBudget.ts), in arrival order
+ *    (the host's own answers to a step the execution takes, `'now'`, do not queue);
  * 2. it tells the execution every kill switch change it has not heard yet (the fan-out's `tell`);
  * 3. it runs `takeIn`, which journals what arrived (the checked boundary's observer) and hands it
  *    over: it resolves the invoked actor's promise, or calls the callback actor's `sendBack`.
@@ -43,12 +44,12 @@ export function createMailbox(deps: {
   readonly tell: (executionId: string) => void;
 }): Mailbox {
   const { clock, loop, tell } = deps;
-  const deliver: Deliver = <T>(executionId: string, takeIn: () => T): Promise<T> => {
+  const deliver: Deliver = <T>(executionId: string, takeIn: () => T, when: 'turn' | 'now' = 'turn'): Promise<T> => {
     const now = (): T => {
       tell(executionId); // kill switch events first
       return takeIn();
     };
-    const turn = loop.pace();
+    const turn = when === 'turn' ? loop.pace() : undefined;
     if (turn !== undefined) return turn.then(now);
     try {
       return Promise.resolve(now());
