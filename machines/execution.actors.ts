@@ -1,6 +1,9 @@
 /**
  * The execution statechart's invoked actors: each is one broker call (or the advisory claim)
- * through the env's checked boundary — bounded, validated, journaled — and nothing else.
+ * through the env's checked boundary — bounded, validated, journaled — and nothing else. What
+ * each learns reaches the execution through one path, the execution's mailbox (`env.deliver`):
+ * the boundary delivers broker answers, failures and pushes; the actors deliver what the host
+ * answers (the claim, the limit facts, a cancel the kill switch already requested).
  * `notProvided` stands in for the broker calls and the claim in the bare definition, `executionMachine`.
  */
 import { fromCallback, fromPromise } from 'xstate';
@@ -48,21 +51,23 @@ function notProvidedError(name: string): BrokerError {
 const notProvided = (name: string): Promise<never> => Promise.reject(notProvidedError(name));
 
 export function createActors(env: ExecutionEnv): typeof actorTypes {
-  const { broker, clock, beforeDelivery } = env;
-  /** An answer reaches the execution only after whatever the host queued for it (see `beforeDelivery`). */
-  const delivered = <T>(executionId: string, answer: Promise<T>): Promise<T> =>
-    beforeDelivery === undefined
-      ? answer
-      : answer.then(
-          (v) => {
-            beforeDelivery(executionId);
-            return v;
-          },
-          (e: unknown) => {
-            beforeDelivery(executionId);
+  const { broker, clock, deliver } = env;
+  /**
+   * The host's answer reaches the execution through its mailbox, like a broker's: told of the
+   * switch first. It answers a step the execution is taking, so it is taken in at once (`'now'`).
+   */
+  const handOver = <T>(executionId: string, answer: Promise<T>): Promise<T> =>
+    answer.then(
+      (v) => deliver(executionId, () => v, 'now'),
+      (e: unknown) =>
+        deliver(
+          executionId,
+          () => {
             throw e;
           },
-        );
+          'now',
+        ),
+    );
   const reconcileOnce = (executionId: string, ref: OrderRef, symbol: string): Promise<ReconcileAnswer> => {
     const fleet = env.fleetPosition;
     // On a fleet, the other executions are read from the store just before the position is asked
@@ -70,7 +75,7 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
     if (fleet) {
       const order = broker.getOrder(executionId, ref);
       const measured = fleet(symbol, executionId).then((asked) =>
-        broker.getPosition(executionId, symbol).then((position) => fleet(symbol, executionId).then((answered) => ({ position, asked, answered }))),
+        broker.getPosition(executionId, symbol).then((position) => handOver(executionId, fleet(symbol, executionId)).then((answered) => ({ position, asked, answered }))),
       );
       return Promise.all([order, measured]).then(([found, { position, asked, answered }]) => ({
         order: found,
@@ -86,10 +91,10 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
   };
   return {
     // The facts are delivered like a broker's answer: a switch that moved meanwhile is heard first.
-    readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(({ input }) => delivered(input.executionId, env.readLimitFacts(input))),
+    readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(({ input }) => handOver(input.executionId, env.readLimitFacts(input))),
     // The store's answer is delivered like a broker's: a switch that moved meanwhile is heard first.
     claimAdvisory: fromPromise<void, AdvisoryClaim>(({ input }) =>
-      delivered(
+      handOver(
         input.executionId,
         (async () => {
           try {
@@ -105,18 +110,18 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
       ),
     ),
     // A venue that attaches the stop to the entry order is told the snapshot's offsets; others get the plain request.
-    submitOrder: fromPromise(({ input }) => delivered(input.executionId, broker.submitOrder(input.executionId, env.venueProtectsOnFill && input.protectOnFill ? { ...input.request, protectOnFill: input.protectOnFill } : input.request))),
-    lookupOrder: fromPromise(({ input }) => delivered(input.executionId, broker.getOrder(input.executionId, input.ref))),
-    cancelOrder: fromPromise(({ input }) =>
+    // Broker calls: the boundary delivers each answer (or failure) through the mailbox.
+    submitOrder: fromPromise(({ input }) => broker.submitOrder(input.executionId, env.venueProtectsOnFill && input.protectOnFill ? { ...input.request, protectOnFill: input.protectOnFill } : input.request)),
+    lookupOrder: fromPromise(({ input }) => broker.getOrder(input.executionId, input.ref)),
+    cancelOrder: fromPromise(({ input }) => {
       // The kill switch fan-out may have sent this cancel already: its answer is this cancel's answer.
-      delivered(input.executionId, (input.alreadyRequested ? env.requestedCancel(input.executionId) : undefined) ?? broker.cancelOrder(input.executionId, input.ref)),
-    ),
-    placeProtection: fromPromise(({ input }) => delivered(input.executionId, broker.placeProtection(input.executionId, input.request))),
-    reconcile: fromPromise(({ input }) =>
-      // Exactly one getOrder and one getPosition (rule 6), asked together; each bounded and checked
-      // to be about this order and this symbol.
-      delivered(input.executionId, reconcileOnce(input.executionId, input.ref, input.symbol)),
-    ),
+      const requested = input.alreadyRequested ? env.requestedCancel(input.executionId) : undefined;
+      return requested ? handOver(input.executionId, requested) : broker.cancelOrder(input.executionId, input.ref);
+    }),
+    placeProtection: fromPromise(({ input }) => broker.placeProtection(input.executionId, input.request)),
+    // Exactly one getOrder and one getPosition (rule 6), asked together; each bounded and checked
+    // to be about this order and this symbol.
+    reconcile: fromPromise(({ input }) => reconcileOnce(input.executionId, input.ref, input.symbol)),
     /** Polls the order while it works; every answer becomes an ORDER_UPDATE. */
     watchOrder: fromCallback(({ input, sendBack }) => {
       let stopped = false;
@@ -125,19 +130,18 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
       // polled fast while a fill is most likely, then less and less often (rules/polling.ts).
       const since = clock.now();
       const delay = () => (env.venuePushes ? env.pollIntervalMs : nextPollDelay(clock.now() - since, env.pollIntervalMs, env.minPollIntervalMs));
-      const deliver = (event: ExecutionEvent) => {
-        if (stopped) return;
-        beforeDelivery?.(input.executionId);
+      // The poll's answer was delivered through the mailbox; its event goes straight on.
+      const report = (event: ExecutionEvent) => {
         if (!stopped) sendBack(event);
       };
       const poll = async () => {
         try {
           const found = await broker.getOrder(input.executionId, input.ref);
-          deliver(found === null ? { type: 'POLL_FAILED', error: 'broker does not know the order' } : { type: 'ORDER_UPDATE', report: found });
+          report(found === null ? { type: 'POLL_FAILED', error: 'broker does not know the order' } : { type: 'ORDER_UPDATE', report: found });
         } catch (e) {
           const code = e instanceof BrokerError ? e.code : undefined;
           // An answer about another order, or one that cannot be read, is reported as such; silence or a failure is a failed poll.
-          deliver(code === 'wrong_order' || code === 'unreadable_answer' ? { type: 'REPORT_INVALID', problem: 'unreadable poll answer' } : { type: 'POLL_FAILED', error: describeThrown(e) });
+          report(code === 'wrong_order' || code === 'unreadable_answer' ? { type: 'REPORT_INVALID', problem: 'unreadable poll answer' } : { type: 'POLL_FAILED', error: describeThrown(e) });
         }
         if (!stopped) timer = clock.setTimeout(poll, delay());
       };
@@ -147,18 +151,13 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
         clock.clearTimeout(timer);
       };
     }),
-    /** Push updates from the broker, filtered to this execution's order. */
+    /** Push updates from the broker, filtered to this execution's order, delivered through its mailbox. */
     orderFeed: fromCallback(({ input, sendBack }) =>
       broker.subscribe(
+        input.executionId,
         input.clientOrderId,
-        (report) => {
-          beforeDelivery?.(input.executionId);
-          sendBack({ type: 'ORDER_UPDATE', report });
-        },
-        (problem) => {
-          beforeDelivery?.(input.executionId);
-          sendBack({ type: 'REPORT_INVALID', problem });
-        },
+        (report) => sendBack({ type: 'ORDER_UPDATE', report }),
+        (problem) => sendBack({ type: 'REPORT_INVALID', problem }),
       ),
     ),
   };

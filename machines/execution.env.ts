@@ -4,7 +4,8 @@
  * Built once per machine by `createExecutionMachine(deps)` and handed to each part's factory.
  */
 import type { BrokerAdapter, ClientOrderIdDurability } from '../src/broker/types.js';
-import { checkedBroker, type BrokerCall, type BrokerObserver } from '../src/broker/checkedBroker.js';
+import { atOnce } from '../src/broker/brokerCall.js';
+import { checkedBroker, type BrokerCall, type BrokerObserver, type Deliver } from '../src/broker/checkedBroker.js';
 import { parseApproverKeys } from '../src/domain/approvals.js';
 import { systemClock, type Clock } from '../src/domain/clock.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../src/domain/constants.js';
@@ -13,7 +14,7 @@ import { FAST_POLL_MS } from '../src/rules/polling.js';
 import { NO_LIMIT_FACTS, type LimitFacts } from '../src/rules/limits.js';
 import type { ExecutionContext } from './execution.types.js';
 
-export type { BrokerCall };
+export type { BrokerCall, Deliver };
 
 /**
  * Remembers which advisories have executed, so one advisory reaches the broker at most once.
@@ -87,13 +88,12 @@ export interface ExecutionMachineDeps {
    */
   readonly requestedCancel?: (executionId: string) => Promise<OrderReport> | undefined;
   /**
-   * Called just before anything from outside (a broker answer, a pushed report, a poll) reaches
-   * the execution, so a host that queued events for it (kill switch changes told in later turns)
-   * delivers them first: the execution then hears of the switch before anything it learns later.
+   * The execution's mailbox: the one way anything from outside (a broker answer or failure, a
+   * pushed report, a poll's result, the claim's answer, the limit facts) reaches it. The host
+   * takes each in at its turn, after telling the execution what it queued for it (kill switch
+   * changes), and the journal records a broker answer in that same step. Default: at once.
    */
-  readonly beforeDelivery?: (executionId: string) => void;
-  /** Paces broker answers and pushed reports through the event loop (see `CheckedBrokerOptions.pace`). */
-  readonly paceAnswers?: () => Promise<void> | undefined;
+  readonly deliver?: Deliver;
   /**
    * Gathers what the pre-trade limits are judged against (`checkingLimits`), and admits the order
    * in the same step: counts it, and reserves its quantity against the position limit, so that
@@ -133,7 +133,8 @@ export interface ExecutionEnv {
   readonly otherPositionQuantity: (symbol: string, executionId: string) => number;
   readonly fleetPosition: ExecutionMachineDeps['fleetPosition'];
   readonly requestedCancel: (executionId: string) => Promise<OrderReport> | undefined;
-  readonly beforeDelivery: ((executionId: string) => void) | undefined;
+  /** The mailbox (`ExecutionMachineDeps.deliver`): every actor hands over what it learned through it. */
+  readonly deliver: Deliver;
   readonly readLimitFacts: (request: LimitFactsRequest) => Promise<LimitFacts>;
 }
 
@@ -164,11 +165,12 @@ export function createEnv(deps: ExecutionMachineDeps): ExecutionEnv {
   const { broker } = deps;
   // A custom adapter that does not say is assumed not to keep ids durably.
   const durability = read<ClientOrderIdDurability | undefined>(() => broker.clientOrderIdDurability, undefined);
+  const deliver = deps.deliver ?? atOnce;
   return {
     now: () => clock.now(),
     clock,
     // The one boundary every call crosses: bounded, validated, observed (src/broker/checkedBroker.ts).
-    broker: checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}), ...(deps.paceAnswers ? { pace: deps.paceAnswers } : {}) }),
+    broker: checkedBroker(broker, { clock, ...(deps.onBrokerCall ? { observe: deps.onBrokerCall } : {}), deliver }),
     advisories: deps.advisories ?? createAdvisoryRegistry(),
     approvers: deps.approvers ? parseApproverKeys(deps.approvers) : null,
     venueKeepsClientIds: durability === 'durable',
@@ -179,7 +181,7 @@ export function createEnv(deps: ExecutionMachineDeps): ExecutionEnv {
     otherPositionQuantity: deps.otherPositionQuantity ?? (() => 0),
     fleetPosition: deps.fleetPosition,
     requestedCancel: deps.requestedCancel ?? (() => undefined),
-    beforeDelivery: deps.beforeDelivery,
+    deliver,
     readLimitFacts: deps.readLimitFacts ?? (() => Promise.resolve(NO_LIMIT_FACTS)),
   };
 }

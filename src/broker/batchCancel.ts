@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../domain/clock.js';
 import { OrderReportSchema } from '../domain/schemas.js';
-import { parseAnswer, sameOrder, type BrokerCall, type BrokerMethod, type BrokerObserver } from './brokerCall.js';
+import { parseAnswer, sameOrder, type BrokerCall, type BrokerMethod, type BrokerObserver, type Deliver } from './brokerCall.js';
 import { BrokerError, toBrokerError } from './errors.js';
 import type { BrokerAdapter, OrderRef, OrderReport } from './types.js';
 
@@ -38,7 +38,8 @@ export interface BatchCancelParts {
   readonly observe: BrokerObserver;
   /** Reports answers and failures, never throwing. */
   readonly safeObserve: (call: BrokerCall) => void;
-  readonly pace: () => Promise<void> | undefined;
+  /** How each order's answer reaches its execution (`CheckedBrokerOptions.deliver`). */
+  readonly deliver: Deliver;
   readonly limits: Readonly<Record<BrokerMethod, number>>;
 }
 
@@ -49,10 +50,10 @@ export type CancelOrders = (items: readonly CancelItem[], reason: string, onAnsw
  * The batch cancel over one adapter.
  *
  * @example
- * const cancelOrders = batchCancel(adapter, { clock: systemClock, observe, safeObserve: safeObserver(observe), pace: () => undefined, limits: BROKER_CALL_LIMIT_MS });
+ * const cancelOrders = batchCancel(adapter, { clock: systemClock, observe, safeObserve: safeObserver(observe), deliver: atOnce, limits: BROKER_CALL_LIMIT_MS });
  * cancelOrders(items, 'kill switch global off->active', (index, outcome) => console.log(items[index]!.executionId, outcome));
  */
-export function batchCancel(adapter: BrokerAdapter, { clock, observe, safeObserve, pace, limits }: BatchCancelParts): CancelOrders {
+export function batchCancel(adapter: BrokerAdapter, { clock, observe, safeObserve, deliver, limits }: BatchCancelParts): CancelOrders {
   /** Whether the adapter offers a batch cancel, read defensively (a throwing getter means no). */
   const adapterBatch = (): ((refs: readonly OrderRef[]) => Promise<unknown>) | null => {
     try {
@@ -70,15 +71,13 @@ export function batchCancel(adapter: BrokerAdapter, { clock, observe, safeObserv
     let open = items.length;
     let timer: unknown;
     let started = 0;
-    /** An order's answer (or failure) is in: its time limit is decided now; it is taken in at its turn (`pace`), like any answer. */
+    /** An order's answer (or failure) is in: its time limit is decided now; it is delivered to its execution like any answer. */
     const settle = (i: number, raw: unknown, failed: boolean): void => {
       if (done[i] === 1) return;
       done[i] = 1;
       if (--open === 0 && timer !== undefined) clock.clearTimeout(timer);
       const elapsedMs = clock.now() - started;
-      const turn = pace();
-      if (turn) void turn.then(() => takeIn(i, raw, failed, elapsedMs));
-      else takeIn(i, raw, failed, elapsedMs);
+      void deliver(items[i]!.executionId, () => takeIn(i, raw, failed, elapsedMs)).catch(() => undefined);
     };
     const takeIn = (i: number, raw: unknown, failed: boolean, elapsedMs: number): void => {
       const { executionId, ref } = items[i]!;

@@ -82,3 +82,32 @@ export function safeObserver(observe: BrokerObserver): (call: BrokerCall) => voi
     }
   };
 }
+
+/**
+ * The one way an answer, a failure, a push, a poll's result or a timer reaches an execution (the
+ * engine's mailbox, src/engine/mailbox.ts): at the execution's turn, `takeIn` journals what
+ * arrived and hands it over; the returned promise settles with what `takeIn` returned or threw.
+ * `when` is `'turn'` (the default: what the venue or a timer brings waits for a turn of the
+ * engine's loop) or `'now'` (the host's own answer to a step it is taking: the claim, the limit
+ * facts, a cancel already requested; told of the switch all the same, but not queued).
+ * Without a mailbox (`atOnce`), `takeIn` runs at once, synchronously.
+ *
+ * @example
+ * const deliver: Deliver = (executionId, takeIn) => atOnce(executionId, takeIn);
+ * const broker = checkedBroker(new PaperBroker({ seed: 1 }), { clock: systemClock, deliver });
+ */
+export type Deliver = <T>(executionId: string, takeIn: () => T, when?: 'turn' | 'now') => Promise<T>;
+
+/**
+ * Takes in at once, synchronously: the boundary with no mailbox (a bare machine, a test).
+ *
+ * @example
+ * await atOnce('exec-1', () => 42); // 42, taken in before atOnce returned
+ */
+export const atOnce: Deliver = (_executionId, takeIn) => {
+  try {
+    return Promise.resolve(takeIn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+};

@@ -10,12 +10,12 @@ import { BROKER_CALL_LIMIT_MS } from '../domain/constants.js';
 import type { Clock } from '../domain/clock.js';
 import { OrderReportSchema, PositionReportSchema, ProtectionReportSchema } from '../domain/schemas.js';
 import { batchCancel, type CancelItem, type CancelOutcome } from './batchCancel.js';
-import { parseAnswer as parse, safeObserver, sameOrder, type BrokerMethod, type BrokerObserver } from './brokerCall.js';
+import { atOnce, parseAnswer as parse, safeObserver, sameOrder, type BrokerMethod, type BrokerObserver, type Deliver } from './brokerCall.js';
 import { BrokerError, toBrokerError } from './errors.js';
 import { pushRouter } from './pushRouter.js';
 import type { BrokerAdapter, OrderRef, OrderReport, OrderRequest, PositionReport, ProtectionReport, ProtectionRequest } from './types.js';
 
-export type { BrokerCall, BrokerMethod, BrokerObserver } from './brokerCall.js';
+export type { BrokerCall, BrokerMethod, BrokerObserver, Deliver } from './brokerCall.js';
 export type { CancelItem, CancelOutcome } from './batchCancel.js';
 
 /**
@@ -36,13 +36,13 @@ export interface CheckedBroker {
    * then the adapter's `cancelOrders` if it has one, else one `cancelOrder` each, all sent before
    * this returns, unless the request record is still being made durable: then the returned promise
    * resolves once they are (or once they are known not to be sent). One time limit for the batch.
-   * Each order's answer waits for its turn (`pace`) as any answer does, then is validated and
+   * Each order's answer is delivered (`deliver`) as any answer is, then is validated and
    * reported as its execution's `cancelOrder` answer, and `onAnswer` hears exactly once per item
    * what a `cancelOrder` call would have given: the report, or the failure (a `BrokerError`).
    */
   cancelOrders(items: readonly CancelItem[], reason: string, onAnswer: (index: number, outcome: CancelOutcome) => void): Promise<void> | undefined;
-  /** Push updates for one order, parsed; `onInvalid` hears reports about it that cannot be read. */
-  subscribe(clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
+  /** Push updates for one order of `executionId`, parsed and delivered; `onInvalid` hears reports about it that cannot be read. */
+  subscribe(executionId: string, clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void): () => void;
 }
 
 /**
@@ -58,11 +58,11 @@ export interface CheckedBrokerOptions {
   /** Per-method time limits; defaults to `BROKER_CALL_LIMIT_MS`. */
   readonly limits?: Partial<Record<BrokerMethod, number>>;
   /**
-   * Asked once an answer (or a failure) is in, within its time limit: a returned promise is
-   * awaited before the answer is observed, read and handed on. The engine paces its answers
-   * through the event loop with it (src/engine/loopBudget.ts).
+   * How an answer (or a failure, or a pushed report) reaches its execution once it is in, within
+   * its time limit: the engine's mailbox (src/engine/mailbox.ts) takes it in at the execution's
+   * turn, where it is observed, read and handed on. Default: at once.
    */
-  readonly pace?: () => Promise<void> | undefined;
+  readonly deliver?: Deliver;
 }
 
 /**
@@ -75,25 +75,32 @@ export interface CheckedBrokerOptions {
 export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOptions): CheckedBroker {
   const { clock } = options;
   const observe = options.observe ?? (() => undefined);
-  const pace = options.pace ?? (() => undefined);
+  const deliver = options.deliver ?? atOnce;
   const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
 
-  const call = async <T>(executionId: string | null, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
-    const notRecorded = (e: unknown) =>
-      // The intent could not be recorded: nothing is sent, and the caller knows nothing left.
-      new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+  const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
+    // The intent could not be recorded: nothing is sent, and the caller knows nothing left. That
+    // failure reaches the execution through its mailbox, at once: nothing came from the venue.
+    const notRecorded = (e: unknown): Promise<never> =>
+      deliver(
+        executionId,
+        () => {
+          throw new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+        },
+        'now',
+      );
     let recorded: void | Promise<void>;
     try {
       recorded = observe({ executionId, phase: 'request', method, payload });
     } catch (e) {
-      throw notRecorded(e);
+      return notRecorded(e);
     }
     // Only a durable record that is still being written is waited for; otherwise the send starts at once.
     if (recorded && typeof recorded.then === 'function') {
       try {
         await recorded;
       } catch (e) {
-        throw notRecorded(e);
+        return notRecorded(e);
       }
     }
     const started = clock.now();
@@ -102,25 +109,23 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
       raw = await bounded(method, send);
     } catch (e) {
       const elapsedMs = clock.now() - started;
-      const turn = pace();
-      if (turn) await turn;
-      const error = toBrokerError(e); // whatever the adapter threw, read once, into plain fields
-      safeObserve({ executionId, phase: 'error', method, payload: error, elapsedMs });
-      throw error;
+      return deliver(executionId, () => {
+        const error = toBrokerError(e); // whatever the adapter threw, read once, into plain fields
+        safeObserve({ executionId, phase: 'error', method, payload: error, elapsedMs });
+        throw error;
+      });
     }
-    const elapsedMs = clock.now() - started; // the venue's time, not the wait for a turn below
-    const turn = pace();
-    if (turn) await turn;
-    // The answer as the broker gave it is the forensic record (the journal redacts credentials).
-    safeObserve({ executionId, phase: 'response', method, payload: raw, elapsedMs });
-    let answer: T;
-    try {
-      answer = read(raw);
-    } catch (e) {
-      safeObserve({ executionId, phase: 'error', method, payload: e, elapsedMs });
-      throw e;
-    }
-    return answer;
+    const elapsedMs = clock.now() - started; // the venue's time, not the wait for a turn in the mailbox
+    return deliver(executionId, () => {
+      // The answer as the broker gave it is the forensic record (the journal redacts credentials).
+      safeObserve({ executionId, phase: 'response', method, payload: raw, elapsedMs });
+      try {
+        return read(raw);
+      } catch (e) {
+        safeObserve({ executionId, phase: 'error', method, payload: e, elapsedMs });
+        throw e;
+      }
+    });
   };
 
   const safeObserve = safeObserver(observe);
@@ -157,7 +162,7 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
     });
 
   return {
-    cancelOrders: batchCancel(adapter, { clock, observe, safeObserve, pace, limits }),
+    cancelOrders: batchCancel(adapter, { clock, observe, safeObserve, deliver, limits }),
     submitOrder: (id, req) => call(id, 'submitOrder', req, () => adapter.submitOrder(req), (a) => sameOrder(parse(OrderReportSchema, a, 'submit answer'), req.clientOrderId)),
     cancelOrder: (id, ref) => call(id, 'cancelOrder', ref, () => adapter.cancelOrder(ref), (a) => sameOrder(parse(OrderReportSchema, a, 'cancel answer'), ref.clientOrderId)),
     getOrder: (id, ref) => call(id, 'getOrder', ref, () => adapter.getOrder(ref), (a) => (a === null ? null : sameOrder(parse(OrderReportSchema, a, 'order'), ref.clientOrderId))),
@@ -173,6 +178,6 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
         if (report.clientOrderId !== req.clientOrderId) throw new BrokerError(`broker answered for protection ${report.clientOrderId.slice(0, 64)}, not ${req.clientOrderId}`, { retryable: true, code: 'wrong_order' });
         return report;
       }),
-    subscribe: pushRouter(adapter, pace),
+    subscribe: pushRouter(adapter, deliver),
   };
 }

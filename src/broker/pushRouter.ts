@@ -3,24 +3,25 @@
  * routed by its clientOrderId (O(1) however many orders are in flight) and parsed once.
  */
 import { OrderReportSchema } from '../domain/schemas.js';
+import type { Deliver } from './brokerCall.js';
 import type { BrokerAdapter, OrderReport } from './types.js';
 
 /**
- * Follows one order's pushes; the returned function stops following it. The adapter is subscribed
- * while anyone follows an order, and unsubscribed when the last one stops.
+ * Follows one order's pushes for one execution; the returned function stops following it. The
+ * adapter is subscribed while anyone follows an order, and unsubscribed when the last one stops.
  */
-export type FollowOrder = (clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void) => () => void;
+export type FollowOrder = (executionId: string, clientOrderId: string, onReport: (report: OrderReport) => void, onInvalid: (problem: string) => void) => () => void;
 
 /**
- * The router over one adapter. `pace` is asked before each push is delivered, as for any answer, so
- * reports are taken in in the order they came.
+ * The router over one adapter. Each push is delivered (`deliver`) to each execution that follows
+ * its order, as any answer is, so reports are taken in in the order they came.
  *
  * @example
- * const follow = pushRouter(adapter, () => undefined);
- * const stop = follow('wd-8c1e0f4b9a2d7c6e5f1a0b3c', (report) => console.log(report.status), console.warn);
+ * const follow = pushRouter(adapter, atOnce);
+ * const stop = follow('exec-1', 'wd-8c1e0f4b9a2d7c6e5f1a0b3c', (report) => console.log(report.status), console.warn);
  */
-export function pushRouter(adapter: BrokerAdapter, pace: () => Promise<void> | undefined): FollowOrder {
-  type Subscriber = { readonly onReport: (report: OrderReport) => void; readonly onInvalid: (problem: string) => void };
+export function pushRouter(adapter: BrokerAdapter, deliver: Deliver): FollowOrder {
+  type Subscriber = { readonly executionId: string; readonly onReport: (report: OrderReport) => void; readonly onInvalid: (problem: string) => void };
   /** Who listens for pushes about which order, and the adapter's subscription while anyone does. */
   const subscribers = new Map<string, Subscriber[]>();
   const follow = (id: string, l: Subscriber): void => {
@@ -52,31 +53,28 @@ export function pushRouter(adapter: BrokerAdapter, pace: () => Promise<void> | u
     } catch {
       if (typeof id !== 'string' || !subscribers.has(id)) return; // a report that cannot even say whose it is
     }
-    // A push waits for its turn like an answer, so reports are taken in in the order they came.
-    const turn = pace();
-    if (turn) void turn.then(() => deliver(id as string, parsed));
-    else deliver(id, parsed);
-  };
-  const deliver = (id: string, report: OrderReport | null): void => {
+    // A push is delivered like an answer, so reports are taken in in the order they came.
     const listeners = subscribers.get(id);
     if (listeners === undefined) return;
     for (const l of listeners.slice()) {
-      try {
-        if (report !== null) l.onReport(report);
+      const takeIn = () => {
+        // Still following when its turn comes: an execution that stopped hears nothing more.
+        if (!subscribers.get(id as string)?.includes(l)) return;
+        if (parsed !== null) l.onReport(parsed);
         else l.onInvalid('unreadable pushed report');
-      } catch {
-        // one execution's failure to take a report in is its own (it fails as an actor does)
-      }
+      };
+      // One execution's failure to take a report in is its own (it fails as an actor does).
+      void deliver(l.executionId, takeIn).catch(() => undefined);
     }
   };
 
-  return (clientOrderId, onReport, onInvalid) => {
+  return (executionId, clientOrderId, onReport, onInvalid) => {
     const subscribe = adapter.subscribe;
     if (typeof subscribe !== 'function') return () => undefined;
     // One subscription at the adapter for every execution: a push is routed by its
     // clientOrderId, O(1) however many orders are in flight, and parsed once. The listener is
     // in place before the adapter is asked, so reports it replays at once reach it.
-    const listener = { onReport, onInvalid };
+    const listener = { executionId, onReport, onInvalid };
     follow(clientOrderId, listener);
     if (feed === null) {
       try {

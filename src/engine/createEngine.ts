@@ -26,6 +26,7 @@ import { createKillSwitchFanOut } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { fenceSends, joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
+import { createMailbox } from './mailbox.js';
 import { PositionLedger } from './ledger.js';
 import { joinFleetLedger } from './fleetLedger.js';
 import { watchFleetLimits } from './fleetLimits.js';
@@ -82,8 +83,10 @@ export function createEngine(options: EngineOptions): Engine {
     cancelOrders: (batch, reason, onOutcome) => fanOutBroker.cancelOrders(batch, reason, onOutcome),
     loop,
   });
+  /** The one way anything reaches an execution: at its turn of the loop, told of the switch first, then journaled and handed over. */
+  const mailbox = createMailbox({ clock, loop, tell: fanOut.tell });
   // On a leasing store, nothing goes to the venue for an execution whose lease is not confirmed (fencing).
-  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, beforeAnswer: fanOut.tell }), { leases, broker: options.broker });
+  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids }), { leases, broker: options.broker });
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({
     broker: options.broker,
@@ -97,11 +100,10 @@ export function createEngine(options: EngineOptions): Engine {
     onBrokerCall: limitBook.watch(onBrokerCall),
     readLimitFacts: (request) => (fleetLimits ? fleetLimits.ready.then(() => limitBook.readFacts(request)) : limitBook.readFacts(request)),
     requestedCancel: (executionId) => fanOut.takeRequestedCancel(executionId),
-    beforeDelivery: fanOut.tell,
-    paceAnswers: loop.pace,
+    deliver: mailbox.deliver,
   });
   /** The same boundary as the executions' own calls: bounded, validated, journaled. */
-  const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall, pace: loop.pace });
+  const fanOutBroker = checkedBroker(options.broker, { clock, observe: onBrokerCall, deliver: mailbox.deliver });
   // A store shared by several engines carries one kill switch for all of them (fail-closed).
   const fleet = joinFleetKillSwitch({ store, board, clock, logger, registry, ...(options.killSwitchStalenessMs !== undefined ? { stalenessBudgetMs: options.killSwitchStalenessMs } : {}) });
   board.onChange((change) => {
@@ -143,7 +145,7 @@ export function createEngine(options: EngineOptions): Engine {
     const transitions = journalTransitions({ record, initSummary: prepared.summary, forward });
     const actor = createActor(machine, {
       input: { snapshot: prepared.input, parsed, executionId, killSwitch: board.state(symbol ?? undefined), ...(recovery ? { recovery } : {}) },
-      clock: fanOut.timersOf(executionId),
+      clock: mailbox.timersOf(executionId),
       inspect: transitions.inspect,
     });
     const entry: RunningExecution = { symbol, ids, send: (ev) => actor.send(ev), snapshot: () => actor.getSnapshot() };

@@ -78,12 +78,10 @@ export function journalBrokerCalls(deps: {
   readonly logger: Logger;
   /** The execution's journal identity and the clientOrderId of its latest request, while it runs. */
   readonly idsOf: (executionId: string) => (JournalIds & { lastClientOrderId?: string }) | undefined;
-  /** Called before an answer is journaled: the execution hears every switch change before it. */
-  readonly beforeAnswer: (executionId: string) => void;
 }): BrokerObserver {
   const { journal, logger } = deps;
+  // An answer is observed inside its delivery (src/engine/mailbox.ts): the execution has heard every switch change before it is journaled.
   return (c) => {
-    if (c.executionId !== null && c.phase !== 'request') deps.beforeAnswer(c.executionId);
     const entry = c.executionId === null ? undefined : deps.idsOf(c.executionId);
     const ids = c.executionId === null ? { executionId: null, advisoryId: null, snapshotHash: null } : { executionId: c.executionId, advisoryId: entry?.advisoryId ?? null, snapshotHash: entry?.snapshotHash ?? null };
     const recorded = journal.append({ ...ids, kind: BROKER_KINDS[c.phase], event: c.method, payload: c.payload });

@@ -88,7 +88,7 @@ interface FencingStore {
  * execution ends flagged instead). On a store without leases the observer is returned as it is.
  *
  * @example
- * const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf, beforeAnswer }), { leases, broker });
+ * const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf }), { leases, broker });
  */
 export function fenceSends(store: Journal, observe: BrokerObserver, context: { readonly leases?: Pick<FleetLeases, 'inherited'> | null; readonly broker?: BrokerAdapter } = {}): BrokerObserver {
   const fencing = store as Journal & Partial<FencingStore>;

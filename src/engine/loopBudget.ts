@@ -41,8 +41,9 @@ export interface LoopBudget {
   /** Runs `start` now if the current slice has time left and nothing waits, else in a later turn. */
   admit<T>(start: () => Promise<T>): Promise<T>;
   /**
-   * Called when a broker's answer or pushed report is in: undefined to take it in at once, or a
-   * promise that resolves when its turn comes (in arrival order, before any waiting execution starts).
+   * Asked by the executions' mailbox (src/engine/mailbox.ts) when anything bound for one is in (a
+   * broker's answer, a push, a timer): undefined to take it in at once, or a promise that resolves
+   * when its turn comes (in arrival order, before any waiting execution starts).
    */
   pace(): Promise<void> | undefined;
   /**

@@ -32,7 +32,7 @@ describe('pushed reports', () => {
     const venue = pushingVenue();
     const broker = checkedBroker(venue.adapter, { clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined } });
     const heard: string[] = [];
-    const follow = (id: string) => broker.subscribe(id, (r) => heard.push(`${id}:${r.clientOrderId}:${r.filledQuantity}`), (p) => heard.push(`${id}:invalid:${p}`));
+    const follow = (id: string) => broker.subscribe('x', id, (r) => heard.push(`${id}:${r.clientOrderId}:${r.filledQuantity}`), (p) => heard.push(`${id}:invalid:${p}`));
     const stopA = follow('a');
     const stopB = follow('b');
     expect(venue.counts()).toEqual({ subscribes: 1, unsubscribes: 0, listening: 1 });
@@ -65,8 +65,8 @@ describe('pushed reports', () => {
       },
     });
     const broker = checkedBroker(adapter, { clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined } });
-    expect(() => broker.subscribe('a', () => undefined, () => undefined)).toThrow('socket closed');
-    expect(() => broker.subscribe('b', () => undefined, () => undefined)).not.toThrow();
+    expect(() => broker.subscribe('x', 'a', () => undefined, () => undefined)).toThrow('socket closed');
+    expect(() => broker.subscribe('x', 'b', () => undefined, () => undefined)).not.toThrow();
     expect(attempts).toBe(2);
   });
 
@@ -75,13 +75,13 @@ describe('pushed reports', () => {
       const venue = pushingVenue();
       const broker = checkedBroker(venue.adapter, {
         clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined },
-        ...(paced ? { pace: () => Promise.resolve() } : {}),
+        ...(paced ? { deliver: <T,>(_id: string, takeIn: () => T) => Promise.resolve().then(takeIn) } : {}),
       });
       const heard: string[] = [];
-      broker.subscribe('a', () => {
+      broker.subscribe('x', 'a', () => {
         throw new Error('this execution failed');
       }, () => undefined);
-      broker.subscribe('a', (r) => heard.push(`second:${r.filledQuantity}`), (p) => heard.push(`second:${p}`));
+      broker.subscribe('x', 'a', (r) => heard.push(`second:${r.filledQuantity}`), (p) => heard.push(`second:${p}`));
       const hostile = {
         clientOrderId: 'a',
         get status(): string {
@@ -106,7 +106,7 @@ describe('pushed reports', () => {
     });
     const broker = checkedBroker(adapter, { clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined } });
     const heard: number[] = [];
-    broker.subscribe('a', (r) => heard.push(r.filledQuantity), () => undefined);
+    broker.subscribe('x', 'a', (r) => heard.push(r.filledQuantity), () => undefined);
     expect(heard).toEqual([2]);
   });
 });

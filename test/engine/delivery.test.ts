@@ -1,13 +1,14 @@
 /**
  * Rule 3 between turns: the kill switch fan-out tells executions in later turns of the event
- * loop, so whatever else reaches an execution must first deliver what it has not been told
- * (`beforeDelivery`). Every invoked actor and callback of the chart is checked here, answer and
+ * loop, so whatever else reaches an execution must first deliver what it has not been told: it
+ * goes through the execution's mailbox (`deliver`). Every invoked actor and callback of the chart is checked here, answer and
  * failure alike: an actor added later without it fails this test.
  */
 import { createActor, setup, toPromise, type AnyActorLogic } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { createActors } from '../../machines/execution.actors.js';
 import { createEnv } from '../../machines/execution.env.js';
+import { atOnce } from '../../src/broker/brokerCall.js';
 import { BrokerError, PaperBroker, type OrderReport } from '../../src/index.js';
 import { snapshot } from '../support/fixtures.js';
 
@@ -37,7 +38,7 @@ function actorsWith(fail: boolean) {
     pollIntervalMs: 1,
     minPollIntervalMs: 1,
     advisories: { has: () => false, claim: () => answer(undefined) },
-    beforeDelivery: (id) => log.push(`told ${id}`),
+    deliver: (id, takeIn) => (log.push(`told ${id}`), atOnce(id, takeIn)),
   });
   return { actors: createActors(env), log };
 }
