@@ -9,6 +9,7 @@
  * 2. the SIGKILL-takeover trial `--trials` times (each killed engine is replaced by a fresh one):
  *    0 duplicate orders, lost records, unprotected unflagged fills.
  */
+import { writeFileSync } from 'node:fs';
 import { clusterSnapshot, startCluster } from './cluster/cluster.js';
 import { startCpuLoad } from './cluster/cpuLoad.js';
 import { failoverMarkets, failoverTrial, KILL_POINTS } from './cluster/failoverTrial.js';
@@ -29,7 +30,7 @@ const arg = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const USAGE = 'usage: npm run soak:cluster -- [--trials N] [--race N] [--engines N] [--lease-ms N] [--latency-ms N] [--cpu-load N]   (whole numbers; defaults 30, 100, 3, 1000, 0, 0)';
+const USAGE = 'usage: npm run soak:cluster -- [--trials N] [--race N] [--engines N] [--lease-ms N] [--latency-ms N] [--cpu-load N] [--events FILE]   (whole numbers; defaults 30, 100, 3, 1000 or ten latencies, 0, 0)';
 const whole = (name: string, fallback: number, min: number) => {
   const value = Number(arg(name) ?? fallback);
   if (!Number.isInteger(value) || value < min) {
@@ -41,8 +42,15 @@ const whole = (name: string, fallback: number, min: number) => {
 const trials = whole('--trials', DEFAULT_TRIALS, 0);
 const race = whole('--race', DEFAULT_RACE, 0);
 const ENGINES = whole('--engines', DEFAULT_ENGINES, 2);
-const LEASE_TTL_MS = whole('--lease-ms', DEFAULT_LEASE_TTL_MS, 300);
 const latencyMs = whole('--latency-ms', 0, 0);
+/**
+ * Renewals go out one at a time, so one can be confirmed no sooner than a round trip after the
+ * last; an engine stops sending 80 % into its lease. Below five round trips a lease leaves less
+ * than one round trip of slack for a busy proxy or event loop, and healthy engines self-fence: the
+ * default lease is at least that long.
+ */
+const LEASE_ROUND_TRIPS = 5;
+const LEASE_TTL_MS = whole('--lease-ms', Math.max(DEFAULT_LEASE_TTL_MS, LEASE_ROUND_TRIPS * 2 * latencyMs), 300);
 const cpuLoad = whole('--cpu-load', 0, 0);
 
 const percentile = (values: number[], p: number) => {
@@ -90,6 +98,9 @@ const raceDone =
     : cluster.waitFor((e) => (e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) && ++raceResults >= race * ENGINES ? true : undefined), RACE_TIMEOUT_MS, raceFrom).catch(() => false);
 const raceComplete = await raceDone;
 const raceEvents = cluster.events.slice(raceFrom);
+// Every event of the race, one JSON object a line, for a closer look at a failure.
+const eventsFile = arg('--events');
+if (eventsFile) writeFileSync(eventsFile, raceEvents.map((e) => JSON.stringify(e)).join('\n') + '\n');
 const raceSeconds = (performance.now() - raceStarted) / 1000;
 const raceRan = raceEvents.filter((e) => e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) && e.result.status !== 'rejected');
 const liveTakeovers = raceEvents.filter((e) => e.type === 'takeover').length;
@@ -109,10 +120,41 @@ race: ${race} advisories × ${ENGINES} engines in ${raceSeconds.toFixed(1)} s${r
 // Why, in a few words: what the flags and the advisories nobody executed had to say.
 const tally = (values: string[]) => [...values.reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<string, number>())].map(([v, n]) => `${n}× ${v}`).join('; ');
 const raceResultsOf = raceEvents.flatMap((e) => (e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) ? [e.result] : []));
+const clockOf = (ms: number) => new Date(ms).toISOString().slice(11, 23);
+const short = (v: unknown, max = 160) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined').replace(/wd-\w+|[0-9a-f-]{36}/g, '…').slice(0, max);
 if (raceFlags > 0) {
-  const why = raceResultsOf.filter((r) => r.status !== 'rejected' && r.requiresManualResolution).map((r) => (r.reconciliation?.mismatches ?? []).map((m) => m.field).join('+') || r.error?.code || r.status);
+  const flagged = raceEvents.flatMap((e) => (e.type === 'result' && e.result.status !== 'rejected' && e.result.requiresManualResolution && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) ? [e] : []));
+  const why = flagged.map((e) => (e.type === 'result' ? (e.result.reconciliation?.mismatches ?? []).map((m) => m.field).join('+') || e.result.error?.code || e.result.status : ''));
   console.log(`  flagged because: ${tally(why)}`);
+  // Each flag, with its mismatches (expected → actual) and the execution it is about.
+  for (const e of flagged) {
+    if (e.type !== 'result') continue;
+    const r = e.result;
+    const mismatches = (r.reconciliation?.mismatches ?? []).map((m) => `${m.field}: expected ${short(m.expected)}, got ${short(m.actual)} (${short(m.message)})`);
+    console.log(`    ${r.advisoryId?.replace(`race-${runId}-`, 'race-')} on ${e.engine}${e.takenOverFrom ? ` (taken over from ${e.takenOverFrom})` : ''}, execution ${r.executionId}, ${r.status}, filled ${r.filledQuantity ?? 0}: ${[...mismatches, ...(r.error ? [`error ${r.error.code}: ${short(r.error.message)}`] : [])].join('; ') || 'no mismatch listed'}`);
+  }
 }
+// Each takeover of a live execution: the lease's timeline on the database's clock, as the taker
+// and the engine that lost it saw it, and how long that engine's event loop had stalled.
+const stallsOf = (engine: string, from: number, to: number) => raceEvents.filter((e) => e.type === 'stall' && e.engine === engine && e.endedAt >= from && e.endedAt - e.ms <= to);
+for (const t of raceEvents) {
+  if (t.type !== 'takeover') continue;
+  const taken = raceEvents.find((e) => e.type === 'log' && e.engine === t.engine && e.fields.executionId === t.executionId && /taken over from/.test(e.msg));
+  const lostLog = raceEvents.find((e) => e.type === 'log' && e.engine === t.from && e.fields.executionId === t.executionId && /lease lost|journal unwritable/.test(e.msg));
+  const stalls = stallsOf(t.from, t.at - 3 * LEASE_TTL_MS, t.at).map((e) => (e.type === 'stall' ? `${e.ms} ms ending ${clockOf(e.endedAt)}` : ''));
+  console.log(
+    `  takeover: ${t.advisoryId.replace(`race-${runId}-`, 'race-')} from ${t.from} by ${t.engine} at ${clockOf(t.at)} (epoch ${t.epoch}); the lease had expired at ${String(taken?.type === 'log' ? taken.fields.expiredAt : '?').slice(11, 23)}\n` +
+      `    ${t.from}: ${lostLog?.type === 'log' ? short(lostLog.fields.err, 600) : 'no lease-lost report'}\n` +
+      `    ${t.from}'s event-loop stalls in the ${(3 * LEASE_TTL_MS) / 1000} s before: ${stalls.join(', ') || 'none over 250 ms'}`,
+  );
+}
+// How long each engine could not run at all: a stall longer than the lease's sending window (80 %)
+// self-fences an engine whatever the protocol does.
+const stallSummary = cluster.engines.map((engine) => {
+  const mine = raceEvents.flatMap((e) => (e.type === 'stall' && e.engine === engine.name ? [e.ms] : []));
+  return `${engine.name} ${mine.length} over 250 ms, longest ${mine.length ? Math.max(...mine) : 0} ms, ${mine.filter((ms) => ms >= LEASE_TTL_MS * 0.8).length} over ${LEASE_TTL_MS * 0.8} ms`;
+});
+console.log(`  event-loop stalls: ${stallSummary.join('; ')}`);
 const executed = new Set(raceResultsOf.filter((r) => r.status !== 'rejected').map((r) => r.advisoryId));
 const unexecuted = raceResultsOf.filter((r) => !executed.has(r.advisoryId));
 if (unexecuted.length > 0) console.log(`  not executed anywhere: ${tally(unexecuted.map((r) => `${r.error?.code}: ${(r.error?.message ?? '').replace(/advisory \S+: /, '').slice(0, 140)}`))}`);

@@ -29,4 +29,6 @@ export type EngineEvent = { readonly engine: string; readonly at: number } & (
   | { readonly type: 'log'; readonly level: number; readonly msg: string; readonly fields: Record<string, unknown> }
   | { readonly type: 'answer'; readonly op: string; readonly ok: boolean; readonly message: string }
   | { readonly type: 'closed' }
+  /** The engine's event loop did not run for `ms` (ending at `endedAt`, ms since the epoch). */
+  | { readonly type: 'stall'; readonly ms: number; readonly endedAt: number }
 );

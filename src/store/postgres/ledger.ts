@@ -82,7 +82,7 @@ export async function fleetPosition(db: Query, symbol: string, excludingExecutio
  * const { facts, admitted } = await admitToFleet(pool, writer, request, (f) => limitProblem('position', snapshot, f) === null);
  */
 export async function admitToFleet(
-  pool: pg.Pool,
+  pool: Pick<pg.Pool, 'connect'>,
   writer: string,
   request: FleetAdmission,
   admit: (facts: FleetLimitFacts) => boolean,
