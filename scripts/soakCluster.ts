@@ -79,13 +79,14 @@ const runId = Date.now().toString(36);
 
 // ---- 1. the race: nobody dies, so nothing may be taken over, sent twice, fenced or flagged
 const submits = new Map<string, number>();
-const protectionRequests = new Map<string, number>();
+/** Protection requests by clientOrderId: each request's quantity and levels (a larger fill amends, with the same id). */
+const protectionRequests = new Map<string, string[]>();
 {
   const broker = cluster.paper.broker;
   const submit = broker.submitOrder.bind(broker);
   broker.submitOrder = (req) => (submits.set(req.clientOrderId, (submits.get(req.clientOrderId) ?? 0) + 1), submit(req));
   const place = broker.placeProtection.bind(broker);
-  broker.placeProtection = (req) => (protectionRequests.set(req.clientOrderId, (protectionRequests.get(req.clientOrderId) ?? 0) + 1), place(req));
+  broker.placeProtection = (req) => (protectionRequests.set(req.clientOrderId, [...(protectionRequests.get(req.clientOrderId) ?? []), `${req.quantity}@${req.stopLoss}/${req.takeProfit}`]), place(req));
 }
 const raceFrom = cluster.events.length;
 const raceStarted = performance.now();
@@ -105,7 +106,9 @@ const raceSeconds = (performance.now() - raceStarted) / 1000;
 const raceRan = raceEvents.filter((e) => e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) && e.result.status !== 'rejected');
 const liveTakeovers = raceEvents.filter((e) => e.type === 'takeover').length;
 const duplicateSubmits = [...submits.values()].reduce((n, c) => n + c - 1, 0);
-const duplicateProtections = [...protectionRequests.values()].reduce((n, c) => n + c - 1, 0);
+// The same request twice is a duplicate; a request for a larger filled quantity is an amendment.
+const duplicateProtections = [...protectionRequests.values()].reduce((n, asked) => n + asked.length - new Set(asked).size, 0);
+const amendedProtections = [...protectionRequests.values()].reduce((n, asked) => n + new Set(asked).size - 1, 0);
 const fencedEngines = new Set(raceEvents.filter((e) => e.type === 'log' && /journal unwritable|lease lost/.test(e.msg)).map((e) => e.engine));
 const raceFlags = raceRan.filter((e) => e.type === 'result' && e.result.requiresManualResolution).length;
 const raceProblems = liveTakeovers + duplicateSubmits + duplicateProtections + fencedEngines.size + raceFlags + (raceComplete ? 0 : 1) + (race > 0 && raceRan.length !== race ? 1 : 0);
@@ -114,9 +117,10 @@ race: ${race} advisories × ${ENGINES} engines in ${raceSeconds.toFixed(1)} s${r
   executed (one engine each):      ${raceRan.length} of ${race}
   takeovers of live executions:    ${liveTakeovers}
   duplicate submits:               ${duplicateSubmits}
-  duplicate protection requests:   ${duplicateProtections}
+  duplicate protection requests:   ${duplicateProtections}${amendedProtections ? ` (and ${amendedProtections} amendments for a larger fill)` : ''}
   fenced engines:                  ${fencedEngines.size}${fencedEngines.size ? ` (${[...fencedEngines].join(', ')})` : ''}
-  flags:                           ${raceFlags}`);
+  flags:                           ${raceFlags}
+  takeovers, duplicate submits, fenced engines, flags: ${liveTakeovers + duplicateSubmits + fencedEngines.size + raceFlags === 0 ? 'all 0' : 'NOT all 0'}${race > 0 && raceRan.length !== race ? `; ${race - raceRan.length} advisories refused everywhere with nothing sent (see below)` : ''}`);
 // Why, in a few words: what the flags and the advisories nobody executed had to say.
 const tally = (values: string[]) => [...values.reduce((m, v) => m.set(v, (m.get(v) ?? 0) + 1), new Map<string, number>())].map(([v, n]) => `${n}× ${v}`).join('; ');
 const raceResultsOf = raceEvents.flatMap((e) => (e.type === 'result' && (e.result.advisoryId ?? '').startsWith(`race-${runId}-`) ? [e.result] : []));

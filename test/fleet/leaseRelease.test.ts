@@ -1,0 +1,84 @@
+/**
+ * An ended execution is never taken over while its release waits, on a real PostgreSQL: the
+ * engine keeps renewing the lease until the store confirms the release (a release queued behind
+ * a slow database, or behind the journal's flush, used to stop the renewals at once; the lease then
+ * expired and another engine "took over" an execution that had already ended, 4 times in a
+ * 60-advisory race at 150 ms). And a lost lease says, on the database's clock, when it was last
+ * confirmed, when it expired and when its engine stopped sending.
+ */
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../src/domain/clock.js';
+import { joinFleetLeases } from '../../src/engine/fleetLeases.js';
+import type { EngineJournal } from '../../src/engine/engineJournal.js';
+import type { ExecutionRegistry } from '../../src/engine/registry.js';
+import { useDatabase } from '../store/support/database.js';
+
+const db = useDatabase();
+/** The shortest lease the engine accepts: renewals every quarter of it. */
+const TTL_MS = 400;
+const LONG_MS = 60_000;
+const silent = pino({ level: 'silent' });
+
+/** The engine's lease keeping on `store`, with nothing to resume. */
+function leasesOn(store: Awaited<ReturnType<typeof db.open>>) {
+  const leases = joinFleetLeases({
+    store,
+    journal: { append: () => null, durable: () => undefined, failure: null } satisfies EngineJournal,
+    registry: {} as ExecutionRegistry,
+    clock: systemClock,
+    logger: silent,
+    brokerIdentity: 'paper',
+    ttlMs: TTL_MS,
+    resume: () => Promise.reject(new Error('nothing to resume here')),
+  });
+  if (!leases) throw new Error('a PostgreSQL store leases executions');
+  return leases;
+}
+
+describe('a release the store has not answered yet', () => {
+  it('keeps the lease renewed: no other engine can take the ended execution over, and it is released once the store answers', async () => {
+    const a = await db.open({ writer: 'release-a' });
+    const b = await db.open({ writer: 'release-b' });
+    const leases = leasesOn(a);
+    await leases.acquire('exec-ending');
+    // The release is held back (as behind a busy pool and a slow flush) for several lease lengths.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const release = a.releaseLease.bind(a);
+    a.releaseLease = (executionId, owner, epoch) => held.then(() => release(executionId, owner, epoch));
+    leases.settled('exec-ending');
+
+    const until = Date.now() + 4 * TTL_MS;
+    while (Date.now() < until) {
+      expect((await b.expiredLeases()).map((l) => l.executionId)).not.toContain('exec-ending');
+      await new Promise((resolve) => setTimeout(resolve, TTL_MS / 4));
+    }
+    await expect(b.takeOver('exec-ending', 'release-b', LONG_MS)).rejects.toMatchObject({ code: 'lease_live' });
+
+    letGo();
+    await vi.waitFor(async () => expect(await b.lease('exec-ending')).toMatchObject({ owner: 'release-a', epoch: 1, released: true }), { timeout: 5_000, interval: 20 });
+    await leases.stop();
+  });
+});
+
+describe('a lost lease', () => {
+  it('names its timeline on the database clock: last confirmed renewal, expiry, when sending stopped, the refusal', async () => {
+    const a = await db.open({ writer: 'timeline-a' });
+    const b = await db.open({ writer: 'timeline-b' });
+    await a.acquireLease('exec-lost', 'timeline-a', TTL_MS);
+    const [renewed] = await a.renewLeases('timeline-a', [{ executionId: 'exec-lost', epoch: 1 }], TTL_MS);
+    expect(renewed).toMatchObject({ renewed: true });
+    await vi.waitFor(() => b.takeOver('exec-lost', 'timeline-b', LONG_MS), { timeout: 5_000, interval: 20 });
+
+    const [refused] = await a.renewLeases('timeline-a', [{ executionId: 'exec-lost', epoch: 1 }], TTL_MS);
+    const stamp = (label: string) => new RegExp(`${label} (\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z)`);
+    const why = refused!.why;
+    const [confirmed, expired, stopped, refusal] = ['last renewal confirmed', `lease of ${TTL_MS} ms expired`, 'sends stopped here from', 'refusal'].map((label) => Date.parse(stamp(label).exec(why)?.[1] ?? 'none'));
+    expect(refused).toMatchObject({ renewed: false, lost: true });
+    expect(expired! - confirmed!).toBe(TTL_MS);
+    expect(stopped!).toBeLessThan(expired!);
+    expect(refusal!).toBeGreaterThanOrEqual(expired!);
+    expect(a.fencedFor('exec-lost')).toMatch(/last renewal confirmed/);
+  });
+});
