@@ -171,7 +171,7 @@ export class PostgresStore implements Journal {
   admitToFleet = (request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean) => admitToFleet(this.pool.intake, this.writer, request, admit);
   recordFleetExecution = (execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void> => recordFleetExecution(this.pool, this.writer, execution);
   recordFleetFill = (executionId: string, filled: number): Promise<void> => recordFleetFill(this.pool, executionId, filled);
-  settleFleetPosition = (executionId: string, filled: number, sent: boolean): Promise<void> => settleFleetPosition(this.pool, executionId, filled, sent);
+  settleFleetPosition = (executionId: string, filled: number, sent: boolean): Promise<void> => settleFleetPosition(this.pool, this.writer, executionId, filled, sent);
   fleetLimitsChanges = (afterId: number): Promise<FleetLimitsChange[]> => fleetLimitsChanges(this.pool, afterId);
   /** `warden limits set|show --store`: a tightening for every engine, each engine's latest limits, who applied a change. */
   writeFleetLimitsChange = (change: Omit<FleetLimitsChange, 'id'>): Promise<number> => writeFleetLimitsChange(this.pool, this.writer, change);
