@@ -170,6 +170,8 @@ export function joinFleetLeases(deps: {
   const pending = new Set<Promise<unknown>>();
   /** Releases the store has not answered yet: their leases are still renewed meanwhile. */
   const releasing = new Set<string>();
+  /** Executions whose release failed at least once (their warning is given once). */
+  const retried = new Set<string>();
   /** Ended executions whose release the store did not answer: released again after the next renewal. */
   const unreleased = new Set<string>();
   /** Sends of executions this engine took over, as their previous owners journaled them. */
@@ -340,6 +342,7 @@ export function joinFleetLeases(deps: {
     releasing.add(executionId);
     const forget = () => {
       releasing.delete(executionId);
+      retried.delete(executionId);
       if (held.get(executionId) === epoch) held.delete(executionId);
     };
     return track(store.releaseLease(executionId, me, epoch)).then(forget, (e: unknown) => {
@@ -350,7 +353,9 @@ export function joinFleetLeases(deps: {
       // The store did not answer: the lease is kept (and renewed) until a release goes through, so
       // nobody takes over an execution that already ended here.
       releasing.delete(executionId);
-      logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released yet; retrying at the next renewal');
+      // Said once per execution: a journal that failed for good fails every retry the same way.
+      if (!retried.has(executionId)) logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released yet; retrying at every renewal');
+      retried.add(executionId);
       unreleased.add(executionId);
     });
   }
