@@ -138,6 +138,13 @@ if (raceFlags > 0) {
     console.log(`    ${r.advisoryId?.replace(`race-${runId}-`, 'race-')} on ${e.engine}${e.takenOverFrom ? ` (taken over from ${e.takenOverFrom})` : ''}, execution ${r.executionId}, ${r.status}, filled ${r.filledQuantity ?? 0}: ${[...mismatches, ...(r.error ? [`error ${r.error.code}: ${short(r.error.message)}`] : [])].join('; ') || 'no mismatch listed'}`);
   }
 }
+// Each protection asked for twice alike: by whom, and what the execution ended as.
+for (const [clientOrderId, asked] of protectionRequests) {
+  if (asked.length === new Set(asked).size) continue;
+  const ends = raceEvents.flatMap((e) => (e.type === 'result' && e.result.clientOrderId === clientOrderId ? [`${e.engine}: ${e.result.status}, ${e.result.attempts.length} attempts`] : []));
+  const calls = raceEvents.flatMap((e) => (e.type === 'log' && JSON.stringify(e.fields).includes(clientOrderId) ? [`${e.engine} ${clockOf(e.at)} ${e.msg.slice(0, 60)}`] : []));
+  console.log(`  protection asked twice for ${clientOrderId}: ${asked.join(', ')}; ${ends.join('; ')}${calls.length ? `; ${calls.join('; ')}` : ''}`);
+}
 // Each takeover of a live execution: the lease's timeline on the database's clock, as the taker
 // and the engine that lost it saw it, and how long that engine's event loop had stalled.
 const stallsOf = (engine: string, from: number, to: number) => raceEvents.filter((e) => e.type === 'stall' && e.engine === engine && e.endedAt >= from && e.endedAt - e.ms <= to);
