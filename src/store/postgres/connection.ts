@@ -53,7 +53,7 @@ export function writerId(given: string | undefined): string {
  */
 export const INTAKE_WAIT_MS = 10_000;
 
-/** The pool's way in for new work: at most all but one of its connections at once, in arrival order. */
+/** The pool's way in for new work: at most as many at once as the pool has connections, the rest waiting in arrival order. */
 export type IntakeGate = Pick<pg.Pool, 'query' | 'connect'>;
 
 /** The store's pool, with the gate new work goes through. */
@@ -61,18 +61,20 @@ export type GatedPool = pg.Pool & { readonly intake: IntakeGate };
 
 /**
  * The pool of connections for claims, leases, kill switch changes and store-wide reads (checked
- * size). New work enters through `intake`, which never holds more than `size − 1` connections:
+ * size). New work enters through `intake`, which asks the pool for a connection only when it has
+ * one of its `size` places, so a burst of advisories waits in the gate's queue, not in the pool's:
  * an execution already under way (its fleet reads for reconciliation, its fill and settlement,
- * its lease's release or takeover) always finds a connection free or freed within one statement,
- * however many advisories arrive at once. Without it, a burst of claims queued ahead of the
- * reconciliations of orders already filled, and they failed (a flag) on a slow link.
+ * its lease's release or takeover) is next in the pool's queue and gets the first connection
+ * freed, within one statement, however many advisories arrive at once. Without it, a burst of
+ * claims queued ahead of the reconciliations of orders already filled, and they failed (a flag)
+ * on a slow link.
  */
 export function openPool(url: string, size: number | undefined): GatedPool {
   const max = size ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(max) || max < 1) throw new PostgresStoreError('invalid_option', `poolSize must be a positive integer, got ${String(size)}`);
   const pool = new pgDriver.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
   pool.on('error', () => undefined); // an idle connection that dies is replaced on next use
-  return Object.assign(pool, { intake: intakeGate(pool, Math.max(1, max - 1), INTAKE_WAIT_MS) });
+  return Object.assign(pool, { intake: intakeGate(pool, max, INTAKE_WAIT_MS) });
 }
 
 function intakeGate(pool: pg.Pool, slots: number, waitMs: number): IntakeGate {
@@ -84,7 +86,7 @@ function intakeGate(pool: pg.Pool, slots: number, waitMs: number): IntakeGate {
       const go = () => (clearTimeout(timer), busy++, resolve());
       const timer = setTimeout(() => {
         queue.splice(queue.indexOf(go), 1);
-        reject(new Error(`no connection for new work within ${waitMs} ms (${slots} of the pool's ${slots + 1} busy with new work; the last is kept for executions under way): raise poolSize`));
+        reject(new Error(`no connection for new work within ${waitMs} ms (the pool's ${slots} connections busy, executions under way first): raise poolSize`));
       }, waitMs);
       queue.push(go);
     });
