@@ -3,9 +3,12 @@
  * engine keeps renewing the lease until the store confirms the release (a release queued behind
  * a slow database, or behind the journal's flush, used to stop the renewals at once; the lease then
  * expired and another engine "took over" an execution that had already ended, 4 times in a
- * 60-advisory race at 150 ms). And a lost lease says, on the database's clock, when it was last
- * confirmed, when it expired and when its engine stopped sending.
+ * 60-advisory race at 150 ms). A renewal that meets its own release committing is told "released",
+ * not "lost" (it read the row as its statement's snapshot saw it, and a healthy engine fenced
+ * itself: `soak:cluster --engines 4 --cpu-load 2`). And a lost lease says, on the database's clock,
+ * when it was last confirmed, when it expired and when its engine stopped sending.
  */
+import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/domain/clock.js';
@@ -80,5 +83,40 @@ describe('a lost lease', () => {
     expect(stopped!).toBeLessThan(expired!);
     expect(refusal!).toBeGreaterThanOrEqual(expired!);
     expect(a.fencedFor('exec-lost')).toMatch(/last renewal confirmed/);
+  });
+});
+
+describe('a renewal racing a change of its row', () => {
+  /** Changes the lease row in a transaction of its own, lets a renewal queue behind its row lock, then commits. */
+  async function renewalBehind(store: Awaited<ReturnType<typeof db.open>>, executionId: string, change: string) {
+    const other = new pg.Client(db.server().url);
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(change, [executionId]);
+      const renewal = store.renewLeases(store.writer, [{ executionId, epoch: 1 }], LONG_MS);
+      // The renewal waits for the row lock (a bounded look until PostgreSQL shows it waiting).
+      await vi.waitFor(async () => expect((await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n).toBeGreaterThan(0), { timeout: 5_000, interval: 10 });
+      await other.query('COMMIT');
+      return (await renewal)[0]!;
+    } finally {
+      await other.end();
+    }
+  }
+
+  it('its own release committing meanwhile: released here, not lost; the engine may still write for it', async () => {
+    const a = await db.open({ writer: 'race-own' });
+    await a.acquireLease('exec-race-own', 'race-own', LONG_MS);
+    const outcome = await renewalBehind(a, 'exec-race-own', 'UPDATE warden_leases SET released = true WHERE execution_id = $1');
+    expect(outcome).toMatchObject({ renewed: false, lost: false });
+    expect(a.fencedFor('exec-race-own')).toBeNull();
+  });
+
+  it('a takeover committing meanwhile: lost, naming the new owner', async () => {
+    const a = await db.open({ writer: 'race-lost' });
+    await a.acquireLease('exec-race-lost', 'race-lost', LONG_MS);
+    const outcome = await renewalBehind(a, 'exec-race-lost', "UPDATE warden_leases SET owner = 'race-taker', epoch = 2 WHERE execution_id = $1");
+    expect(outcome).toMatchObject({ renewed: false, lost: true, why: expect.stringMatching(/epoch 2 of race-taker/) });
+    expect(a.fencedFor('exec-race-lost')).toMatch(/refused/);
   });
 });

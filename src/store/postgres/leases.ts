@@ -128,6 +128,14 @@ export class LeaseKeeper {
            FROM mine m LEFT JOIN renewed r USING (execution_id) LEFT JOIN warden_leases l USING (execution_id)`,
         [owner, leases.map((l) => l.executionId), leases.map((l) => l.epoch), ttlMs],
       ));
+      // Not renewed, yet still ours as the statement's snapshot saw it: another statement changed
+      // the row meanwhile (this engine's own release, or a takeover). What it is now decides
+      // between "released here" and "lost": read again, after it committed.
+      const raced = rows.filter((r) => !r.renewed && r.owner === owner && Number(r.current) === Number(r.epoch) && r.released === false).map((r) => r.execution_id);
+      if (raced.length > 0) {
+        const { rows: now } = await client.query<{ execution_id: string; owner: string; epoch: string; released: boolean }>('SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id = ANY($1)', [raced]);
+        for (const n of now) Object.assign(rows.find((r) => r.execution_id === n.execution_id)!, { owner: n.owner, current: n.epoch, released: n.released });
+      }
     } catch (e) {
       // A renewal that got no answer leaves the connection in doubt: the next one opens a fresh one.
       this.dropLeaseClient(client);
