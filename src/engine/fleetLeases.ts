@@ -285,7 +285,9 @@ export function joinFleetLeases(deps: {
 
   /** Takeovers, in their own loop: however long one takes, renewals go out on time. */
   const scan = async () => {
-    if (scanning) return;
+    // An engine whose journal failed for good (fenced, say) could record neither the takeover nor
+    // the result: it leaves expired leases to an engine that can.
+    if (scanning || journal.failure !== null) return;
     scanning = true;
     try {
       const expired = (await store.expiredLeases()).filter((l) => l.owner !== me && !held.has(l.executionId));

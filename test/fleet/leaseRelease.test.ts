@@ -15,6 +15,7 @@ import { systemClock } from '../../src/domain/clock.js';
 import { joinFleetLeases } from '../../src/engine/fleetLeases.js';
 import type { EngineJournal } from '../../src/engine/engineJournal.js';
 import type { ExecutionRegistry } from '../../src/engine/registry.js';
+import { snapshot } from '../support/fixtures.js';
 import { useDatabase } from '../store/support/database.js';
 
 const db = useDatabase();
@@ -23,17 +24,17 @@ const TTL_MS = 400;
 const LONG_MS = 60_000;
 const silent = pino({ level: 'silent' });
 
-/** The engine's lease keeping on `store`, with nothing to resume. */
-function leasesOn(store: Awaited<ReturnType<typeof db.open>>) {
+/** The engine's lease keeping on `store`, its journal failed or not; nothing it takes over runs. */
+function leasesOn(store: Awaited<ReturnType<typeof db.open>>, options: { journalFailure?: string } = {}) {
   const leases = joinFleetLeases({
     store,
-    journal: { append: () => null, durable: () => undefined, failure: null } satisfies EngineJournal,
+    journal: { append: () => ({}) as never, durable: () => undefined, failure: options.journalFailure ?? null } satisfies EngineJournal,
     registry: {} as ExecutionRegistry,
     clock: systemClock,
     logger: silent,
     brokerIdentity: 'paper',
     ttlMs: TTL_MS,
-    resume: () => Promise.reject(new Error('nothing to resume here')),
+    resume: () => new Promise<never>(() => undefined),
   });
   if (!leases) throw new Error('a PostgreSQL store leases executions');
   return leases;
@@ -118,5 +119,22 @@ describe('a renewal racing a change of its row', () => {
     const outcome = await renewalBehind(a, 'exec-race-lost', "UPDATE warden_leases SET owner = 'race-taker', epoch = 2 WHERE execution_id = $1");
     expect(outcome).toMatchObject({ renewed: false, lost: true, why: expect.stringMatching(/epoch 2 of race-taker/) });
     expect(a.fencedFor('exec-race-lost')).toMatch(/refused/);
+  });
+});
+
+describe('an engine whose journal failed for good', () => {
+  it('takes no expired lease over (it could record neither the takeover nor the result); an engine whose journal works does', async () => {
+    const dead = await db.open({ writer: 'dead-owner' });
+    await dead.acquireLease('exec-orphan', 'dead-owner', 1);
+    await dead.claim({ advisoryId: 'adv-orphan', executionId: 'exec-orphan', clientOrderId: 'wd-orphan', deadlineAt: Date.now() + 30_000, broker: 'paper', snapshot: snapshot({ advisoryId: 'adv-orphan' }) });
+
+    const failed = leasesOn(await db.open({ writer: 'failed-journal' }), { journalFailure: 'fenced: lease lost' });
+    await new Promise((resolve) => setTimeout(resolve, 3 * TTL_MS)); // nine scans for expired leases
+    expect(await dead.lease('exec-orphan')).toMatchObject({ owner: 'dead-owner', epoch: 1 });
+    await failed.stop();
+
+    const healthy = leasesOn(await db.open({ writer: 'healthy' }));
+    await vi.waitFor(async () => expect(await dead.lease('exec-orphan')).toMatchObject({ owner: 'healthy', epoch: 2 }), { timeout: 5_000, interval: 20 });
+    await healthy.stop();
   });
 });
