@@ -44,9 +44,9 @@ describe(`a burst of ${BURST} new executions on a pool of ${POOL_SIZE}, ${LATENC
     await store.recordFleetExecution({ executionId: 'under-way', symbol: 'EURUSD', side: 'buy', size: 10 });
     await store.recordFleetFill('under-way', 10);
     const { before, grants } = await grantsAnsweredBefore('read', () => store.fleetPosition('EURUSD', 'other'));
-    // The read takes the first connection the burst frees. Queued behind the burst it would be
-    // answered after nearly all of it.
-    expect(before).toBeLessThanOrEqual(2 * POOL_SIZE);
+    // The read takes the first connection the burst frees (a grant or two per connection, more on
+    // a loaded machine). Queued behind the burst it would be answered after all of it.
+    expect(before).toBeLessThan(BURST / 4);
     expect(grants).toEqual(Array(BURST).fill(1));
     expect(await store.fleetPosition('EURUSD', 'other')).toMatchObject({ net: 10 });
   });
@@ -58,7 +58,7 @@ describe(`a burst of ${BURST} new executions on a pool of ${POOL_SIZE}, ${LATENC
       await store.settleFleetPosition('ending', 5, true);
       await store.releaseLease('ending', store.writer, epoch);
     });
-    expect(before).toBeLessThanOrEqual(2 * POOL_SIZE);
+    expect(before).toBeLessThan(BURST / 4);
     expect(await store.fleetPosition('GBPUSD', 'other')).toMatchObject({ net: -5 });
     expect(await store.lease('ending')).toMatchObject({ released: true });
   });
