@@ -47,11 +47,12 @@ export function writerId(given: string | undefined): string {
 }
 
 /**
- * Longest new work (a claim, a lease grant, a fleet admission) waits for its turn on the pool (ms);
- * then it is refused with nothing sent. The claim's wait counts against rule 4's window, so a
- * third of it at most.
+ * Longest new work (a claim, a lease grant, a fleet admission) waits for its turn on the pool (ms),
+ * as long as it waited for a pooled connection before; then it is refused with nothing sent. Both
+ * waits of an advisory (its lease, then its claim) count against rule 4's window: at 10 s each, the
+ * last advisories of a burst at 150 ms reached their deadline before their order was confirmed.
  */
-export const INTAKE_WAIT_MS = 10_000;
+export const INTAKE_WAIT_MS = CONNECT_TIMEOUT_MS;
 
 /** The pool's way in for new work: at most as many at once as the pool has connections, the rest waiting in arrival order. */
 export type IntakeGate = Pick<pg.Pool, 'query' | 'connect'>;
