@@ -139,4 +139,16 @@ createInterface({ input: process.stdin })
   })
   // The harness is gone (it exited, or was killed): so is this engine, after its executions settle.
   .on('close', () => void handle({ op: 'close' }));
+// Stalls of this process's event loop (CPU starvation, a long garbage collection): every gap of
+// STALL_REPORT_MS or more beyond the sampling interval is reported, so a soak can tell a starved
+// engine from a slow database.
+const STALL_SAMPLE_MS = 50;
+const STALL_REPORT_MS = 250;
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const stalledMs = now - lastTick - STALL_SAMPLE_MS;
+  lastTick = now;
+  if (stalledMs >= STALL_REPORT_MS) emit({ type: 'stall', ms: Math.round(stalledMs), endedAt: Date.now() });
+}, STALL_SAMPLE_MS).unref();
 emit({ type: 'ready', writer: store.writer, pid: process.pid });

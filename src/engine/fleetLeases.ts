@@ -168,6 +168,10 @@ export function joinFleetLeases(deps: {
   const held = new Map<string, number>();
   /** Releases and takeovers in progress, awaited by stop(). */
   const pending = new Set<Promise<unknown>>();
+  /** Releases the store has not answered yet: their leases are still renewed meanwhile. */
+  const releasing = new Set<string>();
+  /** Executions whose release failed at least once (their warning is given once). */
+  const retried = new Set<string>();
   /** Ended executions whose release the store did not answer: released again after the next renewal. */
   const unreleased = new Set<string>();
   /** Sends of executions this engine took over, as their previous owners journaled them. */
@@ -217,7 +221,7 @@ export function joinFleetLeases(deps: {
   };
 
   /** Takes one expired execution over and resumes it (nothing happens when another engine got there first). */
-  async function takeOver(lease: { executionId: string; owner: string; epoch: number }): Promise<void> {
+  async function takeOver(lease: { executionId: string; owner: string; epoch: number; expiresAt?: string }): Promise<void> {
     const { executionId, owner } = lease;
     const claim = await store.claimOf(executionId);
     if (claim && claim.broker !== deps.brokerIdentity) {
@@ -233,7 +237,7 @@ export function joinFleetLeases(deps: {
       return; // another engine took it over first, or it was released meanwhile
     }
     held.set(executionId, epoch);
-    const log = { executionId, takenOverFrom: owner, epoch };
+    const log = { executionId, takenOverFrom: owner, epoch, expiredAt: lease.expiresAt };
     if (!claim) {
       // The engine died between its lease and its claim: nothing was sent for this execution.
       logger.warn(log, 'expired lease without a claim: nothing was sent; lease released');
@@ -281,7 +285,9 @@ export function joinFleetLeases(deps: {
 
   /** Takeovers, in their own loop: however long one takes, renewals go out on time. */
   const scan = async () => {
-    if (scanning) return;
+    // An engine whose journal failed for good (fenced, say) could record neither the takeover nor
+    // the result: it leaves expired leases to an engine that can.
+    if (scanning || journal.failure !== null) return;
     scanning = true;
     try {
       const expired = (await store.expiredLeases()).filter((l) => l.owner !== me && !held.has(l.executionId));
@@ -331,14 +337,27 @@ export function joinFleetLeases(deps: {
 
   function release(executionId: string): Promise<void> {
     const epoch = held.get(executionId);
-    if (epoch === undefined) return Promise.resolve();
-    held.delete(executionId);
-    return track(store.releaseLease(executionId, me, epoch)).catch((e: unknown) => {
-      if ((e as { code?: unknown }).code === 'lease_lost' || stopped) return logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself');
+    if (epoch === undefined || releasing.has(executionId)) return Promise.resolve();
+    // The lease stays held, and renewed, until the store says it is released: a release queued
+    // behind a slow database (or a flush) must not let the lease expire and the ended execution be
+    // taken over by another engine.
+    releasing.add(executionId);
+    const forget = () => {
+      releasing.delete(executionId);
+      retried.delete(executionId);
+      if (held.get(executionId) === epoch) held.delete(executionId);
+    };
+    return track(store.releaseLease(executionId, me, epoch)).then(forget, (e: unknown) => {
+      if ((e as { code?: unknown }).code === 'lease_lost' || stopped) {
+        forget();
+        return logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released; it expires by itself');
+      }
       // The store did not answer: the lease is kept (and renewed) until a release goes through, so
       // nobody takes over an execution that already ended here.
-      logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released yet; retrying at the next renewal');
-      held.set(executionId, epoch);
+      releasing.delete(executionId);
+      // Said once per execution: a journal that failed for good fails every retry the same way.
+      if (!retried.has(executionId)) logger.warn({ executionId, epoch, err: describeThrown(e) }, 'lease not released yet; retrying at every renewal');
+      retried.add(executionId);
       unreleased.add(executionId);
     });
   }

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../../domain/clock.js';
 import type { ExecutionResult } from '../../domain/result.js';
 import { JournalError, type Journal, type JournalEntry, type JournalFilter, type JournalRecord } from '../../journal/types.js';
 import { insertClaim, readClaim, readClaimOf } from './claims.js';
-import { describe, openPool, redact, writerId } from './connection.js';
+import { describe, openPool, redact, writerId, type GatedPool } from './connection.js';
 import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
 import { KillSwitchWriter, readKillSwitchHistory } from './killSwitchStore.js';
@@ -49,7 +49,7 @@ export class PostgresStore implements Journal {
     readonly url: string,
     readonly writer: string,
     writerClient: pg.Client,
-    private readonly pool: pg.Pool,
+    private readonly pool: GatedPool,
     private readonly clock: Clock,
     chain: StoredRecord[],
     /** Executions of this chain that another engine took over (or finished): not this writer's to resume. */
@@ -163,15 +163,15 @@ export class PostgresStore implements Journal {
    */
   async claim(request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
     this.usable();
-    return insertClaim(this.pool, this.writer, this.clock, request);
+    return insertClaim(this.pool.intake, this.writer, this.clock, request);
   }
 
   // ---- The fleet's position ledger and limits (FleetLedgerStore; the SQL is in ledger.ts) -----
   fleetPosition = (symbol: string, excludingExecutionId: string): Promise<FleetPosition> => fleetPosition(this.pool, symbol, excludingExecutionId);
-  admitToFleet = (request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean) => admitToFleet(this.pool, this.writer, request, admit);
+  admitToFleet = (request: FleetAdmission, admit: (facts: FleetLimitFacts) => boolean) => admitToFleet(this.pool.intake, this.writer, request, admit);
   recordFleetExecution = (execution: Omit<FleetAdmission, 'wholeFleetRate'>): Promise<void> => recordFleetExecution(this.pool, this.writer, execution);
   recordFleetFill = (executionId: string, filled: number): Promise<void> => recordFleetFill(this.pool, executionId, filled);
-  settleFleetPosition = (executionId: string, filled: number, sent: boolean): Promise<void> => settleFleetPosition(this.pool, executionId, filled, sent);
+  settleFleetPosition = (executionId: string, filled: number, sent: boolean): Promise<void> => settleFleetPosition(this.pool, this.writer, executionId, filled, sent);
   fleetLimitsChanges = (afterId: number): Promise<FleetLimitsChange[]> => fleetLimitsChanges(this.pool, afterId);
   /** `warden limits set|show --store`: a tightening for every engine, each engine's latest limits, who applied a change. */
   writeFleetLimitsChange = (change: Omit<FleetLimitsChange, 'id'>): Promise<number> => writeFleetLimitsChange(this.pool, this.writer, change);

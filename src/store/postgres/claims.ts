@@ -12,7 +12,7 @@ import type { ClaimRequest, StoredClaim } from './types.js';
 const HARD_WINDOW_MS = 30_000;
 
 /** Writes the claim unless the advisory, execution or clientOrderId is already claimed. */
-export async function insertClaim(pool: pg.Pool, writer: string, clock: Clock, request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
+export async function insertClaim(pool: Pick<pg.Pool, 'query'>, writer: string, clock: Clock, request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
   for (const key of ['advisoryId', 'executionId', 'clientOrderId', 'broker'] as const) {
     if (typeof request[key] !== 'string' || request[key] === '') throw new PostgresStoreError('invalid_option', `claim needs a non-empty ${key}`);
   }

@@ -46,11 +46,81 @@ export function writerId(given: string | undefined): string {
   return writer;
 }
 
-/** The pool of connections for claims, leases, kill switch changes and store-wide reads (checked size). */
-export function openPool(url: string, size: number | undefined): pg.Pool {
+/**
+ * Longest new work (a claim, a lease grant, a fleet admission) waits for its turn on the pool (ms),
+ * as long as it waited for a pooled connection before; then it is refused with nothing sent. Both
+ * waits of an advisory (its lease, then its claim) count against rule 4's window: at 10 s each, the
+ * last advisories of a burst at 150 ms reached their deadline before their order was confirmed.
+ */
+export const INTAKE_WAIT_MS = CONNECT_TIMEOUT_MS;
+
+/** The pool's way in for new work: at most as many at once as the pool has connections, the rest waiting in arrival order. */
+export type IntakeGate = Pick<pg.Pool, 'query' | 'connect'>;
+
+/** The store's pool, with the gate new work goes through. */
+export type GatedPool = pg.Pool & { readonly intake: IntakeGate };
+
+/**
+ * The pool of connections for claims, leases, kill switch changes and store-wide reads (checked
+ * size). New work enters through `intake`, which asks the pool for a connection only when it has
+ * one of its `size` places, so a burst of advisories waits in the gate's queue, not in the pool's:
+ * an execution already under way (its fleet reads for reconciliation, its fill and settlement,
+ * its lease's release or takeover) is next in the pool's queue and gets the first connection
+ * freed, within one statement, however many advisories arrive at once. Without it, a burst of
+ * claims queued ahead of the reconciliations of orders already filled, and they failed (a flag)
+ * on a slow link.
+ */
+export function openPool(url: string, size: number | undefined): GatedPool {
   const max = size ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(max) || max < 1) throw new PostgresStoreError('invalid_option', `poolSize must be a positive integer, got ${String(size)}`);
   const pool = new pgDriver.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
   pool.on('error', () => undefined); // an idle connection that dies is replaced on next use
-  return pool;
+  return Object.assign(pool, { intake: intakeGate(pool, max, INTAKE_WAIT_MS) });
+}
+
+function intakeGate(pool: pg.Pool, slots: number, waitMs: number): IntakeGate {
+  let busy = 0;
+  const queue: (() => void)[] = [];
+  const enter = () =>
+    new Promise<void>((resolve, reject) => {
+      if (busy < slots && queue.length === 0) return void (busy++, resolve());
+      const go = () => (clearTimeout(timer), busy++, resolve());
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(go), 1);
+        reject(new Error(`no connection for new work within ${waitMs} ms (the pool's ${slots} connections busy, executions under way first): raise poolSize`));
+      }, waitMs);
+      queue.push(go);
+    });
+  const leave = () => {
+    busy--;
+    queue.shift()?.();
+  };
+  const query = async (text: string, values?: unknown[]) => {
+    await enter();
+    try {
+      return await pool.query(text, values);
+    } finally {
+      leave();
+    }
+  };
+  return {
+    query: query as pg.Pool['query'],
+    async connect() {
+      await enter();
+      const client = await pool.connect().catch((e: unknown) => {
+        leave();
+        throw e;
+      });
+      const release = client.release.bind(client);
+      let released = false;
+      client.release = (err?: Error | boolean) => {
+        if (!released) {
+          released = true;
+          leave();
+        }
+        release(err);
+      };
+      return client;
+    },
+  };
 }

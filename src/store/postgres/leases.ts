@@ -4,7 +4,7 @@
  * or takeover queues ahead of them; a lease not confirmed in time fences this instance by itself.
  */
 import type pg from 'pg';
-import { dedicatedClient } from './connection.js';
+import { dedicatedClient, type GatedPool } from './connection.js';
 import { PostgresStoreError } from './errors.js';
 import type { Lease, LeaseRenewal } from './types.js';
 
@@ -38,6 +38,8 @@ interface HeldLease {
   readonly epoch: number;
   ttlMs: number;
   confirmedAt: number;
+  /** The database's time when it last granted or renewed the lease (what its expiry counts from). */
+  confirmedDbAt: Date | null;
   lost: string | null;
 }
 
@@ -55,7 +57,7 @@ export class LeaseKeeper {
 
   constructor(
     private readonly url: string,
-    private readonly pool: pg.Pool,
+    private readonly pool: GatedPool,
     private readonly monotonic: () => number,
     /** Throws once the store is closed. */
     private readonly usable: () => void,
@@ -80,11 +82,13 @@ export class LeaseKeeper {
     checkTtl(ttlMs);
     // Measured from when the query leaves (not from a wait for a pooled connection): the database's
     // expiry is later still, since it counts from when the statement ran there.
-    const { rows, sentAt } = await this.timedQuery<{ epoch: string }>(
+    // New work: through the pool's intake, behind what executions under way need.
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string; db_now: Date }>(
+      this.pool.intake,
       `INSERT INTO warden_leases (execution_id, owner, epoch, expires_at) VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
        ON CONFLICT (execution_id) DO UPDATE SET expires_at = EXCLUDED.expires_at, updated_at = now()
          WHERE warden_leases.owner = EXCLUDED.owner AND NOT warden_leases.released AND warden_leases.expires_at > now()
-       RETURNING epoch`,
+       RETURNING epoch, now() AS db_now`,
       [executionId, owner, ttlMs],
     );
     const row = rows[0];
@@ -97,7 +101,7 @@ export class LeaseKeeper {
       );
     }
     const epoch = Number(row.epoch);
-    this.held.set(executionId, { owner, epoch, ttlMs, confirmedAt: sentAt, lost: null });
+    this.held.set(executionId, { owner, epoch, ttlMs, confirmedAt: sentAt, confirmedDbAt: row.db_now, lost: null });
     return epoch;
   }
 
@@ -112,7 +116,7 @@ export class LeaseKeeper {
     if (leases.length === 0) return [];
     const client = await this.leaseConnection();
     const sentAt = this.monotonic();
-    let rows: { execution_id: string; epoch: string; renewed: boolean; owner: string | null; current: string | null; released: boolean | null }[];
+    let rows: { execution_id: string; epoch: string; renewed: boolean; owner: string | null; current: string | null; released: boolean | null; db_now: Date }[];
     try {
       ({ rows } = await client.query(
         `WITH mine AS (SELECT * FROM unnest($2::text[], $3::bigint[]) AS m(execution_id, epoch)),
@@ -120,10 +124,18 @@ export class LeaseKeeper {
            UPDATE warden_leases l SET expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
              FROM mine WHERE l.execution_id = mine.execution_id AND l.epoch = mine.epoch AND l.owner = $1 AND NOT l.released
            RETURNING l.execution_id)
-         SELECT m.execution_id, m.epoch, (r.execution_id IS NOT NULL) AS renewed, l.owner, l.epoch AS current, l.released
+         SELECT m.execution_id, m.epoch, (r.execution_id IS NOT NULL) AS renewed, l.owner, l.epoch AS current, l.released, now() AS db_now
            FROM mine m LEFT JOIN renewed r USING (execution_id) LEFT JOIN warden_leases l USING (execution_id)`,
         [owner, leases.map((l) => l.executionId), leases.map((l) => l.epoch), ttlMs],
       ));
+      // Not renewed, yet still ours as the statement's snapshot saw it: another statement changed
+      // the row meanwhile (this engine's own release, or a takeover). What it is now decides
+      // between "released here" and "lost": read again, after it committed.
+      const raced = rows.filter((r) => !r.renewed && r.owner === owner && Number(r.current) === Number(r.epoch) && r.released === false).map((r) => r.execution_id);
+      if (raced.length > 0) {
+        const { rows: now } = await client.query<{ execution_id: string; owner: string; epoch: string; released: boolean }>('SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id = ANY($1)', [raced]);
+        for (const n of now) Object.assign(rows.find((r) => r.execution_id === n.execution_id)!, { owner: n.owner, current: n.epoch, released: n.released });
+      }
     } catch (e) {
       // A renewal that got no answer leaves the connection in doubt: the next one opens a fresh one.
       this.dropLeaseClient(client);
@@ -134,6 +146,7 @@ export class LeaseKeeper {
       const lease = this.held.get(r.execution_id);
       if (r.renewed) {
         if (lease && lease.epoch === epoch && !lease.lost) {
+          if (sentAt >= lease.confirmedAt) lease.confirmedDbAt = r.db_now;
           lease.confirmedAt = Math.max(lease.confirmedAt, sentAt);
           lease.ttlMs = ttlMs;
         }
@@ -142,8 +155,9 @@ export class LeaseKeeper {
       const current = r.current === null ? null : Number(r.current);
       // Released under this very epoch: the execution finished here; nothing was lost.
       const lost = !(r.released && current === epoch && r.owner === owner);
-      const why = `lease of execution ${r.execution_id} at epoch ${epoch} is gone (now ${current === null ? 'no lease' : `epoch ${current} of ${r.owner}${r.released ? ', released' : ''}`}): stop working on it`;
-      if (lost) this.lose(r.execution_id, `journal write for execution ${r.execution_id} refused: written under lease epoch ${epoch} of ${owner}, but the lease is now ${current === null ? 'gone' : `epoch ${current} of ${r.owner}`}. Another engine took this execution over; this writer must stop writing for it.`);
+      const timeline = lease && lease.epoch === epoch ? this.timeline(lease, r.db_now) : '';
+      const why = `lease of execution ${r.execution_id} at epoch ${epoch} is gone (now ${current === null ? 'no lease' : `epoch ${current} of ${r.owner}${r.released ? ', released' : ''}`}): stop working on it${timeline}`;
+      if (lost) this.lose(r.execution_id, `journal write for execution ${r.execution_id} refused: written under lease epoch ${epoch} of ${owner}, but the lease is now ${current === null ? 'gone' : `epoch ${current} of ${r.owner}`}. Another engine took this execution over; this writer must stop writing for it.${timeline}`);
       return { executionId: r.execution_id, epoch, renewed: false, lost, why };
     });
     for (const o of outcomes) this.confirmed(o.executionId);
@@ -159,6 +173,20 @@ export class LeaseKeeper {
     return since < limit
       ? null
       : `lease of execution ${executionId} (epoch ${lease.epoch}) not confirmed for ${Math.round(since)} ms (sending stops after ${Math.round(limit)} ms of a ${lease.ttlMs} ms lease): another engine may soon take it over`;
+  }
+
+  /**
+   * How a lease was lost, on the database's clock: when it was last confirmed, when it expired there,
+   * when this instance stopped sending for it, and when the refusal came.
+   */
+  private timeline(lease: HeldLease, refusedDbAt: Date): string {
+    const last = lease.confirmedDbAt;
+    if (last === null) return '';
+    const limit = lease.ttlMs * (1 - LEASE_SAFETY_MARGIN);
+    // The self-fence time on the database's clock: the last confirmed renewal was sent no later than it ran there.
+    const fencedAt = new Date(last.getTime() + limit);
+    const silentMs = Math.round(refusedDbAt.getTime() - last.getTime());
+    return ` [timeline by the database's clock: last renewal confirmed ${last.toISOString()}, lease of ${lease.ttlMs} ms expired ${new Date(last.getTime() + lease.ttlMs).toISOString()}, sends stopped here from ${fencedAt.toISOString()} at the latest, refusal ${refusedDbAt.toISOString()}: ${silentMs} ms without a confirmed renewal]`;
   }
 
   confirmation(executionId: string): Promise<void> {
@@ -180,8 +208,8 @@ export class LeaseKeeper {
   }
 
   /** A pooled query, with the monotonic time it was sent at (after any wait for a connection). */
-  private async timedQuery<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
-    const client = await this.pool.connect();
+  private async timedQuery<T extends pg.QueryResultRow>(via: Pick<GatedPool, 'connect'>, text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
+    const client = await via.connect();
     try {
       const sentAt = this.monotonic();
       const { rows } = await client.query<T>(text, values);
@@ -237,9 +265,10 @@ export class LeaseKeeper {
   async takeOver(executionId: string, newOwner: string, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<number> {
     this.usable();
     checkTtl(ttlMs);
-    const { rows, sentAt } = await this.timedQuery<{ epoch: string }>(
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string; db_now: Date }>(
+      this.pool,
       `UPDATE warden_leases SET owner = $2, epoch = epoch + 1, expires_at = now() + $3 * interval '1 millisecond', updated_at = now()
-        WHERE execution_id = $1 AND NOT released AND expires_at <= now() RETURNING epoch`,
+        WHERE execution_id = $1 AND NOT released AND expires_at <= now() RETURNING epoch, now() AS db_now`,
       [executionId, newOwner, ttlMs],
     );
     const row = rows[0];
@@ -250,7 +279,7 @@ export class LeaseKeeper {
       throw new PostgresStoreError('lease_live', `execution ${executionId} is still leased by ${current.owner} (epoch ${current.epoch}) until ${current.expiresAt}: it can be taken over only after that`);
     }
     const epoch = Number(row.epoch);
-    this.held.set(executionId, { owner: newOwner, epoch, ttlMs, confirmedAt: sentAt, lost: null });
+    this.held.set(executionId, { owner: newOwner, epoch, ttlMs, confirmedAt: sentAt, confirmedDbAt: row.db_now, lost: null });
     return epoch;
   }
 

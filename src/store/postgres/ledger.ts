@@ -82,7 +82,7 @@ export async function fleetPosition(db: Query, symbol: string, excludingExecutio
  * const { facts, admitted } = await admitToFleet(pool, writer, request, (f) => limitProblem('position', snapshot, f) === null);
  */
 export async function admitToFleet(
-  pool: pg.Pool,
+  pool: Pick<pg.Pool, 'connect'>,
   writer: string,
   request: FleetAdmission,
   admit: (facts: FleetLimitFacts) => boolean,
@@ -151,20 +151,24 @@ export async function recordFleetFill(db: Query, executionId: string, filled: nu
 /**
  * The execution is over: its final fill joins the symbol's settled total, in the same statement
  * (so a reader sees it either open or in the total, never in both or neither). `sent: false` (it
- * was refused before any order) takes it out of the fleet's order rate.
+ * was refused before any order) takes it out of the fleet's order rate. Only the engine that holds
+ * (or last held) the execution's lease settles it: an engine it was taken over from, woken late,
+ * would otherwise move the fill into the total while the taker still counts the execution as its
+ * own, and the taker's reconciliation would expect the fill twice (a false flag).
  *
  * @example
- * await settleFleetPosition(pool, executionId, result.filledQuantity ?? 0, result.status !== 'rejected');
+ * await settleFleetPosition(pool, 'engine-a', executionId, result.filledQuantity ?? 0, result.status !== 'rejected');
  */
-export async function settleFleetPosition(db: Query, executionId: string, filled: number, sent: boolean): Promise<void> {
+export async function settleFleetPosition(db: Query, writer: string, executionId: string, filled: number, sent: boolean): Promise<void> {
   await db.query(
     `WITH s AS (
        UPDATE warden_positions SET filled = greatest(filled, $2), settled = true, sent = $3
         WHERE execution_id = $1 AND NOT settled
+          AND NOT EXISTS (SELECT 1 FROM warden_leases l WHERE l.execution_id = $1 AND l.owner <> $4)
         RETURNING symbol, CASE WHEN side = 'buy' THEN filled ELSE -filled END AS signed)
      INSERT INTO warden_position_totals (symbol, settled_net) SELECT symbol, signed FROM s
      ON CONFLICT (symbol) DO UPDATE SET settled_net = warden_position_totals.settled_net + EXCLUDED.settled_net`,
-    [executionId, filled, sent],
+    [executionId, filled, sent, writer],
   );
 }
 
