@@ -8,11 +8,12 @@
  * after 10 ms. A fast venue is the case that hurts: its answers arrive while the fan-out is still
  * at work.
  *
- * `npx tsx bench/killSwitch.ts [--quick]` runs this section alone and prints PASS or FAIL per variant.
+ * `npx tsx bench/killSwitch.ts [--quick] [--only-1000 | --only-10000]` runs this section alone and prints PASS or FAIL per variant.
  */
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { createEngine, MemoryJournal, type BrokerAdapter, type JournalEntry, type OrderRef, type OrderReport } from '../src/index.js';
+import { createEngine, MemoryJournal, type BrokerAdapter, type Clock, type ExecutionResult, type FrozenSnapshot, type JournalEntry, type OrderRef, type OrderReport } from '../src/index.js';
+import { pacedBacklog } from '../src/engine/loopBudget.js';
 import { benchSnapshot, fmt, machine, quick, range, stats, type Stat } from './util.js';
 
 /** How the venue answers a cancel (and, after the switch, any look-up): held back until the measurement is over, or after a delay. */
@@ -39,14 +40,19 @@ class WorkingBroker implements BrokerAdapter {
       return this.report(ref.clientOrderId);
     });
   }
-  /** Held: answered only after the measurement (the answer is not part of the reaction time). */
+  /** Once the measurement is over, the venue answers nothing more. */
+  private silent = false;
+  /** Held: never answered during the measurement (the answer is not part of the reaction time). */
   protected answer<T>(value: () => T): Promise<T> {
+    if (this.silent) return new Promise(() => undefined);
     if (this.speed === 'held') return new Promise((resolve) => this.held.push(() => resolve(value())));
     if (this.speed === 0) return Promise.resolve(value());
-    return new Promise((resolve) => setTimeout(() => resolve(value()), this.speed as number));
+    return new Promise((resolve) => setTimeout(() => this.silent || resolve(value()), this.speed as number));
   }
-  release(): void {
-    for (const answer of this.held.splice(0)) answer();
+  /** The measurement is over: nothing held is answered, nor anything asked from now on. */
+  silence(): void {
+    this.silent = true;
+    this.held.length = 0;
   }
   protected report(clientOrderId: string): OrderReport {
     return { clientOrderId, brokerOrderId: clientOrderId, status: this.cancelled.has(clientOrderId) ? 'cancelled' : 'pending', filledQuantity: 0, averageFillPrice: null };
@@ -55,11 +61,11 @@ class WorkingBroker implements BrokerAdapter {
     this.cancelled.add(clientOrderId);
   }
   getOrder(ref: { clientOrderId: string }): Promise<OrderReport | null> {
-    return this.speed === 'held' ? Promise.resolve(this.report(ref.clientOrderId)) : this.answer(() => this.report(ref.clientOrderId));
+    return this.speed === 'held' && !this.silent ? Promise.resolve(this.report(ref.clientOrderId)) : this.answer(() => this.report(ref.clientOrderId));
   }
   getPosition(symbol: string) {
     const flat = () => ({ symbol, quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null });
-    return this.speed === 'held' ? Promise.resolve(flat()) : this.answer(flat);
+    return this.speed === 'held' && !this.silent ? Promise.resolve(flat()) : this.answer(flat);
   }
   placeProtection(): never {
     throw new Error('never filled');
@@ -81,6 +87,54 @@ class BatchBroker extends WorkingBroker {
 }
 
 export const killSwitchRuns = quick ? 3 : 5;
+
+/**
+ * Engine time runs this many times slower than real time in a run. Starting 10,000 executions takes
+ * a loaded machine longer than the 30 s deadline, which the first of them would reach before the
+ * last was working (it is cancelled, reconciled, perhaps flagged: the switch would then find fewer
+ * orders working, or none could start on a halted symbol). Timers are real timers: their cost is in
+ * the figures.
+ */
+const TIME_DILATION = 50;
+
+/** Real time and real timers, slowed down; `stop` clears every timer still set and sets no more, for the next run. */
+function slowClock(factor: number): Clock & { stop(): void } {
+  const origin = Date.now();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  return {
+    now: () => origin + (Date.now() - origin) / factor,
+    setTimeout: (fn, ms) => {
+      if (stopped) return undefined;
+      const handle = setTimeout(() => {
+        timers.delete(handle);
+        fn();
+      }, ms * factor);
+      timers.add(handle);
+      return handle;
+    },
+    clearTimeout: (handle) => {
+      timers.delete(handle as ReturnType<typeof setTimeout>);
+      clearTimeout(handle as ReturnType<typeof setTimeout>);
+    },
+    stop: () => {
+      stopped = true;
+      for (const handle of timers) clearTimeout(handle);
+      timers.clear();
+    },
+  };
+}
+
+/** The snapshots of a run, built once per size: each run is a new engine, where an advisory has not executed yet. */
+const snapshots = new Map<number, readonly FrozenSnapshot[]>();
+const snapshotsFor = (n: number): readonly FrozenSnapshot[] => {
+  let list = snapshots.get(n);
+  if (list === undefined) snapshots.set(n, (list = Array.from({ length: n }, (_, i) => benchSnapshot(`K${i % 100}`))));
+  return list;
+};
+
+/** How long the orders may take to become working without any progress, or the executions to be told, before the run is given up. */
+const SETUP_STALL_MS = 60_000;
 
 /** The bar for every variant: every cancel requested, and the longest hold of the event loop, within this. */
 export const killSwitchTargetMs = (n: number) => (n <= 1_000 ? 10 : 100);
@@ -121,10 +175,22 @@ async function once(n: number, batch: boolean, venue: VenueSpeed): Promise<Sampl
       return inner.append(entry);
     },
   });
-  const engine = createEngine({ broker, journal, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000, minPollIntervalMs: 3_600_000 });
-  const results = Array.from({ length: n }, (_, i) => engine.execute(benchSnapshot(`K${i % 100}`)));
+  const clock = slowClock(TIME_DILATION);
+  const engine = createEngine({ broker, journal, clock, logger: pino({ level: 'silent' }), pollIntervalMs: 3_600_000, minPollIntervalMs: 3_600_000 });
+  const early: { ended: ExecutionResult | null } = { ended: null };
+  for (const snapshot of snapshotsFor(n)) void engine.execute(snapshot).then((r) => (early.ended ??= r));
   // Every order acknowledged and working (a burst is started over several turns: the loop budget).
-  while (working < n) await new Promise((r) => setImmediate(r));
+  // A run that cannot get there says why, rather than waiting for ever.
+  let progressAt = performance.now();
+  for (let seen = working; working < n; ) {
+    await new Promise((r) => setImmediate(r));
+    const { ended } = early;
+    if (ended !== null) throw new Error(`kill switch bench: an execution ended before the switch (${ended.status}, ${ended.error?.code ?? 'no error'}) with ${working} of ${n} working`);
+    if (working > seen) {
+      seen = working;
+      progressAt = performance.now();
+    } else if (performance.now() - progressAt > SETUP_STALL_MS) throw new Error(`kill switch bench: ${working} of ${n} working, no progress in ${SETUP_STALL_MS / 1000} s`);
+  }
   let lastCancelAt = 0;
   broker.onCancel = () => {
     if (broker.cancels === n) lastCancelAt = performance.now();
@@ -138,13 +204,17 @@ async function once(n: number, batch: boolean, venue: VenueSpeed): Promise<Sampl
     const now = performance.now();
     longest = Math.max(longest, now - tick);
     tick = now;
+    if (now - t > SETUP_STALL_MS) throw new Error(`kill switch bench: ${stopping} of ${n} told after ${SETUP_STALL_MS / 1000} s (${broker.cancels} cancels requested)`);
   }
   const told = performance.now() - t;
   if (lastCancelAt === 0) throw new Error(`only ${broker.cancels} of ${n} cancels requested`);
-  // Let every execution finish (cancelled, reconciled) so nothing lingers into the next run.
-  broker.release();
-  await Promise.all(results);
-  await engine.close();
+  // The engine is left behind: its venue answers nothing more and its timers are stopped, so its
+  // executions wait for ever and are collected with it. (Letting 10,000 finish would take as long
+  // as starting them.) What it had taken in is let through first, so nothing lingers into the next run.
+  broker.silence();
+  clock.stop();
+  while (pacedBacklog() > 0) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 20)); // the venue's own timers (answers after 1 or 10 ms)
   return { ms: lastCancelAt - t, block: longest, told };
 }
 
@@ -193,7 +263,7 @@ export function killSwitchLine(f: KillSwitchFigures): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`npx tsx bench/killSwitch.ts${quick ? ' --quick' : ''} on ${machine()}: medians (min–max) of ${killSwitchRuns} runs`);
-  const sizes = process.argv.includes('--only-1000') ? [1_000] : undefined;
+  const sizes = process.argv.includes('--only-1000') ? [1_000] : process.argv.includes('--only-10000') ? [10_000] : undefined;
   const figures = await benchKillSwitch(sizes ? { sizes } : {});
   const failed = figures.filter((f) => !f.met).length;
   console.log(`\n${figures.length - failed} of ${figures.length} variants PASS`);

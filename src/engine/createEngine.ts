@@ -77,7 +77,6 @@ export function createEngine(options: EngineOptions): Engine {
   const loop = createLoopBudget();
   /** The kill switch fan-out (rule 3): cancels requested at once, executions told in the next turns (the loop budget), each told first. */
   const fanOut = createKillSwitchFanOut({
-    clock,
     running: registry.running,
     stateOf: (symbol) => board.state(symbol),
     cancelOrders: (batch, reason, onOutcome) => fanOutBroker.cancelOrders(batch, reason, onOutcome),

@@ -1,21 +1,20 @@
 /**
  * The kill switch fan-out (rule 3): when a switch changes, the chart says which running
- * executions' orders it cancels (`killSwitchCancelTarget`); those cancels are requested at once,
- * in batches through the checked broker boundary, before any execution is told, with the engine's
- * loop budget paused: no answer, push or timer is taken in until the last cancel is requested.
- * The executions then hear `KILL_SWITCH` in the next turns of the event loop, through the loop
- * budget ahead of any waiting answer — the fan-out's own answers included, which wait in line like
- * any other, however fast the venue gives them — so the event loop is never held for the whole
- * fleet, and every execution hears before any answer is taken in; an execution
- * is always told first, before anything else reaches it (a broker answer, a push, a poll result,
- * the store's answer to its claim, one of its own timers), so none acts on a switch it has not
- * heard of. Each takes the fan-out's answer as its first cancel's, and stops as always.
+ * executions' orders it cancels (`killSwitchCancelTarget`); those cancels are requested in
+ * batches through the checked broker boundary, then every execution hears `KILL_SWITCH`, all
+ * with the engine's loop budget paused: no answer, push or timer is taken in until every cancel
+ * is requested and every execution told — the fan-out's own answers included, which wait in line
+ * like any other, however fast the venue gives them. The work is done a few ms at a time, one
+ * turn of the event loop after another (the first inside `set()`), so the loop is never held for
+ * the whole fleet. An execution is always told first, before anything else reaches it (a broker
+ * answer, a push, a poll result, the store's answer to its claim, one of its own timers), so none
+ * acts on a switch it has not heard of. Each takes the fan-out's answer as its first cancel's, and
+ * stops as always.
  */
 import type { SnapshotFrom } from 'xstate';
 import { killSwitchCancelTarget, type ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionEvent } from '../../machines/execution.types.js';
 import type { CancelItem, CancelOutcome } from '../broker/checkedBroker.js';
-import type { Clock } from '../domain/clock.js';
 import type { KillSwitchState } from '../domain/constants.js';
 import type { OrderRef, OrderReport } from '../domain/schemas.js';
 import type { KillSwitchChange } from './killSwitch.js';
@@ -23,12 +22,47 @@ import type { LoopBudget } from './loopBudget.js';
 
 /** Orders per batch cancel request: every order of a batch is named in its one journal record. */
 const FAN_OUT_BATCH = 1_000;
+/**
+ * How long one turn of the fan-out may hold the event loop: deciding orders for half of it, then
+ * sending them (which costs about as much again); or telling executions. Well under the 10 ms a
+ * kill switch over 1,000 orders may hold the loop, room left for a garbage collection.
+ */
+const FAN_OUT_TURN_MS = 3;
+/** Running executions looked at (and decided, if the change concerns them) between two looks at the time. */
+const STRIDE = 16;
+
+// Real turns and real time, whatever fake timers a host's test installs (as in loopBudget.ts).
+const nextTurn = globalThis.setImmediate;
+const now = () => performance.now();
 
 /** What the fan-out needs of a running execution. */
 export interface FanOutTarget {
   readonly symbol: string | null;
   send(event: ExecutionEvent): void;
   snapshot(): SnapshotFrom<ExecutionMachine>;
+}
+
+/** A switch change being fanned out, a turn of the event loop at a time. */
+interface FanOutJob {
+  readonly change: KillSwitchChange;
+  readonly reason: string;
+  /** Each scope's switch state as of the change: later turns decide with it, whatever came since. */
+  readonly states: Map<string | null, KillSwitchState>;
+  /** The running executions, walked over the turns (a live iterator). */
+  readonly targets: Iterator<[string, FanOutTarget]>;
+  readonly decided: Set<string>;
+  /** Deciding and sending; then, once every send is made, telling. */
+  phase: 'deciding' | 'sending' | 'telling';
+  /** The cancels decided and not yet sent, and their executions' places. */
+  batch: CancelItem[];
+  requested: RequestedCancel[];
+  /** Sends waiting for their record (a durable journal). */
+  readonly sending: Promise<void>[];
+  /** Executions to tell, in order (a change that came before this one first), and the next one's place. */
+  readonly toTell: string[];
+  next: number;
+  /** Ends the pauses of this change and of any it took over. */
+  readonly resumes: (() => void)[];
 }
 
 /** A cancel the fan-out requested: its answer once known, or the execution waiting for it. */
@@ -40,11 +74,9 @@ interface RequestedCancel {
 export interface KillSwitchFanOut {
   /** Delivers to `executionId` every switch change it has not heard yet. Call before anything else reaches it. */
   tell(executionId: string): void;
-  /** An execution's own timers: each fires only after it has been told every switch change. */
-  timersOf(executionId: string): Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   /** The cancel the fan-out requested for `executionId`, taken once (its first cancel's answer), or undefined. */
   takeRequestedCancel(executionId: string): Promise<OrderReport> | undefined;
-  /** Reacts to a switch change: requests the cancels, then has the executions told in the next turns (the loop budget). */
+  /** Reacts to a switch change: requests the cancels, then tells the executions, a few ms a turn, the loop budget paused until the last is told. */
   onChange(change: KillSwitchChange): void;
   /** Forgets a finished execution. */
   forget(executionId: string): void;
@@ -52,11 +84,10 @@ export interface KillSwitchFanOut {
 
 /**
  * @example
- * const fanOut = createKillSwitchFanOut({ clock, running, stateOf: (s) => board.state(s), cancelOrders: (batch, reason, on) => broker.cancelOrders(batch, reason, on) });
+ * const fanOut = createKillSwitchFanOut({ running, stateOf: (s) => board.state(s), cancelOrders: (batch, reason, on) => broker.cancelOrders(batch, reason, on) });
  * board.onChange((change) => fanOut.onChange(change));
  */
 export function createKillSwitchFanOut(deps: {
-  readonly clock: Clock;
   readonly running: ReadonlyMap<string, FanOutTarget>;
   /** The effective switch for a symbol (null: the global one). */
   readonly stateOf: (symbol: string | undefined) => KillSwitchState;
@@ -66,19 +97,26 @@ export function createKillSwitchFanOut(deps: {
    */
   readonly cancelOrders: (batch: readonly CancelItem[], reason: string, onOutcome: (index: number, outcome: CancelOutcome) => void) => Promise<void> | undefined | void;
   /**
-   * The engine's loop budget: executions are told in its turns, ahead of waiting answers, and an
-   * execution's own timers wait in line like its answers (a timer that falls due while answers that
-   * came before it wait is taken in after them).
+   * The engine's loop budget, paused while a change is fanned out; a task queued there (`soon`,
+   * ahead of any answer) keeps the fan-out's work visible as the engine's backlog.
    */
-  readonly loop: Pick<LoopBudget, 'pace' | 'soon' | 'pause'>;
+  readonly loop: Pick<LoopBudget, 'soon' | 'pause'>;
 }): KillSwitchFanOut {
-  const { clock, running } = deps;
+  const { running } = deps;
   /** Switch events not yet told to an execution, in order. */
   const untold = new Map<string, ExecutionEvent[]>();
   /** Cancels requested, until each execution's stopping takes its own. No promise per order until one is taken. */
   const requestedCancels = new Map<string, RequestedCancel>();
 
+  /** The change being fanned out, over several turns of the event loop. */
+  let job: FanOutJob | null = null;
+
   const tell = (executionId: string): void => {
+    // Something is bound for an execution the fan-out has not decided yet: decide it first.
+    if (job !== null && job.phase === 'deciding' && !job.decided.has(executionId)) {
+      const r = running.get(executionId);
+      if (r && inScope(job, r)) decide(job, executionId, r);
+    }
     const events = untold.get(executionId);
     if (events === undefined) return;
     untold.delete(executionId);
@@ -88,28 +126,6 @@ export function createKillSwitchFanOut(deps: {
 
   return {
     tell,
-    timersOf: (executionId) => ({
-      setTimeout: (fn: () => void, ms: number) => {
-        const timer = { cancelled: false, handle: undefined as unknown };
-        const due = () => {
-          if (timer.cancelled) return;
-          tell(executionId);
-          // Telling may have ended the state that set this timer.
-          if (!timer.cancelled) fn();
-        };
-        timer.handle = clock.setTimeout(() => {
-          const turn = deps.loop.pace();
-          if (turn) void turn.then(due);
-          else due();
-        }, ms);
-        return timer;
-      },
-      clearTimeout: (handle: unknown) => {
-        const timer = handle as { cancelled: boolean; handle: unknown };
-        timer.cancelled = true;
-        clock.clearTimeout(timer.handle);
-      },
-    }),
     takeRequestedCancel(executionId) {
       const requested = requestedCancels.get(executionId);
       if (requested === undefined) return undefined;
@@ -119,16 +135,27 @@ export function createKillSwitchFanOut(deps: {
       return new Promise<OrderReport>((resolve, reject) => (requested.waiting = { resolve, reject }));
     },
     onChange(change) {
-      // Nothing is taken in until every cancel below is requested: an answer, a push or a timer
-      // that arrives meanwhile waits in line (behind the tells queued here).
+      // A change that comes while the last one is fanned out: the last one's cancels are all
+      // requested first, and its executions still to tell are told before this change's.
+      const previous = job;
+      if (previous !== null && previous.phase === 'deciding') step(previous, Infinity);
+      // Nothing is taken in until every cancel below is requested and every execution told: an
+      // answer, a push or a timer that arrives meanwhile waits in line.
       const resume = deps.loop.pause();
-      const sending: Promise<void>[] = [];
       try {
-        requestCancels(change, sending);
-      } finally {
-        if (sending.length === 0) resume();
-        else void Promise.allSettled(sending).then(resume);
+        job = startJob(change, previous, resume);
+      } catch (e) {
+        resume();
+        throw e;
       }
+      // Waits in the loop budget's line, ahead of any answer: the fan-out's work counts as the
+      // engine's backlog, and whatever it has not told when the pause ends is told there.
+      const j = job;
+      deps.loop.soon(() => {
+        while (j.next < j.toTell.length) tell(j.toTell[j.next++]!);
+      });
+      // The first turn's share now, inside set(); the rest in the next turns.
+      step(job, FAN_OUT_TURN_MS);
     },
     forget(executionId) {
       untold.delete(executionId);
@@ -136,41 +163,120 @@ export function createKillSwitchFanOut(deps: {
     },
   };
 
-  function requestCancels(change: KillSwitchChange, sending: Promise<void>[]): void {
-    // Earlier changes first, to everyone: each decision below reads an execution that knows them.
-    for (const id of untold.keys()) tell(id);
-    const cancels: CancelItem[] = [];
-    for (const [executionId, r] of running) {
-      if (change.symbol !== null && change.symbol !== r.symbol) continue;
-      const state = deps.stateOf(r.symbol ?? undefined);
-      const ref: OrderRef | null = killSwitchCancelTarget(r.snapshot(), state);
-      if (ref !== null) cancels.push({ executionId, ref });
-      const events = untold.get(executionId);
-      const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
-      if (events) events.push(event);
-      else {
-        untold.set(executionId, [event]);
-        // Told in a later turn, unless something bound for it tells it first.
-        deps.loop.soon(() => tell(executionId));
-      }
+  function inScope(j: FanOutJob, r: FanOutTarget): boolean {
+    return j.change.symbol === null || j.change.symbol === r.symbol;
+  }
+
+  function startJob(change: KillSwitchChange, previous: FanOutJob | null, resume: () => void): FanOutJob {
+    const states = new Map<string | null, KillSwitchState>();
+    for (const r of running.values()) if (!states.has(r.symbol)) states.set(r.symbol, deps.stateOf(r.symbol ?? undefined));
+    return {
+      change,
+      reason: `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`,
+      states,
+      targets: running.entries(),
+      decided: new Set(),
+      phase: 'deciding',
+      batch: [],
+      requested: [],
+      sending: previous ? [...previous.sending] : [],
+      toTell: previous ? previous.toTell.slice(previous.next) : [],
+      next: 0,
+      resumes: previous ? [...previous.resumes, resume] : [resume],
+    };
+  }
+
+  /** Decides one execution: the order its switch cancels (queued for the batch), and the event it is told in a later turn. */
+  function decide(j: FanOutJob, executionId: string, r: FanOutTarget): void {
+    j.decided.add(executionId);
+    // Earlier changes first: the decision reads an execution that knows them.
+    if (untold.has(executionId)) tell(executionId);
+    let state = j.states.get(r.symbol);
+    if (state === undefined) j.states.set(r.symbol, (state = deps.stateOf(r.symbol ?? undefined)));
+    let ref: OrderRef | null = null;
+    try {
+      ref = killSwitchCancelTarget(r.snapshot(), state);
+    } catch {
+      // Told without a cancel of the fan-out's: its own chart's rule then cancels the order.
     }
-    // A journal record lists at most FAN_OUT_BATCH orders (payloads keep the first 1,000 of an array).
-    for (let from = 0; from < cancels.length; from += FAN_OUT_BATCH) {
-      const batch = cancels.slice(from, from + FAN_OUT_BATCH);
+    if (ref !== null) {
+      j.batch.push({ executionId, ref });
       // Registered before anything is sent: a report the adapter pushes while the batch goes out
       // waits for the pause to end; its execution then hears of the switch, and takes this cancel.
-      const requested = batch.map(({ executionId }) => {
-        const r: RequestedCancel = { outcome: null, waiting: null };
-        requestedCancels.set(executionId, r);
-        return r;
-      });
-      const sent = deps.cancelOrders(batch, `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`, (i, outcome) => {
-        const r = requested[i]!;
-        if (r.waiting === null) r.outcome = outcome;
-        else if ('report' in outcome) r.waiting.resolve(outcome.report);
-        else r.waiting.reject(outcome.error);
-      });
-      if (sent) sending.push(sent);
+      const requested: RequestedCancel = { outcome: null, waiting: null };
+      requestedCancels.set(executionId, requested);
+      j.requested.push(requested);
+    }
+    const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
+    // Told by the fan-out in a later turn, unless something bound for it tells it first.
+    j.toTell.push(executionId);
+    const events = untold.get(executionId);
+    if (events) events.push(event);
+    else untold.set(executionId, [event]);
+  }
+
+  /** Sends the cancels decided so far, as one batch (one journal record). */
+  function send(j: FanOutJob): void {
+    if (j.batch.length === 0) return;
+    const batch = j.batch;
+    const requested = j.requested;
+    j.batch = [];
+    j.requested = [];
+    const sent = deps.cancelOrders(batch, j.reason, (i, outcome) => {
+      const r = requested[i]!;
+      if (r.waiting === null) r.outcome = outcome;
+      else if ('report' in outcome) r.waiting.resolve(outcome.report);
+      else r.waiting.reject(outcome.error);
+    });
+    if (sent) j.sending.push(sent);
+  }
+
+  /**
+   * One turn of the fan-out: decides executions for half of `sliceMs` and sends what it decided;
+   * or, once every send is made, tells executions for `sliceMs`. Comes back in the next turn while
+   * anything is left; the last turn ends the pause.
+   */
+  function step(j: FanOutJob, sliceMs: number): void {
+    const started = now();
+    let more = true;
+    try {
+      if (j.phase === 'deciding') {
+        for (let n = 1; ; n++) {
+          const next = j.targets.next();
+          if (next.done === true) {
+            j.phase = 'sending';
+            break;
+          }
+          const [executionId, r] = next.value;
+          if (!j.decided.has(executionId) && inScope(j, r)) {
+            decide(j, executionId, r);
+            if (j.batch.length >= FAN_OUT_BATCH) send(j);
+          }
+          if (n % STRIDE === 0 && now() - started >= sliceMs / 2) break;
+        }
+        send(j);
+      } else if (j.phase === 'telling') {
+        // A tell is a step of the execution's chart and its records: the time is looked at after each.
+        while (j.next < j.toTell.length) {
+          tell(j.toTell[j.next++]!);
+          if (now() - started >= sliceMs) break;
+        }
+        more = j.next < j.toTell.length;
+      }
+    } finally {
+      // (Telling an execution may have brought a new change, which took this one over.)
+      if (job === j) {
+        if (j.phase === 'sending') {
+          j.phase = 'telling';
+          // Told once every send is made (a durable journal: once their record is written).
+          if (j.sending.length === 0) nextTurn(() => job === j && step(j, FAN_OUT_TURN_MS));
+          else void Promise.allSettled(j.sending).then(() => job === j && step(j, FAN_OUT_TURN_MS));
+        } else if (more) nextTurn(() => job === j && step(j, FAN_OUT_TURN_MS));
+        else {
+          job = null;
+          for (const resume of j.resumes) resume();
+        }
+      }
     }
   }
 }

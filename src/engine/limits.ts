@@ -141,10 +141,24 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
   const fleet = deps.fleet ?? null;
   let current = deps.limits;
   const changes: LimitsChange[] = [];
-  /** Admitted executions not yet settled: their full quantity counts until they settle. */
-  const reserved = new Map<string, { symbol: string; side: FrozenSnapshot['side']; quantity: number }>();
-  /** Orders admitted, oldest first, pruned to the rate window. */
-  let admitted: { executionId: string; symbol: string; at: number }[] = [];
+  /** Admitted executions not yet settled, per symbol: their full quantity counts until they settle. */
+  const reserved = new Map<string, Map<string, { side: FrozenSnapshot['side']; quantity: number }>>();
+  const reservedSymbol = new Map<string, string>();
+  /**
+   * Orders admitted, oldest first; those from `windowStart` on are within the rate window, counted
+   * per symbol and over all. Each admission reads and updates them in O(1), however many run.
+   */
+  const admitted: { symbol: string; at: number; counted: boolean }[] = [];
+  const admittedById = new Map<string, (typeof admitted)[number]>();
+  const admittedOn = new Map<string, number>();
+  let admittedAll = 0;
+  let windowStart = 0;
+  const uncount = (a: (typeof admitted)[number]) => {
+    if (!a.counted) return;
+    a.counted = false;
+    admittedAll--;
+    admittedOn.set(a.symbol, (admittedOn.get(a.symbol) ?? 1) - 1);
+  };
   /** Per symbol, what the venue reported beyond Warden's own fills at its last reconciliation. */
   const outside = new Map<string, number>();
   const configured = () => Object.keys(current.symbols).length > 0 || current.maxOrdersPerMinute !== undefined;
@@ -154,17 +168,21 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
   const usage = (symbol: string, except: string | null): LimitsUsage => {
     let openBuys = 0;
     let openSells = 0;
-    for (const [id, r] of reserved) {
-      if (id === except || r.symbol !== symbol) continue;
+    for (const [id, r] of reserved.get(symbol) ?? []) {
+      if (id === except) continue;
       const left = Math.max(0, r.quantity - Math.abs(ledger.filledBy(id)));
       if (r.side === 'buy') openBuys += left;
       else openSells += left;
     }
     const since = clock.now() - RATE_WINDOW_MS;
-    admitted = admitted.filter((a) => a.at > since);
+    for (; windowStart < admitted.length && admitted[windowStart]!.at <= since; windowStart++) uncount(admitted[windowStart]!);
+    if (windowStart > 1_024 && windowStart * 2 > admitted.length) {
+      admitted.splice(0, windowStart);
+      windowStart = 0;
+    }
     return {
       position: { net: (outside.get(symbol) ?? 0) + ledger.net(symbol), openBuys, openSells },
-      ordersLastMinute: { symbol: admitted.filter((a) => a.symbol === symbol).length, all: admitted.length },
+      ordersLastMinute: { symbol: admittedOn.get(symbol) ?? 0, all: admittedAll },
     };
   };
 
@@ -225,15 +243,26 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
       // the fleet's lock for the symbol: judged with the same rules the chart's guards apply.
       // Otherwise, from here to the return nothing awaits: read, count and reserve are one step.
       const facts = fleet ? await fleetFacts(fleet, snapshot, executionId, current.maxOrdersPerMinute !== undefined, factsOf) : factsOf(usage(symbol, executionId));
-      reserved.set(executionId, { symbol, side: snapshot.side, quantity: snapshot.positionSize });
-      admitted.push({ executionId, symbol, at: clock.now() });
+      let onSymbol = reserved.get(symbol);
+      if (onSymbol === undefined) reserved.set(symbol, (onSymbol = new Map()));
+      onSymbol.set(executionId, { side: snapshot.side, quantity: snapshot.positionSize });
+      reservedSymbol.set(executionId, symbol);
+      const entry = { symbol, at: clock.now(), counted: true };
+      admitted.push(entry);
+      admittedById.set(executionId, entry);
+      admittedAll++;
+      admittedOn.set(symbol, (admittedOn.get(symbol) ?? 0) + 1);
       if (configured() || tradable !== null) journal.append({ kind: JournalKind.Limits, executionId, advisoryId: snapshot.advisoryId, snapshotHash: snapshot.hash, event: 'check', payload: facts });
       return facts;
     },
     /** The execution is over: its unfilled part is no longer reserved; a refused order (nothing sent) is not counted. */
     settled(executionId: string, result: ExecutionResult): void {
-      reserved.delete(executionId);
-      if (result.status === 'rejected') admitted = admitted.filter((a) => a.executionId !== executionId);
+      const symbol = reservedSymbol.get(executionId);
+      if (symbol !== undefined) reserved.get(symbol)?.delete(executionId);
+      reservedSymbol.delete(executionId);
+      const entry = admittedById.get(executionId);
+      admittedById.delete(executionId);
+      if (entry && result.status === 'rejected') uncount(entry);
     },
     /** Sees reconciliation's position answers: what the venue holds beyond Warden's own fills. */
     watch(observer: BrokerObserver): BrokerObserver {

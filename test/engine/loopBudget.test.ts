@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, MemoryJournal, PaperBroker, type BrokerAdapter, type OrderReport, type OrderRequest } from '../../src/index.js';
 import { createLoopBudget, pacedBacklog } from '../../src/engine/loopBudget.js';
 import { createKillSwitchFanOut } from '../../src/engine/killSwitchFanOut.js';
+import { createMailbox } from '../../src/engine/mailbox.js';
 import { rawSnapshot } from '../support/fixtures.js';
-import { VirtualClock } from '../../src/testing/index.js';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
@@ -98,8 +98,7 @@ describe('loop budget', () => {
     // A clock whose due timers this test fires by hand, while the answer still waits.
     const due: (() => void)[] = [];
     const clock = { now: () => 0, setTimeout: (fn: () => void) => due.push(fn), clearTimeout: () => undefined };
-    const fanOut = createKillSwitchFanOut({ clock, running: new Map(), stateOf: () => 'off', cancelOrders: () => undefined, loop });
-    const timers = fanOut.timersOf('x');
+    const timers = createMailbox({ clock, loop, tell: () => undefined }).timersOf('x');
     const order: string[] = [];
     timers.setTimeout(() => order.push('deadline'), 1_000);
     const cleared = timers.setTimeout(() => order.push('retry pause'), 1_000);
@@ -135,14 +134,12 @@ describe('loop budget', () => {
 
   it('the fan-out keeps the engine paused until its cancels are sent, when their record makes them wait', async () => {
     const loop = createLoopBudget(1_000);
-    const clock = new VirtualClock(0);
     // A working execution, as the chart would show it to the fan-out.
     const context = { attempts: [], order: { status: 'pending', brokerOrderId: 'B-1' }, clientOrderId: 'wd-1', snapshot: { symbol: 'EURUSD' } };
     const target = { symbol: 'EURUSD', send: () => undefined, snapshot: () => ({ status: 'active', value: { live: { trading: 'working' } }, hasTag: (tag: string) => tag === 'trading', context }) as never };
     const log: string[] = [];
     let recorded!: () => void;
     const fanOut = createKillSwitchFanOut({
-      clock,
       running: new Map([['exec-1', target]]),
       stateOf: () => 'active',
       // The batch's record is still being written: the cancels go out when it is.
