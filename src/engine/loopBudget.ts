@@ -13,7 +13,7 @@
  *
  * A broker call's time limit is decided when its answer arrives, before it waits here. An
  * execution's own timers (the 30 s deadline, retry pauses) wait in the same line when they fall
- * due (src/engine/killSwitchFanOut.ts, `timersOf`): an answer that came before the deadline is
+ * due (src/engine/mailbox.ts, `timersOf`): an answer that came before the deadline is
  * taken in before it.
  *
  * The kill switch's fan-out pauses the line while it requests its cancels (`pause`), and tells the
