@@ -267,7 +267,7 @@ export const executionMachine = setup({
           after: {
             hardTimeout: {
               target: '#execution.live.stopping',
-              actions: ['markDeadlinePassed', { type: 'stopBecause', params: { reason: 'deadline' } }, 'carryUnconfirmedSend'],
+              actions: ['markDeadlinePassed', { type: 'stopBecause', params: { reason: 'deadline' } }],
             },
           },
           // Rule 3 DURING, for the whole region: `active` cancels by clientOrderId at once — while the
@@ -278,7 +278,7 @@ export const executionMachine = setup({
           always: {
             guard: 'killSwitchStopsTrading',
             target: '#execution.live.stopping',
-            actions: [{ type: 'stopBecause', params: { reason: 'kill_switch' } }, 'carryUnconfirmedSend'],
+            actions: { type: 'stopBecause', params: { reason: 'kill_switch' } },
           },
           initial: 'submitting',
           states: {
@@ -387,7 +387,10 @@ export const executionMachine = setup({
           },
         },
 
+        // However trading stopped (deadline, kill switch, a precondition of a resend), a send no
+        // answer confirmed or ruled out leaves the order's outcome uncertain: reconciliation flags it.
         stopping: {
+          entry: 'carryUnconfirmedSend',
           initial: 'cancelling',
           states: {
             cancelling: {
