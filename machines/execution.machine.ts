@@ -179,6 +179,9 @@ export const executionMachine = setup({
      */
     checkingLimits: {
       on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: null } } } },
+      // Rule 3 BEFORE while the venue is asked (a quote may take seconds): a switch (or a shutdown)
+      // refuses at once, before the advisory is claimed, so the snapshot can run once it is lifted.
+      always: { guard: not('killSwitchAllowsEntry'), target: 'rejected', actions: { type: 'refuseBecause', params: { check: 'killSwitch' } } },
       invoke: {
         id: 'readLimitFacts',
         src: 'readLimitFacts',
