@@ -103,6 +103,12 @@ export const executionGuards = {
       const o = context.order;
       return p.kind === 'placed' && o !== null && p.plan.quantity === o.filledQuantity && p.plan.averageFillPrice === o.averageFillPrice;
     },
+    /** The protection request still out is for the final filled quantity at its average: the one `protecting` would send. */
+    protectionInFlightAsFilled: ({ context }: On) => {
+      const p = context.protection;
+      const o = context.order;
+      return p.kind === 'planned' && o !== null && p.plan.quantity === o.filledQuantity && p.plan.averageFillPrice === o.averageFillPrice;
+    },
     /** An unknown protection outcome while the order worked waits for its retry (PROTECTION_RETRY). */
     protectionRetryAwaited: ({ context }: On) => context.protection.kind === 'failed' && context.protection.retrying,
     protectionConfirmed: (_: On, params: { report: ProtectionReport }) => params.report.status === 'placed',

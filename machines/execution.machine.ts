@@ -435,18 +435,35 @@ export const executionMachine = setup({
         // Rule 4: whatever filled, whenever, is a position; decide protection from what is known.
         // The order is over: a protection request still out is superseded by the final one.
         assessing: {
-          entry: [stopChild('protectFill'), cancel('protectionRetry')],
           always: [
             // Protected as it filled, for the final quantity and average: nothing left to place.
             { guard: 'protectedAsFilled', target: '#execution.reconciling' },
-            { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting' },
+            // The request still out is the final one (same quantity, same average): wait for its answer, never send it twice.
+            { guard: 'protectionInFlightAsFilled', target: 'awaitingProtection' },
+            // Anything else still out is superseded by the final request (same id: it replaces, never adds).
+            { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting', actions: [stopChild('protectFill'), cancel('protectionRetry')] },
             // A fill without a price cannot be protected by formula: never guess, let reconciliation flag it.
             {
               guard: 'anyQuantityFilled',
               target: '#execution.reconciling',
-              actions: { type: 'recordProtectionFailure', params: { problem: 'the broker reported a fill without an average price; SL/TP cannot be computed' } },
+              actions: [
+                stopChild('protectFill'),
+                cancel('protectionRetry'),
+                { type: 'recordProtectionFailure', params: { problem: 'the broker reported a fill without an average price; SL/TP cannot be computed' } },
+              ],
             },
-            { target: '#execution.reconciling' },
+            { target: '#execution.reconciling', actions: [stopChild('protectFill'), cancel('protectionRetry')] },
+          ],
+        },
+
+        // The final protection request went out while the order was still working: its answer (taken
+        // in by the region's handlers) decides. Placed → reconciling; anything else (a failure, a
+        // late fill that changed the plan) → assessing again, which sends the final request itself.
+        awaitingProtection: {
+          on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'after' } } } },
+          always: [
+            { guard: 'protectedAsFilled', target: '#execution.reconciling' },
+            { guard: not('protectionInFlightAsFilled'), target: 'assessing' },
           ],
         },
 

@@ -73,8 +73,11 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
   if (at('retryPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.retryPause'));
   if (at('lookupPause')) events.push(after('retryBackoff', 'execution.live.trading.unconfirmed.lookupPause'));
   // (Not while a fill's protection is out: replayed, the 30 s jump would outlast its call limit.)
-  if (at('trading') && !c.deadline?.passed && c.protection.kind !== 'planned') events.push(after('hardTimeout', 'execution.live.trading'));
-  if (at('cancelPause')) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
+  // A protection retry is due first (the replay starts every later timer after it): no other timer
+  // may run out before it, or the live engine would take the retry the path does not show.
+  const retryDue = c.protection.kind === 'failed' && c.protection.retrying;
+  if (at('trading') && !c.deadline?.passed && c.protection.kind !== 'planned' && !retryDue) events.push(after('hardTimeout', 'execution.live.trading'));
+  if (at('cancelPause') && !retryDue) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
   if (at('protectionPause')) events.push(after('protectionRetryDelay', 'execution.live.protectionPause'));
   // Fills arrive by push while the order can still fill: before the answer, while working, while stopping.
   // …and while its outcome is unknown (looking up, pausing, about to resend), where a push proves it exists.
@@ -88,7 +91,7 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
     events.push({ type: 'REPORT_INVALID', problem: 'unreadable pushed report' });
   }
   // A poll that fails while the order works: journaled, changes nothing.
-  if (at('working')) events.push({ type: 'POLL_FAILED', error: 'connection reset' });
+  if (at('working') && !retryDue) events.push({ type: 'POLL_FAILED', error: 'connection reset' });
   // One kill switch change per path is enough to reach every guard: off → warning/active, warning → active.
   if (snap.status === 'active' && c.killSwitch.state !== 'active' && !at('flagged')) {
     if (c.killSwitch.state === 'off') events.push({ type: 'KILL_SWITCH', state: 'warning' });
@@ -115,7 +118,8 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
   // Offered where the order works or stops (the same region-level handler answers in every state;
   // answering in each sub-state of an unknown outcome too would triple the graph for no new edge).
   // Read from the context: the graph's pure transitions never see the child finish.
-  const cover = c.protection.kind === 'planned' && at('working', 'cancelling', 'confirming') ? c.protection.plan : null;
+  // And where the order is over and that request is the final one (awaitingProtection).
+  const cover = c.protection.kind === 'planned' && at('working', 'cancelling', 'confirming', 'awaitingProtection') ? c.protection.plan : null;
   if (cover !== null) {
     events.push(
       done('protectFill', { clientOrderId: `${c.clientOrderId}-p`, status: 'placed', stopLoss: cover.stopLoss, takeProfit: cover.takeProfit, quantity: cover.quantity }),
@@ -125,8 +129,8 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
     // One unknown outcome and its retry are enough to take every edge.
     if (c.protection.kind === 'planned' && c.protection.attempts === 1) events.push(fail('protectFill', unknownOutcome()));
   }
-  // The retry after an unknown outcome, where no other timer of the same length is running.
-  if (c.protection.kind === 'failed' && c.protection.retrying && at('working', 'cancelling', 'confirming')) events.push({ type: 'PROTECTION_RETRY' });
+  // The retry after an unknown outcome, wherever it can be waiting.
+  if (retryDue && at('working', 'cancelling', 'confirming', 'cancelPause')) events.push({ type: 'PROTECTION_RETRY' });
   if (at('reconciling')) {
     events.push({ ...done('reconcile', observation(c, 'matched')), variant: 'matched' }, { ...done('reconcile', observation(c, 'mismatch')), variant: 'mismatch' }, fail('reconcile', unknownOutcome()));
   }

@@ -126,10 +126,22 @@ export async function replayPath(args: {
   await flush();
   expect(JSON.stringify(live!.value), 'initial state').toBe(JSON.stringify(path.initial.value));
 
+  /** When the machine's protection retry (raised PROTECTION_RETRY_DELAY_MS after an unknown outcome) falls due. */
+  let retryDueAt: number | null = null;
   for (const [i, step] of path.steps.entries()) {
     broker.beforeStep?.(path, i);
     await apply(step.event);
     await flush();
+    const p = live!.context.protection;
+    const waiting = p.kind === 'failed' && p.retrying;
+    if (waiting && retryDueAt === null) {
+      // The retry was just raised. A millisecond on, so any timer started from here on falls due
+      // strictly after it, as the path has it: the retry is taken first.
+      retryDueAt = clock.now() + PROTECTION_RETRY_DELAY_MS;
+      clock.increment(1);
+      await flush();
+    }
+    if (!waiting) retryDueAt = null;
     expect(JSON.stringify(live!.value), describe(i)).toBe(JSON.stringify(step.state.value));
     if (args.snapshot) {
       const journal = await engine.journal.records({ advisoryId: args.snapshot.advisoryId });
@@ -202,7 +214,7 @@ export async function replayPath(args: {
         return;
       case 'PROTECTION_RETRY':
         // Raised by the machine itself, PROTECTION_RETRY_DELAY_MS after an unknown protection outcome.
-        clock.increment(PROTECTION_RETRY_DELAY_MS);
+        clock.increment(Math.max(0, (retryDueAt ?? clock.now() + PROTECTION_RETRY_DELAY_MS) - clock.now()));
         return;
       default:
         throw new Error(`the replay does not know how to produce ${type}`);
