@@ -3,6 +3,7 @@
  * groups several commands take. A command is one file under `commands/` exporting a {@link Command}.
  */
 import { parseArgs } from 'node:util';
+import { SymbolSchema } from '../domain/schemas.js';
 
 /** The journal file every command works on unless told otherwise. */
 export const DEFAULT_JOURNAL = 'data/warden.journal.sqlite';
@@ -90,3 +91,28 @@ export const required = (a: Args, name: string) => {
   if (!v) throw new UsageError(`${name} is required`);
   return v;
 };
+
+/**
+ * What one action of a command takes (`kill-switch show`, `journal verify`): a stray argument after
+ * its `positionals` (the action included), or an option only another action understands, is a
+ * usage error naming it, before anything is opened. An option silently ignored is a question
+ * answered as if it had not been asked.
+ *
+ * @example
+ * takesOnly(a, 'kill-switch show', { positionals: 1, options: ['--journal', '--store', '--symbol'] });
+ */
+export function takesOnly(a: Args, action: string, { positionals, options }: { readonly positionals: number; readonly options: readonly string[] }): void {
+  const stray = a.positional.slice(positionals);
+  if (stray.length > 0) throw new UsageError(`${action}: unexpected argument${stray.length > 1 ? 's' : ''} ${stray.map((s) => `"${s}"`).join(' ')}`);
+  const unused = [...a.options.keys(), ...a.flags].filter((o) => !options.includes(o));
+  if (unused.length > 0) throw new UsageError(`${action} does not take ${unused.join(', ')} (warden ${action.split(' ')[0]} --help)`);
+}
+
+/** The --symbol given, checked as the engine checks a symbol (upper-case, as the broker spells it), or undefined. */
+export function symbolOption(a: Args, { orAll = false }: { orAll?: boolean } = {}): string | undefined {
+  const symbol = opt(a, '--symbol');
+  if (symbol === undefined || (orAll && symbol === '*')) return symbol;
+  const checked = SymbolSchema.safeParse(symbol);
+  if (!checked.success) throw new UsageError(`--symbol ${JSON.stringify(symbol)}: ${checked.error.issues[0]?.message ?? 'not a symbol'}${/[a-z]/.test(symbol) && SymbolSchema.safeParse(symbol.toUpperCase()).success ? ` (did you mean ${symbol.toUpperCase()}?)` : ''}`);
+  return checked.data;
+}

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { OperatorCommand } from '../index.js';
+import { JournalError, type OperatorCommand } from '../index.js';
 import { SqliteJournal } from '../entries/sqlite.js';
 import { adminEngine as sharedAdminEngine, applyOperatorCommand } from '../engine/operator.js';
 import { DEFAULT_JOURNAL, opt, UsageError, type Args } from './args.js';
@@ -47,7 +47,15 @@ export function openJournal(a: Args, { mustExist, readOnly = false }: { mustExis
 
 /** Applies an operator's command as the console does, and says who applied it. */
 export async function operatorCommand(a: Args, command: OperatorCommand): Promise<number> {
-  const outcome = await applyOperatorCommand(journalPath(a, { mustExist: true }), command);
+  let outcome;
+  try {
+    outcome = await applyOperatorCommand(journalPath(a, { mustExist: true }), command);
+  } catch (e) {
+    // The engine took the command and may have applied it: not an input mistake, and never "nothing was changed".
+    if (!(e instanceof JournalError && e.code === 'taken_unanswered')) throw e;
+    console.error(`warden: ${e.message}`);
+    return 1;
+  }
   if (outcome.ok) {
     console.log(outcome.appliedBy === 'engine' ? `${outcome.message}  (applied by the running engine, pid ${outcome.pid})` : outcome.message);
     return 0;

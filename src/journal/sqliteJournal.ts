@@ -170,7 +170,8 @@ export class SqliteJournal implements Journal {
   /**
    * Hands an operator's command to the process writing `path` and waits for its answer. Throws a
    * `JournalError`: `no_answer` when nobody writes the journal (open it yourself instead) or the
-   * writer did not answer within `timeoutMs`.
+   * writer did not take the command within `timeoutMs` (withdrawn: nothing was changed);
+   * `taken_unanswered` when the writer took it but its answer did not come in time (it may have applied it).
    *
    * @example
    * const outcome = await SqliteJournal.submitCommand(path, { kind: 'kill_switch', state: 'active', reason: 'news', operator: 'ops' });

@@ -219,7 +219,7 @@ export interface Journal {
 export class JournalError extends Error {
   override readonly name = 'JournalError';
   constructor(
-    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable' | 'locked' | 'read_only' | 'no_answer' | 'truncated' | 'fenced' | 'unavailable',
+    readonly code: 'not_a_journal' | 'unsupported_schema' | 'chain_broken' | 'duplicate_advisory' | 'unreadable' | 'locked' | 'read_only' | 'no_answer' | 'taken_unanswered' | 'truncated' | 'fenced' | 'unavailable',
     message: string,
     readonly brokenAt?: number,
   ) {

@@ -4,7 +4,7 @@ import type { ExecutionResult, JournalVerification } from '../../index.js';
 import { executionTrail, renderTimeline, toJsonl } from '../../entries/journal.js';
 import { SqliteJournal } from '../../entries/sqlite.js';
 import { reasonOf } from '../../journal/reasons.js';
-import { JOURNAL, opt, STORE, UsageError, type Args, type Command } from '../args.js';
+import { JOURNAL, opt, STORE, takesOnly, UsageError, type Args, type Command } from '../args.js';
 import { openJournal, openStore, storeUrl } from '../sources.js';
 
 const HELP = `usage: warden journal verify [--full] [--journal FILE | --store URL]
@@ -18,6 +18,15 @@ export const journalCommand: Command = { help: HELP, options: { ...JOURNAL, ...S
 
 async function journal(a: Args): Promise<number> {
   const [action, id] = a.positional;
+  // Each action's arguments, checked before the journal is opened: nothing given is silently ignored.
+  if (action === 'verify') takesOnly(a, 'journal verify', { positionals: 1, options: ['--journal', '--store', '--full'] });
+  else if (action === 'show') {
+    takesOnly(a, 'journal show', { positionals: 2, options: ['--journal', '--store'] });
+    if (!id) throw new UsageError('journal show needs an ADVISORY (or execution id)');
+  } else if (action === 'export') {
+    takesOnly(a, 'journal export', { positionals: 1, options: ['--journal', '--store', '--jsonl', '--out'] });
+    if (!a.flags.has('--jsonl')) throw new UsageError('journal export needs --jsonl (the only format)');
+  } else throw new UsageError(`journal needs verify, show or export\n${HELP}`);
   const url = storeUrl(a);
   const journal = url ? await openStore(url) : openJournal(a, { mustExist: true, readOnly: true });
   const where = journal instanceof SqliteJournal ? `journal ${journal.path}` : 'store';
@@ -34,8 +43,7 @@ async function journal(a: Args): Promise<number> {
   const brokenAt = (await journal.verify()).brokenAt ?? null;
   await journal.close();
   if (brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${brokenAt}: records from there on may have been edited; shown as stored`);
-  if (action === 'show') {
-    if (!id) throw new UsageError('journal show needs an ADVISORY (or execution id)');
+  if (action === 'show' && id) {
     const executions = [...new Set(records.filter((r) => r.executionId && (r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
     if (executions.length === 0) throw new UsageError(`no execution of ${id} in the ${where}`);
     for (const e of executions) {
@@ -47,7 +55,6 @@ async function journal(a: Args): Promise<number> {
     return brokenAt === null ? 0 : 3;
   }
   if (action === 'export') {
-    if (!a.flags.has('--jsonl')) throw new UsageError('journal export needs --jsonl (the only format)');
     const out = opt(a, '--out');
     if (out) writeFileSync(out, toJsonl(records));
     else process.stdout.write(toJsonl(records));

@@ -1,7 +1,7 @@
 /** `warden limits show|set`: the journal's latest pre-trade limits, or a tightening for the engine running on it. */
 import { WardenUsageError } from '../../index.js';
 import { LIMIT_OPTIONS, limitsChangeFrom, renderLimits } from '../limits.js';
-import { JOURNAL, opt, required, STORE, UsageError, type Args, type Command } from '../args.js';
+import { JOURNAL, opt, required, STORE, symbolOption, takesOnly, UsageError, type Args, type Command } from '../args.js';
 import { openJournal, openStore, operatorCommand, storeUrl } from '../sources.js';
 import { fleetLimitsCommand } from '../fleetLimits.js';
 
@@ -46,8 +46,11 @@ export function limitsUsage<T>(file: string | undefined, fn: () => T): T {
 /** `limits show|set`: the journal's latest limits, or a tightening for the engine running on it. */
 async function limits(a: Args): Promise<number> {
   const [action] = a.positional;
+  // show reads; an option of set given to it (--symbol, --max-position, …) would be ignored: refused instead.
+  if (action === 'show') takesOnly(a, 'limits show', { positionals: 1, options: ['--journal', '--store'] });
+  else if (action !== 'set') throw new UsageError(`limits needs "show" or "set"\n${HELP}`);
   const url = storeUrl(a);
-  if (url !== null && (action === 'show' || action === 'set')) return fleetLimits(a, url, action);
+  if (url !== null) return fleetLimits(a, url, action);
   if (action === 'show') {
     const journal = openJournal(a, { mustExist: true, readOnly: true });
     const records = journal.readAll();
@@ -55,11 +58,11 @@ async function limits(a: Args): Promise<number> {
     console.log(renderLimits(records));
     return 0;
   }
-  if (action !== 'set') throw new UsageError(`limits needs "show" or "set"\n${HELP}`);
   const fields = Object.fromEntries([...Object.keys(LIMIT_OPTIONS), 'all-max-orders-per-minute'].flatMap((o) => (opt(a, `--${o}`) === undefined ? [] : [[o, opt(a, `--${o}`)!]])));
+  const symbol = symbolOption(a, { orAll: true });
   let change;
   try {
-    change = limitsChangeFrom({ symbol: opt(a, '--symbol'), fields });
+    change = limitsChangeFrom({ symbol, fields });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -72,7 +75,7 @@ async function fleetLimits(a: Args, url: string, action: 'show' | 'set'): Promis
   if (action === 'set') {
     const fields = Object.fromEntries([...Object.keys(LIMIT_OPTIONS), 'all-max-orders-per-minute'].flatMap((o) => (opt(a, `--${o}`) === undefined ? [] : [[o, opt(a, `--${o}`)!]])));
     try {
-      request = { action, change: limitsChangeFrom({ symbol: opt(a, '--symbol'), fields }), operator: required(a, '--operator'), reason: required(a, '--reason') };
+      request = { action, change: limitsChangeFrom({ symbol: symbolOption(a, { orAll: true }), fields }), operator: required(a, '--operator'), reason: required(a, '--reason') };
     } catch (e) {
       throw e instanceof UsageError ? e : new UsageError((e as Error).message);
     }
