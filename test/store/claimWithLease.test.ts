@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createEngine, freezeSnapshot, HARD_TIMEOUT_MS, JournalKind, type FrozenSnapshot } from '../../src/index.js';
-import type { GatedPool } from '../../src/store/postgres/connection.js';
+import { INTAKE_WAIT_MS, type GatedPool, type IntakeGate } from '../../src/store/postgres/connection.js';
 import type { PostgresStore } from '../../src/store/postgres/PostgresStore.js';
 import { ScriptedBroker } from '../../src/testing/index.js';
 import { rawSnapshot, silentLogger, snapshot } from '../support/fixtures.js';
@@ -33,13 +33,16 @@ const request = (advisoryId: string, executionId: string, deadlineAt = Date.now(
 });
 
 /** Every statement of new work the store sends: each entry into its pool's intake gate runs one. */
-function countNewWork(store: PostgresStore): { readonly count: () => number } {
-  const gate = (store as unknown as { pool: GatedPool }).pool.intake as { query: GatedPool['query']; connect: GatedPool['connect'] };
+function countNewWork(store: PostgresStore): { readonly count: () => number; readonly waits: number[] } {
+  const gate = (store as unknown as { pool: GatedPool }).pool.intake as { -readonly [K in keyof IntakeGate]: IntakeGate[K] };
   let entries = 0;
-  const { query, connect } = gate;
-  gate.query = ((...args: Parameters<GatedPool['query']>) => (entries++, (query as (...a: unknown[]) => unknown)(...args))) as GatedPool['query'];
-  gate.connect = (() => (entries++, connect())) as GatedPool['connect'];
-  return { count: () => entries };
+  /** How long each entry may wait in the gate (ms). */
+  const waits: number[] = [];
+  const { query, connect, connectWithin } = gate;
+  gate.query = ((...args: Parameters<GatedPool['query']>) => (entries++, waits.push(INTAKE_WAIT_MS), (query as (...a: unknown[]) => unknown)(...args))) as GatedPool['query'];
+  gate.connect = (() => (entries++, waits.push(INTAKE_WAIT_MS), connect())) as GatedPool['connect'];
+  gate.connectWithin = (waitMs) => (entries++, waits.push(waitMs), connectWithin(waitMs));
+  return { count: () => entries, waits };
 }
 
 /** A scripted venue on real time: every order fills at once. */
@@ -134,6 +137,8 @@ describe('an engine on the store: one round trip of new work per advisory', () =
     const lost = await b.execute(advisories[0]!);
     expect([lost.status, lost.error?.code]).toEqual(['rejected', 'duplicate_advisory']);
     expect(nb.count()).toBe(1);
+    // One statement doing the work of two may wait in the intake what the two could.
+    expect([...na.waits, ...nb.waits]).toEqual(Array(advisories.length + 1).fill(2 * INTAKE_WAIT_MS));
     expect(await sb.lease(lost.executionId)).toBeNull();
     expect(venue.callsOf('submitOrder')).toHaveLength(advisories.length);
     await Promise.all([a.close(), b.close()]);
@@ -148,6 +153,7 @@ describe('an engine on the store: one round trip of new work per advisory', () =
     const result = await engine.execute(order());
     expect(result.status).toBe('filled');
     expect(newWork.count()).toBe(2);
+    expect(newWork.waits).toEqual([INTAKE_WAIT_MS, INTAKE_WAIT_MS]);
     expect(await store.lease(result.executionId)).toMatchObject({ owner: 'rt-two-step', epoch: 1 });
     await engine.close();
   }, 30_000);

@@ -4,7 +4,7 @@
  * or takeover queues ahead of them; a lease not confirmed in time fences this instance by itself.
  */
 import type pg from 'pg';
-import { dedicatedClient, type GatedPool } from './connection.js';
+import { dedicatedClient, INTAKE_WAIT_MS, type GatedPool } from './connection.js';
 import { PostgresStoreError } from './errors.js';
 import type { ClaimedLease, Lease, LeaseRenewal } from './types.js';
 
@@ -116,8 +116,9 @@ export class LeaseKeeper {
     this.usable();
     checkTtl(ttlMs);
     const n = claim.values.length;
+    // It does the work of a lease grant and a claim, so it may wait in the intake what both could.
     const { rows, sentAt } = await this.timedQuery<{ epoch: string | null; db_now: Date }>(
-      this.pool.intake,
+      { connect: () => this.pool.intake.connectWithin(2 * INTAKE_WAIT_MS) },
       `WITH claim AS (${claim.text}),
        lease AS (INSERT INTO warden_leases (execution_id, owner, epoch, expires_at)
          SELECT execution_id, $${n + 1}, 1, now() + $${n + 2} * interval '1 millisecond' FROM claim RETURNING epoch)
@@ -239,7 +240,7 @@ export class LeaseKeeper {
   }
 
   /** A pooled query, with the monotonic time it was sent at (after any wait for a connection). */
-  private async timedQuery<T extends pg.QueryResultRow>(via: Pick<GatedPool, 'connect'>, text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
+  private async timedQuery<T extends pg.QueryResultRow>(via: { connect(): Promise<pg.PoolClient> }, text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
     const client = await via.connect();
     try {
       const sentAt = this.monotonic();
