@@ -29,8 +29,8 @@ export function createClaims(deps: {
   readonly journal: EngineJournal;
   readonly store: Journal;
   readonly brokerIdentity: string;
-  /** On a leasing store: the execution's lease, taken before its claim (so no send without one). */
-  readonly leases?: Pick<FleetLeases, 'acquire'> | null;
+  /** On a leasing store: the execution's lease, taken with its claim (one round trip where the store can) or before it; no send without one. */
+  readonly leases?: Pick<FleetLeases, 'claim'> | null;
   /** On a store with the fleet's ledger: the claimed execution joins it before anything is sent. */
   readonly ledger?: Pick<FleetLedger, 'record'> | null;
 }): AdvisoryRegistry {
@@ -54,10 +54,8 @@ export function createClaims(deps: {
       };
       if (!decidesClaims(store)) return record();
       const claim = store.claim.bind(store);
-      const leased = leases ? leases.acquire(c.executionId).catch((e: unknown) => {
-        throw new BrokerError(`no lease for this execution, nothing sent: ${describeThrown(e)}`, { retryable: false, code: 'lease_unavailable' });
-      }) : Promise.resolve();
-      return leased.then(() => claim({ ...c, broker: brokerIdentity })).then((outcome) => {
+      const request = { ...c, broker: brokerIdentity };
+      return (leases ? leases.claim(request, claim) : claim(request)).then((outcome) => {
         if (outcome === 'duplicate') throw new BrokerError('claimed by another engine', { retryable: false, code: 'duplicate_advisory' });
         record();
         // An execution the other engines could not count would be a position they did not open: nothing is sent without it.

@@ -16,7 +16,7 @@ import { refusedResult } from '../../machines/execution.result.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
 import { leasesExecutions, type LeaseStore } from '../journal/capabilities.js';
-import { JournalKind, type Journal } from '../journal/types.js';
+import { JournalKind, type Journal, type StoreClaim } from '../journal/types.js';
 import { restoreFromJournal } from './restore.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { Logger } from './logger.js';
@@ -54,6 +54,11 @@ export interface InheritedSends {
 export interface FleetLeases {
   /** Leases a new execution to this engine; rejects (nothing may be sent) if the store refuses or cannot answer. */
   acquire(executionId: string): Promise<void>;
+  /**
+   * Leases a new execution and claims its advisory: in ONE round trip where the store can (`claimWithLease`: a lost
+   * race grants no lease), else `acquire`, then `claim`. Rejects with `lease_unavailable` if no lease was granted.
+   */
+  claim(request: StoreClaim, claim: (request: StoreClaim) => Promise<'claimed' | 'duplicate'>): Promise<'claimed' | 'duplicate'>;
   /** The execution is over (or waits for an operator): its lease is released. */
   settled(executionId: string): void;
   /**
@@ -68,6 +73,8 @@ type LeasingStore = Journal &
   LeaseStore & {
     /** Optional: every lease of `owner` renewed in one round trip; `lost` ones another engine holds now. */
     renewLeases?(owner: string, leases: readonly { executionId: string; epoch: number }[], ttlMs: number): Promise<readonly { executionId: string; renewed: boolean; lost: boolean; why: string }[]>;
+    /** Optional: the claim and the execution's lease (epoch 1) in one round trip; `duplicate` grants no lease. */
+    claimWithLease?(request: StoreClaim, owner: string, ttlMs: number): Promise<{ readonly outcome: 'claimed'; readonly epoch: number } | { readonly outcome: 'duplicate' }>;
   };
 
 /** A store that knows, execution by execution, whether this engine may still send (its lease confirmed). */
@@ -362,10 +369,20 @@ export function joinFleetLeases(deps: {
     });
   }
 
+  async function acquire(executionId: string): Promise<void> {
+    if (stopped) throw new Error('engine is closing: no new lease');
+    held.set(executionId, await store.acquireLease(executionId, me, ttlMs));
+  }
+  const unleased = (e: unknown): never => { throw new BrokerError(`no lease for this execution, nothing sent: ${describeThrown(e)}`, { retryable: false, code: 'lease_unavailable' }); };
+
   return {
-    async acquire(executionId) {
-      if (stopped) throw new Error('engine is closing: no new lease');
-      held.set(executionId, await store.acquireLease(executionId, me, ttlMs));
+    acquire,
+    async claim(request, claim) {
+      if (!store.claimWithLease) return acquire(request.executionId).then(() => claim(request), unleased);
+      if (stopped) unleased(new Error('engine is closing: no new lease'));
+      const granted = await store.claimWithLease(request, me, ttlMs).catch(unleased);
+      if (granted.outcome === 'claimed') held.set(request.executionId, granted.epoch);
+      return granted.outcome;
     },
     settled(executionId) {
       inherited.delete(executionId);

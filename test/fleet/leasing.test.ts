@@ -1,6 +1,6 @@
 /**
  * The engine's side of leases, on a leasing store double and a virtual clock: the lease is taken
- * before the claim (no send without it), renewed every third of its length while the execution
+ * with the claim in one call where the store can, else before it (no send without it), renewed every third of its length while the execution
  * runs, released when it settles; a store that cannot grant it means a refusal with nothing sent.
  */
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { silentLogger, snapshot, T0 } from '../support/fixtures.js';
 const TTL_MS = 900;
 
 /** A MemoryJournal with the leasing capabilities of a shared store; every call is listed in `calls`. */
-function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; unrecorded?: boolean; expired?: { executionId: string; owner: string; epoch: number; expiresAt: string }; claim?: StoreClaim } = {}) {
+function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; unrecorded?: boolean; expired?: { executionId: string; owner: string; epoch: number; expiresAt: string }; claim?: StoreClaim; combined?: 'claimed' | 'duplicate' } = {}) {
   const calls: string[] = [];
   const store: Journal = Object.assign(new MemoryJournal(clock), {
     writer: 'engine-test',
@@ -29,6 +29,8 @@ function leasingStore(clock: VirtualClock, options: { refuseLeases?: boolean; un
     claimOf: async () => options.claim ?? null,
     // A shared store restarts a writer from its own records: the dead engine's are not this one's.
     restartRecords: () => [],
+    // The claim and the lease in one round trip, where the double has it.
+    ...(options.combined ? { claimWithLease: async (_c: StoreClaim, owner: string, ttlMs: number) => (calls.push(`claimWithLease ${owner} ${ttlMs}`), options.combined === 'claimed' ? { outcome: 'claimed' as const, epoch: 1 } : { outcome: 'duplicate' as const }) } : {}),
   });
   // The dead engine recorded its claim before its first send (a send waits for that record).
   if (options.claim && !options.unrecorded) {
@@ -65,6 +67,29 @@ describe('engine leases on a leasing store', () => {
     expect(calls).not.toContain('claim');
     expect(broker.venue.snapshot().orders).toEqual([]);
     await clock.run(engine.close());
+  });
+
+  it('on a store that claims and leases in one round trip: one call, no separate lease or claim; a lost race holds no lease to release', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
+    broker.onAccepted((o) => clock.setTimeout(() => broker.fill(o.clientOrderId, o.quantity, 1.1), 1_000));
+    const won = leasingStore(clock, { combined: 'claimed' });
+    const engine = createEngine({ broker, journal: won.store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS });
+    expect(await clock.run(engine.execute(snapshot({ advisoryId: 'combined-1' })))).toMatchObject({ status: 'filled', protectionPlaced: true });
+    await clock.run(engine.close());
+    expect(won.calls[0]).toBe(`claimWithLease engine-test ${TTL_MS}`);
+    expect(won.calls.filter((c) => c.startsWith('acquire') || c === 'claim')).toEqual([]);
+    expect(won.calls.some((c) => c.startsWith('renew 1'))).toBe(true);
+    expect(won.calls.at(-1)).toBe('release 1');
+
+    const lost = leasingStore(clock, { combined: 'duplicate' });
+    const other = createEngine({ broker, journal: lost.store, clock, logger: silentLogger(), leaseTtlMs: TTL_MS });
+    const refused = await clock.run(other.execute(snapshot({ advisoryId: 'combined-1' })));
+    await clock.run(new Promise<void>((r) => clock.setTimeout(() => r(), TTL_MS)));
+    await clock.run(other.close());
+    expect([refused.status, refused.error?.code]).toEqual(['rejected', 'duplicate_advisory']);
+    expect(lost.calls).toEqual([`claimWithLease engine-test ${TTL_MS}`]);
+    expect(broker.calls.filter((c) => c.method === 'submitOrder')).toHaveLength(1);
   });
 
   it('refuses a lease too short to renew', () => {

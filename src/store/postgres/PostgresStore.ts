@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { systemClock, type Clock } from '../../domain/clock.js';
 import type { ExecutionResult } from '../../domain/result.js';
 import { JournalError, type Journal, type JournalEntry, type JournalFilter, type JournalRecord } from '../../journal/types.js';
-import { insertClaim, readClaim, readClaimOf } from './claims.js';
+import { claimInsert, insertClaim, readClaim, readClaimOf } from './claims.js';
 import { describe, openPool, redact, writerId, type GatedPool } from './connection.js';
 import { PostgresStoreError } from './errors.js';
 import type { FleetSwitch } from './failClosed.js';
@@ -18,12 +18,12 @@ import { DEFAULT_LEASE_TTL_MS, LeaseKeeper } from './leases.js';
 import { readOpenFlags, readRecords, verifyStore } from './reads.js';
 import type { StoredRecord } from './records.js';
 import { ensureSchema } from './schema.js';
-import type { ClaimRequest, FleetKillSwitchRequest, Lease, LeaseRenewal, PostgresStoreOptions, StoredClaim, StoredKillSwitchChange, StoreVerification } from './types.js';
+import type { ClaimedLease, ClaimRequest, FleetKillSwitchRequest, Lease, LeaseRenewal, PostgresStoreOptions, StoredClaim, StoredKillSwitchChange, StoreVerification } from './types.js';
 import { JournalWriter, openWriterConnection } from './writer.js';
 import { loadCheckpointedChain, verifyStoreChains } from './checkpoints.js';
 
 export { DEFAULT_LEASE_TTL_MS, LEASE_SAFETY_MARGIN } from './leases.js';
-export type { ClaimRequest, FleetKillSwitchRequest, Lease, LeaseRenewal, PostgresStoreOptions, StoredClaim, StoredKillSwitchChange, StoreVerification } from './types.js';
+export type { ClaimedLease, ClaimRequest, FleetKillSwitchRequest, Lease, LeaseRenewal, PostgresStoreOptions, StoredClaim, StoredKillSwitchChange, StoreVerification } from './types.js';
 
 /**
  * A Warden store on PostgreSQL for many engine processes. It is a {@link Journal}: `append` chains
@@ -98,36 +98,26 @@ export class PostgresStore implements Journal {
    * Chains the record into this writer's chain at once and queues it for the next batch. A record
    * of an execution this instance leases carries the lease's epoch, checked when it is written.
    */
-  append(entry: JournalEntry): JournalRecord {
-    return this.journal.append(entry);
-  }
+  append = (entry: JournalEntry): JournalRecord => this.journal.append(entry);
 
   /**
    * Resolves once every record appended so far is committed; rejects with the `JournalError`
    * (`fenced` for a write under a lost lease) if it could not be, after which appends are refused.
    */
-  flush(): Promise<void> {
-    return this.journal.flush();
-  }
+  flush = (): Promise<void> => this.journal.flush();
 
   /** This writer's chain, in order: records loaded at connect and every record appended since (some perhaps not yet committed). */
-  readAll(): readonly JournalRecord[] {
-    return this.journal.readAll();
-  }
+  readAll = (): readonly JournalRecord[] => this.journal.readAll();
 
   /**
    * What an engine restarting as this writer needs (see `Journal.restartRecords`), without the
    * executions another engine has leased since (taken over, perhaps finished): they are not this
    * writer's to resume.
    */
-  restartRecords(): readonly JournalRecord[] {
-    return this.journal.restartRecords();
-  }
+  restartRecords = (): readonly JournalRecord[] => this.journal.restartRecords();
 
   /** This writer's records after `sequence` (its own chain's numbering). */
-  recordsAfter(sequence: number, limit: number): readonly JournalRecord[] {
-    return this.journal.recordsAfter(sequence, limit);
-  }
+  recordsAfter = (sequence: number, limit: number): readonly JournalRecord[] => this.journal.recordsAfter(sequence, limit);
 
   /**
    * Records of the whole store — every writer — for one advisory or execution (or all), in global
@@ -164,6 +154,19 @@ export class PostgresStore implements Journal {
   async claim(request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
     this.usable();
     return insertClaim(this.pool.intake, this.writer, this.clock, request);
+  }
+
+  /**
+   * {@link claim} and {@link acquireLease} in ONE round trip (one statement): the advisory claimed
+   * and the execution leased to `owner` at epoch 1, or `duplicate` and no lease at all. An execution
+   * that already has a lease is refused (`lease_held`) with nothing claimed.
+   *
+   * @example
+   * if ((await store.claimWithLease(request, store.writer, 10_000)).outcome === 'duplicate') return reject('duplicate_advisory');
+   */
+  async claimWithLease(request: ClaimRequest, owner: string, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<ClaimedLease> {
+    this.usable();
+    return this.leases.claimWithLease(claimInsert(this.writer, this.clock, request), request.executionId, owner, ttlMs);
   }
 
   // ---- The fleet's position ledger and limits (FleetLedgerStore; the SQL is in ledger.ts) -----
@@ -356,9 +359,7 @@ export class PostgresStore implements Journal {
    * @example
    * for (const lease of await store.expiredLeases()) await store.takeOver(lease.executionId, 'engine-b');
    */
-  expiredLeases(): Promise<Lease[]> {
-    return this.leases.expiredLeases();
-  }
+  expiredLeases = (): Promise<Lease[]> => this.leases.expiredLeases();
 
   /**
    * Takes over an execution whose lease expired: the epoch goes up by one, so every later journal
@@ -378,9 +379,7 @@ export class PostgresStore implements Journal {
    * @example
    * const lease = await store.lease(executionId);
    */
-  lease(executionId: string): Promise<(Lease & { readonly released: boolean }) | null> {
-    return this.leases.lease(executionId);
-  }
+  lease = (executionId: string): Promise<(Lease & { readonly released: boolean }) | null> => this.leases.lease(executionId);
 
   /** Commits what is pending (if it can), stops every kill switch watch and closes the connections. */
   async close(): Promise<void> {

@@ -11,8 +11,12 @@ import type { ClaimRequest, StoredClaim } from './types.js';
 /** The longest window a claim's deadline may have on the database's clock (rule 4's 30 s). */
 const HARD_WINDOW_MS = 30_000;
 
-/** Writes the claim unless the advisory, execution or clientOrderId is already claimed. */
-export async function insertClaim(pool: Pick<pg.Pool, 'query'>, writer: string, clock: Clock, request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
+/**
+ * The claim's INSERT (checked): nothing is written, and no row returned, when the advisory, execution
+ * or clientOrderId is already claimed; else it returns the execution id. Run alone (`insertClaim`)
+ * or as the first step of the statement that also grants the execution's lease (`LeaseKeeper`).
+ */
+export function claimInsert(writer: string, clock: Clock, request: ClaimRequest): { readonly text: string; readonly values: unknown[] } {
   for (const key of ['advisoryId', 'executionId', 'clientOrderId', 'broker'] as const) {
     if (typeof request[key] !== 'string' || request[key] === '') throw new PostgresStoreError('invalid_option', `claim needs a non-empty ${key}`);
   }
@@ -21,11 +25,17 @@ export async function insertClaim(pool: Pick<pg.Pool, 'query'>, writer: string, 
   // (never more than the whole window), from the database's now. Whoever takes the execution over
   // reads what is left of it from there, whatever its own clock says.
   const windowLeftMs = Math.min(HARD_WINDOW_MS, Math.max(0, request.deadlineAt - clock.now()));
-  const { rows } = await pool.query(
-    `INSERT INTO warden_claims (advisory_id, execution_id, client_order_id, deadline_at, snapshot, broker, writer_id, deadline_db)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING advisory_id`,
-    [request.advisoryId, request.executionId, request.clientOrderId, new Date(request.deadlineAt).toISOString(), JSON.stringify(request.snapshot ?? null), request.broker, writer, windowLeftMs],
-  );
+  return {
+    text: `INSERT INTO warden_claims (advisory_id, execution_id, client_order_id, deadline_at, snapshot, broker, writer_id, deadline_db)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond') ON CONFLICT DO NOTHING RETURNING execution_id`,
+    values: [request.advisoryId, request.executionId, request.clientOrderId, new Date(request.deadlineAt).toISOString(), JSON.stringify(request.snapshot ?? null), request.broker, writer, windowLeftMs],
+  };
+}
+
+/** Writes the claim unless the advisory, execution or clientOrderId is already claimed. */
+export async function insertClaim(pool: Pick<pg.Pool, 'query'>, writer: string, clock: Clock, request: ClaimRequest): Promise<'claimed' | 'duplicate'> {
+  const { text, values } = claimInsert(writer, clock, request);
+  const { rows } = await pool.query(text, values);
   return rows.length === 1 ? 'claimed' : 'duplicate';
 }
 

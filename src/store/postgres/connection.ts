@@ -48,14 +48,19 @@ export function writerId(given: string | undefined): string {
 
 /**
  * Longest new work (a claim, a lease grant, a fleet admission) waits for its turn on the pool (ms),
- * as long as it waited for a pooled connection before; then it is refused with nothing sent. Both
- * waits of an advisory (its lease, then its claim) count against rule 4's window: at 10 s each, the
- * last advisories of a burst at 150 ms reached their deadline before their order was confirmed.
+ * as long as it waited for a pooled connection before; then it is refused with nothing sent. Every
+ * wait of an advisory counts against rule 4's window: at 10 s each for its lease and then its
+ * claim, the last advisories of a burst at 150 ms reached their deadline before their order was
+ * confirmed. An advisory's claim with its lease, one statement, may wait what the two could (2×).
  */
 export const INTAKE_WAIT_MS = CONNECT_TIMEOUT_MS;
 
-/** The pool's way in for new work: at most as many at once as the pool has connections, the rest waiting in arrival order. */
-export type IntakeGate = Pick<pg.Pool, 'query' | 'connect'>;
+/**
+ * The pool's way in for new work: at most as many at once as the pool has connections, the rest
+ * waiting in arrival order, each at most `INTAKE_WAIT_MS`; `connectWithin` for one statement that
+ * does the work of several (an advisory's claim with its lease) and may wait what they could.
+ */
+export type IntakeGate = Pick<pg.Pool, 'query' | 'connect'> & { connectWithin(waitMs: number): Promise<pg.PoolClient> };
 
 /** The store's pool, with the gate new work goes through. */
 export type GatedPool = pg.Pool & { readonly intake: IntakeGate };
@@ -78,10 +83,11 @@ export function openPool(url: string, size: number | undefined): GatedPool {
   return Object.assign(pool, { intake: intakeGate(pool, max, INTAKE_WAIT_MS) });
 }
 
-function intakeGate(pool: pg.Pool, slots: number, waitMs: number): IntakeGate {
+/** The gate alone, over any pool (exported for its tests). */
+export function intakeGate(pool: Pick<pg.Pool, 'query' | 'connect'>, slots: number, defaultWaitMs: number): IntakeGate {
   let busy = 0;
   const queue: (() => void)[] = [];
-  const enter = () =>
+  const enter = (waitMs = defaultWaitMs) =>
     new Promise<void>((resolve, reject) => {
       if (busy < slots && queue.length === 0) return void (busy++, resolve());
       const go = () => (clearTimeout(timer), busy++, resolve());
@@ -103,24 +109,22 @@ function intakeGate(pool: pg.Pool, slots: number, waitMs: number): IntakeGate {
       leave();
     }
   };
-  return {
-    query: query as pg.Pool['query'],
-    async connect() {
-      await enter();
-      const client = await pool.connect().catch((e: unknown) => {
+  const connectWithin = async (waitMs: number) => {
+    await enter(waitMs);
+    const client = await pool.connect().catch((e: unknown) => {
+      leave();
+      throw e;
+    });
+    const release = client.release.bind(client);
+    let released = false;
+    client.release = (err?: Error | boolean) => {
+      if (!released) {
+        released = true;
         leave();
-        throw e;
-      });
-      const release = client.release.bind(client);
-      let released = false;
-      client.release = (err?: Error | boolean) => {
-        if (!released) {
-          released = true;
-          leave();
-        }
-        release(err);
-      };
-      return client;
-    },
+      }
+      release(err);
+    };
+    return client;
   };
+  return { query: query as pg.Pool['query'], connect: (() => connectWithin(defaultWaitMs)) as pg.Pool['connect'], connectWithin };
 }

@@ -4,9 +4,9 @@
  * or takeover queues ahead of them; a lease not confirmed in time fences this instance by itself.
  */
 import type pg from 'pg';
-import { dedicatedClient, type GatedPool } from './connection.js';
+import { dedicatedClient, INTAKE_WAIT_MS, type GatedPool } from './connection.js';
 import { PostgresStoreError } from './errors.js';
-import type { Lease, LeaseRenewal } from './types.js';
+import type { ClaimedLease, Lease, LeaseRenewal } from './types.js';
 
 /**
  * Default lease length (ms): an engine renews well within it; another may take over once it
@@ -103,6 +103,38 @@ export class LeaseKeeper {
     const epoch = Number(row.epoch);
     this.held.set(executionId, { owner, epoch, ttlMs, confirmedAt: sentAt, confirmedDbAt: row.db_now, lost: null });
     return epoch;
+  }
+
+  /**
+   * Writes `claim` (claims.ts' INSERT) and leases its execution to `owner` at epoch 1 in ONE
+   * statement: one round trip of new work, through the pool's intake. The lease is inserted only
+   * from the claim's own RETURNING row, so an instance that loses the race for the advisory learns
+   * it in that round trip and is granted no lease. An execution that already has a lease (whoever
+   * holds it) fails the statement whole: nothing is claimed either (`lease_held`).
+   */
+  async claimWithLease(claim: { readonly text: string; readonly values: readonly unknown[] }, executionId: string, owner: string, ttlMs: number): Promise<ClaimedLease> {
+    this.usable();
+    checkTtl(ttlMs);
+    const n = claim.values.length;
+    // It does the work of a lease grant and a claim, so it may wait in the intake what both could.
+    const { rows, sentAt } = await this.timedQuery<{ epoch: string | null; db_now: Date }>(
+      { connect: () => this.pool.intake.connectWithin(2 * INTAKE_WAIT_MS) },
+      `WITH claim AS (${claim.text}),
+       lease AS (INSERT INTO warden_leases (execution_id, owner, epoch, expires_at)
+         SELECT execution_id, $${n + 1}, 1, now() + $${n + 2} * interval '1 millisecond' FROM claim RETURNING epoch)
+       SELECT (SELECT epoch FROM lease) AS epoch, now() AS db_now`,
+      [...claim.values, owner, ttlMs],
+    ).catch(async (e: unknown) => {
+      const { code, constraint } = (e ?? {}) as { code?: unknown; constraint?: unknown };
+      if (code !== '23505' || constraint !== 'warden_leases_pkey') throw e;
+      const current = await this.lease(executionId).catch(() => null);
+      throw new PostgresStoreError('lease_held', `execution ${executionId} already has a lease (${current ? `epoch ${current.epoch} of ${current.owner}` : 'another engine\'s'}): nothing was claimed; a new execution needs an id of its own`);
+    });
+    const row = rows[0];
+    if (!row || row.epoch === null) return { outcome: 'duplicate' };
+    const epoch = Number(row.epoch);
+    this.held.set(executionId, { owner, epoch, ttlMs, confirmedAt: sentAt, confirmedDbAt: row.db_now, lost: null });
+    return { outcome: 'claimed', epoch };
   }
 
   async renewLease(executionId: string, owner: string, epoch: number, ttlMs: number = DEFAULT_LEASE_TTL_MS): Promise<void> {
@@ -208,7 +240,7 @@ export class LeaseKeeper {
   }
 
   /** A pooled query, with the monotonic time it was sent at (after any wait for a connection). */
-  private async timedQuery<T extends pg.QueryResultRow>(via: Pick<GatedPool, 'connect'>, text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
+  private async timedQuery<T extends pg.QueryResultRow>(via: { connect(): Promise<pg.PoolClient> }, text: string, values: unknown[]): Promise<{ rows: T[]; sentAt: number }> {
     const client = await via.connect();
     try {
       const sentAt = this.monotonic();

@@ -61,6 +61,16 @@ export interface StoredClaim extends ClaimRequest {
 }
 
 /**
+ * What `PostgresStore.claimWithLease` did in its one round trip: the advisory claimed and the
+ * execution leased (epoch 1), or a duplicate (another execution holds the advisory) and no lease.
+ *
+ * @example
+ * const granted: ClaimedLease = await store.claimWithLease(request, store.writer, 10_000);
+ * if (granted.outcome === 'claimed') console.log(`leased at epoch ${granted.epoch}`);
+ */
+export type ClaimedLease = { readonly outcome: 'claimed'; readonly epoch: number } | { readonly outcome: 'duplicate' };
+
+/**
  * A kill switch change for the whole fleet: the state plus {@link KillSwitchSetOptions}.
  *
  * @example
