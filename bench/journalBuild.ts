@@ -156,7 +156,11 @@ export function buildJournal(path: string, records: number, checkpointEvery: num
   void new SqliteJournal(path).close(); // the schema, exactly as a writer creates it
   rmSync(`${path}.lock`, { force: true });
   const db = new Database(path);
-  db.pragma('journal_mode = OFF');
+  // No rollback journal and no WAL while building: out of WAL by way of DELETE (SQLite refuses WAL to
+  // OFF directly), with better-sqlite3's defensive mode off, which otherwise refuses OFF quietly.
+  db.unsafeMode(true);
+  db.pragma('journal_mode = DELETE');
+  if (db.pragma('journal_mode = OFF', { simple: true }) !== 'off') throw new Error(`${path}: cannot build without a rollback journal`);
   db.pragma('synchronous = OFF');
   db.pragma('locking_mode = EXCLUSIVE');
   db.pragma('cache_size = -262144'); // 256 MiB
@@ -227,7 +231,8 @@ export function buildJournal(path: string, records: number, checkpointEvery: num
   }
   db.exec('COMMIT');
   for (const i of indexes) db.exec(i.sql);
+  db.unsafeMode(false);
   db.pragma('locking_mode = NORMAL');
-  db.pragma('journal_mode = WAL'); // as a writer keeps it
+  if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') throw new Error(`${path}: cannot put the built journal back in WAL mode`); // as a writer keeps it
   db.close();
 }
