@@ -80,12 +80,15 @@ export interface JournalOpenResult {
   readonly met: boolean;
   /** The same at ten million records (reported beside the target), when measured. */
   readonly tenMillionMet?: boolean;
+  /** The machine's one-minute load average when the measurements started and ended (a shared machine inflates wall times). */
+  readonly load: readonly [start: number, end: number];
 }
 
 export async function benchJournalOpen(): Promise<JournalOpenResult> {
   mkdirSync('.scratch', { recursive: true });
   const dir = mkdtempSync(join('.scratch', 'open-'));
   const runs = quick ? 3 : 5;
+  const loadAtStart = loadavg()[0]!;
   const cases: JournalOpenCase[] = [];
   const every = DEFAULT_CHECKPOINT_EVERY.toLocaleString('en');
   try {
@@ -133,7 +136,7 @@ export async function benchJournalOpen(): Promise<JournalOpenResult> {
   const memoryFlat = (c: JournalOpenCase) => c.rssMiB.median <= Math.max(1.5 * hundredK.rssMiB.median, hundredK.rssMiB.median + 10);
   const within = (c: JournalOpenCase) => c.ms.median <= RESTART_TARGET_MS && memoryFlat(c);
   const ten = cases[3];
-  return { cases, runs, million, met: within(million), ...(ten ? { tenMillion: ten, tenMillionMet: within(ten) } : {}) };
+  return { cases, runs, million, met: within(million), ...(ten ? { tenMillion: ten, tenMillionMet: within(ten) } : {}), load: [loadAtStart, loadavg()[0]!] };
 }
 
 /** The figure beside the target: the million-record restart, and the ten-million one when measured. */
@@ -154,8 +157,9 @@ Journals of finished executions (20 records each) with ${UNFINISHED} unfinished 
 them, with the checkpoints a writer makes, built once by SQL inserts of the records a writer would write
 (checked record for record against \`SqliteJournal\` by test/journal/journalBuild.test.ts) and
 cached in \`bench/.cache/\` (git-ignored; \`bench/journalBuild.ts\`); in a fresh process, an engine created over a copy of the file until
-the first unfinished order is looked up at the broker (ready and resuming), ${r.runs} runs each
-(\`bench/journalOpen.ts\`):
+the first unfinished order is looked up at the broker (ready and resuming), ${r.runs} runs each, wall
+time and the process's CPU time (\`bench/journalOpen.ts\`; load average ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)} on a
+shared machine: wall times grow with the load, CPU time much less):
 
 | journal | MiB | ms until ready and resuming | CPU ms | × reference | resident memory added (MiB) |
 |---|---|---|---|---|---|
