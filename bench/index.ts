@@ -9,7 +9,7 @@ import { benchJournal } from './journal.js';
 import { benchKillSwitch, killSwitchRuns, killSwitchTargetMs, venueName } from './killSwitch.js';
 import { benchOverhead } from './overhead.js';
 import { benchImportCost } from './importCost.js';
-import { benchJournalOpen, journalOpenSection, RESTART_TARGET_MS } from './journalOpen.js';
+import { benchJournalOpen, journalOpenSection, RESTART_TARGET_MS, restartFigure } from './journalOpen.js';
 import { benchJournalMemory } from './journalMemory.js';
 import { benchBreakdown } from './breakdown.js';
 import { benchHeapBreakdown, HEAP_PARTS } from './heapBreakdown.js';
@@ -56,7 +56,7 @@ const targets: { target: string; figure: string; met: boolean | null }[] = [
     figure: `${fmt(k.ms.median, 2)} ms; longest loop hold ${fmt(k.blockMs.median, 1)} ms`,
     met: k.met,
   })),
-  { target: `restart over ${journalOpen.million.records.toLocaleString('en')} journal records with 10 unfinished: ready and resuming ≤ ${RESTART_TARGET_MS} ms, memory independent of history (section 4c)`, figure: `${fmt(journalOpen.million.ms.median, 0)} ms, +${fmt(journalOpen.million.rssMiB.median, 0)} MiB (+${fmt(journalOpen.cases[1]!.rssMiB.median, 0)} MiB at 100,000)`, met: journalOpen.met },
+  { target: `restart over ${journalOpen.million.records.toLocaleString('en')} journal records with 10 unfinished: ready and resuming ≤ ${RESTART_TARGET_MS} ms, memory independent of history (section 4c)`, figure: restartFigure(journalOpen), met: journalOpen.met },
   { target: 'durable journal ≥ 50,000 fsync\'d records/s with group commit (section 4)', figure: `${fmt(journal.batch1000.median, 0)} records/s in batches of 1,000`, met: journal.batch1000.median >= 50_000 },
   { target: `heap ≤ 10 KB per in-flight execution, ${conc.n.toLocaleString('en')} in flight (section 3)`, figure: kib(conc.allAtOnce.bytesPerExecution.median), met: conc.allAtOnce.bytesPerExecution.median <= 10_000 },
   { target: `${conc.n.toLocaleString('en')} executions started at once: event-loop delay p99 ≤ 50 ms (section 3)`, figure: `${fmt(conc.allAtOnce.p99Ms.median, 1)} ms`, met: conc.allAtOnce.p99Ms.median <= 50 },
