@@ -136,7 +136,7 @@ describe('GET /events and HttpBroker({ events })', () => {
   it('skips and counts an unreadable line; a connect that never answers is abandoned and retried', async () => {
     let connections = 0;
     const report = { clientOrderId: 'x-1', brokerOrderId: 'B-1', status: 'filled', filledQuantity: 1, averageFillPrice: 1.1 };
-    const fake = createServer((req, res) => {
+    const fake = createServer((_req, res) => {
       connections++;
       if (connections === 1) return; // never answers
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
