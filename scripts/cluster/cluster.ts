@@ -68,6 +68,8 @@ export interface ClusterOptions {
   readonly latencyMs?: number;
   /** Per engine (by index) of the first `engines`: its own database URL or clock skew. */
   readonly engineOptions?: (index: number, databaseUrl: string) => EngineSpawnOptions;
+  /** `push` (default): the venue pushes order reports, engines poll once a second; `poll`: no pushes, polls every 100 ms. */
+  readonly venue?: 'push' | 'poll';
 }
 
 /** An approved snapshot valid for ten minutes from now (nothing depends on today's date). */
@@ -110,7 +112,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const spawnEngine = (name: string, how: EngineSpawnOptions = {}) =>
       new Promise<ClusterEngine>((resolve, reject) => {
         const args = [ENGINE_SCRIPT, name, how.databaseUrl ?? engineUrl, service.url, String(options.leaseTtlMs), String(how.clockSkewMs ?? 0), how.durability ?? 'declared'];
-        const env = { ...process.env, WARDEN_CLUSTER_LIMITS: how.limits === undefined ? '' : JSON.stringify(how.limits), WARDEN_CLUSTER_LEDGER: how.ledger ?? 'fleet' };
+        const env = { ...process.env, WARDEN_CLUSTER_LIMITS: how.limits === undefined ? '' : JSON.stringify(how.limits), WARDEN_CLUSTER_LEDGER: how.ledger ?? 'fleet', WARDEN_CLUSTER_VENUE: options.venue ?? process.env.WARDEN_CLUSTER_VENUE ?? 'push' };
         const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
         children.add(child);
         let stderr = '';

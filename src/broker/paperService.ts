@@ -9,11 +9,21 @@
  *   GET  /positions/:symbol                         → PositionReport
  *   POST /protections            ProtectionRequest  → ProtectionReport
  *   GET  /health                                    → { ok: true }
+ *   GET  /events                                    → a stream (application/x-ndjson): one
+ *                                                     OrderReport per line, at every change of
+ *                                                     any order (accepted, filled in part or
+ *                                                     whole, cancelled, rejected); a blank line
+ *                                                     every 5 s as a heartbeat
  *
  * Refusals are 422 `{ error, code, retryable: false }`; anything else is 500.
+ *
+ * The event stream is the venue's push (HttpBroker's `events` option reads it). It carries only
+ * what changes while it is open (nothing is replayed: a client's polls are the backstop); it ends
+ * when the service closes. A reader that falls behind by more than `eventBufferBytes` is dropped
+ * rather than buffered without bound: it reconnects, and its polls see what it missed.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { OrderRequestSchema, SideSchema, SymbolSchema } from '../domain/schemas.js';
 import { BrokerError } from './errors.js';
@@ -30,6 +40,8 @@ export interface PaperServiceOptions extends PaperBrokerOptions {
   readonly port?: number;
   /** Where the venue's state lives between restarts. */
   readonly stateFile?: string;
+  /** An event stream whose unsent output passes this many bytes is dropped. Default 1 MiB. */
+  readonly eventBufferBytes?: number;
 }
 
 /**
@@ -43,8 +55,13 @@ export interface PaperServiceOptions extends PaperBrokerOptions {
 export interface PaperService {
   readonly url: string;
   readonly broker: PaperBroker;
+  /** How many `GET /events` streams are open now. */
+  eventStreams(): number;
   close(): Promise<void>;
 }
+
+/** A blank line this often on every event stream, so a reader can tell a live stream from a dead one. */
+const EVENT_HEARTBEAT_MS = 5_000;
 
 /** A protective order as the service accepts it: the same bounds the engine sends. */
 const ProtectionRequestSchema = z.strictObject({
@@ -122,6 +139,29 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
   broker.onChange = persist;
   persist();
 
+  // Every order report, pushed to every open event stream: serialized once, written to each; a
+  // stream that cannot keep up is dropped (its client's polls see what it missed).
+  const streams = new Set<ServerResponse>();
+  const bound = options.eventBufferBytes ?? 1024 * 1024;
+  const write = (line: string) => {
+    for (const stream of streams) {
+      stream.write(line);
+      if (stream.writableLength > bound) stream.destroy();
+    }
+  };
+  broker.subscribe((report) => {
+    if (streams.size > 0) write(`${JSON.stringify(report)}\n`);
+  });
+  const heartbeat = setInterval(() => write('\n'), EVENT_HEARTBEAT_MS);
+  heartbeat.unref();
+  const openStream = (req: IncomingMessage, res: ServerResponse) => {
+    req.socket.setNoDelay(true);
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.flushHeaders();
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
+  };
+
   const server: Server = createServer((req, res) => {
     const send = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -132,6 +172,7 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
         const url = new URL(req.url ?? '/', 'http://localhost');
         const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
         if (req.method === 'GET' && parts[0] === 'health') return send(200, { ok: true });
+        if (req.method === 'GET' && parts.length === 1 && parts[0] === 'events') return openStream(req, res);
         if (req.method === 'POST' && parts.length === 1 && parts[0] === 'orders') return send(200, await broker.submitOrder(valid(OrderRequestSchema, await body(req), 'order')));
         if (req.method === 'GET' && parts.length === 2 && parts[0] === 'orders') {
           const order = await broker.getOrder({ clientOrderId: parts[1]! });
@@ -156,9 +197,11 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
   return {
     url: `http://127.0.0.1:${port}`,
     broker,
-    // Idle keep-alive connections end with the service, as they would with its process.
+    eventStreams: () => streams.size,
+    // Idle keep-alive connections and event streams end with the service, as they would with its process.
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(heartbeat);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
