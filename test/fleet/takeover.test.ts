@@ -30,8 +30,6 @@ beforeAll(async () => {
     dir: '.cache/postgres-takeover-test',
     markets: { P1: { price: PRICE, fillAfterMs: 20, slippageBps: 0 } },
     engineOptions: () => ({ durability: 'openOrdersOnly' }),
-    // Polled, not pushed: a fill pushed before the submit answer has the victim send its (identical) protection request twice.
-    venue: 'poll',
   });
   observer = await cluster.observer();
   const broker = cluster.paper.broker;
