@@ -28,6 +28,7 @@ import { fenceSends, joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
 import { createMailbox } from './mailbox.js';
 import { PositionLedger } from './ledger.js';
+import { recordedControls } from './recordedControls.js';
 import { joinFleetLedger } from './fleetLedger.js';
 import { watchFleetLimits } from './fleetLimits.js';
 import { checkEngineLimits, createLimitBook } from './limits.js';
@@ -210,16 +211,23 @@ export function createEngine(options: EngineOptions): Engine {
   );
   // Operators' commands written into the store by other processes (`warden kill-switch set`,
   // `warden resolve` while this engine holds the journal): applied here, journaled by the change itself.
-  const stopWatching = hearsCommands(store) ? store.watchCommands(commandHandler(board, registry, limitBook.command)) : undefined;
+  // An operator's change the failed journal cannot record would vanish at the restart that lifts its hold.
+  const controls = recordedControls({
+    failure: () => journal.failure,
+    board,
+    validate: (state, opts) => new KillSwitchBoard(() => clock.now()).set(state, opts),
+    apply: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), resolve: (advisoryId, opts) => registry.resolve(advisoryId, opts) },
+  });
+  const stopWatching = hearsCommands(store) ? store.watchCommands(commandHandler(board, registry, limitBook.command, controls)) : undefined;
 
   return {
     execute: (input) =>
       closed ? Promise.resolve(refusedResult(randomUUID(), peek(input, 'advisoryId'), clock.now(), { code: ErrorCode.EngineClosed, message: 'engine is closed' })) : track(randomUUID(), input),
     recovery,
     ready: fleet?.ready ?? Promise.resolve(),
-    killSwitch: { set: (state, opts) => (fleet ? fleet.set(state, opts) : board.set(state, opts)), state: (symbol) => board.state(symbol), history: () => board.history(), holds: (symbol) => (symbol === undefined ? board.holds() : board.holdsOver(symbol)) },
+    killSwitch: { set: (state, opts) => controls.set(state, opts), state: (symbol) => board.state(symbol), history: () => board.history(), holds: (symbol) => (symbol === undefined ? board.holds() : board.holdsOver(symbol)) },
     limits: limitBook.api,
-    resolve: (advisoryId, opts) => registry.resolve(advisoryId, opts),
+    resolve: (advisoryId, opts) => controls.resolve(advisoryId, opts),
     async shutdown(opts) {
       if (typeof opts?.reason !== 'string' || opts.reason.trim() === '') throw new WardenUsageError('reason_required', 'a shutdown needs a reason');
       // Rule 3 DURING for every working order of this engine; fills are still protected and reconciled.

@@ -120,7 +120,8 @@ async function scene(kind: Kind) {
     case 'journal':
     case 'fenced':
       fleet.fail(kind === 'fenced' ? new JournalError('fenced', 'another engine took over: this writer is fenced') : new Error('SQLITE_FULL: database or disk is full'));
-      engine.killSwitch.set('warning', { ...ops, symbol: 'GBPUSD' }); // any record: the journal fails on it
+      // Any record: the journal fails on it, and the operator is told the change was not recorded.
+      expect(() => engine.killSwitch.set('warning', { ...ops, symbol: 'GBPUSD' })).toThrow(JournalError);
       break;
     case 'fleet_unconfirmed':
       fleet.setStale(true);
@@ -136,13 +137,21 @@ async function scene(kind: Kind) {
   expect(halted.error?.code).toBe('kill_switch_active');
   expect(engine.killSwitch.holds(SYMBOL).map((h) => h.kind)).toContain(kind.startsWith('operator') ? 'operator' : kind);
 
+  /** An operator's action on an engine whose journal failed is refused (nothing it could not record changes). */
+  const operator = (change: () => unknown) => {
+    try {
+      change();
+    } catch (e) {
+      if (!(e instanceof JournalError) || (kind !== 'journal' && kind !== 'fenced')) throw e;
+    }
+  };
   const act = async (action: Action) => {
     switch (action) {
       case 'off_global':
-        engine.killSwitch.set('off', ops);
+        operator(() => engine.killSwitch.set('off', ops));
         break;
       case 'off_symbol':
-        engine.killSwitch.set('off', { ...ops, symbol: SYMBOL });
+        operator(() => engine.killSwitch.set('off', { ...ops, symbol: SYMBOL }));
         break;
       case 'fleet_off':
         fleet.hear({ state: 'off', ...ops });
@@ -154,7 +163,7 @@ async function scene(kind: Kind) {
         fleet.setStale(false);
         break;
       case 'resolve':
-        engine.resolve(flagToResolve, { operator: 'ops', note: 'checked at the venue' });
+        operator(() => engine.resolve(flagToResolve, { operator: 'ops', note: 'checked at the venue' }));
         break;
       case 'restart':
         await clock.run(engine.close());
@@ -165,7 +174,7 @@ async function scene(kind: Kind) {
     }
     await clock.advance(300);
   };
-  return { engine: () => engine, next, act, flagToResolve };
+  return { engine: () => engine, next, act, flagToResolve, operator };
 }
 
 const ACTIONS: readonly Action[] = ['off_global', 'off_symbol', 'fleet_off', 'fleet_reconfirmed', 'resolve', 'restart'];
@@ -180,7 +189,7 @@ describe('every hold is lifted only by what raised it (kind × lifting action)',
         await s.act(action);
         // The flag of the resolve column is resolved after the row's action too, so that only the row's hold can stand.
         if (action !== 'resolve' && kind !== 'reconciliation' && s.engine().awaitingResolution().some((r) => r.advisoryId === s.flagToResolve)) {
-          s.engine().resolve(s.flagToResolve, { operator: 'ops', note: 'checked' });
+          s.operator(() => s.engine().resolve(s.flagToResolve, { operator: 'ops', note: 'checked' }));
         }
         const result = await s.next();
         if (lifts) {
@@ -277,7 +286,7 @@ describe('on a fleet, a reconciliation hold travels only with its flag', () => {
   it("an engine's journal hold never reaches the fleet, and no fleet change lifts it", async () => {
     const f = await twoEngines();
     f.aJournal.failure = new Error('SQLITE_FULL: database or disk is full');
-    f.a.killSwitch.set('warning', { ...ops, symbol: 'GBPUSD' });
+    expect(() => f.a.killSwitch.set('warning', { ...ops, symbol: 'GBPUSD' })).toThrow(JournalError); // applied, not recorded
     await f.clock.advance(300);
     expect(f.a.killSwitch.holds().map((h) => h.kind)).toContain('journal');
     expect(f.b.killSwitch.holds().map((h) => h.kind)).not.toContain('journal');
