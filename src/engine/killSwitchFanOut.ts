@@ -15,7 +15,7 @@ import type { SnapshotFrom } from 'xstate';
 import { killSwitchCancelTarget, type ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionEvent } from '../../machines/execution.types.js';
 import type { CancelItem, CancelOutcome } from '../broker/checkedBroker.js';
-import type { KillSwitchState } from '../domain/constants.js';
+import { KillSwitchState } from '../domain/constants.js';
 import type { OrderRef, OrderReport } from '../domain/schemas.js';
 import type { KillSwitchChange } from './killSwitch.js';
 import type { LoopBudget } from './loopBudget.js';
@@ -57,6 +57,33 @@ export interface FanOutSlot {
   untold: ExecutionEvent | ExecutionEvent[] | null;
   /** The cancel the fan-out requested, until the execution's stopping takes it. */
   requested: RequestedCancel | null;
+  /**
+   * The order an `active` switch cancels as of the snapshot `seen`, worked out as the execution
+   * stepped there (its state then still in the processor's cache): deciding reads it instead of the
+   * snapshot's parts, for as long as the snapshot is the one seen.
+   */
+  seen: SnapshotFrom<ExecutionMachine> | null;
+  target: OrderRef | null;
+}
+
+const newSlot = (): FanOutSlot => ({ decidedBy: 0, untold: null, requested: null, seen: null, target: null });
+
+/**
+ * Called with each snapshot an execution steps to: remembers the order an `active` switch would
+ * have the fan-out cancel (`killSwitchCancelTarget`), so a fan-out over thousands of executions
+ * reads one field each. Never trusted for another snapshot than the one it was worked out from.
+ *
+ * @example
+ * actor.subscribe({ next: (snapshot) => rememberCancelTarget(entry, snapshot) });
+ */
+export function rememberCancelTarget(target: FanOutTarget, snapshot: SnapshotFrom<ExecutionMachine>): void {
+  const slot = (target.fanOut ??= newSlot());
+  try {
+    slot.target = killSwitchCancelTarget(snapshot, KillSwitchState.Active);
+    slot.seen = snapshot;
+  } catch {
+    slot.seen = null;
+  }
 }
 
 /** What the fan-out needs of a running execution. */
@@ -219,7 +246,7 @@ export function createKillSwitchFanOut(deps: {
 
   /** Decides one execution: the order its switch cancels (queued for the batch), and the event it is told in a later turn. */
   function decide(j: FanOutJob, executionId: string, r: FanOutTarget): void {
-    const slot = (r.fanOut ??= { decidedBy: 0, untold: null, requested: null });
+    const slot = (r.fanOut ??= newSlot());
     slot.decidedBy = j.id;
     // Earlier changes first: the decision reads an execution that knows them.
     if (slot.untold !== null) tellTarget(r);
@@ -227,7 +254,8 @@ export function createKillSwitchFanOut(deps: {
     if (state === undefined) j.states.set(r.symbol, (state = deps.stateOf(r.symbol ?? undefined)));
     let ref: OrderRef | null = null;
     try {
-      ref = killSwitchCancelTarget(r.snapshot(), state);
+      const snapshot = r.snapshot();
+      ref = state === KillSwitchState.Active && slot.seen === snapshot ? slot.target : killSwitchCancelTarget(snapshot, state);
     } catch {
       // Told without a cancel of the fan-out's: its own chart's rule then cancels the order.
     }
