@@ -64,6 +64,9 @@ export function batchCancel(adapter: BrokerAdapter, { clock, observe, safeObserv
     }
   };
 
+  /** The mailbox's delivery without a promise, when it offers one: thousands of answers then queue a function each. */
+  const queue = (deliver as Deliver & { readonly queue?: (executionId: string, takeIn: () => void) => void }).queue;
+
   return (items, reason, onAnswer) => {
     if (items.length === 0) return undefined;
     // Callbacks rather than a promise per order: this runs for thousands of orders inside one kill switch change.
@@ -77,7 +80,8 @@ export function batchCancel(adapter: BrokerAdapter, { clock, observe, safeObserv
       done[i] = 1;
       if (--open === 0 && timer !== undefined) clock.clearTimeout(timer);
       const elapsedMs = clock.now() - started;
-      void deliver(items[i]!.executionId, () => takeIn(i, raw, failed, elapsedMs)).catch(() => undefined);
+      if (typeof queue === 'function') queue(items[i]!.executionId, () => takeIn(i, raw, failed, elapsedMs));
+      else void deliver(items[i]!.executionId, () => takeIn(i, raw, failed, elapsedMs)).catch(() => undefined);
     };
     const takeIn = (i: number, raw: unknown, failed: boolean, elapsedMs: number): void => {
       const { executionId, ref } = items[i]!;

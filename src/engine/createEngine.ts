@@ -22,7 +22,7 @@ import { commandHandler } from './commands.js';
 import { createEngineJournal, journalBrokerCalls, journalTransitions } from './engineJournal.js';
 import { prepareInput, peek, type PreparedInput } from './input.js';
 import { HoldKind, KillSwitchBoard } from './killSwitch.js';
-import { createKillSwitchFanOut } from './killSwitchFanOut.js';
+import { createKillSwitchFanOut, rememberCancelTarget } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
 import { fenceSends, joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
@@ -182,6 +182,8 @@ export function createEngine(options: EngineOptions): Engine {
         }),
       );
       actor.subscribe({
+        // What a kill switch would cancel, worked out at each step while it is at hand (the fan-out reads it).
+        next: (snapshot) => rememberCancelTarget(entry, snapshot),
         error: (err) => {
           const result = internalFailureResult(executionId, prepared.advisoryId, actor.getSnapshot().context, clock.now(), describeThrown(err));
           logger.error({ executionId, err: describeThrown(err) }, 'execution failed inside Warden');

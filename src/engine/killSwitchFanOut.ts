@@ -15,7 +15,7 @@ import type { SnapshotFrom } from 'xstate';
 import { killSwitchCancelTarget, type ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionEvent } from '../../machines/execution.types.js';
 import type { CancelItem, CancelOutcome } from '../broker/checkedBroker.js';
-import type { KillSwitchState } from '../domain/constants.js';
+import { KillSwitchState } from '../domain/constants.js';
 import type { OrderRef, OrderReport } from '../domain/schemas.js';
 import type { KillSwitchChange } from './killSwitch.js';
 import type { LoopBudget } from './loopBudget.js';
@@ -35,22 +35,76 @@ const STRIDE = 16;
 const nextTurn = globalThis.setImmediate;
 const now = () => performance.now();
 
+/**
+ * The events an execution is told: one frozen object per switch state and cancel flag, shared by
+ * every execution (a chart only reads its events), so telling thousands allocates none.
+ */
+const EVENTS = new Map<KillSwitchState, readonly [ExecutionEvent, ExecutionEvent]>();
+function killSwitchEvent(state: KillSwitchState, cancelRequested: boolean): ExecutionEvent {
+  let pair = EVENTS.get(state);
+  if (pair === undefined) EVENTS.set(state, (pair = [Object.freeze({ type: 'KILL_SWITCH', state }), Object.freeze({ type: 'KILL_SWITCH', state, cancelRequested: true })]));
+  return pair[cancelRequested ? 1 : 0];
+}
+
+/**
+ * What the fan-out keeps on a running execution, on the execution's own entry: a field rather than
+ * three maps keyed by its id, so deciding and telling thousands costs no look-up and no map growth.
+ */
+export interface FanOutSlot {
+  /** The last change (job number) that decided it. */
+  decidedBy: number;
+  /** Switch events not yet told, in order: one, or several. */
+  untold: ExecutionEvent | ExecutionEvent[] | null;
+  /** The cancel the fan-out requested, until the execution's stopping takes it. */
+  requested: RequestedCancel | null;
+  /**
+   * The order an `active` switch cancels as of the snapshot `seen`, worked out as the execution
+   * stepped there (its state then still in the processor's cache): deciding reads it instead of the
+   * snapshot's parts, for as long as the snapshot is the one seen.
+   */
+  seen: SnapshotFrom<ExecutionMachine> | null;
+  target: OrderRef | null;
+}
+
+const newSlot = (): FanOutSlot => ({ decidedBy: 0, untold: null, requested: null, seen: null, target: null });
+
+/**
+ * Called with each snapshot an execution steps to: remembers the order an `active` switch would
+ * have the fan-out cancel (`killSwitchCancelTarget`), so a fan-out over thousands of executions
+ * reads one field each. Never trusted for another snapshot than the one it was worked out from.
+ *
+ * @example
+ * actor.subscribe({ next: (snapshot) => rememberCancelTarget(entry, snapshot) });
+ */
+export function rememberCancelTarget(target: FanOutTarget, snapshot: SnapshotFrom<ExecutionMachine>): void {
+  const slot = (target.fanOut ??= newSlot());
+  try {
+    slot.target = killSwitchCancelTarget(snapshot, KillSwitchState.Active);
+    slot.seen = snapshot;
+  } catch {
+    slot.seen = null;
+  }
+}
+
 /** What the fan-out needs of a running execution. */
 export interface FanOutTarget {
   readonly symbol: string | null;
   send(event: ExecutionEvent): void;
   snapshot(): SnapshotFrom<ExecutionMachine>;
+  /** The fan-out's own bookkeeping of this execution, set by the fan-out alone. */
+  fanOut?: FanOutSlot;
 }
 
 /** A switch change being fanned out, a turn of the event loop at a time. */
 interface FanOutJob {
+  /** Tells jobs apart: an execution this job decided carries its number. */
+  readonly id: number;
   readonly change: KillSwitchChange;
   readonly reason: string;
   /** Each scope's switch state as of the change: later turns decide with it, whatever came since. */
   readonly states: Map<string | null, KillSwitchState>;
   /** The running executions, walked over the turns (a live iterator). */
   readonly targets: Iterator<[string, FanOutTarget]>;
-  readonly decided: Set<string>;
   /** Deciding and sending; then, once every send is made, telling. */
   phase: 'deciding' | 'sending' | 'telling';
   /** The cancels decided and not yet sent, and their executions' places. */
@@ -59,14 +113,14 @@ interface FanOutJob {
   /** Sends waiting for their record (a durable journal). */
   readonly sending: Promise<void>[];
   /** Executions to tell, in order (a change that came before this one first), and the next one's place. */
-  readonly toTell: string[];
+  readonly toTell: FanOutTarget[];
   next: number;
   /** Ends the pauses of this change and of any it took over. */
   readonly resumes: (() => void)[];
 }
 
 /** A cancel the fan-out requested: its answer once known, or the execution waiting for it. */
-interface RequestedCancel {
+export interface RequestedCancel {
   outcome: CancelOutcome | null;
   waiting: { resolve: (report: OrderReport) => void; reject: (error: unknown) => void } | null;
 }
@@ -103,33 +157,35 @@ export function createKillSwitchFanOut(deps: {
   readonly loop: Pick<LoopBudget, 'soon' | 'pause'>;
 }): KillSwitchFanOut {
   const { running } = deps;
-  /** Switch events not yet told to an execution, in order. */
-  const untold = new Map<string, ExecutionEvent[]>();
-  /** Cancels requested, until each execution's stopping takes its own. No promise per order until one is taken. */
-  const requestedCancels = new Map<string, RequestedCancel>();
-
   /** The change being fanned out, over several turns of the event loop. */
   let job: FanOutJob | null = null;
+  let jobs = 0;
+
+  /** Sends an execution the switch events it has not heard yet, in order. */
+  const tellTarget = (r: FanOutTarget): void => {
+    const slot = r.fanOut;
+    if (slot === undefined || slot.untold === null) return;
+    const events = slot.untold;
+    slot.untold = null;
+    if (Array.isArray(events)) for (const ev of events) r.send(ev);
+    else r.send(events);
+  };
 
   const tell = (executionId: string): void => {
-    // Something is bound for an execution the fan-out has not decided yet: decide it first.
-    if (job !== null && job.phase === 'deciding' && !job.decided.has(executionId)) {
-      const r = running.get(executionId);
-      if (r && inScope(job, r)) decide(job, executionId, r);
-    }
-    const events = untold.get(executionId);
-    if (events === undefined) return;
-    untold.delete(executionId);
     const r = running.get(executionId);
-    if (r) for (const ev of events) r.send(ev);
+    if (r === undefined) return;
+    // Something is bound for an execution the fan-out has not decided yet: decide it first.
+    if (job !== null && job.phase === 'deciding' && r.fanOut?.decidedBy !== job.id && inScope(job, r)) decide(job, executionId, r);
+    tellTarget(r);
   };
 
   return {
     tell,
     takeRequestedCancel(executionId) {
-      const requested = requestedCancels.get(executionId);
-      if (requested === undefined) return undefined;
-      requestedCancels.delete(executionId);
+      const slot = running.get(executionId)?.fanOut;
+      const requested = slot?.requested;
+      if (slot === undefined || requested === null || requested === undefined) return undefined;
+      slot.requested = null;
       const known = requested.outcome;
       if (known) return 'report' in known ? Promise.resolve(known.report) : Promise.reject(known.error);
       return new Promise<OrderReport>((resolve, reject) => (requested.waiting = { resolve, reject }));
@@ -152,14 +208,16 @@ export function createKillSwitchFanOut(deps: {
       // engine's backlog, and whatever it has not told when the pause ends is told there.
       const j = job;
       deps.loop.soon(() => {
-        while (j.next < j.toTell.length) tell(j.toTell[j.next++]!);
+        while (j.next < j.toTell.length) tellTarget(j.toTell[j.next++]!);
       });
       // The first turn's share now, inside set(); the rest in the next turns.
       step(job, FAN_OUT_TURN_MS);
     },
     forget(executionId) {
-      untold.delete(executionId);
-      requestedCancels.delete(executionId);
+      const slot = running.get(executionId)?.fanOut;
+      if (slot === undefined) return;
+      slot.untold = null;
+      slot.requested = null;
     },
   };
 
@@ -171,11 +229,11 @@ export function createKillSwitchFanOut(deps: {
     const states = new Map<string | null, KillSwitchState>();
     for (const r of running.values()) if (!states.has(r.symbol)) states.set(r.symbol, deps.stateOf(r.symbol ?? undefined));
     return {
+      id: ++jobs,
       change,
       reason: `kill switch ${change.symbol ?? 'global'} ${change.from}->${change.to}`,
       states,
       targets: running.entries(),
-      decided: new Set(),
       phase: 'deciding',
       batch: [],
       requested: [],
@@ -188,14 +246,16 @@ export function createKillSwitchFanOut(deps: {
 
   /** Decides one execution: the order its switch cancels (queued for the batch), and the event it is told in a later turn. */
   function decide(j: FanOutJob, executionId: string, r: FanOutTarget): void {
-    j.decided.add(executionId);
+    const slot = (r.fanOut ??= newSlot());
+    slot.decidedBy = j.id;
     // Earlier changes first: the decision reads an execution that knows them.
-    if (untold.has(executionId)) tell(executionId);
+    if (slot.untold !== null) tellTarget(r);
     let state = j.states.get(r.symbol);
     if (state === undefined) j.states.set(r.symbol, (state = deps.stateOf(r.symbol ?? undefined)));
     let ref: OrderRef | null = null;
     try {
-      ref = killSwitchCancelTarget(r.snapshot(), state);
+      const snapshot = r.snapshot();
+      ref = state === KillSwitchState.Active && slot.seen === snapshot ? slot.target : killSwitchCancelTarget(snapshot, state);
     } catch {
       // Told without a cancel of the fan-out's: its own chart's rule then cancels the order.
     }
@@ -204,15 +264,16 @@ export function createKillSwitchFanOut(deps: {
       // Registered before anything is sent: a report the adapter pushes while the batch goes out
       // waits for the pause to end; its execution then hears of the switch, and takes this cancel.
       const requested: RequestedCancel = { outcome: null, waiting: null };
-      requestedCancels.set(executionId, requested);
+      slot.requested = requested;
       j.requested.push(requested);
     }
-    const event: ExecutionEvent = ref === null ? { type: 'KILL_SWITCH', state } : { type: 'KILL_SWITCH', state, cancelRequested: true };
+    const event = killSwitchEvent(state, ref !== null);
     // Told by the fan-out in a later turn, unless something bound for it tells it first.
-    j.toTell.push(executionId);
-    const events = untold.get(executionId);
-    if (events) events.push(event);
-    else untold.set(executionId, [event]);
+    j.toTell.push(r);
+    const untold = slot.untold;
+    if (untold === null) slot.untold = event;
+    else if (Array.isArray(untold)) untold.push(event);
+    else slot.untold = [untold, event];
   }
 
   /** Sends the cancels decided so far, as one batch (one journal record). */
@@ -248,7 +309,7 @@ export function createKillSwitchFanOut(deps: {
             break;
           }
           const [executionId, r] = next.value;
-          if (!j.decided.has(executionId) && inScope(j, r)) {
+          if (r.fanOut?.decidedBy !== j.id && inScope(j, r)) {
             decide(j, executionId, r);
             if (j.batch.length >= FAN_OUT_BATCH) send(j);
           }
@@ -258,7 +319,7 @@ export function createKillSwitchFanOut(deps: {
       } else if (j.phase === 'telling') {
         // A tell is a step of the execution's chart and its records: the time is looked at after each.
         while (j.next < j.toTell.length) {
-          tell(j.toTell[j.next++]!);
+          tellTarget(j.toTell[j.next++]!);
           if (now() - started >= sliceMs) break;
         }
         more = j.next < j.toTell.length;

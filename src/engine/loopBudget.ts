@@ -47,6 +47,12 @@ export interface LoopBudget {
    */
   pace(): Promise<void> | undefined;
   /**
+   * `pace` without a promise: runs `takeIn` at once when `pace` would say so, else queues it in the
+   * same line (arrival order). For thousands of answers landing at once (a kill switch's cancels),
+   * one function queued each, not a chain of promises. A throw is the item's own: it is swallowed.
+   */
+  queue(takeIn: () => void): void;
+  /**
    * Queues a small, urgent task (telling an execution of a kill switch change) for the next
    * turns, ahead of every waiting answer and start.
    */
@@ -150,6 +156,17 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
     pace() {
       if (runsNow()) return undefined;
       return new Promise<void>((resolve) => wait(answers, resolve));
+    },
+    queue(takeIn) {
+      const item = () => {
+        try {
+          takeIn();
+        } catch {
+          // the item's own failure, as a rejected `pace` chain would be: the line goes on
+        }
+      };
+      if (runsNow()) item();
+      else wait(answers, item);
     },
     soon(task) {
       wait(urgent, task);

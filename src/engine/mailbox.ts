@@ -17,6 +17,9 @@ import type { Deliver } from '../broker/brokerCall.js';
 import type { Clock } from '../domain/clock.js';
 import type { LoopBudget } from './loopBudget.js';
 
+/** Delivers like `Deliver` with no promise back (nor any for the loop budget's line): a throw of `takeIn` is swallowed. */
+export type QueueDelivery = (executionId: string, takeIn: () => void) => void;
+
 /**
  * Delivery to the engine's executions.
  *
@@ -26,8 +29,11 @@ import type { LoopBudget } from './loopBudget.js';
  * const actor = createActor(machine, { input, clock: mailbox.timersOf(executionId) });
  */
 export interface Mailbox {
-  /** At the execution's turn: tell it the switch changes it has not heard, then take `takeIn` in. */
-  readonly deliver: Deliver;
+  /**
+   * At the execution's turn: tell it the switch changes it has not heard, then take `takeIn` in.
+   * `deliver.queue` does the same for a caller that needs no promise back (a batch's answers).
+   */
+  readonly deliver: Deliver & { readonly queue: QueueDelivery };
   /** An execution's own timers: each fires through `deliver`, in line with its answers. */
   timersOf(executionId: string): Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
@@ -39,7 +45,7 @@ export interface Mailbox {
  */
 export function createMailbox(deps: {
   readonly clock: Clock;
-  readonly loop: Pick<LoopBudget, 'pace'>;
+  readonly loop: Pick<LoopBudget, 'pace'> & Partial<Pick<LoopBudget, 'queue'>>;
   /** Delivers to the execution the kill switch changes it has not heard yet (src/engine/killSwitchFanOut.ts). */
   readonly tell: (executionId: string) => void;
 }): Mailbox {
@@ -57,8 +63,16 @@ export function createMailbox(deps: {
       return Promise.reject(e);
     }
   };
+  const lineUp = loop.queue?.bind(loop);
+  const queue: QueueDelivery = lineUp
+    ? (executionId, takeIn) =>
+        lineUp(() => {
+          tell(executionId); // kill switch events first
+          takeIn();
+        })
+    : (executionId, takeIn) => void deliver(executionId, takeIn).catch(() => undefined);
   return {
-    deliver,
+    deliver: Object.assign(deliver, { queue }),
     timersOf: (executionId) => ({
       setTimeout: (fn: () => void, ms: number) => {
         const timer = { cancelled: false, handle: undefined as unknown };
