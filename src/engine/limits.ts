@@ -8,7 +8,7 @@
  */
 import type { BrokerObserver } from '../broker/checkedBroker.js';
 import { describeThrown } from '../broker/errors.js';
-import type { BrokerAdapter, Quote } from '../broker/types.js';
+import type { BrokerAdapter, PositionReport, Quote } from '../broker/types.js';
 import type { Clock } from '../domain/clock.js';
 import { LIMIT_FACT_CALL_MS, RATE_WINDOW_MS } from '../domain/constants.js';
 import { WardenUsageError } from '../domain/errors.js';
@@ -161,6 +161,12 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
   };
   /** Per symbol, what the venue reported beyond Warden's own fills at its last reconciliation. */
   const outside = new Map<string, number>();
+  /**
+   * Symbols whose last reconciliation was flagged: the venue's answer there was not what Warden
+   * expected (a lagging position, a trade outside), so `outside` is not known. The next admission
+   * that counts the position asks the venue again first (`positionAgain`).
+   */
+  const unsure = new Set<string>();
   const configured = () => Object.keys(current.symbols).length > 0 || current.maxOrdersPerMinute !== undefined;
 
   if (configured()) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current } });
@@ -191,6 +197,21 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
     if (!answer.ok) return { kind: 'none', reason: answer.reason };
     const q = answer.value as Partial<Quote> | null;
     return q && positivePrice(q.bid) && positivePrice(q.ask) ? { kind: 'quoted', bid: q.bid, ask: q.ask } : { kind: 'none', reason: 'unreadable quote' };
+  };
+  /**
+   * The venue's position again, for a symbol whose last answer was flagged: what it holds beyond
+   * Warden's fills from now on. Unreadable or silent: the worse of the venue's last answer and
+   * Warden's own fills for this order's side counts, so a suspect answer never lowers the exposure.
+   */
+  const positionAgain = async (symbol: string): Promise<boolean> => {
+    const answer = await ask<PositionReport>(clock, () => broker.getPosition(symbol));
+    const read = answer.ok ? PositionReportSchema.safeParse(answer.value) : null;
+    if (read?.success && read.data.symbol === symbol) {
+      outside.set(symbol, read.data.quantity - ledger.net(symbol));
+      unsure.delete(symbol);
+      return true;
+    }
+    return false;
   };
   const tradableOf = async (symbol: string): Promise<TradableFact> => {
     const answer = await ask<boolean>(clock, () => broker.isTradable!(symbol));
@@ -225,16 +246,22 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
     async readFacts({ executionId, snapshot }: { executionId: string; snapshot: FrozenSnapshot }): Promise<LimitFacts> {
       const { symbol } = snapshot;
       const collar = resolveLimits(current, symbol).priceCollarPct !== undefined;
-      const [quote, tradable] = await Promise.all([
+      const counted = !fleet && unsure.has(symbol) && resolveLimits(current, symbol).maxPosition !== undefined;
+      const [quote, tradable, readAgain] = await Promise.all([
         collar ? quoteOf(symbol) : null,
         has(() => typeof broker.isTradable === 'function') ? tradableOf(symbol) : null,
+        counted ? positionAgain(symbol) : null,
       ]);
       const factsOf = (use: LimitsUsage): LimitFacts => {
         const limits = resolveLimits(current, symbol);
+        // The venue could not say again: its suspect answer may not lower the exposure this order adds to.
+        const own = ledger.net(symbol);
+        const net = readAgain !== false ? use.position.net : snapshot.side === 'buy' ? Math.max(use.position.net, own) : Math.min(use.position.net, own);
         return {
           limits,
           maxOrdersPerMinuteAll: current.maxOrdersPerMinute ?? null,
           ...use,
+          position: { ...use.position, net },
           quote: limits.priceCollarPct === undefined ? null : (quote ?? { kind: 'none', reason: 'the collar was set while the quote was being asked for' }),
           tradable,
         };
@@ -258,6 +285,8 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
     /** The execution is over: its unfilled part is no longer reserved; a refused order (nothing sent) is not counted. */
     settled(executionId: string, result: ExecutionResult): void {
       const symbol = reservedSymbol.get(executionId);
+      const r = result.reconciliation?.status;
+      if (symbol !== undefined && r !== undefined && r !== 'matched') unsure.add(symbol);
       if (symbol !== undefined) reserved.get(symbol)?.delete(executionId);
       reservedSymbol.delete(executionId);
       const entry = admittedById.get(executionId);
