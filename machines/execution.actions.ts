@@ -107,7 +107,11 @@ export function createActions(env: ExecutionEnv) {
     armHardDeadline: update(({ context }) => ({ deadline: { at: context.deadline!.at, windowMs: Math.max(0, context.deadline!.at - now(context)), passed: false } })),
     restoreExecution: update(({ context }) => {
       const r = context.recovery!;
+      const ks = context.killSwitch;
+      const engaged = ks.state !== KillSwitchState.Off;
       return {
+        // A switch set while no engine ran meets this execution mid-flight: DURING, as if heard now.
+        ...(engaged ? { killSwitch: { ...ks, phase: ks.phase ?? ('during' as const), seen: mostSevere(ks.seen, ks.state) } } : {}),
         deadline: { at: r.deadlineAt, windowMs: Math.max(0, r.deadlineAt - now(context)), passed: false },
         // Nobody knows what became of the last send: the look-up that follows decides.
         send: { ...context.send, attempts: r.submitAttempts, unconfirmed: true },
