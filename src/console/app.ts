@@ -15,7 +15,7 @@ import { streamSSE } from 'hono/streaming';
 import type { AnyStateMachine } from 'xstate';
 import { executionMachine } from '../../machines/execution.machine.js';
 import type { OperatorOutcome } from '../engine/operator.js';
-import type { OperatorCommand } from '../journal/types.js';
+import { JournalError, type OperatorCommand } from '../journal/types.js';
 import { advisoryPage } from './advisoryPage.js';
 import { CLOCK_SCRIPT, LIVE_SCRIPT, STYLE } from './assets.js';
 import { statusSection, type JournalHealth, type PageContext } from './layout.js';
@@ -74,7 +74,16 @@ export function createConsoleApp(options: {
   /** The journal's health for the status bar. */
   readonly health?: () => JournalHealth;
 }): Hono {
-  const { view, metrics, store, token, act, now } = options;
+  const { view, metrics, store, token, now } = options;
+  /**
+   * An operator's command and what became of it. A command the running engine took but did not
+   * answer in time may have been applied: told as such (a notice), never as a refusal or an error page.
+   */
+  const act = (command: OperatorCommand): Promise<OperatorOutcome | { readonly unanswered: string }> =>
+    options.act(command).catch((e: unknown) => {
+      if (e instanceof JournalError && (e.code === 'taken_unanswered' || e.code === 'no_answer')) return { unanswered: e.message };
+      throw e;
+    });
   const machine = options.machine ?? executionMachine;
   const operators = (options.operators ?? []).map((o) => ({ name: o.name, digest: Buffer.from(o.tokenSha256, 'hex') }));
   const allowedHosts = new Set((options.allowedHosts ?? LOOPBACK_HOSTS).map((h) => hostnameOf(h) ?? h.toLowerCase()));
@@ -254,7 +263,7 @@ export function createConsoleApp(options: {
     if (f.state === 'active' && f.confirmed !== 'yes') return c.html(killSwitchPage(view.snapshot(), contextOf(c), { state: f.state, symbol: f.symbol, reason: f.reason, operator }));
     const outcome = await act({ kind: 'kill_switch', state: f.state, ...(f.symbol ? { symbol: f.symbol } : {}), reason: f.reason, operator });
     refresh();
-    who.notice = { ok: outcome.ok, text: outcome.ok ? `${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
+    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, text: outcome.ok ? `${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
     return c.redirect('/kill-switch', 303);
   });
 
@@ -268,7 +277,7 @@ export function createConsoleApp(options: {
     if (operator === null) return c.html(flagsPage(view.snapshot(), { ...contextOf(c), notice: { ok: false, text: 'nothing changed: operator: an operator name is required' } }), 400);
     const outcome = await act({ kind: 'resolve', advisoryId: parsed.data.advisoryId, operator, note: parsed.data.note });
     refresh();
-    who.notice = { ok: outcome.ok, text: outcome.ok ? `${outcome.message} (by ${operator}): this flag's hold is lifted; other holds on the symbol stay` : `refused: ${outcome.message}` };
+    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, text: outcome.ok ? `${outcome.message} (by ${operator}): this flag's hold is lifted; other holds on the symbol stay` : `refused: ${outcome.message}` };
     return c.redirect('/flags', 303);
   });
 
@@ -284,7 +293,7 @@ export function createConsoleApp(options: {
     if (parsed.data.confirmed !== 'yes' || operator === null) return c.html(stopEverythingPage(view.snapshot(), { ...contextOf(c), ...(parsed.data.confirmed === 'yes' ? { notice: { ok: false, text: 'nothing changed: operator: an operator name is required' } } : {}) }), parsed.data.confirmed === 'yes' ? 400 : 200);
     const outcome = await act({ kind: 'kill_switch', state: 'active', reason, operator });
     refresh();
-    who.notice = { ok: outcome.ok, text: outcome.ok ? `stopped everything: ${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
+    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, text: outcome.ok ? `stopped everything: ${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
     return c.redirect('/kill-switch', 303);
   });
 
