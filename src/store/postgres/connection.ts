@@ -12,6 +12,14 @@ import { PostgresStoreError } from './errors.js';
 export const CONNECT_TIMEOUT_MS = 5_000;
 /** Bound on any one query (ms). */
 export const QUERY_TIMEOUT_MS = 10_000;
+/**
+ * The server ends a session left idle inside a transaction this long. A process frozen (SIGSTOP, a
+ * stalled host) between a transaction's statements would otherwise hold its locks — the journal's
+ * global order lock, share locks on lease rows, a symbol's admission lock — for as long as it is
+ * frozen, and stall every other engine's writes and takeovers with it. On waking, its commit fails
+ * (its store then refuses further appends, as after any commit without an answer).
+ */
+export const IDLE_IN_TRANSACTION_MS = 5_000;
 
 /**
  * Whether a failure means the server could not be reached (nothing was written): no SQLSTATE (a
@@ -32,7 +40,7 @@ export function redact(url: string): string {
 
 /** A dedicated (unpooled) connection with the store's bounds; not yet connected. */
 export function dedicatedClient(url: string): pg.Client {
-  return new pgDriver.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
+  return new pgDriver.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
 }
 
 /** Connections for claims, leases, kill switch changes and store-wide reads. */
@@ -78,7 +86,7 @@ export type GatedPool = pg.Pool & { readonly intake: IntakeGate };
 export function openPool(url: string, size: number | undefined): GatedPool {
   const max = size ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(max) || max < 1) throw new PostgresStoreError('invalid_option', `poolSize must be a positive integer, got ${String(size)}`);
-  const pool = new pgDriver.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS });
+  const pool = new pgDriver.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
   pool.on('error', () => undefined); // an idle connection that dies is replaced on next use
   return Object.assign(pool, { intake: intakeGate(pool, max, INTAKE_WAIT_MS) });
 }
