@@ -67,6 +67,84 @@ describe('fencing without gaps', () => {
     expect(await b.records({ executionId: 'exec-early' })).toEqual([]);
   });
 
+  describe('a writer frozen inside a batch, whose session the server ended (idle in transaction)', () => {
+    /**
+     * Freezes the store's writer the way SIGSTOP does, between its batch's BEGIN and next statement:
+     * the session is idle in its transaction (the server's limit is cut to 50 ms for this one) and
+     * nothing is read from the socket until `thaw`; the next statement then meets the server's
+     * FATAL 25P03, as a woken process does.
+     */
+    function freezeWriterInBatch(store: Awaited<ReturnType<typeof db.open>>): { frozen: Promise<number>; thaw: () => void } {
+      type Client = { query: (q: unknown, v?: unknown) => Promise<{ rows: { pid: number }[] }>; connection: { stream: { pause(): void; resume(): void } } };
+      const client = (store as unknown as { journal: { writerClient: Client } }).journal.writerClient;
+      const query = client.query.bind(client);
+      let thawed: () => void = () => undefined;
+      let state: 'armed' | 'frozen' | 'thawing' | 'done' = 'armed';
+      const frozen = new Promise<number>((resolve) => {
+        client.query = (async (q: unknown, v?: unknown) => {
+          if (state === 'armed' && q === 'BEGIN') {
+            const begun = await query(q);
+            const { rows } = await query("SELECT pg_backend_pid() AS pid, set_config('idle_in_transaction_session_timeout', '50ms', true)");
+            state = 'frozen';
+            client.connection.stream.pause();
+            resolve(rows[0]!.pid);
+            await new Promise<void>((r) => (thawed = r));
+            state = 'thawing';
+            return begun;
+          }
+          if (state === 'thawing') {
+            state = 'done';
+            const answer = query(q, v); // sent first, then the socket is read: the FATAL answers this statement
+            client.connection.stream.resume();
+            return answer;
+          }
+          return query(q, v);
+        }) as Client['query'];
+      });
+      return { frozen, thaw: () => thawed() };
+    }
+
+    const sessionEnded = (pid: number) =>
+      vi.waitFor(async () => expect(await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).toEqual([]), { timeout: 5_000, interval: 10 });
+
+    it('its batch is written again on a fresh session, and fenced there once another engine took the execution over', async () => {
+      const a = await db.open({ writer: 'idle-a' });
+      const b = await db.open({ writer: 'idle-b' });
+      await a.acquireLease('exec-idle', 'idle-a', LONG_MS);
+      const { frozen, thaw } = freezeWriterInBatch(a);
+      a.append(transition('exec-idle', 'written while frozen'));
+      await sessionEnded(await frozen);
+      await db.query("UPDATE warden_leases SET expires_at = now() - interval '1 second' WHERE execution_id = 'exec-idle'");
+      expect(await b.takeOver('exec-idle', 'idle-b', LONG_MS)).toBe(2);
+      await b.releaseLease('exec-idle', 'idle-b', 2);
+      thaw();
+
+      // Not a broken store: the rolled-back batch is an outage, written again on a fresh session...
+      await expect(a.flush()).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/idle-in-transaction/) });
+      // ...where the lease check refuses it, naming both epochs.
+      const refused = await vi.waitFor(async () => {
+        const e = await a.flush().then(() => null, (x: unknown) => x);
+        expect(e).toMatchObject({ code: 'fenced' });
+        return e;
+      }, { timeout: 5_000, interval: 50 });
+      expect(refused).toMatchObject({ message: expect.stringMatching(/epoch 1 of idle-a.*now epoch 2 of idle-b \(released\)/) });
+      expect(await b.records({ executionId: 'exec-idle' })).toEqual([]);
+    });
+
+    it('with its lease still its own, nothing of the batch is lost', async () => {
+      const a = await db.open({ writer: 'idle-kept' });
+      await a.acquireLease('exec-kept', 'idle-kept', LONG_MS);
+      const { frozen, thaw } = freezeWriterInBatch(a);
+      a.append(transition('exec-kept', 'written while frozen'));
+      await sessionEnded(await frozen);
+      thaw();
+      await expect(a.flush()).rejects.toMatchObject({ code: 'unavailable' });
+      await vi.waitFor(() => a.flush(), { timeout: 5_000, interval: 50 });
+      expect((await a.records({ executionId: 'exec-kept' })).map((r) => `${r.to}@${r.epoch}`)).toEqual(['written while frozen@1']);
+      expect((await a.verify()).ok).toBe(true);
+    });
+  });
+
   it('a lease not confirmed for ttl × (1 − margin) fences its sends by itself; a renewal the database accepts lifts it', async () => {
     let now = 0;
     const a = await db.open({ writer: 'self-a', monotonic: () => now });

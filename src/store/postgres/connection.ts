@@ -16,19 +16,24 @@ export const QUERY_TIMEOUT_MS = 10_000;
  * The server ends a session left idle inside a transaction this long. A process frozen (SIGSTOP, a
  * stalled host) between a transaction's statements would otherwise hold its locks — the journal's
  * global order lock, share locks on lease rows, a symbol's admission lock — for as long as it is
- * frozen, and stall every other engine's writes and takeovers with it. On waking, its commit fails
- * (its store then refuses further appends, as after any commit without an answer).
+ * frozen, and stall every other engine's writes and takeovers with it. The server rolls the
+ * transaction back, so on waking nothing of it was written: the batch is written again on a fresh
+ * session, where the lease check fences it if another engine took its executions over meanwhile.
  */
 export const IDLE_IN_TRANSACTION_MS = 5_000;
+/** SQLSTATE idle_in_transaction_session_timeout: the server ended the session, its transaction rolled back. */
+const IDLE_SESSION_ENDED = '25P03';
 
 /**
  * Whether a failure means the server could not be reached (nothing was written): no SQLSTATE (a
  * socket error, a refused or timed-out connection, a terminated connection), a connection
- * exception (class 08) or an operator intervention (57P: shutdown, crash, not accepting yet).
+ * exception (class 08), an operator intervention (57P: shutdown, crash, not accepting yet) or a
+ * session the server ended while it sat idle inside a transaction (25P03: rolled back, see
+ * `IDLE_IN_TRANSACTION_MS`).
  */
 export function unreachable(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P') || code === IDLE_SESSION_ENDED;
 }
 
 export const describe = (e: unknown) => (e instanceof Error ? e.message : String(e));
