@@ -6,9 +6,11 @@
  * own; a lease not confirmed for most of its length fences the execution's sends by itself; a
  * claim's deadline is kept on the database's clock.
  */
+import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { JournalError, JournalKind } from '../../src/journal/types.js';
 import { LEASE_SAFETY_MARGIN } from '../../src/store/postgres/PostgresStore.js';
+import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from '../../src/store/postgres/schema.js';
 import { HARD_TIMEOUT_MS } from '../../src/index.js';
 import { snapshot } from '../support/fixtures.js';
 import { useDatabase } from './support/database.js';
@@ -27,6 +29,17 @@ const transition = (executionId: string, to: string) => ({ kind: JournalKind.Tra
 async function takenOver(a: Awaited<ReturnType<typeof db.open>>, b: Awaited<ReturnType<typeof db.open>>, executionId: string): Promise<number> {
   await a.acquireLease(executionId, a.writer, EXPIRED_SOON_MS);
   return vi.waitFor(() => b.takeOver(executionId, b.writer, LONG_MS), { timeout: 2_000, interval: 5 });
+}
+
+/** Holds the journal's order lock on a session of its own, so that every batch waits for it. */
+async function holdOrderLock(): Promise<{ waiting: () => Promise<number>; release: () => Promise<void> }> {
+  const client = new pg.Client(db.server().url);
+  await client.connect();
+  await client.query('SELECT pg_advisory_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK]);
+  return {
+    waiting: async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'"))[0]!.n),
+    release: async () => void (await client.end()),
+  };
 }
 
 describe('fencing without gaps', () => {
@@ -55,92 +68,83 @@ describe('fencing without gaps', () => {
   it('records appended before the lease was granted are written under it: refused once another engine took over and released', async () => {
     const a = await db.open({ writer: 'early-a' });
     const b = await db.open({ writer: 'early-b' });
+    // Hold a's batches back: the one out waits for the journal's order lock, held here.
+    const order = await holdOrderLock();
+    a.append({ kind: JournalKind.KillSwitch, executionId: null, advisoryId: null, snapshotHash: null, event: 'off->off' });
+    await vi.waitFor(async () => expect(await order.waiting()).toBe(1), { timeout: 2_000, interval: 5 });
     a.append(transition('exec-early', 'validating')); // appended before the lease, written after the takeover
-    // Hold the batch back until the lease moved on: the writer connection is busy in a transaction of ours.
-    const writer = (a as unknown as { journal: { writerClient: { query: (q: string) => Promise<unknown> } } }).journal.writerClient;
-    const stall = writer.query('SELECT pg_sleep(0.4)');
     expect(await takenOver(a, b, 'exec-early')).toBe(2);
     await b.releaseLease('exec-early', 'early-b', 2);
-    await stall;
+    await order.release();
     const refused = await a.flush().catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'fenced', message: expect.stringMatching(/epoch 1 of early-a.*now epoch 2 of early-b \(released\)/) });
     expect(await b.records({ executionId: 'exec-early' })).toEqual([]);
   });
 
-  describe('a writer frozen inside a batch, whose session the server ended (idle in transaction)', () => {
+  describe('a writer frozen or cut off while its batch is out', () => {
+    type Client = { query: (q: unknown, v?: unknown) => Promise<{ rows: { pid: number }[] }>; connection: { stream: { pause(): void; resume(): void; destroy(): void } } };
     /**
-     * Freezes the store's writer the way SIGSTOP does, between its batch's BEGIN and next statement:
-     * the session is idle in its transaction (the server's limit is cut to 50 ms for this one) and
-     * nothing is read from the socket until `thaw`; the next statement then meets the server's
-     * FATAL 25P03, as a woken process does.
+     * Freezes the store's writer the way SIGSTOP does once its next batch is sent: nothing more is
+     * read from its socket until `thaw`. Resolves `sent` with the writer session's process id.
      */
-    function freezeWriterInBatch(store: Awaited<ReturnType<typeof db.open>>): { frozen: Promise<number>; thaw: () => void } {
-      type Client = { query: (q: unknown, v?: unknown) => Promise<{ rows: { pid: number }[] }>; connection: { stream: { pause(): void; resume(): void } } };
+    async function freezeAfterNextBatch(store: Awaited<ReturnType<typeof db.open>>): Promise<{ sent: Promise<number>; thaw: () => void; cut: () => void }> {
       const client = (store as unknown as { journal: { writerClient: Client } }).journal.writerClient;
       const query = client.query.bind(client);
-      let thawed: () => void = () => undefined;
-      let state: 'armed' | 'frozen' | 'thawing' | 'done' = 'armed';
-      const frozen = new Promise<number>((resolve) => {
-        client.query = (async (q: unknown, v?: unknown) => {
-          if (state === 'armed' && q === 'BEGIN') {
-            const begun = await query(q);
-            const { rows } = await query("SELECT pg_backend_pid() AS pid, set_config('idle_in_transaction_session_timeout', '50ms', true)");
-            state = 'frozen';
+      const pid = (await query('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      let armed = true;
+      const sent = new Promise<number>((resolve) => {
+        client.query = ((q: unknown, v?: unknown) => {
+          const answer = query(q, v);
+          if (armed && typeof q === 'string' && q.includes('INSERT INTO warden_records')) {
+            armed = false;
             client.connection.stream.pause();
-            resolve(rows[0]!.pid);
-            await new Promise<void>((r) => (thawed = r));
-            state = 'thawing';
-            return begun;
+            resolve(pid);
           }
-          if (state === 'thawing') {
-            state = 'done';
-            const answer = query(q, v); // sent first, then the socket is read: the FATAL answers this statement
-            client.connection.stream.resume();
-            return answer;
-          }
-          return query(q, v);
+          return answer;
         }) as Client['query'];
       });
-      return { frozen, thaw: () => thawed() };
+      return { sent, thaw: () => client.connection.stream.resume(), cut: () => client.connection.stream.destroy() };
     }
 
-    const sessionEnded = (pid: number) =>
-      vi.waitFor(async () => expect(await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).toEqual([]), { timeout: 5_000, interval: 10 });
-
-    it('its batch is written again on a fresh session, and fenced there once another engine took the execution over', async () => {
-      const a = await db.open({ writer: 'idle-a' });
-      const b = await db.open({ writer: 'idle-b' });
-      await a.acquireLease('exec-idle', 'idle-a', LONG_MS);
-      const { frozen, thaw } = freezeWriterInBatch(a);
-      a.append(transition('exec-idle', 'written while frozen'));
-      await sessionEnded(await frozen);
-      await db.query("UPDATE warden_leases SET expires_at = now() - interval '1 second' WHERE execution_id = 'exec-idle'");
-      expect(await b.takeOver('exec-idle', 'idle-b', LONG_MS)).toBe(2);
-      await b.releaseLease('exec-idle', 'idle-b', 2);
+    it('holds no lock while frozen: the other engines’ batches commit meanwhile', async () => {
+      const a = await db.open({ writer: 'frozen-a' });
+      const b = await db.open({ writer: 'frozen-b' });
+      await a.acquireLease('exec-frozen', 'frozen-a', LONG_MS);
+      const { sent, thaw } = await freezeAfterNextBatch(a);
+      a.append(transition('exec-frozen', 'sent, then frozen'));
+      await sent;
+      b.append(transition('exec-other', 'written while a is frozen'));
+      await b.flush(); // before: a held the journal's order lock for as long as it was frozen
+      expect(await db.query("SELECT to_state FROM warden_records WHERE execution_id = 'exec-frozen'")).toEqual([{ to_state: 'sent, then frozen' }]);
       thaw();
-
-      // Not a broken store: the rolled-back batch is an outage, written again on a fresh session...
-      await expect(a.flush()).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/idle-in-transaction/) });
-      // ...where the lease check refuses it, naming both epochs.
-      const refused = await vi.waitFor(async () => {
-        const e = await a.flush().then(() => null, (x: unknown) => x);
-        expect(e).toMatchObject({ code: 'fenced' });
-        return e;
-      }, { timeout: 5_000, interval: 50 });
-      expect(refused).toMatchObject({ message: expect.stringMatching(/epoch 1 of idle-a.*now epoch 2 of idle-b \(released\)/) });
-      expect(await b.records({ executionId: 'exec-idle' })).toEqual([]);
+      await a.flush();
+      expect((await a.verify()).ok).toBe(true);
     });
 
-    it('with its lease still its own, nothing of the batch is lost', async () => {
-      const a = await db.open({ writer: 'idle-kept' });
-      await a.acquireLease('exec-kept', 'idle-kept', LONG_MS);
-      const { frozen, thaw } = freezeWriterInBatch(a);
-      a.append(transition('exec-kept', 'written while frozen'));
-      await sessionEnded(await frozen);
-      thaw();
-      await expect(a.flush()).rejects.toMatchObject({ code: 'unavailable' });
+    it('a batch whose answer was lost after it committed is settled by the chain’s tail: written once', async () => {
+      const a = await db.open({ writer: 'lost-answer' });
+      const { sent, cut } = await freezeAfterNextBatch(a);
+      a.append(transition('exec-lost', 'committed, answer lost'));
+      await sent;
+      await vi.waitFor(async () => expect(await db.query("SELECT 1 FROM warden_records WHERE execution_id = 'exec-lost'")).toHaveLength(1), { timeout: 2_000, interval: 5 });
+      cut(); // the answer is never read: the connection is gone
       await vi.waitFor(() => a.flush(), { timeout: 5_000, interval: 50 });
-      expect((await a.records({ executionId: 'exec-kept' })).map((r) => `${r.to}@${r.epoch}`)).toEqual(['written while frozen@1']);
+      a.append(transition('exec-lost', 'after'));
+      await a.flush();
+      expect((await a.records({ executionId: 'exec-lost' })).map((r) => r.to)).toEqual(['committed, answer lost', 'after']);
+      expect((await a.verify()).ok).toBe(true);
+    });
+
+    it('a batch cut off before it committed is written on a fresh session: nothing lost', async () => {
+      const a = await db.open({ writer: 'cut-off' });
+      const order = await holdOrderLock();
+      a.append(transition('exec-cut', 'cut off'));
+      await vi.waitFor(async () => expect(await order.waiting()).toBe(1), { timeout: 2_000, interval: 5 });
+      const [writer] = await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'");
+      await db.query('SELECT pg_terminate_backend($1)', [writer!.pid]);
+      await order.release();
+      await vi.waitFor(() => a.flush(), { timeout: 5_000, interval: 50 });
+      expect((await a.records({ executionId: 'exec-cut' })).map((r) => r.to)).toEqual(['cut off']);
       expect((await a.verify()).ok).toBe(true);
     });
   });

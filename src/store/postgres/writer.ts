@@ -1,7 +1,7 @@
 /**
  * This instance's journal writer: it chains each record at once into its writer's chain and writes
- * everything appended so far in ONE transaction (group commit) on a connection that holds the
- * writer's lock, after checking the lease epoch of every execution in the batch (fencing). While the
+ * everything appended so far in ONE round trip (group commit; `batch.ts`) on a connection that
+ * holds the writer's lock, checking the lease epoch of every execution in the batch (fencing). While the
  * server is out of reach, what is queued stays queued, in order, and is written when it is back.
  */
 import type pg from 'pg';
@@ -11,19 +11,12 @@ import type { WriterCheckpoints } from './checkpoints.js';
 import { JournalError, type JournalEntry, type JournalRecord } from '../../journal/types.js';
 import { dedicatedClient, describe, redact, unreachable } from './connection.js';
 import type { LeaseKeeper } from './leases.js';
-import { RECORD_COLUMNS, recordValues, restartSubset, type StoredRecord } from './records.js';
-import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from './schema.js';
+import { restartSubset, type StoredRecord } from './records.js';
+import { ADVISORY_LOCK_NAMESPACE } from './schema.js';
+import { acceptedBy, batchSql, latestLeaseClaims, type LeaseRow, type Pending } from './batch.js';
 
-/** Records per INSERT statement (14 parameters each, well under PostgreSQL's 65,535). */
-const ROWS_PER_INSERT = 1_000;
 /** How long a batch waits before it is tried again while the server is out of reach (ms). */
 const OUTAGE_RETRY_MS = 500;
-
-interface Pending {
-  readonly record: StoredRecord;
-  /** The lease owner the record was appended under (fencing), or null. */
-  readonly owner: string | null;
-}
 
 interface Waiter {
   resolve(): void;
@@ -45,6 +38,8 @@ export class JournalWriter {
   /** The server is out of reach: what is queued stays queued (in order) and is written when it is back. */
   private outage: JournalError | null = null;
   private retry: NodeJS.Timeout | null = null;
+  /** Hash of the last record of a batch sent without an answer: committed whole or not at all. */
+  private inDoubt: string | null = null;
   private closed = false;
   /** Writes a checkpoint every so many records (set by `PostgresStore.connect`); null: none. */
   checkpoints: WriterCheckpoints | null = null;
@@ -160,51 +155,57 @@ export class JournalWriter {
     } catch (e) {
       if (e instanceof JournalError) throw e;
       const code = unreachable(e) ? 'unavailable' : 'unreadable';
-      throw new JournalError(code, `the PostgreSQL store could not write ${batch.length} journal record(s): ${describe(e)}; nothing of this batch was written${code === 'unavailable' ? ' yet (it is tried again)' : ''}`);
+      const outcome = code === 'unreadable' ? 'nothing of this batch was written' : this.inDoubt === null ? 'nothing of this batch was written yet (it is tried again)' : 'whether it was written is settled when the server answers again (the chain’s tail tells; it is not written twice)';
+      throw new JournalError(code, `the PostgreSQL store could not write ${batch.length} journal record(s): ${describe(e)}; ${outcome}`);
     }
   }
 
-  /** One transaction: global-order lock, lease check of every execution in the batch, the rows. */
+  /**
+   * ONE round trip, one implicit transaction (a simple query of three statements): the global-order
+   * lock, the lease rows of the batch's executions (shared), and every row of the batch — inserted
+   * only if each execution's lease is still the one its records were appended under. No lock
+   * outlives the round trip: a process frozen while its batch is out holds nothing the fleet waits
+   * on, and at 150 ms from the database the order lock is held for the server's own work, not for
+   * five round trips. A batch whose answer is lost is in doubt until the chain's tail says whether
+   * it was committed (see `writerConnection`).
+   */
   private async insertBatch(appended: Pending[]): Promise<void> {
-    let batch = appended;
-    let client = await this.writerConnection();
-    try {
-      await client.query('BEGIN');
-    } catch {
-      // Nothing was written: the connection was lost while idle (a server restart). Reopen it once.
-      this.dropWriter(client);
-      client = await this.writerConnection();
-      await client.query('BEGIN');
-    }
-    try {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK]);
-      batch = appended.map((p) => this.underLease(p));
-      await this.checkFences(client, batch);
-      for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
-        const slice = batch.slice(i, i + ROWS_PER_INSERT);
-        const values: unknown[] = [];
-        const tuples = slice.map((p) => {
-          const row = recordValues(p.record);
-          const base = values.length;
-          values.push(...row);
-          return `(${row.map((_, k) => `$${base + k + 1}`).join(', ')})`;
-        });
-        await client.query(`INSERT INTO warden_records (${RECORD_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
+    const leased = appended.map((p) => this.underLease(p));
+    let batch: Pending[];
+    let claims: Map<string, Pending>;
+    let results: pg.QueryResult[];
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.writerConnection();
+      // What an in-doubt batch committed is not written again.
+      batch = this.afterCommitted(leased);
+      if (batch.length === 0) return;
+      claims = latestLeaseClaims(batch);
+      try {
+        results = (await client.query(batchSql(client, batch, claims, this.writer))) as unknown as pg.QueryResult[];
+        break;
+      } catch (e) {
+        // The server refused a statement: the implicit transaction rolled back, nothing was written.
+        if (!unreachable(e)) throw e;
+        // No answer: the batch may have been committed; the next connection's tail tells. A
+        // connection lost while idle (a server restart) is reopened at once, once.
+        this.inDoubt = batch.at(-1)!.record.hash;
+        this.dropWriter(client);
+        if (attempt === 2) throw e;
       }
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
     }
-    try {
-      await client.query('COMMIT');
-    } catch (e) {
-      throw new JournalError(
-        'unreadable',
-        `the commit of ${batch.length} journal record(s) got no answer (${describe(e)}): whether they were written is unknown. ` +
-          `This store refuses further appends; connect again as writer ${this.writer} to see what the database holds`,
-      );
+    const inserted = results.at(-1)!.rowCount ?? 0;
+    if (claims.size > 0) this.checkFences(results[1]!.rows as LeaseRow[], claims, inserted);
+    if (inserted !== batch.length) {
+      // A lease granted between the statements' snapshots: nothing was written; the batch is tried again.
+      throw new JournalError('unavailable', `a lease of this batch changed while it was written; nothing of its ${batch.length} record(s) was written yet (it is tried again)`);
     }
     this.durableHash = batch.at(-1)!.record.hash;
+  }
+
+  /** The batch without the records an in-doubt batch turned out to have committed. */
+  private afterCommitted(batch: Pending[]): Pending[] {
+    const through = batch.findIndex((p) => p.record.hash === this.durableHash);
+    return through < 0 ? batch : batch.slice(through + 1);
   }
 
   /**
@@ -218,27 +219,17 @@ export class JournalWriter {
     return lease ? { record: { ...p.record, epoch: lease.epoch }, owner: lease.owner } : p;
   }
 
-  /** Refuses the batch if any execution's lease is no longer the one its records were appended under. */
-  private async checkFences(client: pg.Client, batch: Pending[]): Promise<void> {
-    // One process appended the whole batch, so each execution's latest record states the lease
-    // this process holds for it now; earlier records of the batch were appended by the same holder.
-    const claims = new Map<string, Pending>();
-    for (const p of batch) if (p.record.executionId !== null) claims.set(p.record.executionId, p);
-    if (claims.size === 0) return;
-    const { rows } = await client.query<{ execution_id: string; owner: string; epoch: string; released: boolean }>(
-      'SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id = ANY($1) FOR SHARE',
-      [[...claims.keys()]],
-    );
+  /**
+   * Refuses the batch if any execution's lease is no longer the one its records were appended
+   * under. The database applied the same rule (`batchSql`) and inserted nothing; this names why.
+   */
+  private checkFences(rows: readonly LeaseRow[], claims: ReadonlyMap<string, Pending>, inserted: number): void {
     const refusals: string[] = [];
     for (const row of rows) {
       const p = claims.get(row.execution_id);
       if (!p) continue;
       const epoch = Number(row.epoch);
-      // Without an epoch (this instance never leased the execution): accepted once the lease is
-      // released (a resolution, say), or from its owner. With one: only the epoch and owner of the
-      // lease, released or not (the last records of a finished execution may commit after its release).
-      const ok = p.record.epoch === null ? row.released || row.owner === this.writer : p.record.epoch === epoch && p.owner === row.owner;
-      if (ok) continue;
+      if (acceptedBy(row, p, this.writer)) continue;
       const mine = p.record.epoch === null ? 'without a lease' : `under lease epoch ${p.record.epoch} of ${p.owner}`;
       const why =
         `journal write for execution ${row.execution_id} refused: written ${mine}, but the lease is now epoch ${epoch} of ${row.owner}${row.released ? ' (released)' : ''}. ` +
@@ -246,19 +237,37 @@ export class JournalWriter {
       this.leases.lose(row.execution_id, why);
       refusals.push(why);
     }
-    if (refusals.length > 0) throw new JournalError('fenced', `${refusals.join(' ')} Nothing of this batch was written.`);
+    if (refusals.length === 0) return;
+    if (inserted !== 0) {
+      throw new JournalError('unreadable', `the database wrote ${inserted} journal record(s) its lease rows refuse (${refusals.join(' ')}); this store refuses further appends`);
+    }
+    throw new JournalError('fenced', `${refusals.join(' ')} Nothing of this batch was written.`);
   }
 
-
-  /** The writer connection, reopened (lock retaken, chain tail checked) if it was lost while idle. */
+  /**
+   * The writer connection, reopened (lock retaken, chain tail checked) if it was lost. The tail
+   * settles a batch in doubt: it ends either where this process last knew it to end (nothing was
+   * written: the batch goes again) or at the batch's last record (it was committed, whole).
+   */
   private async writerConnection(): Promise<pg.Client> {
     if (this.writerClient) return this.writerClient;
-    const client = await openWriterConnection(this.url, this.writer);
+    let client: pg.Client;
+    try {
+      client = await openWriterConnection(this.url, this.writer);
+    } catch (e) {
+      // While a batch is in doubt, the writer's lock may still be held by this process's own lost
+      // session, until the server notices it is gone: an outage, tried again.
+      if (this.inDoubt !== null && e instanceof JournalError && e.code === 'locked') throw new JournalError('unavailable', `${e.message} (the session of a batch in doubt may not have ended yet; tried again)`);
+      throw e;
+    }
     try {
       const { rows } = await client.query<{ hash: string }>('SELECT hash FROM warden_records WHERE writer_id = $1 ORDER BY writer_sequence DESC LIMIT 1', [this.writer]);
-      if ((rows[0]?.hash ?? GENESIS_HASH) !== this.durableHash) {
+      const tail = rows[0]?.hash ?? GENESIS_HASH;
+      if (this.inDoubt !== null && tail === this.inDoubt) this.durableHash = tail;
+      if (tail !== this.durableHash) {
         throw new JournalError('chain_broken', `writer ${this.writer}'s chain in the database does not end where this process last wrote it: another process wrote under this id, or records were removed`);
       }
+      this.inDoubt = null;
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;

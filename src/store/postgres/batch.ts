@@ -1,0 +1,74 @@
+/**
+ * A journal batch as ONE simple query (so one round trip, one implicit transaction): the global
+ * order lock, the lease rows of the batch's executions, and the rows — inserted only where every
+ * execution's lease still is the one its records were appended under. Values go in as escaped
+ * literals: the simple query protocol takes no parameters, and it is the only one that runs
+ * several statements in one message.
+ */
+import type pg from 'pg';
+import { RECORD_COLUMNS, recordValues, type StoredRecord } from './records.js';
+import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from './schema.js';
+
+/** One record of a batch, with the lease owner it was appended under (fencing), or null. */
+export interface Pending {
+  readonly record: StoredRecord;
+  readonly owner: string | null;
+}
+
+/** A row of `warden_leases` as the fence check reads it (bigint as a string). */
+export interface LeaseRow {
+  execution_id: string;
+  owner: string;
+  epoch: string;
+  released: boolean;
+}
+
+/** The columns holding integers; every other column of a record is text. */
+const INTEGER_COLUMNS = new Set<string>(['writer_sequence', 'epoch']);
+
+/**
+ * Each execution's latest record of the batch: it states the lease this process holds for it
+ * now (one process appended the whole batch; its earlier records were appended by the same holder).
+ */
+export function latestLeaseClaims(batch: readonly Pending[]): Map<string, Pending> {
+  const claims = new Map<string, Pending>();
+  for (const p of batch) if (p.record.executionId !== null) claims.set(p.record.executionId, p);
+  return claims;
+}
+
+/**
+ * Whether a lease row accepts a record. Without an epoch (this instance never leased the
+ * execution): once the lease is released (a resolution, say), or from its owner. With one: only
+ * the epoch and owner of the lease, released or not (the last records of a finished execution may
+ * commit after its release). `batchSql` states the same rule in SQL.
+ */
+export function acceptedBy(row: LeaseRow, p: Pending, writer: string): boolean {
+  return p.record.epoch === null ? row.released || row.owner === writer : p.record.epoch === Number(row.epoch) && p.owner === row.owner;
+}
+
+/** The batch's statements: lock; lease rows (shared); the rows, unless a lease refuses them. */
+export function batchSql(client: pg.Client, batch: readonly Pending[], claims: ReadonlyMap<string, Pending>, writer: string): string {
+  const lit = (v: unknown): string => {
+    if (v === null || v === undefined) return 'NULL';
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new RangeError(`journal batch: ${v} is not an integer a record column holds`);
+      return String(v);
+    }
+    return client.escapeLiteral(String(v));
+  };
+  const typed = (column: string, v: unknown) => `${lit(v)}::${INTEGER_COLUMNS.has(column) ? 'bigint' : 'text'}`;
+  const rows = batch.map((p) => `(${recordValues(p.record).map((v, k) => typed(RECORD_COLUMNS[k]!, v)).join(', ')})`);
+  const columns = RECORD_COLUMNS.join(', ');
+  const statements = [`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${JOURNAL_ORDER_LOCK})`];
+  let unlessRefused = '';
+  if (claims.size > 0) {
+    const ids = [...claims.keys()].map(lit).join(', ');
+    statements.push(`SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id IN (${ids}) FOR SHARE`);
+    const stated = [...claims].map(([id, p]) => `(${lit(id)}::text, ${lit(p.record.epoch)}::bigint, ${lit(p.owner)}::text)`).join(', ');
+    unlessRefused =
+      ` WHERE NOT EXISTS (SELECT 1 FROM warden_leases l JOIN (VALUES ${stated}) AS c(execution_id, epoch, owner) ON l.execution_id = c.execution_id` +
+      ` WHERE NOT (CASE WHEN c.epoch IS NULL THEN l.released OR l.owner = ${lit(writer)} ELSE l.epoch = c.epoch AND l.owner IS NOT DISTINCT FROM c.owner END))`;
+  }
+  statements.push(`INSERT INTO warden_records (${columns}) SELECT ${columns} FROM (VALUES ${rows.join(', ')}) AS v(${columns})${unlessRefused} ORDER BY writer_sequence`);
+  return statements.join(';\n');
+}
