@@ -13,11 +13,18 @@ function outline(input: unknown): unknown {
   }
 }
 
-/** A string member of untrusted input, bounded, or null. Never throws. */
+/**
+ * What no store can keep as sent: half of a surrogate pair, and a NUL (PostgreSQL text refuses it)
+ * (stored as U+FFFD, so the record no longer hashes as it was chained). The cut at 128 units can
+ * split a pair by itself.
+ */
+const HALF_PAIR = new RegExp('[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]', 'g');
+
+/** A string member of untrusted input, bounded and storable (half a pair or a NUL becomes U+FFFD), or null. Never throws. */
 export const peek = (input: unknown, key: string): string | null => {
   try {
     const v = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
-    return typeof v === 'string' ? v.slice(0, 128) : null;
+    return typeof v === 'string' ? v.slice(0, 128).replace(HALF_PAIR, '\uFFFD').replaceAll('\u0000', '\uFFFD') : null;
   } catch {
     return null;
   }

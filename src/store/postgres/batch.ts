@@ -6,6 +6,7 @@
  * several statements in one message.
  */
 import type pg from 'pg';
+import { JournalError } from '../../journal/types.js';
 import { RECORD_COLUMNS, recordValues, type StoredRecord } from './records.js';
 import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from './schema.js';
 
@@ -48,13 +49,18 @@ export function acceptedBy(row: LeaseRow, p: Pending, writer: string): boolean {
 
 /** The batch's statements: lock; lease rows (shared); the rows, unless a lease refuses them. */
 export function batchSql(client: pg.Client, batch: readonly Pending[], claims: ReadonlyMap<string, Pending>, writer: string): string {
+  // A value the batch cannot carry is refused here as a JournalError (for good: later records chain
+  // on it), never sent: a NUL would end the query's text and the server would answer 08P01, which
+  // reads as an answer lost (a batch in doubt, sent again every 500 ms).
   const lit = (v: unknown): string => {
     if (v === null || v === undefined) return 'NULL';
     if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) throw new RangeError(`journal batch: ${v} is not an integer a record column holds`);
+      if (!Number.isSafeInteger(v)) throw new JournalError('unreadable', `journal batch: ${v} is not an integer a record column holds`);
       return String(v);
     }
-    return client.escapeLiteral(String(v));
+    const text = String(v);
+    if (text.includes('\u0000')) throw new JournalError('unreadable', `journal batch: a record's text holds a NUL character, which PostgreSQL text cannot store: ${JSON.stringify(text.slice(0, 64))}`);
+    return client.escapeLiteral(text);
   };
   const typed = (column: string, v: unknown) => `${lit(v)}::${INTEGER_COLUMNS.has(column) ? 'bigint' : 'text'}`;
   const rows = batch.map((p) => `(${recordValues(p.record).map((v, k) => typed(RECORD_COLUMNS[k]!, v)).join(', ')})`);

@@ -180,8 +180,9 @@ export class JournalWriter {
       batch = this.afterCommitted(leased);
       if (batch.length === 0) return;
       claims = latestLeaseClaims(batch);
+      const sql = batchSql(client, batch, claims, this.writer); // a refusal here is not an answer lost
       try {
-        results = (await client.query(batchSql(client, batch, claims, this.writer))) as unknown as pg.QueryResult[];
+        results = (await client.query(sql)) as unknown as pg.QueryResult[];
         break;
       } catch (e) {
         // The server refused a statement: the implicit transaction rolled back, nothing was written.
