@@ -14,9 +14,8 @@ function outline(input: unknown): unknown {
 }
 
 /**
- * What no store can keep as sent: half of a surrogate pair, and a NUL (PostgreSQL text refuses it)
- * (stored as U+FFFD, so the record no longer hashes as it was chained). The cut at 128 units can
- * split a pair by itself.
+ * Half of a surrogate pair: a store keeps it as U+FFFD, so the record no longer hashes as it was
+ * chained (and the cut at 128 units can split a pair by itself). A NUL, PostgreSQL text refuses.
  */
 const HALF_PAIR = new RegExp('[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]', 'g');
 
