@@ -13,7 +13,7 @@ import type { Clock } from '../domain/clock.js';
 import { KillSwitchState, KillSwitchType } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { flushes, sharesKillSwitch } from '../journal/capabilities.js';
-import type { FleetSwitch, Journal } from '../journal/types.js';
+import { JournalError, type FleetSwitch, type Journal } from '../journal/types.js';
 import type { ExecutionRegistry } from './registry.js';
 import { HoldKind, KillSwitchBoard, type KillSwitchChange, type KillSwitchSetOptions } from './killSwitch.js';
 import type { Logger } from './logger.js';
@@ -21,6 +21,8 @@ import { traceFleetKillSwitch } from './fleetKillSwitchTrace.js';
 
 /** How often the engine checks whether the fleet's state is still confirmed (ms of its clock). */
 export const FLEET_STALENESS_CHECK_MS = 250;
+/** How often a flag's announcement is tried again while the store is out of reach (ms of its clock). */
+const ANNOUNCE_RETRY_MS = 500;
 
 export interface FleetKillSwitch {
   /** Resolves once the fleet's state was confirmed and applied, or the staleness budget ran out (then the engine reads it fail-closed). */
@@ -102,11 +104,30 @@ export function joinFleetKillSwitch(deps: {
   // the other engines are told to read the flags again. The told change is not a switch setting
   // (readers skip it as one): the flag itself is the fleet's halt. A flag whose records could not be
   // written is not announced; it halts this engine only.
+  // An outage does not drop an announcement: the writer keeps the flag's records queued and writes
+  // them when the store is back, so the announcement waits for them (every ANNOUNCE_RETRY_MS), in
+  // order behind the ones before it. Only a journal failed for good (or a closed store) drops it.
+  let announcing: Promise<void> = Promise.resolve();
+  const announce = async (change: KillSwitchChange): Promise<void> => {
+    for (let tries = 1; !stopped; tries++) {
+      try {
+        if (flushes(store)) await store.flush();
+        await setKillSwitch({ state: change.hold!.state, ...(change.symbol === null ? {} : { symbol: change.symbol }), type: KillSwitchType.Reconciliation, reason: change.reason, operator: change.operator });
+        return;
+      } catch (e) {
+        const code = (e as { code?: unknown } | null)?.code;
+        if (code === 'closed' || (e instanceof JournalError && code !== 'unavailable')) {
+          logger.error({ err: String(e), change }, 'reconciliation flag not announced to the fleet: its records are not in the store; it halts this engine only');
+          return;
+        }
+        if (tries === 1) logger.warn({ err: String(e), change }, 'reconciliation flag not announced to the fleet yet: the store is out of reach; announced once its records are written');
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, ANNOUNCE_RETRY_MS));
+      }
+    }
+  };
   board.onChange((change) => {
     if (change.hold?.kind !== HoldKind.Reconciliation || change.operator === 'fleet' || stopped) return;
-    Promise.resolve(flushes(store) ? store.flush() : undefined)
-      .then(() => setKillSwitch({ state: change.hold!.state, ...(change.symbol === null ? {} : { symbol: change.symbol }), type: KillSwitchType.Reconciliation, reason: change.reason, operator: change.operator }))
-      .catch((e: unknown) => logger.error({ err: String(e), change }, 'reconciliation flag not announced to the fleet: its records are not in the store; it halts this engine only'));
+    announcing = announcing.then(() => announce(change));
   });
 
   const apply = (switches: readonly FleetSwitch[], why: string) => {
