@@ -48,6 +48,10 @@ export interface FleetLedger {
  * @example
  * const fleet = joinFleetLedger({ store: await PostgresStore.connect(url), clock: systemClock, logger });
  */
+/** A settlement the store did not take is tried again every so often (ms of the clock), so many times: through an outage of a minute. */
+const SETTLE_RETRY_MS = 500;
+const SETTLE_RETRIES = 120;
+
 export function joinFleetLedger(deps: { readonly store: Journal; readonly clock: Clock; readonly logger: Logger }): FleetLedger | null {
   const { store, clock, logger } = deps;
   if (!keepsFleetLedger(store)) return null;
@@ -94,7 +98,15 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
     // there: a duplicate or a refusal costs the store nothing.
     settled: (executionId, result) => {
       if (!joined.delete(executionId) && result.status === 'rejected') return;
-      report('a settlement', executionId, () => store.settleFleetPosition(executionId, result.filledQuantity ?? 0, result.status !== 'rejected'));
+      // A settlement the store did not take (an outage) is tried again: unwritten, every other engine
+      // would count the execution's whole unfilled size for good. A settled row is never settled
+      // twice (the statement skips it), so a try whose answer was lost costs nothing.
+      const settle = (left: number): Promise<void> =>
+        store.settleFleetPosition(executionId, result.filledQuantity ?? 0, result.status !== 'rejected').catch((e: unknown) => {
+          if (left === 0 || (e as { code?: unknown } | null)?.code === 'closed') throw e;
+          return new Promise<void>((resolve) => clock.setTimeout(resolve, SETTLE_RETRY_MS)).then(() => settle(left - 1));
+        });
+      report('a settlement', executionId, () => settle(SETTLE_RETRIES));
     },
   };
 }

@@ -54,6 +54,9 @@ describe('a flag raised during a short store outage', () => {
     expect(seen.lines.some((l) => l.msg.includes('not announced to the fleet yet'))).toBe(true); // the outage met the announcement
     await vi.waitFor(() => expect(b!.awaitingResolution().map((r) => r.advisoryId)).toEqual(['outage-1']), { timeout: 5_000, interval: 100 });
     expect(await b!.execute(order('outage-2'))).toMatchObject({ status: 'rejected', error: { code: 'kill_switch_active' } });
+    // The fleet's ledger settles the execution too once the store is back: an open row counts its
+    // whole unfilled size on every other engine (limits, reconciliation ranges) for as long as it stays.
+    await vi.waitFor(async () => expect(await db.query("SELECT settled FROM warden_positions WHERE execution_id = $1", [flagged.executionId])).toEqual([{ settled: true }]), { timeout: 5_000, interval: 100 });
     await Promise.all([a!.close(), b!.close()]);
   }, 60_000);
 });
