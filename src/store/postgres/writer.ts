@@ -40,6 +40,8 @@ export class JournalWriter {
   private retry: NodeJS.Timeout | null = null;
   /** Hash of the last record of a batch sent without an answer: committed whole or not at all. */
   private inDoubt: string | null = null;
+  /** This process's writer session was lost: its lock may outlive it on the server for a while. */
+  private lostSession = false;
   private closed = false;
   /** Writes a checkpoint every so many records (set by `PostgresStore.connect`); null: none. */
   checkpoints: WriterCheckpoints | null = null;
@@ -256,9 +258,10 @@ export class JournalWriter {
     try {
       client = await openWriterConnection(this.url, this.writer);
     } catch (e) {
-      // While a batch is in doubt, the writer's lock may still be held by this process's own lost
-      // session, until the server notices it is gone: an outage, tried again.
-      if (this.inDoubt !== null && e instanceof JournalError && e.code === 'locked') throw new JournalError('unavailable', `${e.message} (the session of a batch in doubt may not have ended yet; tried again)`);
+      // Once this process lost its writer session (a batch in doubt, or a connection that ended while
+      // idle), the writer's lock may still be held by that session until the server notices it is
+      // gone (a cut the server did not see lasts until its TCP keepalive gives up): an outage, tried again.
+      if ((this.inDoubt !== null || this.lostSession) && e instanceof JournalError && e.code === 'locked') throw new JournalError('unavailable', `${e.message} (this process's own lost session may not have ended yet; tried again)`);
       throw e;
     }
     try {
@@ -279,12 +282,16 @@ export class JournalWriter {
 
   private adoptWriter(client: pg.Client): void {
     this.writerClient = client;
+    this.lostSession = false;
     client.on('error', () => this.dropWriter(client));
     client.on('end', () => this.dropWriter(client));
   }
 
   private dropWriter(client: pg.Client): void {
-    if (this.writerClient === client) this.writerClient = null;
+    if (this.writerClient === client) {
+      this.writerClient = null;
+      this.lostSession = true;
+    }
     client.end().catch(() => undefined);
   }
 
