@@ -17,6 +17,10 @@ import { acceptedBy, batchSql, latestLeaseClaims, type LeaseRow, type Pending } 
 
 /** How long a batch waits before it is tried again while the server is out of reach (ms). */
 const OUTAGE_RETRY_MS = 500;
+/** How many times in a row a batch the server rolled back (deadlock victim, serialization) is sent again at once. */
+const ROLLED_BACK_RETRIES = 5;
+/** SQLSTATE class 40 (transaction rollback: deadlock_detected 40P01, serialization_failure 40001): nothing was written. */
+const transactionRolledBack = (e: unknown) => ['40P01', '40001'].includes(String((e as { code?: unknown } | null)?.code));
 
 interface Waiter {
   resolve(): void;
@@ -176,7 +180,9 @@ export class JournalWriter {
     let batch: Pending[];
     let claims: Map<string, Pending>;
     let results: pg.QueryResult[];
-    for (let attempt = 1; ; attempt++) {
+    let reconnected = false;
+    let rolledBack = 0;
+    for (;;) {
       const client = await this.writerConnection();
       // What an in-doubt batch committed is not written again.
       batch = this.afterCommitted(leased);
@@ -188,12 +194,16 @@ export class JournalWriter {
         break;
       } catch (e) {
         // The server refused a statement: the implicit transaction rolled back, nothing was written.
+        // A deadlock (the engine's own renewal locks the lease rows in another order) or a
+        // serialization failure is the server's choice of victim, not a refusal: the batch goes again.
+        if (transactionRolledBack(e) && ++rolledBack <= ROLLED_BACK_RETRIES) continue;
         if (!unreachable(e)) throw e;
         // No answer: the batch may have been committed; the next connection's tail tells. A
         // connection lost while idle (a server restart) is reopened at once, once.
         this.inDoubt = batch.at(-1)!.record.hash;
         this.dropWriter(client);
-        if (attempt === 2) throw e;
+        if (reconnected) throw e;
+        reconnected = true;
       }
     }
     const inserted = results.at(-1)!.rowCount ?? 0;
