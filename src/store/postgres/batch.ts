@@ -5,7 +5,6 @@
  * literals: the simple query protocol takes no parameters, and it is the only one that runs
  * several statements in one message.
  */
-import type pg from 'pg';
 import { JournalError } from '../../journal/types.js';
 import { RECORD_COLUMNS, recordValues, type StoredRecord } from './records.js';
 import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from './schema.js';
@@ -47,8 +46,21 @@ export function acceptedBy(row: LeaseRow, p: Pending, writer: string): boolean {
   return p.record.epoch === null ? row.released || row.owner === writer : p.record.epoch === Number(row.epoch) && p.owner === row.owner;
 }
 
+const QUOTE_OR_BACKSLASH = /['\\]/;
+
+/**
+ * A text literal, as the driver's `escapeLiteral` writes it (quotes doubled; with a backslash, an
+ * `E''` string with backslashes doubled), without reading each character in JavaScript when
+ * there is nothing to escape: a batch of 10,000 records took 300 ms to build that way.
+ */
+function quoted(text: string): string {
+  if (!QUOTE_OR_BACKSLASH.test(text)) return `'${text}'`;
+  const body = text.replaceAll("'", "''");
+  return text.includes('\\') ? ` E'${body.replaceAll('\\', '\\\\')}'` : `'${body}'`;
+}
+
 /** The batch's statements: lock; lease rows (shared); the rows, unless a lease refuses them. */
-export function batchSql(client: pg.Client, batch: readonly Pending[], claims: ReadonlyMap<string, Pending>, writer: string): string {
+export function batchSql(batch: readonly Pending[], claims: ReadonlyMap<string, Pending>, writer: string): string {
   // A value the batch cannot carry is refused here as a JournalError (for good: later records chain
   // on it), never sent: a NUL would end the query's text and the server would answer 08P01, which
   // reads as an answer lost (a batch in doubt, sent again every 500 ms).
@@ -60,10 +72,12 @@ export function batchSql(client: pg.Client, batch: readonly Pending[], claims: R
     }
     const text = String(v);
     if (text.includes('\u0000')) throw new JournalError('unreadable', `journal batch: a record's text holds a NUL character, which PostgreSQL text cannot store: ${JSON.stringify(text.slice(0, 64))}`);
-    return client.escapeLiteral(text);
+    return quoted(text);
   };
-  const typed = (column: string, v: unknown) => `${lit(v)}::${INTEGER_COLUMNS.has(column) ? 'bigint' : 'text'}`;
-  const rows = batch.map((p) => `(${recordValues(p.record).map((v, k) => typed(RECORD_COLUMNS[k]!, v)).join(', ')})`);
+  // The first row states each column's type; the rows after it take it (VALUES resolves a column
+  // over all its rows, as UNION does).
+  const casts = RECORD_COLUMNS.map((column) => (INTEGER_COLUMNS.has(column) ? '::bigint' : '::text'));
+  const rows = batch.map((p, i) => `(${recordValues(p.record).map((v, k) => (i === 0 ? lit(v) + casts[k]! : lit(v))).join(', ')})`);
   const columns = RECORD_COLUMNS.join(', ');
   const statements = [`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_NAMESPACE}, ${JOURNAL_ORDER_LOCK})`];
   let unlessRefused = '';

@@ -188,7 +188,7 @@ export class JournalWriter {
       batch = this.afterCommitted(leased);
       if (batch.length === 0) return;
       claims = latestLeaseClaims(batch);
-      const sql = batchSql(client, batch, claims, this.writer); // a refusal here is not an answer lost
+      const sql = batchSql(batch, claims, this.writer); // a refusal here is not an answer lost
       try {
         results = (await client.query(sql)) as unknown as pg.QueryResult[];
         break;
