@@ -21,6 +21,23 @@ export const QUERY_TIMEOUT_MS = 10_000;
  * session, where the lease check fences it if another engine took its executions over meanwhile.
  */
 export const IDLE_IN_TRANSACTION_MS = 5_000;
+/**
+ * Every store session asks the server to probe a silent peer after 10 s, every 5 s, 3 times: a
+ * session whose engine's host vanished (power, a cut the server did not see) ends within about
+ * 25 s, and with it the writer's lock it held — by the operating system's default, two hours, in
+ * which an engine restarted under that writer id was refused (`locked`). The client probes too.
+ */
+const SESSION_OPTIONS = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
+/** What every store connection is opened with: its bounds, and the server's limits on its session. */
+export const connectionSettings = (url: string) => ({
+  connectionString: url,
+  connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  query_timeout: QUERY_TIMEOUT_MS,
+  idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+  options: SESSION_OPTIONS,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+});
 /** SQLSTATE idle_in_transaction_session_timeout: the server ended the session, its transaction rolled back. */
 const IDLE_SESSION_ENDED = '25P03';
 
@@ -45,7 +62,7 @@ export function redact(url: string): string {
 
 /** A dedicated (unpooled) connection with the store's bounds; not yet connected. */
 export function dedicatedClient(url: string): pg.Client {
-  return new pgDriver.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
+  return new pgDriver.Client(connectionSettings(url));
 }
 
 /** Connections for claims, leases, kill switch changes and store-wide reads. */
@@ -91,7 +108,7 @@ export type GatedPool = pg.Pool & { readonly intake: IntakeGate };
 export function openPool(url: string, size: number | undefined): GatedPool {
   const max = size ?? DEFAULT_POOL_SIZE;
   if (!Number.isInteger(max) || max < 1) throw new PostgresStoreError('invalid_option', `poolSize must be a positive integer, got ${String(size)}`);
-  const pool = new pgDriver.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS });
+  const pool = new pgDriver.Pool({ ...connectionSettings(url), max });
   pool.on('error', () => undefined); // an idle connection that dies is replaced on next use
   return Object.assign(pool, { intake: intakeGate(pool, max, INTAKE_WAIT_MS) });
 }

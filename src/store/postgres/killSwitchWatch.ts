@@ -10,6 +10,7 @@ import { KillSwitchType, type KillSwitchState } from '../../domain/constants.js'
 import { FailClosedKillSwitch, type FleetSwitch } from './failClosed.js';
 import { PostgresStoreError } from './errors.js';
 import { KILL_SWITCH_CHANNEL } from './schema.js';
+import { connectionSettings } from './connection.js';
 
 /**
  * Default backstop poll: the switches are re-read at least this often while connected (ms).
@@ -191,7 +192,7 @@ export function startKillSwitchWatch(url: string, onChange: (switches: readonly 
   const connect = async () => {
     if (stopped || client || connecting) return;
     connecting = true;
-    const c = new pgDriver.Client({ connectionString: url, connectionTimeoutMillis: WATCH_IO_TIMEOUT_MS, query_timeout: WATCH_IO_TIMEOUT_MS });
+    const c = new pgDriver.Client({ ...connectionSettings(url), connectionTimeoutMillis: WATCH_IO_TIMEOUT_MS, query_timeout: WATCH_IO_TIMEOUT_MS });
     c.on('error', () => lost(c));
     c.on('end', () => lost(c));
     try {
