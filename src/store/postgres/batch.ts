@@ -83,7 +83,8 @@ export function batchSql(batch: readonly Pending[], claims: ReadonlyMap<string, 
   let unlessRefused = '';
   if (claims.size > 0) {
     const ids = [...claims.keys()].map(lit).join(', ');
-    statements.push(`SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id IN (${ids}) FOR SHARE`);
+    // In execution id order, as renewals lock them: two statements that lock rows in the same order never deadlock.
+    statements.push(`SELECT execution_id, owner, epoch, released FROM warden_leases WHERE execution_id IN (${ids}) ORDER BY execution_id COLLATE "C" FOR SHARE`);
     const stated = [...claims].map(([id, p]) => `(${lit(id)}::text, ${lit(p.record.epoch)}::bigint, ${lit(p.owner)}::text)`).join(', ');
     unlessRefused =
       ` WHERE NOT EXISTS (SELECT 1 FROM warden_leases l JOIN (VALUES ${stated}) AS c(execution_id, epoch, owner) ON l.execution_id = c.execution_id` +

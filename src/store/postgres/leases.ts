@@ -151,10 +151,13 @@ export class LeaseKeeper {
     let rows: { execution_id: string; epoch: string; renewed: boolean; owner: string | null; current: string | null; released: boolean | null; db_now: Date }[];
     try {
       ({ rows } = await client.query(
+        // The rows are locked in execution id order first, as a journal batch locks them (FOR
+        // SHARE): in any other order the two deadlock, and the server rolls one back after 1 s.
         `WITH mine AS (SELECT * FROM unnest($2::text[], $3::bigint[]) AS m(execution_id, epoch)),
+         locked AS MATERIALIZED (SELECT l.execution_id FROM warden_leases l WHERE l.execution_id IN (SELECT execution_id FROM mine) ORDER BY l.execution_id COLLATE "C" FOR UPDATE OF l),
          renewed AS (
            UPDATE warden_leases l SET expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
-             FROM mine WHERE l.execution_id = mine.execution_id AND l.epoch = mine.epoch AND l.owner = $1 AND NOT l.released
+             FROM mine JOIN locked USING (execution_id) WHERE l.execution_id = mine.execution_id AND l.epoch = mine.epoch AND l.owner = $1 AND NOT l.released
            RETURNING l.execution_id)
          SELECT m.execution_id, m.epoch, (r.execution_id IS NOT NULL) AS renewed, l.owner, l.epoch AS current, l.released, now() AS db_now
            FROM mine m LEFT JOIN renewed r USING (execution_id) LEFT JOIN warden_leases l USING (execution_id)`,
