@@ -130,11 +130,7 @@ export class TransactionStream {
       return;
     }
     const transaction = TransactionSchema.safeParse(wrapped?.transaction ?? json);
-    if (!transaction.success) return;
-    // Ids follow one another: one past the next is a gap, filled (this one included) before it is taken.
-    const { id } = transaction.data;
-    if (this.#lastId !== null && /^\d+$/.test(id) && BigInt(id) > BigInt(this.#lastId) + 1n) await this.#fillGap();
-    this.#take(transaction.data);
+    if (transaction.success) this.#take(transaction.data);
   }
 
   async #fillGap(): Promise<void> {
