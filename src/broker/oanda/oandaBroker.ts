@@ -193,6 +193,10 @@ export class OandaBroker implements BrokerAdapter {
     if (ordered !== undefined) this.#streamed.noteOrdered(ref.clientOrderId, ordered);
     const base = { clientOrderId: ref.clientOrderId, brokerOrderId: order.id };
     const fill = order.fillingTransactionID ? await this.#rest.fillTransaction(order.fillingTransactionID) : null;
+    // The fill must be this order's too: another order's units and price are never taken as ours.
+    if (fill && (fill.orderID !== order.id || (fill.clientOrderID !== undefined && fill.clientOrderID !== ref.clientOrderId))) {
+      throw new BrokerError(`${this.name}: order ${order.id} (${ref.clientOrderId}) names fill ${fill.id}, which is order ${fill.orderID}'s (${fill.clientOrderID ?? 'no client id'})`, { retryable: true, code: 'wrong_order' });
+    }
     switch (order.state) {
       case 'FILLED':
         if (!fill) throw new BrokerError(`${this.name}: order ${order.id} is FILLED without a filling transaction`, { retryable: true, code: 'unreadable_answer' });
