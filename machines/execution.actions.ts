@@ -104,7 +104,7 @@ export function createActions(env: ExecutionEnv) {
     // --- rule 4: the deadline, fixed once and kept in the context for its timer
     fixHardDeadline: update(({ context }) => ({ deadline: { at: now(context) + HARD_TIMEOUT_MS, windowMs: HARD_TIMEOUT_MS, passed: false } })),
     /** The timer waits what is left of the fixed deadline when trading starts (the claim took some of it). */
-    armHardDeadline: update(({ context }) => ({ deadline: { at: context.deadline!.at, windowMs: Math.max(0, context.deadline!.at - now(context)), passed: false } })),
+    armHardDeadline: update(({ context }) => ({ deadline: { at: context.deadline!.at, windowMs: Math.min(HARD_TIMEOUT_MS, Math.max(0, context.deadline!.at - now(context))), passed: false } })),
     restoreExecution: update(({ context }) => {
       const r = context.recovery!;
       const ks = context.killSwitch;
@@ -112,7 +112,8 @@ export function createActions(env: ExecutionEnv) {
       return {
         // A switch set while no engine ran meets this execution mid-flight: DURING, as if heard now.
         ...(engaged ? { killSwitch: { ...ks, phase: ks.phase ?? ('during' as const), seen: mostSevere(ks.seen, ks.state) } } : {}),
-        deadline: { at: r.deadlineAt, windowMs: Math.max(0, r.deadlineAt - now(context)), passed: false },
+        // A clock that reads earlier than the claim's never stretches the window past HARD_TIMEOUT_MS.
+        deadline: { at: r.deadlineAt, windowMs: Math.min(HARD_TIMEOUT_MS, Math.max(0, r.deadlineAt - now(context))), passed: false },
         // Nobody knows what became of the last send: the look-up that follows decides.
         send: { ...context.send, attempts: r.submitAttempts, unconfirmed: true },
       };

@@ -199,7 +199,9 @@ export function createEngine(options: EngineOptions): Engine {
   // concerned the previous process alone (its journal, its fencing, its shutdown), are lifted.
   for (const { result, symbol } of restored.awaiting) registry.restoreFlag(result, symbol);
   const awaiting = new Set(restored.awaiting.map((f) => f.result.advisoryId));
-  for (const h of board.holds()) {
+  // A reader (`warden kill-switch show`) is no restart: it shows the holds as recorded, and lifts none it could not record.
+  const reader = (store as { readonly options?: { readonly readOnly?: unknown } }).options?.readOnly === true;
+  for (const h of reader ? [] : board.holds()) {
     if (h.kind === HoldKind.Reconciliation && !awaiting.has(h.key)) board.lift(h.kind, h, 'no open flag at restart', 'warden');
     else if (h.kind !== HoldKind.Operator && h.kind !== HoldKind.Reconciliation) board.lift(h.kind, h, 'restart with a healthy journal', 'warden');
   }

@@ -295,10 +295,21 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
     },
     /** Sees reconciliation's position answers: what the venue holds beyond Warden's own fills. */
     watch(observer: BrokerObserver): BrokerObserver {
+      /** Warden's net on the symbol when each reconciliation asked: a fill heard before the answer makes the answer's moment unknown. */
+      const askedWith = new Map<string, number>();
       return (call) => {
-        if (call.phase === 'response' && call.method === 'getPosition') {
-          const position = PositionReportSchema.safeParse(call.payload);
-          if (position.success) outside.set(position.data.symbol, position.data.quantity - ledger.net(position.data.symbol));
+        if (call.method === 'getPosition' && call.executionId !== null) {
+          const asked = askedWith.get(call.executionId);
+          askedWith.delete(call.executionId);
+          const symbol = (call.payload as { symbol?: unknown } | null)?.symbol;
+          if (call.phase === 'request' && typeof symbol === 'string') askedWith.set(call.executionId, ledger.net(symbol));
+          const position = call.phase === 'response' ? PositionReportSchema.safeParse(call.payload) : null;
+          if (position?.success) {
+            const net = ledger.net(position.data.symbol);
+            outside.set(position.data.symbol, position.data.quantity - net);
+            // The answer may predate those fills (reconciliation explains either): not a figure to count on.
+            if (asked !== undefined && asked !== net) unsure.add(position.data.symbol);
+          }
         }
         return observer(call);
       };

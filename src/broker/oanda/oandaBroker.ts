@@ -127,11 +127,10 @@ export class OandaBroker implements BrokerAdapter {
       const tick = 10 ** -instrument.displayPrecision;
       const distance = Math.max(tick, Math.abs(protect.slOffsetPct) * protect.referencePrice);
       order.stopLossOnFill = { distance: distance.toFixed(instrument.displayPrecision), timeInForce: 'GTC' };
-      if (this.#priceBoundPct !== undefined) {
-        const bound = protect.referencePrice * (req.side === 'buy' ? 1 + this.#priceBoundPct : 1 - this.#priceBoundPct);
-        order.priceBound = bound.toFixed(instrument.displayPrecision);
-      }
     }
+    // The engine's collar (req.priceBound) and this adapter's own: the stricter one bounds the fill.
+    const bounds = [...(req.priceBound !== undefined ? [req.priceBound] : []), ...(protect && this.#priceBoundPct !== undefined ? [protect.referencePrice * (req.side === 'buy' ? 1 + this.#priceBoundPct : 1 - this.#priceBoundPct)] : [])];
+    if (bounds.length > 0) order.priceBound = (req.side === 'buy' ? Math.min(...bounds) : Math.max(...bounds)).toFixed(instrument.displayPrecision);
     this.#remember(req.clientOrderId, req.quantity);
     const answer = await this.#rest.call('POST', this.#rest.accountPath('/orders'), { order });
     if (answer.status === 201) {
@@ -194,6 +193,10 @@ export class OandaBroker implements BrokerAdapter {
     if (ordered !== undefined) this.#streamed.noteOrdered(ref.clientOrderId, ordered);
     const base = { clientOrderId: ref.clientOrderId, brokerOrderId: order.id };
     const fill = order.fillingTransactionID ? await this.#rest.fillTransaction(order.fillingTransactionID) : null;
+    // The fill must be this order's too: another order's units and price are never taken as ours.
+    if (fill && (fill.orderID !== order.id || (fill.clientOrderID !== undefined && fill.clientOrderID !== ref.clientOrderId))) {
+      throw new BrokerError(`${this.name}: order ${order.id} (${ref.clientOrderId}) names fill ${fill.id}, which is order ${fill.orderID}'s (${fill.clientOrderID ?? 'no client id'})`, { retryable: true, code: 'wrong_order' });
+    }
     switch (order.state) {
       case 'FILLED':
         if (!fill) throw new BrokerError(`${this.name}: order ${order.id} is FILLED without a filling transaction`, { retryable: true, code: 'unreadable_answer' });
