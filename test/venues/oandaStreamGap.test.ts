@@ -27,11 +27,7 @@ async function until(ok: () => boolean, what: string): Promise<void> {
 }
 
 describe('OandaBroker: a stream that skipped transactions', () => {
-  // Open defect. The fix is three lines in stream.ts `#line` (fill the gap first when a
-  // transaction's id is past the next one), but the path suite's replay (test/paths/oandaBroker.ts)
-  // releases held stream lines out of id order, which the fix rightly reads as a gap: the replay
-  // must release them in id order first. Drop `.fails` with both.
-  it.fails('a transaction past the next id first fetches the ones skipped: the earlier fill is pushed, before the later one', async () => {
+  it('a transaction past the next id first fetches the ones skipped: the earlier fill is pushed, before the later one', async () => {
     venue = await new OandaVenue().start();
     broker = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5 });
     const seen: OrderReport[] = [];

@@ -248,12 +248,13 @@ export class OandaVenue {
     this.#cancel(order, reason, String(this.#nextId));
   }
 
-  /** Writes the transactions kept back by `holdStream` that `which` selects (default: all), in order. */
+  /**
+   * Writes the transactions kept back by `holdStream` that `which` selects (default: all), each after
+   * every one kept back before it: a v20 stream runs behind but never out of id order.
+   */
   releaseHeld(which: (t: { type: string; clientOrderID?: string }) => boolean = () => true): void {
-    for (const t of this.#held.filter((x) => which(x as never))) {
-      this.#held.splice(this.#held.indexOf(t), 1);
-      this.#writeStreams(t);
-    }
+    const through = this.#held.findLastIndex((x) => which(x as never));
+    for (const t of this.#held.splice(0, through + 1)) this.#writeStreams(t);
   }
 
   /** Opens a trade no Warden order made (another desk's), with its stop, as a fill of a market order would. */

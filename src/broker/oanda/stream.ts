@@ -1,7 +1,8 @@
 /**
  * OANDA's transactions stream (`GET /v3/accounts/{accountID}/transactions/stream`): one
  * connection for every listener, newline-delimited JSON, a `HEARTBEAT` every few seconds carrying
- * `lastTransactionID`. A heartbeat ahead of the last transaction seen, or a reconnect, is a gap:
+ * `lastTransactionID`. A heartbeat ahead of the last transaction seen, a transaction past the next
+ * id (v20 numbers them one after another and streams them in id order), or a reconnect, is a gap:
  * it is filled from `/transactions/sinceid` before anything newer is taken. Silence longer than the
  * heartbeat timeout is a dead stream: it is dropped and reopened.
  */
@@ -130,7 +131,10 @@ export class TransactionStream {
       return;
     }
     const transaction = TransactionSchema.safeParse(wrapped?.transaction ?? json);
-    if (transaction.success) this.#take(transaction.data);
+    if (!transaction.success) return;
+    // Ids come one after another: one past the next means some were lost on the way; fetch them first.
+    if (this.#lastId !== null && /^\d+$/.test(transaction.data.id) && BigInt(transaction.data.id) > BigInt(this.#lastId) + 1n) await this.#fillGap();
+    this.#take(transaction.data);
   }
 
   async #fillGap(): Promise<void> {
