@@ -12,7 +12,7 @@ import type { BrokerAdapter, PositionReport, Quote } from '../broker/types.js';
 import type { Clock } from '../domain/clock.js';
 import { LIMIT_FACT_CALL_MS, RATE_WINDOW_MS } from '../domain/constants.js';
 import { WardenUsageError } from '../domain/errors.js';
-import { deepFreeze } from '../domain/json.js';
+import { canonicalJson, deepFreeze } from '../domain/json.js';
 import { parseLimits, type Limits, type LimitsInput } from '../domain/limits.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { PositionReportSchema, type FrozenSnapshot } from '../domain/schemas.js';
@@ -136,10 +136,29 @@ const positivePrice = (n: unknown): n is number => typeof n === 'number' && Numb
  * const book = createLimitBook({ limits: checkEngineLimits(options.limits, broker), broker, clock, ledger, journal });
  * const machine = createExecutionMachine({ broker, readLimitFacts: book.readFacts });
  */
-export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; clock: Clock; ledger: PositionLedger; journal: EngineJournal; fleet?: FleetLedger | null }) {
+export function createLimitBook(deps: {
+  limits: Limits;
+  broker: BrokerAdapter;
+  clock: Clock;
+  ledger: PositionLedger;
+  journal: EngineJournal;
+  fleet?: FleetLedger | null;
+  /** The limits the journal's last process started with and stopped under (`restoreFromStore`). */
+  restored?: { readonly configured: Limits; readonly inForce: Limits } | null;
+  /** Hears that the limits given differ from the last process's, whose tightenings are therefore not carried on. */
+  onReplaced?: (why: string) => void;
+}) {
   const { broker, clock, ledger, journal } = deps;
   const fleet = deps.fleet ?? null;
-  let current = deps.limits;
+  const restored = deps.restored ?? null;
+  // Started with the limits the last process started with (a supervisor's restart): the operators'
+  // tightenings since are still in force — a restart never loosens what nobody loosened. Started
+  // with other limits: those are a deliberate new configuration, and the old tightenings go.
+  const carried = restored !== null && canonicalJson(restored.configured) === canonicalJson(deps.limits);
+  let current = carried ? restored.inForce : deps.limits;
+  if (restored !== null && !carried && canonicalJson(restored.inForce) !== canonicalJson(restored.configured)) {
+    deps.onReplaced?.(`started with limits other than the last process's, so its operators' tightenings are not carried on: it stopped under ${canonicalJson(restored.inForce)}, it starts under ${canonicalJson(deps.limits)}`);
+  }
   const changes: LimitsChange[] = [];
   /** Admitted executions not yet settled, per symbol: their full quantity counts until they settle. */
   const reserved = new Map<string, Map<string, { side: FrozenSnapshot['side']; quantity: number }>>();
@@ -169,7 +188,8 @@ export function createLimitBook(deps: { limits: Limits; broker: BrokerAdapter; c
   const unsure = new Set<string>();
   const configured = () => Object.keys(current.symbols).length > 0 || current.maxOrdersPerMinute !== undefined;
 
-  if (configured()) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current } });
+  // After limits, always: the next restart must not read an earlier process's as this one's.
+  if (configured() || restored !== null) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: structuredClone(deps.limits) } }); // a copy: the journal writes a shared object once
 
   const usage = (symbol: string, except: string | null): LimitsUsage => {
     let openBuys = 0;

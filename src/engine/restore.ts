@@ -4,7 +4,8 @@
 import type { ExecutionRecovery } from '../../machines/execution.types.js';
 import type { ExecutionResult } from '../domain/result.js';
 import type { FrozenSnapshot } from '../domain/schemas.js';
-import { readCheckpoint } from '../journal/checkpoint.js';
+import { isLimitsSetting, readCheckpoint } from '../journal/checkpoint.js';
+import type { Limits } from '../domain/limits.js';
 import { keepsRestartIndex } from '../journal/capabilities.js';
 import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
 import { signedQuantity } from '../rules/protection.js';
@@ -28,6 +29,11 @@ export interface RestoredState {
   readonly awaiting: readonly { readonly result: ExecutionResult; readonly symbol: string }[];
   /** Executions that reached the broker and never finished: the process died. */
   readonly unfinished: readonly UnfinishedExecution[];
+  /**
+   * The limits the last process started with (`configured`, as its options gave them) and those in
+   * force when it stopped (`inForce`: those, tightened by operators since); null if it had none.
+   */
+  readonly limits: { readonly configured: Limits; readonly inForce: Limits } | null;
 }
 
 interface ClaimPayload {
@@ -55,7 +61,9 @@ export function restoreFromJournal(records: readonly JournalRecord[], claimed: I
   const resolved = new Set<string>();
   const submits = new Map<string, number>();
   const killSwitchChanges: KillSwitchChange[] = [];
+  let limits: RestoredState['limits'] = null;
   for (const r of records) {
+    if (isLimitsSetting(r)) limits = limitsAfter(limits, r);
     switch (r.kind) {
       case JournalKind.Claim:
         if (r.executionId && r.advisoryId) claims.set(r.executionId, { advisoryId: r.advisoryId, payload: r.payload as ClaimPayload });
@@ -95,7 +103,14 @@ export function restoreFromJournal(records: readonly JournalRecord[], claimed: I
   }
   const claimedAdvisories = new Set(claimed);
   for (const c of claims.values()) claimedAdvisories.add(c.advisoryId);
-  return { claimedAdvisories, killSwitchChanges, fills, awaiting, unfinished };
+  return { claimedAdvisories, killSwitchChanges, fills, awaiting, unfinished, limits };
+}
+
+/** The limits after a `start` or `tighten` record (a start before `configured` was journaled configured what it started with). */
+function limitsAfter(before: RestoredState['limits'], r: JournalRecord): RestoredState['limits'] {
+  const p = r.payload as { limits?: Limits; configured?: Limits; to?: Limits } | null;
+  if (r.event === 'start') return p?.limits ? { configured: p.configured ?? p.limits, inForce: p.limits } : null;
+  return before && p?.to ? { configured: before.configured, inForce: p.to } : before;
 }
 
 /**

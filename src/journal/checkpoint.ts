@@ -45,6 +45,11 @@ export interface CheckpointState {
   readonly switches: readonly RecordRef[];
   /** Signed filled quantity per symbol of every execution settled (and not flagged) before the checkpoint. */
   readonly ledger: readonly (readonly [symbol: string, signed: number])[];
+  /**
+   * The engine's limits as last started and tightened: its last `start` record and every `tighten`
+   * after it (absent when there is none, and in checkpoints made before limits outlived a restart).
+   */
+  readonly limits?: readonly RecordRef[];
 }
 
 /**
@@ -84,6 +89,7 @@ export class RestartTracker {
   private readonly flagged = new Map<string, Tracked>();
   private readonly switches: RecordRef[] = [];
   private readonly ledger = new Map<string, number>();
+  private limits: RecordRef[] = [];
 
   /** A tracker that starts where a checkpoint left off. */
   static from(state: CheckpointState): RestartTracker {
@@ -92,6 +98,7 @@ export class RestartTracker {
     for (const e of state.flagged) t.flagged.set(e.executionId, { symbol: e.symbol, side: e.side, filled: e.filled, records: [...e.records] });
     t.switches.push(...state.switches);
     for (const [symbol, signed] of state.ledger) t.ledger.set(symbol, signed);
+    t.limits = [...(state.limits ?? [])];
     return t;
   }
 
@@ -100,6 +107,11 @@ export class RestartTracker {
     if (r.kind === JournalKind.Checkpoint) return;
     if (r.kind === JournalKind.KillSwitch) {
       this.switches.push(ref);
+      return;
+    }
+    if (isLimitsSetting(r)) {
+      if (r.event === 'start') this.limits = [ref];
+      else this.limits.push(ref);
       return;
     }
     const id = r.executionId;
@@ -140,13 +152,17 @@ export class RestartTracker {
 
   state(): CheckpointState {
     const list = (m: Map<string, Tracked>): CheckpointExecution[] => [...m].map(([executionId, e]) => ({ executionId, symbol: e.symbol, side: e.side, filled: e.filled, records: [...e.records] }));
-    return { unfinished: list(this.unfinished), flagged: list(this.flagged), switches: [...this.switches], ledger: [...this.ledger] };
+    const state = { unfinished: list(this.unfinished), flagged: list(this.flagged), switches: [...this.switches], ledger: [...this.ledger] };
+    return this.limits.length === 0 ? state : { ...state, limits: [...this.limits] };
   }
 }
 
+/** An engine's limits as set at start or tightened (not an execution's limit check): what a restart carries on. */
+export const isLimitsSetting = (r: JournalRecord): boolean => r.kind === JournalKind.Limits && r.executionId === null && (r.event === 'start' || r.event === 'tighten');
+
 /** Every record a checkpoint refers to, in sequence order. */
 export function referencedRecords(state: CheckpointState): RecordRef[] {
-  const refs = [...state.switches];
+  const refs = [...state.switches, ...(state.limits ?? [])];
   for (const e of [...state.unfinished, ...state.flagged]) refs.push(...e.records);
   return refs.sort((a, b) => a[0] - b[0]);
 }
@@ -166,6 +182,7 @@ export function readCheckpoint(r: JournalRecord): CheckpointPayload | null {
   if (!Array.isArray(s.unfinished) || !s.unfinished.every(isExecution) || !Array.isArray(s.flagged) || !s.flagged.every(isExecution)) return null;
   if (!Array.isArray(s.switches) || !s.switches.every(isRef)) return null;
   if (!Array.isArray(s.ledger) || !s.ledger.every((l) => Array.isArray(l) && l.length === 2 && typeof l[0] === 'string' && typeof l[1] === 'number')) return null;
+  if (s.limits !== undefined && !(Array.isArray(s.limits) && s.limits.length > 0 && s.limits.every(isRef))) return null;
   return p;
 }
 
@@ -178,7 +195,10 @@ export function checkpointFits(r: JournalRecord, covered: JournalRecord | undefi
   const p = readCheckpoint(r);
   if (p === null || covered === undefined) return false;
   if (p.covers[0] !== r.sequence - 1 || covered.sequence !== p.covers[0] || p.covers[1] !== covered.hash || r.previousHash !== covered.hash) return false;
-  return expected === undefined || JSON.stringify(expected) === JSON.stringify(p.state);
+  if (expected === undefined) return true;
+  // A checkpoint made before limits outlived a restart does not list them: it is read as it was made.
+  const { limits: _unlisted, ...before } = expected;
+  return JSON.stringify(p.state.limits === undefined ? before : expected) === JSON.stringify(p.state);
 }
 
 /**

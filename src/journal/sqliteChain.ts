@@ -16,7 +16,8 @@ export interface ChainState {
   readonly tail?: JournalRecord;
 }
 
-const RESTART_KINDS = "('claim', 'kill_switch', 'resolution', 'result', 'recovery')";
+/** The records a restart reads whatever execution they are of: claims, switches, resolutions, results, recoveries, the engine's limits as set. */
+const RESTART_RECORDS = "(kind IN ('claim', 'kill_switch', 'resolution', 'result', 'recovery') OR (kind = 'limits' AND execution_id IS NULL AND event IN ('start', 'tighten')))";
 
 /**
  * The chain from checkpoint `startRow` on: that checkpoint checked where it stands (its own hash,
@@ -117,7 +118,7 @@ export function restartRows(db: Database.Database): JournalRecord[] {
     const open = payload.state.unfinished.map((e) => e.executionId);
     const after = db
       .prepare(
-        `SELECT * FROM records WHERE sequence > @from AND (kind IN ${RESTART_KINDS}
+        `SELECT * FROM records WHERE sequence > @from AND (${RESTART_RECORDS}
            OR execution_id IN (SELECT value FROM json_each(@open))
            OR execution_id IN (
              SELECT execution_id FROM records WHERE sequence > @from AND kind = 'claim'
@@ -132,7 +133,7 @@ export function restartRows(db: Database.Database): JournalRecord[] {
   return (
     db
       .prepare(
-        `SELECT * FROM records WHERE kind IN ${RESTART_KINDS}
+        `SELECT * FROM records WHERE ${RESTART_RECORDS}
          UNION
          SELECT * FROM records WHERE execution_id IN (
            SELECT execution_id FROM records WHERE kind = 'claim'

@@ -266,6 +266,34 @@ describe('journal checkpoints', () => {
     await j.close();
   });
 
+  it('the limits in force are listed by checkpoints; one made before they were listed still fits, one listing other records is refused', async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock });
+    broker.onAccepted((o) => clock.setTimeout(() => broker.fill(o.clientOrderId, o.quantity, 1.1), 100));
+    const made = async () => {
+      const path = tempJournalPath();
+      const engine = createEngine({ broker, journal: new SqliteJournal(path, clock, { checkpointEvery: EVERY }), clock, logger: silentLogger(), limits: { symbols: { '*': { maxQuantity: 1_000_000 } } } });
+      engine.limits.set({ symbols: { EURUSD: { maxQuantity: 500_000 } } }, { operator: 'ana', reason: 'thin market' });
+      for (let i = 0; i < 4; i++) await clock.run(engine.execute(snapshot({ advisoryId: `lim-${i}`, symbol: ['GBPUSD', 'USDCHF', 'AUDUSD', 'NZDUSD'][i]! })));
+      await engine.close();
+      const last = checkpoints(path).at(-1)!;
+      return { path, last, payload: readRecords(path).find((r) => r.sequence === last)!.payload as CheckpointPayload };
+    };
+    const a = await made();
+    expect(a.payload.state.limits?.length).toBe(2); // the start and the tightening
+
+    // As an older version wrote it: no limits listed. It fits what the records before it say.
+    edit(a.path, a.last, { ...a.payload, state: { ...a.payload.state, limits: undefined } });
+    rechain(a.path, a.last);
+    expect(refusedAt(a.path)).toBeUndefined();
+
+    // Listing only the start (a restart would drop the tightening): refused by the writer's open.
+    const b = await made();
+    edit(b.path, b.last, { ...b.payload, state: { ...b.payload.state, limits: b.payload.state.limits!.slice(0, 1) } });
+    rechain(b.path, b.last);
+    expect(refusedAt(b.path)).toBe(b.last);
+  });
+
   it('checkpointEvery must be a whole number of records, at least 1; a checkpoint needs a record to sign off', () => {
     const path = tempJournalPath();
     expect(() => new SqliteJournal(path, undefined, { checkpointEvery: 0 })).toThrow(/checkpointEvery must be a whole number/);

@@ -96,7 +96,7 @@ describe('limits given to createEngine', () => {
     expect((await d.run(d.order({ positionSize: 11 }))).error?.code).toBe('limit_quantity');
     const records = (await d.engine.journal.records()).filter((r) => r.kind === 'limits');
     expect(records.filter((r) => r.event === 'start')).toHaveLength(1);
-    expect(records[0]!.payload).toEqual({ limits: { symbols: { '*': { maxQuantity: 10 } } } });
+    expect(records[0]!.payload).toEqual({ limits: { symbols: { '*': { maxQuantity: 10 } } }, configured: { symbols: { '*': { maxQuantity: 10 } } } });
     // The facts the order was judged on are journaled under its execution.
     expect(records.filter((r) => r.event === 'check')).toHaveLength(1);
   });

@@ -23,22 +23,30 @@ afterEach(() => {
 
 const STARTED_WITH: LimitsInput = { symbols: { '*': { maxQuantity: 10 } } };
 
-function engineOver(path: string) {
+function engineOver(path: string, options: { limits?: LimitsInput | null; checkpointEvery?: number } = {}) {
   const clock = new VirtualClock(T0);
   const broker = new ScriptedBroker({ clock, latencyMs: 10, push: true });
   broker.onAccepted((o) => clock.setTimeout(() => broker.fill(o.clientOrderId, o.quantity, 1.1), 20));
-  const engine = createEngine({ broker, clock, journal: new SqliteJournal(path, clock), logger: silentLogger(), limits: STARTED_WITH });
-  return { clock, broker, engine };
+  const warnings: string[] = [];
+  const logger = Object.assign(silentLogger(), { warn: (...args: unknown[]) => void warnings.push(String(args[1] ?? args[0])) });
+  const limits = options.limits === undefined ? STARTED_WITH : options.limits;
+  const journal = new SqliteJournal(path, clock, options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery });
+  const engine = createEngine({ broker, clock, journal, logger, ...(limits === null ? {} : { limits }) });
+  return { clock, broker, engine, warnings };
 }
 
-describe('limits: a tightening survives a restart', () => {
-  // Open defect: the restored state carries no `limits` records, so the book starts from the
-  // option alone. `it.fails` keeps the suite green until the fix; drop `.fails` with it.
-  it.fails('an operator tightens EURUSD to maxQuantity 4; after a restart with the same limits a 6 is still refused, nothing sent', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-limits-restart-'));
-    const path = join(dir, 'journal.sqlite');
+const tightenEurusd = (engine: ReturnType<typeof engineOver>['engine']) => engine.limits.set({ symbols: { EURUSD: { maxQuantity: 4 } } }, { operator: 'ana', reason: 'thin market overnight' });
+
+function journalPath(): string {
+  dir = mkdtempSync(join(tmpdir(), 'warden-limits-restart-'));
+  return join(dir, 'journal.sqlite');
+}
+
+describe('limits: a tightening survives a restart with the same limits', () => {
+  it('an operator tightens EURUSD to maxQuantity 4; after a restart with the same limits a 6 is still refused, nothing sent', async () => {
+    const path = journalPath();
     const first = engineOver(path);
-    first.engine.limits.set({ symbols: { EURUSD: { maxQuantity: 4 } } }, { operator: 'ana', reason: 'thin market overnight' });
+    tightenEurusd(first.engine);
     await first.engine.close();
 
     const second = engineOver(path);
@@ -50,6 +58,57 @@ describe('limits: a tightening survives a restart', () => {
       expect(second.broker.callsOf('submitOrder')).toHaveLength(0);
     } finally {
       await second.engine.close();
+    }
+  });
+
+  it('carried on across checkpoints and restarts: the tightening stays when the records before the last checkpoint are not read', async () => {
+    const path = journalPath();
+    const first = engineOver(path, { checkpointEvery: 3 });
+    tightenEurusd(first.engine);
+    for (let i = 0; i < 3; i++) await first.clock.run(first.engine.execute(snapshot({ advisoryId: `adv-busy-${i}`, positionSize: 2 })));
+    await first.engine.close();
+    for (let restart = 0; restart < 2; restart++) {
+      const next = engineOver(path, { checkpointEvery: 3 });
+      try {
+        expect(next.engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(4);
+        await next.clock.run(next.engine.execute(snapshot({ advisoryId: `adv-restart-${restart}`, positionSize: 2 }))); // records, and checkpoints, after the start
+      } finally {
+        await next.engine.close();
+      }
+    }
+    const checkpoints = (await new SqliteJournal(path, new VirtualClock(T0), { readOnly: true }).records()).filter((r) => r.kind === 'checkpoint');
+    expect(checkpoints.length).toBeGreaterThan(2);
+  });
+
+  it('a restart with other limits is a new configuration: the old tightening goes, and the log says so', async () => {
+    const path = journalPath();
+    const first = engineOver(path);
+    tightenEurusd(first.engine);
+    await first.engine.close();
+
+    const second = engineOver(path, { limits: { symbols: { '*': { maxQuantity: 8 } } } });
+    try {
+      expect(second.engine.limits.current()).toEqual({ symbols: { '*': { maxQuantity: 8 } } });
+      expect(second.warnings.join('\n')).toMatch(/tightenings of the last process are not carried on/);
+    } finally {
+      await second.engine.close();
+    }
+  });
+
+  it('a process in between with no limits ends the tightening: the one after it starts from its own limits', async () => {
+    const path = journalPath();
+    const first = engineOver(path);
+    tightenEurusd(first.engine);
+    await first.engine.close();
+    const between = engineOver(path, { limits: null });
+    expect(between.engine.limits.current()).toEqual({ symbols: {} });
+    await between.engine.close();
+
+    const third = engineOver(path);
+    try {
+      expect(third.engine.limits.current()).toEqual({ symbols: { '*': { maxQuantity: 10 } } });
+    } finally {
+      await third.engine.close();
     }
   });
 });
