@@ -56,6 +56,12 @@ export async function operatorCommand(a: Args, command: OperatorCommand): Promis
     console.error(`warden: ${e.message}`);
     return 1;
   }
+  // Applied but not recorded: in force now, forgotten by a restart; exit 4, neither success nor a refusal.
+  if (outcome.ok && outcome.unrecorded) {
+    console.log(`${outcome.message}  (applied by the running engine, pid ${outcome.pid})`);
+    console.error('warden: WARNING: the change is in force on the running engine but NOT recorded in its journal; a restart will not remember it: set it again once the journal works');
+    return 4;
+  }
   if (outcome.ok) {
     console.log(outcome.appliedBy === 'engine' ? `${outcome.message}  (applied by the running engine, pid ${outcome.pid})` : outcome.message);
     return 0;

@@ -45,7 +45,7 @@ interface Session {
   readonly expiresAt: number;
   /** The named operator who signed in, or null for the shared token (names are then typed per action). */
   readonly operator: string | null;
-  notice: { ok: boolean; text: string } | null;
+  notice: { ok: boolean; warn?: boolean; text: string } | null;
 }
 
 /**
@@ -263,7 +263,7 @@ export function createConsoleApp(options: {
     if (f.state === 'active' && f.confirmed !== 'yes') return c.html(killSwitchPage(view.snapshot(), contextOf(c), { state: f.state, symbol: f.symbol, reason: f.reason, operator }));
     const outcome = await act({ kind: 'kill_switch', state: f.state, ...(f.symbol ? { symbol: f.symbol } : {}), reason: f.reason, operator });
     refresh();
-    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, text: outcome.ok ? `${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
+    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, ...(outcome.ok && outcome.unrecorded ? { warn: true } : {}), text: outcome.ok ? `${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
     return c.redirect('/kill-switch', 303);
   });
 
@@ -293,7 +293,7 @@ export function createConsoleApp(options: {
     if (parsed.data.confirmed !== 'yes' || operator === null) return c.html(stopEverythingPage(view.snapshot(), { ...contextOf(c), ...(parsed.data.confirmed === 'yes' ? { notice: { ok: false, text: 'nothing changed: operator: an operator name is required' } } : {}) }), parsed.data.confirmed === 'yes' ? 400 : 200);
     const outcome = await act({ kind: 'kill_switch', state: 'active', reason, operator });
     refresh();
-    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, text: outcome.ok ? `stopped everything: ${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
+    who.notice = 'unanswered' in outcome ? { ok: false, text: outcome.unanswered } : { ok: outcome.ok, ...(outcome.ok && outcome.unrecorded ? { warn: true } : {}), text: outcome.ok ? `stopped everything: ${outcome.message}${outcome.appliedBy === 'engine' ? ` — applied by the running engine (pid ${outcome.pid})` : ''}` : `refused: ${outcome.message}` };
     return c.redirect('/kill-switch', 303);
   });
 

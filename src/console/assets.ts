@@ -12,7 +12,7 @@ table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(-
 th{background:#eef1f5;font-weight:600;font-size:12px}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
 .off{background:#dafbe1;color:var(--ok)}.warning{background:#fff8c5;color:var(--warn)}.active{background:#ffebe9;color:var(--bad)}
-.notice{padding:8px 12px;border-radius:6px;margin-bottom:12px}.notice.ok{background:#dafbe1}.notice.bad{background:#ffebe9}
+.notice{padding:8px 12px;border-radius:6px;margin-bottom:12px}.notice.ok{background:#dafbe1}.notice.bad{background:#ffebe9}.notice.warn{background:#fff8c5}
 .muted{color:var(--muted)}.bad{color:var(--bad)}code{font-size:12px}
 form.inline{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;background:#fff;border:1px solid var(--line);padding:10px;border-radius:6px}
 label{display:flex;flex-direction:column;font-size:12px;color:var(--muted)}input,select,textarea{font:inherit;padding:4px 6px;border:1px solid var(--line);border-radius:4px}

@@ -16,7 +16,8 @@ export interface PageContext {
   /** The named operator signed in, or null (not signed in, or the shared token: names are typed per action). */
   readonly operator?: string | null;
   /** A one-line message to show at the top (the outcome of the last action). */
-  readonly notice?: { readonly ok: boolean; readonly text: string } | null;
+  /** `warn`: applied, with something the operator must act on (a change the journal could not record). */
+  readonly notice?: { readonly ok: boolean; readonly warn?: boolean; readonly text: string } | null;
   /** The journal's health, for the status bar. */
   readonly health?: JournalHealth;
   /** The server's clock (ms), for ages rendered before the page's script takes over. */
@@ -52,7 +53,7 @@ export function layout(tab: string, title: string, ctx: PageContext, body: Html,
 <body data-server-now="${String(ctx.now ?? Date.now())}"><header><b>WARDEN</b>${TABS.map(([id, href, name]) => html`<a href="${href}" class="${id === tab ? 'on' : ''}">${name}</a>`)}
 <span class="who"><span title="${ctx.store}">${basename(ctx.store)}</span> · ${ctx.canAct ? html`${ctx.operator ? html`signed in as <b id="operator-name">${ctx.operator}</b>` : 'operator session (shared token)'} · <a href="/logout" id="logout">sign out</a>` : ctx.actingEnabled ? html`read-only · <a href="/login">sign in to act</a>` : 'read-only (no operator token configured)'}</span></header>
 ${s ? html`<div id="status-live">${statusSection(s, ctx)}</div>` : ''}
-<main>${ctx.notice ? html`<div class="notice ${ctx.notice.ok ? 'ok' : 'bad'}" id="notice">${ctx.notice.text}</div>` : ''}${body}</main>
+<main>${ctx.notice ? html`<div class="notice ${ctx.notice.ok ? (ctx.notice.warn ? 'warn' : 'ok') : 'bad'}" id="notice">${ctx.notice.ok && ctx.notice.warn ? 'applied, but NOT recorded — ' : ''}${ctx.notice.text}</div>` : ''}${body}</main>
 <script src="/clock.js"></script>${s ? html`<script src="/live.js"></script>` : ''}</body></html>`;
 }
 

@@ -5,7 +5,7 @@ import type { CommandOutcome, OperatorCommand } from '../journal/types.js';
 import type { KillSwitchBoard } from './killSwitch.js';
 import { afterResolve, remainingHolds } from './holdWords.js';
 import type { ExecutionRegistry } from './registry.js';
-import type { Controls } from './recordedControls.js';
+import { UnrecordedChange, type Controls } from './recordedControls.js';
 
 /** Applies a command and says what it did, in words an operator reads at the prompt. Never throws. */
 export function commandHandler(
@@ -27,6 +27,8 @@ export function commandHandler(
       const effect = change.to === 'active' ? 'their working orders get their cancel requested' : 'no new orders; what works carries on';
       return { ok: true, message: `${change.symbol ?? 'global'}: ${change.from} → ${change.to}${told > 0 && change.to !== 'off' ? ` (${told} execution${told === 1 ? '' : 's'} in flight: ${effect})` : ''}${remainingHolds(change.remaining)}` };
     } catch (e) {
+      // In force here but not recorded: answered as applied, with the warning, never as a refusal.
+      if (e instanceof UnrecordedChange) return { ok: true, unrecorded: true, message: e.message };
       return { ok: false, message: e instanceof WardenUsageError ? e.message : describeThrown(e) };
     }
   };

@@ -23,6 +23,19 @@ export interface Controls {
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
 }
 
+/**
+ * A change in force on this engine that the journal could not record: not a refusal. The command
+ * inbox answers it as applied, with `unrecorded: true`, so nobody reads a halt in force as refused.
+ *
+ * @example
+ * try { controls.set('active', options) } catch (e) { if (e instanceof UnrecordedChange) console.warn(e.message) }
+ */
+export class UnrecordedChange extends JournalError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
+
 const notChanged = (scope: string, state: KillSwitchState, why: string) =>
   new JournalError('unavailable', `kill switch ${scope} not changed (still ${state}): the journal cannot record the change (${why}), and a restart would undo it; only a change that halts more is applied while the journal fails`);
 
@@ -55,7 +68,7 @@ export function recordedControls(deps: {
       const change = apply.set(state, options);
       const why = failure(); // the change's own record may be the first the journal could not write
       if (why === null) return change;
-      if (halts(state)) throw new JournalError('unavailable', `kill switch ${scope} ${change.from} → ${change.to} applied on this engine, but the journal could not record it (${why}): a restart will not remember it; set it again once the journal works`);
+      if (halts(state)) throw new UnrecordedChange(`kill switch ${scope} ${change.from} → ${change.to} applied on this engine, but the journal could not record it (${why}): a restart will not remember it; set it again once the journal works`);
       // A change that halts less, and the journal failed on it: the operator's setting as it was.
       apply.set(before?.state ?? KillSwitchState.Off, { ...options, reason: before?.reason ?? options.reason, operator: before?.by ?? options.operator });
       throw notChanged(scope, before?.state ?? KillSwitchState.Off, why);

@@ -118,6 +118,8 @@ export type OperatorCommand =
 export interface CommandOutcome {
   readonly ok: boolean;
   readonly message: string;
+  /** With `ok`: applied on the engine, but its journal could not record it; a restart will not remember it. */
+  readonly unrecorded?: true;
 }
 
 /**
