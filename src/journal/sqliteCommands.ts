@@ -136,11 +136,13 @@ export function watchInbox(db: Database.Database, handler: (command: OperatorCom
         } catch (e) {
           outcome = { ok: false, message: `refused: ${(e as Error).message?.slice(0, 200) ?? 'unreadable'}` };
         }
-        // What the command changed is on disk before the operator is told it was applied.
+        // What the command changed is on disk before the operator is told it was applied. If it
+        // cannot be, the change is still in force on this engine: applied, not recorded (never "refused").
         try {
           hooks.settle();
         } catch (e) {
-          outcome = { ok: false, message: `applied, but the journal could not record it: ${(e as Error).message?.slice(0, 200) ?? 'write failed'}` };
+          const why = (e as Error).message?.slice(0, 200) ?? 'write failed';
+          if (outcome.ok) outcome = { ok: true, unrecorded: true, message: `${outcome.message}: applied on this engine, but the journal could not record it (${why}); a restart will not remember it` };
         }
         unanswered.set(row.id, outcome);
         answer();

@@ -64,15 +64,16 @@ describe('taking and withdrawing a command: only one of them succeeds', () => {
     expect(rowOf(db, ids[1]!).taken_at).toBeNull();
   });
 
-  it('a journal that cannot record what the command changed: the answer says so instead of "applied"', () => {
+  it('a journal that cannot record what the command changed: applied but not recorded, never "refused"; a refusal stays one', () => {
     vi.useFakeTimers();
-    const { db, ids } = inbox(1);
-    const stop = watchInbox(db, () => ({ ok: true, message: 'EURUSD: active → off' }), { closed: () => false, settle: () => { throw new Error('disk full'); } });
+    const { db, ids } = inbox(2);
+    const stop = watchInbox(db, (c) => ((c as { reason: string }).reason === 'r0' ? { ok: true, message: 'EURUSD: active → off' } : { ok: false, message: 'not allowed' }), { closed: () => false, settle: () => { throw new Error('disk full'); } });
     vi.advanceTimersByTime(250);
     stop();
-    const outcome = JSON.parse(rowOf(db, ids[0]!).outcome!) as { ok: boolean; message: string };
-    expect(outcome.ok).toBe(false);
-    expect(outcome.message).toMatch(/applied, but the journal could not record it: disk full/);
+    const outcome = JSON.parse(rowOf(db, ids[0]!).outcome!) as { ok: boolean; unrecorded?: boolean; message: string };
+    expect(outcome).toMatchObject({ ok: true, unrecorded: true });
+    expect(outcome.message).toMatch(/EURUSD: active → off: applied on this engine, but the journal could not record it \(disk full\); a restart will not remember it/);
+    expect(JSON.parse(rowOf(db, ids[1]!).outcome!)).toEqual({ ok: false, message: 'not allowed' });
   });
 
   it('an inbox made before commands were taken gains the column, whichever process opens it first', () => {
