@@ -5,27 +5,19 @@
  * MarketOrderRequest.priceBound is "the worst price that the client is willing to have the Market
  * Order filled at": OANDA cancels (BOUNDS_VIOLATION) rather than fill beyond it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OrderRequest } from '../../src/index.js';
-import { OandaBroker } from '../../src/entries/adapters.js';
-import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from './oandaVenue.js';
+import type { OandaVenue } from './oandaVenue.js';
+import { useOfflineOanda } from './offlineOanda.js';
 
-let venue: OandaVenue | null = null;
-let broker: OandaBroker | null = null;
-afterEach(async () => {
-  broker?.close();
-  expect(venue?.schemaErrors ?? []).toEqual([]);
-  await venue?.close();
-  venue = broker = null;
-});
+const offlineOanda = useOfflineOanda();
 
 const order = (clientOrderId: string, overrides: Partial<OrderRequest> = {}): OrderRequest => ({ clientOrderId, symbol: 'EURUSD', side: 'buy', quantity: 1000, type: 'market', ...overrides });
 const sent = (v: OandaVenue) => (v.requests.filter((r) => r.method === 'POST')[0]?.body as { order: Record<string, unknown> }).order;
 
 describe('OandaBroker: the collar an order carries (OrderRequest.priceBound)', () => {
   it('a buy whose price moved past the collar is cancelled BOUNDS_VIOLATION, never filled beyond it', async () => {
-    venue = await new OandaVenue().start();
-    broker = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5 });
+    const { venue, broker } = await offlineOanda();
     venue.instruments.get('EUR_USD')!.price = 1.11; // 0.9 % above the reference, past a 0.5 % collar
     // The collar passed at the check (priceBound = 1.1 × 1.005); the market moved before the fill.
     const report = await broker.submitOrder(order('wd-collar1', { priceBound: 1.1055, protectOnFill: { slOffsetPct: -0.01, tpOffsetPct: 0.02, referencePrice: 1.1 } }));
@@ -35,8 +27,7 @@ describe('OandaBroker: the collar an order carries (OrderRequest.priceBound)', (
   });
 
   it('a sell carries its bound below the reference', async () => {
-    venue = await new OandaVenue().start();
-    broker = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5 });
+    const { venue, broker } = await offlineOanda();
     const report = await broker.submitOrder(order('wd-collar2', { side: 'sell', priceBound: 1.0945 }));
     expect(sent(venue).priceBound).toBe('1.09450');
     expect(report).toMatchObject({ status: 'filled', filledQuantity: 1000 });

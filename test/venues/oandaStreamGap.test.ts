@@ -4,19 +4,11 @@
  * `GET /transactions/sinceid` before anything newer is taken, and transactions are taken once, in id
  * order." A transaction that arrives with an id past the next one is such a gap, heartbeat or not.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { OrderReport, OrderRequest } from '../../src/index.js';
-import { OandaBroker } from '../../src/entries/adapters.js';
-import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from './oandaVenue.js';
+import { useOfflineOanda } from './offlineOanda.js';
 
-let venue: OandaVenue | null = null;
-let broker: OandaBroker | null = null;
-afterEach(async () => {
-  broker?.close();
-  expect(venue?.schemaErrors ?? []).toEqual([]);
-  await venue?.close();
-  venue = broker = null;
-});
+const offlineOanda = useOfflineOanda();
 
 const order = (clientOrderId: string): OrderRequest => ({ clientOrderId, symbol: 'EURUSD', side: 'buy', quantity: 1000, type: 'market' });
 
@@ -28,11 +20,10 @@ async function until(ok: () => boolean, what: string): Promise<void> {
 
 describe('OandaBroker: a stream that skipped transactions', () => {
   it('a transaction past the next id first fetches the ones skipped: the earlier fill is pushed, before the later one', async () => {
-    venue = await new OandaVenue().start();
-    broker = new OandaBroker({ token: VENUE_TOKEN, accountId: VENUE_ACCOUNT, restUrl: venue.url, reconnectMs: 5 });
+    const { venue, broker } = await offlineOanda();
     const seen: OrderReport[] = [];
     broker.subscribe((r) => seen.push(r));
-    await until(() => venue!.openStreams === 1, 'stream open');
+    await until(() => venue.openStreams === 1, 'stream open');
     venue.streamTransactions = false; // the lines of the first order are lost on the way
     await broker.submitOrder(order('wd-gap1'));
     venue.streamTransactions = true;
