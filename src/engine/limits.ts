@@ -247,7 +247,7 @@ export function createLimitBook(deps: {
       if (typeof options?.operator !== 'string' || options.operator.trim() === '') throw new WardenUsageError('operator_required', 'tightening limits needs an operator name');
       if (typeof options.reason !== 'string' || options.reason.trim() === '') throw new WardenUsageError('reason_required', 'tightening limits needs a reason');
       const parsed = parseLimits(change, 'change');
-      // A copy: the record's `from` and `to` share no object, which the journal would write as "[circular]".
+      // A frozen copy of its own: nothing the caller holds can change it later.
       const next = deepFreeze(structuredClone(mergeLimits(current, parsed)));
       const looser = loosenings(current, next);
       if (looser.length > 0) throw new WardenUsageError('limits_loosened', `limits can only be tightened while the engine runs; this would loosen ${looser.join('; ')}`);

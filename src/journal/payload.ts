@@ -25,16 +25,23 @@ function isSecretKey(key: string): boolean {
 }
 /** At most this many keys of an object, and items of an array, are kept. */
 const MAX_ENTRIES = 1_000;
+/** At most this many objects and arrays are copied from one payload (an object shared many times over is copied each time). */
+const MAX_NODES = 100_000;
 
 /**
  * A JSON-safe copy of `value` for the journal: errors as {name, message, code}, credentials redacted.
+ * A cycle is cut where it closes ('[circular]'); an object reached twice by different paths is
+ * copied twice, as JSON would write it.
  *
  * @example
  * toJournalPayload({ error: new BrokerError('margin', { retryable: false, code: 'insufficient_funds' }), secret: 's' });
  * // { error: { name: 'BrokerError', message: 'margin', code: 'insufficient_funds', retryable: false }, secret: '[redacted]' }
  */
 export function toJournalPayload(value: unknown): unknown {
-  const seen = new WeakSet<object>();
+  // The objects being copied, outermost first: a cycle can only close on one of them. (A set of
+  // every object met cost a hash-table entry per object, thousands in a kill switch's batch record.)
+  const path: object[] = [];
+  let nodes = 0;
   const walk = (v: unknown, depth: number): unknown => {
     if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
     if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
@@ -42,13 +49,19 @@ export function toJournalPayload(value: unknown): unknown {
     if (typeof v === 'undefined') return null;
     if (typeof v === 'function' || typeof v === 'symbol') return `[${typeof v}]`;
     if (depth > 12) return '[too deep]';
-    if (seen.has(v as object)) return '[circular]';
-    seen.add(v as object);
+    if (++nodes > MAX_NODES) return '[too large]';
+    for (let i = 0; i < depth; i++) if (path[i] === v) return '[circular]';
+    path[depth] = v as object;
     if (v instanceof Error) {
       const e = v as Error & { code?: unknown; retryable?: unknown };
       return { name: e.name, message: e.message, ...(e.code === undefined ? {} : { code: walk(e.code, depth + 1) }), ...(e.retryable === undefined ? {} : { retryable: Boolean(e.retryable) }) };
     }
-    if (Array.isArray(v)) return (v.length > MAX_ENTRIES ? v.slice(0, MAX_ENTRIES) : v).map((x) => walk(x, depth + 1));
+    if (Array.isArray(v)) {
+      const n = Math.min(v.length, MAX_ENTRIES);
+      const out = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) out[i] = walk(v[i], depth + 1);
+      return out;
+    }
     const out: Record<string, unknown> = {};
     const keys = Object.keys(v as object);
     for (let i = 0; i < keys.length && i < MAX_ENTRIES; i++) {
