@@ -117,7 +117,11 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
         if (next !== undefined) {
           backlog--;
           roundLetIn++;
-          next();
+          try {
+            next();
+          } catch {
+            // an item's own failure (a queued `takeIn` that threw): the line goes on
+          }
         }
       }
     } finally {
@@ -158,15 +162,15 @@ export function createLoopBudget(sliceMs: number = LOOP_SLICE_MS): LoopBudget {
       return new Promise<void>((resolve) => wait(answers, resolve));
     },
     queue(takeIn) {
-      const item = () => {
-        try {
-          takeIn();
-        } catch {
-          // the item's own failure, as a rejected `pace` chain would be: the line goes on
-        }
-      };
-      if (runsNow()) item();
-      else wait(answers, item);
+      if (paused > 0 || !runsNow()) {
+        wait(answers, takeIn);
+        return;
+      }
+      try {
+        takeIn();
+      } catch {
+        // the item's own failure, as a rejected `pace` chain would be: the line goes on
+      }
     },
     soon(task) {
       wait(urgent, task);

@@ -114,6 +114,25 @@ describe('loop budget', () => {
     expect(order).toEqual(['answer that came first', 'deadline']);
   });
 
+  it('a queued answer that throws, at once or after waiting, is its own failure: the line goes on', async () => {
+    const loop = createLoopBudget(1_000);
+    const order: string[] = [];
+    loop.queue(() => {
+      throw new Error('taken in at once');
+    });
+    const resume = loop.pause();
+    loop.queue(() => {
+      order.push('first');
+      throw new Error('taken in after the pause');
+    });
+    loop.queue(() => void order.push('second'));
+    const after = loop.pace()!.then(() => order.push('third'));
+    resume();
+    await after;
+    expect(order).toEqual(['first', 'second', 'third']);
+    expect(pacedBacklog()).toBe(0);
+  });
+
   it('pause: nothing is let in while it lasts, however much of the slice is left; then everything in its order', async () => {
     const loop = createLoopBudget(1_000); // a slice that never runs out: only the pause holds work back
     const order: string[] = [];
