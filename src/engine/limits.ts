@@ -189,7 +189,7 @@ export function createLimitBook(deps: {
   const configured = () => Object.keys(current.symbols).length > 0 || current.maxOrdersPerMinute !== undefined;
 
   // After limits, always: the next restart must not read an earlier process's as this one's.
-  if (configured() || restored !== null) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: structuredClone(deps.limits) } }); // a copy: the journal writes a shared object once
+  if (configured() || restored !== null) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: deps.limits } });
 
   const usage = (symbol: string, except: string | null): LimitsUsage => {
     let openBuys = 0;
