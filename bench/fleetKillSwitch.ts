@@ -67,6 +67,7 @@ const STAGES = [
   ['command → setter\'s commit answered', 'PostgreSQL committed (WAL flushed) and answered'],
   ['command → heard by another engine', 'the NOTIFY is in, on each other engine'],
   ['heard → applied', 'the other engine\'s board and fan-out, its cancels requested'],
+  ['  of which waiting for a core', 'runnable, not running: /proc/thread-self/schedstat, Linux only'],
   ['applied → each cancel requested', 'the adapter\'s cancelOrder called, per order'],
   ['cancel requested → venue received it', 'HTTP to the paper service, per order'],
   ['command → venue, other engines', 'the figure against the target'],
@@ -153,6 +154,7 @@ async function run(index: number, venue: Venue): Promise<Run> {
           const heard = at(e.name, 'heard');
           add('command → heard by another engine', (heard ?? NaN) - setAt);
           add('heard → applied', (applied ?? NaN) - (heard ?? NaN));
+          add('  of which waiting for a core', traces.find((t) => t.engine === e.name && t.stage === 'applied')?.waitedMs);
         }
         for (const [id, o] of owner) {
           if (o !== i) continue;

@@ -11,6 +11,7 @@
  * 100 ms, as before the venue pushed (300 requests a second from three engines with ten orders each).
  */
 import { subscribe } from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { createEngine, type BrokerAdapter, type Clock } from '../../src/index.js';
@@ -51,12 +52,31 @@ const http = new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000, ...(pollOnly
 const tracing = process.env.WARDEN_CLUSTER_TRACE === '1';
 const hr = () => Number(process.hrtime.bigint()) / 1e6;
 const traces: Payload[] = [];
-const trace = (event: { stage: string; changeId?: number | null; clientOrderId?: string }) => {
+/** The time this thread has spent runnable but waiting for a core (ms), where Linux tells it; else null. */
+const runQueueWaitMs = (): number | null => {
+  try {
+    const waitedNs = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]);
+    return Number.isFinite(waitedNs) ? waitedNs / 1e6 : null;
+  } catch {
+    return null;
+  }
+};
+const trace = (event: { stage: string; changeId?: number | null; clientOrderId?: string; waitedMs?: number }) => {
   traces.push({ type: 'trace', hr: hr(), ...event });
   if (traces.length === 1) setTimeout(() => traces.splice(0).forEach(emit), 50);
 };
 if (tracing) {
-  subscribe(FLEET_KILL_SWITCH_TRACE, (m) => trace({ stage: (m as FleetKillSwitchTrace).stage, changeId: (m as FleetKillSwitchTrace).changeId }));
+  // From hearing a change to having applied it is one synchronous stretch of this thread: the time
+  // it spent runnable but waiting for a core (Linux's /proc/thread-self/schedstat, its second
+  // field) is traced with `applied`, so the bench can tell the machine's share from Warden's.
+  let queuedAtHeard: number | null = null;
+  subscribe(FLEET_KILL_SWITCH_TRACE, (m) => {
+    const { stage, changeId } = m as FleetKillSwitchTrace;
+    if (stage === 'heard') queuedAtHeard = runQueueWaitMs();
+    const waited = stage === 'applied' && queuedAtHeard !== null ? runQueueWaitMs() : null;
+    trace({ stage, changeId, ...(waited !== null && queuedAtHeard !== null ? { waitedMs: waited - queuedAtHeard } : {}) });
+    if (stage === 'applied') queuedAtHeard = null;
+  });
   // The cancel handed to the adapter.
   const cancel = http.cancelOrder.bind(http);
   http.cancelOrder = (ref) => {

@@ -30,7 +30,7 @@ export type EngineEvent = { readonly engine: string; readonly at: number } & (
   | { readonly type: 'answer'; readonly op: string; readonly ok: boolean; readonly message: string }
   | { readonly type: 'closed' }
   /** With WARDEN_CLUSTER_TRACE=1: a stage of a kill switch change, at `hr` (ms of the machine's monotonic clock, `process.hrtime`). */
-  | { readonly type: 'trace'; readonly stage: string; readonly hr: number; readonly changeId?: number | null; readonly clientOrderId?: string }
+  | { readonly type: 'trace'; readonly stage: string; readonly hr: number; readonly changeId?: number | null; readonly clientOrderId?: string; readonly waitedMs?: number }
   /** The engine's event loop did not run for `ms` (ending at `endedAt`, ms since the epoch). */
   | { readonly type: 'stall'; readonly ms: number; readonly endedAt: number }
 );
