@@ -160,6 +160,12 @@ export class RestartTracker {
 /** An engine's limits as set at start or tightened (not an execution's limit check): what a restart carries on. */
 export const isLimitsSetting = (r: JournalRecord): boolean => r.kind === JournalKind.Limits && r.executionId === null && (r.event === 'start' || r.event === 'tighten');
 
+/** The kinds of record a restart reads whatever execution they are of (beside the limits as set). */
+export const RESTART_KINDS: readonly string[] = [JournalKind.Claim, JournalKind.KillSwitch, JournalKind.Resolution, JournalKind.Result, JournalKind.Recovery];
+
+/** Whether a restart reads this record whatever execution it is of: claims, switches, resolutions, results, recoveries, the limits as set. */
+export const readByEveryRestart = (r: JournalRecord): boolean => RESTART_KINDS.includes(r.kind) || isLimitsSetting(r);
+
 /** Every record a checkpoint refers to, in sequence order. */
 export function referencedRecords(state: CheckpointState): RecordRef[] {
   const refs = [...state.switches, ...(state.limits ?? [])];

@@ -3,7 +3,7 @@
  * (src/journal/checkpoint.ts) and, after an archive (src/journal/archive.ts), from its anchor.
  */
 import type Database from 'better-sqlite3';
-import { checkpointFits, readCheckpoint, referencedRecords, RestartTracker, verifyWithCheckpoints, type CheckpointPayload } from './checkpoint.js';
+import { checkpointFits, readCheckpoint, referencedRecords, RESTART_KINDS, RestartTracker, verifyWithCheckpoints, type CheckpointPayload } from './checkpoint.js';
 import { recordHashIntact } from './hashChain.js';
 import { ChainAudit } from './archiveAudit.js';
 import { readAnchor, rowAt, rowsAfter, rowsAt, storedHash, toRecord, toStoredRecord, type ArchiveAnchor, type Row } from './sqliteRows.js';
@@ -16,8 +16,8 @@ export interface ChainState {
   readonly tail?: JournalRecord;
 }
 
-/** The records a restart reads whatever execution they are of: claims, switches, resolutions, results, recoveries, the engine's limits as set. */
-const RESTART_RECORDS = "(kind IN ('claim', 'kill_switch', 'resolution', 'result', 'recovery') OR (kind = 'limits' AND execution_id IS NULL AND event IN ('start', 'tighten')))";
+/** `readByEveryRestart` as SQL: the records a restart reads whatever execution they are of. */
+const RESTART_RECORDS = `(kind IN (${RESTART_KINDS.map((k) => `'${k}'`).join(', ')}) OR (kind = 'limits' AND execution_id IS NULL AND event IN ('start', 'tighten')))`;
 
 /**
  * The chain from checkpoint `startRow` on: that checkpoint checked where it stands (its own hash,

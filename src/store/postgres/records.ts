@@ -1,5 +1,5 @@
 /** Journal records as rows of `warden_records`, and back. */
-import { isLimitsSetting } from '../../journal/checkpoint.js';
+import { readByEveryRestart } from '../../journal/checkpoint.js';
 import type { JournalRecord } from '../../journal/types.js';
 
 /**
@@ -101,6 +101,5 @@ export function restartSubset<T extends JournalRecord>(records: readonly T[]): T
     if (r.kind === 'claim') claimed.add(r.executionId);
     if (r.kind === 'result') finished.add(r.executionId);
   }
-  const always = new Set<string>(['claim', 'kill_switch', 'resolution', 'result', 'recovery']);
-  return records.filter((r) => always.has(r.kind) || isLimitsSetting(r) || (r.executionId !== null && claimed.has(r.executionId) && !finished.has(r.executionId)));
+  return records.filter((r) => readByEveryRestart(r) || (r.executionId !== null && claimed.has(r.executionId) && !finished.has(r.executionId)));
 }
