@@ -69,13 +69,17 @@ if (tracing) {
   // From hearing a change to having applied it is one synchronous stretch of this thread: the time
   // it spent runnable but waiting for a core (Linux's /proc/thread-self/schedstat, its second
   // field) is traced with `applied`, so the bench can tell the machine's share from Warden's.
-  let queuedAtHeard: number | null = null;
+  let waitAtHeard: number | null = null;
   subscribe(FLEET_KILL_SWITCH_TRACE, (m) => {
     const { stage, changeId } = m as FleetKillSwitchTrace;
-    if (stage === 'heard') queuedAtHeard = runQueueWaitMs();
-    const waited = stage === 'applied' && queuedAtHeard !== null ? runQueueWaitMs() : null;
-    trace({ stage, changeId, ...(waited !== null && queuedAtHeard !== null ? { waitedMs: waited - queuedAtHeard } : {}) });
-    if (stage === 'applied') queuedAtHeard = null;
+    let waitedMs: number | undefined;
+    if (stage === 'heard') waitAtHeard = runQueueWaitMs();
+    if (stage === 'applied') {
+      const waitNow = runQueueWaitMs();
+      if (waitNow !== null && waitAtHeard !== null) waitedMs = waitNow - waitAtHeard;
+      waitAtHeard = null;
+    }
+    trace({ stage, changeId, ...(waitedMs === undefined ? {} : { waitedMs }) });
   });
   // The cancel handed to the adapter.
   const cancel = http.cancelOrder.bind(http);
