@@ -80,9 +80,12 @@ export function createActions(env: ExecutionEnv) {
           advisoryKnown: context.snapshot !== null && env.advisories.has(context.snapshot.advisoryId),
           venueKeepsClientIds: env.venueKeepsClientIds,
           approvers: env.approvers,
+          priceAskedAt: 0,
         },
       };
     }),
+    /** Rule 2: the broker is being asked for the price of what filled, at this filled quantity (once per quantity). */
+    notePriceAsked: update(({ context }) => ({ facts: { ...context.facts, priceAskedAt: context.order?.filledQuantity ?? 0 } })),
     /** The clock's reading, kept for the guards that judge time (rule 5, before a resend: the deadline and the expiry). */
     readClock: update(({ context }) => ({ facts: { ...context.facts, now: now(context) } })),
     // --- refusals before anything is sent

@@ -9,7 +9,7 @@ import { classifyBrokerFailure } from '../src/broker/errors.js';
 import { MAX_CANCEL_ATTEMPTS, MAX_PROTECTION_ATTEMPTS, MAX_SUBMIT_ATTEMPTS } from '../src/domain/constants.js';
 import type { OrderReport, ProtectionReport } from '../src/domain/schemas.js';
 import { killSwitchAllowsNewOrders, killSwitchCancelsWorkingOrders } from '../src/rules/killSwitch.js';
-import { isTerminalStatus } from '../src/rules/orderReports.js';
+import { isTerminalStatus, priceBehindFill } from '../src/rules/orderReports.js';
 import { approvalProblem, expiryProblem, hashProblem } from '../src/rules/preconditions.js';
 import { limitProblem, type LimitFacts } from '../src/rules/limits.js';
 import type { KillSwitchState } from '../src/domain/constants.js';
@@ -91,6 +91,8 @@ export const executionGuards = {
     // --- after the order
     anyQuantityFilled: ({ context }: On) => (context.order?.filledQuantity ?? 0) > 0,
     fillPriceKnown: ({ context }: On) => (context.order?.averageFillPrice ?? 0) > 0,
+    /** Rule 2: part of what filled has no reported price, and the broker was not yet asked for it at this filled quantity. */
+    fillPriceUnasked: ({ context }: On) => context.order !== null && priceBehindFill(context.order) && context.facts.priceAskedAt !== context.order.filledQuantity,
     /**
      * Rule 2 as fills land: a priced fill exceeds what protection was last asked to cover, and no
      * protection request is out. Covers the first fill, each later fill (an amend), and a fill that

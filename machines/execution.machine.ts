@@ -130,7 +130,7 @@ export const executionMachine = setup({
       clientOrderId: snapshot && parsed.kind === 'valid' ? clientOrderIdFor(snapshot) : null,
       recovery: input.recovery ?? null,
       startedAt: input.startedAt ?? 0, // or set on entry, from the provided clock
-      facts: { now: input.startedAt ?? 0, advisoryKnown: false, venueKeepsClientIds: false, approvers: null }, // read on entry
+      facts: { now: input.startedAt ?? 0, advisoryKnown: false, venueKeepsClientIds: false, approvers: null, priceAskedAt: 0 }, // read on entry
       killSwitch: { state: input.killSwitch ?? KillSwitchState.Off, phase: null, seen: KillSwitchState.Off },
       deadline: null,
       pauseMs: 0,
@@ -436,6 +436,9 @@ export const executionMachine = setup({
         // The order is over: a protection request still out is superseded by the final one.
         assessing: {
           always: [
+            // Rule 2 needs the price of every filled unit: part of the fill was reported without one
+            // (none at all, or only a smaller fill's). Ask for the order once at this quantity first.
+            { guard: 'fillPriceUnasked', target: 'pricing' },
             // Protected as it filled, for the final quantity and average: nothing left to place.
             { guard: 'protectedAsFilled', target: '#execution.reconciling' },
             // The request still out is the final one (same quantity, same average): wait for its answer, never send it twice.
@@ -454,6 +457,21 @@ export const executionMachine = setup({
             },
             { target: '#execution.reconciling', actions: [stopChild('protectFill'), cancel('protectionRetry')] },
           ],
+        },
+
+        // Rule 2: the order's own report, for the price of what filled. Whatever it answers (a
+        // failure included), `assessing` decides from what is then known: a price still missing for
+        // part of the fill is protected at the price known and reconciliation flags the difference;
+        // no price at all is never guessed.
+        pricing: {
+          entry: 'notePriceAsked',
+          invoke: {
+            id: 'priceOrder',
+            src: 'lookupOrder',
+            input: refInput,
+            onDone: { target: 'assessing', actions: merge<{ output: unknown }>(({ event }) => event.output) },
+            onError: 'assessing',
+          },
         },
 
         // The final protection request went out while the order was still working: its answer (taken

@@ -76,6 +76,8 @@ export interface ExecutionFacts {
   readonly advisoryKnown: boolean;
   readonly venueKeepsClientIds: boolean;
   readonly approvers: readonly KeyObject[] | null;
+  /** The filled quantity at which the broker was last asked for the order's price (rule 2; 0: never). */
+  readonly priceAskedAt: number;
 }
 
 /**
@@ -95,7 +97,8 @@ export interface ExecutionContext {
   /**
    * What the guards know of the world outside, as data: the clock as an action last read it for the
    * chart (`now`: at the start, and on entering `checkingResend`), whether the host's registry already
-   * knew the advisory at the start, whether the venue keeps client ids durably, the approvers' keys.
+   * knew the advisory at the start, whether the venue keeps client ids durably, the approvers' keys,
+   * and at which filled quantity the broker was last asked for the fill's price.
    */
   readonly facts: ExecutionFacts;
   /** Effective kill switch for the symbol (kept current by KILL_SWITCH events); when a non-off switch first met this execution, and the most severe state seen. */

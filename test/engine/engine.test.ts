@@ -84,19 +84,6 @@ describe('engine: contract', () => {
     expect(result.attempts[1]).toMatchObject({ kind: 'lookup', outcome: 'not_found' });
   });
 
-  it('a fill reported without a price is a position that cannot be protected by formula: flagged, never guessed', async () => {
-    const h = harness({ push: false, pollIntervalMs: 100 });
-    h.broker.onAccepted((o) => h.clock.setTimeout(() => h.broker.fill(o.clientOrderId, 10, 1.1), 50));
-    // The poll answers with a fill but no price (the venue itself knows the price).
-    h.broker.script.getOrder.push({ kind: 'report', report: { clientOrderId: 'wd-' + snapshot().hash.slice(0, 24), brokerOrderId: 'P-1', status: 'filled', filledQuantity: 10, averageFillPrice: null } });
-    const result = await h.run(h.engine.execute(snapshot()));
-    expect(result.filledQuantity).toBe(10);
-    expect(result.protectionPlaced).toBe(false);
-    expect(h.broker.callsOf('placeProtection')).toHaveLength(0);
-    expect(result.error?.code).toBe('protection_failed');
-    expect(result.requiresManualResolution).toBe(true);
-  });
-
   it('close() waits for running executions and refuses new ones', async () => {
     const h = harness();
     h.fillOnAccept(1_000, 1.1);

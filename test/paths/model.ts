@@ -13,6 +13,7 @@ import { BrokerError, type OrderReport } from '../../src/index.js';
 import { VirtualClock } from '../../src/testing/index.js';
 import { T0 } from '../support/fixtures.js';
 import { NO_LIMIT_FACTS, type LimitFacts } from '../../src/rules/limits.js';
+import { priceBehindFill } from '../../src/rules/orderReports.js';
 
 export type ModelMachine = ReturnType<typeof createExecutionMachine>;
 export type ModelSnapshot = SnapshotFrom<ModelMachine>;
@@ -106,6 +107,11 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
       fail('confirmOrder', unknownOutcome()),
     );
   }
+  // Rule 2's look-up of the price of what filled: the order priced, still without its price, or no answer.
+  if (at('pricing')) {
+    const status = c.order?.status ?? 'filled';
+    events.push(done('priceOrder', report(status, filled, FILL_PRICE)), done('priceOrder', report(status, filled, null)), fail('priceOrder', unknownOutcome()));
+  }
   if (at('protecting')) {
     events.push(
       done('placeProtection', { clientOrderId: `${c.clientOrderId}-p`, status: 'placed', stopLoss: plan?.stopLoss ?? 1, takeProfit: plan?.takeProfit ?? 1, quantity: filled }),
@@ -179,6 +185,9 @@ export function serializeSnapshot(snap: ModelSnapshot): string {
     c.protection.kind === 'none' || c.protection.plan === null ? 0 : c.protection.plan.quantity >= size ? 2 : 1,
     c.protection.kind === 'failed' && c.protection.retrying,
     c.send.pauseServed,
+    // Rule 2's look-up: whether part of the fill has no price yet, and whether it was asked for at this quantity.
+    c.order !== null && priceBehindFill(c.order),
+    c.facts.priceAskedAt === filled,
   ]);
 }
 

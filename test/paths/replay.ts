@@ -20,6 +20,7 @@ const INVOKE_METHOD: Record<string, 'submitOrder' | 'getOrder' | 'cancelOrder' |
   submitOrder: 'submitOrder',
   lookupOrder: 'getOrder',
   confirmOrder: 'getOrder',
+  priceOrder: 'getOrder',
   cancelOrder: 'cancelOrder',
   placeProtection: 'placeProtection',
   protectFill: 'placeProtection',

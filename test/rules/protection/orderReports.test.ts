@@ -23,6 +23,18 @@ describe('merging broker reports', () => {
     expect(mergeOrderReport(r('partially_filled', 6, 1.2), r('partially_filled', 4, 1.0)).averageFillPrice).toBe(1.2);
     expect(mergeOrderReport(r('partially_filled', 4, 1.0), r('filled', 10, 1.15)).averageFillPrice).toBe(1.15);
   });
+  it('a larger fill without a price keeps the smaller fill\'s price and says how much it covers, until a priced report covers more', () => {
+    const stale = mergeOrderReport(r('partially_filled', 4, 1.0), r('filled', 10, null));
+    expect(stale).toMatchObject({ filledQuantity: 10, averageFillPrice: 1.0, pricedQuantity: 4 });
+    expect(rules.priceBehindFill(stale)).toBe(true);
+    // A priced report of the same quantity covers more than the price held: it wins, and the view is whole again.
+    const whole = mergeOrderReport(stale, r('filled', 10, 1.15));
+    expect(whole).toEqual(r('filled', 10, 1.15));
+    expect(rules.priceBehindFill(whole)).toBe(false);
+    // A stale smaller report changes nothing.
+    expect(mergeOrderReport(stale, r('partially_filled', 2, 0.9))).toEqual(stale);
+    expect(rules.priceBehindFill(r('filled', 10, null))).toBe(true);
+  });
   it('"pending" with a fill is partially filled', () => {
     expect(mergeOrderReport(null, r('pending', 3)).status).toBe('partially_filled');
   });
