@@ -132,7 +132,10 @@ export function diffReconciliation(
   }
 
   // --- protection (rule 2: levels from the fill)
-  if (!expected.protection && filled > 0) {
+  // What is exposed is what filled as either side knows it: a fill the broker reports that Warden
+  // never heard of (its report lost, a final look-up that lagged) is a position without protection.
+  const exposed = Math.max(filled, theirs?.filledQuantity ?? 0);
+  if (!expected.protection && exposed > 0) {
     missingSlTp = true;
     add('position.protection', 'levels from the fill', null, 'a filled quantity has no protective levels (fill price unknown)');
   }
@@ -141,13 +144,13 @@ export function diffReconciliation(
   if (filled > 0 && expected.protection && expected.protectionFailure !== null) {
     missingSlTp = true;
     add('protection', 'placed for the filled quantity', null, `this execution's protection was not placed: ${expected.protectionFailure}`);
-  } else if (expected.protection && filled > 0 && !sameQuantity(filled, expected.protectedQuantity)) {
+  } else if (expected.protection && exposed > 0 && !sameQuantity(exposed, expected.protectedQuantity)) {
     missingSlTp = true;
     const message =
-      expected.protectedQuantity < filled
-        ? `${filled - expected.protectedQuantity} of the filled quantity is not protected`
-        : `protection covers ${expected.protectedQuantity}, more than the ${filled} filled`;
-    add('protection.quantity', filled, expected.protectedQuantity, message);
+      expected.protectedQuantity < exposed
+        ? `${exposed - expected.protectedQuantity} of the filled quantity${exposed > filled ? ' (as the broker reports the order)' : ''} is not protected`
+        : `protection covers ${expected.protectedQuantity}, more than the ${exposed} filled`;
+    add('protection.quantity', exposed, expected.protectedQuantity, message);
   }
   if (filled - expected.positionSize > QUANTITY_TOLERANCE * expected.positionSize) {
     add('order.overfilled', expected.positionSize, filled, `the broker filled ${filled}, more than the approved ${expected.positionSize}`);
