@@ -64,6 +64,8 @@ export function createActions(env: ExecutionEnv) {
   /** The first reason to stop is the one the result gives; later ones do not overwrite it. */
   const stopWith = (c: ExecutionContext, reason: StopReason, error: ExecutionError | null): Partial<ExecutionContext> => (c.stop !== null ? {} : { stop: { reason, error } });
   const refuse = (error: ExecutionError | null): Partial<ExecutionContext> => ({ stop: { reason: 'refused', error } });
+  const consumedIf = (error: ExecutionError | null, claimed: boolean): ExecutionError | null =>
+    error && claimed ? { ...error, message: `${error.message}; the advisory's claim was already recorded, so it is consumed (nothing was sent): approve it again as a new advisory to trade it` } : error;
 
   return {
     /**
@@ -89,8 +91,13 @@ export function createActions(env: ExecutionEnv) {
     /** The clock's reading, kept for the guards that judge time (rule 5, before a resend: the deadline and the expiry). */
     readClock: update(({ context }) => ({ facts: { ...context.facts, now: now(context) } })),
     // --- refusals before anything is sent
-    refuseBecause: update(({ context }, params: { check: PreconditionCheck }) => ({
-      ...refuse(problemWith(context, params.check)),
+    /**
+     * A precondition refuses the order. `claimed`: the advisory's claim was already recorded when the
+     * refusal came (the switch moved while it was written); a claim is never taken back, so the
+     * message says the advisory is consumed.
+     */
+    refuseBecause: update(({ context }, params: { check: PreconditionCheck; claimed?: boolean }) => ({
+      ...refuse(consumedIf(problemWith(context, params.check), params.claimed === true)),
       ...(params.check === 'killSwitch' ? { killSwitch: { ...context.killSwitch, phase: 'before' as const, seen: context.killSwitch.state } } : {}),
     })),
     refuseDuplicate: update(() => refuse({ code: ErrorCode.DuplicateAdvisory, message: 'this advisory has already been executed' })),

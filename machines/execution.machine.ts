@@ -219,7 +219,8 @@ export const executionMachine = setup({
         }),
         onDone: [
           // Rule 3 BEFORE still holds if the switch moved while the claim was being recorded.
-          { guard: not('killSwitchAllowsEntry'), target: 'rejected', actions: { type: 'refuseBecause', params: { check: 'killSwitch' } } },
+          // The claim is on record and never taken back: the advisory is consumed, and the refusal says so.
+          { guard: not('killSwitchAllowsEntry'), target: 'rejected', actions: { type: 'refuseBecause', params: { check: 'killSwitch', claimed: true } } },
           { target: 'live', actions: 'armHardDeadline' },
         ],
         onError: { target: 'rejected', actions: { type: 'refuseUnclaimed', params: ({ event }) => ({ error: event.error }) } },
