@@ -1,5 +1,5 @@
 /**
- * The engine's pre-trade limits: what it was started with (frozen, journaled once), what operators
+ * The engine's pre-trade limits: what it was started with (frozen, journaled once, none included), what operators
  * tightened since, and the book that admits orders against them. The book gathers the facts each
  * limit is judged on — the venue's quote and tradability (each within `LIMIT_FACT_CALL_MS`), the
  * position and the orders of the last minute — and admits the order in the same synchronous step:
@@ -188,8 +188,18 @@ export function createLimitBook(deps: {
   const unsure = new Set<string>();
   const configured = () => Object.keys(current.symbols).length > 0 || current.maxOrdersPerMinute !== undefined;
 
-  // After limits, always: the next restart must not read an earlier process's as this one's.
-  if (configured() || restored !== null) journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: deps.limits } });
+  /**
+   * The `start` record is what the next restart compares its own limits with, no limits included:
+   * without it, a tightening of an engine started with none would be read as nobody's and dropped.
+   * Written at once when there are limits, or an earlier process's to end; otherwise with the first
+   * tightening, so the journal of an engine that never has limits holds none.
+   */
+  let started = false;
+  const journalStart = () => {
+    started = true;
+    journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: deps.limits } });
+  };
+  if (configured() || restored !== null) journalStart();
 
   const usage = (symbol: string, except: string | null): LimitsUsage => {
     let openBuys = 0;
@@ -253,6 +263,7 @@ export function createLimitBook(deps: {
       if (looser.length > 0) throw new WardenUsageError('limits_loosened', `limits can only be tightened while the engine runs; this would loosen ${looser.join('; ')}`);
       requireQuotes(next, broker, 'change');
       const record: LimitsChange = deepFreeze({ at: new Date(clock.now()).toISOString(), operator: options.operator, reason: options.reason, change: parsed, from: current, to: next });
+      if (!started) journalStart();
       journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'tighten', payload: record });
       current = next;
       changes.push(record);

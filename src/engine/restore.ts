@@ -31,7 +31,8 @@ export interface RestoredState {
   readonly unfinished: readonly UnfinishedExecution[];
   /**
    * The limits the last process started with (`configured`, as its options gave them) and those in
-   * force when it stopped (`inForce`: those, tightened by operators since); null if it had none.
+   * force when it stopped (`inForce`: those, tightened by operators since); null if it journaled
+   * none (no limits, never tightened).
    */
   readonly limits: { readonly configured: Limits; readonly inForce: Limits } | null;
 }
@@ -106,11 +107,18 @@ export function restoreFromJournal(records: readonly JournalRecord[], claimed: I
   return { claimedAdvisories, killSwitchChanges, fills, awaiting, unfinished, limits };
 }
 
-/** The limits after a `start` or `tighten` record (a start before `configured` was journaled configured what it started with). */
+const NO_LIMITS: Limits = { symbols: {} };
+
+/**
+ * The limits after a `start` or `tighten` record (a start before `configured` was journaled
+ * configured what it started with). A tightening with no start before it is an older journal's, of
+ * an engine started without limits (it journaled no start then): read so, a restart without limits
+ * carries it on — the stricter reading.
+ */
 function limitsAfter(before: RestoredState['limits'], r: JournalRecord): RestoredState['limits'] {
   const p = r.payload as { limits?: Limits; configured?: Limits; to?: Limits } | null;
   if (r.event === 'start') return p?.limits ? { configured: p.configured ?? p.limits, inForce: p.limits } : null;
-  return before && p?.to ? { configured: before.configured, inForce: p.to } : before;
+  return p?.to ? { configured: before?.configured ?? NO_LIMITS, inForce: p.to } : before;
 }
 
 /**

@@ -112,3 +112,71 @@ describe('limits: a tightening survives a restart with the same limits', () => {
     }
   });
 });
+
+describe('limits: an engine started without limits is configured too — with none', () => {
+  it('started without limits, an operator tightens EURUSD to maxQuantity 4; restarted without limits, a 6 is still refused, nothing sent', async () => {
+    const path = journalPath();
+    const first = engineOver(path, { limits: null });
+    tightenEurusd(first.engine);
+    await first.engine.close();
+
+    const second = engineOver(path, { limits: null });
+    try {
+      expect(second.engine.limits.current()).toEqual({ symbols: { EURUSD: { maxQuantity: 4 } } });
+      const result = await second.clock.run(second.engine.execute(snapshot({ advisoryId: 'adv-after-restart', positionSize: 6 })));
+      expect(result.error?.code).toBe('limit_quantity');
+      expect(second.broker.callsOf('submitOrder')).toHaveLength(0);
+      expect(second.warnings.join('\n')).not.toMatch(/not carried on/);
+    } finally {
+      await second.engine.close();
+    }
+  });
+
+  it('carried on across checkpoints and restarts without limits', async () => {
+    const path = journalPath();
+    const first = engineOver(path, { limits: null, checkpointEvery: 3 });
+    tightenEurusd(first.engine);
+    for (let i = 0; i < 3; i++) await first.clock.run(first.engine.execute(snapshot({ advisoryId: `adv-busy-${i}`, positionSize: 2 })));
+    await first.engine.close();
+    for (let restart = 0; restart < 2; restart++) {
+      const next = engineOver(path, { limits: null, checkpointEvery: 3 });
+      try {
+        expect(next.engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(4);
+        await next.clock.run(next.engine.execute(snapshot({ advisoryId: `adv-restart-${restart}`, positionSize: 2 })));
+      } finally {
+        await next.engine.close();
+      }
+    }
+  });
+
+  it('restarted with limits after starting without: a new configuration, the old tightening goes, and the log says so', async () => {
+    const path = journalPath();
+    const first = engineOver(path, { limits: null });
+    tightenEurusd(first.engine);
+    await first.engine.close();
+
+    const second = engineOver(path);
+    try {
+      expect(second.engine.limits.current()).toEqual({ symbols: { '*': { maxQuantity: 10 } } });
+      expect(second.warnings.join('\n')).toMatch(/tightenings of the last process are not carried on/);
+    } finally {
+      await second.engine.close();
+    }
+  });
+
+  it('a journal written before an engine without limits journaled its start (a tightening, no start) is read as that: carried on without limits', async () => {
+    const path = journalPath();
+    const clock = new VirtualClock(T0);
+    const older = new SqliteJournal(path, clock);
+    const to = { symbols: { EURUSD: { maxQuantity: 4 } } };
+    older.append({ kind: 'limits', executionId: null, advisoryId: null, snapshotHash: null, event: 'tighten', payload: { at: new Date(T0).toISOString(), operator: 'ana', reason: 'thin market overnight', change: to, from: { symbols: {} }, to } });
+    await older.close();
+
+    const next = engineOver(path, { limits: null });
+    try {
+      expect(next.engine.limits.current()).toEqual(to);
+    } finally {
+      await next.engine.close();
+    }
+  });
+});
