@@ -40,6 +40,8 @@ export interface FleetLedger {
   filled(executionId: string, filled: number): void;
   /** The execution is over. */
   settled(executionId: string, result: ExecutionResult): void;
+  /** The execution ended before its admission was answered (its settlement came first): nothing was sent, it counts no more. */
+  withdraw(executionId: string): void;
 }
 
 /**
@@ -68,6 +70,17 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
   };
   /** Executions in the fleet's ledger (admitted or recorded), with their fill write in flight and the newest figure heard. */
   const joined = new Map<string, { writing: boolean; next: number | null }>();
+  // A settlement the store did not take (an outage) is tried again: unwritten, every other engine
+  // would count the execution's whole unfilled size for good. A settled row is never settled
+  // twice (the statement skips it), so a try whose answer was lost costs nothing.
+  const settleInStore = (executionId: string, filled: number, sent: boolean) => {
+    const settle = (left: number): Promise<void> =>
+      store.settleFleetPosition(executionId, filled, sent).catch((e: unknown) => {
+        if (left === 0 || (e as { code?: unknown } | null)?.code === 'closed') throw e;
+        return new Promise<void>((resolve) => clock.setTimeout(resolve, SETTLE_RETRY_MS)).then(() => settle(left - 1));
+      });
+    report('a settlement', executionId, () => settle(SETTLE_RETRIES));
+  };
   const writeFill = (executionId: string) => {
     const j = joined.get(executionId);
     if (!j || j.writing || j.next === null) return;
@@ -98,15 +111,10 @@ export function joinFleetLedger(deps: { readonly store: Journal; readonly clock:
     // there: a duplicate or a refusal costs the store nothing.
     settled: (executionId, result) => {
       if (!joined.delete(executionId) && result.status === 'rejected') return;
-      // A settlement the store did not take (an outage) is tried again: unwritten, every other engine
-      // would count the execution's whole unfilled size for good. A settled row is never settled
-      // twice (the statement skips it), so a try whose answer was lost costs nothing.
-      const settle = (left: number): Promise<void> =>
-        store.settleFleetPosition(executionId, result.filledQuantity ?? 0, result.status !== 'rejected').catch((e: unknown) => {
-          if (left === 0 || (e as { code?: unknown } | null)?.code === 'closed') throw e;
-          return new Promise<void>((resolve) => clock.setTimeout(resolve, SETTLE_RETRY_MS)).then(() => settle(left - 1));
-        });
-      report('a settlement', executionId, () => settle(SETTLE_RETRIES));
+      settleInStore(executionId, result.filledQuantity ?? 0, result.status !== 'rejected');
+    },
+    withdraw: (executionId) => {
+      if (joined.delete(executionId)) settleInStore(executionId, 0, false);
     },
   };
 }
