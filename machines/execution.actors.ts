@@ -91,7 +91,8 @@ export function createActors(env: ExecutionEnv): typeof actorTypes {
   };
   return {
     // The facts are delivered like a broker's answer: a switch that moved meanwhile is heard first.
-    readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(({ input }) => handOver(input.executionId, env.readLimitFacts(input))),
+    // The actor's signal is aborted when the chart leaves `checkingLimits`: the execution ended.
+    readLimitFacts: fromPromise<LimitFacts, LimitFactsRequest>(({ input, signal }) => handOver(input.executionId, env.readLimitFacts(input, signal))),
     // The store's answer is delivered like a broker's: a switch that moved meanwhile is heard first.
     claimAdvisory: fromPromise<void, AdvisoryClaim>(({ input }) =>
       handOver(

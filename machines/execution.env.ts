@@ -98,9 +98,11 @@ export interface ExecutionMachineDeps {
    * Gathers what the pre-trade limits are judged against (`checkingLimits`), and admits the order
    * in the same step: counts it, and reserves its quantity against the position limit, so that
    * executions checked at the same time see each other. Never rejects: a fact that cannot be had
-   * is a fact (`quote: { kind: 'none' }`). Default: no limits, nothing asked.
+   * is a fact (`quote: { kind: 'none' }`). `waiting` is aborted once the execution no longer waits
+   * for the facts (a switch, a shutdown or a hold ended it meanwhile): nothing is admitted for it
+   * then. Default: no limits, nothing asked.
    */
-  readonly readLimitFacts?: (request: LimitFactsRequest) => Promise<LimitFacts>;
+  readonly readLimitFacts?: (request: LimitFactsRequest, waiting: AbortSignal) => Promise<LimitFacts>;
 }
 
 /**
@@ -135,7 +137,7 @@ export interface ExecutionEnv {
   readonly requestedCancel: (executionId: string) => Promise<OrderReport> | undefined;
   /** The mailbox (`ExecutionMachineDeps.deliver`): every actor hands over what it learned through it. */
   readonly deliver: Deliver;
-  readonly readLimitFacts: (request: LimitFactsRequest) => Promise<LimitFacts>;
+  readonly readLimitFacts: (request: LimitFactsRequest, waiting: AbortSignal) => Promise<LimitFacts>;
 }
 
 /**

@@ -98,7 +98,7 @@ export function createEngine(options: EngineOptions): Engine {
     otherPositionQuantity: (symbol, executionId) => ledger.othersOn(symbol, executionId),
     ...(fleetLedger ? { fleetPosition: fleetLedger.othersOn } : {}),
     onBrokerCall: limitBook.watch(onBrokerCall),
-    readLimitFacts: (request) => (fleetLimits ? fleetLimits.ready.then(() => limitBook.readFacts(request)) : limitBook.readFacts(request)),
+    readLimitFacts: (request, waiting) => (fleetLimits ? fleetLimits.ready.then(() => limitBook.readFacts(request, waiting)) : limitBook.readFacts(request, waiting)),
     requestedCancel: (executionId) => fanOut.takeRequestedCancel(executionId),
     deliver: mailbox.deliver,
   });

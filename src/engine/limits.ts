@@ -273,8 +273,11 @@ export function createLimitBook(deps: {
 
   return {
     api,
-    /** Gathers the facts, then counts and reserves in one synchronous step (see the file's comment). */
-    async readFacts({ executionId, snapshot }: { executionId: string; snapshot: FrozenSnapshot }): Promise<LimitFacts> {
+    /**
+     * Gathers the facts, then counts and reserves in one synchronous step (see the file's comment),
+     * for an execution still `waiting` for them only.
+     */
+    async readFacts({ executionId, snapshot }: { executionId: string; snapshot: FrozenSnapshot }, waiting: AbortSignal): Promise<LimitFacts> {
       const { symbol } = snapshot;
       const collar = resolveLimits(current, symbol).priceCollarPct !== undefined;
       const counted = !fleet && unsure.has(symbol) && resolveLimits(current, symbol).maxPosition !== undefined;
@@ -301,6 +304,13 @@ export function createLimitBook(deps: {
       // the fleet's lock for the symbol: judged with the same rules the chart's guards apply.
       // Otherwise, from here to the return nothing awaits: read, count and reserve are one step.
       const facts = fleet ? await fleetFacts(fleet, snapshot, executionId, current.maxOrdersPerMinute !== undefined, factsOf) : factsOf(usage(symbol, executionId));
+      // The execution ended while the venue or the store was asked (a switch, a shutdown, a hold
+      // refused it at once), and its settlement has been and gone: admitted now, its quantity and
+      // its count would stay for good. Nothing was judged on these facts: nothing is journaled either.
+      if (waiting.aborted) {
+        fleet?.withdraw(executionId);
+        return facts;
+      }
       let onSymbol = reserved.get(symbol);
       if (onSymbol === undefined) reserved.set(symbol, (onSymbol = new Map()));
       onSymbol.set(executionId, { side: snapshot.side, quantity: snapshot.positionSize });

@@ -265,6 +265,34 @@ describe('each limit at its boundary', () => {
     expect(d.submits()).toBe(0);
   });
 
+  it('an order refused by the kill switch while its quote is asked for reserves nothing and is not counted, whenever the quote comes', async () => {
+    const d = desk({ symbols: { EURUSD: { maxPosition: 1_000, priceCollarPct: 0.01, maxOrdersPerMinute: 1 } } });
+    d.broker.quote = 'hang';
+    const pending = d.engine.execute(d.order({ positionSize: 1_000 }));
+    await d.clock.advance(100);
+    d.engine.killSwitch.set('active', { reason: 'news', operator: 'ana' });
+    expectRefused(await d.clock.run(pending), 'kill_switch_active');
+    await d.clock.advance(LIMIT_FACT_CALL_MS); // the quote's time runs out: the facts are read after the refusal
+    d.engine.killSwitch.set('off', { reason: 'news out', operator: 'ana' });
+    const use = d.engine.limits.usage('EURUSD');
+    expect({ openBuys: use.position.openBuys, rate: use.ordersLastMinute.symbol }).toEqual({ openBuys: 0, rate: 0 });
+    d.broker.quote = { bid: 1.1, ask: 1.1 };
+    expect((await d.run(d.order({ positionSize: 1_000 }))).status).toBe('filled');
+  });
+
+  it('an engine shut down while an order\'s quote is asked for leaves nothing reserved or counted behind it', async () => {
+    const d = desk({ symbols: { EURUSD: { maxPosition: 1_000, priceCollarPct: 0.01, maxOrdersPerMinute: 1 } } });
+    d.broker.quote = 'hang';
+    const pending = d.engine.execute(d.order({ positionSize: 1_000 }));
+    await d.clock.advance(100);
+    const shutting = d.engine.shutdown({ reason: 'end of day' });
+    expectRefused(await d.clock.run(pending), 'kill_switch_active');
+    await d.clock.advance(LIMIT_FACT_CALL_MS);
+    await shutting;
+    const use = d.engine.limits.usage('EURUSD');
+    expect({ openBuys: use.position.openBuys, rate: use.ordersLastMinute.symbol }).toEqual({ openBuys: 0, rate: 0 });
+  });
+
   it('facts that cannot be read at all refuse the order, nothing sent', async () => {
     const clock = new VirtualClock(T0);
     const broker = new ScriptedBroker({ clock });
