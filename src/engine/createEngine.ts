@@ -24,7 +24,7 @@ import { prepareInput, peek, type PreparedInput } from './input.js';
 import { HoldKind, KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut, rememberCancelTarget } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
-import { fenceSends, joinFleetLeases } from './fleetLeases.js';
+import { durabilityOf, fenceSends, joinFleetLeases } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
 import { createMailbox } from './mailbox.js';
 import { PositionLedger } from './ledger.js';
@@ -86,7 +86,9 @@ export function createEngine(options: EngineOptions): Engine {
   /** The one way anything reaches an execution: at its turn of the loop, told of the switch first, then journaled and handed over. */
   const mailbox = createMailbox({ clock, loop, tell: fanOut.tell });
   // On a leasing store, nothing goes to the venue for an execution whose lease is not confirmed (fencing).
-  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids }), { leases, broker: options.broker });
+  // A protection another engine could not see in the journal would be placed twice by it after a takeover, on a venue that forgets client ids.
+  const protectionAwaitsRecord = leases !== null && durabilityOf(options.broker) !== 'durable';
+  const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, protectionAwaitsRecord }), { leases, broker: options.broker });
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({
     broker: options.broker,

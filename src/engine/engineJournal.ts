@@ -78,8 +78,16 @@ export function journalBrokerCalls(deps: {
   readonly logger: Logger;
   /** The execution's journal identity and the clientOrderId of its latest request, while it runs. */
   readonly idsOf: (executionId: string) => (JournalIds & { lastClientOrderId?: string }) | undefined;
+  /**
+   * A protection whose request cannot be recorded is not sent either (it is tried again, as after
+   * an unknown outcome). For an engine whose executions another engine may take over, on a venue
+   * that does not keep client order ids for good: the taker reads the journal to know what was
+   * requested, and a protection it cannot see there would be placed a second time.
+   */
+  readonly protectionAwaitsRecord?: boolean;
 }): BrokerObserver {
   const { journal, logger } = deps;
+  const awaitsRecord = (method: string) => method === 'submitOrder' || (method === 'placeProtection' && deps.protectionAwaitsRecord === true);
   // An answer is observed inside its delivery (src/engine/mailbox.ts): the execution has heard every switch change before it is journaled.
   return (c) => {
     const entry = c.executionId === null ? undefined : deps.idsOf(c.executionId);
@@ -94,15 +102,16 @@ export function journalBrokerCalls(deps: {
     if (c.phase === 'error') logger.warn({ executionId: c.executionId, advisoryId: ids.advisoryId, clientOrderId, method: c.method, elapsedMs: c.elapsedMs, error: describeThrown(c.payload) }, `broker ${c.method} failed`);
     else if (c.phase === 'request' && c.method === 'submitOrder') logger.info({ executionId: c.executionId, advisoryId: ids.advisoryId, clientOrderId }, 'order sent');
     // Intent before send: an order whose request cannot be recorded is not sent. Cancels, look-ups
-    // and protection still go out — they only reduce risk or read.
-    if (recorded === null && c.phase === 'request' && c.method === 'submitOrder') throw new Error(`journal unavailable: ${journal.failure}`);
+    // and (unless another engine may take the execution over) protection still go out — they only
+    // reduce risk or read.
+    if (recorded === null && c.phase === 'request' && awaitsRecord(c.method)) throw new Error(`journal unavailable: ${journal.failure}`);
     // Group commit: every send waits for its batch (the claim and this request) to be on disk.
     // For a submit, a batch that cannot be written means no send. Protection waits too (a restart
-    // must know it was asked for, or it would place it twice) but goes out even if the batch
-    // fails: an unprotected fill is worse. Cancels and look-ups never wait.
+    // must know it was asked for, or it would place it twice) but on one engine goes out even if
+    // the batch fails: an unprotected fill is worse. Cancels and look-ups never wait.
     if (c.phase === 'request' && (c.method === 'submitOrder' || c.method === 'placeProtection')) {
       const durable = journal.durable();
-      if (durable) return c.method === 'submitOrder' ? durable : durable.catch(() => undefined);
+      if (durable) return awaitsRecord(c.method) ? durable : durable.catch(() => undefined);
     }
   };
 }

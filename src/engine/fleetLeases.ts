@@ -139,7 +139,7 @@ export function fenceSends(store: Journal, observe: BrokerObserver, context: { r
 }
 
 /** The adapter's declared client-id durability, read defensively (undeclared: `openOrdersOnly`). */
-function durabilityOf(broker: BrokerAdapter | undefined): string {
+export function durabilityOf(broker: BrokerAdapter | undefined): string {
   try {
     return broker?.clientOrderIdDurability ?? 'openOrdersOnly';
   } catch {
