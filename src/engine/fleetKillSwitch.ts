@@ -45,14 +45,37 @@ export function joinFleetKillSwitch(deps: {
   const { store, board, clock, logger, registry } = deps;
   if (!sharesKillSwitch(store)) return null;
   const setKillSwitch = store.setKillSwitch.bind(store);
-  /** Scopes this engine changed whose write has not been heard back: older fleet readings do not undo them. */
-  const written = new Map<string, number | null>();
+  /**
+   * Scopes this engine changed: how many of its writes there are unanswered, and the first change id
+   * that is not older than its own. Fleet readings are skipped while a write is unanswered (its id is
+   * not known yet), and readings older than its change never undo it; once every write is answered
+   * (or failed), the watch's current switch of the scope is applied again, so a newer change the
+   * watch delivered meanwhile (another engine's, announced before this one's answer) is not lost.
+   */
+  const written = new Map<string, { pending: number; from: number }>();
   let failingClosed = false;
   let stopped = false;
+  /** The change id of the fleet's current setting of `scope`, as the watch last read it (0: none). */
+  const heardIn = (scope: string) => watch.switches().find((s) => s.type !== KillSwitchType.Reconciliation && scopeOf(s.symbol) === scope)?.changeId ?? 0;
+  /**
+   * A write answered (`from`: its change id) or failed (`from`: after the changes the watch had
+   * heard when it was sent: a failed write is not in the store, but what the fleet changed since
+   * is newer than it).
+   */
+  const settle = (scope: string, from: number) => {
+    const mine = written.get(scope);
+    if (!mine) return;
+    mine.pending--;
+    mine.from = Math.max(mine.from, from);
+    if (mine.pending === 0) applyCurrent(scope);
+  };
   /** Writes a change of this engine's for the fleet. */
   const write = (request: { readonly state: KillSwitchState } & KillSwitchSetOptions) => {
     const scope = scopeOf(request.symbol);
-    written.set(scope, null);
+    const heard = heardIn(scope);
+    const mine = written.get(scope) ?? { pending: 0, from: 0 };
+    mine.pending++;
+    written.set(scope, mine);
     const symbol = request.symbol ?? null;
     const sent = setKillSwitch(request);
     traceFleetKillSwitch(() => ({ stage: 'write_sent', changeId: null, symbol, state: request.state }));
@@ -60,11 +83,11 @@ export function joinFleetKillSwitch(deps: {
       .then((stored) => {
         const id = (stored as { id?: unknown } | undefined)?.id;
         traceFleetKillSwitch(() => ({ stage: 'write_committed', changeId: typeof id === 'number' ? id : null, symbol, state: request.state }));
-        if (written.get(scope) === null) written.set(scope, typeof id === 'number' ? id : 0);
+        settle(scope, typeof id === 'number' ? id : 0);
       })
       .catch((e: unknown) => {
-        written.delete(scope);
-        logger.error({ err: String(e), change: request }, 'kill switch applied on this engine but not written for the fleet: set it again, or with `warden kill-switch --store`');
+        logger.error({ err: String(e), change: request }, 'kill switch applied on this engine but not written for the fleet (a later change by the fleet replaces it): set it again, or with `warden kill-switch --store`');
+        settle(scope, heard + 1);
       });
   };
 
@@ -135,9 +158,10 @@ export function joinFleetKillSwitch(deps: {
       // A flag's announcement: the flags are read again (below), the hold is the flag's.
       if (s.type === KillSwitchType.Reconciliation) continue;
       const scope = scopeOf(s.symbol);
-      if (written.has(scope)) {
-        const id = written.get(scope);
-        if (id === null || (id !== undefined && s.changeId < id)) continue;
+      const mine = written.get(scope);
+      if (mine) {
+        // Applied again once the write settles (`settle`), or heard again when the watch reads it.
+        if (mine.pending > 0 || s.changeId < mine.from) continue;
         written.delete(scope);
       }
       if (board.operatorState(s.symbol) === s.state) continue;
@@ -147,9 +171,22 @@ export function joinFleetKillSwitch(deps: {
       traceFleetKillSwitch(() => ({ stage: 'applied', ...traced() }));
     }
   };
+  /**
+   * Whether a reading went unapplied because the watch was stale: the read that confirms the state
+   * again may show nothing new (a notification already delivered the change), so the next check
+   * applies the watch's switches whether or not this engine failed closed meanwhile.
+   */
+  let unapplied = false;
+  /** Applies the watch's current switch of `scope` (now, or at the next check if the watch is stale). */
+  const applyCurrent = (scope: string) => {
+    if (stopped) return;
+    if (watch.stale()) unapplied = true;
+    else apply(watch.switches().filter((s) => scopeOf(s.symbol) === scope), 'fleet kill switch');
+  };
   const watch = store.watchKillSwitches((switches) => {
     if (stopped) return;
-    if (!watch.stale()) apply(switches, 'fleet kill switch');
+    if (watch.stale()) unapplied = true;
+    else apply(switches, 'fleet kill switch');
     if (announcementsIn(switches) !== announced) refreshFlags(switches);
   }, { clock, ...(deps.stalenessBudgetMs !== undefined ? { stalenessBudgetMs: deps.stalenessBudgetMs } : {}) });
 
@@ -163,10 +200,14 @@ export function joinFleetKillSwitch(deps: {
       board.raise({ kind: HoldKind.FleetUnconfirmed, state: KillSwitchState.Warning, reason, by: 'warden' });
     } else if (!watch.stale() && failingClosed) {
       failingClosed = false;
+      unapplied = false;
       logger.warn({}, 'fleet kill switch confirmed again: the fleet state applies');
       apply(watch.switches(), 'fleet kill switch confirmed again');
       board.lift(HoldKind.FleetUnconfirmed, {}, 'fleet kill switch state confirmed again', 'warden');
       refreshFlags(watch.switches());
+    } else if (!watch.stale() && unapplied) {
+      unapplied = false;
+      apply(watch.switches(), 'fleet kill switch');
     }
     timer = clock.setTimeout(check, FLEET_STALENESS_CHECK_MS);
   };
