@@ -68,6 +68,30 @@ describe('an engine on a fleet store fails closed', () => {
     await engine.close();
   }, 60_000);
 
+  it.each([1_000, 300])('a stricter budget (%i ms, at or below the watch\'s default 1 s backstop poll) works: ready, fails closed after it, confirmed again after', async (budget) => {
+    const clock = new VirtualClock(T0);
+    const store = await db.open({ writer: `budget-${budget}`, clock });
+    const engine = createEngine({ broker: new PaperBroker({ clock }), journal: store, clock, logger: silentLogger(), killSwitchStalenessMs: budget });
+    await engine.ready;
+    expect(engine.killSwitch.state()).toBe('off');
+
+    await db.server().suspend();
+    await clock.advance(budget + 300); // the budget, and one staleness check after it
+    expect(engine.killSwitch.state('EURUSD')).toBe('warning');
+    expect(engine.killSwitch.history().at(-1)!.reason).toMatch(new RegExp(`\\(budget ${budget} ms\\)`));
+
+    await db.server().resume();
+    // The watch polls below the budget in real time; virtual time goes no faster, so it stays confirmed once back.
+    const until = Date.now() + RECONNECT_BOUND_MS;
+    while (engine.killSwitch.state() !== 'off' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      await clock.advance(50);
+    }
+    expect(engine.killSwitch.state()).toBe('off');
+    expect(engine.killSwitch.history().at(-1)).toMatchObject({ to: 'off', reason: 'fleet kill switch state confirmed again' });
+    await engine.close();
+  }, 60_000);
+
   it('a budget above 5 s is refused: it can only be made stricter', async () => {
     const store = await db.open({ writer: 'budget' });
     expect(() => createEngine({ broker: new PaperBroker(), journal: store, killSwitchStalenessMs: 10_000, logger: silentLogger() })).toThrow(/at most 5000 ms/);

@@ -19,6 +19,11 @@ import { connectionSettings } from './connection.js';
  * store.watchKillSwitches(onChange, { pollIntervalMs: KILL_SWITCH_POLL_MS / 2 });
  */
 export const KILL_SWITCH_POLL_MS = 1_000;
+/**
+ * Default polls per staleness budget, as 1 s is of the default 5 s: a stricter budget is polled
+ * more often, so as many reads may fail before it runs out as before the default one does.
+ */
+const POLLS_PER_BUDGET = 5;
 /** First wait before reconnecting after a lost connection; doubles up to the poll interval (ms). */
 const RECONNECT_FIRST_MS = 100;
 /** Bound on connecting and on each read (ms). */
@@ -36,7 +41,11 @@ export interface KillSwitchWatchOptions {
   readonly clock?: Clock;
   /** Default and maximum 5000 ms; see {@link FailClosedKillSwitch}. */
   readonly stalenessBudgetMs?: number;
-  /** Backstop poll interval, below the staleness budget (default 1000 ms). */
+  /**
+   * Backstop poll interval, below the staleness budget: default 1000 ms, or a fifth of a budget
+   * stricter than 5000 ms (a budget of 1000 ms is polled every 200 ms). A value not below the budget
+   * is refused.
+   */
   readonly pollIntervalMs?: number;
 }
 
@@ -117,9 +126,9 @@ export async function readFleetSwitches(client: pg.ClientBase | pg.Pool): Promis
 export function startKillSwitchWatch(url: string, onChange: (switches: readonly FleetSwitch[]) => void, options: KillSwitchWatchOptions = {}): KillSwitchWatch {
   const clock = options.clock ?? systemClock;
   const view = new FailClosedKillSwitch({ clock, stalenessBudgetMs: options.stalenessBudgetMs });
-  const pollMs = options.pollIntervalMs ?? KILL_SWITCH_POLL_MS;
+  const pollMs = options.pollIntervalMs ?? Math.min(KILL_SWITCH_POLL_MS, view.stalenessBudgetMs / POLLS_PER_BUDGET);
   if (!Number.isFinite(pollMs) || pollMs <= 0 || pollMs >= view.stalenessBudgetMs) {
-    throw new PostgresStoreError('invalid_option', `pollIntervalMs must be more than 0 and below the staleness budget (${view.stalenessBudgetMs} ms), got ${String(options.pollIntervalMs)}`);
+    throw new PostgresStoreError('invalid_option', `pollIntervalMs must be more than 0 and below the staleness budget (${view.stalenessBudgetMs} ms), got ${String(pollMs)}`);
   }
   let client: pg.Client | null = null;
   let connecting = false;
