@@ -20,6 +20,7 @@ import { JournalKind, type CommandOutcome, type OperatorCommand } from '../journ
 import { loosenings, mergeLimits, resolveLimits, type LimitFacts, type QuoteFact, type TradableFact } from '../rules/limits.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { PositionLedger } from './ledger.js';
+import { UnrecordedChange } from './recordedControls.js';
 import { fleetFacts, type FleetLedger } from './fleetLedger.js';
 
 /**
@@ -64,6 +65,8 @@ export interface EngineLimits {
    * Lays `change` over the current limits (a change names only the fields it sets) if that only
    * tightens them; journaled with operator and reason. Throws `WardenUsageError`
    * (`limits_loosened`, `invalid_limits`, `operator_required`, `reason_required`) and changes nothing otherwise.
+   * While the journal cannot record, a tightening is applied all the same (it only makes the engine
+   * stricter) and then throws `JournalError('unavailable')` saying a restart will not remember it.
    */
   set(change: LimitsInput, options: { readonly operator: string; readonly reason: string }): LimitsChange;
   history(): readonly LimitsChange[];
@@ -265,8 +268,11 @@ export function createLimitBook(deps: {
       const record: LimitsChange = deepFreeze({ at: new Date(clock.now()).toISOString(), operator: options.operator, reason: options.reason, change: parsed, from: current, to: next });
       if (!started) journalStart();
       journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'tighten', payload: record });
+      // Stricter limits apply even when the journal cannot record them (as a halt does); the caller is told they will not survive a restart.
       current = next;
       changes.push(record);
+      const why = journal.failure;
+      if (why !== null) throw new UnrecordedChange(`limits tightened on this engine (${JSON.stringify(record.change)}), but the journal could not record it (${why}): a restart will not remember it; tighten them again once the journal works`);
       return record;
     },
   };
@@ -361,6 +367,8 @@ export function createLimitBook(deps: {
         const change = api.set(command.change, { operator: command.operator, reason: command.reason });
         return { ok: true, message: `limits tightened: ${JSON.stringify(change.change)}` };
       } catch (e) {
+        // In force here but not recorded: answered as applied, with the warning, never as a refusal.
+        if (e instanceof UnrecordedChange) return { ok: true, unrecorded: true, message: e.message };
         return { ok: false, message: e instanceof WardenUsageError ? e.message : describeThrown(e) };
       }
     },

@@ -37,7 +37,7 @@ function setUp() {
   return { path, disk, broker, engine };
 }
 
-describe('kill switch and resolve while the journal fails', () => {
+describe('kill switch, limits and resolve while the journal fails', () => {
   it('a change that halts more is applied, and the operator is told it was not recorded (a restart will not remember it)', async () => {
     const { path, disk, broker, engine } = setUp();
     engine.killSwitch.set('warning', { symbol: 'EURUSD', reason: 'before the disk filled', operator: 'ana' });
@@ -59,6 +59,24 @@ describe('kill switch and resolve while the journal fails', () => {
     expect(() => engine.killSwitch.set('off', { symbol: 'EURUSD', reason: 'news over', operator: 'ana' })).toThrow(/EURUSD not changed \(still active\): the journal cannot record the change/);
     expect(() => engine.killSwitch.set('warning', { symbol: 'EURUSD', reason: 'news over', operator: 'ana' })).toThrow(JournalError);
     expect(engine.killSwitch.state('EURUSD')).toBe('active');
+    await engine.close();
+  });
+
+  it('a limit tightening is applied like a halt, and the operator is told it was not recorded (here and through the inbox)', async () => {
+    const path = tempJournalPath();
+    const disk = filling(new SqliteJournal(path));
+    const broker = new PaperBroker({ markets: { EURUSD: { price: 1.1 } } });
+    const engine = createEngine({ broker, journal: disk.journal, logger: silentLogger(), limits: { symbols: { '*': { maxQuantity: 100 } } } });
+    disk.fill();
+    expect(() => engine.limits.set({ symbols: { EURUSD: { maxQuantity: 5 } } }, { operator: 'ana', reason: 'news' })).toThrow(/limits tightened on this engine .*but the journal could not record it.*a restart will not remember it/);
+    expect(engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(5);
+    const told = await applyOperatorCommand(path, { kind: 'limits', change: { symbols: { EURUSD: { maxQuantity: 4 } } }, operator: 'ana', reason: 'more news' });
+    expect(told).toMatchObject({ ok: true, unrecorded: true });
+    expect(told.message).toMatch(/could not record it/);
+    expect(engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(4);
+    // Refused input is still refused as such, and changes nothing.
+    expect(() => engine.limits.set({ symbols: { EURUSD: { maxQuantity: 50 } } }, { operator: 'ana', reason: 'x' })).toThrow(/can only be tightened/);
+    expect(engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(4);
     await engine.close();
   });
 
