@@ -122,7 +122,7 @@ function nothingChanged(a: ExecutionContext, b: ExecutionContext): boolean {
   const y = b.order;
   const sameOrder =
     x === y ||
-    (x !== null && y !== null && x.status === y.status && x.filledQuantity === y.filledQuantity && x.averageFillPrice === y.averageFillPrice && x.brokerOrderId === y.brokerOrderId && x.reason === y.reason);
+    (x !== null && y !== null && x.status === y.status && x.filledQuantity === y.filledQuantity && x.averageFillPrice === y.averageFillPrice && x.pricedQuantity === y.pricedQuantity && x.brokerOrderId === y.brokerOrderId && x.reason === y.reason);
   return sameOrder && a.killSwitch === b.killSwitch && a.stop === b.stop && a.deadline === b.deadline && a.protection === b.protection && a.reconciliation === b.reconciliation;
 }
 
