@@ -45,6 +45,19 @@ export function openJournal(a: Args, { mustExist, readOnly = false }: { mustExis
   return new SqliteJournal(path, undefined, { readOnly });
 }
 
+/**
+ * Whether a journal a reading command opened has a broken chain: said on stderr first, in the
+ * words `journal show` uses, so an operator never takes what follows for the journal's truth. The
+ * command then exits 3 (`BROKEN_CHAIN_EXIT`), whatever it read.
+ */
+export async function chainBroken(journal: { verify(): Promise<{ readonly brokenAt?: number | null }> }): Promise<boolean> {
+  const brokenAt = (await journal.verify()).brokenAt ?? null;
+  if (brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${brokenAt}: records from there on may have been edited; what follows is read from them as stored (warden journal verify)`);
+  return brokenAt !== null;
+}
+/** The exit of a command whose journal's chain is broken (as `journal verify` and `journal show`). */
+export const BROKEN_CHAIN_EXIT = 3;
+
 /** Applies an operator's command as the console does, and says who applied it. */
 export async function operatorCommand(a: Args, command: OperatorCommand): Promise<number> {
   let outcome;
@@ -66,11 +79,8 @@ export async function operatorCommand(a: Args, command: OperatorCommand): Promis
     console.log(outcome.appliedBy === 'engine' ? `${outcome.message}  (applied by the running engine, pid ${outcome.pid})` : outcome.message);
     return 0;
   }
-  if (outcome.appliedBy === 'engine') {
-    console.error(`warden: the running engine (pid ${outcome.pid}) refused: ${outcome.message}`);
-    return 1;
-  }
-  throw new UsageError(outcome.message);
+  // Refused, by the running engine or here: the same input gets the same exit (2), whoever judged it.
+  throw new UsageError(outcome.appliedBy === 'engine' ? `the running engine (pid ${outcome.pid}) refused: ${outcome.message}` : outcome.message);
 }
 
 /** An engine for administration over the --journal file. */

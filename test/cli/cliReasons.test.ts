@@ -68,4 +68,18 @@ describe('reasons are shown', () => {
     const written = await warden(['kill-switch', 'set', 'active', '--reason', 'x', '--operator', 'o', '--journal', path]);
     expect(written.code).toBe(2); // never written to
   }, 30_000);
+
+  it('the reading commands on a broken chain say so first and exit 3: an edited result can hide a flag, never silently', async () => {
+    const path = await flaggedJournal();
+    const db = new Database(path);
+    // The flagged result, edited to say it needs nobody: the flag disappears from the listing, but its halt stays.
+    const row = db.prepare("SELECT sequence, payload FROM records WHERE kind = 'result' ORDER BY sequence DESC LIMIT 1").get() as { sequence: number; payload: string };
+    db.prepare('UPDATE records SET payload = ? WHERE sequence = ?').run(row.payload.replace('"requiresManualResolution":true', '"requiresManualResolution":false'), row.sequence);
+    db.close();
+    for (const command of [['flags'], ['kill-switch', 'show'], ['limits', 'show']]) {
+      const r = await warden([...command, '--journal', path]);
+      expect(r.code, command.join(' ')).toBe(3);
+      expect(r.stderr, command.join(' ')).toMatch(new RegExp(`CHAIN BROKEN at record ${row.sequence}: records from there on may have been edited`));
+    }
+  }, 60_000);
 });

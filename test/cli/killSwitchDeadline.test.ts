@@ -3,13 +3,15 @@
  * operator is told the truth. Withdrawn before the engine took it: "nothing was changed", and the
  * engine never applies it. Taken by the engine first: its answer, or "the engine took the command"
  * with where to look — never "nothing was changed". The engine runs in this process, on fake
- * timers, so each order of events is staged exactly.
+ * timers, so each order of events is staged exactly. And a refusal exits the same way whether or
+ * not an engine holds the journal.
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, PaperBroker } from '../../src/index.js';
 import { SqliteJournal } from '../../src/entries/sqlite.js';
-import { parse } from '../../src/cli/args.js';
+import { parse, UsageError } from '../../src/cli/args.js';
+import { resolveCommand } from '../../src/cli/commands/resolve.js';
 import { killSwitchCommand } from '../../src/cli/commands/killSwitch.js';
 import { takeCommand, TAKEN_GRACE_MS } from '../../src/journal/sqliteCommands.js';
 import { tempJournalPath } from '../support/crash.js';
@@ -78,5 +80,24 @@ describe('warden kill-switch set, at its deadline', () => {
     engineDb.close();
     vi.useRealTimers();
     await journal.close();
+  });
+});
+
+describe('a refusal, with or without an engine on the journal', () => {
+  it('the same input exits the same way: a usage error (exit 2) naming who refused', async () => {
+    const resolveNope = (path: string) =>
+      resolveCommand.run(parse('resolve', resolveCommand, ['nope', '--operator', 'o', '--note', 'n', '--journal', path]), []).then(
+        (code) => ({ code, message: '' }),
+        (e: unknown) => ({ code: e instanceof UsageError ? 2 : 1, message: (e as Error).message }),
+      );
+    const idle = tempJournalPath();
+    await new SqliteJournal(idle).close();
+    const alone = await resolveNope(idle);
+    const path = tempJournalPath();
+    const engine = createEngine({ broker: new PaperBroker({ markets: { EURUSD: { price: 1.1 } } }), journal: new SqliteJournal(path), logger: silentLogger() });
+    const held = await resolveNope(path);
+    await engine.close();
+    expect(alone).toMatchObject({ code: 2, message: expect.stringMatching(/no execution of advisory nope/) });
+    expect(held).toMatchObject({ code: 2, message: expect.stringMatching(/^the running engine \(pid \d+\) refused: .*no execution of advisory nope/) });
   });
 });

@@ -5,7 +5,7 @@ import { executionTrail, renderTimeline, toJsonl } from '../../entries/journal.j
 import { SqliteJournal } from '../../entries/sqlite.js';
 import { reasonOf } from '../../journal/reasons.js';
 import { JOURNAL, opt, STORE, takesOnly, UsageError, type Args, type Command } from '../args.js';
-import { openJournal, openStore, storeUrl } from '../sources.js';
+import { BROKEN_CHAIN_EXIT, chainBroken, openJournal, openStore, storeUrl } from '../sources.js';
 
 const HELP = `usage: warden journal verify [--full] [--journal FILE | --store URL]
        warden journal show ADVISORY [--journal FILE | --store URL]
@@ -40,9 +40,8 @@ async function journal(a: Args): Promise<number> {
   // A store's records are every engine's, in global order; a file's are its own.
   const records = journal instanceof SqliteJournal ? journal.readAll() : await journal.records();
   // A broken chain is still readable here (read-only), and says so first.
-  const brokenAt = (await journal.verify()).brokenAt ?? null;
+  const broken = await chainBroken(journal);
   await journal.close();
-  if (brokenAt !== null) console.error(`warden: CHAIN BROKEN at record ${brokenAt}: records from there on may have been edited; shown as stored`);
   if (action === 'show' && id) {
     const executions = [...new Set(records.filter((r) => r.executionId && (r.advisoryId === id || r.executionId === id)).map((r) => r.executionId!))];
     if (executions.length === 0) throw new UsageError(`no execution of ${id} in the ${where}`);
@@ -52,14 +51,14 @@ async function journal(a: Args): Promise<number> {
       if (result) console.log(`result: ${result.status}${result.requiresManualResolution ? ', awaiting resolution' : ''}; ${reasonOf(result, { detail: true })}`);
       for (const m of result?.reconciliation?.mismatches ?? []) console.log(`  difference ${m.field}: expected ${JSON.stringify(m.expected)}, broker says ${JSON.stringify(m.actual)} — ${m.message}`);
     }
-    return brokenAt === null ? 0 : 3;
+    return broken ? BROKEN_CHAIN_EXIT : 0;
   }
   if (action === 'export') {
     const out = opt(a, '--out');
     if (out) writeFileSync(out, toJsonl(records));
     else process.stdout.write(toJsonl(records));
     if (out) console.log(`exported ${records.length} records to ${out}`);
-    return brokenAt === null ? 0 : 3;
+    return broken ? BROKEN_CHAIN_EXIT : 0;
   }
   throw new UsageError(`journal needs verify, show or export\n${HELP}`);
 }

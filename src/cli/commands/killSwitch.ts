@@ -2,7 +2,7 @@
 import type { KillSwitchState } from '../../index.js';
 import { describeHolds } from '../../engine/holdWords.js';
 import { JOURNAL, required, STORE, symbolOption, takesOnly, UsageError, type Args, type Command } from '../args.js';
-import { adminEngine, openStore, operatorCommand, storeUrl } from '../sources.js';
+import { adminEngine, BROKEN_CHAIN_EXIT, chainBroken, openStore, operatorCommand, storeUrl } from '../sources.js';
 
 const HELP = `usage: warden kill-switch set off|warning|active [--symbol S] --reason R --operator O [--journal FILE | --store URL]
        warden kill-switch show [--symbol S] [--journal FILE | --store URL]
@@ -41,7 +41,8 @@ async function killSwitch(a: Args): Promise<number> {
   const url = storeUrl(a);
   if (url) return fleetKillSwitch(a, url, action, state as KillSwitchState, symbol);
   if (action === 'set') return operatorCommand(a, { kind: 'kill_switch', state: state as KillSwitchState, ...(symbol ? { symbol } : {}), reason: required(a, '--reason'), operator: required(a, '--operator') });
-  const { engine } = adminEngine(a, { readOnly: true });
+  const { journal, engine } = adminEngine(a, { readOnly: true });
+  const broken = await chainBroken(journal);
   const holds = engine.killSwitch.holds(symbol);
   const symbols = symbol !== undefined ? [symbol] : [...new Set([...engine.killSwitch.history().map((c) => c.symbol), ...holds.map((h) => h.symbol)].filter((s): s is string => s !== null))].sort();
   console.log(`global: ${engine.killSwitch.state()}`);
@@ -50,7 +51,7 @@ async function killSwitch(a: Args): Promise<number> {
   const history = engine.killSwitch.history().filter((c) => symbol === undefined || c.symbol === null || c.symbol === symbol);
   for (const c of history.slice(-10)) console.log(`  ${c.at}  ${c.symbol ?? 'global'} ${c.from} → ${c.to} by ${c.operator}${c.hold ? ` (${c.hold.action} ${c.hold.kind})` : ''}: ${c.reason}`);
   await engine.close();
-  return 0;
+  return broken ? BROKEN_CHAIN_EXIT : 0;
 }
 
 /** `kill-switch set|show --store`: the fleet's switch, which every engine on the store applies at once. */

@@ -2,7 +2,7 @@
 import { WardenUsageError } from '../../index.js';
 import { LIMIT_OPTIONS, limitsChangeFrom, renderLimits } from '../limits.js';
 import { JOURNAL, opt, required, STORE, symbolOption, takesOnly, UsageError, type Args, type Command } from '../args.js';
-import { openJournal, openStore, operatorCommand, storeUrl } from '../sources.js';
+import { BROKEN_CHAIN_EXIT, chainBroken, openJournal, openStore, operatorCommand, storeUrl } from '../sources.js';
 import { fleetLimitsCommand } from '../fleetLimits.js';
 
 const HELP = `usage: warden limits show [--journal FILE | --store URL]
@@ -53,10 +53,11 @@ async function limits(a: Args): Promise<number> {
   if (url !== null) return fleetLimits(a, url, action);
   if (action === 'show') {
     const journal = openJournal(a, { mustExist: true, readOnly: true });
+    const broken = await chainBroken(journal);
     const records = journal.readAll();
     await journal.close();
     console.log(renderLimits(records));
-    return 0;
+    return broken ? BROKEN_CHAIN_EXIT : 0;
   }
   const fields = Object.fromEntries([...Object.keys(LIMIT_OPTIONS), 'all-max-orders-per-minute'].flatMap((o) => (opt(a, `--${o}`) === undefined ? [] : [[o, opt(a, `--${o}`)!]])));
   const symbol = symbolOption(a, { orAll: true });
