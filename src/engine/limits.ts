@@ -20,7 +20,7 @@ import { JournalKind, type CommandOutcome, type OperatorCommand } from '../journ
 import { loosenings, mergeLimits, resolveLimits, type LimitFacts, type QuoteFact, type TradableFact } from '../rules/limits.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { PositionLedger } from './ledger.js';
-import { UnrecordedChange } from './recordedControls.js';
+import { UnrecordedChange } from './unrecordedChange.js';
 import { fleetFacts, type FleetLedger } from './fleetLedger.js';
 
 /**

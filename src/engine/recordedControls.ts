@@ -15,25 +15,15 @@ import type { KillSwitchSetOptions } from '../domain/killSwitch.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { JournalError } from '../journal/types.js';
 import { HoldKind, type KillSwitchBoard, type KillSwitchChange } from './killSwitch.js';
+import { UnrecordedChange } from './unrecordedChange.js';
 import type { ResolveOptions } from './types.js';
+
+export { UnrecordedChange };
 
 /** The two controls an operator changes, as the engine and its command inbox call them. */
 export interface Controls {
   set(state: KillSwitchState, options: KillSwitchSetOptions): KillSwitchChange;
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
-}
-
-/**
- * A change in force on this engine that the journal could not record: not a refusal. The command
- * inbox answers it as applied, with `unrecorded: true`, so nobody reads a halt in force as refused.
- *
- * @example
- * try { controls.set('active', options) } catch (e) { if (e instanceof UnrecordedChange) console.warn(e.message) }
- */
-export class UnrecordedChange extends JournalError {
-  constructor(message: string) {
-    super('unavailable', message);
-  }
 }
 
 const notChanged = (scope: string, state: KillSwitchState, why: string) =>
