@@ -26,6 +26,15 @@ describe('OandaBroker: the collar an order carries (OrderRequest.priceBound)', (
     expect(venue.netUnits('EUR_USD')).toBe(0);
   });
 
+  it('a bound between two ticks is rounded inward (a buy down, a sell up), never half a tick past the collar', async () => {
+    const { venue, broker } = await offlineOanda();
+    await broker.submitOrder(order('wd-collar3', { priceBound: 1.1055499 }));
+    expect(sent(venue).priceBound).toBe('1.10554');
+    const other = await offlineOanda();
+    await other.broker.submitOrder(order('wd-collar4', { side: 'sell', priceBound: 1.0945001 }));
+    expect(sent(other.venue).priceBound).toBe('1.09451');
+  });
+
   it('a sell carries its bound below the reference', async () => {
     const { venue, broker } = await offlineOanda();
     const report = await broker.submitOrder(order('wd-collar2', { side: 'sell', priceBound: 1.0945 }));

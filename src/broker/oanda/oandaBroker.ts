@@ -32,6 +32,20 @@ export { OANDA_HOSTS, type OandaAccountCheck, type OandaBrokerOptions } from './
 const REMEMBERED_IDS = 50_000;
 
 /**
+ * `price` on the tick of `precision` decimals, rounded by `round` (Math.floor or Math.ceil), as v20
+ * reads a price. A hair of binary noise (1.1055 × 10⁵ = 110549.99999999999) is not a tick.
+ *
+ * @example
+ * onTick(1.105549, 5, Math.floor); // '1.10554'
+ */
+function onTick(price: number, precision: number, round: (x: number) => number): string {
+  const scale = 10 ** precision;
+  const scaled = price * scale;
+  const nearest = Math.round(scaled);
+  return ((Math.abs(scaled - nearest) < 1e-6 ? nearest : round(scaled)) / scale).toFixed(precision);
+}
+
+/**
  * A {@link BrokerAdapter} for OANDA v20.
  *
  * - Market orders are `FOK` (or `IOC`, see {@link OandaBrokerOptions.timeInForce}) with `clientExtensions.id` (and the trade's client id) set to Warden's
@@ -130,7 +144,8 @@ export class OandaBroker implements BrokerAdapter {
     }
     // The engine's collar (req.priceBound) and this adapter's own: the stricter one bounds the fill.
     const bounds = [...(req.priceBound !== undefined ? [req.priceBound] : []), ...(protect && this.#priceBoundPct !== undefined ? [protect.referencePrice * (req.side === 'buy' ? 1 + this.#priceBoundPct : 1 - this.#priceBoundPct)] : [])];
-    if (bounds.length > 0) order.priceBound = (req.side === 'buy' ? Math.min(...bounds) : Math.max(...bounds)).toFixed(instrument.displayPrecision);
+    // Rounded to the instrument's tick inward, never outward: a bound half a tick looser than the collar would let a fill beyond it.
+    if (bounds.length > 0) order.priceBound = req.side === 'buy' ? onTick(Math.min(...bounds), instrument.displayPrecision, Math.floor) : onTick(Math.max(...bounds), instrument.displayPrecision, Math.ceil);
     this.#remember(req.clientOrderId, req.quantity);
     const answer = await this.#rest.call('POST', this.#rest.accountPath('/orders'), { order });
     if (answer.status === 201) {
