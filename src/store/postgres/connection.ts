@@ -62,7 +62,19 @@ export function redact(url: string): string {
 
 /** A dedicated (unpooled) connection with the store's bounds; not yet connected. */
 export function dedicatedClient(url: string): pg.Client {
-  return new pgDriver.Client(connectionSettings(url));
+  return quietOnLoss(new pgDriver.Client(connectionSettings(url)));
+}
+
+/**
+ * A connection that dies (PostgreSQL restarted, a cut, `pg_terminate_backend`) emits `'error'`,
+ * also while a query of its own is out, and an `'error'` nobody listens to ends the process. Every
+ * connection the store opens listens from birth: the loss reaches the code that uses it as the
+ * failure of what it was doing (a rejected query, its own `'error'`/`'end'` handler), never as a
+ * crash of the engine with orders working at the venue.
+ */
+function quietOnLoss<C extends pg.ClientBase>(client: C): C {
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** Connections for claims, leases, kill switch changes and store-wide reads. */
@@ -110,6 +122,9 @@ export function openPool(url: string, size: number | undefined): GatedPool {
   if (!Number.isInteger(max) || max < 1) throw new PostgresStoreError('invalid_option', `poolSize must be a positive integer, got ${String(size)}`);
   const pool = new pgDriver.Pool({ ...connectionSettings(url), max });
   pool.on('error', () => undefined); // an idle connection that dies is replaced on next use
+  // pg-pool listens to a connection only while it is idle: one that dies checked out (a claim, an
+  // admission, a lease query under way) would emit 'error' to nobody.
+  pool.on('connect', (client) => void quietOnLoss(client));
   return Object.assign(pool, { intake: intakeGate(pool, max, INTAKE_WAIT_MS) });
 }
 
