@@ -15,7 +15,7 @@ import { systemClock } from '../domain/clock.js';
 import { ErrorCode, KillSwitchState } from '../domain/constants.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
-import { hearsCommands } from '../journal/capabilities.js';
+import { hearsCommands, leasesExecutions } from '../journal/capabilities.js';
 import { JournalError, JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
 import { createClaims, identityOf } from './claims.js';
 import { commandHandler } from './commands.js';
@@ -24,7 +24,7 @@ import { prepareInput, peek, type PreparedInput } from './input.js';
 import { HoldKind, KillSwitchBoard } from './killSwitch.js';
 import { createKillSwitchFanOut, rememberCancelTarget } from './killSwitchFanOut.js';
 import { joinFleetKillSwitch } from './fleetKillSwitch.js';
-import { durabilityOf, fenceSends, joinFleetLeases } from './fleetLeases.js';
+import { durabilityOf, fenceSends, joinFleetLeases, resumedDeadline } from './fleetLeases.js';
 import { createLoopBudget } from './loopBudget.js';
 import { createMailbox } from './mailbox.js';
 import { PositionLedger } from './ledger.js';
@@ -207,12 +207,30 @@ export function createEngine(options: EngineOptions): Engine {
     if (h.kind === HoldKind.Reconciliation && !awaiting.has(h.key)) board.lift(h.kind, h, 'no open flag at restart', 'warden');
     else if (h.kind !== HoldKind.Operator && h.kind !== HoldKind.Reconciliation) board.lift(h.kind, h, 'restart with a healthy journal', 'warden');
   }
+  /**
+   * Rule 4 on one clock for a fleet store, as a takeover reads it: what is left of the window by the
+   * database's clock, from this engine's now. The claim's absolute deadline was read on the clock of
+   * the process that made it, and a restart with its clock corrected would stretch or shrink the
+   * window by the correction. Without the store's answer, the claim's deadline (capped at the window).
+   * A journal file has one clock, the process's: its claims' deadlines are resumed as they are.
+   */
+  const onStoreClock = (u: (typeof restored.unfinished)[number]): Promise<ExecutionRecovery> | ExecutionRecovery =>
+    leasesExecutions(store)
+      ? store.claimOf(u.executionId).then(
+          (claim) => ({ ...u.recovery, deadlineAt: resumedDeadline(claim, u.recovery.deadlineAt, clock) }),
+          () => u.recovery,
+        )
+      : u.recovery;
+  const resume = (u: (typeof restored.unfinished)[number], recovery: ExecutionRecovery) => {
+    journal.append({ kind: JournalKind.Recovery, executionId: u.executionId, advisoryId: u.snapshot.advisoryId, snapshotHash: u.snapshot.hash, event: 'RECOVER', payload: { reason: 'unfinished at start; resuming from the journal', recovery } });
+    logger.warn({ advisoryId: u.snapshot.advisoryId, executionId: u.executionId }, 'resuming an execution left unfinished by a previous process');
+    return track(u.executionId, u.snapshot, recovery);
+  };
   // Resume what a previous process left unfinished.
   const recovery = Promise.all(
     (options.recover === false ? [] : restored.unfinished).map((u) => {
-      journal.append({ kind: JournalKind.Recovery, executionId: u.executionId, advisoryId: u.snapshot.advisoryId, snapshotHash: u.snapshot.hash, event: 'RECOVER', payload: { reason: 'unfinished at start; resuming from the journal', recovery: u.recovery } });
-      logger.warn({ advisoryId: u.snapshot.advisoryId, executionId: u.executionId }, 'resuming an execution left unfinished by a previous process');
-      return track(u.executionId, u.snapshot, u.recovery);
+      const read = onStoreClock(u);
+      return read instanceof Promise ? read.then((r) => resume(u, r)) : resume(u, read);
     }),
   );
   // Operators' commands written into the store by other processes (`warden kill-switch set`,

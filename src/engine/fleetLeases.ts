@@ -138,6 +138,20 @@ export function fenceSends(store: Journal, observe: BrokerObserver, context: { r
   };
 }
 
+/**
+ * Rule 4 on one clock for the fleet: an execution resumed from a store (taken over, or restarted
+ * under the same writer) ends its window when the database's clock says, from this engine's now:
+ * the claim's absolute deadline was read on the clock of the engine that made it, whatever its
+ * skew. Without the database's figure, `deadlineAt` as given.
+ *
+ * @example
+ * const deadlineAt = resumedDeadline(await store.claimOf(executionId), claim.deadlineAt, clock);
+ */
+export function resumedDeadline(claim: unknown, deadlineAt: number, clock: Clock): number {
+  const remainingMs = (claim as { remainingMs?: number | null } | null)?.remainingMs;
+  return typeof remainingMs === 'number' ? clock.now() + remainingMs : deadlineAt;
+}
+
 /** The adapter's declared client-id durability, read defensively (undeclared: `openOrdersOnly`). */
 export function durabilityOf(broker: BrokerAdapter | undefined): string {
   try {
@@ -280,9 +294,7 @@ export function joinFleetLeases(deps: {
     const submitAttempts = unfinished.recovery.submitAttempts;
     // Rule 4 on one clock: what is left of the window by the database's clock, from this engine's
     // now (the claim's absolute deadline was read on the engine that made it, whatever its skew).
-    const remainingMs = (claim as { remainingMs?: number | null }).remainingMs;
-    const deadlineAt = typeof remainingMs === 'number' ? clock.now() + remainingMs : claim.deadlineAt;
-    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt, submitAttempts };
+    const recovery: ExecutionRecovery = { clientOrderId: claim.clientOrderId, deadlineAt: resumedDeadline(claim, claim.deadlineAt, clock), submitAttempts };
     const reason = `taken over from ${owner}: its lease (epoch ${lease.epoch}) expired; resuming from the store`;
     journal.append({ kind: JournalKind.Recovery, executionId, advisoryId: claim.advisoryId, snapshotHash: claim.snapshot.hash, event: 'TAKE_OVER', payload: { reason, takenOverFrom: owner, epoch, recovery } });
     logger.warn({ ...log, advisoryId: claim.advisoryId, clientOrderId: claim.clientOrderId }, `execution taken over from ${owner}: resuming it (order looked up by clientOrderId first)`);

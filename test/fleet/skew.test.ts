@@ -4,7 +4,8 @@
  * fills) works; the engine that takes the execution over must resume with what is really left of
  * the 30 s window — measured on the database's clock — never the dead engine's absolute deadline
  * read on its own clock (20 s too long, or 20 s too short). Checked at the takeover, without
- * waiting for the window to run out.
+ * waiting for the window to run out. The same for an engine restarted under its own writer id with
+ * its clock corrected: it resumes with what the database's clock says is left.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOrderIdFor, HARD_TIMEOUT_MS } from '../../src/index.js';
@@ -26,7 +27,7 @@ beforeAll(async () => {
     engines: SKEWS.length,
     leaseTtlMs: LEASE_TTL_MS,
     dir: '.cache/postgres-skew-test',
-    markets: { N0: { price: PRICE, noLiquidity: true }, N1: { price: PRICE, noLiquidity: true } },
+    markets: { N0: { price: PRICE, noLiquidity: true }, N1: { price: PRICE, noLiquidity: true }, N2: { price: PRICE, noLiquidity: true } },
     engineOptions: (i) => ({ clockSkewMs: SKEWS[i]! }),
   });
 }, START_TIMEOUT_MS);
@@ -51,4 +52,26 @@ describe('rule 4 on one clock after a takeover', () => {
       expect(left).toBeGreaterThanOrEqual(HARD_TIMEOUT_MS - (takeover.at - commandAt) - TOLERANCE_MS);
     }, TRIAL_TIMEOUT_MS);
   });
+
+  it('an engine restarted under its own writer id with its clock corrected (it ran 20 s ahead) resumes with what is really left', async () => {
+    // Nobody else may take the execution over: the restarted engine resumes it itself.
+    for (const engine of cluster.engines) if (engine.alive()) engine.kill('SIGKILL');
+    const ahead = await cluster.spawnEngine('engine-r', { clockSkewMs: SKEW_MS });
+    const s = clusterSnapshot('skew-restart', 'N2', PRICE);
+    const commandAt = Date.now();
+    ahead.send({ op: 'execute', snapshot: s });
+    await expect.poll(() => cluster.paper.broker.venue.snapshot().orders.some((o) => o.clientOrderId === clientOrderIdFor(s)), { timeout: 10_000, interval: 5 }).toBe(true);
+    const sentBy = Date.now();
+    ahead.kill('SIGKILL');
+    await cluster.spawnEngine('engine-r'); // the same writer, its clock right
+    const observer = await cluster.observer();
+    const recovered = async () => (await observer.records({ advisoryId: s.advisoryId })).find((r) => r.kind === 'recovery' && r.event === 'RECOVER');
+    await expect.poll(recovered, { timeout: 10_000, interval: 50 }).toBeDefined();
+    const record = (await recovered())!;
+    // The record is stamped on the restarted engine's clock (right), as is the deadline it resumes with.
+    const resumedAt = Date.parse(record.at);
+    const left = (record.payload as { recovery: { deadlineAt: number } }).recovery.deadlineAt - resumedAt;
+    expect(left).toBeLessThanOrEqual(HARD_TIMEOUT_MS - (resumedAt - sentBy) + TOLERANCE_MS);
+    expect(left).toBeGreaterThanOrEqual(HARD_TIMEOUT_MS - (resumedAt - commandAt) - TOLERANCE_MS);
+  }, TRIAL_TIMEOUT_MS + 20_000);
 });
