@@ -71,7 +71,7 @@ describe('warden and the pre-trade limits', () => {
       expect(set.stdout).toMatch(/limits tightened.*applied by the running engine, pid \d+/);
       expect(engine.limits.current().symbols.EURUSD).toEqual({ maxPosition: 50, maxQuantity: 4 });
       const looser = await warden(['limits', 'set', '--max-quantity', '20', '--operator', 'ana', '--reason', 'more room', '--journal', path]);
-      expect(looser.code).toBe(1);
+      expect(looser.code).toBe(2); // refused, as the same command is with no engine running
       expect(looser.stderr).toMatch(/refused: limits can only be tightened .*symbols\.\*\.maxQuantity: 10 → 20/);
       expect(engine.limits.current().symbols['*']).toEqual({ maxQuantity: 10 });
       const noFigure = await warden(['limits', 'set', '--operator', 'ana', '--reason', 'r', '--journal', path]);
