@@ -1,4 +1,4 @@
-/** `warden recover --store`: an engine that died mid-execution, its work taken over and finished from the command line. */
+/** `warden recover --store`: an engine that died mid-execution, its work taken over and finished from the command line — and named, never silently skipped, when another broker was given. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionResult } from '../../src/index.js';
 import { clientOrderIdFor } from '../../src/index.js';
@@ -39,4 +39,23 @@ describe('warden recover --store', () => {
     expect(again.stdout).toMatch(/nothing to recover/);
     expect((await warden(['recover', '--store', cluster.db.url], 60_000)).stderr).toMatch(/recover --store needs --broker/);
   }, 60_000);
+
+  it('named another broker than the orders went to: refused, naming the broker, never "nothing to recover"', async () => {
+    const engine = await cluster.spawnEngine('engine-other');
+    const snapshot = clusterSnapshot('recover-2', 'EURUSD', 1.1);
+    const id = clientOrderIdFor(snapshot);
+    engine.send({ op: 'execute', snapshot });
+    await expect.poll(() => cluster.paper.broker.venue.get(id)?.status, { timeout: 5_000, interval: 5 }).toBe('pending');
+    engine.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, LEASE_TTL_MS + 300));
+    // The same service, written another way: another broker to the claims.
+    const elsewhere = cluster.paper.url.replace('127.0.0.1', 'localhost');
+    const refused = await warden(['recover', '--store', cluster.db.url, '--broker', elsewhere, '--log-file', '.cache/recover-test.log'], 60_000);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`1 unfinished execution\\(s\\) were sent to ${cluster.paper.url.replace(/[.:/]/g, '\\$&')}.*name that broker with --broker`));
+    expect(refused.stdout).not.toMatch(/nothing to recover/);
+    const recovered = await warden(['recover', '--store', cluster.db.url, '--broker', cluster.paper.url, '--json', '--log-file', '.cache/recover-test.log'], 60_000);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(JSON.parse(recovered.stdout)).toMatchObject([{ advisoryId: 'recover-2', status: 'filled', protectionPlaced: true }]);
+  }, 90_000);
 });

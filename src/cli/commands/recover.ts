@@ -1,6 +1,7 @@
 /** `warden recover`: resumes executions a stopped process (or, with --store, a stopped engine) left unfinished. */
 import { join } from 'node:path';
 import { createEngine, type BrokerAdapter, type ExecutionResult } from '../../index.js';
+import { identityOf } from '../../engine/claims.js';
 import { restoreFromJournal } from '../../engine/restore.js';
 import { BROKER, JOURNAL, JSON_OUTPUT, opt, STORE, UsageError, type Args, type Command } from '../args.js';
 import { brokerFrom, brokerLabel, reachableBroker } from '../brokers.js';
@@ -14,7 +15,8 @@ first and never resent blindly; the stored deadline still applies. --broker is r
 be the broker the orders went to (each claim in the journal records it): any other broker would
 not know the orders and would be sent them again. With --store, it takes over what engines that
 stopped left unfinished on the store, once their leases expired (any running engine on the store
-does the same by itself).`;
+does the same by itself); those sent to another broker are named and left alone (exit 2 when
+none is this broker's, 1 when some were left).`;
 
 /** `warden recover`, its options and its help. */
 export const recoverCommand: Command = { help: HELP, options: { ...BROKER, ...JOURNAL, ...STORE, ...JSON_OUTPUT }, positionals: [0, 0], run: recover };
@@ -62,10 +64,22 @@ const FLEET_RECOVER_LIMIT_MS = 120_000;
 async function fleetRecover(a: Args, url: string): Promise<number> {
   if (opt(a, '--broker') === undefined) throw new UsageError('recover --store needs --broker: the broker the unfinished orders went to (a URL or ccxt:EXCHANGE)');
   const store = await openStore(url);
+  const broker = await brokerFrom(a);
+  // The executions engines that stopped left, and where their orders went: an engine takes over
+  // only those sent to its own broker, so the others are named here, never left to a log.
+  const mine = identityOf(broker);
+  const left = await Promise.all((await store.expiredLeases()).map(async (l) => ({ executionId: l.executionId, broker: (await store.claimOf(l.executionId))?.broker ?? null })));
+  const elsewhere = left.filter((l) => l.broker !== null && l.broker !== mine);
+  const otherBrokers = [...new Set(elsewhere.map((l) => brokerLabel(l.broker!)))].join(', ');
+  if (elsewhere.length > 0 && elsewhere.length === left.length) {
+    await store.close();
+    throw new UsageError(`recover --store: ${elsewhere.length} unfinished execution(s) were sent to ${otherBrokers}, not to ${brokerLabel(mine)}; name that broker with --broker (as the claims record it)`);
+  }
+  const ours = (executionId: string) => !elsewhere.some((l) => l.executionId === executionId);
   const results: ExecutionResult[] = [];
   let pending = 0;
   const engine = createEngine({
-    broker: await brokerFrom(a),
+    broker,
     journal: store,
     logger: operationalLogger(a, join('data', 'warden-fleet')),
     inspect: progressPrinter().inspect as never,
@@ -77,11 +91,13 @@ async function fleetRecover(a: Args, url: string): Promise<number> {
   await engine.ready;
   const until = Date.now() + FLEET_RECOVER_LIMIT_MS;
   // What has expired is taken over at the engine's next scan: wait until none is left and all settled.
-  while (Date.now() < until && (pending > 0 || (await store.expiredLeases()).length > 0)) await new Promise((r) => setTimeout(r, 250));
+  while (Date.now() < until && (pending > 0 || (await store.expiredLeases()).some((l) => ours(l.executionId)))) await new Promise((r) => setTimeout(r, 250));
   await engine.close();
+  if (elsewhere.length > 0) console.error(`warden: ${elsewhere.length} other unfinished execution(s) were sent to ${otherBrokers}: not recovered here; run recover --store again with that --broker`);
   if (results.length === 0) {
     console.log('nothing to recover: no execution on the store was left unfinished by an engine that stopped');
-    return 0;
+    return elsewhere.length > 0 ? 1 : 0;
   }
-  return report(results, a);
+  const code = await report(results, a);
+  return elsewhere.length > 0 ? Math.max(1, code) : code;
 }
