@@ -79,13 +79,15 @@ export function checkedBroker(adapter: BrokerAdapter, options: CheckedBrokerOpti
   const limits = { ...BROKER_CALL_LIMIT_MS, ...options.limits };
 
   const call = async <T>(executionId: string, method: BrokerMethod, payload: unknown, send: () => Promise<unknown>, read: (answer: unknown) => T): Promise<T> => {
-    // The intent could not be recorded: nothing is sent, and the caller knows nothing left. That
-    // failure reaches the execution through its mailbox, at once: nothing came from the venue.
+    // The intent could not be recorded, or the observer refused the send (a fence says why in a
+    // BrokerError of its own): nothing is sent, and the caller knows nothing left. That failure
+    // reaches the execution through its mailbox, at once: nothing came from the venue. Its words
+    // are the observer's when it gave any, so a flag never blames the journal for a fence.
     const notRecorded = (e: unknown): Promise<never> =>
       deliver(
         executionId,
         () => {
-          throw new BrokerError(`${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
+          throw new BrokerError(e instanceof BrokerError ? e.message : `${method} not sent: the journal could not record the request`, { retryable: true, code: 'journal_unavailable', cause: e });
         },
         'now',
       );

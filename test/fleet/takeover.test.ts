@@ -57,6 +57,9 @@ describe('a takeover on a venue without durable client order ids', () => {
     expect(done.takenOverFrom).toBe(victim.name);
     const result: ExecutionResult = done.result;
     expect(result).toMatchObject({ status: 'filled', filledQuantity: 10, requiresManualResolution: true });
+    // The flag says why, for the operator who must check the venue: never "the journal could not record".
+    expect(result.error?.message).toMatch(/had already requested it, and this venue does not keep client order ids for good/);
+    expect(JSON.stringify(result)).not.toMatch(/journal could not record/);
     expect(protections).toEqual([`${clientOrderIdFor(s)}-p`]);
     expect(submits).toEqual([clientOrderIdFor(s)]);
     // The venue holds the dead engine's protection; the survivor's refusal is on record.
