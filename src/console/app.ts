@@ -148,8 +148,11 @@ export function createConsoleApp(options: {
     if (!sameSecret(formCsrf, s.csrf)) return c.text('the form is stale or forged (CSRF token mismatch): reload the page', 403);
     return s;
   };
+  /** The posted form's text fields; a body that cannot be read as a form is a 400 that changes nothing. */
   const form = async (c: Context): Promise<Record<string, string>> => {
-    const body = await c.req.parseBody();
+    const body = await c.req.parseBody().catch((e: unknown) => {
+      throw new HTTPException(400, { message: `nothing changed: the form could not be read (${e instanceof Error ? e.message.slice(0, 120) : 'malformed body'})` });
+    });
     return Object.fromEntries(Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'));
   };
   const refresh = () => view.refresh();

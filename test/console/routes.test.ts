@@ -129,6 +129,15 @@ describe('acting', () => {
     }
     const big = await post('/kill-switch', { state: 'warning', reason: 'x'.repeat(20_000), operator: 'ops', csrf }, { cookie });
     expect(big.status).toBe(413);
+    // A body that cannot be read as a form at all (a truncated multipart) is a 400 too, never a 500.
+    const truncated = await fetch(new URL('/kill-switch', base), {
+      method: 'POST',
+      body: '--zzz\r\nContent-Disposition: form-data; name="state"\r\n\r\nwarn',
+      headers: { origin: base.replace(/\/$/, ''), cookie, 'content-type': 'multipart/form-data; boundary=zzz' },
+      redirect: 'manual',
+    });
+    expect(truncated.status).toBe(400);
+    expect(await truncated.text()).toMatch(/nothing changed: the form could not be read/);
     expect(await killSwitchRecords()).toBe(before);
   });
 
