@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerError, type OrderReport, type OrderRequest } from '../../src/index.js';
 import { OandaBroker, type OandaBrokerOptions } from '../../src/entries/adapters.js';
+import { fillPrice } from '../../src/broker/oanda/mapping.js';
 import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from './oandaVenue.js';
 
 let opened: { venue: OandaVenue; brokers: OandaBroker[] }[] = [];
@@ -308,5 +309,18 @@ describe('OandaBroker: the dry run', () => {
     const check = await broker.checkAccount(['EURUSD', 'XAUUSD']);
     expect(check).toMatchObject({ accountId: VENUE_ACCOUNT, currency: 'USD', hedgingEnabled: false, instruments: [{ symbol: 'EURUSD', instrument: 'EUR_USD', displayPrecision: 5 }, { symbol: 'XAUUSD', instrument: 'XAU_USD', displayPrecision: 3 }] });
     expect(venue.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+});
+
+describe('OandaBroker: the price of a fill (rule 2: the average of what actually filled)', () => {
+  const fill = { id: '9', type: 'ORDER_FILL' as const, orderID: '8', instrument: 'EUR_USD', price: '1.10050' };
+  it('a fill that reduces an opposite trade and opens a new one: the average of every unit, from each part\'s own price', () => {
+    // v20: the fill's `price` is deprecated; tradesClosed, tradeReduced and tradeOpened carry the price each unit went at.
+    expect(fillPrice({ ...fill, units: '10', tradeReduced: { tradeID: '3', units: '-4', price: '1.10000' }, tradeOpened: { tradeID: '9', units: '6', price: '1.10050' } })).toBe(1.1003);
+    expect(fillPrice({ ...fill, units: '-5', tradesClosed: [{ tradeID: '1', units: '2', price: '1.2' }, { tradeID: '2', units: '3', price: '1.1' }] })).toBe(1.14);
+  });
+  it('one part, or parts that do not account for every unit: the opened trade\'s price, else the fill\'s own', () => {
+    expect(fillPrice({ ...fill, units: '10', tradeOpened: { tradeID: '9', units: '10', price: '1.10012' } })).toBe(1.10012);
+    expect(fillPrice({ ...fill, units: '10', tradeReduced: { tradeID: '3', units: '-4' }, tradeOpened: { tradeID: '9', units: '6', price: '1.10050' } })).toBe(1.1005);
   });
 });

@@ -36,8 +36,24 @@ export function unitsOnStep(symbol: string, quantity: number, instrument: Instru
   return text;
 }
 
-/** The price the fill's units went at: the trade it opened, else the fill's own (deprecated) price, else its VWAP. */
+/**
+ * The average price of every unit the fill traded (rule 2): v20 gives each part's own price — the
+ * trades it closed, the one it reduced, the one it opened — and calls the fill's `price`
+ * deprecated. When the parts' priced units are all the fill's, their weighted average; else the
+ * trade it opened, else the fill's own price, else its VWAP.
+ *
+ * @example
+ * fillPrice({ ...fill, units: '10', tradeReduced: { tradeID: '3', units: '-4', price: '1.1' }, tradeOpened: { tradeID: '7', units: '6', price: '1.1005' } }); // 1.1003
+ */
 export function fillPrice(fill: OrderFillTransaction): number | null {
+  const parts = [...(fill.tradesClosed ?? []), ...(fill.tradeReduced ? [fill.tradeReduced] : []), ...(fill.tradeOpened ? [fill.tradeOpened] : [])]
+    .map((p) => ({ units: Math.abs(Number(p.units)), price: Number(p.price) }))
+    .filter((p) => p.units > 0 && p.price > 0);
+  const units = parts.reduce((n, p) => n + p.units, 0);
+  const filled = Math.abs(Number(fill.units));
+  if (parts.length > 1 && Math.abs(units - filled) <= 1e-9 * Math.max(1, filled)) {
+    return Number((parts.reduce((n, p) => n + p.units * p.price, 0) / units).toPrecision(12));
+  }
   const price = Number(fill.tradeOpened?.price ?? fill.price ?? fill.fullVWAP ?? NaN);
   return price > 0 ? price : null;
 }
