@@ -466,6 +466,8 @@ export const executionMachine = setup({
         // no price at all is never guessed.
         pricing: {
           entry: 'notePriceAsked',
+          // The order is over: a switch that meets the execution now meets it AFTER, as in protecting.
+          on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'after' } } } },
           invoke: {
             id: 'priceOrder',
             src: 'lookupOrder',

@@ -6,7 +6,7 @@ import { ReconciliationStatus, type Side } from '../domain/constants.js';
 import type { ReconciliationMismatch } from '../domain/result.js';
 import type { OrderReport, PositionReport } from '../domain/schemas.js';
 import type { OrderView } from './orderReports.js';
-import { isTerminalStatus } from './orderReports.js';
+import { isTerminalStatus, priceBehindFill } from './orderReports.js';
 import { signedQuantity } from './protection.js';
 
 /** Brokers round prices to their tick size; levels within this relative distance are equal. */
@@ -93,6 +93,11 @@ export function diffReconciliation(
     if (mine.averageFillPrice !== null && theirs.averageFillPrice !== null && !samePrice(mine.averageFillPrice, theirs.averageFillPrice)) {
       add('order.averageFillPrice', mine.averageFillPrice, theirs.averageFillPrice, 'average fill price differs');
     }
+  }
+  // Rule 2 could not see the whole fill's price (reported without one, and the look-up could not
+  // give it): its levels come from the price of part of it. Never matched, whatever else agrees.
+  if (mine && priceBehindFill(mine)) {
+    add('order.pricedQuantity', mine.filledQuantity, mine.pricedQuantity ?? 0, `the broker reported ${mine.filledQuantity - (mine.pricedQuantity ?? 0)} of the ${mine.filledQuantity} filled without a price: protection levels come from the price of the first ${mine.pricedQuantity ?? 0}`);
   }
   if (theirs && !isTerminalStatus(theirs.status)) add('order.open', 'final', theirs.status, 'the order is still working at the broker');
   if (expected.outcomeUncertain) add('order.outcome', 'known', 'unknown', 'a submission may have reached the broker without being confirmed');

@@ -7,8 +7,9 @@ import { adminEngine, BROKEN_CHAIN_EXIT, chainBroken, openStore, storeUrl } from
 const HELP = `usage: warden flags [--journal FILE | --store URL]
 
 Lists every execution waiting for an operator's resolve(), with its reconciliation differences.
-Exit 1 while any waits, 0 when none does; 3 when the journal's chain is broken (the listing is then
-read from records that may have been edited).`;
+Exit 1 while any waits, 0 when none does; with --journal, 3 when the journal's chain is broken (the
+listing is then read from records that may have been edited; warden journal verify --store
+checks a store's).`;
 
 /** `warden flags`, its options and its help. */
 export const flagsCommand: Command = { help: HELP, options: { ...JOURNAL, ...STORE }, positionals: [0, 0], run: flags };

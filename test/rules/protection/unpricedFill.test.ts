@@ -5,7 +5,7 @@
  * Only what that look-up cannot give is left to reconciliation: a price never guessed.
  */
 import { describe, expect, it } from 'vitest';
-import type { OrderReport } from '../../../src/index.js';
+import { rules, type OrderReport } from '../../../src/index.js';
 import { harness, snapshot } from '../../support/fixtures.js';
 
 const s = snapshot();
@@ -62,6 +62,16 @@ describe('rule 2: a fill reported without its price', () => {
     expect(result.requiresManualResolution).toBe(true);
     // The poll that saw the fill, the price look-up, and reconciliation's own read of the order.
     expect(lookUps).toBe(3);
+  });
+
+  it('reconciliation never matches a fill whose price is known for part of it, even where the venue\'s position cannot tell (another execution on the symbol)', () => {
+    const order = { clientOrderId, brokerOrderId: 'B-1', status: 'filled' as const, filledQuantity: 10, averageFillPrice: 1.1, pricedQuantity: 4 };
+    const r = rules.diffReconciliation(
+      { symbol: 'EURUSD', side: 'buy', positionSize: 10, protectionFailure: null, order, priorPositionQuantity: 5, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, priceTick: null, outcomeUncertain: false },
+      { order: { ...order, pricedQuantity: undefined, averageFillPrice: null }, position: { symbol: 'EURUSD', quantity: 15, averagePrice: 1.13, stopLoss: 1.089, takeProfit: 1.122 } },
+    );
+    expect(r.status).toBe('mismatch');
+    expect(r.mismatches).toEqual([expect.objectContaining({ field: 'order.pricedQuantity', expected: 10, actual: 4 })]);
   });
 
   it('a failed look-up: the larger fill is protected at the price known, for the whole quantity, and reconciliation flags the difference', async () => {
