@@ -264,6 +264,9 @@ export function createEngine(options: EngineOptions): Engine {
       closed = true;
       stopWatching?.();
       fleetLimits?.stop();
+      // Executions a restart resumes may still be reading their window from the store before they
+      // start: they are running executions too, and close waits for them as for the rest.
+      await recovery.catch(() => undefined);
       await Promise.allSettled([...inFlight]);
       await Promise.all([fleet?.stop(), leases?.stop()]);
       await store.close();

@@ -68,7 +68,7 @@ describe('rule 2: a fill reported without its price', () => {
     const order = { clientOrderId, brokerOrderId: 'B-1', status: 'filled' as const, filledQuantity: 10, averageFillPrice: 1.1, pricedQuantity: 4 };
     const r = rules.diffReconciliation(
       { symbol: 'EURUSD', side: 'buy', positionSize: 10, protectionFailure: null, order, priorPositionQuantity: 5, protection: { stopLoss: 1.089, takeProfit: 1.122 }, protectedQuantity: 10, priceTick: null, outcomeUncertain: false },
-      { order: { ...order, pricedQuantity: undefined, averageFillPrice: null }, position: { symbol: 'EURUSD', quantity: 15, averagePrice: 1.13, stopLoss: 1.089, takeProfit: 1.122 } },
+      { order: { clientOrderId, brokerOrderId: 'B-1', status: 'filled', filledQuantity: 10, averageFillPrice: null }, position: { symbol: 'EURUSD', quantity: 15, averagePrice: 1.13, stopLoss: 1.089, takeProfit: 1.122 } },
     );
     expect(r.status).toBe('mismatch');
     expect(r.mismatches).toEqual([expect.objectContaining({ field: 'order.pricedQuantity', expected: 10, actual: 4 })]);
