@@ -87,7 +87,8 @@ export function createEngine(options: EngineOptions): Engine {
   const mailbox = createMailbox({ clock, loop, tell: fanOut.tell });
   // On a leasing store, nothing goes to the venue for an execution whose lease is not confirmed (fencing).
   // A protection another engine could not see in the journal would be placed twice by it after a takeover, on a venue that forgets client ids.
-  const protectionAwaitsRecord = leases !== null && durabilityOf(options.broker) !== 'durable';
+  const fencedFor = (store as { fencedFor?: (executionId: string) => string | null }).fencedFor?.bind(store);
+  const protectionAwaitsRecord = leases !== null && durabilityOf(options.broker) !== 'durable' && fencedFor ? { clock, maySend: (executionId: string) => fencedFor(executionId) === null } : null;
   const onBrokerCall = fenceSends(store, journalBrokerCalls({ journal, logger, idsOf: (id) => registry.running.get(id)?.ids, protectionAwaitsRecord }), { leases, broker: options.broker });
   // One machine for the engine: building it per execution would cost more than the rest of the work.
   const machine = createExecutionMachine({

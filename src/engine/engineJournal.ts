@@ -8,6 +8,7 @@ import { describeThrown } from '../broker/errors.js';
 import { flushes } from '../journal/capabilities.js';
 import { JournalError, JournalKind, type Journal, type JournalEntry, type JournalRecord } from '../journal/types.js';
 import type { ExecutionContext } from '../../machines/execution.types.js';
+import type { Clock } from '../domain/clock.js';
 import type { Logger } from './logger.js';
 
 /** The journal identity of an execution: broker calls and transitions are recorded under it. */
@@ -67,6 +68,11 @@ function clientOrderIdOf(payload: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
+/** How often a protection waiting for its record on a fleet asks the journal again (ms of the engine's clock). */
+const RECORD_RETRY_MS = 250;
+/** The longest a protection waits for its record while this engine still holds the execution (ms). */
+const RECORD_WAIT_MS = 30_000;
+
 const BROKER_KINDS = { request: JournalKind.BrokerRequest, response: JournalKind.BrokerResponse, error: JournalKind.BrokerError } as const;
 
 /**
@@ -79,15 +85,36 @@ export function journalBrokerCalls(deps: {
   /** The execution's journal identity and the clientOrderId of its latest request, while it runs. */
   readonly idsOf: (executionId: string) => (JournalIds & { lastClientOrderId?: string }) | undefined;
   /**
-   * A protection whose request cannot be recorded is not sent either (it is tried again, as after
-   * an unknown outcome). For an engine whose executions another engine may take over, on a venue
-   * that does not keep client order ids for good: the taker reads the journal to know what was
-   * requested, and a protection it cannot see there would be placed a second time.
+   * For an engine whose executions another engine may take over, on a venue that does not keep
+   * client order ids for good: the taker reads the journal to know what was requested, and a
+   * protection it cannot see there would be placed a second time. So a protection waits for its
+   * record for as long as this engine may still send for the execution (`maySend`: its lease
+   * confirmed), trying again every RECORD_RETRY_MS of `clock`; once it may not, it is not sent
+   * (the taker protects). A journal failed for good while the lease holds (no taker while this
+   * engine lives), or a wait past RECORD_WAIT_MS, sends it: an unprotected fill is worse.
    */
-  readonly protectionAwaitsRecord?: boolean;
+  readonly protectionAwaitsRecord?: { readonly clock: Clock; readonly maySend: (executionId: string) => boolean } | null;
 }): BrokerObserver {
   const { journal, logger } = deps;
-  const awaitsRecord = (method: string) => method === 'submitOrder' || (method === 'placeProtection' && deps.protectionAwaitsRecord === true);
+  const fleet = deps.protectionAwaitsRecord ?? null;
+  /** Resolves once the protection may go out (recorded, or it must go out anyway); rejects when it must not. */
+  const protectionRecorded = async (executionId: string, first: Promise<void> | undefined): Promise<void> => {
+    const { clock, maySend } = fleet!;
+    const giveUpAt = clock.now() + RECORD_WAIT_MS;
+    for (let wait = first; ; wait = journal.durable()) {
+      try {
+        await wait;
+        return;
+      } catch (e) {
+        if (!maySend(executionId)) throw e;
+        if (journal.failure !== null || clock.now() >= giveUpAt) {
+          logger.error({ executionId, err: describeThrown(e) }, 'protection sent without its record: the journal cannot record it, and this engine still holds the execution');
+          return;
+        }
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, RECORD_RETRY_MS));
+      }
+    }
+  };
   // An answer is observed inside its delivery (src/engine/mailbox.ts): the execution has heard every switch change before it is journaled.
   return (c) => {
     const entry = c.executionId === null ? undefined : deps.idsOf(c.executionId);
@@ -104,14 +131,16 @@ export function journalBrokerCalls(deps: {
     // Intent before send: an order whose request cannot be recorded is not sent. Cancels, look-ups
     // and (unless another engine may take the execution over) protection still go out — they only
     // reduce risk or read.
-    if (recorded === null && c.phase === 'request' && awaitsRecord(c.method)) throw new Error(`journal unavailable: ${journal.failure}`);
+    if (recorded === null && c.phase === 'request' && c.method === 'submitOrder') throw new Error(`journal unavailable: ${journal.failure}`);
+    if (recorded === null && c.phase === 'request' && c.method === 'placeProtection' && fleet && !fleet.maySend(c.executionId)) throw new Error(`journal unavailable: ${journal.failure}`);
     // Group commit: every send waits for its batch (the claim and this request) to be on disk.
     // For a submit, a batch that cannot be written means no send. Protection waits too (a restart
     // must know it was asked for, or it would place it twice) but on one engine goes out even if
     // the batch fails: an unprotected fill is worse. Cancels and look-ups never wait.
     if (c.phase === 'request' && (c.method === 'submitOrder' || c.method === 'placeProtection')) {
       const durable = journal.durable();
-      if (durable) return awaitsRecord(c.method) ? durable : durable.catch(() => undefined);
+      if (c.method === 'placeProtection' && fleet && recorded !== null) return protectionRecorded(c.executionId, durable);
+      if (durable) return c.method === 'submitOrder' ? durable : durable.catch(() => undefined);
     }
   };
 }

@@ -42,6 +42,7 @@ async function cuttableProxy(targetPort: number) {
       cut = true;
       for (const s of sockets) s.destroy();
     },
+    heal: () => void (cut = false),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -104,6 +105,37 @@ describe('a protection that cannot be recorded, on a fleet and a venue that forg
     expect(taken).toMatchObject({ filledQuantity: s.positionSize, protectionPlaced: true });
     await Promise.race([running, new Promise((r) => setTimeout(r, 5_000))]);
     await Promise.all([a.close().catch(() => undefined), b.close()]);
+    await storeA.close().catch(() => undefined);
+    await proxy.close();
+  }, 60_000);
+
+  it('a short outage, over before the lease lapses: the protection waits for its record and goes out, once, from the engine that holds it', async () => {
+    const server = db.server();
+    const proxy = await cuttableProxy(server.port);
+    // Its own symbol: the store's fleet ledger still counts the first test's position on EURUSD.
+    const paper = new PaperBroker({ seed: 10, latencyMs: [1, 2], markets: { GBPUSD: { price: 1.27, fillAfterMs: 50 } } });
+    const calls: Call[] = [];
+    const storeA = await PostgresStore.connect(proxy.via(server.url), { writer: 'blip-a' });
+    const storeB = await db.open({ writer: 'blip-b' });
+    // The store goes away as the entry order is answered, for 4 s: longer than protection's own
+    // retries (its attempts were spent in 1.5 s, the fill left unprotected), well inside a 10 s lease.
+    const a = createEngine({
+      broker: venueFor(paper, 'a', calls, (answer) => answer.then((report) => (proxy.cut(), setTimeout(() => proxy.heal(), 4_000), report))),
+      journal: storeA,
+      logger: silentLogger(),
+      leaseTtlMs: 10_000,
+      pollIntervalMs: 100,
+    });
+    const takeOvers: TakeOver[] = [];
+    const b = createEngine({ broker: venueFor(paper, 'b', calls), journal: storeB, logger: silentLogger(), leaseTtlMs: 10_000, pollIntervalMs: 100, onTakeOver: (t) => takeOvers.push(t) });
+    await Promise.all([a.ready, b.ready]);
+    const s = clusterSnapshot('blip-1', 'GBPUSD', 1.27);
+    const id = clientOrderIdFor(s);
+    const result = await a.execute(s);
+    expect(calls.filter((c) => c.method === 'placeProtection')).toEqual([{ engine: 'a', method: 'placeProtection', clientOrderId: `${id}-p` }]);
+    expect(result, JSON.stringify(result.reconciliation?.mismatches)).toMatchObject({ status: 'filled', filledQuantity: s.positionSize, protectionPlaced: true, requiresManualResolution: false });
+    expect(takeOvers).toHaveLength(0);
+    await Promise.all([a.close(), b.close()]);
     await storeA.close().catch(() => undefined);
     await proxy.close();
   }, 60_000);
