@@ -78,9 +78,10 @@ describe('OandaBroker: orders', () => {
     const { venue, broker } = await setup();
     venue.script({ kind: 'fill', price: 1.10213 });
     await broker.submitOrder(order('wd-p1', { protectOnFill: { slOffsetPct: -0.0051234, tpOffsetPct: 0.01, referencePrice: 1.1 } }));
-    expect(sentOrder(venue).stopLossOnFill).toEqual({ distance: '0.00564', timeInForce: 'GTC' });
+    // 0.0056357… rounded down to the tick: never a wider stop than approved.
+    expect(sentOrder(venue).stopLossOnFill).toEqual({ distance: '0.00563', timeInForce: 'GTC' });
     // The stop exists from the fill itself, on the losing side of the trade's own open price.
-    expect(venue.tradeOf('wd-p1')).toMatchObject({ price: 1.10213, stopLoss: 1.09649, takeProfit: null });
+    expect(venue.tradeOf('wd-p1')).toMatchObject({ price: 1.10213, stopLoss: 1.0965, takeProfit: null });
   });
 
   it('a 201 that cancels (MARKET_HALTED, INSUFFICIENT_MARGIN) is a cancelled order with OANDA\'s reason', async () => {

@@ -92,7 +92,8 @@ describe('engine × OandaBroker × offline v20 venue', () => {
     expect(result.reconciliation?.status).toBe('matched');
     expect(venue.netUnits('XAU_USD')).toBe(-3);
     const levels = protectiveLevels('sell', 2401.257, s.slOffsetPct, s.tpOffsetPct);
-    expect(venue.tradeOf(result.clientOrderId!)).toMatchObject({ stopLoss: Number(levels.stopLoss.toFixed(3)), takeProfit: Number(levels.takeProfit.toFixed(3)) });
+    // The stop on the tick toward the fill (a short's down: never wider than approved); the target on the nearest.
+    expect(venue.tradeOf(result.clientOrderId!)).toMatchObject({ stopLoss: Math.floor(levels.stopLoss * 1_000 + 1e-6) / 1_000, takeProfit: Number(levels.takeProfit.toFixed(3)) });
     await check(s, result);
   });
 
@@ -186,7 +187,7 @@ describe('engine × OandaBroker × offline v20 venue', () => {
         // The 201's answer is the finished order: what filled, the rest cancelled; nothing left to wait for.
         const answer = (await journal.records()).find((r) => r.kind === 'broker.response' && r.event === 'submitOrder')!;
         expect(answer.payload).toMatchObject({ status: 'cancelled', filledQuantity: 400, averageFillPrice: 1.09987, reason: 'INSUFFICIENT_LIQUIDITY' });
-        expect(venue.tradeOf(result.clientOrderId!)).toMatchObject({ units: 400, stopLoss: Number(protectiveLevels('buy', 1.09987, s.slOffsetPct, s.tpOffsetPct).stopLoss.toFixed(5)) });
+        expect(venue.tradeOf(result.clientOrderId!)).toMatchObject({ units: 400, stopLoss: Math.ceil(protectiveLevels('buy', 1.09987, s.slOffsetPct, s.tpOffsetPct).stopLoss * 1e5 - 1e-6) / 1e5 });
       } else {
         expect(result).toMatchObject({ filledQuantity: 0, protectionPlaced: false });
         expect(venue.netUnits('EUR_USD')).toBe(0);

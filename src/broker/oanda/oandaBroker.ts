@@ -33,7 +33,8 @@ const REMEMBERED_IDS = 50_000;
 
 /**
  * `price` on the tick of `precision` decimals, rounded by `round` (Math.floor or Math.ceil), as v20
- * reads a price. A hair of binary noise (1.1055 × 10⁵ = 110549.99999999999) is not a tick.
+ * reads a price. Within a thousandth of a tick is on it: binary noise (1.1055 × 10⁵ =
+ * 110549.99999999999) is not a tick.
  *
  * @example
  * onTick(1.105549, 5, Math.floor); // '1.10554'
@@ -42,7 +43,7 @@ function onTick(price: number, precision: number, round: (x: number) => number):
   const scale = 10 ** precision;
   const scaled = price * scale;
   const nearest = Math.round(scaled);
-  return ((Math.abs(scaled - nearest) < 1e-6 ? nearest : round(scaled)) / scale).toFixed(precision);
+  return ((Math.abs(scaled - nearest) < 1e-3 ? nearest : round(scaled)) / scale).toFixed(precision);
 }
 
 /**
@@ -139,7 +140,8 @@ export class OandaBroker implements BrokerAdapter {
     const protect = req.protectOnFill;
     if (protect) {
       const tick = 10 ** -instrument.displayPrecision;
-      const distance = Math.max(tick, Math.abs(protect.slOffsetPct) * protect.referencePrice);
+      // Rounded down to the tick (never a wider stop than approved), and at least one tick.
+      const distance = Math.max(tick, Number(onTick(Math.abs(protect.slOffsetPct) * protect.referencePrice, instrument.displayPrecision, Math.floor)));
       order.stopLossOnFill = { distance: distance.toFixed(instrument.displayPrecision), timeInForce: 'GTC' };
     }
     // The engine's collar (req.priceBound) and this adapter's own: the stricter one bounds the fill.
@@ -260,7 +262,8 @@ export class OandaBroker implements BrokerAdapter {
     if ((units > 0 ? 'buy' : 'sell') !== req.side) {
       return { ...base, status: 'rejected', stopLoss: null, takeProfit: null, quantity: 0, reason: `trade ${trade.id} is ${units > 0 ? 'long' : 'short'}, the request protects a ${req.side}` };
     }
-    const stopLoss = req.stopLoss.toFixed(instrument.displayPrecision);
+    // The stop on the tick toward the position's price, never beyond what was approved (a long's up, a short's down).
+    const stopLoss = onTick(req.stopLoss, instrument.displayPrecision, req.side === 'buy' ? Math.ceil : Math.floor);
     const takeProfit = req.takeProfit.toFixed(instrument.displayPrecision);
     const held = levelsOf([trade]);
     // Idempotent: the levels already held are not sent again.
