@@ -150,15 +150,23 @@ export function createLimitBook(deps: {
   restored?: { readonly configured: Limits; readonly inForce: Limits } | null;
   /** Hears that the limits given differ from the last process's, whose tightenings are therefore not carried on. */
   onReplaced?: (why: string) => void;
+  /**
+   * An administrative engine (`recover: false`: the CLI's, with no engine running) is no next
+   * process: it keeps the journal's limits as they stand and declares none of its own, so a kill
+   * switch or a resolution made through it never drops an operator's tightening (nor writes to a
+   * journal opened only to be read).
+   */
+  administrative?: boolean;
 }) {
   const { broker, clock, ledger, journal } = deps;
   const fleet = deps.fleet ?? null;
   const restored = deps.restored ?? null;
+  const configuredLimits = deps.administrative === true && restored !== null ? restored.configured : deps.limits;
   // Started with the limits the last process started with (a supervisor's restart): the operators'
   // tightenings since are still in force — a restart never loosens what nobody loosened. Started
   // with other limits: those are a deliberate new configuration, and the old tightenings go.
-  const carried = restored !== null && canonicalJson(restored.configured) === canonicalJson(deps.limits);
-  let current = carried ? restored.inForce : deps.limits;
+  const carried = restored !== null && canonicalJson(restored.configured) === canonicalJson(configuredLimits);
+  let current = carried ? restored.inForce : configuredLimits;
   if (restored !== null && !carried && canonicalJson(restored.inForce) !== canonicalJson(restored.configured)) {
     deps.onReplaced?.(`started with limits other than the last process's, so its operators' tightenings are not carried on: it stopped under ${canonicalJson(restored.inForce)}, it starts under ${canonicalJson(deps.limits)}`);
   }
@@ -200,9 +208,9 @@ export function createLimitBook(deps: {
   let started = false;
   const journalStart = () => {
     started = true;
-    journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: deps.limits } });
+    journal.append({ kind: JournalKind.Limits, executionId: null, advisoryId: null, snapshotHash: null, event: 'start', payload: { limits: current, configured: configuredLimits } });
   };
-  if (configured() || restored !== null) journalStart();
+  if (deps.administrative !== true && (configured() || restored !== null)) journalStart();
 
   const usage = (symbol: string, except: string | null): LimitsUsage => {
     let openBuys = 0;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEngine, type LimitsInput } from '../../src/index.js';
 import { SqliteJournal } from '../../src/entries/sqlite.js';
+import { adminEngine, applyOperatorCommand } from '../../src/engine/operator.js';
 import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
 import { silentLogger, snapshot, T0 } from '../support/fixtures.js';
 
@@ -178,5 +179,56 @@ describe('limits: an engine started without limits is configured too — with no
     } finally {
       await next.engine.close();
     }
+  });
+});
+
+/**
+ * The CLI's own engine (`warden kill-switch set|show`, `warden resolve` with no engine running: an
+ * administrative engine, `recover: false`) is no next process. It starts with no limits of its own;
+ * read as a restart with other limits, it journaled a new start and the operator's tightening was
+ * gone at the real restart (an 800 went through a maxQuantity tightened to 4), and opened read-only
+ * it tried that write, failed, and `kill-switch show` reported a journal hold nobody had.
+ */
+describe('limits: the CLI acting on a journal with no engine running leaves its limits as they stand', () => {
+  it('a kill switch set and lifted on another symbol with no engine running; the restart with the same limits still refuses a 6', async () => {
+    const path = journalPath();
+    const first = engineOver(path);
+    tightenEurusd(first.engine);
+    await first.engine.close();
+
+    for (const state of ['active', 'off'] as const) {
+      const outcome = await applyOperatorCommand(path, { kind: 'kill_switch', state, symbol: 'GBPUSD', reason: 'news', operator: 'ops' });
+      expect(outcome).toMatchObject({ ok: true, appliedBy: 'direct' });
+    }
+    const records = await new SqliteJournal(path, new VirtualClock(T0), { readOnly: true }).records();
+    expect(records.filter((r) => r.kind === 'limits' && r.event === 'start')).toHaveLength(1);
+
+    const next = engineOver(path);
+    try {
+      expect(next.engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(4);
+      const result = await next.clock.run(next.engine.execute(snapshot({ advisoryId: 'adv-after-cli', positionSize: 6 })));
+      expect(result.error?.code).toBe('limit_quantity');
+      expect(next.broker.callsOf('submitOrder')).toHaveLength(0);
+    } finally {
+      await next.engine.close();
+    }
+  });
+
+  it('read-only (kill-switch show): the limits in force are shown, no hold is invented and nothing is written', async () => {
+    const path = journalPath();
+    const first = engineOver(path);
+    tightenEurusd(first.engine);
+    await first.engine.close();
+    const before = (await new SqliteJournal(path, new VirtualClock(T0), { readOnly: true }).records()).length;
+
+    const { engine } = adminEngine(path, { readOnly: true });
+    try {
+      expect(engine.killSwitch.holds()).toEqual([]);
+      expect(engine.killSwitch.state()).toBe('off');
+      expect(engine.limits.current().symbols.EURUSD?.maxQuantity).toBe(4);
+    } finally {
+      await engine.close();
+    }
+    expect((await new SqliteJournal(path, new VirtualClock(T0), { readOnly: true }).records()).length).toBe(before);
   });
 });
