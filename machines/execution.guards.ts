@@ -105,12 +105,12 @@ export const executionGuards = {
       const o = context.order;
       return p.kind === 'placed' && o !== null && p.plan.quantity === o.filledQuantity && p.plan.averageFillPrice === o.averageFillPrice;
     },
-    /** The protection request still out is for the final filled quantity at its average: the one `protecting` would send. */
-    protectionInFlightAsFilled: ({ context }: On) => {
-      const p = context.protection;
-      const o = context.order;
-      return p.kind === 'planned' && o !== null && p.plan.quantity === o.filledQuantity && p.plan.averageFillPrice === o.averageFillPrice;
-    },
+    /**
+     * A protection request is out and its answer (or its call's time limit) has not come. The next
+     * request for the same protective id waits for it: two requests out at once may reach the venue
+     * in either order, and an older one landing last would leave the older levels in place.
+     */
+    protectionInFlight: ({ context }: On) => context.protection.kind === 'planned',
     /** An unknown protection outcome while the order worked waits for its retry (PROTECTION_RETRY). */
     protectionRetryAwaited: ({ context }: On) => context.protection.kind === 'failed' && context.protection.retrying,
     protectionConfirmed: (_: On, params: { report: ProtectionReport }) => params.report.status === 'placed',

@@ -8,7 +8,7 @@
  * Read the `createMachine` config as the specification. The generated diagram is in
  * docs/execution-machine.md.
  */
-import { and, cancel, not, raise, setup, spawnChild, stopChild, type SnapshotFrom } from 'xstate';
+import { and, cancel, not, raise, setup, spawnChild, type SnapshotFrom } from 'xstate';
 import { randomUUID } from 'node:crypto';
 import type { BrokerAdapter } from '../src/broker/types.js';
 import { BrokerError, classifyBrokerFailure } from '../src/broker/errors.js';
@@ -434,7 +434,9 @@ export const executionMachine = setup({
         },
 
         // Rule 4: whatever filled, whenever, is a position; decide protection from what is known.
-        // The order is over: a protection request still out is superseded by the final one.
+        // The order is over. A protection request still out is waited for, never overtaken: the
+        // final request goes under the same id, and sent while the other is out, the two may reach
+        // the venue in either order — the older landing last would leave its levels in place.
         assessing: {
           always: [
             // Rule 2 needs the price of every filled unit: part of the fill was reported without one
@@ -442,21 +444,17 @@ export const executionMachine = setup({
             { guard: 'fillPriceUnasked', target: 'pricing' },
             // Protected as it filled, for the final quantity and average: nothing left to place.
             { guard: 'protectedAsFilled', target: '#execution.reconciling' },
-            // The request still out is the final one (same quantity, same average): wait for its answer, never send it twice.
-            { guard: 'protectionInFlightAsFilled', target: 'awaitingProtection' },
-            // Anything else still out is superseded by the final request (same id: it replaces, never adds).
-            { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting', actions: [stopChild('protectFill'), cancel('protectionRetry')] },
+            // A request still out (the final one or an older plan): wait for its answer, then decide.
+            { guard: 'protectionInFlight', target: 'awaitingProtection' },
+            // Nothing out: the final request (same id: it replaces, never adds).
+            { guard: and(['anyQuantityFilled', 'fillPriceKnown']), target: 'protecting', actions: cancel('protectionRetry') },
             // A fill without a price cannot be protected by formula: never guess, let reconciliation flag it.
             {
               guard: 'anyQuantityFilled',
               target: '#execution.reconciling',
-              actions: [
-                stopChild('protectFill'),
-                cancel('protectionRetry'),
-                { type: 'recordProtectionFailure', params: { problem: 'the broker reported a fill without an average price; SL/TP cannot be computed' } },
-              ],
+              actions: [cancel('protectionRetry'), { type: 'recordProtectionFailure', params: { problem: 'the broker reported a fill without an average price; SL/TP cannot be computed' } }],
             },
-            { target: '#execution.reconciling', actions: [stopChild('protectFill'), cancel('protectionRetry')] },
+            { target: '#execution.reconciling', actions: cancel('protectionRetry') },
           ],
         },
 
@@ -477,14 +475,15 @@ export const executionMachine = setup({
           },
         },
 
-        // The final protection request went out while the order was still working: its answer (taken
-        // in by the region's handlers) decides. Placed → reconciling; anything else (a failure, a
-        // late fill that changed the plan) → assessing again, which sends the final request itself.
+        // A protection request went out while the order was still working: its answer (taken in by
+        // the region's handlers, within the call's time limit) comes first. Placed as filled →
+        // reconciling; anything else (an older plan, a failure, an unknown outcome) → assessing
+        // again, which sends the final request itself once nothing is out.
         awaitingProtection: {
           on: { KILL_SWITCH: { actions: { type: 'applyKillSwitch', params: { phase: 'after' } } } },
           always: [
             { guard: 'protectedAsFilled', target: '#execution.reconciling' },
-            { guard: not('protectionInFlightAsFilled'), target: 'assessing' },
+            { guard: not('protectionInFlight'), target: 'assessing' },
           ],
         },
 

@@ -84,7 +84,7 @@ describe('protect each fill as it lands (ScriptedBroker)', () => {
     checkProtectionKeepsUp({ journal: records });
   });
 
-  it('an order that fills completely while a protection request is out is protected at once by the final round', async () => {
+  it('an order that fills completely while a protection request is out: the final round sends its request the moment that answer is in', async () => {
     const h = harness({ latencyMs: 100 });
     const s = snapshot({ positionSize: 1_000 });
     h.broker.onAccepted((o) => {
@@ -94,8 +94,11 @@ describe('protect each fill as it lands (ScriptedBroker)', () => {
     const result = await h.finish(s);
     const records = await h.engine.journal.records();
     expect(quantities(records)).toEqual([300, 1_000]);
-    const full = records.find((r) => r.kind === 'transition' && (r.payload as { filledQuantity: number }).filledQuantity === 1_000)!;
-    expect(ms(protectionRequests(records)[1]!)).toBe(ms(full)); // not after the earlier request's answer
+    // Never two requests for one protective id out at once (they could land in either order), and no wait beyond that answer.
+    const [, final] = protectionRequests(records);
+    const firstAnswer = records.find((r) => r.kind === 'broker.response' && r.event === 'placeProtection')!;
+    expect(final!.sequence).toBeGreaterThan(firstAnswer.sequence);
+    expect(ms(final!)).toBe(ms(firstAnswer));
     expect(result).toMatchObject({ status: 'filled', filledQuantity: 1_000, protectionPlaced: true, requiresManualResolution: false });
     expect(h.broker.venue.protectionsOf(`${result.clientOrderId}-p`)).toEqual([expect.objectContaining({ quantity: 1_000, stopLoss: result.stopLoss })]);
     checkProtectionKeepsUp({ journal: records });
