@@ -32,7 +32,7 @@ function setUp() {
     placeProtection: async (req) => {
       sent.push({ at: clock.now() - T0, req });
       // The request made at the first fill's price for the whole 800 is slow to apply.
-      if (req.quantity === 800 && req.stopLoss < 1.1) await new Promise((r) => clock.setTimeout(r, SLOW_MS));
+      if (req.quantity === 800 && req.stopLoss < 1.1) await new Promise<void>((r) => clock.setTimeout(() => r(), SLOW_MS));
       const answer = await venue.placeProtection(req);
       applied.push({ at: clock.now() - T0, req });
       return answer;
