@@ -1,11 +1,19 @@
 /** Every ExecutionResult is built here, from the machine's context or from what is known without one. Pure. */
 import { ErrorCode, ExecutionStage, KillSwitchState } from '../src/domain/constants.js';
-import type { ExecutionError, ExecutionResult } from '../src/domain/result.js';
+import type { Attempt, ExecutionError, ExecutionResult } from '../src/domain/result.js';
 import { classifyOutcome } from '../src/rules/outcome.js';
 import { slippagePct } from '../src/rules/slippage.js';
 import type { ExecutionContext } from './execution.types.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The attempts as the execution ends: a request still unanswered (a submit that hung past the
+ * deadline) is an unknown outcome — the order may exist — not `in_flight`, since nothing waits
+ * for its answer any more.
+ */
+const endedAttempts = (attempts: readonly Attempt[]): readonly Attempt[] =>
+  attempts.some((a) => a.outcome === 'in_flight') ? attempts.map((a) => (a.outcome === 'in_flight' ? { ...a, outcome: 'unknown', error: a.error ?? 'no answer before the execution ended; the order may exist' } : a)) : attempts;
 
 /** `awaitingResolution` is the machine's own verdict (state `flagged`), the single source of the flag. */
 export function buildExecutionResult(c: ExecutionContext, nowMs: number, awaitingResolution: boolean): ExecutionResult {
@@ -47,7 +55,7 @@ export function buildExecutionResult(c: ExecutionContext, nowMs: number, awaitin
     takeProfit: plan?.takeProfit ?? null,
     slippagePct: fillPrice !== null && s ? slippagePct(s.side, s.referencePrice, fillPrice) : null,
     killSwitch: { state: c.killSwitch.phase ? c.killSwitch.seen : c.killSwitch.state, phase: c.killSwitch.phase },
-    attempts: c.attempts,
+    attempts: endedAttempts(c.attempts),
     protectionPlaced: protection.kind === 'placed',
     reconciliation: c.reconciliation,
     requiresManualResolution: awaitingResolution,
@@ -99,7 +107,7 @@ export function internalFailureResult(executionId: string, advisoryId: string | 
     status: reached ? ExecutionStage.Failed : ExecutionStage.Rejected,
     clientOrderId: reached ? c.clientOrderId : null,
     filledQuantity: c.order?.filledQuantity ?? 0,
-    attempts: c.attempts,
+    attempts: endedAttempts(c.attempts),
     requiresManualResolution: reached,
     startedAt: iso(c.startedAt),
     durationMs: nowMs - c.startedAt,

@@ -15,6 +15,7 @@ export interface Attempt {
   readonly at: string;
   /** `submitted` while waiting for the broker, `pending` once the broker holds the order. */
   readonly stage: 'submitted' | 'pending';
+  /** `in_flight` only while the execution runs (journal records); in a result, a request never answered is `unknown`. */
   readonly outcome: 'acknowledged' | 'rejected' | 'unknown' | 'found' | 'not_found' | 'in_flight';
   readonly error: string | null;
 }

@@ -91,6 +91,11 @@ describe('rule 4: hard 30 s timeout, late fills valid', () => {
     // Nobody can say whether that request will still land: a human must look.
     expect(result.requiresManualResolution).toBe(true);
     expect(result.reconciliation?.mismatches.map((m) => m.field)).toContain('order.outcome');
+    // The result is final: the request still unanswered is an unknown outcome, not one still waited for.
+    const last = result.attempts.at(-1)!;
+    expect(last).toMatchObject({ kind: 'submit', outcome: 'unknown' });
+    expect(last.error).toMatch(/may exist/);
+    expect(result.attempts.some((a) => a.outcome === 'in_flight')).toBe(false);
   });
 
   it('a hung submit that the venue did accept is found by the final-state query and handled as an order', async () => {
