@@ -26,12 +26,13 @@ import { freezeSnapshot, hashSnapshotFields } from '../src/domain/snapshot.js';
 import type { FrozenSnapshot } from '../src/domain/schemas.js';
 import { SqliteJournal } from '../src/entries/sqlite.js';
 import { RestartTracker, type CheckpointPayload } from '../src/journal/checkpoint.js';
+import { writeHead } from '../src/journal/sqliteIntegrity.js';
 import { GENESIS_HASH } from '../src/journal/hashChain.js';
 import { JournalKind, type JournalEntry, type JournalRecord } from '../src/journal/types.js';
 
 export const CACHE_DIR = join('bench', '.cache');
 /** Bump when the records built change, so an old cached file is not reused. */
-const LAYOUT = 3;
+const LAYOUT = 4;
 export const UNFINISHED = 10;
 /** Records per transaction while building. */
 const ROWS_PER_TRANSACTION = 100_000;
@@ -201,7 +202,7 @@ export function buildJournal(path: string, records: number, checkpointEvery: num
     insert.run(sequence, at, entry.kind, entry.executionId, entry.advisoryId, entry.snapshotHash, entry.from ?? null, entry.to ?? null, entry.event ?? null, payloadText, last, hash);
     if (entry.kind === JournalKind.Claim && entry.advisoryId) insertAdvisory.run(entry.advisoryId, entry.executionId ?? '', sequence);
     last = hash;
-    if (entry.kind !== JournalKind.Checkpoint) tracker.add({ sequence, kind: entry.kind, executionId: entry.executionId, event: entry.event ?? null, payload, hash } as JournalRecord);
+    if (entry.kind !== JournalKind.Checkpoint) tracker.add({ sequence, kind: entry.kind, executionId: entry.executionId, advisoryId: entry.advisoryId, event: entry.event ?? null, payload, hash } as JournalRecord);
     if (++inTransaction >= ROWS_PER_TRANSACTION) {
       db.exec('COMMIT');
       options.progress?.(sequence, sequence / ((performance.now() - started) / 1000), false);
@@ -230,6 +231,7 @@ export function buildJournal(path: string, records: number, checkpointEvery: num
       }
     }
   }
+  writeHead(db, { sequence, hash: last }); // where the chain ends, as a writer keeps it
   db.exec('COMMIT');
   options.progress?.(sequence, sequence / ((performance.now() - started) / 1000), true);
   for (const i of indexes) db.exec(i.sql);

@@ -8,5 +8,6 @@
  * const engine = createEngine({ broker: new PaperBroker(), journal: new SqliteJournal('data/warden.journal.sqlite') });
  */
 export { SqliteJournal, type JournalWriter } from '../journal/sqliteJournal.js';
+export type { ChainHead } from '../journal/sqliteIntegrity.js';
 export { archiveJournal, type ArchiveOptions, type ArchiveOutcome } from '../journal/archive.js';
 export { readArchive, verifyAcrossArchives, type ArchiveAudit } from '../journal/archiveAudit.js';

@@ -50,6 +50,11 @@ export interface CheckpointState {
    * after it (absent when there is none, and in checkpoints made before limits outlived a restart).
    */
   readonly limits?: readonly RecordRef[];
+  /**
+   * How many advisories the chain has claimed up to here, in all (archived claims included): what
+   * the `advisories` index must hold. Absent in checkpoints made before the index was checked.
+   */
+  readonly claimed?: number;
 }
 
 /**
@@ -90,6 +95,8 @@ export class RestartTracker {
   private readonly switches: RecordRef[] = [];
   private readonly ledger = new Map<string, number>();
   private limits: RecordRef[] = [];
+  /** Advisories claimed so far; undefined when started from a checkpoint that did not count them. */
+  private claims: number | undefined = 0;
 
   /** A tracker that starts where a checkpoint left off. */
   static from(state: CheckpointState): RestartTracker {
@@ -99,12 +106,28 @@ export class RestartTracker {
     t.switches.push(...state.switches);
     for (const [symbol, signed] of state.ledger) t.ledger.set(symbol, signed);
     t.limits = [...(state.limits ?? [])];
+    t.claims = state.claimed;
     return t;
+  }
+
+  /** Advisories claimed so far (what the `advisories` index must hold), or undefined when not known. */
+  get claimed(): number | undefined {
+    return this.claims;
+  }
+
+  /**
+   * Takes a count from elsewhere where this tracker has none: from a checkpoint that fits, or, for
+   * a journal whose checkpoints predate the count, from its index (trusted once, as the writer upgrades it).
+   */
+  adoptClaimed(count: number): void {
+    this.claims ??= count;
   }
 
   add(r: JournalRecord): void {
     const ref: RecordRef = [r.sequence, r.hash];
     if (r.kind === JournalKind.Checkpoint) return;
+    // Counted as the index is written: a claim naming an advisory.
+    if (r.kind === JournalKind.Claim && r.advisoryId && this.claims !== undefined) this.claims++;
     if (r.kind === JournalKind.KillSwitch) {
       this.switches.push(ref);
       return;
@@ -153,7 +176,7 @@ export class RestartTracker {
   state(): CheckpointState {
     const list = (m: Map<string, Tracked>): CheckpointExecution[] => [...m].map(([executionId, e]) => ({ executionId, symbol: e.symbol, side: e.side, filled: e.filled, records: [...e.records] }));
     const state = { unfinished: list(this.unfinished), flagged: list(this.flagged), switches: [...this.switches], ledger: [...this.ledger] };
-    return this.limits.length === 0 ? state : { ...state, limits: [...this.limits] };
+    return { ...state, ...(this.limits.length === 0 ? {} : { limits: [...this.limits] }), ...(this.claims === undefined ? {} : { claimed: this.claims }) };
   }
 }
 
@@ -189,6 +212,7 @@ export function readCheckpoint(r: JournalRecord): CheckpointPayload | null {
   if (!Array.isArray(s.switches) || !s.switches.every(isRef)) return null;
   if (!Array.isArray(s.ledger) || !s.ledger.every((l) => Array.isArray(l) && l.length === 2 && typeof l[0] === 'string' && typeof l[1] === 'number')) return null;
   if (s.limits !== undefined && !(Array.isArray(s.limits) && s.limits.length > 0 && s.limits.every(isRef))) return null;
+  if (s.claimed !== undefined && !(Number.isSafeInteger(s.claimed) && s.claimed >= 0)) return null;
   return p;
 }
 
@@ -202,9 +226,13 @@ export function checkpointFits(r: JournalRecord, covered: JournalRecord | undefi
   if (p === null || covered === undefined) return false;
   if (p.covers[0] !== r.sequence - 1 || covered.sequence !== p.covers[0] || p.covers[1] !== covered.hash || r.previousHash !== covered.hash) return false;
   if (expected === undefined) return true;
-  // A checkpoint made before limits outlived a restart does not list them: it is read as it was made.
-  const { limits: _unlisted, ...before } = expected;
-  return JSON.stringify(p.state.limits === undefined ? before : expected) === JSON.stringify(p.state);
+  // A checkpoint made before limits outlived a restart does not list them, nor one made before
+  // claims were counted its count: it is read as it was made. A count is compared where both know one.
+  const { limits, claimed, ...before } = expected;
+  const { claimed: stated, ...rest } = p.state;
+  const want = { ...before, ...(p.state.limits === undefined || limits === undefined ? {} : { limits }) };
+  if (stated !== undefined && claimed !== undefined && stated !== claimed) return false;
+  return JSON.stringify(want) === JSON.stringify(rest);
 }
 
 /**
@@ -233,6 +261,8 @@ export function verifyWithCheckpoints(
           forged = r.sequence;
           return;
         }
+        const claimed = readCheckpoint(r)?.state.claimed;
+        if (claimed !== undefined) tracker.adoptClaimed(claimed);
       } else tracker.add(r);
       previous = r;
       yield r;

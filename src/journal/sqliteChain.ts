@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { checkpointFits, readCheckpoint, referencedRecords, RESTART_KINDS, RestartTracker, verifyWithCheckpoints, type CheckpointPayload } from './checkpoint.js';
 import { recordHashIntact } from './hashChain.js';
 import { ChainAudit } from './archiveAudit.js';
+import { checkClaimIndex, checkHead, EMPTY_HEAD } from './sqliteIntegrity.js';
 import { readAnchor, rowAt, rowsAfter, rowsAt, storedHash, toRecord, toStoredRecord, type ArchiveAnchor, type Row } from './sqliteRows.js';
 import type { JournalRecord, JournalVerification } from './types.js';
 
@@ -86,13 +87,24 @@ function verifyFromAnchor(db: Database.Database, anchor: ArchiveAnchor): ChainSt
  * record: it is checked from the archive anchor's state on (with `full`, or when fewer than two
  * checkpoints remain); the archived
  * records themselves are checked with the archive (`verifyAcrossArchives`, src/journal/archiveAudit.ts).
+ * An intact chain must then end where the journal's head says, and agree with the advisories
+ * index (src/journal/sqliteIntegrity.ts); a disagreement is reported as a break, with its reason.
  */
 export function verifyChainOf(db: Database.Database, { full }: { readonly full: boolean }): ChainState {
   const anchor = readAnchor(db);
-  let startRow: Row | undefined;
-  if (!full) startRow = (db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 2").all() as Row[])[1];
-  if (startRow !== undefined) return verifyFrom(db, startRow);
-  if (anchor !== null) return verifyFromAnchor(db, anchor);
+  const lastTwo = db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 2").all() as Row[];
+  const startRow = full ? undefined : lastTwo[1];
+  const state = startRow !== undefined ? verifyFrom(db, startRow) : anchor !== null ? verifyFromAnchor(db, anchor) : verifyAll(db);
+  if (!state.check.ok) return state;
+  // The chain is intact as far as it goes: now where it ends, and the index kept beside it.
+  const end = state.tail ?? (anchor !== null ? anchor : EMPTY_HEAD);
+  const last = lastTwo[0] ? readCheckpoint(toRecord(lastTwo[0])) : null;
+  const problem = checkHead(db, end, last?.state.claimed !== undefined) ?? checkClaimIndex(db, startRow?.sequence ?? 0, state.tracker.claimed, end.sequence);
+  return problem === null ? state : { ...state, check: problem };
+}
+
+/** Every record from the first, for a journal never archived. */
+function verifyAll(db: Database.Database): ChainState {
   const tracker = new RestartTracker();
   let tail: JournalRecord | undefined;
   const records = function* () {

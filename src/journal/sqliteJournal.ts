@@ -10,7 +10,9 @@
  * intact, and every record after it must chain. Checkpoints are written every `checkpointEvery`
  * records (and on `checkpoint()`), so opening costs the same however long the history;
  * `verify()` checks every record and every checkpoint. A file that is not a Warden journal, has
- * another schema, or was edited is refused with a JournalError and never written to. The writer
+ * another schema, was edited, is empty, ends before its head or has an advisories index that
+ * disagrees with its claims (src/journal/sqliteIntegrity.ts) is refused with a JournalError and
+ * never written to. The writer
  * lock lives in sqliteWriterLock.ts, the operators' command inbox in sqliteCommands.ts, the file's
  * layout in sqliteRows.ts, archiving settled history in archive.ts.
  */
@@ -21,7 +23,8 @@ import { RestartTracker, type CheckpointPayload } from './checkpoint.js';
 import { chainPlainRecord, chainRecord, GENESIS_HASH } from './hashChain.js';
 import { submitCommand, watchInbox } from './sqliteCommands.js';
 import { restartRows, verifyChainOf } from './sqliteChain.js';
-import { checkSchema, createAdditions, createSchema, readHead, SQLITE_MAGIC, toRecord, type Row } from './sqliteRows.js';
+import { createJournalFile, EMPTY_HEAD, headStatement, readChainHead, writeHead, type ChainHead } from './sqliteIntegrity.js';
+import { checkSchema, createAdditions, readHead, SQLITE_MAGIC, toRecord, type Row } from './sqliteRows.js';
 import { liveWriter, releaseWriterLock, takeWriterLock, type JournalWriter } from './sqliteWriterLock.js';
 import {
   JournalError,
@@ -60,6 +63,7 @@ export class SqliteJournal implements Journal {
   private readonly lockToken: string | null;
   private readonly watchers = new Set<() => void>();
   private readonly findAdvisory: Database.Statement | null = null;
+  private readonly updateHead: Database.Statement | null = null;
   /** Records chained and not yet written: this turn's batch. */
   private pending: JournalRecord[] = [];
   private readonly pendingClaims = new Set<string>();
@@ -84,6 +88,10 @@ export class SqliteJournal implements Journal {
     if (!Number.isSafeInteger(every) || every < 1) throw new JournalError('unreadable', `checkpointEvery must be a whole number of records, at least 1 (got ${String(options.checkpointEvery)})`);
     this.checkpointEvery = every;
     if (existsSync(path)) {
+      // SQLite would take an empty file for a new database; ours are never empty (createJournalFile).
+      if (statSync(path).size === 0) {
+        throw new JournalError('truncated', `journal ${path} is empty (0 bytes): it may be a journal truncated to nothing; refusing to use it (a new journal is created only where no file exists)`);
+      }
       let head: string;
       try {
         head = readHead(path);
@@ -94,7 +102,7 @@ export class SqliteJournal implements Journal {
     }
     // An existing file is checked over a read-only connection first: nothing is written to a
     // file until it is known to be an intact Warden journal.
-    const existing = existsSync(path) && statSync(path).size > 0;
+    const existing = existsSync(path);
     if (options.readOnly && !existing) throw new JournalError('unreadable', `no journal at ${path}`);
     let tail: JournalRecord | undefined;
     let tracker: RestartTracker | null = null;
@@ -127,7 +135,7 @@ export class SqliteJournal implements Journal {
         ro.close();
       }
       // A broken chain is never written to; a reader can still read it, for the forensics it is needed for.
-      if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: it was edited or damaged; refusing to append to it`, check.brokenAt);
+      if (!check.ok) throw new JournalError('chain_broken', `journal ${path} fails verification at record ${check.brokenAt}: ${check.reason ?? 'it was edited or damaged'}; refusing to append to it`, check.brokenAt);
     }
     if (options.readOnly) {
       this.db = new Database(path, { readonly: true, fileMustExist: true });
@@ -139,12 +147,16 @@ export class SqliteJournal implements Journal {
     }
     this.lockToken = takeWriterLock(path);
     try {
-      this.db = new Database(path);
+      if (!existing) createJournalFile(path);
+      this.db = new Database(path, { fileMustExist: true });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 2000');
-      if (!existing) createSchema(this.db);
-      else createAdditions(this.db);
+      createAdditions(this.db);
+      // A journal from before heads were kept gets one now, naming the record it ends with.
+      if (readChainHead(this.db) === null) writeHead(this.db, tail ? { sequence: tail.sequence, hash: tail.hash } : EMPTY_HEAD);
+      // Its claims counted from the index where its checkpoints did not count them: trusted once, as it is upgraded.
+      tracker?.adoptClaimed(this.db.prepare('SELECT COUNT(*) FROM advisories').pluck().get() as number);
     } catch (e) {
       releaseWriterLock(path, this.lockToken);
       throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
@@ -160,6 +172,7 @@ export class SqliteJournal implements Journal {
     );
     this.insertAdvisory = this.db.prepare('INSERT INTO advisories (advisory_id, execution_id, sequence) VALUES (?, ?, ?)');
     this.findAdvisory = this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?');
+    this.updateHead = headStatement(this.db);
   }
 
   /** The live process writing `path`, or null when nobody does (or the holder died on this host). */
@@ -263,6 +276,7 @@ export class SqliteJournal implements Journal {
     const batch = this.pending;
     const insert = this.insert;
     const insertAdvisory = this.insertAdvisory;
+    const updateHead = this.updateHead;
     this.pending = [];
     this.pendingClaims.clear();
     try {
@@ -271,6 +285,9 @@ export class SqliteJournal implements Journal {
           if (record.kind === JournalKind.Claim && record.advisoryId) insertAdvisory.run(record.advisoryId, record.executionId ?? '', record.sequence);
           insert.run({ ...record, payload: JSON.stringify(record.payload) });
         }
+        // Where the chain ends, with the records: once a batch, so records removed from the end are seen.
+        const last = batch[batch.length - 1]!;
+        updateHead?.run(JSON.stringify({ sequence: last.sequence, hash: last.hash }));
       })();
     } catch (e) {
       // The batch is not on disk, and nothing that waited for it went ahead. The chain in memory now
@@ -355,6 +372,20 @@ export class SqliteJournal implements Journal {
   async verify(options: { readonly full?: boolean } = {}): Promise<JournalVerification> {
     this.settleNow();
     return verifyChainOf(this.db, { full: options.full !== false }).check;
+  }
+
+  /**
+   * The journal's head as the file records it: its last record's sequence and hash (null for a
+   * journal from before heads were kept). Noted or shipped elsewhere, it shows later whether the
+   * newest records were removed together with the head.
+   *
+   * @example
+   * const head = journal.head(); // { sequence: 1204, hash: '9f…' }
+   */
+  head(): ChainHead | null {
+    this.settleNow();
+    const head = readChainHead(this.db);
+    return head === 'unreadable' ? null : head;
   }
 
   async close(): Promise<void> {

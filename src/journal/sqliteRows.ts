@@ -1,6 +1,6 @@
 /**
  * The SQLite journal's file layout: its schema, its rows and how they read as records. Tables:
- * `meta` (the schema's name; after an archive, `archived`: the anchor, the last archived record),
+ * `meta` (the schema's name; `head`: the last record; after an archive, `archived`: the anchor, the last archived record),
  * `records` (the chain), `advisories` (every advisory ever claimed), `commands` (the operators'
  * inbox) and `retained` (copies of archived records a restart still reads: kill switch changes).
  */

@@ -94,6 +94,8 @@ export interface JournalVerification {
   readonly brokenAt?: number;
   /** Verified from this checkpoint's record on (what it signs off was verified when it was written); absent: from the first record. */
   readonly from?: number;
+  /** What is wrong, where more than an edited record: records missing at the end, or an advisories index that disagrees with the chain. */
+  readonly reason?: string;
 }
 
 /**

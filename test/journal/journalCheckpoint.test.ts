@@ -100,7 +100,7 @@ function edit(path: string, sequence: number, payload: unknown = { forged: true 
   }
 }
 
-/** Recomputes every hash from `sequence` on, so the chain is consistent again after an edit (the best a forger can do without a key). */
+/** Recomputes every hash from `sequence` on, and the head, so the chain is consistent again after an edit (the best a forger can do without a key). */
 function rechain(path: string, sequence: number) {
   const db = new Database(path);
   try {
@@ -117,6 +117,8 @@ function rechain(path: string, sequence: number) {
       update.run(r.previousHash, r.hash, r.sequence);
       previous = r.hash;
     }
+    // The journal's head names the last record: a forger rewrites it too.
+    if (rows.length > 0) db.prepare("UPDATE meta SET value = ? WHERE key = 'head'").run(JSON.stringify({ sequence: rows.at(-1)!.sequence, hash: previous }));
   } finally {
     db.close();
   }
