@@ -3,8 +3,10 @@
  * a verifiable link. The archive takes a prefix of the chain, records 1 (or the last archive's
  * end) to K: the journal then starts at record K+1, whose `previousHash` is the archive's last
  * hash. The journal's `meta` keeps the anchor: K, that hash, the archive's name and what a
- * checkpoint after K would hold (the ledger of settled fills and the kill switch records, whose
- * records stay as copies in the `retained` table, vouched for by their hashes). A prefix is
+ * checkpoint after K would hold (the ledger of settled fills, and references to the records a
+ * restart still reads: kill switch changes, the limits as last started and tightened). Every
+ * archived record that the anchor or a checkpoint left in the journal refers to stays as a copy
+ * in the `retained` table, vouched for by its hash. A prefix is
  * archived only if every record in it is older than the cut-off date, it ends before the
  * journal's last checkpoint, and every execution with a record in it settled in it: no execution
  * in flight and no open flag is ever archived.
@@ -21,11 +23,11 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { createWriteStream } from 'node:fs';
 import { ChainAudit, readArchive } from './archiveAudit.js';
-import { RestartTracker, type CheckpointState } from './checkpoint.js';
+import { readCheckpoint, referencedRecords, RestartTracker, type CheckpointState } from './checkpoint.js';
 import { GENESIS_HASH } from './hashChain.js';
 import { SqliteJournal } from './sqliteJournal.js';
 import { verifyChainOf } from './sqliteChain.js';
-import { readAnchor, rowsAfter, toRecord, toStoredRecord, type ArchiveAnchor } from './sqliteRows.js';
+import { readAnchor, rowsAfter, toRecord, toStoredRecord, type ArchiveAnchor, type Row } from './sqliteRows.js';
 import { JournalError, JournalKind } from './types.js';
 
 /**
@@ -107,6 +109,21 @@ function stateAt(db: Database.Database, anchor: ArchiveAnchor | null, through: n
   const straddles = db.prepare('SELECT 1 FROM records WHERE sequence > @through AND execution_id IN (SELECT execution_id FROM records WHERE sequence <= @through)').get({ through }) !== undefined;
   return tracker.quiet() && !straddles && lastCheckpoint !== null && through < lastCheckpoint ? tracker.state() : null;
 }
+
+/**
+ * The archived records (up to `through`) that something left in the journal refers to: the
+ * anchor's state (what a writer opening from it, and a restart, read) and every checkpoint after
+ * `through` (a writer opens from its second-to-last one, a restart reads its last one).
+ */
+function stillReferenced(db: Database.Database, state: CheckpointState, through: number): number[] {
+  const refs = new Set(referencedRecords(state).map(([sequence]) => sequence));
+  for (const row of db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' AND sequence > ?").iterate(through) as Iterable<Row>) {
+    for (const [sequence] of referencedRecords(readCheckpoint(toRecord(row))?.state ?? EMPTY_STATE)) refs.add(sequence);
+  }
+  return [...refs].filter((sequence) => sequence <= through);
+}
+
+const EMPTY_STATE: CheckpointState = { unfinished: [], flagged: [], switches: [], ledger: [] };
 
 /** Writes records `from`..`through` to `file` (through a `.partial` file, fsynced, renamed). */
 async function writeArchive(db: Database.Database, file: string, from: number, through: number): Promise<void> {
@@ -190,10 +207,15 @@ export async function archiveJournal(path: string, options: ArchiveOptions): Pro
     const last = db.prepare('SELECT hash FROM records WHERE sequence = ?').pluck().get(through) as string;
     const anchorNow: ArchiveAnchor = { sequence: through, hash: last, archive: basename(to), state };
     db.transaction(() => {
-      // What a restart still reads from the archived part (kill switch changes) stays, as copies its hash vouches for.
-      db.prepare("INSERT OR IGNORE INTO retained SELECT * FROM records WHERE sequence <= ? AND kind = 'kill_switch'").run(through);
+      // What a restart or a verification still reads from the archived part stays, as copies their hashes vouch for.
+      db.prepare('INSERT OR IGNORE INTO retained SELECT * FROM records WHERE sequence IN (SELECT value FROM json_each(?))').run(JSON.stringify(stillReferenced(db, state, through)));
       db.prepare('DELETE FROM records WHERE sequence <= ?').run(through);
       db.prepare("INSERT INTO meta (key, value) VALUES ('archived', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(JSON.stringify(anchorNow));
+      // The journal left must open for a writer and verify on its own; if not, nothing changes.
+      for (const full of [false, true]) {
+        const check = verifyChainOf(db, { full }).check;
+        if (!check.ok) throw new JournalError('chain_broken', `archiving records ${from}–${through} would leave the journal failing verification at record ${check.brokenAt}; the journal was left as it was (${to} holds a verified copy of them)`, check.brokenAt);
+      }
     })();
     const archived = through - from + 1;
     return { archived, from, through, file: to, resumed, message: `${resumed ? 'completed an interrupted archive: ' : ''}records ${from}–${through} (${archived}) moved to ${to}; the journal continues from record ${through + 1}, chained to the archive's last hash` };

@@ -57,7 +57,7 @@ function verifyFrom(db: Database.Database, startRow: Row): ChainState {
 /**
  * A journal whose history was archived, from its first record: the anchor's state (what a
  * checkpoint after the last archived record would hold) is where checking starts; the records it
- * lists (kill switch changes, kept as copies) must be intact, the first record must name the
+ * lists (kill switch changes, the limits as set: kept as copies) must be intact, the first record must name the
  * anchor's hash, and every later record and checkpoint is checked as in a full verification.
  */
 function verifyFromAnchor(db: Database.Database, anchor: ArchiveAnchor): ChainState {
@@ -117,10 +117,10 @@ function verifyAll(db: Database.Database): ChainState {
 /**
  * Only what an engine needs at start, read through indexes. With a checkpoint: the last one
  * (its ledger stands for every execution settled before it), the records it lists (unfinished
- * executions, open flags, kill switch changes; retained copies for archived ones), and after it
- * the claims, kill-switch changes, resolutions, results, recoveries and every record of
- * executions not finished — however long the history. Without one: the same kinds from the first
- * record on.
+ * executions, open flags, kill switch changes, the limits as set; retained copies for archived
+ * ones), and after it the claims, kill-switch changes, limits as set, resolutions, results,
+ * recoveries and every record of executions not finished — however long the history. Without
+ * one: the same kinds from the first record on.
  */
 export function restartRows(db: Database.Database): JournalRecord[] {
   const last = db.prepare("SELECT * FROM records WHERE kind = 'checkpoint' ORDER BY sequence DESC LIMIT 1").get() as Row | undefined;

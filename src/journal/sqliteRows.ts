@@ -2,7 +2,8 @@
  * The SQLite journal's file layout: its schema, its rows and how they read as records. Tables:
  * `meta` (the schema's name; `head`: the last record; after an archive, `archived`: the anchor, the last archived record),
  * `records` (the chain), `advisories` (every advisory ever claimed), `commands` (the operators'
- * inbox) and `retained` (copies of archived records a restart still reads: kill switch changes).
+ * inbox) and `retained` (copies of archived records the archive anchor or a checkpoint refers to:
+ * what a restart still reads, such as kill switch changes and the limits as started and tightened).
  */
 import type Database from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
