@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Limits, LimitsInput, SymbolLimits } from '../domain/limits.js';
+import { isLimitsSetting } from '../journal/checkpoint.js';
 import type { JournalRecord } from '../journal/types.js';
 import type { LimitsChange } from '../engine/limits.js';
 
@@ -60,9 +61,13 @@ const describeSymbol = (l: SymbolLimits): string =>
     .map(([k, v]) => `${k} ${String(v)}`)
     .join('  ') || '(none)';
 
-/** The limits a journal last recorded (an engine's start, or an operator's tightening), in words. */
+/**
+ * The limits a journal last recorded (an engine's start, or an operator's tightening), in words:
+ * the latest such record among `records`, in any order (a journal's records and the archived
+ * ones it retains for a restart).
+ */
 export function renderLimits(records: readonly JournalRecord[]): string {
-  const last = records.findLast((r) => r.kind === 'limits' && r.executionId === null && (r.event === 'start' || r.event === 'tighten'));
+  const last = records.filter(isLimitsSetting).reduce<JournalRecord | undefined>((latest, r) => (latest === undefined || r.sequence > latest.sequence ? r : latest), undefined);
   if (!last) return 'no limits in this journal: the engines that wrote it started without --limits';
   const limits = (last.event === 'start' ? (last.payload as { limits: Limits }).limits : (last.payload as LimitsChange).to) ?? { symbols: {} };
   const how = last.event === 'start' ? 'set when the engine started' : `tightened by ${(last.payload as LimitsChange).operator}: ${(last.payload as LimitsChange).reason}`;

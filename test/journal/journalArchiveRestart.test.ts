@@ -13,6 +13,7 @@ import { SqliteJournal } from '../../src/entries/sqlite.js';
 import { archiveJournal } from '../../src/journal/archive.js';
 import { readArchive, verifyAcrossArchives } from '../../src/journal/archiveAudit.js';
 import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
+import { warden } from '../support/cli.js';
 import { tempJournalPath } from '../support/crash.js';
 import { freezeSnapshot } from '../../src/index.js';
 import { iso, rawSnapshot, silentLogger, T0 } from '../support/fixtures.js';
@@ -58,6 +59,11 @@ describe('journal archive keeps what a restart reads', () => {
     expect((await reader.verify({ full: true })).ok).toBe(true);
     await reader.close();
     expect((await verifyAcrossArchives([archive], path)).ok).toBe(true);
+    // What the operator sees is the tightening, archived or not.
+    const shown = await warden(['limits', 'show', '--journal', path]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/record 2, tightened by ana: thin market/);
+    expect(shown.stdout).toMatch(/maxQuantity 50/);
 
     // A restart with the limits the engine was started with: the tightening and the switch hold.
     const second = engineOver(path, clock);

@@ -54,7 +54,8 @@ async function limits(a: Args): Promise<number> {
   if (action === 'show') {
     const journal = openJournal(a, { mustExist: true, readOnly: true });
     const broken = await chainBroken(journal);
-    const records = journal.readAll();
+    // The restart set holds the limits a restart carries on, archived or not (retained copies); the journal's own records, every one it holds.
+    const records = [...journal.restartRecords(), ...journal.readAll()];
     await journal.close();
     console.log(renderLimits(records));
     return broken ? BROKEN_CHAIN_EXIT : 0;
