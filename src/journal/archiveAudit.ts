@@ -23,7 +23,11 @@ import { JournalError, JournalKind, type JournalRecord, type JournalVerification
  * for await (const r of readArchive('archive-2026-q1.jsonl.gz')) console.log(r.sequence, r.kind);
  */
 export async function* readArchive(file: string): AsyncGenerator<JournalRecord> {
-  const input = createReadStream(file).pipe(createGunzip());
+  const source = createReadStream(file);
+  const input = createGunzip();
+  // pipe() does not pass on the file's errors (missing, a folder, not readable): the reader must see them.
+  source.on('error', (e) => input.destroy(e));
+  source.pipe(input);
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   try {
@@ -34,11 +38,12 @@ export async function* readArchive(file: string): AsyncGenerator<JournalRecord> 
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'not a gzip archive (or cut short)' : (e as Error).message;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not an archive file' : code === 'EACCES' ? 'not readable (permission denied)' : code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'not a gzip archive (or cut short)' : (e as Error).message;
     throw new JournalError('unreadable', `archive ${file}: ${why}`);
   } finally {
     lines.close();
     input.destroy();
+    source.destroy();
   }
 }
 
