@@ -5,14 +5,14 @@
  * into the journal, whose first record names the last archived record's hash. Every record's hash,
  * every link and every checkpoint's content are checked, in constant memory.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { checkpointFits, readCheckpoint, RestartTracker, type CheckpointState } from './checkpoint.js';
 import { GENESIS_HASH, recordHashIntact } from './hashChain.js';
 import { parseJsonlLine } from './jsonl.js';
-import { checkSchema, readAnchor, rowsAfter, storedHash, toStoredRecord } from './sqliteRows.js';
+import { openJournalReadOnly, readAnchor, rowsAfter, storedHash, toStoredRecord } from './sqliteRows.js';
 import { JournalError, JournalKind, type JournalRecord, type JournalVerification } from './types.js';
 
 /**
@@ -147,6 +147,16 @@ export interface ArchiveAudit extends JournalVerification {
  * if (!audit.ok) console.log(audit.message);
  */
 export async function verifyAcrossArchives(archives: readonly string[], journalPath: string): Promise<ArchiveAudit> {
+  // The journal is checked before any archive is read: a wrong path is refused at once, as `journal verify` refuses it.
+  const db = openJournalReadOnly(journalPath);
+  try {
+    return await auditChain(archives, db);
+  } finally {
+    db.close();
+  }
+}
+
+async function auditChain(archives: readonly string[], db: Database.Database): Promise<ArchiveAudit> {
   const audit = new ChainAudit();
   const broken = (where: string, detail: string): ArchiveAudit => {
     const r = audit.result();
@@ -163,25 +173,19 @@ export async function verifyAcrossArchives(archives: readonly string[], journalP
     before = file;
     if (audit.next === first) return broken(file, 'the archive holds no record');
   }
-  const db = new Database(journalPath, { readonly: true, fileMustExist: true });
-  try {
-    checkSchema(db, journalPath);
-    const anchor = readAnchor(db);
-    const archivedThrough = audit.next - 1;
-    if ((anchor?.sequence ?? 0) !== archivedThrough) {
-      const detail = anchor === null ? `the journal was never archived, but the archives hold records 1–${archivedThrough}` : `the journal continues from record ${anchor.sequence} (archive ${anchor.archive}), the archives given end at record ${archivedThrough}`;
-      return { ok: false, brokenAt: archivedThrough + 1, records: audit.count, brokenIn: 'journal', message: `BROKEN: ${detail}` };
-    }
-    // What the journal took over from the archive (a restart's state there) must be what the archived records say.
-    if (anchor !== null && JSON.stringify(anchor.state) !== JSON.stringify(audit.state())) {
-      return { ok: false, brokenAt: archivedThrough + 1, records: audit.count, brokenIn: 'journal', message: `BROKEN: the journal's archive anchor does not hold what records 1–${archivedThrough} say; it was edited` };
-    }
-    for (const row of rowsAfter(db, archivedThrough)) {
-      const r = toStoredRecord(row);
-      if (!audit.push(r, storedHash(r))) return broken('journal', 'edited, removed or out of order');
-    }
-  } finally {
-    db.close();
+  const anchor = readAnchor(db);
+  const archivedThrough = audit.next - 1;
+  if ((anchor?.sequence ?? 0) !== archivedThrough) {
+    const detail = anchor === null ? `the journal was never archived, but the archives hold records 1–${archivedThrough}` : `the journal continues from record ${anchor.sequence} (archive ${anchor.archive}), the archives given end at record ${archivedThrough}`;
+    return { ok: false, brokenAt: archivedThrough + 1, records: audit.count, brokenIn: 'journal', message: `BROKEN: ${detail}` };
+  }
+  // What the journal took over from the archive (a restart's state there) must be what the archived records say.
+  if (anchor !== null && JSON.stringify(anchor.state) !== JSON.stringify(audit.state())) {
+    return { ok: false, brokenAt: archivedThrough + 1, records: audit.count, brokenIn: 'journal', message: `BROKEN: the journal's archive anchor does not hold what records 1–${archivedThrough} say; it was edited` };
+  }
+  for (const row of rowsAfter(db, archivedThrough)) {
+    const r = toStoredRecord(row);
+    if (!audit.push(r, storedHash(r))) return broken('journal', 'edited, removed or out of order');
   }
   return { ok: true, records: audit.count, message: `${audit.count} records, ${archives.length} archive(s) and the journal: one hash chain, verified from record 1` };
 }

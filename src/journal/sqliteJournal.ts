@@ -17,14 +17,14 @@
  * layout in sqliteRows.ts, archiving settled history in archive.ts.
  */
 import Database from 'better-sqlite3';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { RestartTracker, type CheckpointPayload } from './checkpoint.js';
 import { chainPlainRecord, chainRecord, GENESIS_HASH } from './hashChain.js';
 import { submitCommand, watchInbox } from './sqliteCommands.js';
 import { restartRows, verifyChainOf } from './sqliteChain.js';
 import { createJournalFile, EMPTY_HEAD, headStatement, readChainHead, writeHead, type ChainHead } from './sqliteIntegrity.js';
-import { checkSchema, createAdditions, readHead, SQLITE_MAGIC, toRecord, type Row } from './sqliteRows.js';
+import { checkJournalHead, createAdditions, openJournalReadOnly, toRecord, type Row } from './sqliteRows.js';
 import { liveWriter, releaseWriterLock, takeWriterLock, type JournalWriter } from './sqliteWriterLock.js';
 import {
   JournalError,
@@ -87,19 +87,7 @@ export class SqliteJournal implements Journal {
     const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!Number.isSafeInteger(every) || every < 1) throw new JournalError('unreadable', `checkpointEvery must be a whole number of records, at least 1 (got ${String(options.checkpointEvery)})`);
     this.checkpointEvery = every;
-    if (existsSync(path)) {
-      // SQLite would take an empty file for a new database; ours are never empty (createJournalFile).
-      if (statSync(path).size === 0) {
-        throw new JournalError('truncated', `journal ${path} is empty (0 bytes): it may be a journal truncated to nothing; refusing to use it (a new journal is created only where no file exists)`);
-      }
-      let head: string;
-      try {
-        head = readHead(path);
-      } catch (e) {
-        throw new JournalError('unreadable', `cannot read journal ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-      if (head.length > 0 && head !== SQLITE_MAGIC) throw new JournalError('not_a_journal', `${path} is not a Warden journal (not an SQLite database); refusing to touch it`);
-    }
+    if (existsSync(path)) checkJournalHead(path);
     // An existing file is checked over a read-only connection first: nothing is written to a
     // file until it is known to be an intact Warden journal.
     const existing = existsSync(path);
@@ -107,15 +95,9 @@ export class SqliteJournal implements Journal {
     let tail: JournalRecord | undefined;
     let tracker: RestartTracker | null = null;
     if (existing) {
-      let ro: Database.Database;
-      try {
-        ro = new Database(path, { readonly: true, fileMustExist: true });
-      } catch (e) {
-        throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
-      }
+      const ro = openJournalReadOnly(path);
       let check: JournalVerification;
       try {
-        checkSchema(ro, path);
         if (options.readOnly) {
           // A reader changes nothing, so it need not vouch for the chain at open: verify() does,
           // for the commands that report on it. Opening stays cheap however long the journal.

@@ -5,8 +5,8 @@
  * inbox) and `retained` (copies of archived records the archive anchor or a checkpoint refers to:
  * what a restart still reads, such as kill switch changes and the limits as started and tightened).
  */
-import type Database from 'better-sqlite3';
-import { closeSync, openSync, readSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { readCheckpoint, type CheckpointState } from './checkpoint.js';
 import { storedRecordHash } from './hashChain.js';
 import { createCommandInbox } from './sqliteCommands.js';
@@ -23,6 +23,53 @@ export function readHead(path: string): string {
     return buffer.subarray(0, readSync(fd, buffer, 0, 16, 0)).toString('latin1');
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Refuses, with a JournalError naming it, a file at `path` that cannot be read (a folder, no
+ * permission) or that is not an SQLite database. An empty file passes: it is a journal not yet
+ * written. Nothing is opened as SQLite, so nothing can be written to a file that is not a journal.
+ */
+export function checkJournalHead(path: string): void {
+  // SQLite would take an empty file for a new database; ours are never empty (createJournalFile).
+  if (statSync(path).size === 0) {
+    throw new JournalError('truncated', `journal ${path} is empty (0 bytes): it may be a journal truncated to nothing; refusing to use it (a new journal is created only where no file exists)`);
+  }
+  let head: string;
+  try {
+    head = readHead(path);
+  } catch (e) {
+    throw new JournalError('unreadable', `cannot read journal ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (head.length > 0 && head !== SQLITE_MAGIC) throw new JournalError('not_a_journal', `${path} is not a Warden journal (not an SQLite database); refusing to touch it`);
+}
+
+/**
+ * An existing journal file opened read-only, its schema checked: a missing or empty file, one that
+ * cannot be read, is not SQLite or has another schema is refused with a JournalError naming it,
+ * never a raw SQLite error. What `SqliteJournal` checks before it opens a file.
+ *
+ * @example
+ * const db = openJournalReadOnly('data/warden.journal.sqlite');
+ * try { console.log(readAnchor(db)); } finally { db.close(); }
+ */
+export function openJournalReadOnly(path: string): Database.Database {
+  if (!existsSync(path)) throw new JournalError('unreadable', `no journal at ${path}`);
+  checkJournalHead(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
+  }
+  try {
+    checkSchema(db, path);
+    return db;
+  } catch (e) {
+    db.close();
+    if (e instanceof JournalError) throw e;
+    throw new JournalError('not_a_journal', `${path} is not a readable Warden journal: ${(e as Error).message}`);
   }
 }
 

@@ -47,4 +47,15 @@ describe('journal archive and verify --archive: bad paths are bad input', () => 
     refusedAsBadInput(await warden(['journal', 'archive', '--before', '2030-01-01', '--to', folder, '--journal', path]), /folder\.jsonl\.gz: a folder, not an archive file/);
     expect(readFileSync(path).equals(before)).toBe(true);
   }, 60_000);
+
+  it('verify --full --archive with a --journal that is missing or a folder says so in one line (exit 2), as plain verify does, before reading any archive', async () => {
+    const { dir, path } = await smallJournal();
+    const archive = join(dir, 'all.jsonl.gz');
+    expect((await warden(['journal', 'archive', '--before', '2030-01-01', '--to', archive, '--journal', path])).stdout).toMatch(/moved to/);
+    const missing = join(dir, 'missing.sqlite');
+    refusedAsBadInput(await warden(['journal', 'verify', '--full', '--archive', archive, '--journal', missing]), /^warden: no journal at .*missing\.sqlite/m);
+    refusedAsBadInput(await warden(['journal', 'verify', '--full', '--archive', archive, '--journal', dir]), /^warden: cannot read journal .*: EISDIR$/m);
+    // The same paths with plain verify: the same refusal.
+    refusedAsBadInput(await warden(['journal', 'verify', '--journal', dir]), /^warden: cannot read journal .*: EISDIR$/m);
+  }, 60_000);
 });
