@@ -129,6 +129,12 @@ const EMPTY_STATE: CheckpointState = { unfinished: [], flagged: [], switches: []
 async function writeArchive(db: Database.Database, file: string, from: number, through: number): Promise<void> {
   const partial = `${file}.partial`;
   rmSync(partial, { force: true });
+  // A folder where no file can be made (read-only, or not a real folder) is the caller's mistake: said so, before anything is written.
+  try {
+    closeSync(openSync(partial, 'w'));
+  } catch (e) {
+    throw new JournalError('unreadable', `cannot create the archive ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; nothing archived`);
+  }
   const lines = function* () {
     for (const row of rowsAfter(db, from - 1)) {
       if (row.sequence > through) return;

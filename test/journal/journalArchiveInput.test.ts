@@ -4,7 +4,7 @@
  * `--journal` that is missing or a folder. Each is bad input: one line saying what is wrong, exit
  * 2, nothing changed — never a Node stack trace or a raw SQLite error.
  */
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +45,13 @@ describe('journal archive and verify --archive: bad paths are bad input', () => 
     mkdirSync(folder);
     refusedAsBadInput(await warden(['journal', 'verify', '--full', '--archive', folder, '--journal', path]), /folder\.jsonl\.gz: a folder, not an archive file/);
     refusedAsBadInput(await warden(['journal', 'archive', '--before', '2030-01-01', '--to', folder, '--journal', path]), /folder\.jsonl\.gz: a folder, not an archive file/);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  }, 60_000);
+
+  it.skipIf(!existsSync('/proc/self'))('a folder where no file can be made is named in one line (exit 2); nothing is archived', async () => {
+    const { path } = await smallJournal();
+    const before = readFileSync(path);
+    refusedAsBadInput(await warden(['journal', 'archive', '--before', '2030-01-01', '--to', '/proc/self/a.jsonl.gz', '--journal', path]), /^warden: cannot create the archive \/proc\/self\/a\.jsonl\.gz: ENOENT; nothing archived$/m);
     expect(readFileSync(path).equals(before)).toBe(true);
   }, 60_000);
 
