@@ -15,9 +15,12 @@ export const JOURNAL_ARCHIVE_HELP = `usage: warden journal archive --before DATE
 
 archive moves the executions settled before DATE (2026-01-31, midnight UTC, or a time with an
 offset, 2026-01-31T12:00:00+01:00), none with an open flag, out of the journal into a gzip JSON
-Lines file it never overwrites. The journal then starts at the checkpoint after the archive's last
-record, chained to its hash. Run it while no engine writes the journal; after a crash, run it
-again with the same arguments to complete it.
+Lines file it never overwrites. The archive ends at the last record before DATE and before the
+journal's last checkpoint where every execution so far has settled and no flag is open; the
+journal then continues from the next record, chained to the archive's last hash, and keeps copies
+of the archived records a restart still reads (kill switch changes, the limits as set). Run it
+while no engine writes the journal; after a crash, run it again with the same arguments to
+complete it.
 verify --full --archive checks one hash chain from record 1 through every archive, in the order
 they were written, into the journal. Exit 0 when intact, 3 when broken, 2 on bad input.`;
 

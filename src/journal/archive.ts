@@ -202,7 +202,7 @@ export async function archiveJournal(path: string, options: ArchiveOptions): Pro
     } else {
       const picked = pickCut(db, before, anchor);
       if (picked === null) {
-        return { archived: 0, from, through: from - 1, file: to, resumed: false, message: `nothing settled before ${before.toISOString()} can be archived (an archive ends just before a checkpoint, with every execution in it settled and no open flag); nothing changed` };
+        return { archived: 0, from, through: from - 1, file: to, resumed: false, message: `nothing settled before ${before.toISOString()} can be archived (an archive ends before the journal's last checkpoint, at a record where every execution in it has settled and no flag is open); nothing changed` };
       }
       await writeArchive(db, to, from, picked.cut);
       through = await checkArchive(db, to, anchor);

@@ -176,7 +176,7 @@ async function auditChain(archives: readonly string[], db: Database.Database): P
   const anchor = readAnchor(db);
   const archivedThrough = audit.next - 1;
   if ((anchor?.sequence ?? 0) !== archivedThrough) {
-    const detail = anchor === null ? `the journal was never archived, but the archives hold records 1–${archivedThrough}` : `the journal continues from record ${anchor.sequence} (archive ${anchor.archive}), the archives given end at record ${archivedThrough}`;
+    const detail = anchor === null ? `the journal was never archived, but the archives hold records 1–${archivedThrough}` : `the journal continues from record ${anchor.sequence + 1} (after archive ${anchor.archive}, which ends at record ${anchor.sequence}), the archives given end at record ${archivedThrough}`;
     return { ok: false, brokenAt: archivedThrough + 1, records: audit.count, brokenIn: 'journal', message: `BROKEN: ${detail}` };
   }
   // What the journal took over from the archive (a restart's state there) must be what the archived records say.

@@ -75,7 +75,7 @@ function verifyFromAnchor(db: Database.Database, anchor: ArchiveAnchor): ChainSt
     tail = r;
   }
   const check = audit.result();
-  return { check: check.ok ? { ok: true, from: anchor.sequence + 1 } : check, tracker: audit.restartTracker, ...(tail ? { tail } : {}) };
+  return { check: check.ok ? { ok: true, from: anchor.sequence + 1, afterArchive: anchor.archive } : check, tracker: audit.restartTracker, ...(tail ? { tail } : {}) };
 }
 
 /**

@@ -92,10 +92,16 @@ export interface JournalVerification {
   readonly ok: boolean;
   /** Sequence number of the first record that fails verification. */
   readonly brokenAt?: number;
-  /** Verified from this checkpoint's record on (what it signs off was verified when it was written); absent: from the first record. */
+  /**
+   * Verified from this record on: a checkpoint (what it signs off was verified when it was
+   * written), or with `afterArchive` the journal's first record after its archived history;
+   * absent: from the first record.
+   */
   readonly from?: number;
   /** What is wrong, where more than an edited record: records missing at the end, or an advisories index that disagrees with the chain. */
   readonly reason?: string;
+  /** The archive whose last record `from` follows (checked with it: `verifyAcrossArchives`). */
+  readonly afterArchive?: string;
 }
 
 /**

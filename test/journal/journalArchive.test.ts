@@ -82,7 +82,7 @@ describe('journal archive', () => {
     expect(kept[0]!.previousHash).toBe(moved.at(-1)!.hash);
     // The journal alone verifies from its anchor; the auditor's check covers every record.
     const reader = new SqliteJournal(path, undefined, { readOnly: true });
-    expect(await reader.verify()).toEqual({ ok: true, from: done.through + 1 });
+    expect(await reader.verify()).toEqual({ ok: true, from: done.through + 1, afterArchive: 'day1.jsonl.gz' });
     await reader.close();
     const audit = await verifyAcrossArchives([archive], path);
     expect(audit).toMatchObject({ ok: true, records: before.length });
@@ -110,6 +110,16 @@ describe('journal archive', () => {
     });
     const audit = await verifyAcrossArchives([archive], path);
     expect(audit).toMatchObject({ ok: false, brokenAt: 10, brokenIn: archive });
+  });
+
+  it('an archive cut short by its last record is found, and the message says where the journal continues', async () => {
+    const { path, archive } = await twoDays();
+    const done = await archiveJournal(path, { before: new Date(T0 + DAY / 2), to: archive });
+    const lines = gunzipSync(readFileSync(archive)).toString('utf8').trimEnd().split('\n');
+    writeFileSync(archive, gzipSync(`${lines.slice(0, -1).join('\n')}\n`));
+    const audit = await verifyAcrossArchives([archive], path);
+    expect(audit).toMatchObject({ ok: false, brokenAt: done.through, brokenIn: 'journal' });
+    expect(audit.message).toContain(`the journal continues from record ${done.through + 1} (after archive day1.jsonl.gz, which ends at record ${done.through}), the archives given end at record ${done.through - 1}`);
   });
 
   it('an edit in the journal after the archive is found, at its record', async () => {
@@ -218,6 +228,12 @@ describe('journal archive', () => {
     const run = await warden(['journal', 'archive', '--before', iso(T0 + DAY / 2), '--to', file, '--journal', path]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/records 1–\d+ \(\d+\) moved to/);
+    const through = Number(/records 1–(\d+)/.exec(run.stdout)![1]);
+    // The journal alone verifies from its first record after the archive, which is not a checkpoint.
+    const alone = await warden(['journal', 'verify', '--full', '--journal', path]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toContain(`verified from record ${through + 1}, the first after the archive cli.jsonl.gz`);
+    expect(alone.stdout).not.toContain('checkpoint');
     const audit = await warden(['journal', 'verify', '--full', '--archive', file, '--journal', path]);
     expect(audit.code, audit.stderr).toBe(0);
     expect(audit.stdout).toContain('one hash chain, verified from record 1');

@@ -33,7 +33,8 @@ async function journal(a: Args): Promise<number> {
   if (action === 'verify') {
     const v: JournalVerification & { writers?: number; records?: number; writer?: string; writerSequence?: number } = await journal.verify({ full: a.flags.has('--full') });
     const count = v.writers !== undefined ? `${v.records} records of ${v.writers} writer(s), hash chains` : `${journal.readAll().length} records, hash chain`;
-    console.log(v.ok ? `${where}: ${count} verified${v.from !== undefined ? ` from the checkpoint at record ${v.from} (--full: every record)` : ''}` : `${where}: BROKEN at record ${v.brokenAt}${v.writer !== undefined ? ` (writer ${v.writer}, its record ${v.writerSequence})` : ''}${v.reason !== undefined ? `: ${v.reason}` : ''}`);
+    const from = v.from === undefined ? '' : v.afterArchive !== undefined ? ` from record ${v.from}, the first after the archive ${v.afterArchive} (with it: journal verify --full --archive)` : ` from the checkpoint at record ${v.from} (--full: every record)`;
+    console.log(v.ok ? `${where}: ${count} verified${from}` : `${where}: BROKEN at record ${v.brokenAt}${v.writer !== undefined ? ` (writer ${v.writer}, its record ${v.writerSequence})` : ''}${v.reason !== undefined ? `: ${v.reason}` : ''}`);
     // The head, to be noted or kept elsewhere: removing the newest records together with the head is not seen from the file alone.
     const head = v.ok && journal instanceof SqliteJournal ? journal.head() : null;
     if (head !== null) console.log(`head: record ${head.sequence}, hash ${head.hash}`);
