@@ -47,6 +47,19 @@ export function checkSafety(args: { snapshot: FrozenSnapshot; journal: readonly 
   }
   // At most one reconciliation per process life (one that died mid-query never finished it).
   expect(reconciliationsOf(own), 'reconciliations').toBeLessThanOrEqual(1);
+  // Never two protection requests of one execution out at once: under one protective id they may
+  // reach the venue in either order, and the older landing last leaves its levels in place. (A
+  // request of an earlier process life is never answered in this one: counted from the last resumption.)
+  const protectionOut = new Map<string, number>();
+  for (const r of own) {
+    if (r.kind === 'recovery') protectionOut.delete(r.executionId!);
+    if (r.event !== 'placeProtection') continue;
+    const out = protectionOut.get(r.executionId!) ?? 0;
+    if (r.kind === 'broker.request') {
+      expect(out, `placeProtection at #${r.sequence} while an earlier request of the execution is unanswered`).toBe(0);
+      protectionOut.set(r.executionId!, out + 1);
+    } else if (r.kind === 'broker.response' || r.kind === 'broker.error') protectionOut.set(r.executionId!, Math.max(0, out - 1));
+  }
 }
 
 export function checkInvariants(args: { result: ExecutionResult; snapshot: FrozenSnapshot; journal: readonly JournalRecord[]; venue?: Venue }): void {
