@@ -8,7 +8,10 @@
  *   `warden journal verify` prints the head so an operator can keep it elsewhere.
  * - The index: every claim in the chain must have its row, at its own sequence (so the chain
  *   never claims one advisory twice), and the index must hold as many advisories as the chain has
- *   claimed (checkpoints count them).
+ *   claimed (checkpoints count them; counted by a full verification, as it grows with history). A
+ *   writer's open checks the claims it verifies; an advisory the index does not know is also looked
+ *   for among the records (`SqliteJournal.hasClaimed`), so a removed row never executes an
+ *   advisory again while its claim is in the journal.
  * - A new journal file: made whole under another name and linked into place, so a journal file
  *   that exists was never an empty file of ours.
  */

@@ -63,6 +63,7 @@ export class SqliteJournal implements Journal {
   private readonly lockToken: string | null;
   private readonly watchers = new Set<() => void>();
   private readonly findAdvisory: Database.Statement | null = null;
+  private findClaimRecord: Database.Statement | undefined;
   private readonly updateHead: Database.Statement | null = null;
   /** Records chained and not yet written: this turn's batch. */
   private pending: JournalRecord[] = [];
@@ -199,7 +200,7 @@ export class SqliteJournal implements Journal {
     if (this.failure) throw this.failure;
     const record = chainRecord(entry, this.nextSequence, new Date(this.clock.now()).toISOString(), this.last);
     if (record.kind === JournalKind.Claim && record.advisoryId) {
-      if (this.pendingClaims.has(record.advisoryId) || this.findAdvisory.get(record.advisoryId) !== undefined) {
+      if (this.hasClaimed(record.advisoryId)) {
         throw new JournalError('duplicate_advisory', `advisory ${record.advisoryId} was already executed according to ${this.path}`);
       }
       this.pendingClaims.add(record.advisoryId);
@@ -344,7 +345,9 @@ export class SqliteJournal implements Journal {
   /** Whether `advisoryId` was ever claimed in this journal (its index, and this turn's batch): one look-up, whatever the history. */
   hasClaimed(advisoryId: string): boolean {
     if (this.pendingClaims.has(advisoryId)) return true;
-    return (this.findAdvisory ?? this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?')).get(advisoryId) !== undefined;
+    if ((this.findAdvisory ?? this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?')).get(advisoryId) !== undefined) return true;
+    // Not in the index: the chain's own claim still counts (an index row removed by hand), so an advisory never executes twice while its claim is here.
+    return (this.findClaimRecord ??= this.db.prepare("SELECT 1 FROM records WHERE advisory_id = ? AND kind = 'claim' LIMIT 1")).get(advisoryId) !== undefined;
   }
 
   /**

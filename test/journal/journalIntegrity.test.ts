@@ -87,25 +87,38 @@ describe('a journal file emptied to nothing', () => {
 });
 
 describe('the advisories index', () => {
-  it('a removed row is refused at a writer open, so an executed advisory is not filled again', async () => {
+  it('a removed row: the executed advisory is refused all the same (its claim is in the chain), nothing sent; verify --full counts the rows', async () => {
     const path = await journalOf(4);
     edit(path, "DELETE FROM advisories WHERE advisory_id = 'a-0'");
-    const error = openingError(path);
-    expect(error?.code).toBe('chain_broken');
-    expect(error?.message).toMatch(/the chain has claimed 4 advisories up to record \d+, but the advisories index holds 3: rows were removed/);
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock });
+    const engine = createEngine({ broker, journal: new SqliteJournal(path, clock, { checkpointEvery: 10 }), clock, logger: silentLogger() });
+    try {
+      const again = await clock.run(engine.execute(snapshot({ advisoryId: 'a-0' })));
+      expect(again.status).toBe('rejected');
+      expect(again.error?.code).toBe('duplicate_advisory');
+      expect(broker.callsOf('submitOrder')).toHaveLength(0);
+    } finally {
+      await engine.close();
+    }
+    const full = (await verified(path, true)) as { ok: boolean; reason?: string };
+    expect(full.ok).toBe(false);
   });
 
-  it('verify --full names the claim missing from the index; a row removed after the last checkpoint is caught at open too', async () => {
+  it('verify --full names the claim missing from the index; a row removed for a claim the open of a writer verifies is caught there too', async () => {
     const path = await journalOf(4);
     const db = new Database(path);
     const [first, last] = db.prepare("SELECT sequence FROM records WHERE kind = 'claim' ORDER BY sequence").pluck().all() as number[];
     db.close();
-    const late = tempJournalPath();
-    copyFileSync(path, late);
+    const late = await journalOf(4);
     edit(path, "DELETE FROM advisories WHERE advisory_id = 'a-0'");
     expect(await verified(path, true)).toEqual({ ok: false, brokenAt: first, reason: `advisory a-0, claimed at record ${first}, is missing from the advisories index: it was removed, and a restart would execute the advisory again` });
-    edit(late, "DELETE FROM advisories WHERE advisory_id = 'a-3'");
-    expect(openingError(late)?.message).toMatch(/the advisories index holds 3/);
+    // A row removed for a claim among the records a writer's open verifies (after the checkpoint before the last) is refused there.
+    const writer = new SqliteJournal(late, undefined, { checkpointEvery: 10 });
+    const recent = writer.append({ kind: 'claim', executionId: 'e-late', advisoryId: 'a-late', snapshotHash: null, payload: {} });
+    await writer.close();
+    edit(late, "DELETE FROM advisories WHERE advisory_id = 'a-late'");
+    expect(openingError(late)?.message).toMatch(`advisory a-late, claimed at record ${recent.sequence}, is missing from the advisories index`);
     expect(last).toBeGreaterThan(first!);
   });
 
@@ -113,6 +126,10 @@ describe('the advisories index', () => {
     const path = await journalOf(2);
     const journal = new SqliteJournal(path);
     edit(path, "DELETE FROM advisories WHERE advisory_id = 'a-0'");
+    // This writer refuses the second claim (its claim record still counts)...
+    expect(() => journal.append({ kind: 'claim', executionId: 'e-again', advisoryId: 'a-0', snapshotHash: null, payload: {} })).toThrow(/already executed/);
+    // ...one that asked only the index (an older writer) would have written it: verify --full finds it.
+    Object.assign(journal, { hasClaimed: () => false });
     const again = journal.append({ kind: 'claim', executionId: 'e-again', advisoryId: 'a-0', snapshotHash: null, payload: {} });
     await journal.close();
     const first = (await verified(path, true)) as { ok: boolean; brokenAt: number; reason: string };
