@@ -22,7 +22,13 @@ import { GENESIS_HASH } from './hashChain.js';
 import { createSchema } from './sqliteRows.js';
 import type { JournalVerification } from './types.js';
 
-/** The last record of the chain: sequence 0 and the genesis hash for a journal with none. */
+/**
+ * The last record of the chain: sequence 0 and the genesis hash for a journal with none.
+ *
+ * @example
+ * const head: ChainHead | null = journal.head();
+ * if (head !== null) console.log(`head: record ${head.sequence}, hash ${head.hash}`);
+ */
 export interface ChainHead {
   readonly sequence: number;
   readonly hash: string;
