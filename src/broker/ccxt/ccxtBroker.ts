@@ -11,6 +11,7 @@ import { closingSide } from '../../rules/protection.js';
 import type { BrokerAdapter } from '../types.js';
 import { connectExchange } from './connect.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
+import { ProtectionQueue } from './protectionQueue.js';
 import { isHedgeModeRow, orderReportOf, protectiveLevelsOf, tickSizeOf } from './mapping.js';
 import type { CcxtBrokerOptions, CcxtConnectOptions, CcxtExchange, CcxtMarket, CcxtOrder } from './types.js';
 
@@ -54,6 +55,7 @@ export class CcxtBroker implements BrokerAdapter {
    * happen within the 30 s window, so the most recent ids are all that matter.
    */
   readonly #sent = new Set<string>();
+  readonly #protections = new ProtectionQueue();
 
   /** The exchange and the account (a hash of the API key, never the key): orders live there. */
   readonly identity: string;
@@ -202,25 +204,47 @@ export class CcxtBroker implements BrokerAdapter {
     }
   }
 
+  /**
+   * Calls under one protective id run one at a time, in arrival order ({@link ProtectionQueue}). A
+   * call for less than the largest quantity already requested under the id is an older one arriving
+   * late: it changes nothing and answers with what the venue holds. A call that a newer request
+   * supersedes while it runs stops before its next change at the venue.
+   */
   async placeProtection(req: ProtectionRequest): Promise<ProtectionReport> {
     const amount = await this.#tradableQuantity(req.symbol, req.quantity);
+    return this.#protections.run(req.clientOrderId, amount, (turn) => (turn.stale ? this.#heldProtection(req, amount) : this.#protect(req, amount, turn.superseded)));
+  }
+
+  // ---- internals
+
+  async #protect(req: ProtectionRequest, amount: number, superseded: () => boolean): Promise<ProtectionReport> {
     const closing = closingSide(req.side);
     const stopLoss = Number(this.#exchange.priceToPrecision(req.symbol, req.stopLoss) ?? req.stopLoss);
     const takeProfit = Number(this.#exchange.priceToPrecision(req.symbol, req.takeProfit) ?? req.takeProfit);
     const tickSize = this.#tick(req.symbol);
+    // Checked before every change at the venue: a superseded call must not touch the newer legs.
+    const stillCurrent = () => {
+      if (superseded()) throw new BrokerError(`${this.name}: protection ${req.clientOrderId} for ${amount} was superseded by a newer request; stopped before changing the venue`, { retryable: true, code: 'superseded' });
+    };
     const leg = async (suffix: string, kind: 'stopLossPrice' | 'takeProfitPrice', price: number) => {
       const ref = { clientOrderId: `${req.clientOrderId}-${suffix}`, symbol: req.symbol };
       // What is working at the venue, at its own level and size.
       const placed = (o: CcxtOrder, fallbackQuantity: number) => ({ placed: true as const, price: o.triggerPrice ?? price, quantity: o.amount ?? fallbackQuantity });
       // A leg already working under this id for this plan is adopted (a retry); one for another plan
       // (an earlier fill) is cancelled, then this plan is placed under the same id: Binance keeps
-      // ids unique among open orders only, so an amend never leaves two stops working.
+      // ids unique among open orders only, so an amend never leaves two stops working. A leg for
+      // more than this plan is a newer plan's (this adapter restarted meanwhile): it is kept.
       const isThisPlan = (o: CcxtOrder) => o.amount !== undefined && Math.abs(o.amount - amount) <= STEP_TOLERANCE * amount && (o.triggerPrice === undefined || o.triggerPrice === price);
-      const send = async () => placed(await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId }), amount);
+      const isLarger = (o: CcxtOrder) => o.amount !== undefined && o.amount > amount + STEP_TOLERANCE * amount;
+      const send = async () => {
+        stillCurrent();
+        return placed(await this.#exchange.createOrder(req.symbol, 'market', closing, amount, undefined, { [kind]: price, reduceOnly: true, clientOrderId: ref.clientOrderId }), amount);
+      };
       const replaceOrAdopt = async (): Promise<ReturnType<typeof placed> | null> => {
         const existing = await this.#findTrigger(ref);
         if (existing === null) return null;
-        if (isThisPlan(existing)) return placed(existing, 0);
+        if (isThisPlan(existing) || isLarger(existing)) return placed(existing, 0);
+        stillCurrent();
         await this.#cancelTrigger(ref);
         return this.#classified(send());
       };
@@ -241,7 +265,16 @@ export class CcxtBroker implements BrokerAdapter {
     return { ...base, status: 'rejected', stopLoss: sl.placed ? sl.price : null, takeProfit: tp.placed ? tp.price : null, quantity: 0, reason };
   }
 
-  // ---- internals
+  /** A late, older request: nothing is changed; the answer is what the venue holds under the id. */
+  async #heldProtection(req: ProtectionRequest, amount: number): Promise<ProtectionReport> {
+    const sl = await this.#findTrigger({ clientOrderId: `${req.clientOrderId}-sl`, symbol: req.symbol });
+    const tp = await this.#findTrigger({ clientOrderId: `${req.clientOrderId}-tp`, symbol: req.symbol });
+    if (sl?.triggerPrice === undefined || tp?.triggerPrice === undefined || sl.amount === undefined || tp.amount === undefined) {
+      throw new BrokerError(`${this.name}: protection ${req.clientOrderId} for ${amount} is older than a request for more; nothing changed, and the venue does not hold both legs`, { retryable: true, code: 'superseded' });
+    }
+    const tickSize = this.#tick(req.symbol);
+    return { clientOrderId: req.clientOrderId, status: 'placed', stopLoss: sl.triggerPrice, takeProfit: tp.triggerPrice, quantity: Math.min(sl.amount, tp.amount), ...(tickSize === undefined ? {} : { tickSize }) };
+  }
 
   /**
    * One mechanism for everything Warden sends, orders and protective legs alike. An id this
@@ -258,6 +291,7 @@ export class CcxtBroker implements BrokerAdapter {
     try {
       return await send();
     } catch (e) {
+      if (e instanceof BrokerError) throw e; // already classified (a superseded call stopping)
       const failure = this.#classify(e);
       if (failure.kind !== 'duplicate') throw toBrokerError(failure.kind === 'rejected' || failure.kind === 'not_sent' ? failure : { ...failure, kind: 'unknown' });
       const existing = await find();
