@@ -133,11 +133,11 @@ describe('CcxtBroker against the fake venue', () => {
     expect(await thrown(broker.getOrder({ clientOrderId: 'wd-unseen' }))).toMatchObject({ retryable: true, code: 'symbol_required' });
   });
 
-  it('protection: reduce-only stop and take-profit on the tick, idempotent on retry, read back as the position\'s SL/TP', async () => {
+  it('protection: reduce-only stop (on the tick toward the position) and take-profit, idempotent on retry, read back as the position\'s SL/TP', async () => {
     const { fake, broker } = await venue();
     await broker.submitOrder(order('wd-i'));
     const placed = await broker.placeProtection(protection('wd-i-p'));
-    expect(placed).toEqual({ clientOrderId: 'wd-i-p', status: 'placed', stopLoss: 96_030.1, takeProfit: 98_940.8, quantity: 0.01, tickSize: 0.1 });
+    expect(placed).toEqual({ clientOrderId: 'wd-i-p', status: 'placed', stopLoss: 96_030.2, takeProfit: 98_940.8, quantity: 0.01, tickSize: 0.1 });
     // A retry after a lost answer finds both legs by their ids: no second pair.
     expect(await broker.placeProtection(protection('wd-i-p'))).toEqual(placed);
     expect(fake.openAlgoOrders('BTCUSDT')).toHaveLength(2);
@@ -146,7 +146,7 @@ describe('CcxtBroker against the fake venue', () => {
     expect(await restarted.placeProtection(protection('wd-i-p'))).toEqual(placed);
     expect(fake.callsTo('POST', '/fapi/v1/algoOrder')).toHaveLength(4); // two placed, two answered -4116
     expect(fake.openAlgoOrders('BTCUSDT')).toHaveLength(2);
-    expect(await broker.getPosition(BTC)).toEqual({ symbol: BTC, quantity: 0.01, averagePrice: 97_000, stopLoss: 96_030.1, takeProfit: 98_940.8 });
+    expect(await broker.getPosition(BTC)).toEqual({ symbol: BTC, quantity: 0.01, averagePrice: 97_000, stopLoss: 96_030.2, takeProfit: 98_940.8 });
   });
 
   it('protection amended for a later fill replaces both legs under the same ids: never a second stop', async () => {

@@ -76,3 +76,29 @@ describe('CcxtBroker protection: one request at a time per id', () => {
     expect(await broker.getPosition(BTC)).toMatchObject({ quantity: 0.002, stopLoss: 96_030.1, takeProfit: 98_940.8 });
   });
 });
+
+describe('CcxtBroker protection: levels on the tick', () => {
+  it('rounds the stop-loss toward the position (never wider than approved), the take-profit to the nearest tick, and reports what the venue holds', async () => {
+    const { fake, broker } = await venue();
+    await broker.submitOrder({ clientOrderId: 'wd-r', symbol: BTC, side: 'buy', quantity: 0.002, type: 'market' });
+    const long = await broker.placeProtection({ ...protection('wd-r-p', 0.002), stopLoss: 96_514.93999, takeProfit: 98_455.04 });
+    expect(long).toMatchObject({ status: 'placed', stopLoss: 96_515, takeProfit: 98_455, tickSize: 0.1 });
+    const ETH = 'ETH/USDT:USDT';
+    await broker.submitOrder({ clientOrderId: 'wd-q', symbol: ETH, side: 'sell', quantity: 0.01, type: 'market' });
+    const short = await broker.placeProtection({ clientOrderId: 'wd-q-p', symbol: ETH, side: 'sell', quantity: 0.01, stopLoss: 3_170.2999, takeProfit: 3_076.106 });
+    expect(short).toMatchObject({ status: 'placed', stopLoss: 3_170.29, takeProfit: 3_076.11, tickSize: 0.01 });
+    // A level already on the tick stays there, float noise or not.
+    await broker.submitOrder({ clientOrderId: 'wd-n', symbol: BTC, side: 'buy', quantity: 0.002, type: 'market' });
+    expect(await broker.placeProtection({ ...protection('wd-n-p', 0.002), stopLoss: 96_514.9 - 1e-10 })).toMatchObject({ stopLoss: 96_514.9 });
+    expect(fake.openAlgoOrders('BTCUSDT').map((a) => [a.clientAlgoId, a.triggerPrice])).toEqual([
+      ['wd-r-p-sl', 96_515],
+      ['wd-r-p-tp', 98_455],
+      ['wd-n-p-sl', 96_514.9],
+      ['wd-n-p-tp', 98_940.8],
+    ]);
+    expect(fake.openAlgoOrders('ETHUSDT').map((a) => [a.clientAlgoId, a.triggerPrice])).toEqual([
+      ['wd-q-p-sl', 3_170.29],
+      ['wd-q-p-tp', 3_076.11],
+    ]);
+  });
+});

@@ -12,7 +12,7 @@ import type { BrokerAdapter } from '../types.js';
 import { connectExchange } from './connect.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
 import { ProtectionQueue } from './protectionQueue.js';
-import { isHedgeModeRow, orderReportOf, protectiveLevelsOf, tickSizeOf } from './mapping.js';
+import { isHedgeModeRow, levelOnTick, orderReportOf, protectiveLevelsOf, tickSizeOf } from './mapping.js';
 import type { CcxtBrokerOptions, CcxtConnectOptions, CcxtExchange, CcxtMarket, CcxtOrder } from './types.js';
 
 /** How many sent client ids the adapter remembers (far more than one 30 s window sends). */
@@ -219,9 +219,11 @@ export class CcxtBroker implements BrokerAdapter {
 
   async #protect(req: ProtectionRequest, amount: number, superseded: () => boolean): Promise<ProtectionReport> {
     const closing = closingSide(req.side);
-    const stopLoss = Number(this.#exchange.priceToPrecision(req.symbol, req.stopLoss) ?? req.stopLoss);
-    const takeProfit = Number(this.#exchange.priceToPrecision(req.symbol, req.takeProfit) ?? req.takeProfit);
     const tickSize = this.#tick(req.symbol);
+    // The stop-loss moves toward the position's price (a long's up, a short's down): never a wider
+    // stop than approved. The take-profit goes to the nearest tick.
+    const stopLoss = tickSize === undefined ? this.#nearestTick(req.symbol, req.stopLoss) : levelOnTick(req.stopLoss, tickSize, req.side === 'buy' ? 'up' : 'down');
+    const takeProfit = tickSize === undefined ? this.#nearestTick(req.symbol, req.takeProfit) : levelOnTick(req.takeProfit, tickSize, 'nearest');
     // Checked before every change at the venue: a superseded call must not touch the newer legs.
     const stillCurrent = () => {
       if (superseded()) throw new BrokerError(`${this.name}: protection ${req.clientOrderId} for ${amount} was superseded by a newer request; stopped before changing the venue`, { retryable: true, code: 'superseded' });
@@ -348,6 +350,10 @@ export class CcxtBroker implements BrokerAdapter {
     const min = Math.max(market.limits?.amount?.min ?? 0, market.limits?.market?.min ?? 0);
     if (amount < min) refuse(`is below the market's minimum (${min})`);
     return amount;
+  }
+
+  #nearestTick(symbol: string, price: number): number {
+    return Number(this.#exchange.priceToPrecision(symbol, price) ?? price);
   }
 
   #tick(symbol: string): number | undefined {

@@ -32,6 +32,26 @@ export function tickSizeOf(precision: number | undefined, precisionMode: number 
   return undefined;
 }
 
+/** Steps closer to a whole number of ticks than this are float noise (96514.9 computed as 96514.899999…), not a level off the tick. */
+const TICK_NOISE = 1e-6;
+
+/**
+ * A price level on the market's tick: rounded `'up'`, `'down'` or to the `'nearest'` tick. A level
+ * already on the tick, give or take float noise, is kept; the result carries no float noise itself.
+ *
+ * @example
+ * levelOnTick(96_514.93999, 0.1, 'up'); // 96515 (a long's stop: tighter, never wider)
+ * levelOnTick(97_485.06, 0.1, 'down'); // 97485 (a short's stop)
+ */
+export function levelOnTick(level: number, tick: number, direction: 'up' | 'down' | 'nearest'): number {
+  const steps = level / tick;
+  const nearest = Math.round(steps);
+  const whole = Math.abs(steps - nearest) < TICK_NOISE || direction === 'nearest' ? nearest : direction === 'up' ? Math.ceil(steps) : Math.floor(steps);
+  let decimals = 0;
+  while (decimals < 15 && Math.abs(Math.round(tick * 10 ** decimals) - tick * 10 ** decimals) > TICK_NOISE) decimals++;
+  return Number((whole * tick).toFixed(decimals));
+}
+
 /** ccxt's unified status, in Warden's words. Anything unrecognised is still working. */
 function statusOf(status: string | undefined, filled: number): OrderStatus {
   switch (status) {
