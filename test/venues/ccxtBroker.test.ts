@@ -124,6 +124,29 @@ describe('CcxtBroker against the fake venue', () => {
     expect(fake.callsTo('DELETE', '/fapi/v1/order')).toHaveLength(3);
   });
 
+  it('look-ups that lag: an order this adapter sent or saw acknowledged is never reported absent within lookupGraceMs', async () => {
+    const { fake } = await venue();
+    let now = 1_000_000;
+    const broker = new CcxtBroker({ exchange: binanceUsdmAt(fake.url), lookupGraceMs: 2_000, now: () => now });
+    const lagging = { status: 400, code: -2013, msg: 'Order does not exist.' };
+    fake.script({ kind: 'rest' });
+    expect(await broker.submitOrder(order('wd-l'))).toMatchObject({ status: 'pending', filledQuantity: 0 });
+    now += 5_000;
+    expect(await broker.getOrder({ clientOrderId: 'wd-l', symbol: BTC })).toMatchObject({ status: 'pending' }); // acknowledged again
+    now += 1_000;
+    // It fills as the cancel arrives (-2011), and the venue's look-ups lag behind the fill (-2013).
+    fake.beforeNext('DELETE', '/fapi/v1/order', () => fake.fill('wd-l', 0.01, 97_000));
+    fake.failNext('GET', '/fapi/v1/order', lagging).failNext('GET', '/fapi/v1/order', lagging);
+    expect(await thrown(broker.cancelOrder({ clientOrderId: 'wd-l', symbol: BTC }))).toMatchObject({ retryable: true, code: 'lookup_lag' });
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-l', symbol: BTC }))).toMatchObject({ retryable: true, code: 'lookup_lag' });
+    expect(await broker.getOrder({ clientOrderId: 'wd-l', symbol: BTC })).toMatchObject({ status: 'filled', filledQuantity: 0.01 });
+    // Past the grace, "no such order" is believed; an id never seen is absent at once.
+    now += 2_000;
+    fake.failNext('GET', '/fapi/v1/order', lagging);
+    expect(await broker.getOrder({ clientOrderId: 'wd-l', symbol: BTC })).toBeNull();
+    expect(await broker.getOrder({ clientOrderId: 'wd-never', symbol: BTC })).toBeNull();
+  });
+
   it('look-ups: an unknown order is null; a failed look-up is an unknown outcome, never "absent"', async () => {
     const { fake, broker } = await venue();
     expect(await broker.getOrder({ clientOrderId: 'wd-none', symbol: BTC })).toBeNull();

@@ -11,6 +11,7 @@ import { closingSide } from '../../rules/protection.js';
 import type { BrokerAdapter } from '../types.js';
 import { connectExchange } from './connect.js';
 import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
+import { OrderStream } from './orderStream.js';
 import { ProtectionQueue } from './protectionQueue.js';
 import { isHedgeModeRow, levelOnTick, orderReportOf, protectiveLevelsOf, tickSizeOf } from './mapping.js';
 import type { CcxtBrokerOptions, CcxtConnectOptions, CcxtExchange, CcxtMarket, CcxtOrder } from './types.js';
@@ -19,9 +20,6 @@ import type { CcxtBrokerOptions, CcxtConnectOptions, CcxtExchange, CcxtMarket, C
 const REMEMBERED_IDS = 50_000;
 /** Float noise allowed when checking that a quantity is already on the venue's step. */
 const STEP_TOLERANCE = 1e-9;
-/** How long the push stream waits before it reconnects after a failure, doubling up to the maximum. */
-const WATCH_RETRY_MS = 500;
-const WATCH_RETRY_MAX_MS = 30_000;
 
 /**
  * A {@link BrokerAdapter} over a ccxt exchange.
@@ -51,10 +49,13 @@ export class CcxtBroker implements BrokerAdapter {
   readonly #exchange: CcxtExchange;
   #markets: Promise<unknown> | null = null;
   /**
-   * Client ids this process has sent, so that a second send of one is looked up first. Resends
+   * Client ids this process has sent or seen acknowledged, with when it last did: a second send of
+   * one is looked up first, and a "no such order" within the grace is the venue's lag. Resends
    * happen within the 30 s window, so the most recent ids are all that matter.
    */
-  readonly #sent = new Set<string>();
+  readonly #sent = new Map<string, number>();
+  readonly #graceMs: number;
+  readonly #now: () => number;
   readonly #protections = new ProtectionQueue();
 
   /** The exchange and the account (a hash of the API key, never the key): orders live there. */
@@ -63,6 +64,9 @@ export class CcxtBroker implements BrokerAdapter {
   constructor(options: CcxtBrokerOptions) {
     this.#exchange = options.exchange;
     this.name = options.name ?? `ccxt:${options.exchange.id}`;
+    this.#graceMs = options.lookupGraceMs ?? 2_000;
+    this.#now = options.now ?? Date.now;
+    this.#stream = new OrderStream(options.exchange, () => this.#loadMarkets());
     const key = typeof options.exchange.apiKey === 'string' && options.exchange.apiKey.length > 0 ? createHash('sha256').update(options.exchange.apiKey).digest('hex').slice(0, 12) : 'no-key';
     this.identity = `ccxt:${options.exchange.id}:${key}`;
   }
@@ -80,63 +84,14 @@ export class CcxtBroker implements BrokerAdapter {
     return `CcxtBroker(${this.name})`;
   }
 
-  readonly #listeners = new Set<(report: OrderReport) => void>();
-  #watching = false;
+  readonly #stream: OrderStream;
 
   /**
    * Order updates pushed by the venue (ccxt pro's `watchOrders`), when the exchange has them;
-   * otherwise none, and Warden sees fills by polling alone. The stream reconnects after a failure,
-   * backing off, for as long as anyone listens; a missed push costs latency only (polling goes on).
+   * otherwise none, and Warden sees fills by polling alone. See {@link OrderStream}.
    */
   subscribe(listener: (report: OrderReport) => void): () => void {
-    if (typeof this.#exchange.watchOrders !== 'function' || this.#exchange.has?.watchOrders !== true) return () => undefined;
-    this.#listeners.add(listener);
-    if (!this.#watching) void this.#watch();
-    return () => {
-      this.#listeners.delete(listener);
-      // Nobody listens: the stream is closed, so it keeps neither a socket nor the process alive.
-      if (this.#listeners.size === 0) void this.#exchange.close?.()?.catch?.(() => undefined);
-    };
-  }
-
-  async #watch(): Promise<void> {
-    this.#watching = true;
-    let retryMs = WATCH_RETRY_MS;
-    try {
-      while (this.#listeners.size > 0) {
-        let orders: CcxtOrder[];
-        try {
-          // Markets that could not be loaded are tried again like a dropped stream: one failure
-          // must not leave every later execution without pushes.
-          await this.#loadMarkets();
-          orders = await this.#exchange.watchOrders!();
-          retryMs = WATCH_RETRY_MS;
-        } catch (e) {
-          if ((e as { name?: unknown } | null)?.name === 'NotSupported') return; // this venue has no stream: polling only
-          await new Promise((r) => setTimeout(r, retryMs).unref());
-          retryMs = Math.min(retryMs * 2, WATCH_RETRY_MAX_MS);
-          continue;
-        }
-        for (const order of Array.isArray(orders) ? orders : []) {
-          if (typeof order?.clientOrderId !== 'string') continue;
-          let report: OrderReport;
-          try {
-            report = orderReportOf(order, order.clientOrderId);
-          } catch {
-            continue; // an order the venue described in a way we cannot read: polling reads it
-          }
-          for (const l of [...this.#listeners]) {
-            try {
-              l(report);
-            } catch {
-              // one listener's failure is its own: the stream and the others go on
-            }
-          }
-        }
-      }
-    } finally {
-      this.#watching = false;
-    }
+    return this.#stream.subscribe(listener);
   }
 
   async submitOrder(req: OrderRequest): Promise<OrderReport> {
@@ -145,7 +100,7 @@ export class CcxtBroker implements BrokerAdapter {
     return this.#sendOnce(
       req.clientOrderId,
       () => this.getOrder(ref),
-      async () => orderReportOf(await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId }), req.clientOrderId),
+      async () => this.#acknowledged(orderReportOf(await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId }), req.clientOrderId)),
     );
   }
 
@@ -153,7 +108,7 @@ export class CcxtBroker implements BrokerAdapter {
     const symbol = this.#symbolOf(ref);
     await this.#loadMarkets();
     try {
-      return orderReportOf(await this.#exchange.cancelOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
+      return this.#acknowledged(orderReportOf(await this.#exchange.cancelOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId));
     } catch (e) {
       const failure = this.#classify(e);
       if (failure.kind === 'unknown') throw toBrokerError(failure);
@@ -168,10 +123,18 @@ export class CcxtBroker implements BrokerAdapter {
     const symbol = this.#symbolOf(ref);
     await this.#loadMarkets();
     try {
-      return orderReportOf(await this.#exchange.fetchOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId);
+      return this.#acknowledged(orderReportOf(await this.#exchange.fetchOrder(undefined, symbol, { clientOrderId: ref.clientOrderId }), ref.clientOrderId));
     } catch (e) {
       const failure = this.#classify(e);
-      if (failure.kind === 'not_found') return null;
+      if (failure.kind === 'not_found') {
+        const seenAt = this.#sent.get(ref.clientOrderId);
+        // An order just sent or just acknowledged can be missing from a look-up for a moment
+        // (Binance -2013 while it catches up): "not yet" must not read as "never".
+        if (seenAt !== undefined && this.#now() - seenAt < this.#graceMs) {
+          throw new BrokerError(`${this.name}: order ${ref.clientOrderId} not visible yet (seen ${this.#now() - seenAt} ms ago): ${failure.message}`, { retryable: true, code: 'lookup_lag' });
+        }
+        return null;
+      }
       throw toBrokerError({ ...failure, kind: 'unknown' });
     }
   }
@@ -303,9 +266,16 @@ export class CcxtBroker implements BrokerAdapter {
   }
 
   #remember(clientOrderId: string): void {
-    this.#sent.add(clientOrderId);
-    // A Set iterates in insertion order: drop the oldest.
-    if (this.#sent.size > REMEMBERED_IDS) this.#sent.delete(this.#sent.values().next().value!);
+    // A Map iterates in insertion order: the latest sighting goes last, and the oldest is dropped.
+    this.#sent.delete(clientOrderId);
+    this.#sent.set(clientOrderId, this.#now());
+    if (this.#sent.size > REMEMBERED_IDS) this.#sent.delete(this.#sent.keys().next().value!);
+  }
+
+  /** The venue showed the order: it exists, so a "no such order" soon after is lag. */
+  #acknowledged(report: OrderReport): OrderReport {
+    this.#remember(report.clientOrderId);
+    return report;
   }
 
   #classify(e: unknown): CcxtFailure {

@@ -95,6 +95,14 @@ export interface CcxtBrokerOptions {
   readonly exchange: CcxtExchange;
   /** Name used in logs and the journal; defaults to `ccxt:<exchange id>`. */
   readonly name?: string;
+  /**
+   * How long after this process sent an order, or last saw the venue acknowledge it, a look-up
+   * that says "no such order" (Binance `-2013`) is read as the venue's lag (an unknown outcome,
+   * `lookup_lag`) rather than "the venue does not know it". Default 2,000 ms.
+   */
+  readonly lookupGraceMs?: number;
+  /** The clock the grace is measured on (ms since the epoch). Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
