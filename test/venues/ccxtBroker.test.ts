@@ -106,6 +106,19 @@ describe('CcxtBroker against the fake venue', () => {
     expect(fake.ordersFor('wd-e')[0]?.status).toBe('FILLED'); // it did exist: unknown was the right answer
   });
 
+  it('a submit refused for rate (429, 418) was not processed: not_sent, so the same id may be sent again; a look-up keeps the old mapping', async () => {
+    const { fake, broker } = await venue();
+    fake.failNext('POST', '/fapi/v1/order', { status: 429, code: -1003, msg: 'Too many requests; current limit of IP is 2400 requests per minute.' });
+    expect(await thrown(broker.submitOrder(order('wd-t')))).toMatchObject({ retryable: true, code: 'not_sent' });
+    fake.failNext('POST', '/fapi/v1/order', { status: 418, code: -1003, msg: 'Way too many requests; IP banned until 1735689600000.' });
+    expect(await thrown(broker.submitOrder(order('wd-t')))).toMatchObject({ retryable: true, code: 'not_sent' });
+    expect(fake.ordersFor('wd-t')).toHaveLength(0);
+    expect(await broker.submitOrder(order('wd-t'))).toMatchObject({ status: 'filled', filledQuantity: 0.01 });
+    expect(fake.ordersFor('wd-t')).toHaveLength(1);
+    fake.failNext('GET', '/fapi/v1/order', { status: 429, code: -1003, msg: 'Too many requests.' });
+    expect(await thrown(broker.getOrder({ clientOrderId: 'wd-t', symbol: BTC }))).toMatchObject({ retryable: true, code: expect.not.stringMatching(/not_sent/) });
+  });
+
   it('a request signed with the wrong secret is refused by the venue and is definitive', async () => {
     const { fake } = await venue();
     const broker = new CcxtBroker({ exchange: binanceUsdmAt(fake.url, { apiKey: API_KEY, secret: 'not-the-secret' }) });

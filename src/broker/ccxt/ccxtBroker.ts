@@ -10,7 +10,7 @@ import { BrokerError } from '../errors.js';
 import { closingSide } from '../../rules/protection.js';
 import type { BrokerAdapter } from '../types.js';
 import { connectExchange } from './connect.js';
-import { classifyCcxtError, toBrokerError, type CcxtFailure } from './errors.js';
+import { classifyCcxtError, classifySubmitError, toBrokerError, type CcxtFailure } from './errors.js';
 import { OrderStream } from './orderStream.js';
 import { ProtectionQueue } from './protectionQueue.js';
 import { isHedgeModeRow, levelOnTick, orderReportOf, protectiveLevelsOf, tickSizeOf } from './mapping.js';
@@ -100,7 +100,17 @@ export class CcxtBroker implements BrokerAdapter {
     return this.#sendOnce(
       req.clientOrderId,
       () => this.getOrder(ref),
-      async () => this.#acknowledged(orderReportOf(await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId }), req.clientOrderId)),
+      async () => {
+        let order: CcxtOrder;
+        try {
+          order = await this.#exchange.createOrder(req.symbol, 'market', req.side, amount, undefined, { clientOrderId: req.clientOrderId });
+        } catch (e) {
+          // A rate-limit refusal (429/418) proves the order was not placed; anything else is classified as any send's.
+          const failure = classifySubmitError(e, [this.#exchange.apiKey, this.#exchange.secret]);
+          throw failure.kind === 'not_sent' ? toBrokerError(failure) : e;
+        }
+        return this.#acknowledged(orderReportOf(order, req.clientOrderId));
+      },
     );
   }
 
@@ -252,13 +262,22 @@ export class CcxtBroker implements BrokerAdapter {
       const existing = await find();
       if (existing) return existing;
     }
+    const before = this.#sent.get(clientOrderId);
     this.#remember(clientOrderId);
+    // Refused or never sent: nothing was placed, so this attempt is no reason to read "no such order" as lag.
+    const unsent = (error: BrokerError) => {
+      if (!error.retryable || error.code === 'not_sent') {
+        this.#sent.delete(clientOrderId);
+        if (before !== undefined) this.#sent.set(clientOrderId, before);
+      }
+      return error;
+    };
     try {
       return await send();
     } catch (e) {
-      if (e instanceof BrokerError) throw e; // already classified (a superseded call stopping)
+      if (e instanceof BrokerError) throw unsent(e); // already classified (a rate refusal, a superseded call stopping)
       const failure = this.#classify(e);
-      if (failure.kind !== 'duplicate') throw toBrokerError(failure.kind === 'rejected' || failure.kind === 'not_sent' ? failure : { ...failure, kind: 'unknown' });
+      if (failure.kind !== 'duplicate') throw unsent(toBrokerError(failure.kind === 'rejected' || failure.kind === 'not_sent' ? failure : { ...failure, kind: 'unknown' }));
       const existing = await find();
       if (existing) return existing;
       throw new BrokerError(`${failure.message} (the venue says the id is taken but does not show the order)`, { retryable: true, code: failure.code });

@@ -134,6 +134,30 @@ export function classifyCcxtError(thrown: unknown, secrets: readonly (string | u
   return { kind: 'unknown', code, message };
 }
 
+/**
+ * Binance refuses a request over its rate limits with HTTP 429 (418 once the IP is banned) before
+ * processing it: "the order was not processed". ccxt raises those as `RateLimitExceeded` or
+ * `DDoSProtection`. Only a 5xx leaves the execution status unknown, and `-1008` (server busy)
+ * can come as one, so it stays unknown.
+ */
+const RATE_REFUSALS = ['RateLimitExceeded', 'DDoSProtection'];
+const SERVER_BUSY = '-1008';
+
+/**
+ * Classifies a failed order submit: as {@link classifyCcxtError}, except that a rate-limit refusal
+ * proves the order was not placed, so it is `not_sent` (the same id may be sent again).
+ *
+ * @example
+ * classifySubmitError(new ccxt.DDoSProtection('binanceusdm 429 Too Many Requests {"code":-1003}')).kind // 'not_sent'
+ */
+export function classifySubmitError(thrown: unknown, secrets: readonly (string | undefined)[] = []): CcxtFailure {
+  const failure = classifyCcxtError(thrown, secrets);
+  const names = classNames(thrown);
+  const refusedForRate = RATE_REFUSALS.some((n) => names.includes(n)) && !failure.code.endsWith(` ${SERVER_BUSY}`);
+  if (failure.kind === 'unknown' && refusedForRate) return { kind: 'not_sent', code: `${failure.code} not_sent`, message: failure.message };
+  return failure;
+}
+
 /** The `BrokerError` Warden's statechart branches on. */
 export function toBrokerError(failure: CcxtFailure): BrokerError {
   if (failure.kind === 'not_sent') return new BrokerError(failure.message, { retryable: true, code: 'not_sent' });
