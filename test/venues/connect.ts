@@ -42,11 +42,11 @@ export async function proBinanceUsdmAt(url: string): Promise<InstanceType<typeof
   return exchange;
 }
 
-/** A started fake venue and a CcxtBroker talking to it through ccxt. */
-export async function connectedVenue(): Promise<{ fake: FakeBinanceUsdm; exchange: ReturnType<typeof binanceUsdmAt>; broker: CcxtBroker; close: () => Promise<void> }> {
+/** A started fake venue and a CcxtBroker talking to it through ccxt; `now`: the clock its look-up grace is measured on. */
+export async function connectedVenue(now?: () => number): Promise<{ fake: FakeBinanceUsdm; exchange: ReturnType<typeof binanceUsdmAt>; broker: CcxtBroker; close: () => Promise<void> }> {
   const fake = await new FakeBinanceUsdm(API_KEY, API_SECRET).start();
   const exchange = binanceUsdmAt(fake.url);
-  const broker = new CcxtBroker({ exchange });
+  const broker = new CcxtBroker({ exchange, ...(now ? { now } : {}) });
   return { fake, exchange, broker, close: () => fake.close() };
 }
 
@@ -56,8 +56,9 @@ export async function connectedVenue(): Promise<{ fake: FakeBinanceUsdm; exchang
  * snapshot's client id, never above the approved size. `close` stops the engine, then the venue.
  */
 export async function venueEngine() {
-  const venue = await connectedVenue();
   const clock = new VirtualClock(T0);
+  // The adapter's look-up grace on the engine's clock: virtual seconds are not real ones.
+  const venue = await connectedVenue(() => clock.now());
   const { broker, quiet } = trackCalls(venue.broker);
   const journal = new MemoryJournal(clock); // on the engine's clock, as createEngine's default journal is
   const { logger, lines } = capturingLogger();
