@@ -234,6 +234,28 @@ describe('CcxtBroker against the fake venue', () => {
   });
 });
 
+describe('CcxtBroker trades contract markets only', () => {
+  it('a spot market is refused before anything is sent: two reduce-only legs there would be two sells of the holding', async () => {
+    // ccxt's own binance (spot) with its markets set, so nothing needs the network.
+    const exchange = new ccxt.binance({ apiKey: API_KEY, secret: API_SECRET });
+    exchange.setMarkets([
+      { id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', baseId: 'BTC', quoteId: 'USDT', type: 'spot', spot: true, margin: false, swap: false, future: false, option: false, contract: false, active: true, precision: { amount: 0.00001, price: 0.01 }, limits: { amount: { min: 0.00001 } } } as never,
+    ]);
+    const sent: string[] = [];
+    (exchange as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = (target) => {
+      sent.push(String(target));
+      return Promise.reject(new TypeError('no network in this test'));
+    };
+    const broker = new CcxtBroker({ exchange });
+    const refused = await thrown(broker.submitOrder({ clientOrderId: 'spot-1', symbol: 'BTC/USDT', side: 'buy', quantity: 0.01, type: 'market' }));
+    expect(refused).toMatchObject({ retryable: false, code: 'BadSymbol' });
+    expect(refused.message).toMatch(/'BTC\/USDT' is a spot market; Warden trades contract \(futures, swap\) markets only/);
+    const protectionRefused = await thrown(broker.placeProtection({ clientOrderId: 'spot-1-p', symbol: 'BTC/USDT', side: 'buy', quantity: 0.01, stopLoss: 96_000, takeProfit: 99_000 }));
+    expect(protectionRefused.code).toBe('BadSymbol');
+    expect(sent).toEqual([]);
+  });
+});
+
 describe('packaging: ccxt is an optional peer dependency', () => {
   const node = (args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', './test/venues/withoutCcxt.mjs', ...args], { timeout: 60_000 });
 

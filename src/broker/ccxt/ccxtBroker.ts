@@ -310,11 +310,18 @@ export class CcxtBroker implements BrokerAdapter {
   }
 
   #market(symbol: string): CcxtMarket {
+    let market: CcxtMarket;
     try {
-      return this.#exchange.market(symbol);
+      market = this.#exchange.market(symbol);
     } catch (e) {
       throw new BrokerError(`${this.name} has no market '${symbol}': ${this.#classify(e).message}`, { retryable: false, code: 'BadSymbol' });
     }
+    // Reduce-only protection and positions exist on contract markets only: on spot the two legs
+    // would be two independent sells of the holding, and the position read another account's.
+    if (market.spot === true || market.contract === false) {
+      throw new BrokerError(`${this.name}: '${symbol}' is a spot market; Warden trades contract (futures, swap) markets only, where protection is reduce-only and positions can be reconciled; nothing was sent`, { retryable: false, code: 'BadSymbol' });
+    }
+    return market;
   }
 
   /** The quantity as the venue will trade it, or a definitive refusal before anything is sent. */

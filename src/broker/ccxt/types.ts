@@ -50,6 +50,9 @@ export interface CcxtPosition {
  */
 export interface CcxtMarket {
   readonly symbol?: string;
+  /** ccxt's market kind: Warden trades contract (futures, swap) markets only. */
+  readonly spot?: boolean;
+  readonly contract?: boolean;
   readonly contractSize?: number | undefined;
   readonly precision?: { readonly amount?: number | undefined; readonly price?: number | undefined };
   readonly limits?: { readonly amount?: { readonly min?: number | undefined }; readonly market?: { readonly min?: number | undefined } };
