@@ -156,6 +156,10 @@ export function diffReconciliation(
         ? `${exposed - expected.protectedQuantity} of the filled quantity${exposed > filled ? ' (as the broker reports the order)' : ''} is not protected`
         : `protection covers ${expected.protectedQuantity}, more than the ${exposed} filled`;
     add('protection.quantity', exposed, expected.protectedQuantity, message);
+  } else if (expected.protection && theirs && theirs.filledQuantity < filled && expected.protectedQuantity > 0 && !sameQuantity(theirs.filledQuantity, expected.protectedQuantity)) {
+    // The broker now reports less filled than Warden heard (a fill busted or corrected): protection
+    // sized for the larger fill would, once triggered, close more than the position holds.
+    add('protection.quantity', theirs.filledQuantity, expected.protectedQuantity, `protection covers ${expected.protectedQuantity}, more than the ${theirs.filledQuantity} the broker now reports filled (a fill busted or corrected)`);
   }
   if (filled - expected.positionSize > QUANTITY_TOLERANCE * expected.positionSize) {
     add('order.overfilled', expected.positionSize, filled, `the broker filled ${filled}, more than the approved ${expected.positionSize}`);

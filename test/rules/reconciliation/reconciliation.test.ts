@@ -36,7 +36,7 @@ describe('rule 6: the reconciliation diff', () => {
     });
     expect(r.mismatches.map((m) => m.field)).toEqual([
       'order.status', 'order.filledQuantity', 'order.averageFillPrice', 'order.open',
-      'position.quantity', 'position.averagePrice', 'position.stopLoss', 'position.takeProfit',
+      'position.quantity', 'position.averagePrice', 'protection.quantity', 'position.stopLoss', 'position.takeProfit',
     ]);
     expect(r.status).toBe('missing_sl_tp');
   });

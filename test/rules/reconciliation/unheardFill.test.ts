@@ -34,6 +34,16 @@ describe('rule 6: a fill the broker reports and Warden never heard of', () => {
     expect(r.mismatches).toContainEqual(expect.objectContaining({ field: 'protection.quantity', expected: 8, actual: 5 }));
   });
 
+  it('the diff, the other way: the broker now reports less filled than was protected (a busted fill) — the protection is named too', () => {
+    const r = rules.diffReconciliation(expected, {
+      order: { ...order, filledQuantity: 3 },
+      position: { symbol: 'EURUSD', quantity: 3, averagePrice: 1.1, stopLoss: 1.089, takeProfit: 1.122 },
+    });
+    expect(r.status).not.toBe('matched');
+    expect(r.mismatches).toContainEqual(expect.objectContaining({ field: 'protection.quantity', expected: 3, actual: 5 }));
+    expect(r.mismatches.find((m) => m.field === 'protection.quantity')?.message).toMatch(/more than the 3 the broker now reports filled/);
+  });
+
   it('in the engine: 300 filled just before the deadline, the report lost and the final look-up lagging — flagged missing_sl_tp', async () => {
     const h = harness();
     const broker = new HeldPushes({ clock: h.clock, latencyMs: 10 });
