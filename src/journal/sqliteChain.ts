@@ -88,10 +88,9 @@ function verifyFromAnchor(db: Database.Database, anchor: ArchiveAnchor): ChainSt
  * checkpoints remain); the archived
  * records themselves are checked with the archive (`verifyAcrossArchives`, src/journal/archiveAudit.ts).
  * An intact chain must then end where the journal's head says, and agree with the advisories
- * index (src/journal/sqliteIntegrity.ts): the claims it verified each have their row and, with
- * `full`, the index holds as many advisories as the chain has claimed (a count that grows with
- * history, so a writer's open leaves it out: `hasClaimed` also asks the records themselves). A
- * disagreement is reported as a break, with its reason.
+ * index (src/journal/sqliteIntegrity.ts): the claims it verified each have their row, and the
+ * index holds as many advisories as the chain has claimed (an archived claim's row is the only
+ * trace of it left in the file). A disagreement is reported as a break, with its reason.
  */
 export function verifyChainOf(db: Database.Database, { full }: { readonly full: boolean }): ChainState {
   const anchor = readAnchor(db);
@@ -102,7 +101,7 @@ export function verifyChainOf(db: Database.Database, { full }: { readonly full: 
   // The chain is intact as far as it goes: now where it ends, and the index kept beside it.
   const end = state.tail ?? (anchor !== null ? anchor : EMPTY_HEAD);
   const last = lastTwo[0] ? readCheckpoint(toRecord(lastTwo[0])) : null;
-  const problem = checkHead(db, end, last?.state.claimed !== undefined) ?? checkClaimIndex(db, startRow?.sequence ?? 0, full ? state.tracker.claimed : undefined, end.sequence);
+  const problem = checkHead(db, end, last?.state.claimed !== undefined) ?? checkClaimIndex(db, startRow?.sequence ?? 0, state.tracker.claimed, end.sequence);
   return problem === null ? state : { ...state, check: problem };
 }
 

@@ -8,10 +8,9 @@
  *   `warden journal verify` prints the head so an operator can keep it elsewhere.
  * - The index: every claim in the chain must have its row, at its own sequence (so the chain
  *   never claims one advisory twice), and the index must hold as many advisories as the chain has
- *   claimed (checkpoints count them; counted by a full verification, as it grows with history). A
- *   writer's open checks the claims it verifies; an advisory the index does not know is also looked
- *   for among the records (`SqliteJournal.hasClaimed`), so a removed row never executes an
- *   advisory again while its claim is in the journal.
+ *   claimed (checkpoints count them), checked at every writer's open: an archived claim's row is
+ *   the only trace of it left in the file. An advisory the index does not know is also looked for
+ *   among the claim records (`SqliteJournal.hasClaimed`).
  * - A new journal file: made whole under another name and linked into place, so a journal file
  *   that exists was never an empty file of ours.
  */
@@ -35,6 +34,12 @@ export interface ChainHead {
 }
 
 export const EMPTY_HEAD: ChainHead = { sequence: 0, hash: GENESIS_HASH };
+
+/**
+ * Whether the chain holds a claim of an advisory: looked up by advisory (`records_by_advisory`;
+ * `+kind` keeps SQLite from walking every claim record through `records_by_kind` instead).
+ */
+export const CLAIM_RECORD_QUERY = "SELECT 1 FROM records WHERE advisory_id = ? AND +kind = 'claim' LIMIT 1";
 
 /** Writes the head (in the caller's transaction). */
 export function writeHead(db: Database.Database, head: ChainHead): void {

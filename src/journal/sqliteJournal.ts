@@ -23,7 +23,7 @@ import { RestartTracker, type CheckpointPayload } from './checkpoint.js';
 import { chainPlainRecord, chainRecord, GENESIS_HASH } from './hashChain.js';
 import { submitCommand, watchInbox } from './sqliteCommands.js';
 import { restartRows, verifyChainOf } from './sqliteChain.js';
-import { createJournalFile, EMPTY_HEAD, headStatement, readChainHead, writeHead, type ChainHead } from './sqliteIntegrity.js';
+import { CLAIM_RECORD_QUERY, createJournalFile, EMPTY_HEAD, headStatement, readChainHead, writeHead, type ChainHead } from './sqliteIntegrity.js';
 import { checkJournalHead, createAdditions, openJournalReadOnly, toRecord, type Row } from './sqliteRows.js';
 import { liveWriter, releaseWriterLock, takeWriterLock, type JournalWriter } from './sqliteWriterLock.js';
 import {
@@ -139,7 +139,7 @@ export class SqliteJournal implements Journal {
       // A journal from before heads were kept gets one now, naming the record it ends with.
       if (readChainHead(this.db) === null) writeHead(this.db, tail ? { sequence: tail.sequence, hash: tail.hash } : EMPTY_HEAD);
       // Its claims counted from the index where its checkpoints did not count them: trusted once, as it is upgraded.
-      tracker?.adoptClaimed(this.db.prepare('SELECT COUNT(*) FROM advisories').pluck().get() as number);
+      if (tracker !== null && tracker.claimed === undefined) tracker.adoptClaimed(this.db.prepare('SELECT COUNT(*) FROM advisories').pluck().get() as number);
     } catch (e) {
       releaseWriterLock(path, this.lockToken);
       throw new JournalError('unreadable', `cannot open journal ${path}: ${(e as Error).message}`);
@@ -347,7 +347,7 @@ export class SqliteJournal implements Journal {
     if (this.pendingClaims.has(advisoryId)) return true;
     if ((this.findAdvisory ?? this.db.prepare('SELECT 1 FROM advisories WHERE advisory_id = ?')).get(advisoryId) !== undefined) return true;
     // Not in the index: the chain's own claim still counts (an index row removed by hand), so an advisory never executes twice while its claim is here.
-    return (this.findClaimRecord ??= this.db.prepare("SELECT 1 FROM records WHERE advisory_id = ? AND kind = 'claim' LIMIT 1")).get(advisoryId) !== undefined;
+    return (this.findClaimRecord ??= this.db.prepare(CLAIM_RECORD_QUERY)).get(advisoryId) !== undefined;
   }
 
   /**

@@ -5,13 +5,18 @@
  */
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, JournalError } from '../../src/index.js';
 import { SqliteJournal } from '../../src/entries/sqlite.js';
+import { archiveJournal } from '../../src/journal/archive.js';
+import { CLAIM_RECORD_QUERY } from '../../src/journal/sqliteIntegrity.js';
 import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
 import { warden } from '../support/cli.js';
 import { tempJournalPath } from '../support/crash.js';
-import { silentLogger, snapshot, T0 } from '../support/fixtures.js';
+import { iso, silentLogger, snapshot, T0 } from '../support/fixtures.js';
+
+const DAY = 86_400_000;
 
 /** A journal of `count` filled executions (advisories a-0…), a checkpoint every 10 records, closed. */
 async function journalOf(count: number, path = tempJournalPath()) {
@@ -87,9 +92,18 @@ describe('a journal file emptied to nothing', () => {
 });
 
 describe('the advisories index', () => {
-  it('a removed row: the executed advisory is refused all the same (its claim is in the chain), nothing sent; verify --full counts the rows', async () => {
+  it('a removed row is refused at a writer open: the index holds fewer advisories than the chain has claimed', async () => {
     const path = await journalOf(4);
     edit(path, "DELETE FROM advisories WHERE advisory_id = 'a-0'");
+    const error = openingError(path);
+    expect(error?.code).toBe('chain_broken');
+    expect(error?.message).toMatch(/the chain has claimed 4 advisories up to record \d+, but the advisories index holds 3: rows were removed/);
+  });
+
+  it('a row swapped for another (the count kept): the executed advisory is refused all the same, its claim record looked up; nothing sent', async () => {
+    const path = await journalOf(4);
+    edit(path, "DELETE FROM advisories WHERE advisory_id = 'a-0'");
+    edit(path, "INSERT INTO advisories (advisory_id, execution_id, sequence) VALUES ('not-an-advisory', 'e-x', 1)");
     const clock = new VirtualClock(T0);
     const broker = new ScriptedBroker({ clock });
     const engine = createEngine({ broker, journal: new SqliteJournal(path, clock, { checkpointEvery: 10 }), clock, logger: silentLogger() });
@@ -122,6 +136,14 @@ describe('the advisories index', () => {
     expect(last).toBeGreaterThan(first!);
   });
 
+  it('the claim look-up goes by advisory, not through every claim record (it runs for every new advisory)', async () => {
+    const path = await journalOf(1);
+    const db = new Database(path, { readonly: true });
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${CLAIM_RECORD_QUERY}`).all('a-0') as { detail: string }[]).map((r) => r.detail).join('; ');
+    db.close();
+    expect(plan).toMatch(/USING INDEX records_by_advisory \(advisory_id=\?\)/);
+  });
+
   it('verify --full finds an advisory the chain claims twice', async () => {
     const path = await journalOf(2);
     const journal = new SqliteJournal(path);
@@ -135,6 +157,27 @@ describe('the advisories index', () => {
     const first = (await verified(path, true)) as { ok: boolean; brokenAt: number; reason: string };
     expect(first.ok).toBe(false);
     expect(first.reason).toBe(`advisory a-0 is claimed twice in the chain (records ${first.brokenAt} and ${again.sequence})`);
+  });
+});
+
+describe('the advisories index, after an archive', () => {
+  it("an archived claim's row is the only trace of it in the file: removed, a writer's open refuses the journal", async () => {
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock });
+    broker.onAccepted((o) => clock.setTimeout(() => broker.fillRemaining(o.clientOrderId, 1.1), 50));
+    const path = tempJournalPath();
+    const engine = createEngine({ broker, journal: new SqliteJournal(path, clock, { checkpointEvery: 10 }), clock, logger: silentLogger() });
+    for (let i = 0; i < 3; i++) await clock.run(engine.execute(snapshot({ advisoryId: `early-${i}` })));
+    await clock.advance(DAY);
+    for (let i = 0; i < 3; i++) await clock.run(engine.execute(snapshot({ advisoryId: `late-${i}`, createdAt: iso(clock.now() - 120_000), expiresAt: iso(clock.now() + 3_600_000), approval: { approvedBy: 'alice', approvedAt: iso(clock.now() - 60_000) } })));
+    await engine.close();
+    const archived = await archiveJournal(path, { before: new Date(T0 + DAY / 2), to: join(dirname(path), 'early.jsonl.gz') });
+    expect(archived.archived).toBeGreaterThan(0);
+    const ro = new Database(path, { readonly: true });
+    expect(ro.prepare("SELECT COUNT(*) FROM records WHERE advisory_id = 'early-0'").pluck().get()).toBe(0);
+    ro.close();
+    edit(path, "DELETE FROM advisories WHERE advisory_id = 'early-0'");
+    expect(openingError(path)?.message).toMatch(/the chain has claimed 6 advisories up to record \d+, but the advisories index holds 5: rows were removed/);
   });
 });
 
