@@ -69,7 +69,7 @@ export function createEngine(options: EngineOptions): Engine {
   const ledger = PositionLedger.of(restored.fills.values());
   // On a store shared by engines, positions and limits count every engine's executions.
   const fleetLedger = joinFleetLedger({ store, clock, logger });
-  const limitBook = createLimitBook({ limits, broker: options.broker, clock, ledger, journal, fleet: fleetLedger, restored: restored.limits, administrative: options.recover === false, onReplaced: (why) => logger.warn({ why }, 'limits: the tightenings of the last process are not carried on') });
+  const limitBook = createLimitBook({ limits, broker: options.broker, clock, ledger, journal, fleet: fleetLedger, restored: restored.limits, administrative: options.recover === false && options.limits === undefined, onReplaced: (why) => logger.warn({ why }, 'limits: the tightenings of the last process are not carried on') });
   const fleetLimits = watchFleetLimits({ store, clock, logger, current: () => limitBook.api.current(), apply: limitBook.command });
 
   const leases = joinFleetLeases({ store, journal, registry, clock, logger, brokerIdentity, ttlMs: options.leaseTtlMs, onTakeOver: options.onTakeOver, resume: track, closing: () => closed, resuming: options.recover === false ? [] : restored.unfinished });

@@ -151,8 +151,8 @@ export function createLimitBook(deps: {
   /** Hears that the limits given differ from the last process's, whose tightenings are therefore not carried on. */
   onReplaced?: (why: string) => void;
   /**
-   * An administrative engine (`recover: false`: the CLI's, with no engine running) is no next
-   * process: it keeps the journal's limits as they stand and declares none of its own, so a kill
+   * An administrative engine (`recover: false` and no limits given: the CLI's, with no engine
+   * running) is no next process: it keeps the journal's limits as they stand, so a kill
    * switch or a resolution made through it never drops an operator's tightening (nor writes to a
    * journal opened only to be read).
    */

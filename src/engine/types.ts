@@ -48,8 +48,8 @@ export interface EngineOptions {
   /**
    * Resume executions a previous process left unfinished in the journal (default true). An
    * administrative tool that has no broker to talk to turns it off; unfinished work then waits
-   * for an engine that can finish it. Such an engine is no next process either: it keeps the
-   * journal's limits as they stand (the `limits` option is then only for a journal that has none).
+   * for an engine that can finish it. Such an engine, given no `limits`, is no next process
+   * either: it keeps the journal's limits as they stand (the CLI's engine when none is running).
    */
   readonly recover?: boolean;
   /**

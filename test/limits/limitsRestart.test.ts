@@ -214,6 +214,23 @@ describe('limits: the CLI acting on a journal with no engine running leaves its 
     }
   });
 
+  it('an engine the host starts with recover: false and limits of its own enforces those limits', async () => {
+    const path = journalPath();
+    const first = engineOver(path, { limits: { symbols: { '*': { maxQuantity: 1_000 } } } });
+    await first.engine.close();
+    const clock = new VirtualClock(T0);
+    const broker = new ScriptedBroker({ clock, latencyMs: 10 });
+    const engine = createEngine({ broker, clock, journal: new SqliteJournal(path, clock), logger: silentLogger(), recover: false, limits: { symbols: { '*': { maxQuantity: 5 } } } });
+    try {
+      expect(engine.limits.current().symbols['*']?.maxQuantity).toBe(5);
+      const result = await clock.run(engine.execute(snapshot({ advisoryId: 'adv-own-limits', positionSize: 10 })));
+      expect(result.error?.code).toBe('limit_quantity');
+      expect(broker.callsOf('submitOrder')).toHaveLength(0);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('read-only (kill-switch show): the limits in force are shown, no hold is invented and nothing is written', async () => {
     const path = journalPath();
     const first = engineOver(path);
