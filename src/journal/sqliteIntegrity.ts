@@ -15,7 +15,7 @@
  *   that exists was never an empty file of ours.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GENESIS_HASH } from './hashChain.js';
 import { createSchema } from './sqliteRows.js';
@@ -107,6 +107,9 @@ export function checkClaimIndex(db: Database.Database, after: number, claimed: n
   return broken(end, `the chain has claimed ${claimed} advisories up to record ${end}, but the advisories index holds ${count}: ${count < claimed ? 'rows were removed, and a restart would execute those advisories again' : 'rows were added'}`);
 }
 
+/** What `link` answers where the file system has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 /**
  * Makes a new journal at `path`: built whole under `<path>.creating` (schema and head, on disk),
  * then linked into place, which fails if a file appeared there meanwhile. A crash leaves no file
@@ -134,6 +137,11 @@ export function createJournalFile(path: string): void {
   }
   try {
     linkSync(building, path);
+  } catch (e) {
+    // A file system without hard links (vfat, some network mounts): moved into place instead. The
+    // writer lock is held and no file was there, so nothing can be replaced.
+    if (!NO_HARD_LINKS.has((e as NodeJS.ErrnoException).code ?? '') || existsSync(path)) throw e;
+    renameSync(building, path);
   } finally {
     rmSync(building, { force: true });
   }
