@@ -5,25 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
 import ccxt from 'ccxt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerError, type OrderRequest } from '../../src/index.js';
 import { CcxtBroker, classifyCcxtError } from '../../src/entries/adapters.js';
-import { API_KEY, API_SECRET, binanceUsdmAt, connectedVenue } from './connect.js';
+import { API_KEY, API_SECRET, binanceUsdmAt, venuesClosedAfterEach } from './connect.js';
 
 const BTC = 'BTC/USDT:USDT';
 const order = (clientOrderId: string, quantity = 0.01, side: 'buy' | 'sell' = 'buy'): OrderRequest => ({ clientOrderId, symbol: BTC, side, quantity, type: 'market' });
 const protection = (clientOrderId: string, quantity = 0.01) => ({ clientOrderId, symbol: BTC, side: 'buy' as const, quantity, stopLoss: 96_030.123, takeProfit: 98_940.77 });
 
-let closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers) await close();
-  closers = [];
-});
-const venue = async () => {
-  const v = await connectedVenue();
-  closers.push(v.close);
-  return v;
-};
+const venue = venuesClosedAfterEach();
 
 /** What a call threw, as Warden's statechart sees it. */
 async function thrown(p: Promise<unknown>): Promise<BrokerError> {

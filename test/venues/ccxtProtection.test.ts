@@ -1,21 +1,12 @@
 /** CcxtBroker's protective orders against the fake venue: late and overlapping requests, tick rounding. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../src/index.js';
-import { connectedVenue } from './connect.js';
+import { venuesClosedAfterEach } from './connect.js';
 
 const BTC = 'BTC/USDT:USDT';
 const protection = (clientOrderId: string, quantity: number, side: 'buy' | 'sell' = 'buy') => ({ clientOrderId, symbol: BTC, side, quantity, stopLoss: 96_030.1, takeProfit: 98_940.8 });
 
-let closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of closers) await close();
-  closers = [];
-});
-const venue = async () => {
-  const v = await connectedVenue();
-  closers.push(v.close);
-  return v;
-};
+const venue = venuesClosedAfterEach();
 
 type Fetch = (target: string | URL | Request, init?: RequestInit) => Promise<Response>;
 

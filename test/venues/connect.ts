@@ -1,6 +1,6 @@
 /** A real ccxt `binanceusdm` instance whose every API base URL points at a fake venue, and an engine on it. */
 import ccxt from 'ccxt';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createEngine, MemoryJournal, type ExecutionResult, type FrozenSnapshot } from '../../src/index.js';
 import { CcxtBroker } from '../../src/entries/adapters.js';
 import { VirtualClock } from '../../src/testing/index.js';
@@ -48,6 +48,23 @@ export async function connectedVenue(now?: () => number): Promise<{ fake: FakeBi
   const exchange = binanceUsdmAt(fake.url);
   const broker = new CcxtBroker({ exchange, ...(now ? { now } : {}) });
   return { fake, exchange, broker, close: () => fake.close() };
+}
+
+/**
+ * For a test file: `venue()` starts a fake venue and a CcxtBroker (as {@link connectedVenue}); every
+ * one started in a test is closed after it.
+ */
+export function venuesClosedAfterEach(): () => ReturnType<typeof connectedVenue> {
+  let closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers) await close();
+    closers = [];
+  });
+  return async () => {
+    const v = await connectedVenue();
+    closers.push(v.close);
+    return v;
+  };
 }
 
 /**
