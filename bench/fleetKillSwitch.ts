@@ -16,14 +16,18 @@
  * p99 ≤ 25 ms, the cold round p99 ≤ 100 ms, both as the median over runs). Nothing is asserted in
  * tests from these figures.
  *
- * The target configuration: the paper service pushes order reports (`GET /events`) and each engine
- * polls its working orders once a second as a backstop. Then `--poll-runs N` runs (default 1; 0 for
- * none) of the poll-only configuration, as before the venue pushed: every working order polled
- * every 100 ms (three engines with ten orders each: 300 requests a second to the paper service, on
- * the same cores). Its figures are printed and labelled; PASS/FAIL is the push configuration's.
+ * The target configuration: the paper service pushes order reports (`GET /events`), each engine
+ * polls its working orders once a second as a backstop and cancels them with the venue's batch
+ * cancel (`POST /orders/cancel`, one request for an engine's orders). Its runs alternate with
+ * `--single-runs N` runs (default `--runs`; 0 for none) of the same venue without its batch cancel
+ * (one request per order, as on OANDA's v20, which has none). Then `--poll-runs N` runs (default 1;
+ * 0 for none) of the poll-only configuration, as before the venue pushed: every working order
+ * polled every 100 ms (three engines with ten orders each: 300 requests a second to the paper
+ * service, on the same cores). Every configuration's figures are printed and labelled; PASS/FAIL
+ * is the target's, and the one-request-per-order venue's figure is printed against the same bar.
  */
 import { loadavg } from 'node:os';
-import { clusterSnapshot, startCluster } from '../scripts/cluster/cluster.js';
+import { clusterSnapshot, startCluster, type ClusterVenue } from '../scripts/cluster/cluster.js';
 import type { EngineEvent } from '../scripts/cluster/protocol.js';
 import { machine } from './util.js';
 
@@ -38,6 +42,8 @@ const arg = (name: string, fallback: number, least = 1) => {
 const RUNS = arg('runs', 3);
 /** Runs of the poll-only configuration, after the target's. */
 const POLL_RUNS = process.argv.includes('--poll-runs') ? arg('poll-runs', 1, 0) : 1;
+/** Runs of the pushing venue without a batch cancel, alternating with the target's. */
+const SINGLE_RUNS = process.argv.includes('--single-runs') ? arg('single-runs', 1, 0) : RUNS;
 /** Rounds per run, the cold first one included. */
 const ROUNDS = arg('rounds', 6);
 /** Targets on a quiet machine (ms): the other engines' orders, and the cold first round, p99. */
@@ -69,7 +75,7 @@ const STAGES = [
   ['heard → applied', 'the other engine\'s board and fan-out, its cancels requested'],
   ['  of which waiting for a core', 'runnable, not running: /proc/thread-self/schedstat, Linux only'],
   ['applied → each cancel requested', 'the adapter\'s cancelOrder called, per order'],
-  ['cancel requested → venue received it', 'HTTP to the paper service, per order'],
+  ['cancel requested → venue received it', 'HTTP to the paper service: a batch request per engine, or one per order'],
   ['command → venue, other engines', 'the figure against the target'],
 ] as const;
 type Stage = (typeof STAGES)[number][0];
@@ -89,8 +95,8 @@ interface Run {
   readonly roundP50: number[];
 }
 
-/** `push`: the venue pushes, engines poll once a second (the target); `poll`: every working order polled every 100 ms. */
-type Venue = 'push' | 'poll';
+/** `push`: the venue pushes, engines poll once a second, one batch cancel (the target); `push-single`: one cancel request per order; `poll`: every working order polled every 100 ms. */
+type Venue = ClusterVenue;
 
 async function run(index: number, venue: Venue): Promise<Run> {
   process.env.WARDEN_CLUSTER_TRACE = '1';
@@ -102,6 +108,12 @@ async function run(index: number, venue: Venue): Promise<Run> {
   broker.cancelOrder = (ref) => {
     if (!cancelled.has(ref.clientOrderId)) cancelled.set(ref.clientOrderId, hr());
     return cancel(ref);
+  };
+  const cancelBatch = broker.cancelOrders.bind(broker);
+  broker.cancelOrders = (refs) => {
+    const at = hr();
+    for (const ref of refs) if (!cancelled.has(ref.clientOrderId)) cancelled.set(ref.clientOrderId, at);
+    return cancelBatch(refs);
   };
   let into = result.stages;
   const add = (stage: Stage, x: number | undefined) => {
@@ -176,21 +188,34 @@ async function run(index: number, venue: Venue): Promise<Run> {
 }
 
 const LABEL: Record<Venue, string> = {
-  push: 'venue pushes order reports, engines poll once a second (the target configuration)',
+  push: 'venue pushes order reports, engines poll once a second and cancel with one batch request each (the target configuration)',
+  'push-single': 'the same venue without its batch cancel: one cancel request per order (as on OANDA v20), runs alternating with the target\'s',
   poll: 'poll-only: no pushes, every working order polled every 100 ms (300 requests a second on the same cores)',
 };
-console.log(`npm run bench:fleet on ${machine()}: ${RUNS} runs × ${ROUNDS} rounds (the first cold) with venue pushes, then ${POLL_RUNS} poll-only; ${ENGINES} engine processes, ${ORDERS_PER_ENGINE} working orders each; load average ${load()}`);
+console.log(`npm run bench:fleet on ${machine()}: ${RUNS} runs × ${ROUNDS} rounds (the first cold) with venue pushes and batch cancels, ${SINGLE_RUNS} alternating without batch cancels, then ${POLL_RUNS} poll-only; ${ENGINES} engine processes, ${ORDERS_PER_ENGINE} working orders each; load average ${load()}`);
 const startedAt = performance.now();
 
-/** Runs one configuration and prints its figures; answers the median over runs of the other engines' p99 and the cold p99. */
-async function measure(venue: Venue, count: number, first: number): Promise<{ p99: number; p50: number; cold: number }> {
-  console.log(`\n${LABEL[venue]}:`);
-  const runs: Run[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = await run(first + i, venue);
-    runs.push(r);
-    console.log(`  run ${i + 1}: other engines' orders ${summary(r.others)}; setter's own ${summary(r.own)}; cold round ${summary(r.cold)}; load average ${load()}`);
+type Figures = { p99: number; p50: number; cold: number };
+
+/** Runs `venues` in turn, run by run (`counts[v]` runs each), printing each run as it ends; answers each venue's runs. */
+async function alternate(counts: ReadonlyArray<readonly [Venue, number]>, first: number): Promise<Map<Venue, Run[]>> {
+  const byVenue = new Map<Venue, Run[]>(counts.map(([v]) => [v, []]));
+  let index = first;
+  for (let i = 0; i < Math.max(...counts.map(([, n]) => n)); i++) {
+    for (const [venue, n] of counts) {
+      if (i >= n) continue;
+      const r = await run(index++, venue);
+      byVenue.get(venue)!.push(r);
+      console.log(`  ${venue} run ${i + 1}: other engines' orders ${summary(r.others)}; setter's own ${summary(r.own)}; cold round ${summary(r.cold)}; load average ${load()}`);
+    }
   }
+  return byVenue;
+}
+
+/** Prints one configuration's figures over its runs; answers the median over runs of the other engines' p99 and p50 and the cold p99. */
+function report(venue: Venue, runs: readonly Run[]): Figures {
+  const count = runs.length;
+  console.log(`\n${LABEL[venue]}:`);
   const others = runs.flatMap((r) => r.others);
   console.log(`  kill switch set on one engine → cancel requested at the venue, over ${count} run${count === 1 ? '' : 's'}:`);
   console.log(`  the other engines' orders, p99 per run: ${spread(runs.map((r) => pct(r.others, 99)))}; p50 per run: ${spread(runs.map((r) => pct(r.others, 50)))}`);
@@ -220,13 +245,18 @@ async function measure(venue: Venue, count: number, first: number): Promise<{ p9
   return { p99: median(runs.map((r) => pct(r.others, 99))), p50: median(runs.map((r) => pct(r.others, 50))), cold: median(runs.map((r) => pct(r.cold, 99))) };
 }
 
-const target = await measure('push', RUNS, 0);
-const pollOnly = POLL_RUNS > 0 ? await measure('poll', POLL_RUNS, RUNS) : null;
+console.log('\nruns, the target configuration (push) alternating with one cancel request per order (push-single):');
+const pushRuns = await alternate([['push', RUNS], ['push-single', SINGLE_RUNS]], 0);
+const pollRuns = POLL_RUNS > 0 ? await alternate([['poll', POLL_RUNS]], RUNS + SINGLE_RUNS) : new Map<Venue, Run[]>();
+const target = report('push', pushRuns.get('push')!);
+const single = SINGLE_RUNS > 0 ? report('push-single', pushRuns.get('push-single')!) : null;
+const pollOnly = POLL_RUNS > 0 ? report('poll', pollRuns.get('poll')!) : null;
 const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
-console.log(`\n${pass(target.p99 <= TARGET_P99_MS)}  other engines' orders p99 ${ms(target.p99)} (median of runs; p50 ${ms(target.p50)}), venue pushes, target ≤ ${TARGET_P99_MS} ms on a quiet machine`);
-console.log(`${pass(target.cold <= TARGET_COLD_MS)}  cold first round p99 ${ms(target.cold)} (median of runs), venue pushes, target ≤ ${TARGET_COLD_MS} ms`);
-if (pollOnly !== null) {
-  const within = (x: number, limit: number) => (x <= limit ? `within the ${limit} ms target` : `over the ${limit} ms target`);
-  console.log(`poll-only (for comparison, not the target configuration): other engines' orders p99 ${ms(pollOnly.p99)} (${within(pollOnly.p99, TARGET_P99_MS)}), p50 ${ms(pollOnly.p50)}; cold round p99 ${ms(pollOnly.cold)} (${within(pollOnly.cold, TARGET_COLD_MS)})`);
-}
+console.log(`\n${pass(target.p99 <= TARGET_P99_MS)}  other engines' orders p99 ${ms(target.p99)} (median of runs; p50 ${ms(target.p50)}), venue pushes, batch cancel, target ≤ ${TARGET_P99_MS} ms on a quiet machine`);
+console.log(`${pass(target.cold <= TARGET_COLD_MS)}  cold first round p99 ${ms(target.cold)} (median of runs), venue pushes, batch cancel, target ≤ ${TARGET_COLD_MS} ms`);
+const within = (x: number, limit: number) => (x <= limit ? `within the ${limit} ms target` : `over the ${limit} ms target`);
+const compared = (what: string, f: Figures) =>
+  console.log(`${what}: other engines' orders p99 ${ms(f.p99)} (${within(f.p99, TARGET_P99_MS)}), p50 ${ms(f.p50)}; cold round p99 ${ms(f.cold)} (${within(f.cold, TARGET_COLD_MS)})`);
+if (single !== null) compared('one cancel request per order (a venue without a batch cancel, as OANDA v20)', single);
+if (pollOnly !== null) compared('poll-only (for comparison, not the target configuration)', pollOnly);
 console.log(`took ${((performance.now() - startedAt) / 1000).toFixed(0)} s; load average at the end ${load()} (${machine()}): figures taken on a loaded machine overstate every step`);

@@ -56,6 +56,9 @@ export interface EngineSpawnOptions {
   readonly ledger?: 'fleet' | 'engine';
 }
 
+/** How the engines reach the paper venue (`ClusterOptions.venue`). */
+export type ClusterVenue = 'push' | 'push-single' | 'poll';
+
 export interface ClusterOptions {
   readonly engines: number;
   readonly leaseTtlMs: number;
@@ -68,8 +71,13 @@ export interface ClusterOptions {
   readonly latencyMs?: number;
   /** Per engine (by index) of the first `engines`: its own database URL or clock skew. */
   readonly engineOptions?: (index: number, databaseUrl: string) => EngineSpawnOptions;
-  /** `push` (default): the venue pushes order reports, engines poll once a second; `poll`: no pushes, polls every 100 ms. */
-  readonly venue?: 'push' | 'poll';
+  /**
+   * `push` (default): the venue pushes order reports, engines poll once a second and cancel many
+   * orders with one batch request; `push-single`: the same with one cancel request per order (a
+   * venue without a batch cancel, as OANDA's v20); `poll`: no pushes, polls every 100 ms, one
+   * cancel request per order.
+   */
+  readonly venue?: ClusterVenue;
 }
 
 /** An approved snapshot valid for ten minutes from now (nothing depends on today's date). */

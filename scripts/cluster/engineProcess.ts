@@ -7,14 +7,17 @@
  * timers and PostgreSQL's `now()` are unaffected. With a durability, the broker declares it (as a
  * venue that keeps client order ids only among open orders would).
  * The paper service pushes order reports (`GET /events`) and the engine polls each working order
- * once a second as a backstop; with WARDEN_CLUSTER_VENUE=poll it reads no pushes and polls every
- * 100 ms, as before the venue pushed (300 requests a second from three engines with ten orders each).
+ * once a second as a backstop; a kill switch cancels its working orders with one batch request
+ * (`POST /orders/cancel`). With WARDEN_CLUSTER_VENUE=push-single it sends one cancel request per
+ * order, as on a venue without a batch cancel; with WARDEN_CLUSTER_VENUE=poll it reads no pushes,
+ * polls every 100 ms and cancels one order per request, as before the venue pushed (300 requests a
+ * second from three engines with ten orders each).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { createEngine, type BrokerAdapter, type Clock } from '../../src/index.js';
+import { createEngine, type BrokerAdapter, type Clock, type OrderRef } from '../../src/index.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { HttpBroker } from '../../src/entries/adapters.js';
 import { PostgresStore } from '../../src/entries/postgres.js';
@@ -44,8 +47,9 @@ const logger = pino(
     },
   },
 );
-const pollOnly = process.env.WARDEN_CLUSTER_VENUE === 'poll';
-const http = new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000, ...(pollOnly ? {} : { events: '/events' }) });
+const venue = process.env.WARDEN_CLUSTER_VENUE ?? 'push';
+const pollOnly = venue === 'poll';
+const http = new HttpBroker({ baseUrl: brokerUrl, timeoutMs: 2_000, ...(pollOnly ? {} : { events: '/events' }), ...(venue === 'push' ? { cancelBatch: '/orders/cancel' } : {}) });
 
 // With WARDEN_CLUSTER_TRACE=1 (npm run bench:fleet): each stage of a kill switch change, stamped
 // with the machine's monotonic clock (shared by every process), sent in a batch once the burst is over.
@@ -87,6 +91,15 @@ if (tracing) {
     trace({ stage: 'cancel_requested', clientOrderId: ref.clientOrderId });
     return cancel(ref);
   };
+  const cancelBatch = http.cancelOrders;
+  if (cancelBatch !== undefined) {
+    Object.assign(http, {
+      cancelOrders: (refs: readonly OrderRef[]) => {
+        for (const ref of refs) trace({ stage: 'cancel_requested', clientOrderId: ref.clientOrderId });
+        return cancelBatch(refs);
+      },
+    });
+  }
   // The order's submit answered: from here on (once taken in) its execution knows it works.
   const submit = http.submitOrder.bind(http);
   http.submitOrder = (req) =>
@@ -103,6 +116,7 @@ const broker: BrokerAdapter =
         clientOrderIdDurability: durability,
         submitOrder: (req) => http.submitOrder(req),
         cancelOrder: (ref) => http.cancelOrder(ref),
+        ...(http.cancelOrders ? { cancelOrders: (refs: readonly OrderRef[]) => http.cancelOrders!(refs) } : {}),
         getOrder: (ref) => http.getOrder(ref),
         getPosition: (symbol) => http.getPosition(symbol),
         placeProtection: (req) => http.placeProtection(req),

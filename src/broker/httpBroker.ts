@@ -11,6 +11,10 @@
  * With `events`, the broker's stream of order reports is read (httpEvents.ts) and the adapter has
  * `subscribe`: the engine learns fills and cancels when they happen and polls only as a backstop.
  * Without it the adapter has no `subscribe`, and the engine polls every working order.
+ *
+ * With `cancelBatch`, the broker's batch cancel is used and the adapter has `cancelOrders`: a kill
+ * switch then cancels an engine's working orders with one request (split in requests of
+ * `maxOrders`) instead of one request each.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -45,6 +49,28 @@ export interface HttpBrokerOptions {
    * createEngine({ broker, pollIntervalMs: 1_000 }); // fills pushed; a poll a second as the backstop
    */
   readonly events?: string | HttpEventsOptions;
+  /**
+   * The broker cancels many orders in one request at this path (as the paper service's
+   * `POST /orders/cancel`: `{ orders: [clientOrderId, …] }` → the OrderReport of each order it
+   * knows), or with these settings. The adapter then has `cancelOrders`; without it, it has none
+   * and the engine sends one `cancelOrder` per order.
+   *
+   * @example
+   * const broker = new HttpBroker({ baseUrl: service.url, events: '/events', cancelBatch: '/orders/cancel' });
+   */
+  readonly cancelBatch?: string | HttpCancelBatchOptions;
+}
+
+/**
+ * A broker's batch cancel: its path, and the most orders one request may name (default 100; the
+ * paper service takes up to 1,000). More orders than that go out as several requests at once.
+ *
+ * @example
+ * const options: HttpCancelBatchOptions = { path: '/orders/cancel', maxOrders: 10 };
+ */
+export interface HttpCancelBatchOptions {
+  readonly path: string;
+  readonly maxOrders?: number;
 }
 
 /**
@@ -66,6 +92,8 @@ export class HttpBroker implements BrokerAdapter {
   readonly #events: HttpEventStream | null;
   /** Present only with the `events` option: order reports as the broker pushes them. */
   declare readonly subscribe?: (listener: (report: OrderReport) => void) => () => void;
+  /** Present only with the `cancelBatch` option: many orders cancelled in one request. */
+  declare readonly cancelOrders?: (refs: readonly OrderRef[]) => Promise<readonly OrderReport[]>;
 
   constructor(options: HttpBrokerOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -79,6 +107,29 @@ export class HttpBroker implements BrokerAdapter {
     this.#events = events === undefined ? null : new HttpEventStream(this.baseUrl, this.#headers, events, this.timeoutMs);
     // An own property, so a host that copies the adapter's methods (or wraps it) keeps it bound.
     if (this.#events !== null) this.subscribe = this.#events.add.bind(this.#events);
+    const batch = typeof options.cancelBatch === 'string' ? { path: options.cancelBatch } : options.cancelBatch;
+    if (batch !== undefined) {
+      const maxOrders = batch.maxOrders ?? 100;
+      if (!Number.isInteger(maxOrders) || maxOrders < 1) throw new TypeError(`HttpBroker: cancelBatch.maxOrders must be a whole number ≥ 1, got ${String(batch.maxOrders)}`);
+      if (!batch.path.startsWith('/')) throw new TypeError(`HttpBroker: cancelBatch.path must start with '/', got '${batch.path}'`);
+      this.cancelOrders = (refs) => this.#cancelBatch(batch.path, maxOrders, refs);
+    }
+  }
+
+  /**
+   * One request per `maxOrders` orders, all sent at once. The answer is every report the broker
+   * gave; the orders of a request that failed are left out (for the engine: an unknown outcome,
+   * looked up). Only when every request failed does the call fail, with the first failure.
+   */
+  async #cancelBatch(path: string, maxOrders: number, refs: readonly OrderRef[]): Promise<readonly OrderReport[]> {
+    const requests: Promise<unknown>[] = [];
+    for (let i = 0; i < refs.length; i += maxOrders) requests.push(this.request('POST', path, { orders: refs.slice(i, i + maxOrders).map((r) => r.clientOrderId) }));
+    const answers = await Promise.allSettled(requests);
+    const reports: OrderReport[] = [];
+    for (const a of answers) if (a.status === 'fulfilled' && Array.isArray(a.value)) reports.push(...(a.value as OrderReport[]));
+    const failed = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failed !== undefined && answers.every((a) => a.status === 'rejected')) throw failed.reason;
+    return reports;
   }
 
   /** What the event stream did so far (`null` without `events`): connections, reports, unreadable lines skipped. */

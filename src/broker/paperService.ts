@@ -6,6 +6,9 @@
  *   POST /orders                 OrderRequest       → OrderReport
  *   GET  /orders/:id                                → OrderReport | 404
  *   POST /orders/:id/cancel                         → OrderReport | 404
+ *   POST /orders/cancel          { orders: [id…] }  → OrderReport[]: the venue's batch cancel, up
+ *                                                     to 1,000 orders; an order it does not know
+ *                                                     is left out of the answer
  *   GET  /positions/:symbol                         → PositionReport
  *   POST /protections            ProtectionRequest  → ProtectionReport
  *   GET  /health                                    → { ok: true }
@@ -73,6 +76,14 @@ const ProtectionRequestSchema = z.strictObject({
   takeProfit: z.number().finite().positive(),
 });
 
+/** The most orders one batch cancel names. */
+export const PAPER_CANCEL_BATCH_MAX = 1_000;
+
+/** A batch cancel: the client order ids, each as `POST /orders/:id/cancel` would take it. */
+const CancelBatchSchema = z.strictObject({
+  orders: z.array(z.string().min(1).max(64)).min(1).max(PAPER_CANCEL_BATCH_MAX),
+});
+
 /** A markets file for the paper venue: symbol → market. Anything else is refused, never guessed. */
 export const PaperMarketsSchema = z.record(
   SymbolSchema,
@@ -102,7 +113,7 @@ async function body(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new BrokerError('request body too large', { retryable: false, code: 'too_large' });
+    if (size > 128 * 1024) throw new BrokerError('request body too large', { retryable: false, code: 'too_large' });
     chunks.push(chunk as Buffer);
   }
   try {
@@ -140,14 +151,22 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
   persist();
 
   // Every order report, pushed to every open event stream: serialized once, written to each; a
-  // stream that cannot keep up is dropped (its client's polls see what it missed).
+  // stream that cannot keep up is dropped (its client's polls see what it missed). The reports of
+  // one synchronous stretch (a batch cancel's, say) leave as one write per stream, read by the
+  // client as one piece.
   const streams = new Set<ServerResponse>();
   const bound = options.eventBufferBytes ?? 1024 * 1024;
-  const write = (line: string) => {
+  let pending: string[] = [];
+  const flush = () => {
+    const text = pending.join('');
+    pending = [];
     for (const stream of streams) {
-      stream.write(line);
+      stream.write(text);
       if (stream.writableLength > bound) stream.destroy();
     }
+  };
+  const write = (line: string) => {
+    if (pending.push(line) === 1) process.nextTick(flush);
   };
   broker.subscribe((report) => {
     if (streams.size > 0) write(`${JSON.stringify(report)}\n`);
@@ -177,6 +196,10 @@ export async function startPaperService(options: PaperServiceOptions): Promise<P
         if (req.method === 'GET' && parts.length === 2 && parts[0] === 'orders') {
           const order = await broker.getOrder({ clientOrderId: parts[1]! });
           return order ? send(200, order) : send(404, { error: `unknown order ${parts[1]}`, code: 'unknown_order', retryable: false });
+        }
+        if (req.method === 'POST' && parts.length === 2 && parts[0] === 'orders' && parts[1] === 'cancel') {
+          const { orders } = valid(CancelBatchSchema, await body(req), 'batch cancel');
+          return send(200, await broker.cancelOrders(orders.map((clientOrderId) => ({ clientOrderId }))));
         }
         if (req.method === 'POST' && parts.length === 3 && parts[0] === 'orders' && parts[2] === 'cancel') return send(200, await broker.cancelOrder({ clientOrderId: parts[1]! }));
         if (req.method === 'GET' && parts.length === 2 && parts[0] === 'positions') return send(200, await broker.getPosition(parts[1]!));

@@ -7,7 +7,7 @@
  * import { CcxtBroker } from 'warden/adapters';
  * const broker = await CcxtBroker.create({ exchange: 'binanceusdm', apiKey, secret, sandbox: true });
  */
-export { HttpBroker, type HttpBrokerOptions } from '../broker/httpBroker.js';
+export { HttpBroker, type HttpBrokerOptions, type HttpCancelBatchOptions } from '../broker/httpBroker.js';
 export { startPaperService, type PaperService, type PaperServiceOptions } from '../broker/paperService.js';
 export * from '../broker/ccxt/index.js';
 export * from '../broker/oanda/index.js';

@@ -176,6 +176,26 @@ export function adapterConformance(options: AdapterConformanceOptions): Conforma
       c.assert(after.status === 'cancelled' && after.filledQuantity === 0, `cancel of a working order answered ${after.status} with ${after.filledQuantity}`);
       c.assert((await venue.netPosition()) === 0, 'a cancelled order left a position');
     }),
+    check('batch cancel (where the adapter offers cancelOrders): a working order cancelled, a filled one answers its fill, an order never sent is never "cancelled"', ['restNextOrder'], async (c) => {
+      if (typeof c.broker.cancelOrders !== 'function') return 'the adapter offers no cancelOrders';
+      const filled = nextId('bxf');
+      await c.broker.submitOrder(order(filled));
+      await c.filled(filled);
+      const working = nextId('bxw');
+      await venue.restNextOrder!();
+      await c.broker.submitOrder(order(working));
+      const never = nextId('bxn');
+      const answer = await c.broker.cancelOrders([ref(working), ref(filled), ref(never)]);
+      c.assert(Array.isArray(answer), `cancelOrders answered ${JSON.stringify(answer)}, not a list`);
+      const of = (id: string) => answer.filter((r) => (r as { clientOrderId?: unknown } | null)?.clientOrderId === id);
+      c.assert(of(working).length === 1 && of(filled).length === 1, `the answer names the working order ${of(working).length} times and the filled one ${of(filled).length} times`);
+      const w = c.report(of(working)[0], working);
+      c.assert(w.status === 'cancelled' && w.filledQuantity === 0, `the working order was answered ${w.status} with ${w.filledQuantity}`);
+      const f = c.report(of(filled)[0], filled);
+      c.assert(f.status === 'filled' && f.filledQuantity === venue.quantity, `the filled order was answered ${f.status} with ${f.filledQuantity}`);
+      c.assert(of(never).every((r) => (r as { status?: unknown }).status !== 'cancelled' && (r as { status?: unknown }).status !== 'filled'), `an order never sent was answered ${JSON.stringify(of(never))}`);
+      c.assert((await venue.netPosition()) === venue.quantity, 'the venue holds more or less than the filled order');
+    }),
     check('protection: placed for the fill at the levels asked (within a tick), idempotently, and read back from the position', [], async (c) => {
       const id = nextId('prot');
       await c.broker.submitOrder(order(id));

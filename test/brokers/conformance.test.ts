@@ -4,7 +4,7 @@
  * OandaBroker over the offline v20 venue.
  */
 import { describe, expect, it } from 'vitest';
-import { BrokerError, PaperBroker, type BrokerAdapter } from '../../src/index.js';
+import { BrokerError, PaperBroker, type BrokerAdapter, type PaperMarket } from '../../src/index.js';
 import { CcxtBroker, HttpBroker, OandaBroker, startPaperService, type PaperService } from '../../src/entries/adapters.js';
 import { adapterConformance, registerAdapterConformance, type ConformanceVenue } from '../../src/testing/index.js';
 import { proBinanceUsdmAt } from '../venues/connect.js';
@@ -12,34 +12,72 @@ import { FakeBinanceUsdm } from '../venues/fakeBinanceUsdm.js';
 import { API_KEY, API_SECRET } from '../venues/connect.js';
 import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from '../venues/oandaVenue.js';
 
-const markets = { EURUSD: { price: 1.1, fillAfterMs: 0, slippageBps: 0 } };
+const market: PaperMarket = { price: 1.1, fillAfterMs: 0, slippageBps: 0 };
+const markets = { EURUSD: market };
+
+/**
+ * The paper venue's hook for a resting order: its next order meets no liquidity. PaperBroker reads
+ * its markets when an order comes, so the entry is swapped for that one order.
+ */
+const restNext = (broker: () => PaperBroker, live: Record<string, PaperMarket>) => () => {
+  const b = broker();
+  const submit = b.submitOrder.bind(b);
+  live.EURUSD = { price: market.price, noLiquidity: true };
+  b.submitOrder = async (req) => {
+    b.submitOrder = submit;
+    try {
+      return await submit(req);
+    } finally {
+      live.EURUSD = market;
+    }
+  };
+};
 
 // PaperBroker: one in-process venue per check.
-let paper = new PaperBroker({ latencyMs: [0, 0], markets });
+const paperMarkets: Record<string, PaperMarket> = { ...markets };
+let paper = new PaperBroker({ latencyMs: [0, 0], markets: paperMarkets });
 registerAdapterConformance({ describe, it }, 'PaperBroker', {
   makeBroker: () => paper,
   venue: {
     symbol: 'EURUSD',
     quantity: 1000,
     reset: () => {
-      paper = new PaperBroker({ latencyMs: [0, 0], markets });
+      paper = new PaperBroker({ latencyMs: [0, 0], markets: paperMarkets });
     },
     netPosition: () => paper.venue.position('EURUSD').quantity,
+    restNextOrder: restNext(() => paper, paperMarkets),
   },
 });
 
 // HttpBroker: the paper venue as a service on loopback, a new HttpBroker for each "process".
 let service: PaperService | null = null;
+const serviceMarkets: Record<string, PaperMarket> = { ...markets };
 registerAdapterConformance({ describe, it }, 'HttpBroker', {
   makeBroker: () => new HttpBroker({ baseUrl: service!.url, timeoutMs: 2_000 }),
   venue: {
     symbol: 'EURUSD',
     quantity: 1000,
     reset: async () => {
-      service = await startPaperService({ port: 0, latencyMs: [0, 0], markets });
+      service = await startPaperService({ port: 0, latencyMs: [0, 0], markets: serviceMarkets });
     },
     release: () => service?.close(),
     netPosition: () => service!.broker.venue.position('EURUSD').quantity,
+    restNextOrder: restNext(() => service!.broker, serviceMarkets),
+  },
+});
+
+// The same service with its batch cancel (`POST /orders/cancel`), as the cluster's engines use it.
+registerAdapterConformance({ describe, it }, 'HttpBroker with batch cancel', {
+  makeBroker: () => new HttpBroker({ baseUrl: service!.url, timeoutMs: 2_000, cancelBatch: { path: '/orders/cancel', maxOrders: 2 } }),
+  venue: {
+    symbol: 'EURUSD',
+    quantity: 1000,
+    reset: async () => {
+      service = await startPaperService({ port: 0, latencyMs: [0, 0], markets: serviceMarkets });
+    },
+    release: () => service?.close(),
+    netPosition: () => service!.broker.venue.position('EURUSD').quantity,
+    restNextOrder: restNext(() => service!.broker, serviceMarkets),
   },
 });
 

@@ -34,6 +34,12 @@ beforeAll(async () => {
     cancels.push({ clientOrderId: ref.clientOrderId, at: Date.now() });
     return cancel(ref);
   };
+  // The engines cancel through the venue's batch cancel (one request for all their orders).
+  const cancelBatch = broker.cancelOrders.bind(broker);
+  broker.cancelOrders = (refs) => {
+    for (const ref of refs) cancels.push({ clientOrderId: ref.clientOrderId, at: Date.now() });
+    return cancelBatch(refs);
+  };
 }, 60_000);
 
 afterAll(async () => cluster?.stop(), 60_000);
