@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerError, type OrderReport, type OrderRequest } from '../../src/index.js';
 import { OandaBroker, type OandaBrokerOptions } from '../../src/entries/adapters.js';
-import { fillPrice } from '../../src/broker/oanda/mapping.js';
+import { fillPrice, StreamedOrders } from '../../src/broker/oanda/mapping.js';
 import { OandaVenue, VENUE_ACCOUNT, VENUE_TOKEN } from './oandaVenue.js';
 
 let opened: { venue: OandaVenue; brokers: OandaBroker[] }[] = [];
@@ -110,6 +110,40 @@ describe('OandaBroker: orders', () => {
     expect(await broker.getOrder({ clientOrderId: 'wd-r1' })).toMatchObject({ status: 'rejected' });
   });
 
+  it('a 400 that v20 answers without a reject transaction is definitive too: the order is then known as rejected, never "not visible yet"', async () => {
+    const { venue, broker } = await setup();
+    venue.failNext('POST', '/orders', '400');
+    const e = await thrown(broker.submitOrder(order('wd-r2')));
+    expect(e).toMatchObject({ retryable: false, code: 'INVALID_PARAMETER' });
+    // At once, inside the look-up grace: reconciliation's look-up must not read v20's NO_SUCH_ORDER as lag.
+    expect(await broker.getOrder({ clientOrderId: 'wd-r2' })).toMatchObject({ status: 'rejected', filledQuantity: 0 });
+  });
+
+  it('a failure reading the instruments (read before any order) is not_sent: nothing left, so the engine may send within the window', async () => {
+    const { venue, broker } = await setup();
+    venue.failNext('GET', '/instruments', '503');
+    const e = await thrown(broker.submitOrder(order('wd-i1')));
+    expect(e).toMatchObject({ retryable: true, code: 'not_sent' });
+    expect(e.message).toMatch(/reading the instruments failed first/);
+    expect(posts(venue)).toHaveLength(0);
+    // The next send reads them again and goes out.
+    expect(await broker.submitOrder(order('wd-i1'))).toMatchObject({ status: 'filled' });
+    expect(posts(venue)).toHaveLength(1);
+  });
+
+  it('an approved stop distance under one tick is refused before anything is sent: no stop could be placed as approved', async () => {
+    const { venue, broker } = await setup({ instruments: { US500: 'SPX500_USD' } });
+    // SPX500_USD's tick is 0.1; an offset of -0.00001 of 5,600 is 0.056.
+    const tiny = order('wd-s1', { symbol: 'US500', quantity: 1, protectOnFill: { referencePrice: 5600, slOffsetPct: -0.00001, tpOffsetPct: 0.01 } });
+    const e = await thrown(broker.submitOrder(tiny));
+    expect(e).toMatchObject({ retryable: false, code: 'InvalidStopDistance' });
+    expect(e.message).toMatch(/approved stop distance 0\.056 is under one tick of SPX500_USD \(0\.1\)/);
+    expect(posts(venue)).toHaveLength(0);
+    // One tick exactly is placed as approved.
+    await broker.submitOrder(order('wd-s2', { symbol: 'US500', quantity: 1, protectOnFill: { referencePrice: 5600, slOffsetPct: -0.1 / 5600, tpOffsetPct: 0.01 } }));
+    expect(sentOrder(venue).stopLossOnFill).toEqual({ distance: '0.1', timeInForce: 'GTC' });
+  });
+
   it('429 and 503 are unknown outcomes; a cut connection after the venue acted too, and the look-up adopts the order', async () => {
     const { venue, broker } = await setup();
     venue.failNext('POST', '/orders', '429');
@@ -143,8 +177,10 @@ describe('OandaBroker: orders', () => {
   it('a wrong token is a definitive refusal (401)', async () => {
     const { make } = await setup();
     const e = await thrown(make({ token: 'wrong' }).submitOrder(order('wd-w1')));
-    expect(e.retryable).toBe(true); // instruments are read first: an unanswerable read is not a refusal of the order
-    expect(e.code).toBe('http_401');
+    // Instruments are read first: an unanswerable read is not a refusal of the order, and no order was sent.
+    expect(e.retryable).toBe(true);
+    expect(e.code).toBe('not_sent');
+    expect(e.message).toMatch(/reading the instruments failed first.*401/);
   });
 });
 
@@ -301,6 +337,38 @@ describe('OandaBroker: the transactions stream', () => {
     venue.heartbeat();
     await until(() => seen.some((r) => r.clientOrderId === 'wd-hb1'), 'gap fill after heartbeat');
     expect(seen[0]).toMatchObject({ status: 'cancelled', reason: 'MARKET_HALTED' });
+  });
+});
+
+describe('OandaBroker: the stream never ends an order for what happened to another request under its id', () => {
+  const created = { id: '6', type: 'MARKET_ORDER', instrument: 'EUR_USD', units: '1000', clientExtensions: { id: 'wd-d1' } };
+  const sent = () => 1_000;
+
+  it('a MARKET_ORDER_REJECT for a second request (CLIENT_ORDER_ID_ALREADY_EXISTS) is not the pending order\'s end; the order\'s own fill still is a fill', () => {
+    const streamed = new StreamedOrders(100);
+    expect(streamed.report(created, sent)).toBeNull();
+    expect(streamed.report({ id: '7', type: 'MARKET_ORDER_REJECT', rejectReason: 'CLIENT_ORDER_ID_ALREADY_EXISTS', clientExtensions: { id: 'wd-d1' } }, sent)).toBeNull();
+    // Any other reason for a request under an id whose order exists is about that request too.
+    expect(streamed.report({ id: '8', type: 'MARKET_ORDER_REJECT', rejectReason: 'INSUFFICIENT_MARGIN', clientExtensions: { id: 'wd-d1' } }, sent)).toBeNull();
+    expect(streamed.report({ id: '9', type: 'ORDER_FILL', orderID: '6', clientOrderID: 'wd-d1', instrument: 'EUR_USD', units: '1000', price: '1.1' }, sent)).toMatchObject({ status: 'filled', filledQuantity: 1000 });
+  });
+
+  it('a reject for an id with no order is that order\'s refusal', () => {
+    const streamed = new StreamedOrders(100);
+    expect(streamed.report({ id: '7', type: 'MARKET_ORDER_REJECT', rejectReason: 'INSUFFICIENT_MARGIN', clientExtensions: { id: 'wd-d2' } }, sent)).toMatchObject({ clientOrderId: 'wd-d2', status: 'rejected', reason: 'INSUFFICIENT_MARGIN' });
+  });
+
+  it('an ORDER_CANCEL of another order under the id, or for a taken trade id, is not this order\'s; its own cancel is', () => {
+    const streamed = new StreamedOrders(100);
+    streamed.report(created, sent);
+    expect(streamed.report({ id: '10', type: 'ORDER_CANCEL', orderID: '9', clientOrderID: 'wd-d1', reason: 'CLIENT_REQUEST' }, sent)).toBeNull();
+    expect(streamed.report({ id: '11', type: 'ORDER_CANCEL', orderID: '6', clientOrderID: 'wd-d1', reason: 'CLIENT_TRADE_ID_ALREADY_EXISTS' }, sent)).toBeNull();
+    expect(streamed.report({ id: '12', type: 'ORDER_CANCEL', orderID: '6', clientOrderID: 'wd-d1', reason: 'CLIENT_REQUEST' }, sent)).toMatchObject({ status: 'cancelled', brokerOrderId: '6' });
+    // An order known from a look-up (created before this stream) is matched by the id the look-up read.
+    const later = new StreamedOrders(100);
+    later.noteOrdered('wd-d3', 1_000, '20');
+    expect(later.report({ id: '22', type: 'ORDER_CANCEL', orderID: '21', clientOrderID: 'wd-d3', reason: 'CLIENT_REQUEST' }, sent)).toBeNull();
+    expect(later.report({ id: '23', type: 'MARKET_ORDER_REJECT', rejectReason: 'INSUFFICIENT_MARGIN', clientExtensions: { id: 'wd-d3' } }, sent)).toBeNull();
   });
 });
 

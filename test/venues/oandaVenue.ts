@@ -97,6 +97,9 @@ export interface OandaVenueInstrument {
   price: number;
 }
 
+/** A fault the next matching request meets instead of its answer. */
+export type OandaFault = '429' | 'hang' | '503' | '400';
+
 /** How the next order create is answered. */
 export type OandaOrderScript =
   | { readonly kind: 'fill'; readonly price?: number }
@@ -190,7 +193,7 @@ export class OandaVenue {
   readonly #orders = new Map<string, VenueOrder>();
   readonly #trades = new Map<string, VenueTrade>();
   readonly #scripts: OandaOrderScript[] = [];
-  readonly #faults: { method: string; pathIncludes: string; fault: '429' | 'hang' | '503' }[] = [];
+  readonly #faults: { method: string; pathIncludes: string; fault: OandaFault }[] = [];
   readonly #streams = new Set<ServerResponse>();
   readonly #hung = new Set<ServerResponse>();
   #nextId = 100;
@@ -219,7 +222,7 @@ export class OandaVenue {
   }
 
   /** The next request matching `method` and a path part fails this way. */
-  failNext(method: string, pathIncludes: string, fault: '429' | 'hang' | '503'): this {
+  failNext(method: string, pathIncludes: string, fault: OandaFault): this {
     this.#faults.push({ method, pathIncludes, fault });
     return this;
   }
@@ -354,6 +357,8 @@ export class OandaVenue {
       const [f] = this.#faults.splice(fault, 1);
       if (f!.fault === 'hang') return void this.#hung.add(res);
       if (f!.fault === '429') return this.#send(res, null, 429, { errorMessage: 'Requests are being rate limited' });
+      // A request v20 refuses before making any transaction: no reject transaction in the body.
+      if (f!.fault === '400') return this.#send(res, null, 400, { errorCode: 'INVALID_PARAMETER', errorMessage: 'Invalid value specified for \'units\'' });
       return this.#send(res, null, 503, { errorMessage: 'Service Unavailable' });
     }
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);

@@ -103,6 +103,13 @@ export function networkFailure(what: string, e: unknown, limitMs: number): Broke
  * process sent): a fill of fewer units is partial, and so is one whose order's units are unknown. An IOC order's rest is cancelled in the fill's
  * batch; the cancel then reports what filled before it, never zero.
  *
+ * A reject or a cancel carrying a client id ends that id's order only when it is about that order:
+ * v20 refuses a second request for an id still pending (`CLIENT_ORDER_ID_ALREADY_EXISTS`, with a
+ * `MARKET_ORDER_REJECT` naming the id) and cancels a second order whose trade id is taken
+ * (`CLIENT_TRADE_ID_ALREADY_EXISTS`); neither says anything of the order already there. So a reject
+ * for an id whose order was created, a cancel of another order than the one created under the id,
+ * and a cancel for a taken trade id are not reports (a look-up says how the order stands).
+ *
  * @example
  * const streamed = new StreamedOrders(50_000);
  * streamed.report({ id: '7', type: 'ORDER_FILL', orderID: '6', clientOrderID: 'wd-1', instrument: 'EUR_USD', units: '500' }, () => 1_000);
@@ -112,6 +119,8 @@ export class StreamedOrders {
   readonly #limit: number;
   /** Units of entry orders seen on the stream, by client id. */
   readonly #ordered = new Map<string, number>();
+  /** The order created under each client id, as the stream or a look-up named it. */
+  readonly #orderIds = new Map<string, string>();
   /** Fills seen on the stream, by order id. */
   readonly #fills = new Map<string, OrderFillTransaction>();
 
@@ -125,6 +134,8 @@ export class StreamedOrders {
       const id = (t as { clientExtensions?: { id?: unknown } }).clientExtensions?.id;
       const units = Math.abs(Number((t as { units?: unknown }).units));
       if (typeof id === 'string' && units > 0) this.#remember(this.#ordered, id, units);
+      const orderId = (t as { id?: unknown }).id;
+      if (typeof id === 'string' && typeof orderId === 'string') this.#remember(this.#orderIds, id, orderId);
       return null;
     }
     if (t.type === 'ORDER_FILL') {
@@ -132,6 +143,7 @@ export class StreamedOrders {
       if (!fill.success || fill.data.clientOrderID === undefined) return null;
       this.#remember(this.#fills, fill.data.orderID, fill.data);
       const id = fill.data.clientOrderID;
+      if (!this.#orderIds.has(id)) this.#remember(this.#orderIds, id, fill.data.orderID);
       const ordered = this.#ordered.get(id) ?? sentQuantity(id);
       // The create came before this stream (another process sent it): a fill of unknown share is
       // never called complete; the look-up, or the cancel of an IOC rest, says how it ended.
@@ -141,6 +153,9 @@ export class StreamedOrders {
     if (t.type === 'ORDER_CANCEL') {
       const cancel = OrderCancelTransactionSchema.safeParse(t);
       if (!cancel.success || cancel.data.clientOrderID === undefined) return null;
+      // Another order under the same id (a second request's), or one cancelled because the trade id is taken: not this order's end.
+      const created = this.#orderIds.get(cancel.data.clientOrderID);
+      if ((created !== undefined && created !== cancel.data.orderID) || cancel.data.reason === 'CLIENT_TRADE_ID_ALREADY_EXISTS') return null;
       // A cancelled stop or take profit is not an entry order; only entries carry Warden's ids unsuffixed.
       const fill = this.#fills.get(cancel.data.orderID);
       return {
@@ -156,14 +171,17 @@ export class StreamedOrders {
       const id = (t as { clientExtensions?: { id?: unknown } }).clientExtensions?.id;
       if (typeof id !== 'string') return null;
       const reason = (t as { rejectReason?: unknown }).rejectReason;
+      // The refusal of a second request for an id whose order exists: about the request, not the order.
+      if (reason === 'CLIENT_ORDER_ID_ALREADY_EXISTS' || this.#orderIds.has(id) || this.#ordered.has(id)) return null;
       return { clientOrderId: id, brokerOrderId: null, status: 'rejected', filledQuantity: 0, averageFillPrice: null, ...(typeof reason === 'string' ? { reason } : {}) };
     }
     return null;
   }
 
-  /** The order's units, as a look-up read them: later streamed fills are measured against them. */
-  noteOrdered(clientOrderId: string, units: number): void {
+  /** The order's units and id, as a look-up read them: later streamed fills are measured against them, and only its own cancel ends it. */
+  noteOrdered(clientOrderId: string, units: number, orderId?: string): void {
     if (units > 0) this.#remember(this.#ordered, clientOrderId, units);
+    if (orderId !== undefined) this.#remember(this.#orderIds, clientOrderId, orderId);
   }
 
   #remember<V>(map: Map<string, V>, key: string, value: V): void {

@@ -120,7 +120,11 @@ export class OandaBroker implements BrokerAdapter {
   // ---- the contract
 
   async submitOrder(req: OrderRequest): Promise<OrderReport> {
-    const instrument = await this.#instrument(req.symbol);
+    const instrument = await this.#instrument(req.symbol).catch((e: unknown) => {
+      // The instruments are read before the order (once a process): a failure there sent no order.
+      if (e instanceof BrokerError && e.retryable) throw new BrokerError(`${this.name}: the order was not sent: reading the instruments failed first (${e.message})`, { retryable: true, code: 'not_sent', cause: e });
+      throw e;
+    });
     const units = unitsOnStep(req.symbol, req.quantity, instrument);
     const ref = { clientOrderId: req.clientOrderId, symbol: req.symbol };
     // OANDA forgets an id once its order is no longer pending: never send one twice unlooked.
@@ -140,8 +144,13 @@ export class OandaBroker implements BrokerAdapter {
     const protect = req.protectOnFill;
     if (protect) {
       const tick = 10 ** -instrument.displayPrecision;
-      // Rounded down to the tick (never a wider stop than approved), and at least one tick.
-      const distance = Math.max(tick, Number(onTick(Math.abs(protect.slOffsetPct) * protect.referencePrice, instrument.displayPrecision, Math.floor)));
+      // Rounded down to the tick: never a wider stop than approved. Under one tick, no stop can be
+      // set as approved (the fill would be protected wider, or at its own price): refused unsent.
+      const approved = Math.abs(protect.slOffsetPct) * protect.referencePrice;
+      const distance = Number(onTick(approved, instrument.displayPrecision, Math.floor));
+      if (!(distance >= tick - tick * 1e-9)) {
+        throw new BrokerError(`${this.name}: the approved stop distance ${Number(approved.toPrecision(6))} is under one tick of ${instrument.name} (${tick.toFixed(instrument.displayPrecision)}): no stop can be placed as approved; nothing was sent`, { retryable: false, code: 'InvalidStopDistance' });
+      }
       order.stopLossOnFill = { distance: distance.toFixed(instrument.displayPrecision), timeInForce: 'GTC' };
     }
     // The engine's collar (req.priceBound) and this adapter's own: the stricter one bounds the fill.
@@ -153,6 +162,7 @@ export class OandaBroker implements BrokerAdapter {
     if (answer.status === 201) {
       const created = this.#rest.parse(CreateOrderCreatedSchema, answer.json, 'order create answer');
       const { orderFillTransaction: fill, orderCancelTransaction: cancel } = created;
+      this.#streamed.noteOrdered(req.clientOrderId, req.quantity, created.orderCreateTransaction.id);
       // IOC: what filled, and the rest cancelled in the same batch. The order is over either way.
       if (cancel) return { clientOrderId: req.clientOrderId, brokerOrderId: cancel.orderID, status: 'cancelled', filledQuantity: fill ? Math.abs(Number(fill.units)) : 0, averageFillPrice: fill ? fillPrice(fill) : null, reason: cancel.reason ?? 'cancelled by OANDA' };
       if (fill) return fillReport(req.clientOrderId, fill, req.quantity);
@@ -166,7 +176,9 @@ export class OandaBroker implements BrokerAdapter {
       throw new BrokerError(`${this.name}: CLIENT_ORDER_ID_ALREADY_EXISTS for ${req.clientOrderId}, and the order is not visible yet`, { retryable: true, code: 'CLIENT_ORDER_ID_ALREADY_EXISTS' });
     }
     const failure = this.#rest.failure('POST', '/orders', answer.status, error);
-    if (!failure.retryable && error?.orderRejectTransaction) {
+    // A definitive refusal, with a reject transaction or not (a request v20 did not accept at all:
+    // INVALID_PARAMETER, an account it refuses): no order was made under the id.
+    if (!failure.retryable) {
       this.#rejected.set(req.clientOrderId, { clientOrderId: req.clientOrderId, brokerOrderId: null, status: 'rejected', filledQuantity: 0, averageFillPrice: null, reason: failure.message });
     }
     throw failure;
@@ -207,7 +219,7 @@ export class OandaBroker implements BrokerAdapter {
       throw new BrokerError(`${this.name}: asked for ${ref.clientOrderId}, OANDA answered about ${order.clientExtensions.id}`, { retryable: true, code: 'wrong_order' });
     }
     const ordered = order.units === undefined ? undefined : Math.abs(Number(order.units));
-    if (ordered !== undefined) this.#streamed.noteOrdered(ref.clientOrderId, ordered);
+    if (ordered !== undefined) this.#streamed.noteOrdered(ref.clientOrderId, ordered, order.id);
     const base = { clientOrderId: ref.clientOrderId, brokerOrderId: order.id };
     const fill = order.fillingTransactionID ? await this.#rest.fillTransaction(order.fillingTransactionID) : null;
     // The fill must be this order's too: another order's units and price are never taken as ours.
