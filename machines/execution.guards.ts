@@ -87,6 +87,12 @@ export const executionGuards = {
     /** Rule 3 DURING, the region rule of `live.trading` (see {@link killSwitchStopsTrading}). */
     killSwitchStopsTrading: ({ context }: On) => killSwitchStopsTrading(context),
     orderStillWorking: ({ context }: On) => context.order !== null && !isTerminalStatus(context.order.status),
+    /** Rule 4's window is still open, as the clock was last read (the watch after a cancel lasts until it closes). */
+    windowOpen: ({ context }: On) => context.deadline !== null && !context.deadline.passed && context.facts.now < context.deadline.at,
+    /** A send no answer confirmed or ruled out: the order may exist, or appear (rule 3 after, rule 4). */
+    sendOutcomeUncertain: ({ context }: On) => context.send.outcomeUncertain,
+    /** The broker has told of the order (an answer, a look-up or a push): it exists. */
+    orderKnown: ({ context }: On) => context.order !== null,
     cancelAttemptsLeft: ({ context }: On) => context.cancel.attempts < MAX_CANCEL_ATTEMPTS,
     // --- after the order
     anyQuantityFilled: ({ context }: On) => (context.order?.filledQuantity ?? 0) > 0,

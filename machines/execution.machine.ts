@@ -411,6 +411,7 @@ export const executionMachine = setup({
               },
             },
             confirming: {
+              entry: 'readClock',
               invoke: {
                 id: 'confirmOrder',
                 src: 'lookupOrder',
@@ -421,6 +422,10 @@ export const executionMachine = setup({
                     target: 'checkingFinal',
                     actions: [...merge<{ output: unknown }>(({ event }) => event.output), 'markOutcomeKnown'],
                   },
+                  // Rule 3 after a send no answer confirmed: "not there" may be "not there yet" (the
+                  // request still on its way, or acted on late). Keep looking until the deadline; an
+                  // order that shows up is cancelled if it works, protected if it filled (rule 4).
+                  { guard: and(['sendOutcomeUncertain', 'windowOpen']), target: 'watching' },
                   { target: '#execution.live.assessing' },
                 ],
                 onError: [{ guard: 'cancelAttemptsLeft', target: 'cancelPause' }, { target: '#execution.live.assessing', actions: 'markOutcomeUncertain' }],
@@ -430,6 +435,12 @@ export const executionMachine = setup({
               always: [{ guard: and(['orderStillWorking', 'cancelAttemptsLeft']), target: 'cancelPause' }, { target: '#execution.live.assessing' }],
             },
             cancelPause: { entry: { type: 'startPause', params: { kind: 'cancel', attempts: 0 } }, after: { cancelRetryDelay: 'cancelling' } },
+            watching: {
+              entry: { type: 'startPause', params: ({ context }) => ({ kind: 'retry' as const, attempts: context.send.attempts }) },
+              // A report of the order (pushed, or a poll's) is acted on at once.
+              always: { guard: 'orderKnown', target: 'checkingFinal', actions: 'markOutcomeKnown' },
+              after: { retryBackoff: 'confirming' },
+            },
           },
         },
 

@@ -79,10 +79,11 @@ export function eventsFor(snap: ModelSnapshot, limitFacts: readonly LimitFacts[]
   const retryDue = c.protection.kind === 'failed' && c.protection.retrying;
   if (at('trading') && !c.deadline?.passed && c.protection.kind !== 'planned' && !retryDue) events.push(after('hardTimeout', 'execution.live.trading'));
   if (at('cancelPause') && !retryDue) events.push(after('cancelRetryDelay', 'execution.live.stopping.cancelPause'));
+  if (at('watching') && !retryDue) events.push(after('retryBackoff', 'execution.live.stopping.watching'));
   if (at('protectionPause')) events.push(after('protectionRetryDelay', 'execution.live.protectionPause'));
   // Fills arrive by push while the order can still fill: before the answer, while working, while stopping.
-  // …and while its outcome is unknown (looking up, pausing, about to resend), where a push proves it exists.
-  if (open && at('submitting', 'working', 'cancelling', 'confirming', 'lookingUp', 'lookupPause', 'retryPause')) {
+  // …and while its outcome is unknown (looking up, pausing, about to resend, watching after a cancel), where a push proves it exists.
+  if (open && at('submitting', 'working', 'cancelling', 'confirming', 'lookingUp', 'lookupPause', 'retryPause', 'watching')) {
     if (filled === 0) events.push({ type: 'ORDER_UPDATE', report: report('partially_filled', size / 2, PARTIAL_PRICE) });
     events.push({ type: 'ORDER_UPDATE', report: report('filled', size, FILL_PRICE) });
     if (c.order !== null) events.push({ type: 'ORDER_UPDATE', report: report('cancelled', filled, price) });

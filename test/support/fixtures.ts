@@ -1,4 +1,4 @@
-import { createEngine, freezeSnapshot, type EngineOptions, type FrozenSnapshot, type SnapshotFields } from '../../src/index.js';
+import { createEngine, freezeSnapshot, type ClientOrderIdDurability, type EngineOptions, type FrozenSnapshot, type SnapshotFields } from '../../src/index.js';
 import { ScriptedBroker, VirtualClock } from '../../src/testing/index.js';
 import { pino } from 'pino';
 import { checkInvariants } from './invariants.js';
@@ -40,9 +40,9 @@ export function capturingLogger() {
 }
 
 /** A virtual clock, a scripted broker on it, and an engine on both. */
-export function harness(options: { push?: boolean; latencyMs?: number; pollIntervalMs?: number; engine?: Partial<EngineOptions> } = {}) {
+export function harness(options: { push?: boolean; latencyMs?: number; pollIntervalMs?: number; durability?: ClientOrderIdDurability; engine?: Partial<EngineOptions> } = {}) {
   const clock = new VirtualClock(T0);
-  const broker = new ScriptedBroker({ clock, latencyMs: options.latencyMs ?? 10, push: options.push ?? true });
+  const broker = new ScriptedBroker({ clock, latencyMs: options.latencyMs ?? 10, push: options.push ?? true, ...(options.durability ? { clientOrderIdDurability: options.durability } : {}) });
   const engine = createEngine({ broker, clock, logger: silentLogger(), pollIntervalMs: options.pollIntervalMs ?? 500, ...options.engine });
   /** Fill the whole order `afterMs` after the venue accepts it. */
   const fillOnAccept = (afterMs: number, price: number, quantity?: number) =>
