@@ -252,6 +252,17 @@ describe('OandaBroker: protection and positions', () => {
     expect(await broker.getPosition('EURUSD')).toEqual({ symbol: 'EURUSD', quantity: 1000, averagePrice: 1.1, stopLoss: 1.089, takeProfit: 1.122 });
   });
 
+  it('a 200 whose new stop v20 cancelled as it made it is not "placed": a rejected report that says so, the stop not held', async () => {
+    const { venue, broker } = await setup();
+    await broker.submitOrder(order('wd-cc1'));
+    venue.cancelNextStopOnCreate = true;
+    const report = await broker.placeProtection({ clientOrderId: 'wd-cc1-p', symbol: 'EURUSD', side: 'buy', quantity: 1000, stopLoss: 1.09, takeProfit: 1.12 });
+    expect(report).toMatchObject({ status: 'rejected', stopLoss: null, takeProfit: 1.12, quantity: 0 });
+    expect(report.reason).toMatch(/answered 200, but the stop loss was cancelled as it was made \(MARKET_HALTED\)/);
+    expect((await broker.getPosition('EURUSD')).stopLoss).toBeNull();
+    expect(venue.schemaErrors).toEqual([]);
+  });
+
   it('a short position is negative, with its own levels; flat is zero with none', async () => {
     const { broker } = await setup();
     expect(await broker.getPosition('USDJPY')).toEqual({ symbol: 'USDJPY', quantity: 0, averagePrice: null, stopLoss: null, takeProfit: null });

@@ -189,6 +189,8 @@ export class OandaVenue {
   readonly #held: Json[] = [];
   /** The next `PUT /trades/{tradeSpecifier}/orders` is refused (`STOP_LOSS_ORDER_REJECT`, `PRICE_DISTANCE_MINIMUM_NOT_MET`). */
   refuseNextDependentOrders = false;
+  /** The next stop loss set on a trade is cancelled as it is made (a 200 that undoes itself: `stopLossOrderCreatedCancelTransaction`). */
+  cancelNextStopOnCreate = false;
   readonly #transactions: Json[] = [];
   readonly #orders = new Map<string, VenueOrder>();
   readonly #trades = new Map<string, VenueTrade>();
@@ -718,6 +720,11 @@ export class OandaVenue {
       const tx = this.#record({ type: `${kind}_ORDER`, tradeID: trade.id, ...(trade.clientId ? { clientTradeID: trade.clientId } : {}), price: details.price, timeInForce: 'GTC', triggerCondition: 'DEFAULT', reason: replacing ? 'REPLACEMENT' : 'CLIENT_ORDER', ...(replacing ? { replacesOrderID: existing.id } : {}) });
       answer[`${key}OrderTransaction`] = tx;
       trade[slot] = { id: tx.id as string, type: kind, tradeID: trade.id, price: details.price!, state: 'PENDING', createTime: tx.time as string };
+      if (key === 'stopLoss' && this.cancelNextStopOnCreate) {
+        this.cancelNextStopOnCreate = false;
+        trade[slot]!.state = 'CANCELLED';
+        answer.stopLossOrderCreatedCancelTransaction = this.#record({ type: 'ORDER_CANCEL', orderID: tx.id, reason: 'MARKET_HALTED' });
+      }
     }
     this.#send(res, path, 200, { ...answer, relatedTransactionIDs: [], lastTransactionID: this.lastTransactionID });
   }

@@ -288,6 +288,18 @@ export class OandaBroker implements BrokerAdapter {
     });
     if (answer.status === 200) {
       const set = this.#rest.parse(SetDependentOrdersSchema, answer.json, 'dependent orders answer');
+      // A 200 can still undo what it made: a new order cancelled at creation, or filled at once
+      // (the trade then closed). Neither protects the trade as asked: never read as placed.
+      const undone = [
+        ['stop loss', 'cancelled as it was made', set.stopLossOrderCreatedCancelTransaction],
+        ['take profit', 'cancelled as it was made', set.takeProfitOrderCreatedCancelTransaction],
+        ['stop loss', 'filled at once', set.stopLossOrderFillTransaction],
+        ['take profit', 'filled at once', set.takeProfitOrderFillTransaction],
+      ] as const;
+      const lost = undone.filter(([, , t]) => t !== undefined).map(([what, how, t]) => `the ${what} was ${how}${t!.reason ? ` (${t!.reason})` : ''}`);
+      if (lost.length > 0) {
+        return { ...base, status: 'rejected', stopLoss: set.stopLossOrderCreatedCancelTransaction || set.stopLossOrderFillTransaction ? null : Number(set.stopLossOrderTransaction?.price ?? stopLoss), takeProfit: set.takeProfitOrderCreatedCancelTransaction || set.takeProfitOrderFillTransaction ? null : Number(set.takeProfitOrderTransaction?.price ?? takeProfit), quantity: 0, reason: `OANDA answered 200, but ${lost.join(', and ')}` };
+      }
       const sl = set.stopLossOrderTransaction?.price ?? stopLoss;
       const tp = set.takeProfitOrderTransaction?.price ?? takeProfit;
       return { ...base, status: 'placed', stopLoss: Number(sl), takeProfit: Number(tp), quantity: Math.abs(units) };

@@ -174,9 +174,16 @@ export const ListTradesSchema = z.looseObject({ trades: z.array(TradeSchema), la
  * The `200` answer to `PUT /v3/accounts/{accountID}/trades/{tradeSpecifier}/orders`: the stop
  * loss and take profit now attached to the trade.
  */
+/** A dependent order v20 cancelled as it made it, or that filled at once: the answer's own words for it. */
+const UndoneSchema = z.looseObject({ id: z.string(), reason: z.string().optional() }).optional();
+
 export const SetDependentOrdersSchema = z.looseObject({
   stopLossOrderTransaction: z.looseObject({ id: z.string(), type: z.literal('STOP_LOSS_ORDER'), price: decimal.optional() }).optional(),
   takeProfitOrderTransaction: z.looseObject({ id: z.string(), type: z.literal('TAKE_PROFIT_ORDER'), price: decimal.optional() }).optional(),
+  stopLossOrderCreatedCancelTransaction: UndoneSchema,
+  takeProfitOrderCreatedCancelTransaction: UndoneSchema,
+  stopLossOrderFillTransaction: UndoneSchema,
+  takeProfitOrderFillTransaction: UndoneSchema,
   lastTransactionID: z.string().optional(),
 });
 
