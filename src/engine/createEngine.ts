@@ -17,6 +17,7 @@ import type { ExecutionResult } from '../domain/result.js';
 import { MemoryJournal } from '../journal/memoryJournal.js';
 import { hearsCommands, leasesExecutions } from '../journal/capabilities.js';
 import { JournalError, JournalKind, type Journal, type JournalEntry } from '../journal/types.js';
+import type { PositionAdjustment } from '../journal/positionAdjustment.js';
 import { createClaims, identityOf } from './claims.js';
 import { commandHandler } from './commands.js';
 import { createEngineJournal, journalBrokerCalls, journalTransitions } from './engineJournal.js';
@@ -65,8 +66,10 @@ export function createEngine(options: EngineOptions): Engine {
     board.raise({ kind: fenced ? HoldKind.Fenced : HoldKind.Journal, state: KillSwitchState.Warning, reason: `journal unwritable: ${why}`, by: 'warden' });
   });
   board.restore(restored.killSwitchChanges);
-  const registry = new ExecutionRegistry(board, journal, logger);
   const ledger = PositionLedger.of(restored.fills.values());
+  // A resolution that adopts the venue's position figure (rule 6): the book takes it, and the
+  // position limit's reading of the venue stays what it was (the venue did not move).
+  const registry = new ExecutionRegistry(board, journal, logger, (adjustment) => (ledger.adjust(adjustment.symbol, adjustment.quantity), limitBook.adjusted(adjustment)));
   // On a store shared by engines, positions and limits count every engine's executions.
   const fleetLedger = joinFleetLedger({ store, clock, logger });
   const limitBook = createLimitBook({ limits, broker: options.broker, clock, ledger, journal, fleet: fleetLedger, restored: restored.limits, administrative: options.recover === false && options.limits === undefined, onReplaced: (why) => logger.warn({ why }, 'limits: the tightenings of the last process are not carried on') });
@@ -156,7 +159,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     return new Promise<ExecutionResult>((resolve) => {
       let settled = false;
-      const finish = (outcome: ExecutionResult, state: string, flagged: boolean, clear?: (resolution: ResolveOptions) => ExecutionResult) => {
+      const finish = (outcome: ExecutionResult, state: string, flagged: boolean, clear?: (resolution: ResolveOptions, positionAdjustment: PositionAdjustment | null) => ExecutionResult) => {
         if (settled) return;
         settled = true;
         fanOut.forget(executionId);
@@ -179,9 +182,9 @@ export function createEngine(options: EngineOptions): Engine {
       // Every ending is final, a flagged one included: the flag is the engine's to keep (registry),
       // and its resolution is recorded here as the execution's last step, flagged → resolved.
       actor.on('settled', (ev) =>
-        finish(ev.result, ev.state, ev.state === 'flagged', (resolution) => {
+        finish(ev.result, ev.state, ev.state === 'flagged', (resolution, positionAdjustment) => {
           const { killSwitch } = actor.getSnapshot().context;
-          record({ kind: JournalKind.Transition, from: ev.state, to: 'resolved', event: 'RESOLVE', payload: { event: { type: 'RESOLVE', ...resolution }, filledQuantity: ev.result.filledQuantity, killSwitch: killSwitch.state } });
+          record({ kind: JournalKind.Transition, from: ev.state, to: 'resolved', event: 'RESOLVE', payload: { event: { type: 'RESOLVE', ...resolution }, filledQuantity: ev.result.filledQuantity, killSwitch: killSwitch.state, ...(positionAdjustment ? { positionAdjustment } : {}) } });
           return { ...ev.result, requiresManualResolution: false };
         }),
       );

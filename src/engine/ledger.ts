@@ -1,11 +1,15 @@
 /**
  * Signed filled quantity per symbol, as Warden accounts for it: what reconciliation expects the
- * broker to hold besides the execution being reconciled. O(1) per update and query, and only
+ * broker to hold besides the execution being reconciled — every execution's fills, plus the
+ * adjustments operators' resolutions adopted from the venue (a position closed outside an
+ * execution: a stop or take-profit that fired, a hand close). O(1) per update and query, and only
  * running executions are remembered individually.
  */
 export class PositionLedger {
   private readonly bySymbol = new Map<string, number>();
   private readonly running = new Map<string, { symbol: string; signed: number }>();
+  /** What this process's resolutions adopted from the venue, per symbol (restored ones are in `bySymbol` only). */
+  private readonly adopted = new Map<string, number>();
 
   /** A ledger that starts from finished executions' fills (from a journal). */
   static of(fills: Iterable<{ symbol: string; signed: number }>): PositionLedger {
@@ -21,6 +25,16 @@ export class PositionLedger {
     this.running.set(executionId, { symbol, signed });
   }
 
+  /**
+   * A resolved flag's position difference (the venue's quantity less Warden's expected one at that
+   * reconciliation): from now on Warden's book holds what the venue held then.
+   */
+  adjust(symbol: string, signed: number): void {
+    if (signed === 0) return;
+    this.bySymbol.set(symbol, (this.bySymbol.get(symbol) ?? 0) + signed);
+    this.adopted.set(symbol, (this.adopted.get(symbol) ?? 0) + signed);
+  }
+
   /** The execution is over: its fill stays in the symbol's total, its own entry goes. */
   settle(executionId: string): void {
     this.running.delete(executionId);
@@ -29,6 +43,15 @@ export class PositionLedger {
   /** Net position on `symbol` from every execution. */
   net(symbol: string): number {
     return this.bySymbol.get(symbol) ?? 0;
+  }
+
+  /**
+   * Net position on `symbol` without what resolutions adopted from the venue since the start:
+   * Warden's own fills (and the book it restarted with). The position limit's figure when the
+   * venue's last answer was flagged and cannot be had again (an adopted figure came from such an answer).
+   */
+  ownFills(symbol: string): number {
+    return this.net(symbol) - (this.adopted.get(symbol) ?? 0);
   }
 
   /** The signed fill of a running execution (0 once it settled, or before it filled). */

@@ -17,6 +17,7 @@ import { parseLimits, type Limits, type LimitsInput } from '../domain/limits.js'
 import type { ExecutionResult } from '../domain/result.js';
 import { PositionReportSchema, type FrozenSnapshot } from '../domain/schemas.js';
 import { JournalKind, type CommandOutcome, type OperatorCommand } from '../journal/types.js';
+import type { PositionAdjustment } from '../journal/positionAdjustment.js';
 import { loosenings, mergeLimits, resolveLimits, type LimitFacts, type QuoteFact, type TradableFact } from '../rules/limits.js';
 import type { EngineJournal } from './engineJournal.js';
 import type { PositionLedger } from './ledger.js';
@@ -303,7 +304,8 @@ export function createLimitBook(deps: {
       const factsOf = (use: LimitsUsage): LimitFacts => {
         const limits = resolveLimits(current, symbol);
         // The venue could not say again: its suspect answer may not lower the exposure this order adds to.
-        const own = ledger.net(symbol);
+        // Nor may a figure a resolution adopted from such an answer: Warden's own fills, without it.
+        const own = ledger.ownFills(symbol);
         const net = readAgain !== false ? use.position.net : snapshot.side === 'buy' ? Math.max(use.position.net, own) : Math.min(use.position.net, own);
         return {
           limits,
@@ -347,6 +349,16 @@ export function createLimitBook(deps: {
       const entry = admittedById.get(executionId);
       admittedById.delete(executionId);
       if (entry && result.status === 'rejected') uncount(entry);
+    },
+    /**
+     * An operator's resolution adopted the venue's position figure into the ledger: what the venue
+     * holds beyond the ledger shrinks by as much, so the position counted here is the same before
+     * and after (the venue did not move; only Warden's book caught up). Without a reading of the
+     * venue since the start (a flag resolved after a restart), the adjusted ledger is the position.
+     */
+    adjusted(adjustment: PositionAdjustment): void {
+      const beyond = outside.get(adjustment.symbol);
+      if (beyond !== undefined) outside.set(adjustment.symbol, beyond - adjustment.quantity);
     },
     /** Sees reconciliation's position answers: what the venue holds beyond Warden's own fills. */
     watch(observer: BrokerObserver): BrokerObserver {

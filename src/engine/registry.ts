@@ -9,6 +9,8 @@ import type { ExecutionMachine } from '../../machines/execution.machine.js';
 import type { ExecutionResult } from '../domain/result.js';
 import { WardenUsageError } from '../domain/errors.js';
 import { JournalKind } from '../journal/types.js';
+import type { PositionAdjustment } from '../journal/positionAdjustment.js';
+import { positionDifference } from '../rules/reconciliation.js';
 import { KillSwitchState } from '../domain/constants.js';
 import type { EngineJournal, JournalIds } from './engineJournal.js';
 import { HoldKind, type KillSwitchBoard } from './killSwitch.js';
@@ -27,7 +29,7 @@ interface Flag {
   readonly symbol: string;
   readonly result: ExecutionResult;
   /** Ends the flag: tells the execution (when one is still waiting) and returns its final result. */
-  readonly clear: (options: ResolveOptions) => ExecutionResult;
+  readonly clear: (options: ResolveOptions, adjustment: PositionAdjustment | null) => ExecutionResult;
   /** Order of raising, so that a fleet reading taken before a flag was raised never drops it. */
   readonly seq: number;
   /** Whether its result is durable in the store, where the other engines of a fleet read it. */
@@ -52,6 +54,8 @@ export class ExecutionRegistry {
     private readonly board: KillSwitchBoard,
     private readonly journal: EngineJournal,
     private readonly logger: Logger,
+    /** Hears the venue's figure a resolution adopted, once it is journaled: the engine's book takes it. */
+    private readonly onAdjusted: (adjustment: PositionAdjustment) => void = () => undefined,
   ) {}
 
   /**
@@ -108,7 +112,7 @@ export class ExecutionRegistry {
       // A flag whose result never reached the store is not the fleet's to resolve: it stays here.
       if (open.has(advisoryId) || flag.seq > since || !flag.stored) continue;
       this.flags.delete(advisoryId);
-      flag.clear({ operator: 'fleet', note: 'resolved on another engine of the fleet' });
+      flag.clear({ operator: 'fleet', note: 'resolved on another engine of the fleet' }, null);
       this.board.lift(HoldKind.Reconciliation, { symbol: flag.symbol, key: advisoryId }, `advisory ${advisoryId} resolved on another engine of the fleet`, 'fleet');
       this.logger.warn({ advisoryId }, 'reconciliation flag resolved on another engine of the fleet');
     }
@@ -136,7 +140,13 @@ export class ExecutionRegistry {
     return [...local, ...elsewhere];
   }
 
-  /** Clears the flag of an advisory after a human looked at it, and lifts its hold (other holds on the symbol stay). */
+  /**
+   * Clears the flag of an advisory after a human looked at it, and lifts its hold (other holds on
+   * the symbol stay). A flag whose reconciliation found the venue's position quantity different
+   * from Warden's expected one adopts the venue's figure: the difference is journaled with the
+   * resolution (`positionAdjustment`) and added to the engine's book, so the next reconciliation
+   * on the symbol expects what the venue held (a stop that fired, a hand close).
+   */
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult {
     if (typeof options?.operator !== 'string' || options.operator.trim() === '') throw new WardenUsageError('operator_required', 'resolve() needs an operator name');
     if (typeof options.note !== 'string' || options.note.trim() === '') throw new WardenUsageError('reason_required', 'resolve() needs a note saying what was done');
@@ -147,9 +157,11 @@ export class ExecutionRegistry {
     if (!local && !remote) throw new WardenUsageError('not_awaiting_resolution', `no execution of advisory ${String(advisoryId)} is waiting for resolution`);
     this.flags.delete(advisoryId);
     const symbol = local?.symbol ?? remote!.symbol;
-    const result = local ? local.clear({ operator, note: options.note.trim() }) : { ...remote!.result, requiresManualResolution: false };
-    this.journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: options });
-    this.logger.warn({ advisoryId, operator }, 'reconciliation flag resolved by operator');
+    const adjustment = positionDifference((local?.result ?? remote!.result).reconciliation, symbol);
+    const result = local ? local.clear({ operator, note: options.note.trim() }, adjustment) : { ...remote!.result, requiresManualResolution: false };
+    this.journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: adjustment ? { ...options, positionAdjustment: adjustment } : options });
+    if (adjustment) this.onAdjusted(adjustment);
+    this.logger.warn({ advisoryId, operator, ...(adjustment ? { positionAdjustment: adjustment } : {}) }, 'reconciliation flag resolved by operator');
     this.board.lift(HoldKind.Reconciliation, { symbol, key: advisoryId }, `resolved advisory ${advisoryId}`, operator);
     return result;
   }

@@ -7,6 +7,7 @@ import type { FrozenSnapshot } from '../domain/schemas.js';
 import { isLimitsSetting, readCheckpoint } from '../journal/checkpoint.js';
 import type { Limits } from '../domain/limits.js';
 import { keepsRestartIndex } from '../journal/capabilities.js';
+import { positionAdjustmentOf } from '../journal/positionAdjustment.js';
 import { JournalKind, type Journal, type JournalRecord } from '../journal/types.js';
 import { signedQuantity } from '../rules/protection.js';
 import type { KillSwitchChange } from './killSwitch.js';
@@ -23,7 +24,10 @@ export interface UnfinishedExecution {
 export interface RestoredState {
   readonly claimedAdvisories: ReadonlySet<string>;
   readonly killSwitchChanges: readonly KillSwitchChange[];
-  /** Signed filled quantity per finished execution, for reconciling several executions on one symbol. */
+  /**
+   * Signed filled quantity per finished execution, for reconciling several executions on one
+   * symbol, and each position adjustment a resolution adopted from the venue (keyed `adjustment:SEQUENCE`).
+   */
   readonly fills: ReadonlyMap<string, { symbol: string; signed: number }>;
   /** Finished executions still waiting for an operator's resolve(), with the symbol they halt. */
   readonly awaiting: readonly { readonly result: ExecutionResult; readonly symbol: string }[];
@@ -72,9 +76,14 @@ export function restoreFromJournal(records: readonly JournalRecord[], claimed: I
       case JournalKind.Result:
         if (r.executionId) results.set(r.executionId, r.payload as ExecutionResult);
         break;
-      case JournalKind.Resolution:
+      case JournalKind.Resolution: {
         if (r.executionId) resolved.add(r.executionId);
+        // What the operator's resolution adopted from the venue: after a checkpoint, only the
+        // resolutions after it are read (its ledger holds the earlier ones), as the tracker counts them.
+        const adjustment = positionAdjustmentOf(r);
+        if (adjustment) fills.set(`adjustment:${r.sequence}`, { symbol: adjustment.symbol, signed: adjustment.quantity });
         break;
+      }
       case JournalKind.KillSwitch:
         killSwitchChanges.push(r.payload as KillSwitchChange);
         break;

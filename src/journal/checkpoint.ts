@@ -10,11 +10,13 @@
  * records themselves (sequence and hash), never as a summary of their meaning: the records
  * `restoreFromJournal` reads (claim, submit requests, result) of executions with a claim and no
  * result and of finished executions still waiting for a resolution, and every kill switch record; plus, for the executions settled before it, their filled
- * quantities summed per symbol (the position ledger), which is all a restart keeps of them.
+ * quantities summed per symbol (the position ledger), which is all a restart keeps of them, with the
+ * position adjustments operators' resolutions adopted from the venue (src/journal/positionAdjustment.ts).
  * `restoreFromJournal` reads a restart set that opens with a checkpoint exactly as it reads every
  * record (src/engine/restore.ts).
  */
 import { verifyChain } from './hashChain.js';
+import { positionAdjustmentOf } from './positionAdjustment.js';
 import { JournalKind, type JournalRecord, type JournalVerification } from './types.js';
 
 /** Sequence and hash of one record a checkpoint refers to. */
@@ -43,7 +45,10 @@ export interface CheckpointState {
   readonly flagged: readonly CheckpointExecution[];
   /** Every kill switch record. */
   readonly switches: readonly RecordRef[];
-  /** Signed filled quantity per symbol of every execution settled (and not flagged) before the checkpoint. */
+  /**
+   * Signed filled quantity per symbol of every execution settled (and not flagged) before the
+   * checkpoint, plus the position adjustments of the resolutions before it.
+   */
   readonly ledger: readonly (readonly [symbol: string, signed: number])[];
   /**
    * The engine's limits as last started and tightened: its last `start` record and every `tighten`
@@ -157,8 +162,13 @@ export class RestartTracker {
       else this.settle(running);
       return;
     }
+    if (r.kind !== JournalKind.Resolution) return;
+    // The venue's figure the resolution adopted, whichever execution it resolved (on a fleet store,
+    // another engine's): a restart counts it wherever it reads the resolution (restore.ts).
+    const adjustment = positionAdjustmentOf(r);
+    if (adjustment) this.ledger.set(adjustment.symbol, (this.ledger.get(adjustment.symbol) ?? 0) + adjustment.quantity);
     const flag = this.flagged.get(id);
-    if (!flag || r.kind !== JournalKind.Resolution) return;
+    if (!flag) return;
     this.flagged.delete(id);
     this.settle(flag);
   }

@@ -188,3 +188,21 @@ export function diffReconciliation(
           : ReconciliationStatus.Matched;
   return { status, mismatches: out };
 }
+
+/**
+ * The position difference a reconciliation found on `symbol`: the venue's reported quantity less
+ * the quantity Warden expected there, as its report lists them (`position.quantity`). Null when
+ * the position was explained, when the venue answered for another symbol (its figure says nothing
+ * of this one), or when there is no report. What an operator's resolution adopts into Warden's book.
+ *
+ * @example
+ * positionDifference(result.reconciliation, 'EURUSD'); // -10000: "exp 20000 got 10000" (a stop fired at the venue)
+ */
+export function positionDifference(report: { readonly mismatches: readonly ReconciliationMismatch[] } | null | undefined, symbol: string): { symbol: string; quantity: number } | null {
+  const mismatches = report?.mismatches ?? [];
+  if (mismatches.some((m) => m.field === 'position.symbol')) return null;
+  const m = mismatches.find((x) => x.field === 'position.quantity');
+  if (!m || typeof m.expected !== 'number' || typeof m.actual !== 'number' || !Number.isFinite(m.expected) || !Number.isFinite(m.actual)) return null;
+  const quantity = m.actual - m.expected;
+  return quantity === 0 ? null : { symbol, quantity };
+}
