@@ -126,9 +126,9 @@ describe('the console in a browser', () => {
     await page.waitForSelector('section.flag[data-advisory="desk-c"]', { timeout: 10_000 });
     expect(await page.$eval('section.flag[data-advisory="desk-c"] .mismatches', (e) => e.textContent)).toContain('position.quantity');
     await shoot('flags');
-    desk.broker.elsewhere.delete('XAUUSD'); // the desk closed the stray position
+    // The stray position is the desk's own and stays: resolving adopts the venue's figure into Warden's book.
     await page.type('section.flag[data-advisory="desk-c"] input[name="operator"]', 'carol');
-    await page.type('section.flag[data-advisory="desk-c"] input[name="note"]', 'stray 2 oz closed by the desk');
+    await page.type('section.flag[data-advisory="desk-c"] input[name="note"]', "stray 2 oz is the desk's own, kept");
     await Promise.all([page.waitForNavigation(), page.click('section.flag[data-advisory="desk-c"] button')]);
     expect(await page.$eval('#notice', (e) => e.textContent)).toMatch(/resolved desk-c; XAUUSD takes new orders again \(by carol\)/);
     expect(desk.engine.killSwitch.state('XAUUSD')).toBe('off');

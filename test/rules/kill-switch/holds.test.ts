@@ -93,8 +93,12 @@ async function scene(kind: Kind) {
   let n = 0;
   const next = () => clock.run(engine.execute(snapshot({ advisoryId: `adv-${kind}-${++n}`, symbol: SYMBOL })));
 
-  /** The venue reports a position nobody expects: reconciliation flags the execution (rule 6). */
-  const mismatch = () => broker.script.position.push({ kind: 'report', report: { symbol: SYMBOL, quantity: 123_456, averagePrice: 1.1, stopLoss: null, takeProfit: null } });
+  /**
+   * The venue answers for another symbol, once: reconciliation flags the execution (rule 6). (Not a
+   * one-off wrong quantity on this symbol: resolving that would adopt the wrong figure into the
+   * book, and the next execution's flag would halt the symbol in every row of the matrix.)
+   */
+  const mismatch = () => broker.script.position.push({ kind: 'report', report: { symbol: 'USDCHF', quantity: 123_456, averagePrice: 1.1, stopLoss: null, takeProfit: null } });
   // A flag on the symbol, raised first, so that `resolve` has one to resolve in every row.
   mismatch();
   const first = await next();
