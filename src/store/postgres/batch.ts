@@ -1,10 +1,13 @@
 /**
  * A journal batch as ONE simple query (so one round trip, one implicit transaction): the global
  * order lock, the lease rows of the batch's executions, and the rows — inserted only where every
- * execution's lease still is the one its records were appended under. Values go in as escaped
+ * execution's lease still is the one its records were appended under — and, for a batch holding a
+ * resolution that adopted the venue's position figure, that adjustment added to the fleet's
+ * position (`warden_position_totals`) in the same transaction. Values go in as escaped
  * literals: the simple query protocol takes no parameters, and it is the only one that runs
  * several statements in one message.
  */
+import { positionAdjustmentOf } from '../../journal/positionAdjustment.js';
 import { JournalError } from '../../journal/types.js';
 import { RECORD_COLUMNS, recordValues, type StoredRecord } from './records.js';
 import { ADVISORY_LOCK_NAMESPACE, JOURNAL_ORDER_LOCK } from './schema.js';
@@ -59,7 +62,37 @@ function quoted(text: string): string {
   return text.includes('\\') ? ` E'${body.replaceAll('\\', '\\\\')}'` : `'${body}'`;
 }
 
-/** The batch's statements: lock; lease rows (shared); the rows, unless a lease refuses them. */
+/** The writer sequences of the batch's resolutions that carry a position adjustment. */
+export function adjustingResolutions(batch: readonly Pending[]): number[] {
+  return batch.filter((p) => positionAdjustmentOf(p.record) !== null).map((p) => p.record.sequence);
+}
+
+/**
+ * The statement that adds the adjustments of the resolutions just inserted (writer `writer`,
+ * sequences `sequences`) to the fleet's settled position, after the insert and in its
+ * transaction: a batch refused by a lease inserts nothing and so adjusts nothing, and a batch in
+ * doubt is committed with its adjustment or not at all (and never written twice). A flag is
+ * adjusted for once: a resolution of an execution that already has one in the store (two engines
+ * resolved the same flag) adds nothing — under the journal's order lock, which every batch takes,
+ * the earlier one is committed and visible.
+ */
+function adjustmentSql(lit: (v: unknown) => string, writer: string, sequences: readonly number[]): string {
+  const adjustment = (field: string) => `(r.payload::jsonb #>> '{positionAdjustment,${field}}')`;
+  return (
+    `INSERT INTO warden_position_totals (symbol, settled_net)` +
+    ` SELECT ${adjustment('symbol')}, sum(${adjustment('quantity')}::double precision) FROM warden_records r` +
+    ` WHERE r.writer_id = ${lit(writer)} AND r.writer_sequence IN (${sequences.map(lit).join(', ')}) AND r.kind = 'resolution'` +
+    ` AND ${adjustment('symbol')} IS NOT NULL AND ${adjustment('quantity')} IS NOT NULL` +
+    ` AND NOT EXISTS (SELECT 1 FROM warden_records x WHERE x.kind = 'resolution' AND x.execution_id = r.execution_id AND x.global_sequence < r.global_sequence)` +
+    ` GROUP BY 1 ON CONFLICT (symbol) DO UPDATE SET settled_net = warden_position_totals.settled_net + EXCLUDED.settled_net`
+  );
+}
+
+/**
+ * The batch's statements: lock; lease rows (shared); the rows, unless a lease refuses them; the
+ * position adjustments of its resolutions, when it has any (`adjustingResolutions`): then the
+ * insert is the second-to-last statement, otherwise the last.
+ */
 export function batchSql(batch: readonly Pending[], claims: ReadonlyMap<string, Pending>, writer: string): string {
   // A value the batch cannot carry is refused here as a JournalError (for good: later records chain
   // on it), never sent: a NUL would end the query's text and the server would answer 08P01, which
@@ -91,5 +124,7 @@ export function batchSql(batch: readonly Pending[], claims: ReadonlyMap<string, 
       ` WHERE NOT (CASE WHEN c.epoch IS NULL THEN l.released OR l.owner = ${lit(writer)} ELSE l.epoch = c.epoch AND l.owner IS NOT DISTINCT FROM c.owner END))`;
   }
   statements.push(`INSERT INTO warden_records (${columns}) SELECT ${columns} FROM (VALUES ${rows.join(', ')}) AS v(${columns})${unlessRefused} ORDER BY writer_sequence`);
+  const adjusting = adjustingResolutions(batch);
+  if (adjusting.length > 0) statements.push(adjustmentSql(lit, batch[0]!.record.writer, adjusting));
   return statements.join(';\n');
 }

@@ -13,7 +13,7 @@ import { dedicatedClient, describe, redact, unreachable } from './connection.js'
 import type { LeaseKeeper } from './leases.js';
 import { restartSubset, type StoredRecord } from './records.js';
 import { ADVISORY_LOCK_NAMESPACE } from './schema.js';
-import { acceptedBy, batchSql, latestLeaseClaims, type LeaseRow, type Pending } from './batch.js';
+import { acceptedBy, adjustingResolutions, batchSql, latestLeaseClaims, type LeaseRow, type Pending } from './batch.js';
 
 /** How long a batch waits before it is tried again while the server is out of reach (ms). */
 const OUTAGE_RETRY_MS = 500;
@@ -206,7 +206,8 @@ export class JournalWriter {
         reconnected = true;
       }
     }
-    const inserted = results.at(-1)!.rowCount ?? 0;
+    // The insert is the last statement, or the one before the resolutions' position adjustments.
+    const inserted = results.at(adjustingResolutions(batch).length > 0 ? -2 : -1)!.rowCount ?? 0;
     if (claims.size > 0) this.checkFences(results[1]!.rows as LeaseRow[], claims, inserted);
     if (inserted !== batch.length) {
       // A lease granted between the statements' snapshots: nothing was written; the batch is tried again.
