@@ -28,7 +28,7 @@ async function ask(engine: ClusterEngine, op: 'awaiting'): Promise<string>;
 async function ask(engine: ClusterEngine, op: 'resolve', advisoryId: string): Promise<string>;
 async function ask(engine: ClusterEngine, op: 'awaiting' | 'resolve', advisoryId = ''): Promise<string> {
   const from = cluster.events.length;
-  engine.send(op === 'awaiting' ? { op } : { op, advisoryId, operator: 'carol', note: 'flattened the extra position by hand' });
+  engine.send(op === 'awaiting' ? { op } : { op, advisoryId, operator: 'carol', note: 'the extra position is someone else\'s, left open' });
   return cluster.waitFor((e) => (e.type === 'answer' && e.op === op && e.engine === engine.name ? (e.ok ? e.message : `refused: ${e.message}`) : undefined), WAIT_MS, from);
 }
 
@@ -57,8 +57,8 @@ describe('reconciliation flags on a fleet', () => {
     const halted = await execute(c, 'gold-2');
     expect(halted).toMatchObject({ status: 'rejected', error: { code: 'kill_switch_active' } });
 
-    // An operator closes the extra position (Warden's fill stays: the fleet's ledger counts it), then resolves the flag on engine b.
-    cluster.paper.broker.venue.setPosition('XAUUSD', 10, GOLD);
+    // An operator finds the extra position is someone else's and leaves it, then resolves the flag on
+    // engine b: the fleet's ledger takes the venue's figure of that reconciliation (Warden's fill and the 5).
     expect(await ask(b, 'resolve', 'gold-1')).toBe('filled');
     expect(await until(a, (w) => w.length === 0)).toEqual([]);
     expect(await until(c, (w) => w.length === 0)).toEqual([]);
@@ -80,12 +80,12 @@ describe('reconciliation flags on a fleet', () => {
     venue.setPosition('XAUUSD', venue.position('XAUUSD').quantity + 3, GOLD); // someone else's 3
     expect(await execute(c, 'gold-4')).toMatchObject({ requiresManualResolution: true });
     expect(await until(a, (w) => w.includes('gold-4'))).toEqual(['gold-4']);
-    venue.setPosition('XAUUSD', venue.position('XAUUSD').quantity - 3, GOLD);
-    const cli = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', 'flattened by hand'], 60_000);
+    // The 3 stay: the resolution adopts them into the fleet's ledger, in the store.
+    const cli = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', "someone else's 3, kept"], 60_000);
     expect(cli.stdout).toMatch(/resolved gold-4 .* for the fleet; XAUUSD takes new orders again/);
     expect(await until(c, (w) => w.length === 0)).toEqual([]);
     expect(await until(a, (w) => w.length === 0)).toEqual([]);
-    // Engine b has traded nothing on XAUUSD: its reconciliation expects the fleet's fills and this one.
+    // Engine b has traded nothing on XAUUSD: its reconciliation expects the fleet's fills, the adopted 5 and 3, and this one.
     expect(await execute(cluster.engines[1]!, 'gold-5')).toMatchObject({ status: 'filled', requiresManualResolution: false });
     const again = await warden(['resolve', 'gold-4', '--store', cluster.db.url, '--operator', 'dana', '--note', 'twice'], 60_000);
     expect([again.code, again.stderr]).toEqual([2, 'warden: no execution of advisory gold-4 is waiting for resolution on the store\n']);

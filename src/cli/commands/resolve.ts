@@ -1,4 +1,5 @@
 /** `warden resolve`: clears a reconciliation flag after an operator checked by hand. */
+import { positionDifference } from '../../rules/reconciliation.js';
 import { JOURNAL, required, STORE, UsageError, type Args, type Command } from '../args.js';
 import { openStore, operatorCommand, storeUrl } from '../sources.js';
 
@@ -20,7 +21,9 @@ async function resolve(a: Args): Promise<number> {
 }
 
 /**
- * `resolve --store`: resolves any engine's flag. The resolution is journaled in the store, then the
+ * `resolve --store`: resolves any engine's flag. The resolution is journaled in the store (with the
+ * venue's position figure it adopts, if its reconciliation found one: the store moves the fleet's
+ * position in the same transaction), then the
  * fleet's switch for the symbol says so: lifted if this was its last open flag (and the switch is a
  * reconciliation halt), else changed to the same state. Every engine reads the flags again on that
  * change; the one that raised the flag lets its execution end.
@@ -31,7 +34,9 @@ async function fleetResolve(url: string, advisoryId: string, operator: string, n
     const open = await store.openFlags();
     const flag = open.find((f) => f.result.advisoryId === advisoryId);
     if (!flag) throw new UsageError(`no execution of advisory ${advisoryId} is waiting for resolution on the store`);
-    store.append({ kind: 'resolution', executionId: flag.result.executionId, advisoryId, snapshotHash: flag.result.snapshotHash, event: 'RESOLVE', payload: { operator, note } });
+    // The venue's position figure of that reconciliation becomes the fleet's (rule 6), in the resolution's own transaction.
+    const positionAdjustment = positionDifference(flag.result.reconciliation, flag.symbol);
+    store.append({ kind: 'resolution', executionId: flag.result.executionId, advisoryId, snapshotHash: flag.result.snapshotHash, event: 'RESOLVE', payload: { operator, note, ...(positionAdjustment ? { positionAdjustment } : {}) } });
     await store.flush();
     // Tells every engine to read the flags again: the flag's hold goes with it, no other hold does.
     await store.setKillSwitch({ state: 'off', symbol: flag.symbol, type: 'reconciliation', reason: `resolved advisory ${advisoryId}`, operator });
