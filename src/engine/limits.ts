@@ -303,8 +303,7 @@ export function createLimitBook(deps: {
       ]);
       const factsOf = (use: LimitsUsage): LimitFacts => {
         const limits = resolveLimits(current, symbol);
-        // The venue could not say again: its suspect answer may not lower the exposure this order adds to.
-        // Nor may a figure a resolution adopted from such an answer: Warden's own fills, without it.
+        // The venue could not say again: its suspect answer (nor a figure a resolution adopted from one) may not lower the exposure this order adds to.
         const own = ledger.ownFills(symbol);
         const net = readAgain !== false ? use.position.net : snapshot.side === 'buy' ? Math.max(use.position.net, own) : Math.min(use.position.net, own);
         return {
@@ -350,12 +349,7 @@ export function createLimitBook(deps: {
       admittedById.delete(executionId);
       if (entry && result.status === 'rejected') uncount(entry);
     },
-    /**
-     * An operator's resolution adopted the venue's position figure into the ledger: what the venue
-     * holds beyond the ledger shrinks by as much, so the position counted here is the same before
-     * and after (the venue did not move; only Warden's book caught up). Without a reading of the
-     * venue since the start (a flag resolved after a restart), the adjusted ledger is the position.
-     */
+    /** A resolution adopted the venue's figure into the ledger: the venue did not move, so what it holds beyond the ledger shrinks by as much. */
     adjusted(adjustment: PositionAdjustment): void {
       const beyond = outside.get(adjustment.symbol);
       if (beyond !== undefined) outside.set(adjustment.symbol, beyond - adjustment.quantity);

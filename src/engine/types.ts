@@ -78,7 +78,7 @@ export interface EngineOptions {
  * Who clears a reconciliation flag and what they did about it; both are required.
  *
  * @example
- * const options: ResolveOptions = { operator: 'ana', note: 'closed the extra 500 by hand' };
+ * const options: ResolveOptions = { operator: 'ana', note: 'stop-loss filled at the venue at 1.0945; flat now' };
  * engine.resolve('adv-1', options);
  */
 export interface ResolveOptions {
@@ -119,7 +119,12 @@ export interface Engine {
   readonly killSwitch: EngineKillSwitch;
   /** The pre-trade limits: read, tighten (never loosen), see their use. */
   readonly limits: EngineLimits;
-  /** Clears the reconciliation flag of an advisory after a human looked at it. */
+  /**
+   * Clears the reconciliation flag of an advisory after a human looked at it. When its
+   * reconciliation found the venue's position quantity different from Warden's expected one, Warden's
+   * book takes the venue's figure of that reconciliation (journaled as `positionAdjustment` with the
+   * resolution; docs/rules.md, rule 6).
+   */
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult;
   /**
    * Winds this engine down without abandoning anything: a `shutdown` hold (`active`, on this engine
