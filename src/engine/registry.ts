@@ -49,6 +49,11 @@ export class ExecutionRegistry {
   private readonly flags = new Map<string, Flag>();
   private fleet: FleetFlags | null = null;
   private raised = 0;
+  /**
+   * The differences resolutions adopted in this process, each at the count of flags raised by
+   * then: a flag raised before an adoption had that part of its difference adopted already.
+   */
+  private adopted: { readonly symbol: string; readonly quantity: number; readonly at: number }[] = [];
 
   constructor(
     private readonly board: KillSwitchBoard,
@@ -147,6 +152,18 @@ export class ExecutionRegistry {
    * resolution (`positionAdjustment`) and added to the engine's book, so the next reconciliation
    * on the symbol expects what the venue held (a stop that fired, a hand close).
    */
+  /**
+   * What of a flag's position difference is still Warden's to adopt: two flags can report one
+   * difference (a stop that fired, seen by two reconciliations), and what a resolution adopted
+   * after a flag was raised is not adopted again with it.
+   */
+  private adoptable(difference: PositionAdjustment | null, raisedAt: number | undefined): PositionAdjustment | null {
+    if (difference === null || raisedAt === undefined) return difference;
+    const since = this.adopted.filter((a) => a.symbol === difference.symbol && a.at >= raisedAt).reduce((n, a) => n + a.quantity, 0);
+    const quantity = difference.quantity - since;
+    return Math.abs(quantity) <= 1e-9 * Math.max(1, Math.abs(difference.quantity)) ? null : { symbol: difference.symbol, quantity };
+  }
+
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult {
     if (typeof options?.operator !== 'string' || options.operator.trim() === '') throw new WardenUsageError('operator_required', 'resolve() needs an operator name');
     if (typeof options.note !== 'string' || options.note.trim() === '') throw new WardenUsageError('reason_required', 'resolve() needs a note saying what was done');
@@ -157,10 +174,16 @@ export class ExecutionRegistry {
     if (!local && !remote) throw new WardenUsageError('not_awaiting_resolution', `no execution of advisory ${String(advisoryId)} is waiting for resolution`);
     this.flags.delete(advisoryId);
     const symbol = local?.symbol ?? remote!.symbol;
-    const adjustment = positionDifference((local?.result ?? remote!.result).reconciliation, symbol);
+    const adjustment = this.adoptable(positionDifference((local?.result ?? remote!.result).reconciliation, symbol), local?.seq);
     const result = local ? local.clear({ operator, note: options.note.trim() }, adjustment) : { ...remote!.result, requiresManualResolution: false };
     this.journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: adjustment ? { ...options, positionAdjustment: adjustment } : options });
-    if (adjustment) this.onAdjusted(adjustment);
+    if (adjustment) {
+      this.onAdjusted(adjustment);
+      this.adopted.push({ ...adjustment, at: this.raised });
+    }
+    // What no open flag predates can no longer be part of one's difference.
+    const oldest = Math.min(...[...this.flags.values()].map((f) => f.seq));
+    this.adopted = this.adopted.filter((a) => a.at >= oldest);
     this.logger.warn({ advisoryId, operator, ...(adjustment ? { positionAdjustment: adjustment } : {}) }, 'reconciliation flag resolved by operator');
     this.board.lift(HoldKind.Reconciliation, { symbol, key: advisoryId }, `resolved advisory ${advisoryId}`, operator);
     return result;

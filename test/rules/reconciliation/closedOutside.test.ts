@@ -98,6 +98,29 @@ describe('rule 6: a position closed outside an execution, adopted at resolution'
     }
   });
 
+  it('two flags that saw the one difference: the second resolution adopts nothing more, in either order (the book never undercounts)', async () => {
+    for (const order of [['adv-B', 'adv-C'], ['adv-C', 'adv-B']] as const) {
+      const v = venue();
+      const engine = v.engineOn();
+      try {
+        const a = await v.execute(engine, 'adv-A');
+        expect(a.reconciliation?.status).toBe('matched');
+        v.broker.venue.setPosition('EURUSD', 0, null); // A's stop fired
+        // B and C in flight together: each reconciliation sees A's 10,000 missing.
+        const [b, c] = await v.clock.run(Promise.all(['adv-B', 'adv-C'].map((advisoryId) => engine.execute(snapshot({ advisoryId, symbol: 'EURUSD', positionSize: SIZE, referencePrice: 1.1 })))));
+        for (const r of [b!, c!]) expect(positionMismatch(r), r.advisoryId ?? '').toMatchObject({ expected: 3 * SIZE, actual: 2 * SIZE });
+        engine.resolve(order[0], { operator: 'carol', note: 'A was stopped out' });
+        engine.resolve(order[1], { operator: 'carol', note: 'the same stop-out' });
+        expect((await resolutionOf(engine, order[0]))?.payload).toMatchObject({ positionAdjustment: { symbol: 'EURUSD', quantity: -SIZE } });
+        expect((await resolutionOf(engine, order[1]))?.payload).not.toHaveProperty('positionAdjustment');
+        const d = await v.execute(engine, 'adv-D');
+        expect(d.reconciliation?.status, order.join(' then ')).toBe('matched');
+      } finally {
+        await engine.close();
+      }
+    }
+  });
+
   it('a resolution of a flag with no position difference adjusts nothing', async () => {
     const v = venue();
     const engine = v.engineOn();
