@@ -45,17 +45,24 @@ const breakdown = await benchBreakdown();
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const k1000 = kill.find((k) => k.n === 1_000 && !k.batch && k.venue === 'held');
-const killMissed = kill.filter((k) => !k.met);
+const killMissed = kill.filter((k) => !k.cancelsMet);
+const holdMissed = kill.filter((k) => !k.holdMet);
 
 /** Issue-level targets, each with its measured figure (medians). */
 const targets: { target: string; figure: string; met: boolean | null }[] = [
   { target: '`engine.execute` ≤ 1.25× the XState floor (section 1)', figure: `${fmt(overhead.floorRatio.median, 2)}× (${fmt(overhead.warden.median, 0)} µs against ${fmt(overhead.floor.median, 0)} µs)`, met: overhead.floorRatio.median <= 1.25 },
   // Every venue speed and cancel kind is its own target: a figure that holds only when answers are held back is not the figure.
   ...kill.map((k) => ({
-    target: `kill switch, ${k.n.toLocaleString('en')} working${k.batch ? ', batch cancel' : ''}, venue ${venueName(k.venue)}: every cancel requested and longest loop hold ≤ ${killSwitchTargetMs(k.n)} ms (section 2)`,
-    figure: `${fmt(k.ms.median, 2)} ms; longest loop hold ${fmt(k.blockMs.median, 1)} ms`,
-    met: k.met,
+    target: `kill switch, ${k.n.toLocaleString('en')} working${k.batch ? ', batch cancel' : ''}, venue ${venueName(k.venue)}: every cancel requested ≤ ${killSwitchTargetMs(k.n)} ms (section 2)`,
+    figure: `${fmt(k.ms.median, 2)} ms`,
+    met: k.cancelsMet,
   })),
+  // The loop hold meanwhile, over every variant: one standing target.
+  {
+    target: 'kill switch: the event loop never held longer than 10 ms at 1,000 working and 100 ms at 10,000, in every variant (section 2)',
+    figure: `${kill.length - holdMissed.length} of ${kill.length} variants within (longest hold, medians: ${kill.map((k) => fmt(k.blockMs.median, 1)).join(', ')} ms)`,
+    met: holdMissed.length === 0,
+  },
   { target: `restart over ${journalOpen.million.records.toLocaleString('en')} journal records with 10 unfinished: ready and resuming ≤ ${RESTART_TARGET_MS} ms, memory independent of history (section 4c)`, figure: restartFigure(journalOpen), met: journalOpen.met },
   { target: 'durable journal ≥ 50,000 fsync\'d records/s with group commit (section 4)', figure: `${fmt(journal.batch1000.median, 0)} records/s in batches of 1,000`, met: journal.batch1000.median >= 50_000 },
   { target: `heap ≤ 10 KB per in-flight execution, ${conc.n.toLocaleString('en')} in flight (section 3)`, figure: kib(conc.allAtOnce.bytesPerExecution.median), met: conc.allAtOnce.bytesPerExecution.median <= 10_000 },
@@ -151,10 +158,12 @@ alternate run by run in the same process; "× reference" is each median over the
 
 | working executions | venue | ms until every cancel is requested | per execution | longest event-loop hold (ms) | ms until every execution is told | × reference | |
 |---|---|---|---|---|---|---|---|
-${kill.map((k) => `| ${k.n.toLocaleString('en')}${k.batch ? ', batch' : ''} | ${venueName(k.venue)} | ${range(k.ms, 2)} | ${fmt(k.perExecutionUs, 1)} µs | ${range(k.blockMs, 1)} | ${range(k.toldMs, 0)} | ${k.venue === 'held' ? 'reference' : `${fmt(k.ratio.ms, 2)} / ${fmt(k.ratio.blockMs, 2)} / ${fmt(k.ratio.toldMs, 2)}`} | ${k.met ? 'PASS' : 'FAIL'} |`).join('\n')}
+${kill.map((k) => `| ${k.n.toLocaleString('en')}${k.batch ? ', batch' : ''} | ${venueName(k.venue)} | ${range(k.ms, 2)} | ${fmt(k.perExecutionUs, 1)} µs | ${range(k.blockMs, 1)} | ${range(k.toldMs, 0)} | ${k.venue === 'held' ? 'reference' : `${fmt(k.ratio.ms, 2)} / ${fmt(k.ratio.blockMs, 2)} / ${fmt(k.ratio.toldMs, 2)}`} | ${k.cancelsMet ? 'PASS' : 'FAIL'}${k.holdMet ? '' : ' (hold over)'} |`).join('\n')}
 
-Targets, in every variant: every cancel requested, and no stretch of the event loop held, longer
-than 10 ms at N = 1,000 and 100 ms at N = 10,000. ${killMissed.length === 0 ? `**Met in all ${kill.length} variants.**` : `**Missed in ${killMissed.length} of ${kill.length}**: ${killMissed.map((k) => `${k.n.toLocaleString('en')}${k.batch ? ' batch' : ''}, ${venueName(k.venue)}`).join('; ')}.`}
+Targets, in every variant: every cancel requested within 10 ms at N = 1,000 and 100 ms at N = 10,000
+(PASS); and, a standing target printed beside it, no stretch of the event loop held longer than that
+meanwhile. Cancels: ${killMissed.length === 0 ? `**met in all ${kill.length} variants.**` : `**missed in ${killMissed.length} of ${kill.length}**: ${killMissed.map((k) => `${k.n.toLocaleString('en')}${k.batch ? ' batch' : ''}, ${venueName(k.venue)}`).join('; ')}.`}
+Loop hold: ${holdMissed.length === 0 ? `**met in all ${kill.length} variants.**` : `**over the bar in ${holdMissed.length} of ${kill.length}**: ${holdMissed.map((k) => `${k.n.toLocaleString('en')}${k.batch ? ' batch' : ''}, ${venueName(k.venue)}`).join('; ')}.`}
 Delivering the switch to each execution in turn inside \`set()\` instead (each running a
 macrostep, writing its records and starting its own cancel) would hold the event loop for the
 whole of the last column's time before the last cancel was even requested.

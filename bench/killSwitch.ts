@@ -8,7 +8,8 @@
  * after 10 ms. A fast venue is the case that hurts: its answers arrive while the fan-out is still
  * at work.
  *
- * `npx tsx bench/killSwitch.ts [--quick] [--only-1000 | --only-10000]` runs this section alone and prints PASS or FAIL per variant.
+ * `npx tsx bench/killSwitch.ts [--quick] [--only-1000 | --only-10000]` runs this section alone and prints PASS or FAIL per variant
+ * (every cancel requested within the bar), with the longest loop hold's verdict beside it.
  */
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -152,8 +153,10 @@ export interface KillSwitchFigures {
   toldMs: Stat;
   /** Medians against the reference (answers held back, same N and cancel kind) run alternately in this process. */
   ratio: { ms: number; blockMs: number; toldMs: number };
-  /** Every cancel requested, and the loop never held, within `killSwitchTargetMs(n)`. */
-  met: boolean;
+  /** Every cancel requested within `killSwitchTargetMs(n)`: the variant's PASS. */
+  cancelsMet: boolean;
+  /** The loop never held longer than `killSwitchTargetMs(n)` meanwhile: a standing target of its own, printed beside it. */
+  holdMet: boolean;
 }
 
 interface Sample {
@@ -244,7 +247,8 @@ export async function benchKillSwitch(options: { sizes?: readonly number[]; runs
           blockMs,
           toldMs,
           ratio: { ms: ms.median / median(reference, 'ms'), blockMs: blockMs.median / median(reference, 'block'), toldMs: toldMs.median / median(reference, 'told') },
-          met: ms.median <= bar && blockMs.median <= bar,
+          cancelsMet: ms.median <= bar,
+          holdMet: blockMs.median <= bar,
         };
         out.push(f);
         console.log(`  ${killSwitchLine(f)}`);
@@ -258,13 +262,14 @@ export async function benchKillSwitch(options: { sizes?: readonly number[]; runs
 export function killSwitchLine(f: KillSwitchFigures): string {
   const bar = killSwitchTargetMs(f.n);
   const vs = f.venue === 'held' ? 'reference' : `×${fmt(f.ratio.ms, 2)} / ×${fmt(f.ratio.blockMs, 2)} / ×${fmt(f.ratio.toldMs, 2)} of the reference`;
-  return `${f.met ? 'PASS' : 'FAIL'}  kill switch, ${f.n.toLocaleString('en')} working${f.batch ? ', batch cancel' : ''}, ${venueName(f.venue)}: every cancel requested in ${range(f.ms, 2, ' ms')}, longest loop hold ${range(f.blockMs, 1, ' ms')} (both ≤ ${bar} ms), all told in ${range(f.toldMs, 0, ' ms')}; ${vs}`;
+  return `${f.cancelsMet ? 'PASS' : 'FAIL'}  kill switch, ${f.n.toLocaleString('en')} working${f.batch ? ', batch cancel' : ''}, ${venueName(f.venue)}: every cancel requested in ${range(f.ms, 2, ' ms')} (≤ ${bar} ms); longest loop hold ${range(f.blockMs, 1, ' ms')} (${f.holdMet ? 'within' : 'OVER'} the ${bar} ms bar), all told in ${range(f.toldMs, 0, ' ms')}; ${vs}`;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`npx tsx bench/killSwitch.ts${quick ? ' --quick' : ''} on ${machine()}: medians (min–max) of ${killSwitchRuns} runs`);
   const sizes = process.argv.includes('--only-1000') ? [1_000] : process.argv.includes('--only-10000') ? [10_000] : undefined;
   const figures = await benchKillSwitch(sizes ? { sizes } : {});
-  const failed = figures.filter((f) => !f.met).length;
-  console.log(`\n${figures.length - failed} of ${figures.length} variants PASS`);
+  const passed = figures.filter((f) => f.cancelsMet).length;
+  const held = figures.filter((f) => f.holdMet).length;
+  console.log(`\n${passed} of ${figures.length} variants PASS (every cancel requested within the bar); the loop hold within the bar in ${held} of ${figures.length}`);
 }
