@@ -428,7 +428,12 @@ export const executionMachine = setup({
                   { guard: and(['sendOutcomeUncertain', 'windowOpen']), target: 'watching' },
                   { target: '#execution.live.assessing' },
                 ],
-                onError: [{ guard: 'cancelAttemptsLeft', target: 'cancelPause' }, { target: '#execution.live.assessing', actions: 'markOutcomeUncertain' }],
+                onError: [
+                  // Watching for an order a send may still make: a failed look-up is looked again, never a cancel of nothing.
+                  { guard: and(['sendOutcomeUncertain', 'windowOpen']), target: 'watching' },
+                  { guard: 'cancelAttemptsLeft', target: 'cancelPause' },
+                  { target: '#execution.live.assessing', actions: 'markOutcomeUncertain' },
+                ],
               },
             },
             checkingFinal: {
@@ -436,7 +441,8 @@ export const executionMachine = setup({
             },
             cancelPause: { entry: { type: 'startPause', params: { kind: 'cancel', attempts: 0 } }, after: { cancelRetryDelay: 'cancelling' } },
             watching: {
-              entry: { type: 'startPause', params: ({ context }) => ({ kind: 'retry' as const, attempts: context.send.attempts }) },
+              // At least the first retry pause (250 ms), even for an execution resumed with no send on record.
+              entry: { type: 'startPause', params: ({ context }) => ({ kind: 'retry' as const, attempts: Math.max(1, context.send.attempts) }) },
               // A report of the order (pushed, or a poll's) is acted on at once.
               always: { guard: 'orderKnown', target: 'checkingFinal', actions: 'markOutcomeKnown' },
               after: { retryBackoff: 'confirming' },

@@ -32,6 +32,12 @@ interface Flag {
   readonly clear: (options: ResolveOptions, adjustment: PositionAdjustment | null) => ExecutionResult;
   /** Order of raising, so that a fleet reading taken before a flag was raised never drops it. */
   readonly seq: number;
+  /**
+   * Other executions on the symbol were still running when it was raised: its reconciliation may
+   * have missed one of their fills (reported at the venue, not yet heard), so its position
+   * difference is not the venue's word on the book and is not adopted.
+   */
+  readonly concurrent?: boolean;
   /** Whether its result is durable in the store, where the other engines of a fleet read it. */
   stored: boolean;
 }
@@ -53,7 +59,7 @@ export class ExecutionRegistry {
    * The differences resolutions adopted in this process, each at the count of flags raised by
    * then: a flag raised before an adoption had that part of its difference adopted already.
    */
-  private adopted: { readonly symbol: string; readonly quantity: number; readonly at: number }[] = [];
+  private adopted: { readonly symbol: string; readonly quantity: number; readonly at: number; readonly from: number }[] = [];
 
   constructor(
     private readonly board: KillSwitchBoard,
@@ -69,11 +75,12 @@ export class ExecutionRegistry {
    */
   settled(executionId: string, result: ExecutionResult, flag?: { symbol: string; clear?: Flag['clear'] }): void {
     this.running.delete(executionId);
+    const concurrent = flag !== undefined && [...this.running.values()].some((r) => r.symbol === flag.symbol);
     const fields = { advisoryId: result.advisoryId, executionId, status: result.status };
     if (!result.requiresManualResolution) return this.logger.info(fields, 'execution settled');
     this.logger.warn({ ...fields, reconciliation: result.reconciliation }, 'execution needs manual resolution; symbol halted for new orders');
     if (!flag || !result.advisoryId) return;
-    this.flags.set(result.advisoryId, { symbol: flag.symbol, result, clear: flag.clear ?? (() => ({ ...result, requiresManualResolution: false })), seq: ++this.raised, stored: false });
+    this.flags.set(result.advisoryId, { symbol: flag.symbol, result, clear: flag.clear ?? (() => ({ ...result, requiresManualResolution: false })), seq: ++this.raised, stored: false, ...(concurrent ? { concurrent } : {}) });
     this.hold(flag.symbol, result, false);
   }
 
@@ -157,11 +164,17 @@ export class ExecutionRegistry {
    * difference (a stop that fired, seen by two reconciliations), and what a resolution adopted
    * after a flag was raised is not adopted again with it.
    */
-  private adoptable(difference: PositionAdjustment | null, raisedAt: number | undefined): PositionAdjustment | null {
-    if (difference === null || raisedAt === undefined) return difference;
-    const since = this.adopted.filter((a) => a.symbol === difference.symbol && a.at >= raisedAt).reduce((n, a) => n + a.quantity, 0);
+  private adoptable(difference: PositionAdjustment | null, flag: Flag | undefined): PositionAdjustment | null {
+    if (difference === null || flag === undefined) return difference;
+    if (flag.concurrent === true) return null;
+    const on = this.adopted.filter((a) => a.symbol === difference.symbol);
+    // A newer flag's figure was adopted: the venue as it stood later supersedes this older view.
+    if (on.some((a) => a.from > flag.seq)) return null;
+    const since = on.filter((a) => a.at >= flag.seq).reduce((n, a) => n + a.quantity, 0);
     const quantity = difference.quantity - since;
-    return Math.abs(quantity) <= 1e-9 * Math.max(1, Math.abs(difference.quantity)) ? null : { symbol: difference.symbol, quantity };
+    // Never more than the flag's own difference, never the other way.
+    if (Math.sign(quantity) !== Math.sign(difference.quantity) || Math.abs(quantity) <= 1e-9 * Math.max(1, Math.abs(difference.quantity))) return null;
+    return { symbol: difference.symbol, quantity: Math.sign(quantity) * Math.min(Math.abs(quantity), Math.abs(difference.quantity)) };
   }
 
   resolve(advisoryId: string, options: ResolveOptions): ExecutionResult {
@@ -174,12 +187,12 @@ export class ExecutionRegistry {
     if (!local && !remote) throw new WardenUsageError('not_awaiting_resolution', `no execution of advisory ${String(advisoryId)} is waiting for resolution`);
     this.flags.delete(advisoryId);
     const symbol = local?.symbol ?? remote!.symbol;
-    const adjustment = this.adoptable(positionDifference((local?.result ?? remote!.result).reconciliation, symbol), local?.seq);
+    const adjustment = this.adoptable(positionDifference((local?.result ?? remote!.result).reconciliation, symbol), local);
     const result = local ? local.clear({ operator, note: options.note.trim() }, adjustment) : { ...remote!.result, requiresManualResolution: false };
     this.journal.append({ kind: JournalKind.Resolution, executionId: result.executionId, advisoryId, snapshotHash: result.snapshotHash, event: 'RESOLVE', payload: adjustment ? { ...options, positionAdjustment: adjustment } : options });
     if (adjustment) {
       this.onAdjusted(adjustment);
-      this.adopted.push({ ...adjustment, at: this.raised });
+      this.adopted.push({ ...adjustment, at: this.raised, from: local?.seq ?? 0 });
     }
     // What no open flag predates can no longer be part of one's difference.
     const oldest = Math.min(...[...this.flags.values()].map((f) => f.seq));

@@ -96,8 +96,9 @@ describe('a renewal racing a change of its row', () => {
       await other.query('BEGIN');
       await other.query(change, [executionId]);
       const renewal = store.renewLeases(store.writer, [{ executionId, epoch: 1 }], LONG_MS);
-      // The renewal waits for the row lock (a bounded look until PostgreSQL shows it waiting).
-      await vi.waitFor(async () => expect((await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n).toBeGreaterThan(0), { timeout: 5_000, interval: 10 });
+      // The renewal waits for the row lock (a bounded look until PostgreSQL shows it waiting; a
+      // loaded 2-core machine has taken more than 5 s to get the renewal there).
+      await vi.waitFor(async () => expect((await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rows[0].n).toBeGreaterThan(0), { timeout: 20_000, interval: 10 });
       await other.query('COMMIT');
       return (await renewal)[0]!;
     } finally {
@@ -111,7 +112,7 @@ describe('a renewal racing a change of its row', () => {
     const outcome = await renewalBehind(a, 'exec-race-own', 'UPDATE warden_leases SET released = true WHERE execution_id = $1');
     expect(outcome).toMatchObject({ renewed: false, lost: false });
     expect(a.fencedFor('exec-race-own')).toBeNull();
-  });
+  }, 30_000);
 
   it('a takeover committing meanwhile: lost, naming the new owner', async () => {
     const a = await db.open({ writer: 'race-lost' });
@@ -119,7 +120,7 @@ describe('a renewal racing a change of its row', () => {
     const outcome = await renewalBehind(a, 'exec-race-lost', "UPDATE warden_leases SET owner = 'race-taker', epoch = 2 WHERE execution_id = $1");
     expect(outcome).toMatchObject({ renewed: false, lost: true, why: expect.stringMatching(/epoch 2 of race-taker/) });
     expect(a.fencedFor('exec-race-lost')).toMatch(/refused/);
-  });
+  }, 30_000);
 });
 
 describe('an engine whose journal failed for good', () => {

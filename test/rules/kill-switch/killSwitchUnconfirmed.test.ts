@@ -58,6 +58,20 @@ describe('rule 3: a kill switch while the submit outcome is unknown', () => {
     expect(result.reconciliation?.status).toBe('matched');
   });
 
+  it('failed look-ups while watching are looked again, not spent as cancels: an order that then appears working is still cancelled', async () => {
+    const h = harness({ push: false, durability: 'openOrdersOnly' });
+    const s = snapshot();
+    h.broker.script.submit.push({ kind: 'hang' });
+    const p = h.engine.execute(s);
+    h.clock.setTimeout(() => h.engine.killSwitch.set('active', { reason: 'panic', operator: 'ops' }), 11_000);
+    h.clock.setTimeout(() => h.broker.script.getOrder.push({ kind: 'fail' }, { kind: 'fail' }, { kind: 'fail' }), 11_100);
+    appearsAt(h, s, 16_000, null);
+    const result = await h.finish(s, p);
+    expect(h.broker.venue.get(sentId(h))?.status).toBe('cancelled');
+    expect(result.status).toBe('cancelled');
+    expect(result.reconciliation?.status).toBe('matched');
+  });
+
   it('an order that never appears: the watch lasts to the deadline, not one look-up, and the outcome is flagged as uncertain', async () => {
     const h = harness({ push: false, durability: 'openOrdersOnly' });
     const s = snapshot();

@@ -111,8 +111,38 @@ describe('rule 6: a position closed outside an execution, adopted at resolution'
         for (const r of [b!, c!]) expect(positionMismatch(r), r.advisoryId ?? '').toMatchObject({ expected: 3 * SIZE, actual: 2 * SIZE });
         engine.resolve(order[0], { operator: 'carol', note: 'A was stopped out' });
         engine.resolve(order[1], { operator: 'carol', note: 'the same stop-out' });
-        expect((await resolutionOf(engine, order[0]))?.payload).toMatchObject({ positionAdjustment: { symbol: 'EURUSD', quantity: -SIZE } });
-        expect((await resolutionOf(engine, order[1]))?.payload).not.toHaveProperty('positionAdjustment');
+        const adopted = await Promise.all(order.map(async (id) => ((await resolutionOf(engine, id))?.payload as { positionAdjustment?: unknown }).positionAdjustment));
+        // Adopted once: by the flag raised when no other execution on the symbol still ran.
+        expect(adopted.filter((a) => a !== undefined), order.join(' then ')).toEqual([{ symbol: 'EURUSD', quantity: -SIZE }]);
+        const d = await v.execute(engine, 'adv-D');
+        expect(d.reconciliation?.status, order.join(' then ')).toBe('matched');
+      } finally {
+        await engine.close();
+      }
+    }
+  });
+
+  it('the venue moved again between two flags\' reconciliations: the later figure is the one adopted, in either order (never the older one\'s remainder, with the opposite sign)', async () => {
+    for (const order of [['adv-B', 'adv-C'], ['adv-C', 'adv-B']] as const) {
+      const v = venue();
+      const engine = v.engineOn();
+      try {
+        expect((await v.execute(engine, 'adv-A')).reconciliation?.status).toBe('matched');
+        v.broker.venue.setPosition('EURUSD', 0, null); // A's stop fired: 10,000 gone
+        let bDone: ExecutionResult | null = null;
+        const pb = engine.execute(snapshot({ advisoryId: 'adv-B', symbol: 'EURUSD', positionSize: SIZE, referencePrice: 1.1 })).then((r) => (bDone = r));
+        await v.clock.advance(20);
+        const pc = engine.execute(snapshot({ advisoryId: 'adv-C', symbol: 'EURUSD', positionSize: SIZE, referencePrice: 1.1 }));
+        for (let i = 0; bDone === null && i < 3_000; i++) await v.clock.step();
+        expect(bDone).not.toBeNull();
+        // Between B's reconciliation and C's, 5,000 more closed by hand.
+        v.broker.venue.setPosition('EURUSD', v.broker.venue.position('EURUSD').quantity - 5_000, null);
+        const c = await v.clock.run(pc);
+        const b = await pb;
+        expect((positionMismatch(b)?.actual as number) - (positionMismatch(b)?.expected as number)).toBe(-SIZE);
+        expect((positionMismatch(c)?.actual as number) - (positionMismatch(c)?.expected as number)).toBe(-15_000);
+        engine.resolve(order[0], { operator: 'carol', note: 'stop-out' });
+        engine.resolve(order[1], { operator: 'carol', note: 'and a hand close' });
         const d = await v.execute(engine, 'adv-D');
         expect(d.reconciliation?.status, order.join(' then ')).toBe('matched');
       } finally {
